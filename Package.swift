@@ -1,0 +1,78 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "FraudStream",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fraudstream", targets: ["fraudstream"]),
+        .library(name: "RedisClient", targets: ["RedisClient"]),
+        .library(name: "FraudCore", targets: ["FraudCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // The only target that sees C: hiredis from Debian's libhiredis-dev.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // Redis client over hiredis: connections as actors on their own threads, pipelining, typed errors.
+        .target(
+            name: "RedisClient",
+            dependencies: ["CHiredis"],
+            swiftSettings: swiftSettings
+        ),
+        // Starts a private redis-server for tests and benchmarks.
+        .target(
+            name: "RedisHarness",
+            dependencies: ["RedisClient"],
+            swiftSettings: swiftSettings
+        ),
+        // The fraud domain: data contract, features, model, pipeline stages.
+        .target(
+            name: "FraudCore",
+            dependencies: [
+                "RedisClient",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fraudstream",
+            dependencies: [
+                "FraudCore",
+                "RedisClient",
+                "RedisHarness",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: ["RedisClient", "RedisHarness"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FraudCoreTests",
+            dependencies: ["FraudCore", "RedisClient", "RedisHarness"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

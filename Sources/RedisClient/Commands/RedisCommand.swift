@@ -1,0 +1,98 @@
+/// A Redis command as a binary-safe argument vector.
+///
+/// All arguments live in one contiguous byte buffer with their end offsets, so sending a command
+/// through `redisAppendCommandArgv` needs no per-argument allocation. Nothing is ever formatted
+/// through a printf-style string.
+public struct RedisCommand: Sendable, Hashable {
+    /// Every argument's bytes, back to back.
+    public private(set) var storage: [UInt8]
+    /// The end offset of each argument in ``storage``.
+    public private(set) var ends: [Int]
+
+    /// A command from its name and arguments: `RedisCommand("SET", "key", 42)`.
+    public init(_ name: String, _ arguments: any RedisArgument...) {
+        storage = []
+        ends = []
+        storage.reserveCapacity(32)
+        ends.reserveCapacity(arguments.count + 1)
+        append(name)
+        for argument in arguments { append(argument) }
+    }
+
+    /// A command from its name and a list of arguments.
+    public init(_ name: String, arguments: [any RedisArgument]) {
+        storage = []
+        ends = []
+        ends.reserveCapacity(arguments.count + 1)
+        append(name)
+        for argument in arguments { append(argument) }
+    }
+
+    /// Number of arguments, the command name included.
+    public var count: Int { ends.count }
+
+    /// The arguments as separate byte arrays (for logs and tests).
+    public var arguments: [[UInt8]] {
+        var start = 0
+        return ends.map { end in
+            defer { start = end }
+            return Array(storage[start..<end])
+        }
+    }
+
+    /// The command name, as sent.
+    public var name: String {
+        String(decoding: storage[0..<(ends.first ?? 0)], as: UTF8.self)
+    }
+
+    /// Appends one argument.
+    public mutating func append(_ argument: some RedisArgument) {
+        argument.appendRedisBytes(to: &storage)
+        ends.append(storage.count)
+    }
+
+    /// Appends one argument of any conforming type.
+    public mutating func append(_ argument: any RedisArgument) {
+        argument.appendRedisBytes(to: &storage)
+        ends.append(storage.count)
+    }
+
+    /// Appends raw bytes as one argument.
+    public mutating func append(bytes: some Sequence<UInt8>) {
+        storage.append(contentsOf: bytes)
+        ends.append(storage.count)
+    }
+}
+
+/// A value that can be one argument of a ``RedisCommand``.
+public protocol RedisArgument: Sendable {
+    /// Appends this value's wire bytes to `buffer`.
+    func appendRedisBytes(to buffer: inout [UInt8])
+}
+
+extension String: RedisArgument {
+    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
+}
+
+extension Substring: RedisArgument {
+    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
+}
+
+extension Int: RedisArgument {
+    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: String(self).utf8) }
+}
+
+extension Int64: RedisArgument {
+    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: String(self).utf8) }
+}
+
+extension Double: RedisArgument {
+    public func appendRedisBytes(to buffer: inout [UInt8]) {
+        // Redis parses with strtod; Swift's description round-trips exactly.
+        buffer.append(contentsOf: String(self).utf8)
+    }
+}
+
+extension Array: RedisArgument where Element == UInt8 {
+    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: self) }
+}

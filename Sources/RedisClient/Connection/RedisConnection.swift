@@ -1,0 +1,187 @@
+import Foundation
+
+/// One connection to Redis, as an actor whose executor is its own I/O thread.
+///
+/// All hiredis calls block that thread, never Swift's cooperative pool, so a connection parked in
+/// `XREADGROUP … BLOCK` delays nothing else. Cancelling the calling task shuts the socket down,
+/// which interrupts the blocking call; the connection is then re-established on the next call.
+///
+/// ```swift
+/// let redis = try await RedisConnection.connect(RedisConfiguration(url: "redis://127.0.0.1:6390"))
+/// try await redis.send(RedisCommand("SET", "greeting", "hello"))
+/// let replies = try await redis.pipeline([RedisCommand("INCR", "n"), RedisCommand("GET", "greeting")])
+/// ```
+public actor RedisConnection {
+    /// How this connection reaches Redis.
+    public nonisolated let configuration: RedisConfiguration
+    private nonisolated let executor: ThreadExecutor
+    private let interrupter = SocketInterrupter()
+    private var context: HiredisContext?
+    private var backoff = ReconnectBackoff()
+    private var hasConnected = false
+
+    /// How many times a lost connection has been re-established.
+    public private(set) var reconnectCount = 0
+
+    /// Runs this actor on its dedicated thread.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        executor.asUnownedSerialExecutor()
+    }
+
+    /// Creates a connection that connects lazily, on the first call.
+    public init(configuration: RedisConfiguration, name: String = "redis") {
+        self.configuration = configuration
+        self.executor = ThreadExecutor(name: "fraudstream-\(name)")
+    }
+
+    deinit {
+        executor.shutdown()
+    }
+
+    /// Creates a connection and connects once, throwing the reason when that fails.
+    public static func connect(
+        _ configuration: RedisConfiguration, name: String = "redis"
+    ) async throws(RedisError) -> RedisConnection {
+        let connection = RedisConnection(configuration: configuration, name: name)
+        try await connection.connect()
+        return connection
+    }
+
+    /// Connects now (one attempt, no backoff) unless already connected.
+    public func connect() throws(RedisError) {
+        guard context == nil else { return }
+        context = try openAuthenticated()
+        hasConnected = true
+    }
+
+    /// Closes the socket; the next call reconnects.
+    public func close() {
+        context = nil
+    }
+
+    /// `true` while a socket is open.
+    public var isConnected: Bool { context != nil }
+
+    /// `true` when the caller runs on this connection's own thread (used by tests).
+    public nonisolated var isOnOwnThread: Bool { executor.isCurrentThread }
+
+    /// Sends one command and returns its reply; an error reply throws ``RedisError/Code/serverError``.
+    @discardableResult
+    public func send(_ command: RedisCommand, timeoutMilliseconds: Int? = nil) async throws(RedisError) -> RESPValue {
+        let replies = try await pipeline([command], timeoutMilliseconds: timeoutMilliseconds)
+        return try replies[0].get()
+    }
+
+    /// Sends `commands` in one write and reads all replies: one round trip for the whole batch.
+    ///
+    /// Error replies stay in their slot as ``RESPValue/error(_:)`` so one bad command does not hide
+    /// the others' results. When the connection breaks midway the error's
+    /// ``RedisError/unconfirmedCommands`` names the commands that may or may not have run.
+    public func pipeline(
+        _ commands: [RedisCommand], timeoutMilliseconds: Int? = nil
+    ) async throws(RedisError) -> [RESPValue] {
+        if commands.isEmpty { return [] }
+        if Task.isCancelled {
+            throw RedisError(
+                code: .cancelled, message: "cancelled before sending",
+                unconfirmedCommands: 0..<0)
+        }
+        let context = try await connectedContext()
+        context.setTimeout(milliseconds: timeoutMilliseconds ?? configuration.commandTimeoutMilliseconds)
+        interrupter.arm(context.fileDescriptor)
+        let interrupter = self.interrupter
+        let outcome = await withTaskCancellationHandler {
+            context.execute(commands)
+        } onCancel: {
+            interrupter.interrupt()
+        }
+        let wasInterrupted = interrupter.disarm()
+        guard var failure = outcome.failure else { return outcome.replies }
+        // The socket is in an unknown state (a late reply could arrive): drop it.
+        self.context = nil
+        if wasInterrupted {
+            failure.code = .cancelled
+            failure.message = "cancelled while waiting for Redis"
+        }
+        throw failure
+    }
+
+    /// Loads (or replaces) a Redis Functions library and returns its name.
+    @discardableResult
+    public func loadFunctionLibrary(_ source: String, replace: Bool = true) async throws(RedisError) -> String {
+        let reply = try await send(.functionLoad(source, replace: replace))
+        guard let name = reply.string else {
+            throw RedisError(code: .unexpectedReply, message: "FUNCTION LOAD returned \(reply)")
+        }
+        return name
+    }
+
+    /// Calls a Redis Function with `FCALL`.
+    @discardableResult
+    public func callFunction(
+        _ function: String, keys: [String], arguments: [any RedisArgument] = []
+    ) async throws(RedisError) -> RESPValue {
+        try await send(.fcall(function, keys: keys, arguments: arguments))
+    }
+
+    private func connectedContext() async throws(RedisError) -> HiredisContext {
+        if let context { return context }
+        var lastError = RedisError(code: .connectionFailed, message: "not connected")
+        for _ in 0..<max(1, configuration.reconnectAttempts) {
+            if case .wait(let milliseconds) = backoff.nextAction(jitter: Double.random(in: 0...1)) {
+                do {
+                    try await Task.sleep(for: .milliseconds(milliseconds))
+                } catch {
+                    throw RedisError(code: .cancelled, message: "cancelled while reconnecting to Redis")
+                }
+                if let context { return context }
+            }
+            do {
+                let opened = try openAuthenticated()
+                backoff.recordSuccess()
+                if hasConnected { reconnectCount += 1 }
+                hasConnected = true
+                context = opened
+                return opened
+            } catch {
+                backoff.recordFailure()
+                lastError = error
+                guard error.isConnectionFailure else { throw error }
+            }
+        }
+        throw lastError
+    }
+
+    private func openAuthenticated() throws(RedisError) -> HiredisContext {
+        let context = try HiredisContext.open(configuration)
+        context.setTimeout(milliseconds: configuration.commandTimeoutMilliseconds)
+        var setup: [RedisCommand] = []
+        if let password = configuration.password {
+            if let username = configuration.username {
+                setup.append(RedisCommand("AUTH", username, password))
+            } else {
+                setup.append(RedisCommand("AUTH", password))
+            }
+        }
+        if configuration.database != 0 {
+            setup.append(RedisCommand("SELECT", configuration.database))
+        }
+        if let name = configuration.clientName {
+            setup.append(RedisCommand("CLIENT", "SETNAME", name))
+        }
+        guard !setup.isEmpty else { return context }
+        let outcome = context.execute(setup)
+        if let failure = outcome.failure { throw failure }
+        for (command, reply) in zip(setup, outcome.replies) {
+            if let message = reply.errorMessage {
+                if command.name == "AUTH" {
+                    throw RedisError(
+                        code: .authenticationFailed,
+                        message: "authentication to \(configuration) failed: \(message)")
+                }
+                throw RedisError(code: .serverError, message: "\(command.name) failed: \(message)")
+            }
+        }
+        return context
+    }
+}

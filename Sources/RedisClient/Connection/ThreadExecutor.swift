@@ -1,0 +1,80 @@
+import Foundation
+
+/// A serial executor that runs every job on one dedicated OS thread.
+///
+/// A ``RedisConnection`` uses one as its actor executor, so hiredis's blocking `read`/`write`
+/// calls occupy this thread and never one of the cooperative pool's few threads.
+public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [UnownedJob] = []
+    private var isStopping = false
+    private var threadID: pthread_t?
+
+    /// Starts the thread. `name` shows in debuggers and `top -H`.
+    public init(name: String) {
+        let thread = Thread { [self] in
+            self.condition.lock()
+            self.threadID = pthread_self()
+            self.condition.broadcast()
+            self.condition.unlock()
+            self.runJobs()
+        }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        thread.start()
+        condition.lock()
+        while threadID == nil { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Queues a job for the thread.
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        queue.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// This executor as an unowned reference, for `unownedExecutor`.
+    public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    /// `true` when called on this executor's thread.
+    public var isCurrentThread: Bool {
+        guard let threadID else { return false }
+        return pthread_equal(threadID, pthread_self()) != 0
+    }
+
+    public func checkIsolated() {
+        precondition(isCurrentThread, "expected to run on the \(Thread.current.name ?? "connection") thread")
+    }
+
+    /// Lets the thread finish the jobs already queued and exit.
+    public func shutdown() {
+        condition.lock()
+        isStopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func runJobs() {
+        var batch: [UnownedJob] = []
+        while true {
+            condition.lock()
+            while queue.isEmpty && !isStopping { condition.wait() }
+            if queue.isEmpty && isStopping {
+                condition.unlock()
+                return
+            }
+            swap(&batch, &queue)
+            condition.unlock()
+            for job in batch {
+                job.runSynchronously(on: asUnownedSerialExecutor())
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+}

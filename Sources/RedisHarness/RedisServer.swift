@@ -1,0 +1,209 @@
+import Foundation
+import RedisClient
+
+/// A private `redis-server` for tests and benchmarks: its own free port, its own temporary
+/// directory, no persistence, stopped (and its directory removed) by ``stop()``.
+public final class RedisServer: @unchecked Sendable {
+    /// Why a server could not be started.
+    public struct StartError: Error, CustomStringConvertible {
+        /// One line for people.
+        public let description: String
+    }
+
+    /// The port it listens on (127.0.0.1).
+    public let port: Int
+    /// Its working directory (logs, sockets).
+    public let directory: URL
+    /// The password it requires, if any.
+    public let password: String?
+    /// Extra `redis-server` arguments it was started with.
+    public let extraArguments: [String]
+    private let lock = NSLock()
+    private var processID: pid_t?
+
+    private init(port: Int, directory: URL, password: String?, extraArguments: [String]) {
+        self.port = port
+        self.directory = directory
+        self.password = password
+        self.extraArguments = extraArguments
+    }
+
+    /// A client configuration that reaches this server.
+    public var configuration: RedisConfiguration {
+        RedisConfiguration(host: "127.0.0.1", port: port, password: password)
+    }
+
+    /// The Unix socket path when started with `unixSocket: true`.
+    public var unixSocketPath: String { directory.appendingPathComponent("redis.sock").path }
+
+    /// Finds `redis-server` on `PATH` (and in `/usr/bin`, `/usr/sbin`).
+    public static func locateBinary() throws -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let candidates = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
+        for folder in candidates {
+            let file = folder + "/redis-server"
+            if FileManager.default.isExecutableFile(atPath: file) { return file }
+        }
+        throw StartError(
+            description:
+                "redis-server not found on PATH: install Debian's redis-server package (apt-get install -y redis-server, or `make deps`)"
+        )
+    }
+
+    /// Starts a server on a free port and waits until it answers `PING`.
+    public static func start(
+        password: String? = nil, unixSocket: Bool = false, extraArguments: [String] = []
+    ) async throws -> RedisServer {
+        let binary = try locateBinary()
+        var lastError: any Error = StartError(description: "redis-server did not start")
+        for _ in 0..<3 {
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("fraudstream-redis-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let server = RedisServer(
+                port: try freePort(), directory: directory, password: password,
+                extraArguments: extraArguments + (unixSocket ? ["--unixsocket", directory.path + "/redis.sock"] : []))
+            do {
+                try await server.launch(binary: binary)
+                return server
+            } catch {
+                lastError = error
+                await server.stop()
+            }
+        }
+        throw lastError
+    }
+
+    /// Starts the server again on the same port (after ``kill()`` or ``stop(keepDirectory:)``).
+    public func restart() async throws {
+        try await launch(binary: try Self.locateBinary())
+    }
+
+    private func launch(binary: String) async throws {
+        var arguments = [
+            "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path,
+            "--save", "", "--appendonly", "no", "--daemonize", "no",
+            "--logfile", directory.appendingPathComponent("redis.log").path,
+        ]
+        if let password { arguments += ["--requirepass", password] }
+        arguments += extraArguments
+        let pid = try Self.spawn(binary: binary, arguments: arguments)
+        lock.withLock { self.processID = pid }
+        var probe = configuration
+        probe.connectTimeoutMilliseconds = 200
+        probe.reconnectAttempts = 1
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            guard Self.isRunning(pid) else { break }
+            let connection = RedisConnection(configuration: probe, name: "harness")
+            if (try? await connection.send(RedisCommand("PING"))) != nil { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+        throw StartError(
+            description: "redis-server on port \(port) did not answer PING: \(log.split(separator: "\n").suffix(3).joined(separator: " | "))"
+        )
+    }
+
+    /// Kills the server abruptly (SIGKILL), leaving its directory, to simulate a crash.
+    public func kill() async {
+        await terminate(signal: SIGKILL)
+    }
+
+    /// Stops the server (SIGTERM) and removes its directory unless `keepDirectory`.
+    public func stop(keepDirectory: Bool = false) async {
+        await terminate(signal: SIGTERM)
+        if !keepDirectory { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    private func terminate(signal: Int32) async {
+        guard let pid = lock.withLock({ () -> pid_t? in defer { self.processID = nil }; return self.processID }) else {
+            return
+        }
+        Foundation.kill(pid, signal)
+        let deadline = Date().addingTimeInterval(5)
+        while Self.isRunning(pid) && Date() < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if Self.isRunning(pid) {
+            Foundation.kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
+    }
+
+    /// Reaps the child if it has exited; `true` while it still runs.
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    /// Starts `binary` with its output discarded (it logs to its own file).
+    private static func spawn(binary: String, arguments: [String]) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        // Threads of the test runner block signals; the child must not inherit that mask, or SIGTERM is ignored.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptySet = sigset_t()
+        sigemptyset(&emptySet)
+        posix_spawnattr_setsigmask(&attributes, &emptySet)
+        var defaultSet = sigset_t()
+        sigemptyset(&defaultSet)
+        sigaddset(&defaultSet, SIGTERM)
+        sigaddset(&defaultSet, SIGINT)
+        sigaddset(&defaultSet, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaultSet)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, binary, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw StartError(description: "cannot start \(binary): \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+
+    /// Asks the kernel for a free TCP port on 127.0.0.1.
+    public static func freePort() throws -> Int {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { throw StartError(description: "socket() failed: \(errno)") }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(socketFD, pointer, length) == 0 && getsockname(socketFD, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw StartError(description: "could not find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Runs `body` with a fresh private server and stops it afterwards, also when `body` throws.
+public func withRedisServer<T>(
+    password: String? = nil,
+    unixSocket: Bool = false,
+    extraArguments: [String] = [],
+    _ body: (RedisServer) async throws -> T
+) async throws -> T {
+    let server = try await RedisServer.start(password: password, unixSocket: unixSocket, extraArguments: extraArguments)
+    do {
+        let result = try await body(server)
+        await server.stop()
+        return result
+    } catch {
+        await server.stop()
+        throw error
+    }
+}
