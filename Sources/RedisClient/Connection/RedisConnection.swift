@@ -14,7 +14,9 @@ import Foundation
 public actor RedisConnection {
     /// How this connection reaches Redis.
     public nonisolated let configuration: RedisConfiguration
-    private nonisolated let executor: ThreadExecutor
+    /// The thread this connection's calls run on. Run a loop that talks mostly to this connection
+    /// with `withTaskExecutorPreference(connection.executor)` to avoid a thread hop per call.
+    public nonisolated let executor: ThreadExecutor
     private let interrupter = SocketInterrupter()
     private var context: HiredisContext?
     private var backoff = ReconnectBackoff()

@@ -8,9 +8,9 @@ extension RESPValue {
         case REDIS_REPLY_STRING:
             self = .bulkString(Self.copyBytes(node.str, count: node.len))
         case REDIS_REPLY_STATUS:
-            self = .simpleString(String(decoding: Self.copyBytes(node.str, count: node.len), as: UTF8.self))
+            self = .simpleString(Self.decodeString(node.str, count: node.len))
         case REDIS_REPLY_ERROR:
-            self = .error(String(decoding: Self.copyBytes(node.str, count: node.len), as: UTF8.self))
+            self = .error(Self.decodeString(node.str, count: node.len))
         case REDIS_REPLY_INTEGER:
             self = .integer(Int64(node.integer))
         case REDIS_REPLY_ARRAY:
@@ -28,6 +28,13 @@ extension RESPValue {
             self = .array(elements)
         default:
             self = .null
+        }
+    }
+
+    private static func decodeString(_ pointer: UnsafeMutablePointer<CChar>?, count: Int) -> String {
+        guard let pointer, count > 0 else { return "" }
+        return pointer.withMemoryRebound(to: UInt8.self, capacity: count) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
         }
     }
 

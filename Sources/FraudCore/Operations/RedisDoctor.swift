@@ -1,0 +1,129 @@
+import RedisClient
+
+/// Checks whether a Redis server can host FraudStream, one finding per line.
+public struct RedisDoctor: Sendable {
+    /// How serious a finding is.
+    public enum Severity: String, Sendable {
+        case ok, warn, fail
+    }
+
+    /// One checked property of the server.
+    public struct Finding: Sendable, Equatable {
+        /// How serious it is.
+        public var severity: Severity
+        /// What was checked (`version`, `round-trip`, …).
+        public var check: String
+        /// What was found, for people.
+        public var detail: String
+    }
+
+    /// Every finding, and whether the server is usable.
+    public struct Report: Sendable {
+        /// Findings in check order.
+        public var findings: [Finding]
+        /// `false` when any finding failed.
+        public var isUsable: Bool { !findings.contains { $0.severity == .fail } }
+        /// The finding for a check, if made.
+        public func finding(_ check: String) -> Finding? { findings.first { $0.check == check } }
+    }
+
+    /// The oldest Redis with Functions (`FUNCTION LOAD`, `FCALL`) and `XAUTOCLAIM` … `JUSTID` semantics we rely on.
+    public static let minimumVersion = (major: 7, minor: 0)
+
+    /// Creates a doctor.
+    public init() {}
+
+    /// Examines the server behind `connection`.
+    public func examine(_ connection: RedisConnection) async throws(RedisError) -> Report {
+        var findings: [Finding] = []
+
+        let info = try await connection.send(RedisCommand("INFO", "server")).string ?? ""
+        let version = Self.infoField("redis_version", in: info) ?? "unknown"
+        let parts = version.split(separator: ".").compactMap { Int($0) }
+        let major = parts.first ?? 0
+        let minor = parts.count > 1 ? parts[1] : 0
+        if (major, minor) >= Self.minimumVersion {
+            findings.append(Finding(severity: .ok, check: "version", detail: "Redis \(version): Functions and XAUTOCLAIM available"))
+        } else {
+            findings.append(Finding(
+                severity: .fail, check: "version",
+                detail: "Redis \(version) is too old: FraudStream needs 7.0 or later for Functions and XAUTOCLAIM"))
+        }
+
+        let clock = ContinuousClock()
+        var samples: [Duration] = []
+        for _ in 0..<21 {
+            let start = clock.now
+            try await connection.send(RedisCommand("PING"))
+            samples.append(clock.now - start)
+        }
+        samples.sort()
+        let medianMicroseconds = Double(samples[samples.count / 2].components.attoseconds) / 1e12
+            + Double(samples[samples.count / 2].components.seconds) * 1e6
+        let rtt = String(format2: medianMicroseconds / 1000)
+        findings.append(Finding(
+            severity: medianMicroseconds > 2_000 ? .warn : .ok, check: "round-trip",
+            detail: "median PING round trip \(rtt) ms over 21 pings"
+                + (medianMicroseconds > 2_000 ? " (slow for a payment authorization budget)" : "")))
+
+        switch try await configValue("maxmemory-policy", connection) {
+        case .some("noeviction"):
+            findings.append(Finding(severity: .ok, check: "maxmemory-policy", detail: "noeviction: streams are never evicted"))
+        case .some(let policy):
+            findings.append(Finding(
+                severity: .warn, check: "maxmemory-policy",
+                detail: "\(policy): under memory pressure Redis may evict streams and lose transactions; use noeviction"))
+        case .none:
+            findings.append(Finding(severity: .warn, check: "maxmemory-policy", detail: "unknown (CONFIG GET is not allowed)"))
+        }
+
+        let appendOnly = try await configValue("appendonly", connection)
+        let save = try await configValue("save", connection)
+        if appendOnly == nil && save == nil {
+            findings.append(Finding(severity: .warn, check: "persistence", detail: "unknown (CONFIG GET is not allowed)"))
+        } else {
+            let savePart = (save ?? "").isEmpty ? "save off" : "save '\(save!)'"
+            let durable = appendOnly == "yes" || !(save ?? "").isEmpty
+            findings.append(Finding(
+                severity: durable ? .ok : .warn, check: "persistence",
+                detail: "appendonly \(appendOnly ?? "?"), \(savePart)"
+                    + (durable ? "" : ": a restart loses queued transactions and feature state")))
+        }
+
+        if connection.configuration.password != nil {
+            let user = (try? await connection.send(RedisCommand("ACL", "WHOAMI")).string) ?? "default"
+            findings.append(Finding(severity: .ok, check: "auth", detail: "on (authenticated as \(user))"))
+        } else {
+            findings.append(Finding(
+                severity: .warn, check: "auth",
+                detail: "off: anyone who reaches this port can read and write transactions"))
+        }
+        return Report(findings: findings)
+    }
+
+    private func configValue(_ name: String, _ connection: RedisConnection) async throws(RedisError) -> String? {
+        do {
+            let reply = try await connection.send(RedisCommand("CONFIG", "GET", name))
+            guard let elements = reply.array, elements.count == 2 else { return nil }
+            return elements[1].string
+        } catch where error.code == .serverError {
+            return nil
+        }
+    }
+
+    static func infoField(_ name: String, in info: String) -> String? {
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix(name + ":") {
+            return String(line.dropFirst(name.count + 1))
+        }
+        return nil
+    }
+}
+
+extension String {
+    /// A number with two decimals, without Foundation's format strings.
+    init(format2 value: Double) {
+        let scaled = Int((value * 100).rounded())
+        let fraction = abs(scaled % 100)
+        self = "\(scaled / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import RedisClient
+import RedisHarness
+
+/// `fraudstream bench`: release-build benchmarks against a private redis-server.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run the benchmarks (use a release build: make bench) and print a table.",
+        discussion: """
+            Starts its own redis-server on a free port unless --redis-url is given, so numbers are \
+            comparable between runs. Suites: client (pipelined SET against redis-benchmark).
+            """
+    )
+
+    @Option(help: "Suites to run, comma-separated: client, or all.")
+    var suite: String = "all"
+
+    @Option(help: "SET requests per measurement.")
+    var requests: Int = 1_000_000
+
+    @Option(help: "Commands per pipeline (redis-benchmark -P).")
+    var pipeline: Int = 64
+
+    @Option(help: "Parallel connections of redis-benchmark (-c) and of the second Swift row.")
+    var clients: Int = 50
+
+    @Option(help: "Parallel connections of the main Swift row (each is a thread).")
+    var swiftClients: Int = 4
+
+    @Option(help: "Repetitions; the table reports medians.")
+    var repeats: Int = 3
+
+    @Option(name: .customLong("redis-url"), help: "Benchmark an existing server instead of a private one.")
+    var redisURL: String?
+
+    func validate() throws {
+        guard requests > 0, pipeline > 0, clients > 0, swiftClients > 0, repeats > 0 else {
+            throw ValidationError("--requests, --pipeline, --clients and --repeats must be positive")
+        }
+    }
+
+    func run() async throws {
+        #if DEBUG
+        print("note: this is a debug build; use `make bench` (release) for real numbers")
+        #endif
+        let suites = Set(suite.split(separator: ",").map(String.init))
+        let server: RedisServer? = redisURL == nil ? try await RedisServer.start() : nil
+        defer { if let server { Task { await server.stop() } } }
+        let configuration = try server?.configuration ?? RedisConfiguration(url: redisURL!)
+        var table = BenchTable()
+        if suites.contains("all") || suites.contains("client") {
+            try await ClientBenchmark(
+                configuration: configuration, requests: requests, pipeline: pipeline, clients: clients,
+                swiftClients: swiftClients, repeats: repeats
+            ).run(into: &table)
+        }
+        print(table.render())
+        if let server { await server.stop() }
+    }
+}

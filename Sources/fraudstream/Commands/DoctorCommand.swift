@@ -1,0 +1,29 @@
+import ArgumentParser
+import FraudCore
+import RedisClient
+
+/// `fraudstream doctor`: can this Redis host FraudStream?
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check the configured Redis: version, round trip, eviction policy, persistence, auth.",
+        discussion: "Exits 0 when the server is usable, 1 when it is not or cannot be reached."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        var configuration = try connection.configuration(name: "fraudstream-doctor")
+        configuration.reconnectAttempts = 1
+        let redis = try await RedisConnection.connect(configuration)
+        print("redis       \(configuration)")
+        let report = try await RedisDoctor().examine(redis)
+        for finding in report.findings {
+            let label = finding.check.padding(toLength: 18, withPad: " ", startingAt: 0)
+            print("\(finding.severity.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(label)\(finding.detail)")
+        }
+        if !report.isUsable {
+            throw CommandFailure(message: "this Redis cannot run FraudStream (see the fail lines above)")
+        }
+    }
+}
