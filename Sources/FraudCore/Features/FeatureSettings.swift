@@ -1,0 +1,70 @@
+/// Knobs of the feature definitions that must be the same for training and serving.
+public struct FeatureSettings: Sendable, Equatable, Codable {
+    /// Key namespace (env `NAMESPACE`).
+    public var namespace: String
+    /// Device events in the window at or above which `click_spam` is 1 (env `CLICK_SPAM_THRESHOLD`).
+    public var clickSpamThreshold: Int
+    /// The click-spam window in seconds (env `CLICK_SPAM_WINDOW_IN_SEC`).
+    public var clickSpamWindowSeconds: Int
+    /// How long a transaction's computed features are kept so a redelivery gets the same answer
+    /// without folding the transaction in twice; 0 turns the cache off (training replay).
+    public var featureCacheMilliseconds: Int
+    /// Count-min sketch columns per row.
+    public var countMinWidth: Int
+    /// Count-min sketch rows.
+    public var countMinDepth: Int
+
+    /// Creates settings with the defaults of the reference pipeline where it has them.
+    public init(
+        namespace: String = "fraud", clickSpamThreshold: Int = 10, clickSpamWindowSeconds: Int = 5,
+        featureCacheMilliseconds: Int = 3_600_000, countMinWidth: Int = 256, countMinDepth: Int = 4
+    ) {
+        self.namespace = namespace
+        self.clickSpamThreshold = clickSpamThreshold
+        self.clickSpamWindowSeconds = clickSpamWindowSeconds
+        self.featureCacheMilliseconds = featureCacheMilliseconds
+        self.countMinWidth = countMinWidth
+        self.countMinDepth = countMinDepth
+    }
+
+    /// Reads `NAMESPACE`, `CLICK_SPAM_THRESHOLD`, `CLICK_SPAM_WINDOW_IN_SEC`.
+    public static func fromEnvironment(_ environment: [String: String]) -> FeatureSettings {
+        var settings = FeatureSettings()
+        if let namespace = environment["NAMESPACE"], !namespace.isEmpty { settings.namespace = namespace }
+        if let value = environment["CLICK_SPAM_THRESHOLD"].flatMap(Int.init), value > 0 { settings.clickSpamThreshold = value }
+        if let value = environment["CLICK_SPAM_WINDOW_IN_SEC"].flatMap(Int.init), value > 0 {
+            settings.clickSpamWindowSeconds = value
+        }
+        return settings
+    }
+}
+
+/// Key names. Per-user keys carry the user id as a hash tag so one function call touches one slot.
+public struct FeatureKeys: Sendable {
+    /// The namespace prefix.
+    public let namespace: String
+
+    /// Creates key names under `namespace`.
+    public init(namespace: String) { self.namespace = namespace }
+
+    /// `<ns>:{<user>}:profile`: the profile hash.
+    public func profile(_ user: String) -> String { "\(namespace):{\(user)}:profile" }
+    /// `<ns>:{<user>}:window`: transaction ids scored by event time, last 24 h.
+    public func window(_ user: String) -> String { "\(namespace):{\(user)}:window" }
+    /// `<ns>:{<user>}:stats`: running amount statistics and the previous transaction.
+    public func stats(_ user: String) -> String { "\(namespace):{\(user)}:stats" }
+    /// `<ns>:{<user>}:devices`: devices seen for the user.
+    public func devices(_ user: String) -> String { "\(namespace):{\(user)}:devices" }
+    /// `<ns>:{<user>}:cms`: count-min sketch of merchants.
+    public func countMin(_ user: String) -> String { "\(namespace):{\(user)}:cms" }
+    /// `<ns>:{<user>}:fc:<tx>`: cached features of one transaction.
+    public func featureCache(_ user: String, _ transaction: String) -> String { "\(namespace):{\(user)}:fc:\(transaction)" }
+    /// `<ns>:{<user>}:merchants:<bucket>`: HyperLogLog of merchants in a 10-minute bucket.
+    public func merchantBucket(_ user: String, _ bucket: Int64) -> String { "\(namespace):{\(user)}:merchants:\(bucket)" }
+    /// `<ns>:{device:<id>}:events`: a device's events, for click spam.
+    public func deviceEvents(_ device: String) -> String { "\(namespace):{device:\(device)}:events" }
+    /// `<ns>:blocklist:ip`: the IP Bloom filter bitmap.
+    public var ipBlocklist: String { "\(namespace):blocklist:ip" }
+    /// `<ns>:blocklist:ip:shape`: its size and hash count.
+    public var ipBlocklistShape: String { "\(namespace):blocklist:ip:shape" }
+}

@@ -1,0 +1,121 @@
+import RedisClient
+
+/// Loads what the features read: the Functions library, user profiles and the IP blocklist.
+public struct FeatureStore: Sendable {
+    /// Key names.
+    public let keys: FeatureKeys
+    /// Commands per pipeline when loading in bulk.
+    public var chunkSize = 2_000
+
+    /// Creates a store under `namespace`.
+    public init(namespace: String) {
+        keys = FeatureKeys(namespace: namespace)
+    }
+
+    /// Loads (or replaces) the feature functions.
+    public func loadLibrary(on connection: RedisConnection) async throws(RedisError) {
+        try await connection.loadFunctionLibrary(FeatureLibrary.source)
+    }
+
+    /// The profile hash's fields for `profile`.
+    public static func profileFields(_ profile: UserProfile) -> [any RedisArgument] {
+        [
+            "home_lat", profile.homeLatitude, "home_lon", profile.homeLongitude,
+            "preferred_card", profile.preferredCard, "segment", profile.segment,
+            "risk_score", profile.riskScore, "account_created", Int(profile.accountCreatedMilliseconds),
+            "usual_categories", profile.usualCategories.joined(separator: ","),
+            "typical_spend", profile.typicalSpend,
+            "devices", profile.devices.joined(separator: ","), "ips", profile.ips.joined(separator: ","),
+        ]
+    }
+
+    /// Writes every profile hash, pipelined.
+    public func writeProfiles(_ profiles: [UserProfile], on connection: RedisConnection) async throws(RedisError) {
+        var commands: [RedisCommand] = []
+        for profile in profiles {
+            commands.append(RedisCommand("HSET", arguments: [keys.profile(profile.userId)] + Self.profileFields(profile)))
+            if commands.count >= chunkSize {
+                try await Self.run(commands, on: connection)
+                commands.removeAll(keepingCapacity: true)
+            }
+        }
+        try await Self.run(commands, on: connection)
+    }
+
+    /// Replaces the IP blocklist with `ips` in a Bloom filter of `shape`.
+    public func writeBlocklist(_ ips: [String], shape: BloomFilterShape, on connection: RedisConnection) async throws(RedisError) {
+        var commands = [
+            RedisCommand("DEL", keys.ipBlocklist),
+            RedisCommand(
+                "HSET", keys.ipBlocklistShape, "bits", shape.bits, "hashes", shape.hashes, "capacity", shape.capacity,
+                "fp_rate", shape.falsePositiveRate),
+        ]
+        // Allocate the whole bitmap at once rather than growing it bit by bit.
+        commands.append(RedisCommand("SETBIT", keys.ipBlocklist, shape.bits - 1, 0))
+        var offsets: [Int] = []
+        for ip in ips {
+            offsets.removeAll(keepingCapacity: true)
+            shape.appendOffsets(ip, to: &offsets)
+            commands.append(.fcall("fs_bloom_add", keys: [keys.ipBlocklist], arguments: offsets))
+            if commands.count >= chunkSize {
+                try await Self.run(commands, on: connection)
+                commands.removeAll(keepingCapacity: true)
+            }
+        }
+        try await Self.run(commands, on: connection)
+    }
+
+    /// Adds IPs to the existing blocklist.
+    public func addToBlocklist(_ ips: [String], on connection: RedisConnection) async throws(RedisError) {
+        guard let shape = try await blocklistShape(on: connection) else {
+            throw RedisError(code: .unexpectedReply, message: "no IP blocklist in Redis; run `fraudstream prepare` first")
+        }
+        let commands = ips.map { RedisCommand.fcall("fs_bloom_add", keys: [keys.ipBlocklist], arguments: shape.offsets($0)) }
+        try await Self.run(commands, on: connection)
+    }
+
+    /// The blocklist filter's shape, or `nil` when none is loaded.
+    public func blocklistShape(on connection: RedisConnection) async throws(RedisError) -> BloomFilterShape? {
+        let reply = try await connection.send(RedisCommand("HGETALL", keys.ipBlocklistShape))
+        guard let fields = reply.stringPairs, let bits = fields["bits"].flatMap(Int.init),
+            let hashes = fields["hashes"].flatMap(Int.init)
+        else { return nil }
+        return BloomFilterShape(
+            bits: bits, hashes: hashes, capacity: fields["capacity"].flatMap(Int.init) ?? 0,
+            falsePositiveRate: fields["fp_rate"].flatMap(Double.init) ?? 0)
+    }
+
+    /// Tests IPs against the blocklist (one round trip).
+    public func isBlocklisted(_ ips: [String], on connection: RedisConnection) async throws(RedisError) -> [Bool] {
+        guard let shape = try await blocklistShape(on: connection) else { return ips.map { _ in false } }
+        var command = RedisCommand("FCALL", "fs_bloom_check", 1, keys.ipBlocklist, shape.hashes)
+        for ip in ips { for offset in shape.offsets(ip) { command.append(offset) } }
+        let reply = try await connection.send(command)
+        return (reply.array ?? []).map { $0.int == 1 }
+    }
+
+    /// Replays `history` in event-time order through the serving feature path and returns each
+    /// transaction's vector as it was before that transaction: the training matrix.
+    public func replay(
+        _ history: [Transaction], extractor: FeatureExtractor, batchSize: Int = 1_000, on connection: RedisConnection,
+        progress: (@Sendable (Int) -> Void)? = nil
+    ) async throws(RedisError) -> [[Double]] {
+        var rows: [[Double]] = []
+        rows.reserveCapacity(history.count)
+        var start = 0
+        while start < history.count {
+            let batch = Array(history[start..<min(history.count, start + batchSize)])
+            rows.append(contentsOf: try await extractor.fetch(batch, on: connection))
+            start += batch.count
+            progress?(start)
+        }
+        return rows
+    }
+
+    static func run(_ commands: [RedisCommand], on connection: RedisConnection) async throws(RedisError) {
+        guard !commands.isEmpty else { return }
+        for reply in try await connection.pipeline(commands) where reply.isError {
+            _ = try reply.get()
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudCore
+
+/// Starts a server with the feature library loaded.
+func withFeatureServer<T>(
+    settings: FeatureSettings = FeatureSettings(featureCacheMilliseconds: 0),
+    _ body: (RedisConnection, FeatureStore, FeatureExtractor) async throws -> T
+) async throws -> T {
+    try await withRedisServer { server in
+        let redis = try await RedisConnection.connect(server.configuration)
+        let store = FeatureStore(namespace: settings.namespace)
+        try await store.loadLibrary(on: redis)
+        let extractor = FeatureExtractor(settings: settings, blocklistShape: nil)
+        return try await body(redis, store, extractor)
+    }
+}
+
+func tx(
+    _ id: String, user: String = "u1", amount: Double = 10, merchant: String = "m1", at ms: Int64,
+    device: String? = nil, ip: String? = nil, lat: Double? = nil, lon: Double? = nil, card: String? = nil,
+    category: String? = nil
+) -> Transaction {
+    Transaction(
+        transactionId: id, userId: user, amount: amount, merchantId: merchant, timestampMilliseconds: ms,
+        cardProvider: card, merchantCategory: category, latitude: lat, longitude: lon, deviceId: device, ip: ip)
+}
+
+@Suite("Feature definitions against a real redis-server")
+struct FeatureTests {
+    let t0: Int64 = 1_790_812_800_000
+
+    @Test func slidingWindowsExcludeTheLowerEdgeAndIncludeTheUpper() async throws {
+        try await withFeatureServer { redis, _, extractor in
+            let history = [
+                tx("a", at: t0), tx("b", at: t0 + 1), tx("c", at: t0 + 60_000),  // c: a is exactly 60 s old → out of 1m
+                tx("d", at: t0 + 3_600_000),  // a exactly 1 h old → out of 1h; b, c in
+                tx("e", at: t0 + 86_400_001),  // a, b out of 24 h; c, d in
+            ]
+            let rows = try await extractor.fetch(history, on: redis)
+            #expect(rows.map { $0[Feature.transactionsLastMinute] } == [0, 1, 1, 0, 0])
+            #expect(rows.map { $0[Feature.transactionsLastHour] } == [0, 1, 2, 2, 0])
+            #expect(rows.map { $0[Feature.transactionsLastDay] } == [0, 1, 2, 3, 2])
+            // Trimmed to 24 h: a and b are gone from the window set.
+            let members = try await redis.send(RedisCommand("ZRANGE", FeatureKeys(namespace: "fraud").window("u1"), 0, -1))
+            #expect(members.array?.compactMap(\.string) == ["c", "d", "e"])
+        }
+    }
+
+    @Test func amountStatisticsUsePriorMeanAndDeviation() async throws {
+        try await withFeatureServer { redis, _, extractor in
+            let rows = try await extractor.fetch(
+                [tx("1", amount: 10, at: t0), tx("2", amount: 20, at: t0 + 1), tx("3", amount: 30, at: t0 + 2),
+                 tx("4", amount: 40, at: t0 + 3)], on: redis)
+            #expect(rows[0][Feature.userTransactionCount] == 0)
+            #expect(rows[0][Feature.amountToMeanRatio] == 1)
+            #expect(rows[3][Feature.userTransactionCount] == 3)
+            #expect(abs(rows[3][Feature.amountZScore] - 2) < 1e-9)  // mean 20, sample std 10
+            #expect(abs(rows[3][Feature.amountToMeanRatio] - 2) < 1e-9)
+            #expect(abs(rows[1][Feature.logAmount] - log1p(20)) < 1e-12)
+        }
+    }
+
+    @Test func travelSpeedAndDistanceFromHomeUseHaversine() async throws {
+        try await withFeatureServer { redis, store, extractor in
+            let profile = UserProfile(
+                userId: "u1", homeLatitude: 40.7128, homeLongitude: -74.0060, preferredCard: "VISA", segment: "premium",
+                riskScore: 0.2, accountCreatedMilliseconds: t0 - 10 * 86_400_000, usualCategories: ["grocery"],
+                typicalSpend: 50, devices: ["d1"], ips: [])
+            try await store.writeProfiles([profile], on: redis)
+            let rows = try await extractor.fetch(
+                [tx("ny", at: t0, lat: 40.7128, lon: -74.0060, card: "VISA", category: "grocery"),
+                 tx("la", at: t0 + 1_800_000, lat: 34.0522, lon: -118.2437, card: "AMEX", category: "travel")], on: redis)
+            let kilometres = Geo.distanceKilometres(latitude1: 40.7128, longitude1: -74.0060, latitude2: 34.0522, longitude2: -118.2437)
+            #expect(abs(kilometres - 3_936) < 10)  // New York–Los Angeles great circle
+            #expect(rows[0][Feature.distanceFromHomeKilometres] < 0.001)
+            #expect(abs(rows[1][Feature.distanceFromHomeKilometres] - kilometres) < 1e-6)
+            #expect(rows[0][Feature.secondsSinceLast] == -1)
+            #expect(rows[1][Feature.secondsSinceLast] == 1_800)
+            #expect(abs(rows[1][Feature.travelSpeedKilometresPerHour] - kilometres * 2) < 1e-6)
+            #expect(rows[0][Feature.preferredCardMatch] == 1)
+            #expect(rows[1][Feature.preferredCardMatch] == 0)
+            #expect(rows[0][Feature.segmentCode] == FeatureSchema.segmentCode("premium"))
+            #expect(rows[1][Feature.categoryCode] == FeatureSchema.categoryCode("travel"))
+            #expect(abs(rows[0][Feature.accountAgeDays] - 10) < 1e-9)
+            #expect(rows[0][Feature.riskScore] == 0.2)
+            #expect(rows[0][Feature.unknownUser] == 0)
+            let stranger = try await extractor.fetch([tx("x", user: "nobody", at: t0)], on: redis)
+            #expect(stranger[0][Feature.unknownUser] == 1)
+            #expect(stranger[0][Feature.distanceFromHomeKilometres] == -1)
+        }
+    }
+
+    @Test func deviceNoveltyAndClickSpamWindow() async throws {
+        let settings = FeatureSettings(clickSpamThreshold: 5, clickSpamWindowSeconds: 2, featureCacheMilliseconds: 0)
+        try await withFeatureServer(settings: settings) { redis, _, extractor in
+            let rows = try await extractor.fetch(
+                [tx("1", at: t0, device: "d1"), tx("2", at: t0 + 1, device: "d1"), tx("3", at: t0 + 2, device: "d2")], on: redis)
+            #expect(rows.map { $0[Feature.newDevice] } == [1, 0, 1])
+            // Six events of one device across users within 2 s; a seventh exactly 2 s after the first sees the first leave.
+            var burst: [Transaction] = (0..<6).map { tx("c\($0)", user: "u\($0)", at: t0 + 10_000 + Int64($0) * 100, device: "bot") }
+            burst.append(tx("late", user: "u9", at: t0 + 12_000, device: "bot"))
+            let spam = try await extractor.fetch(burst, on: redis)
+            #expect(spam.map { $0[Feature.deviceEventsInWindow] } == [0, 1, 2, 3, 4, 5, 5])
+            #expect(spam.map { $0[Feature.clickSpam] } == [0, 0, 0, 0, 1, 1, 1])
+        }
+    }
+
+    @Test func distinctMerchantCountStaysWithinHyperLogLogError() async throws {
+        try await withFeatureServer { redis, _, extractor in
+            let distinct = 2_000
+            let batch = (0..<distinct).map { tx("t\($0)", amount: 1, merchant: "merchant-\($0 % distinct)", at: t0 + Int64($0)) }
+            _ = try await extractor.fetch(batch, on: redis)
+            let probe = try await extractor.fetch([tx("probe", merchant: "merchant-0", at: t0 + 5_000)], on: redis)
+            let estimate = probe[0][Feature.distinctMerchantsLastHour]
+            // Redis's HLL has a standard error of 0.81%; allow 3 standard errors.
+            #expect(abs(estimate - Double(distinct)) / Double(distinct) < 0.0243)
+            // A bucket more than an hour old no longer counts.
+            let later = try await extractor.fetch([tx("later", merchant: "x", at: t0 + 2 * 3_600_000)], on: redis)
+            #expect(later[0][Feature.distinctMerchantsLastHour] == 0)
+        }
+    }
+
+    @Test func countMinSketchNeverUnderCounts() async throws {
+        // A narrow sketch forces collisions; estimates may exceed the truth, never fall below it.
+        let settings = FeatureSettings(featureCacheMilliseconds: 0, countMinWidth: 16, countMinDepth: 3)
+        try await withFeatureServer(settings: settings) { redis, _, extractor in
+            var generator = SystemRandomNumberGenerator()
+            var truth: [String: Int] = [:]
+            var batch: [Transaction] = []
+            var expected: [Int] = []
+            for index in 0..<1_500 {
+                let merchant = "m\(Int.random(in: 0..<120, using: &generator))"
+                expected.append(truth[merchant, default: 0])
+                truth[merchant, default: 0] += 1
+                batch.append(tx("t\(index)", merchant: merchant, at: t0 + Int64(index)))
+            }
+            let rows = try await extractor.fetch(batch, on: redis)
+            var overCounts = 0
+            for (row, exact) in zip(rows, expected) {
+                #expect(row[Feature.merchantPairCount] >= Double(exact))
+                if row[Feature.merchantPairCount] > Double(exact) { overCounts += 1 }
+            }
+            #expect(overCounts > 0)  // the test would be vacuous without collisions
+        }
+    }
+
+    @Test func bloomFalsePositiveRateWithinTwiceConfigured() async throws {
+        try await withFeatureServer { redis, store, _ in
+            let shape = BloomFilterShape(capacity: 10_000, falsePositiveRate: 0.01)
+            let members = (0..<10_000).map { "10.\($0 / 65_536).\($0 / 256 % 256).\($0 % 256)" }
+            try await store.writeBlocklist(members, shape: shape, on: redis)
+            #expect(try await store.blocklistShape(on: redis) == shape)
+            let found = try await store.isBlocklisted(Array(members.prefix(2_000)), on: redis)
+            #expect(found.allSatisfy { $0 })
+            var falsePositives = 0
+            for chunk in stride(from: 0, to: 100_000, by: 5_000) {
+                let probes = (chunk..<chunk + 5_000).map { "172.\($0 / 65_536).\($0 / 256 % 256).\($0 % 256)" }
+                falsePositives += try await store.isBlocklisted(probes, on: redis).filter { $0 }.count
+            }
+            let rate = Double(falsePositives) / 100_000
+            #expect(rate <= 0.02)
+        }
+    }
+
+    @Test func blocklistFeatureFlagsListedIPs() async throws {
+        try await withFeatureServer { redis, store, _ in
+            let shape = BloomFilterShape(capacity: 100, falsePositiveRate: 0.001)
+            try await store.writeBlocklist(["6.6.6.6"], shape: shape, on: redis)
+            let extractor = FeatureExtractor(settings: FeatureSettings(featureCacheMilliseconds: 0), blocklistShape: shape)
+            let rows = try await extractor.fetch(
+                [tx("1", at: t0, ip: "6.6.6.6"), tx("2", at: t0 + 1, ip: "1.2.3.4"), tx("3", at: t0 + 2)], on: redis)
+            #expect(rows.map { $0[Feature.ipBlocklisted] } == [1, 0, 0])
+        }
+    }
+
+    @Test func redeliveredTransactionGetsSameFeaturesAndIsNotCountedTwice() async throws {
+        try await withFeatureServer(settings: FeatureSettings(featureCacheMilliseconds: 60_000)) { redis, _, extractor in
+            let first = try await extractor.fetch([tx("1", amount: 10, at: t0, device: "d"), tx("2", amount: 30, at: t0 + 5, device: "d")], on: redis)
+            let again = try await extractor.fetch([tx("2", amount: 30, at: t0 + 5, device: "d")], on: redis)
+            #expect(again[0] == first[1])
+            let next = try await extractor.fetch([tx("3", amount: 50, at: t0 + 10, device: "d")], on: redis)
+            #expect(next[0][Feature.userTransactionCount] == 2)
+            #expect(next[0][Feature.transactionsLastMinute] == 2)
+            #expect(next[0][Feature.deviceEventsInWindow] == 2)
+        }
+    }
+
+    @Test func trainingReplayAndServingComputeIdenticalVectors() async throws {
+        // The same history, once replayed in big batches (training) and once one transaction at a
+        // time as a worker would see it (serving), on two fresh servers.
+        var random = TestRandom(seed: 99)
+        var history: [Transaction] = []
+        var clock = t0
+        for index in 0..<1_200 {
+            clock += Int64(random.next() % 90_000)
+            let user = "u\(random.next() % 25)"
+            history.append(tx(
+                "h\(index)", user: user, amount: Double(random.next() % 50_000) / 100 + 0.5, merchant: "m\(random.next() % 60)",
+                at: clock, device: random.next() % 4 == 0 ? nil : "d\(random.next() % 30)", ip: "10.0.0.\(random.next() % 40)",
+                lat: 40 + Double(random.next() % 1000) / 100, lon: -74 + Double(random.next() % 1000) / 100, card: "VISA",
+                category: FeatureSchema.categories[Int(random.next() % 10)]))
+        }
+        let blocklist = (0..<10).map { "10.0.0.\($0)" }
+        let shape = BloomFilterShape(capacity: 1_000, falsePositiveRate: 0.01)
+        func computeAll(batchSize: Int, cache: Int) async throws -> [[Double]] {
+            try await withFeatureServer { redis, store, _ in
+                try await store.writeBlocklist(blocklist, shape: shape, on: redis)
+                let extractor = FeatureExtractor(settings: FeatureSettings(featureCacheMilliseconds: cache), blocklistShape: shape)
+                return try await store.replay(history, extractor: extractor, batchSize: batchSize, on: redis)
+            }
+        }
+        let training = try await computeAll(batchSize: 1_000, cache: 0)
+        let serving = try await computeAll(batchSize: 1, cache: 3_600_000)
+        #expect(training.count == history.count)
+        #expect(training == serving)
+        #expect(training.contains { $0[Feature.ipBlocklisted] == 1 })
+    }
+}
+
+/// A tiny deterministic generator for test data (SplitMix64).
+struct TestRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
