@@ -6,7 +6,10 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN = .build/release/fraudstream
 DEBUG_BIN   = .build/debug/fraudstream
 
-.PHONY: deps build release test bench redis redis-stop doctor clean
+WORKER_FLAGS ?=
+PREPARE_FLAGS ?=
+
+.PHONY: deps build release test bench redis redis-stop doctor prepare run-worker clean
 
 ## deps: install libhiredis-dev, redis-server and redis-tools with apt-get when missing (idempotent)
 deps:
@@ -49,6 +52,14 @@ redis-stop:
 	@if redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1; then redis-cli -p $(REDIS_PORT) shutdown nosave >/dev/null 2>&1 || true; \
 	  echo "redis on 127.0.0.1:$(REDIS_PORT) stopped"; else echo "no redis on 127.0.0.1:$(REDIS_PORT)"; fi
 	@rm -f $(RUN_DIR)/redis.pid
+
+## prepare: load the synthetic world, warm feature state, train and store a model (release build)
+prepare: release
+	$(RELEASE_BIN) prepare $(PREPARE_FLAGS)
+
+## run-worker: start a worker against the configured Redis (default: make redis); WORKER_FLAGS="--profile" etc.
+run-worker: release
+	$(RELEASE_BIN) worker $(WORKER_FLAGS)
 
 ## doctor: check the configured Redis
 doctor: build

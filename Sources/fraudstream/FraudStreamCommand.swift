@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FraudCore
 import RedisClient
 
 /// The `fraudstream` command line: one executable, one subcommand per job.
@@ -11,7 +12,9 @@ struct FraudStreamCommand: AsyncParsableCommand {
             Redis settings come from --redis-url, else REDIS_URL, else REDIS_HOST / REDIS_PORT / \
             REDIS_PASSWORD, else the local server that `make redis` starts on 127.0.0.1:6390.
             """,
-        subcommands: [DoctorCommand.self, BenchCommand.self]
+        subcommands: [
+            DoctorCommand.self, PrepareCommand.self, WorkerCommand.self, ModelsCommand.self, ExportFeaturesCommand.self, BenchCommand.self,
+        ]
     )
 }
 
@@ -28,6 +31,10 @@ enum FraudStreamMain {
             }
         } catch let error as RedisError {
             fail("fraudstream: \(error.message)")
+        } catch let error as WorkerError {
+            fail("fraudstream: \(error.description)")
+        } catch let error as ModelStore.LoadError {
+            fail("fraudstream: \(error.description)")
         } catch let error as CommandFailure {
             fail("fraudstream: \(error.message)", code: error.exitCode)
         } catch {

@@ -22,6 +22,7 @@ final class HiredisContext {
 
     /// Opens a blocking connection with the configured connect timeout.
     static func open(_ configuration: RedisConfiguration) throws(RedisError) -> HiredisContext {
+        _ = ignoreBrokenPipe
         let timeout = timeval(milliseconds: configuration.connectTimeoutMilliseconds)
         let pointer: UnsafeMutablePointer<redisContext>?
         switch configuration.endpoint {
@@ -139,6 +140,12 @@ final class HiredisContext {
             code: code, message: message, errno: errnoValue, unconfirmedCommands: unconfirmed, partialReplies: partial)
     }
 }
+
+/// hiredis writes with `write(2)`: a peer that went away would raise SIGPIPE and kill the process.
+/// Ignoring it turns that into an EPIPE error, which surfaces as ``RedisError/Code/connectionLost``.
+private let ignoreBrokenPipe: Void = {
+    signal(SIGPIPE, SIG_IGN)
+}()
 
 extension timeval {
     init(milliseconds: Int) {

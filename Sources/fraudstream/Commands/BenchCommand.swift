@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RedisClient
 import RedisHarness
+import FraudCore
 
 /// `fraudstream bench`: release-build benchmarks against a private redis-server.
 struct BenchCommand: AsyncParsableCommand {
@@ -10,11 +11,12 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Run the benchmarks (use a release build: make bench) and print a table.",
         discussion: """
             Starts its own redis-server on a free port unless --redis-url is given, so numbers are \
-            comparable between runs. Suites: client (pipelined SET against redis-benchmark).
+            comparable between runs. Suites: client (pipelined SET against redis-benchmark), drain (model \
+            inference, then a pre-loaded backlog drained by one worker with the full feature set).
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -31,6 +33,21 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Repetitions; the table reports medians.")
     var repeats: Int = 3
+
+    @Option(help: "Transactions in the drain backlog.")
+    var transactions: Int = 200_000
+
+    @Option(help: "Worker --batch-size for the drain.")
+    var batchSize: Int = 512
+
+    @Option(help: "Worker --fetchers for the drain.")
+    var fetchers: Int = 2
+
+    @Option(help: "Worker --writers for the drain.")
+    var writers: Int = 2
+
+    @Option(help: "Worker --max-in-flight for the drain.")
+    var maxInFlight: Int = 8
 
     @Option(name: .customLong("redis-url"), help: "Benchmark an existing server instead of a private one.")
     var redisURL: String?
@@ -55,6 +72,14 @@ struct BenchCommand: AsyncParsableCommand {
                 configuration: configuration, requests: requests, pipeline: pipeline, clients: clients,
                 swiftClients: swiftClients, repeats: repeats
             ).run(into: &table)
+        }
+        if suites.contains("all") || suites.contains("drain") {
+            var worker = WorkerConfiguration()
+            worker.batchSize = batchSize
+            worker.fetchers = fetchers
+            worker.writers = writers
+            worker.maxInFlight = maxInFlight
+            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker).run(into: &table)
         }
         print(table.render())
         if let server { await server.stop() }

@@ -1,0 +1,161 @@
+import Foundation
+
+/// Turns stream entry fields into a ``Transaction`` or a reason to dead-letter the entry.
+///
+/// Accepts the flat form (one stream field per contract field) and, for producers written against
+/// the Python reference pipeline, a single `data` field holding a JSON object, where `timestamp`
+/// may be epoch seconds and the location may be a `location` string `"lon,lat"`.
+public enum TransactionParser {
+    /// Longest accepted id, in bytes.
+    public static let maximumIdentifierBytes = 128
+
+    /// Why an entry was rejected; `reason` goes into the dead-letter entry.
+    public struct Rejection: Error, Sendable, Equatable {
+        /// A short machine-readable code (`missing_field`, `invalid_amount`, …).
+        public var code: String
+        /// The human-readable reason written to the dead-letter stream.
+        public var reason: String
+    }
+
+    /// Parses one entry's fields.
+    public static func parse(_ fields: [(String, String)]) -> Result<Transaction, Rejection> {
+        if fields.isEmpty {
+            return .failure(Rejection(code: "empty_entry", reason: "entry has no fields (deleted from the stream?)"))
+        }
+        var values: [String: String] = [:]
+        values.reserveCapacity(fields.count)
+        for (name, value) in fields where values[name] == nil { values[name] = value }
+        if let data = values["data"], values["transaction_id"] == nil {
+            switch decodeJSON(data) {
+            case .success(let decoded): values = decoded
+            case .failure(let rejection): return .failure(rejection)
+            }
+            return build(values, timestampMayBeSeconds: true)
+        }
+        return build(values, timestampMayBeSeconds: false)
+    }
+
+    private static func build(_ values: [String: String], timestampMayBeSeconds: Bool) -> Result<Transaction, Rejection> {
+        func required(_ name: String) -> Result<String, Rejection> {
+            guard let value = values[name], !value.isEmpty else {
+                return .failure(Rejection(code: "missing_field", reason: "missing required field '\(name)'"))
+            }
+            return .success(value)
+        }
+        func identifier(_ name: String) -> Result<String, Rejection> {
+            required(name).flatMap { value in
+                value.utf8.count <= maximumIdentifierBytes
+                    ? .success(value)
+                    : .failure(Rejection(code: "field_too_long", reason: "field '\(name)' is longer than \(maximumIdentifierBytes) bytes"))
+            }
+        }
+        let transactionId: String
+        let userId: String
+        let merchantId: String
+        switch (identifier("transaction_id"), identifier("user_id"), identifier("merchant_id")) {
+        case (.success(let t), .success(let u), .success(let m)):
+            transactionId = t
+            userId = u
+            merchantId = m
+        case (.failure(let rejection), _, _), (_, .failure(let rejection), _), (_, _, .failure(let rejection)):
+            return .failure(rejection)
+        }
+        let amountText: String
+        switch required("amount") {
+        case .success(let text): amountText = text
+        case .failure(let rejection): return .failure(rejection)
+        }
+        guard let amount = Double(amountText.trimmingCharacters(in: .whitespaces)), amount.isFinite, amount > 0 else {
+            return .failure(Rejection(code: "invalid_amount", reason: "amount '\(amountText.prefix(40))' is not a finite decimal > 0"))
+        }
+        let timestampText: String
+        switch required("timestamp") {
+        case .success(let text): timestampText = text
+        case .failure(let rejection): return .failure(rejection)
+        }
+        let timestamp: Int64
+        if let integer = Int64(timestampText), integer > 0 {
+            timestamp = timestampMayBeSeconds && integer < 100_000_000_000 ? integer * 1000 : integer
+        } else if timestampMayBeSeconds, let seconds = Double(timestampText), seconds.isFinite, seconds > 0, seconds < 100_000_000_000 {
+            timestamp = Int64((seconds * 1000).rounded())
+        } else {
+            return .failure(Rejection(
+                code: "invalid_timestamp", reason: "timestamp '\(timestampText.prefix(40))' is not integer epoch milliseconds"))
+        }
+        var latitude: Double?
+        var longitude: Double?
+        if let latText = values["lat"], !latText.isEmpty, let lonText = values["lon"], !lonText.isEmpty {
+            latitude = Double(latText)
+            longitude = Double(lonText)
+        } else if let location = values["location"], !location.isEmpty {
+            let parts = location.split(separator: ",")
+            if parts.count == 2 {
+                longitude = Double(parts[0].trimmingCharacters(in: .whitespaces))
+                latitude = Double(parts[1].trimmingCharacters(in: .whitespaces))
+            }
+            if latitude == nil || longitude == nil {
+                return .failure(Rejection(code: "invalid_location", reason: "location '\(location.prefix(60))' is not \"lon,lat\""))
+            }
+        } else if (values["lat"] ?? "").isEmpty != (values["lon"] ?? "").isEmpty {
+            return .failure(Rejection(code: "invalid_location", reason: "lat and lon must come together"))
+        }
+        if let latitude, let longitude {
+            guard (-90...90).contains(latitude), (-180...180).contains(longitude) else {
+                return .failure(Rejection(code: "invalid_location", reason: "lat/lon out of range"))
+            }
+        } else if values["lat"] != nil && !(values["lat"] ?? "").isEmpty {
+            return .failure(Rejection(code: "invalid_location", reason: "lat/lon are not numbers"))
+        }
+        var isFraud: Bool?
+        if let label = values["is_fraud"], !label.isEmpty {
+            switch label.lowercased() {
+            case "1", "true": isFraud = true
+            case "0", "false": isFraud = false
+            default: return .failure(Rejection(code: "invalid_label", reason: "is_fraud '\(label.prefix(20))' is not 0 or 1"))
+            }
+        }
+        func optional(_ name: String) -> String? {
+            guard let value = values[name], !value.isEmpty else { return nil }
+            return value
+        }
+        return .success(Transaction(
+            transactionId: transactionId, userId: userId, amount: amount, merchantId: merchantId,
+            timestampMilliseconds: timestamp, currency: optional("currency") ?? "USD",
+            cardProvider: optional("card_provider"), merchantCategory: optional("merchant_category"),
+            latitude: latitude, longitude: longitude, deviceId: optional("device_id"), ip: optional("ip"),
+            runId: optional("run_id"), isFraud: isFraud, scenario: optional("fraud_scenario")))
+    }
+
+    private static func decodeJSON(_ text: String) -> Result<[String: String], Rejection> {
+        guard let object = try? JSONDecoder().decode([String: JSONScalar].self, from: Data(text.utf8)) else {
+            return .failure(Rejection(code: "invalid_json", reason: "field 'data' is not a flat JSON object"))
+        }
+        var values: [String: String] = [:]
+        for (key, value) in object {
+            if let text = value.text { values[key] = text }
+        }
+        return .success(values)
+    }
+}
+
+/// One scalar of the reference pipeline's JSON `data` field, as text.
+private struct JSONScalar: Decodable {
+    let text: String?
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            text = nil
+        } else if let string = try? container.decode(String.self) {
+            text = string
+        } else if let integer = try? container.decode(Int64.self) {
+            text = String(integer)
+        } else if let number = try? container.decode(Double.self) {
+            text = String(number)
+        } else if let flag = try? container.decode(Bool.self) {
+            text = flag ? "1" : "0"
+        } else {
+            text = nil
+        }
+    }
+}

@@ -1,0 +1,21 @@
+/// Key names of run statistics.
+public struct RunStatisticsKeys: Sendable {
+    /// The namespace.
+    public let namespace: String
+
+    /// Creates key names.
+    public init(namespace: String) { self.namespace = namespace }
+
+    /// Sorted set of run ids by first write time.
+    public var runs: String { "\(namespace):stats:runs" }
+    /// Counters of a run, all workers.
+    public func run(_ run: String) -> String { "\(namespace):stats:run:\(run)" }
+    /// Worker ids of a run.
+    public func workers(run: String) -> String { "\(namespace):stats:run:\(run):workers" }
+    /// Counters and settings of one worker in a run.
+    public func worker(run: String, worker: String) -> String { "\(namespace):stats:run:\(run):worker:\(worker)" }
+    /// Latency histograms of one worker in a run.
+    public func workerLatency(run: String, worker: String) -> String { "\(namespace):stats:run:\(run):worker:\(worker):latency" }
+    /// Run metadata written by the generator (target rate, pattern, start, end).
+    public func meta(run: String) -> String { "\(namespace):stats:run:\(run):meta" }
+}

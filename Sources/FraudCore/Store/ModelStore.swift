@@ -1,0 +1,112 @@
+import Foundation
+import RedisClient
+
+/// Model versions in Redis: `<ns>:model:<n>` (JSON), `<ns>:models` (sorted set of versions) and
+/// `<ns>:model:latest` (the promoted version that workers serve).
+public struct ModelStore: Sendable {
+    /// Why a model cannot be loaded.
+    public struct LoadError: Error, CustomStringConvertible, Sendable {
+        /// One line for people.
+        public let description: String
+    }
+
+    /// The namespace.
+    public let namespace: String
+
+    /// Creates a store under `namespace`.
+    public init(namespace: String) { self.namespace = namespace }
+
+    /// Key of one version.
+    public func key(_ version: Int) -> String { "\(namespace):model:\(version)" }
+    /// The sorted set of versions.
+    public var indexKey: String { "\(namespace):models" }
+    /// The pointer to the promoted version.
+    public var latestKey: String { "\(namespace):model:latest" }
+    /// The version counter.
+    public var counterKey: String { "\(namespace):model:next" }
+
+    /// Saves `record` as a new version (and promotes it when asked); returns the version number.
+    public func save(_ record: ModelRecord, promote: Bool, on connection: RedisConnection) async throws -> Int {
+        let version = try await connection.send(RedisCommand("INCR", counterKey)).int ?? 0
+        var stored = record
+        stored.version = version
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = try encoder.encode(stored)
+        var commands = [
+            RedisCommand("SET", key(version), String(decoding: json, as: UTF8.self)),
+            RedisCommand("ZADD", indexKey, version, String(version)),
+        ]
+        if promote { commands.append(RedisCommand("SET", latestKey, version)) }
+        for reply in try await connection.pipeline(commands) { _ = try reply.get() }
+        return version
+    }
+
+    /// Versions, oldest first.
+    public func versions(on connection: RedisConnection) async throws(RedisError) -> [Int] {
+        let reply = try await connection.send(RedisCommand("ZRANGE", indexKey, 0, -1))
+        return (reply.array ?? []).compactMap(\.int)
+    }
+
+    /// The promoted version, if any.
+    public func latestVersion(on connection: RedisConnection) async throws(RedisError) -> Int? {
+        try await connection.send(RedisCommand("GET", latestKey)).int
+    }
+
+    /// Makes `version` the one workers serve.
+    public func promote(_ version: Int, on connection: RedisConnection) async throws {
+        guard try await connection.send(RedisCommand("EXISTS", key(version))).int == 1 else {
+            throw LoadError(description: "model version \(version) does not exist")
+        }
+        try await connection.send(RedisCommand("SET", latestKey, version))
+    }
+
+    /// Loads a version (the promoted one when `nil`) and checks that it fits this build.
+    public func load(_ version: Int? = nil, on connection: RedisConnection) async throws -> ModelRecord {
+        let resolved: Int
+        if let version {
+            resolved = version
+        } else if let latest = try await latestVersion(on: connection) {
+            resolved = latest
+        } else {
+            throw LoadError(description: "no model in Redis under '\(namespace)': run `fraudstream prepare` first")
+        }
+        guard let bytes = try await connection.send(RedisCommand("GET", key(resolved))).bytes else {
+            throw LoadError(description: "model version \(resolved) does not exist under '\(namespace)'")
+        }
+        return try Self.decode(bytes, version: resolved)
+    }
+
+    /// Decodes and validates a stored model.
+    public static func decode(_ bytes: [UInt8], version: Int) throws -> ModelRecord {
+        let record: ModelRecord
+        do {
+            record = try JSONDecoder().decode(ModelRecord.self, from: Data(bytes))
+        } catch {
+            throw LoadError(description: "model version \(version) is corrupt: \(error)")
+        }
+        try validate(record)
+        return record
+    }
+
+    /// Rejects a model whose features differ from the code's or whose trees are inconsistent.
+    public static func validate(_ record: ModelRecord) throws {
+        guard record.featureNames == FeatureSchema.names else {
+            let missing = FeatureSchema.names.filter { !record.featureNames.contains($0) }
+            let extra = record.featureNames.filter { !FeatureSchema.names.contains($0) }
+            var detail = "model version \(record.version) was trained on different features than this build computes"
+            if !missing.isEmpty { detail += "; missing: \(missing.joined(separator: ","))" }
+            if !extra.isEmpty { detail += "; unknown: \(extra.joined(separator: ","))" }
+            if missing.isEmpty && extra.isEmpty { detail += " (same names, different order)" }
+            throw LoadError(description: detail + ": retrain with `fraudstream prepare`")
+        }
+        guard record.ensemble.featureCount == FeatureSchema.count else {
+            throw LoadError(description: "model version \(record.version) reads \(record.ensemble.featureCount) features, this build has \(FeatureSchema.count)")
+        }
+        do {
+            try record.ensemble.validate()
+        } catch {
+            throw LoadError(description: "model version \(record.version) is corrupt: \(error)")
+        }
+    }
+}

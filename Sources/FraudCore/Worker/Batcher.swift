@@ -1,0 +1,60 @@
+import ServiceLifecycle
+
+/// Turns raw reads into batches: parses and validates each entry (DESIGN data contract), routes
+/// malformed entries and entries delivered too often to the dead-letter list, and numbers batches.
+///
+/// Size and linger are decided with the consumer's reads (``BatchingState``); this stage does the
+/// CPU work so the consumer's thread only reads.
+public struct Batcher: Service {
+    private let input: Channel<ReadChunk>
+    private let output: Channel<Batch>
+    private let maxDeliveries: Int
+    private let counters: PipelineCounters
+
+    /// Creates the stage.
+    init(input: Channel<ReadChunk>, output: Channel<Batch>, maxDeliveries: Int, counters: PipelineCounters) {
+        self.input = input
+        self.output = output
+        self.maxDeliveries = maxDeliveries
+        self.counters = counters
+    }
+
+    /// Runs until the consumer finishes its output.
+    public func run() async {
+        defer { output.finish() }
+        var sequence = 0
+        for await chunk in input {
+            sequence += 1
+            let batch = Self.makeBatch(chunk, sequence: sequence, maxDeliveries: maxDeliveries)
+            counters.batched(batch.entryCount)
+            await output.send(batch)
+        }
+    }
+
+    /// Validates a read's entries into a batch.
+    static func makeBatch(_ chunk: ReadChunk, sequence: Int, maxDeliveries: Int) -> Batch {
+        var items: [BatchItem] = []
+        items.reserveCapacity(chunk.entries.count)
+        var deadLetters: [DeadLetter] = []
+        for entry in chunk.entries {
+            let runId = entry.fields.first { $0.0 == "run_id" }?.1 ?? ""
+            if entry.deliveries > maxDeliveries {
+                deadLetters.append(DeadLetter(
+                    sourceId: entry.id, reason: "delivered \(entry.deliveries) times (max \(maxDeliveries))",
+                    runId: runId, fields: entry.fields))
+                continue
+            }
+            switch TransactionParser.parse(entry.fields) {
+            case .success(let transaction):
+                items.append(BatchItem(sourceId: entry.id, transaction: transaction))
+            case .failure(let rejection):
+                deadLetters.append(DeadLetter(sourceId: entry.id, reason: rejection.reason, runId: runId, fields: entry.fields))
+            }
+        }
+        let now = ContinuousClock.now
+        var batch = Batch(
+            sequence: sequence, permits: 1, items: items, deadLetters: deadLetters, readAt: chunk.readAt, dispatchedAt: now)
+        batch.timings.queueMicroseconds = (now - chunk.readAt).microseconds
+        return batch
+    }
+}

@@ -1,0 +1,60 @@
+import ServiceLifecycle
+
+/// Fans each batch out to the feature fetchers, routed by a hash of `user_id` so one user's
+/// transactions always go to the same fetcher, and joins the vectors back in batch order.
+///
+/// Batches pass one at a time, so a user's transactions are featurized in stream order even with
+/// several fetchers; the fetchers of one batch run in parallel round trips.
+public struct FeatureStage: Service {
+    private let input: Channel<Batch>
+    private let output: Channel<Batch>
+    private let fetchers: [FeatureFetcher]
+    private let counters: PipelineCounters
+
+    init(input: Channel<Batch>, output: Channel<Batch>, fetchers: [FeatureFetcher], counters: PipelineCounters) {
+        self.input = input
+        self.output = output
+        self.fetchers = fetchers
+        self.counters = counters
+    }
+
+    /// The fetcher index of a user.
+    public static func route(_ userId: String, fetchers: Int) -> Int {
+        Int(StableHash.hash(userId) % UInt64(max(1, fetchers)))
+    }
+
+    public func run() async throws {
+        defer { output.finish() }
+        for await var batch in input {
+            let start = ContinuousClock.now
+            batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
+            batch.vectors = try await vectors(for: batch.items)
+            let elapsed = (ContinuousClock.now - start).microseconds
+            batch.timings.featuresMicroseconds = elapsed
+            let usedFetchers = Set(batch.items.map { Self.route($0.transaction.userId, fetchers: fetchers.count) }).count
+            counters.featured(batch.items.count, microseconds: elapsed, roundTrips: usedFetchers)
+            batch.dispatchedAt = .now
+            await output.send(batch)
+        }
+    }
+
+    private func vectors(for items: [BatchItem]) async throws -> [[Double]] {
+        if fetchers.count == 1 { return try await fetchers[0].fetch(items.map(\.transaction)) }
+        var groups = [[Int]](repeating: [], count: fetchers.count)
+        for (index, item) in items.enumerated() {
+            groups[Self.route(item.transaction.userId, fetchers: fetchers.count)].append(index)
+        }
+        var result = [[Double]](repeating: [], count: items.count)
+        try await withThrowingTaskGroup(of: (Int, [[Double]]).self) { group in
+            for (fetcherIndex, indices) in groups.enumerated() where !indices.isEmpty {
+                let transactions = indices.map { items[$0].transaction }
+                let fetcher = fetchers[fetcherIndex]
+                group.addTask { (fetcherIndex, try await fetcher.fetch(transactions)) }
+            }
+            for try await (fetcherIndex, vectors) in group {
+                for (position, index) in groups[fetcherIndex].enumerated() { result[index] = vectors[position] }
+            }
+        }
+        return result
+    }
+}

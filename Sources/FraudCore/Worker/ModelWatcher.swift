@@ -1,0 +1,51 @@
+import Logging
+import RedisClient
+import ServiceLifecycle
+
+/// Follows `<ns>:model:latest` and hands a newly promoted, valid model to the scorer, which
+/// switches between batches. A pinned version (`--model-version`) is never replaced.
+public struct ModelWatcher: Service {
+    private let connection: RedisConnection
+    private let store: ModelStore
+    private let scorer: Scorer
+    private let intervalMilliseconds: Int
+    private let logger: Logger
+
+    init(connection: RedisConnection, store: ModelStore, scorer: Scorer, intervalMilliseconds: Int, logger: Logger) {
+        self.connection = connection
+        self.store = store
+        self.scorer = scorer
+        self.intervalMilliseconds = intervalMilliseconds
+        self.logger = logger
+    }
+
+    public func run() async {
+        var rejected: Int?
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
+                guard let latest = try await store.latestVersion(on: connection) else { continue }
+                let current = await scorer.modelVersion
+                guard latest != current, latest != rejected else { continue }
+                do {
+                    let record = try await store.load(latest, on: connection)
+                    await scorer.install(record)
+                    logger.notice("model version promoted; installing", metadata: ["version": "\(latest)"])
+                } catch let error as ModelStore.LoadError {
+                    rejected = latest
+                    logger.error("promoted model rejected; keeping the current one", metadata: ["version": "\(latest)", "error": "\(error)"])
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("model check failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Sleeps, returning early (without error) on graceful shutdown.
+func gracefulShutdownAwareSleep(milliseconds: Int) async {
+    _ = try? await cancelWhenGracefulShutdown {
+        try await Task.sleep(for: .milliseconds(milliseconds))
+    }
+}

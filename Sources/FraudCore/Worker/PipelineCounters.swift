@@ -1,0 +1,62 @@
+import Synchronization
+
+/// Lock-free counters of what each stage has handled, for `--profile` and tests.
+public final class PipelineCounters: Sendable {
+    private let read = Atomic<Int>(0)
+    private let batchedEntries = Atomic<Int>(0)
+    private let featured = Atomic<Int>(0)
+    private let scored = Atomic<Int>(0)
+    private let written = Atomic<Int>(0)
+    private let deadLettered = Atomic<Int>(0)
+    private let featureMicros = Atomic<Int>(0)
+    private let scoringMicros = Atomic<Int>(0)
+    private let writeMicros = Atomic<Int>(0)
+    private let queueMicros = Atomic<Int>(0)
+    private let roundTrips = Atomic<Int>(0)
+    private let batches = Atomic<Int>(0)
+
+    /// Creates zeroed counters.
+    public init() {}
+
+    func batched(_ count: Int) { batchedEntries.bump(count) }
+    func featured(_ count: Int, microseconds: Int64, roundTrips trips: Int) {
+        featured.bump(count)
+        featureMicros.bump(Int(microseconds))
+        roundTrips.bump(trips)
+    }
+    func scored(_ count: Int, microseconds: Int64) {
+        scored.bump(count)
+        scoringMicros.bump(Int(microseconds))
+    }
+    func written(_ count: Int, deadLetters: Int, microseconds: Int64, queueMicroseconds: Int64) {
+        written.bump(count)
+        deadLettered.bump(deadLetters)
+        writeMicros.bump(Int(microseconds))
+        queueMicros.bump(Int(queueMicroseconds))
+        roundTrips.bump(1)
+        batches.bump(1)
+    }
+    func readRoundTrip() { roundTrips.bump(1) }
+
+    /// A consistent-enough copy for reports.
+    public struct Snapshot: Sendable, Equatable {
+        public var batchedEntries = 0, featured = 0, scored = 0, written = 0, deadLettered = 0
+        public var featureMicroseconds = 0, scoringMicroseconds = 0, writeMicroseconds = 0, queueMicroseconds = 0
+        public var roundTrips = 0, batches = 0
+    }
+
+    /// Current values.
+    public var snapshot: Snapshot {
+        Snapshot(
+            batchedEntries: batchedEntries.load(ordering: .relaxed), featured: featured.load(ordering: .relaxed),
+            scored: scored.load(ordering: .relaxed), written: written.load(ordering: .relaxed),
+            deadLettered: deadLettered.load(ordering: .relaxed), featureMicroseconds: featureMicros.load(ordering: .relaxed),
+            scoringMicroseconds: scoringMicros.load(ordering: .relaxed), writeMicroseconds: writeMicros.load(ordering: .relaxed),
+            queueMicroseconds: queueMicros.load(ordering: .relaxed), roundTrips: roundTrips.load(ordering: .relaxed),
+            batches: batches.load(ordering: .relaxed))
+    }
+}
+
+extension Atomic where Value == Int {
+    func bump(_ value: Int) { _ = wrappingAdd(value, ordering: .relaxed) }
+}

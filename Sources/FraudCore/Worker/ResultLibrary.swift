@@ -1,0 +1,174 @@
+/// The Redis Functions library the result writer calls: results, dead letters, statistics and the
+/// acknowledgement of a whole batch in one atomic call.
+///
+/// Why one atomic call: if results were written and the acknowledgement sent separately, a crash or
+/// a lost connection in between would leave written-but-pending entries that another worker then
+/// claims and writes again. Inside one function, an entry is written exactly when it is
+/// acknowledged. The function first asks `XPENDING` which of the batch's entries are still pending
+/// *for this consumer*; entries already acknowledged (a retried call) or claimed by another consumer
+/// (this one was too slow) are skipped, so a retry never writes twice.
+///
+/// It computes the end-to-end latency on Redis's clock: `TIME` at the write minus the input
+/// entry id's millisecond part (the time Redis appended the transaction).
+public enum ResultLibrary {
+    /// Library name as Redis knows it.
+    public static let name = "fraudstream_results"
+
+    /// Values per result record in the call's arguments.
+    public static let fieldsPerResult = 14
+
+    /// The Lua source.
+    public static let source = """
+        #!lua name=fraudstream_results
+
+        -- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream
+        -- ARGV: 1 group, 2 consumer, 3 results MAXLEN (0 = none), 4 result key TTL s (0 = none), 5 worker id,
+        --       6 namespace, 7 result count R, 8 dead-letter count D, 9 dead-letter MAXLEN (0 = none),
+        --       then R records of 14 values: source id, transaction id, user id, run id, score, is_fraud, decision,
+        --         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount
+        --       then D records: source id, reason, run id, field count K, then K name/value pairs.
+        -- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
+        local function write_batch(keys, args)
+          local group, consumer = args[1], args[2]
+          local maxlen = tonumber(args[3])
+          local ttl = tonumber(args[4])
+          local worker, ns = args[5], args[6]
+          local r, d = tonumber(args[7]), tonumber(args[8])
+          local dlmax = tonumber(args[9])
+          local F = 14
+          local first = 10
+
+          local ids = {}
+          for i = 0, r - 1 do ids[#ids + 1] = args[first + i * F] end
+          local dead = {}
+          local p = first + r * F
+          for i = 1, d do
+            local k = tonumber(args[p + 3])
+            dead[#dead + 1] = {args[p], args[p + 1], args[p + 2], p + 4, k}
+            ids[#ids + 1] = args[p]
+            p = p + 4 + 2 * k
+          end
+          if #ids == 0 then return {0, 0} end
+
+          -- Which of these entries are still pending for this consumer?
+          local minid, maxid = ids[1], ids[1]
+          local function older(a, b)
+            local am, as = string.match(a, '^(%d+)-(%d+)$')
+            local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+            am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+            return am < bm or (am == bm and as < bs)
+          end
+          for i = 2, #ids do
+            if older(ids[i], minid) then minid = ids[i] end
+            if older(maxid, ids[i]) then maxid = ids[i] end
+          end
+          local owned = {}
+          local pending = redis.call('XPENDING', keys[1], group, minid, maxid, #ids * 4 + 10000, consumer)
+          for _, entry in ipairs(pending) do owned[entry[1]] = true end
+
+          local now = redis.call('TIME')
+          local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
+          local now_ms = math.floor(now_us / 1000)
+          local acks = {}
+          local out = {0, 0}
+          local runs = {}
+          local function run_stats(run)
+            local s = runs[run]
+            if not s then
+              s = {processed = 0, predicted_fraud = 0, labelled = 0, tp = 0, fp = 0, tn = 0, fn = 0, dead_letters = 0,
+                   approve = 0, review = 0, decline = 0, latency_us_sum = 0}
+              runs[run] = s
+            end
+            return s
+          end
+
+          for i = 0, r - 1 do
+            local b = first + i * F
+            local id = args[b]
+            if owned[id] then
+              local id_ms = tonumber(string.match(id, '^(%d+)'))
+              local latency_us = now_us - id_ms * 1000
+              local latency = string.format('%.3f', latency_us / 1000)
+              local fields = {'transaction_id', args[b + 1], 'user_id', args[b + 2], 'run_id', args[b + 3],
+                'score', args[b + 4], 'is_fraud', args[b + 5], 'decision', args[b + 6], 'reasons', args[b + 7],
+                'model_version', args[b + 8], 'worker_id', worker, 'source_id', id, 'latency_ms', latency,
+                'queue_ms', args[b + 10], 'features_ms', args[b + 11], 'scoring_ms', args[b + 12], 'amount', args[b + 13]}
+              if maxlen > 0 then
+                redis.call('XADD', keys[2], 'MAXLEN', '~', maxlen, '*', unpack(fields))
+              else
+                redis.call('XADD', keys[2], '*', unpack(fields))
+              end
+              if ttl > 0 then
+                redis.call('SET', ns .. ':result:' .. args[b + 1], cjson.encode({
+                  transaction_id = args[b + 1], user_id = args[b + 2], run_id = args[b + 3], score = args[b + 4],
+                  is_fraud = args[b + 5], decision = args[b + 6], reasons = args[b + 7], model_version = args[b + 8],
+                  worker_id = worker, source_id = id, latency_ms = latency}), 'EX', ttl)
+              end
+              local run = args[b + 3]
+              if run == '' then run = 'none' end
+              local s = run_stats(run)
+              s.processed = s.processed + 1
+              s.latency_us_sum = s.latency_us_sum + latency_us
+              local predicted = args[b + 5] == '1'
+              if predicted then s.predicted_fraud = s.predicted_fraud + 1 end
+              s[args[b + 6]] = (s[args[b + 6]] or 0) + 1
+              local label = args[b + 9]
+              if label ~= '' then
+                s.labelled = s.labelled + 1
+                if label == '1' and predicted then s.tp = s.tp + 1
+                elseif label == '1' then s.fn = s.fn + 1
+                elseif predicted then s.fp = s.fp + 1
+                else s.tn = s.tn + 1 end
+              end
+              acks[#acks + 1] = id
+              out[1] = out[1] + 1
+              out[#out + 1] = latency_us
+            else
+              out[#out + 1] = -1
+            end
+          end
+
+          for _, entry in ipairs(dead) do
+            local id = entry[1]
+            if owned[id] then
+              local fields = {'source_id', id, 'reason', entry[2], 'worker_id', worker, 'failed_at_ms', now_ms}
+              for j = 0, entry[5] - 1 do
+                fields[#fields + 1] = args[entry[4] + 2 * j]
+                fields[#fields + 1] = args[entry[4] + 2 * j + 1]
+              end
+              if dlmax > 0 then
+                redis.call('XADD', keys[3], 'MAXLEN', '~', dlmax, '*', unpack(fields))
+              else
+                redis.call('XADD', keys[3], '*', unpack(fields))
+              end
+              local run = entry[3]
+              if run == '' then run = 'none' end
+              local s = run_stats(run)
+              s.dead_letters = s.dead_letters + 1
+              acks[#acks + 1] = id
+              out[2] = out[2] + 1
+            end
+          end
+
+          -- One multi-id XACK, after every write above.
+          if #acks > 0 then redis.call('XACK', keys[1], group, unpack(acks)) end
+
+          for run, s in pairs(runs) do
+            local run_key = ns .. ':stats:run:' .. run
+            local worker_key = run_key .. ':worker:' .. worker
+            for _, key in ipairs({run_key, worker_key}) do
+              for field, value in pairs(s) do
+                if value ~= 0 then redis.call('HINCRBY', key, field, value) end
+              end
+              redis.call('HSETNX', key, 'first_ms', now_ms)
+              redis.call('HSET', key, 'last_ms', now_ms)
+            end
+            redis.call('ZADD', ns .. ':stats:runs', 'NX', now_ms, run)
+            redis.call('SADD', run_key .. ':workers', worker)
+          end
+          return out
+        end
+
+        redis.register_function('fs_write_batch', write_batch)
+        """
+}

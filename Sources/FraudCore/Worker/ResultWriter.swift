@@ -1,0 +1,153 @@
+import Logging
+import RedisClient
+import ServiceLifecycle
+
+/// Writes a batch's results, dead letters and statistics and acknowledges its entries, in one
+/// atomic Redis Function call (see ``ResultLibrary`` for why write and acknowledgement are one).
+public actor ResultWriter {
+    private let connection: RedisConnection
+    private let configuration: WorkerConfiguration
+    private let logger: Logger
+
+    /// Runs on the connection's thread.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { connection.executor.asUnownedSerialExecutor() }
+
+    /// Creates a writer on its own connection.
+    public init(connection: RedisConnection, configuration: WorkerConfiguration, logger: Logger) {
+        self.connection = connection
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Writes and acknowledges `batch`; returns each item's end-to-end latency in µs (-1 when this
+    /// worker no longer owned the entry). Connection failures are retried with backoff until
+    /// cancelled; a retry never writes twice because the function skips acknowledged entries.
+    public func write(_ batch: Batch) async throws -> [Int64] {
+        let command = makeCommand(batch)
+        var backoff = ReconnectBackoff(initialMilliseconds: 50, maximumMilliseconds: 2_000)
+        while true {
+            let failure: RedisError
+            do {
+                let reply = try await connection.send(command)
+                guard let values = reply.array, values.count == 2 + batch.items.count else {
+                    throw RedisError(code: .unexpectedReply, message: "fs_write_batch returned \(reply)") as RedisError
+                }
+                return values.dropFirst(2).map { Int64($0.int ?? -1) }
+            } catch let error as RedisError {
+                failure = error
+            }
+            try Task.checkCancellation()
+            if failure.code == .serverError && failure.message.contains("Function not found") {
+                try await connection.loadFunctionLibrary(ResultLibrary.source)
+                continue
+            }
+            guard failure.isConnectionFailure else { throw failure }
+            backoff.recordFailure()
+            if case .wait(let milliseconds) = backoff.nextAction(jitter: Double.random(in: 0...1)) {
+                logger.warning(
+                    "writing results failed; retrying (entries stay pending, nothing is written twice)",
+                    metadata: ["error": "\(failure)", "retry_ms": "\(milliseconds)", "batch": "\(batch.sequence)"])
+                try await Task.sleep(for: .milliseconds(milliseconds))
+            }
+        }
+    }
+
+    private func makeCommand(_ batch: Batch) -> RedisCommand {
+        var command = RedisCommand(
+            "FCALL", "fs_write_batch", 3, configuration.transactionStream, configuration.resultsStream,
+            configuration.deadLetterStream, configuration.consumerGroup, configuration.consumerName,
+            configuration.maxStreamLength, configuration.resultTTLSeconds, configuration.workerId, configuration.namespace,
+            batch.items.count, batch.deadLetters.count, configuration.maxStreamLength)
+        let queueMs = millisecondsText(batch.timings.queueMicroseconds)
+        let featuresMs = millisecondsText(batch.timings.featuresMicroseconds)
+        let scoringMs = millisecondsText(batch.timings.scoringMicroseconds)
+        for (item, decision) in zip(batch.items, batch.decisions) {
+            let transaction = item.transaction
+            command.append(item.sourceId)
+            command.append(transaction.transactionId)
+            command.append(transaction.userId)
+            command.append(transaction.runId ?? "")
+            command.append(scoreText(decision.score))
+            command.append(decision.isFraud ? "1" : "0")
+            command.append(decision.decision)
+            command.append(decision.reasons)
+            command.append(decision.modelVersion)
+            command.append(transaction.isFraud.map { $0 ? "1" : "0" } ?? "")
+            command.append(queueMs)
+            command.append(featuresMs)
+            command.append(scoringMs)
+            command.append(transaction.amount)
+        }
+        for dead in batch.deadLetters {
+            command.append(dead.sourceId)
+            command.append(dead.reason)
+            command.append(dead.runId)
+            command.append(dead.fields.count)
+            for (name, value) in dead.fields {
+                command.append(name)
+                command.append(value)
+            }
+        }
+        return command
+    }
+
+    private func millisecondsText(_ microseconds: Int64) -> String {
+        let thousandths = microseconds
+        return "\(thousandths / 1000).\(String(thousandths % 1000).leftPadded(3))"
+    }
+
+    private func scoreText(_ score: Double) -> String {
+        let scaled = Int((score * 1_000_000).rounded())
+        return "\(scaled / 1_000_000).\(String(scaled % 1_000_000).leftPadded(6))"
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// The writing stage: `--writers` tasks take batches from the same channel, write them, record
+/// statistics and give the in-flight permits back.
+public struct ResultWriterStage: Service {
+    private let input: Channel<Batch>
+    private let writers: [ResultWriter]
+    private let limiter: InFlightLimiter
+    private let statistics: WorkerStatistics
+    private let counters: PipelineCounters
+    private let logger: Logger
+
+    init(
+        input: Channel<Batch>, writers: [ResultWriter], limiter: InFlightLimiter, statistics: WorkerStatistics,
+        counters: PipelineCounters, logger: Logger
+    ) {
+        self.input = input
+        self.writers = writers
+        self.limiter = limiter
+        self.statistics = statistics
+        self.counters = counters
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in writers {
+                group.addTask {
+                    for await var batch in input {
+                        let start = ContinuousClock.now
+                        batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
+                        let latencies = try await writer.write(batch)
+                        batch.timings.writeMicroseconds = (ContinuousClock.now - start).microseconds
+                        counters.written(
+                            batch.items.count, deadLetters: batch.deadLetters.count,
+                            microseconds: batch.timings.writeMicroseconds, queueMicroseconds: batch.timings.queueMicroseconds)
+                        await statistics.record(batch, endToEndMicroseconds: latencies)
+                        await limiter.release(batch.permits)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Logging
+import RedisClient
+import ServiceLifecycle
+import UnixSignals
+
+/// One worker process: the consumer, batcher, feature stage, scorer and result writer as services in
+/// one `ServiceGroup`, connected by bounded channels, with a model watcher and a statistics flusher.
+///
+/// On SIGINT/SIGTERM the group shuts services down in reverse order: the consumer stops reading,
+/// the stages behind it drain what is in flight and finish when their input finishes, and the
+/// statistics flusher writes last.
+public struct Worker: Sendable {
+    /// Settings.
+    public let configuration: WorkerConfiguration
+    /// Where Redis is.
+    public let redis: RedisConfiguration
+    /// Logger with the worker's metadata.
+    public let logger: Logger
+
+    /// Creates a worker.
+    public init(configuration: WorkerConfiguration, redis: RedisConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.redis = redis
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(configuration.workerId)"
+        self.logger = logger
+    }
+
+    /// A wired worker, ready to run, with handles for tests and profiling.
+    public struct Assembly: Sendable {
+        /// The services in start order.
+        public let group: ServiceGroup
+        /// In-flight bound.
+        public let limiter: InFlightLimiter
+        /// Stage counters.
+        public let counters: PipelineCounters
+        /// Latency histograms.
+        public let statistics: WorkerStatistics
+        /// The scorer (model version).
+        public let scorer: Scorer
+        /// The consumer.
+        public let consumer: Consumer
+    }
+
+    private func connect(_ name: String) async throws(RedisError) -> RedisConnection {
+        var configuration = redis
+        configuration.clientName = "fraudstream-\(self.configuration.workerId)-\(name)"
+        return try await RedisConnection.connect(configuration, name: name)
+    }
+
+    /// Connects, loads the functions and the model, and wires the stages.
+    public func assemble(signals: [UnixSignal] = [.sigterm, .sigint], stageDelay: Duration? = nil) async throws -> Assembly {
+        if let problem = configuration.problem() { throw WorkerError(problem) }
+        let control = try await connect("control")
+        try await control.loadFunctionLibrary(FeatureLibrary.source)
+        try await control.loadFunctionLibrary(ResultLibrary.source)
+        let models = ModelStore(namespace: configuration.namespace)
+        let model: ModelRecord
+        do {
+            model = try await models.load(configuration.pinnedModelVersion, on: control)
+        } catch let error as ModelStore.LoadError {
+            throw WorkerError(error.description)
+        }
+        let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
+        var featureSettings = configuration.features
+        featureSettings.namespace = configuration.namespace
+        let extractor = FeatureExtractor(settings: featureSettings, blocklistShape: shape)
+
+        let limiter = InFlightLimiter(capacity: configuration.maxInFlight)
+        let counters = PipelineCounters()
+        let statistics = WorkerStatistics(
+            namespace: configuration.namespace, workerId: configuration.workerId, settingsDescription: settingsDescription)
+        let scorer = Scorer(
+            model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold),
+            logger: logger)
+        let consumer = Consumer(configuration: configuration, connection: try await connect("consumer"), limiter: limiter, counters: counters, logger: logger)
+        var fetchers: [FeatureFetcher] = []
+        for index in 0..<configuration.fetchers {
+            fetchers.append(FeatureFetcher(connection: try await connect("features-\(index)"), extractor: extractor, logger: logger))
+        }
+        var writers: [ResultWriter] = []
+        for index in 0..<configuration.writers {
+            writers.append(ResultWriter(connection: try await connect("writer-\(index)"), configuration: configuration, logger: logger))
+        }
+
+        let reads = Channel<ReadChunk>()
+        let batches = Channel<Batch>()
+        let featured = Channel<Batch>()
+        let scored = Channel<Batch>()
+        // The stages run as one pipeline service: only the consumer reacts to graceful shutdown,
+        // the others end when their input ends, in whatever order their tasks complete.
+        var stages: [any Service] = []
+        stages.append(ConsumerService(consumer: consumer, output: reads))
+        stages.append(Batcher(input: reads, output: batches, maxDeliveries: configuration.maxDeliveries, counters: counters))
+        stages.append(FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters))
+        stages.append(ScoringStage(input: featured, output: scored, scorer: scorer, counters: counters, delay: stageDelay))
+        stages.append(ResultWriterStage(input: scored, writers: writers, limiter: limiter, statistics: statistics, counters: counters, logger: logger))
+
+        // Started in this order, shut down in reverse: the pipeline drains first, statistics flush last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        func add(_ service: any Service) {
+            services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        add(StatisticsFlusher(statistics: statistics, connection: try await connect("stats"), intervalMilliseconds: configuration.statisticsFlushMilliseconds, logger: logger))
+        if configuration.pinnedModelVersion == nil {
+            add(ModelWatcher(connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+        }
+        if configuration.profile {
+            add(ProfileReporter(counters: counters, limiter: limiter, intervalSeconds: 5))
+        }
+        add(WorkerPipeline(stages: stages))
+
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+        groupConfiguration.gracefulShutdownSignals = signals
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+        logger.info(
+            "worker ready",
+            metadata: ["model_version": "\(model.version)", "stream": "\(configuration.transactionStream)",
+                       "group": "\(configuration.consumerGroup)", "settings": "\(settingsDescription)"])
+        return Assembly(
+            group: ServiceGroup(configuration: groupConfiguration), limiter: limiter, counters: counters,
+            statistics: statistics, scorer: scorer, consumer: consumer)
+    }
+
+    /// Runs until SIGINT/SIGTERM, then drains and returns.
+    public func run() async throws {
+        let assembly = try await assemble()
+        try await assembly.group.run()
+        let snapshot = assembly.counters.snapshot
+        logger.info("worker stopped", metadata: ["written": "\(snapshot.written)", "dead_lettered": "\(snapshot.deadLettered)"])
+    }
+
+    /// The settings as stored with run statistics.
+    public var settingsDescription: String {
+        "batch_size=\(configuration.batchSize) linger_ms=\(configuration.lingerMilliseconds) fetchers=\(configuration.fetchers) "
+            + "writers=\(configuration.writers) max_in_flight=\(configuration.maxInFlight) block_ms=\(configuration.blockMilliseconds) "
+            + "threshold=\(configuration.threshold)"
+    }
+}
+
+/// A worker that cannot start, with one line for people.
+public struct WorkerError: Error, CustomStringConvertible, Sendable {
+    /// The line.
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The five stages, each a `Service`, run together in one task group.
+struct WorkerPipeline: Service {
+    let stages: [any Service]
+
+    func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for stage in stages {
+                group.addTask { try await stage.run() }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// The consumer as a service.
+struct ConsumerService: Service {
+    let consumer: Consumer
+    let output: Channel<ReadChunk>
+
+    func run() async throws {
+        try await consumer.run(into: output)
+    }
+}

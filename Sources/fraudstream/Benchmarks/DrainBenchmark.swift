@@ -1,0 +1,113 @@
+import FraudCore
+import Foundation
+import Logging
+import RedisClient
+
+/// Drains a pre-loaded backlog with one worker (in this process) and the full feature set.
+struct DrainBenchmark {
+    var configuration: RedisConfiguration
+    var transactions: Int
+    var worker: WorkerConfiguration
+    var namespace = "bench"
+
+    /// Median time of one `probability` call over real rows.
+    static func inferenceMicroseconds(_ record: ModelRecord, rows: [[Double]]) -> Double {
+        var passes: [Double] = []
+        var sink = 0.0
+        for _ in 0..<7 {
+            let start = ContinuousClock.now
+            for row in rows { sink += record.ensemble.probability(row) }
+            passes.append((ContinuousClock.now - start).seconds * 1e6 / Double(rows.count))
+        }
+        if sink.isNaN { print("") }  // keeps the loop from being optimised away
+        return median(passes)
+    }
+
+    func run(into table: inout BenchTable) async throws {
+        let redis = try await RedisConnection.connect(configuration, name: "bench-drain")
+        // A small world, prepared exactly as `fraudstream prepare` does.
+        var worldConfiguration = WorldConfiguration()
+        worldConfiguration.users = 2_000
+        worldConfiguration.days = 7
+        worldConfiguration.seed = 11
+        let world = WorldGenerator.generate(worldConfiguration)
+        let store = FeatureStore(namespace: namespace)
+        try await store.loadLibrary(on: redis)
+        try await redis.loadFunctionLibrary(ResultLibrary.source)
+        try await store.writeProfiles(world.profiles, on: redis)
+        let shape = BloomFilterShape(capacity: 100_000, falsePositiveRate: 0.001)
+        try await store.writeBlocklist(world.blocklistedIPs, shape: shape, on: redis)
+        var settings = FeatureSettings(namespace: namespace, featureCacheMilliseconds: 0)
+        settings.namespace = namespace
+        let rows = try await store.replay(world.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
+        let record = ModelTraining.train(
+            history: world.history, rows: rows, parameters: GBDTParameters(), threshold: 0.7,
+            trainingData: "bench users=2000 days=7 seed=11", now: 0)
+        _ = try await ModelStore(namespace: namespace).save(record, promote: true, on: redis)
+        table.add(
+            "model inference per transaction (\(record.parameters.trees) trees)", String(format: "%.2f", Self.inferenceMicroseconds(record, rows: rows)),
+            "µs", "median of 7 passes over \(rows.count) real feature rows; target <= 5")
+
+        // The backlog: live traffic from the same world.
+        var synthesizer = TrafficSynthesizer(world: world, seed: 5, fraudRatio: 0.02, runId: "bench-drain")
+        var worker = self.worker
+        worker.namespace = namespace
+        worker.features.namespace = namespace
+        worker.transactionStream = "\(namespace):transactions"
+        worker.resultsStream = "\(namespace):results"
+        worker.deadLetterStream = "\(namespace):dead_letters"
+        worker.consumerName = "bench"
+        worker.resultTTLSeconds = 0
+        worker.maxStreamLength = 0
+        let loadStart = ContinuousClock.now
+        var start = 0
+        let base = Int64(Date().timeIntervalSince1970 * 1000)
+        while start < transactions {
+            let end = min(transactions, start + 5_000)
+            var commands: [RedisCommand] = []
+            commands.reserveCapacity(end - start)
+            for index in start..<end {
+                let transaction = synthesizer.next(timestampMilliseconds: base + Int64(index))
+                var command = RedisCommand("XADD", worker.transactionStream, "*")
+                for (name, value) in transaction.streamFields {
+                    command.append(name)
+                    command.append(value)
+                }
+                commands.append(command)
+            }
+            _ = try await redis.pipeline(commands)
+            start = end
+        }
+        let loadSeconds = (ContinuousClock.now - loadStart).seconds
+
+        var logger = Logger(label: "bench.worker")
+        logger.logLevel = .warning
+        let assembly = try await Worker(configuration: worker, redis: configuration, logger: logger).assemble(signals: [])
+        let clock = ContinuousClock()
+        let drainStart = clock.now
+        let group = Task { try await assembly.group.run() }
+        while assembly.counters.snapshot.written + assembly.counters.snapshot.deadLettered < transactions {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let drainSeconds = (clock.now - drainStart).seconds
+        await assembly.group.triggerGracefulShutdown()
+        try await group.value
+        let snapshot = assembly.counters.snapshot
+        let resultCount = try await redis.send(RedisCommand("XLEN", worker.resultsStream)).int ?? 0
+        let pending = try await redis.send(RedisCommand("XPENDING", worker.transactionStream, worker.consumerGroup)).array?.first?.int ?? -1
+
+        func perTransaction(_ micros: Int) -> String { String(format: "%.1f", Double(micros) / Double(max(1, snapshot.written))) }
+        table.add("preload \(transactions) transactions (XADD, pipelined)", grouped(Double(transactions) / loadSeconds), "tx/s", "generator side")
+        table.add(
+            "drain \(transactions) with 1 worker, full features", grouped(Double(snapshot.written) / drainSeconds), "tx/s",
+            "target >= 40,000; batch \(worker.batchSize), fetchers \(worker.fetchers), writers \(worker.writers), in-flight \(worker.maxInFlight)")
+        table.add("  results written / pending after drain", "\(resultCount) / \(pending)", "entries", "exactly one result each, nothing pending")
+        table.add(
+            "  Redis round trips per batch", String(format: "%.2f", Double(snapshot.roundTrips) / Double(max(1, snapshot.batches))), "trips",
+            "read + features per fetcher + write/ack; avg batch \(snapshot.written / max(1, snapshot.batches))")
+        table.add("  features (pipelined FCALLs) per tx", perTransaction(snapshot.featureMicroseconds), "µs", "wall time of the stage / tx")
+        table.add("  scoring (trees + rules) per tx", perTransaction(snapshot.scoringMicroseconds), "µs", "")
+        table.add("  write + ack per tx", perTransaction(snapshot.writeMicroseconds), "µs", "")
+        table.add("  queue wait per tx (summed per batch)", perTransaction(snapshot.queueMicroseconds), "µs", "time between stages")
+    }
+}

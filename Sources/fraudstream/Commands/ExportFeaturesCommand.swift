@@ -1,0 +1,54 @@
+import ArgumentParser
+import FraudCore
+import Foundation
+import RedisClient
+
+/// `fraudstream export-features --out rows.csv`: the training matrix, computed in a scratch namespace.
+struct ExportFeaturesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-features",
+        abstract: "Write the training matrix (features before each transaction, label, scenario) as CSV.",
+        discussion: """
+            Replays the world's history through the serving feature code in a scratch namespace \
+            (<namespace>:export:<pid>), writes the CSV, and deletes the scratch keys; serving state is untouched. \
+            Columns: transaction_id, timestamp, the features in model order, is_fraud, fraud_scenario.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var world: WorldOptions
+
+    @Option(help: "Output CSV path.")
+    var out: String
+
+    @Option(help: "Bloom filter capacity of the IP blocklist.")
+    var blocklistCapacity: Int = 100_000
+
+    @Option(help: "Bloom filter false-positive rate at capacity.")
+    var blocklistFalsePositiveRate: Double = 0.001
+
+    func run() async throws {
+        let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-export"))
+        let scratch = "\(namespace.resolved):export:\(getpid())"
+        let synthetic = try world.load()
+        let store = FeatureStore(namespace: scratch)
+        let keyspace = Keyspace(namespace: scratch)
+        do {
+            try await store.loadLibrary(on: redis)
+            try await store.writeProfiles(synthetic.profiles, on: redis)
+            let shape = BloomFilterShape(
+                capacity: max(blocklistCapacity, synthetic.blocklistedIPs.count), falsePositiveRate: blocklistFalsePositiveRate)
+            try await store.writeBlocklist(synthetic.blocklistedIPs, shape: shape, on: redis)
+            let settings = FeatureSettings.fromEnvironment(ProcessInfo.processInfo.environment).with(namespace: scratch, cacheMilliseconds: 0)
+            let rows = try await store.replay(
+                synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
+            try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: out))
+            try await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
+            print("wrote \(rows.count) rows × \(FeatureSchema.count) features to \(out)")
+        } catch {
+            try? await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
+            throw error
+        }
+    }
+}

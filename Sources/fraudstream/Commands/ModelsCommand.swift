@@ -1,0 +1,83 @@
+import ArgumentParser
+import FraudCore
+import Foundation
+import RedisClient
+
+/// `fraudstream models list|show|promote`.
+struct ModelsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List, show and promote model versions stored in Redis.",
+        subcommands: [List.self, Show.self, Promote.self],
+        defaultSubcommand: List.self
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List model versions; * marks the one workers serve.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var namespace: NamespaceOptions
+
+        func run() async throws {
+            let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-models"))
+            let store = ModelStore(namespace: namespace.resolved)
+            let latest = try await store.latestVersion(on: redis)
+            let versions = try await store.versions(on: redis)
+            if versions.isEmpty { print("no models under '\(namespace.resolved)': run `fraudstream prepare`") }
+            for version in versions {
+                do {
+                    let record = try await store.load(version, on: redis)
+                    print(ModelReport.listLine(record, isLatest: version == latest))
+                } catch {
+                    print("\(version == latest ? "* " : "  ")v\(version)  unusable: \(error)")
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one version's metadata, hyper-parameters and evaluation.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var namespace: NamespaceOptions
+        @Argument(help: "Version number (default: the promoted one).") var version: Int?
+        @Flag(help: "Print the stored JSON, trees included.") var json = false
+
+        func run() async throws {
+            let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-models"))
+            let store = ModelStore(namespace: namespace.resolved)
+            let record = try await store.load(version, on: redis)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                print(String(decoding: try encoder.encode(record), as: UTF8.self))
+                return
+            }
+            let created = Date(timeIntervalSince1970: Double(record.createdMilliseconds) / 1000)
+            print("version     \(record.version)\(try await store.latestVersion(on: redis) == record.version ? " (latest)" : "")")
+            print("created     \(created)")
+            print("kind        \(record.kind), \(record.ensemble.treeCount) trees")
+            print("data        \(record.trainingData)")
+            let parameters = record.parameters
+            print("parameters  trees=\(parameters.trees) max_depth=\(parameters.maxDepth) max_leaves=\(parameters.maxLeaves) "
+                + "learning_rate=\(parameters.learningRate) max_bins=\(parameters.maxBins) min_samples_leaf=\(parameters.minSamplesLeaf) "
+                + "l2=\(parameters.l2Regularization) seed=\(parameters.seed)")
+            print("features    \(record.featureNames.joined(separator: ","))")
+            print("")
+            print(ModelReport.evaluationTable(record))
+        }
+    }
+
+    struct Promote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a version the one workers serve; running workers switch between batches.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var namespace: NamespaceOptions
+        @Argument(help: "Version number.") var version: Int
+
+        func run() async throws {
+            let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-models"))
+            let store = ModelStore(namespace: namespace.resolved)
+            _ = try await store.load(version, on: redis)  // refuse to promote a model this build cannot serve
+            try await store.promote(version, on: redis)
+            print("promoted model version \(version)")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import FraudCore
+import Foundation
+import RedisClient
+
+/// `fraudstream prepare`: profiles, warmed feature state and a trained model version in Redis.
+struct PrepareCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Generate (or read) the synthetic world, load it, replay history into feature state, train and store a model.",
+        discussion: """
+            Loads the Redis Functions library, writes user profiles and the IP blocklist (a Bloom filter), \
+            deletes and rebuilds the dynamic feature state by replaying the history in event-time order \
+            through the serving feature code, trains gradient-boosted trees and a logistic baseline on the \
+            first 80% of event time, evaluates on the rest, and stores the result as a new model version \
+            (promoted to latest unless --no-promote). Nothing else in the namespace is deleted.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var world: WorldOptions
+    @OptionGroup var training: TrainingOptions
+
+    @Flag(help: "Store the new model version without making it the one workers serve.")
+    var noPromote = false
+
+    @Option(help: "Also write the training matrix as CSV to this path.")
+    var exportCSV: String?
+
+    func run() async throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let namespace = namespace.resolved
+        let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-prepare"))
+        let settings = FeatureSettings.fromEnvironment(ProcessInfo.processInfo.environment).with(namespace: namespace, cacheMilliseconds: 0)
+        let store = FeatureStore(namespace: namespace)
+
+        let synthetic = try world.load()
+        print("world       \(world.describe(synthetic)): \(synthetic.profiles.count) users, \(synthetic.merchants.count) merchants, "
+            + "\(synthetic.history.count) transactions, \(synthetic.history.filter { $0.isFraud == true }.count) fraud "
+            + "(\(elapsedText(clock.now - started)))")
+
+        try await store.loadLibrary(on: redis)
+        try await store.writeProfiles(synthetic.profiles, on: redis)
+        let shape = BloomFilterShape(
+            capacity: max(training.blocklistCapacity, synthetic.blocklistedIPs.count), falsePositiveRate: training.blocklistFalsePositiveRate)
+        try await store.writeBlocklist(synthetic.blocklistedIPs, shape: shape, on: redis)
+        let removed = try await Keyspace(namespace: namespace).deleteFeatureState(on: redis)
+        print("load        functions library '\(FeatureLibrary.name)', \(synthetic.profiles.count) profiles, "
+            + "\(synthetic.blocklistedIPs.count) blocklisted IPs (Bloom: \(shape.bits) bits, \(shape.hashes) hashes), "
+            + "cleared \(removed) feature-state keys (\(elapsedText(clock.now - started)))")
+
+        let replayStart = clock.now
+        let extractor = FeatureExtractor(settings: settings, blocklistShape: shape)
+        let rows = try await store.replay(synthetic.history, extractor: extractor, batchSize: 1_000, on: redis)
+        let replaySeconds = (clock.now - replayStart).secondsValue
+        print("replay      \(rows.count) transactions through the serving feature path in event-time order: "
+            + "\(Int(Double(rows.count) / max(replaySeconds, 1e-9))) per second (\(elapsedText(clock.now - started)))")
+
+        if let exportCSV {
+            try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: exportCSV))
+            print("export      \(exportCSV)")
+        }
+
+        let record = ModelTraining.train(
+            history: synthetic.history, rows: rows, parameters: training.parameters, threshold: training.resolvedThreshold,
+            trainingData: world.describe(synthetic), now: Int64(Date().timeIntervalSince1970 * 1000))
+        let models = ModelStore(namespace: namespace)
+        let version = try await models.save(record, promote: !noPromote, on: redis)
+        print("train       \(training.parameters.trees) trees in \(String(format: "%.1f", record.metrics.trainingSeconds)) s "
+            + "(\(elapsedText(clock.now - started)))")
+        print("")
+        print(ModelReport.evaluationTable(record))
+        print("")
+        print("model       version \(version) stored as \(models.key(version))" + (noPromote ? " (not promoted)" : ", promoted to latest"))
+        print("done in \(elapsedText(clock.now - started))")
+    }
+}
+
+extension FeatureSettings {
+    /// A copy with another namespace and feature-cache lifetime.
+    func with(namespace: String, cacheMilliseconds: Int) -> FeatureSettings {
+        var copy = self
+        copy.namespace = namespace
+        copy.featureCacheMilliseconds = cacheMilliseconds
+        return copy
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// "12.3 s".
+func elapsedText(_ duration: Duration) -> String {
+    String(format: "%.1f s", duration.secondsValue)
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import FraudCore
+import Foundation
+import Logging
+import RedisClient
+
+/// `fraudstream worker`: score the input stream until SIGINT/SIGTERM.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Score transactions from the input stream and write decisions to the results stream.",
+        discussion: """
+            Every flag has an environment twin (in brackets) and a default. On SIGINT/SIGTERM the worker stops \
+            reading, drains in-flight batches, acknowledges, flushes statistics and exits 0.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var namespace: NamespaceOptions
+
+    @Option(help: "Most entries per batch [BATCH_SIZE] (default 256).")
+    var batchSize: Int?
+    @Option(help: "How long a partial batch waits for more entries, ms [LINGER_MS] (default 0: send what one read returned).")
+    var lingerMs: Int?
+    @Option(help: "Parallel feature connections; one user always goes to the same one [FETCHERS] (default 1).")
+    var fetchers: Int?
+    @Option(help: "Parallel result-writer connections [WRITERS] (default 1).")
+    var writers: Int?
+    @Option(help: "Most batches between read and acknowledgement; reading stops at this bound [MAX_IN_FLIGHT] (default 4).")
+    var maxInFlight: Int?
+    @Option(help: "XREADGROUP BLOCK milliseconds [BLOCK_MS] (default 1000).")
+    var blockMs: Int?
+    @Option(help: "Consumer group [DEFAULT_CONSUMER_GROUP] (default inference_workers).")
+    var consumerGroup: String?
+    @Option(help: "Consumer name, unique per process [CONSUMER_NAME] (default <host>-<pid>).")
+    var consumerName: String?
+    @Option(help: "Worker processes under one supervisor that forwards signals [WORKERS] (default 1).")
+    var workers: Int?
+    @Option(help: "Serve this model version and ignore promotions [MODEL_VERSION] (default: the promoted one, followed live).")
+    var modelVersion: Int?
+    @Option(help: "Score at or above which is_fraud=1 and the decision is decline [FRAUD_THRESHOLD] (default 0.7).")
+    var threshold: Double?
+    @Option(help: "Score at or above which the decision is review [REVIEW_THRESHOLD] (default 0.3).")
+    var reviewThreshold: Double?
+    @Option(help: "Claim entries idle this long in other consumers, ms [CLAIM_IDLE_MS] (default 30000).")
+    var claimIdleMs: Int?
+    @Option(help: "Dead-letter an entry delivered more often than this [MAX_DELIVERIES] (default 5).")
+    var maxDeliveries: Int?
+    @Option(help: "Input stream [TRANSACTION_STREAM] (default <namespace>:transactions).")
+    var stream: String?
+    @Option(help: "Results stream [FRAUD_RESULTS_STREAM] (default <namespace>:results).")
+    var resultsStream: String?
+    @Option(help: "Dead-letter stream [DEAD_LETTER_STREAM] (default <namespace>:dead_letters).")
+    var deadLetterStream: String?
+    @Option(help: "Approximate MAXLEN of results and dead letters; 0 = no cap [MAX_STREAM_LENGTH] (default 1000000).")
+    var maxStreamLength: Int?
+    @Option(help: "Seconds a per-transaction result key lives; 0 = no key [RESULT_TTL] (default 86400).")
+    var resultTtl: Int?
+    @Flag(help: "Print throughput, in-flight batches and time per stage every 5 seconds [PROFILE=1].")
+    var profile = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).")
+    var logLevel: String?
+
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be >= 1") }
+    }
+
+    /// Flags over environment over defaults.
+    func workerConfiguration() throws -> WorkerConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = WorkerConfiguration()
+        var merged = environment
+        merged["NAMESPACE"] = namespace.resolved
+        configuration.apply(environment: merged)
+        configuration.consumerName = consumerName ?? environment["CONSUMER_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        if let batchSize { configuration.batchSize = batchSize }
+        if let lingerMs { configuration.lingerMilliseconds = lingerMs }
+        if let fetchers { configuration.fetchers = fetchers }
+        if let writers { configuration.writers = writers }
+        if let maxInFlight { configuration.maxInFlight = maxInFlight }
+        if let blockMs { configuration.blockMilliseconds = blockMs }
+        if let consumerGroup { configuration.consumerGroup = consumerGroup }
+        if let modelVersion { configuration.pinnedModelVersion = modelVersion }
+        if let threshold { configuration.threshold = threshold }
+        if let value = reviewThreshold ?? environment["REVIEW_THRESHOLD"].flatMap(Double.init) { configuration.reviewThreshold = value }
+        if let claimIdleMs { configuration.claimIdleMilliseconds = claimIdleMs }
+        if let maxDeliveries { configuration.maxDeliveries = maxDeliveries }
+        if let stream { configuration.transactionStream = stream }
+        if let resultsStream { configuration.resultsStream = resultsStream }
+        if let deadLetterStream { configuration.deadLetterStream = deadLetterStream }
+        if let maxStreamLength { configuration.maxStreamLength = maxStreamLength }
+        if let resultTtl { configuration.resultTTLSeconds = resultTtl }
+        configuration.profile = profile || environment["PROFILE"] == "1"
+        if let problem = configuration.problem() { throw ValidationError(problem) }
+        return configuration
+    }
+
+    var processCount: Int {
+        workers ?? ProcessInfo.processInfo.environment["WORKERS"].flatMap(Int.init) ?? 1
+    }
+
+    func run() async throws {
+        let configuration = try workerConfiguration()
+        let level = Logger.Level(rawValue: logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info") ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "fraudstream.worker")
+        if processCount > 1 {
+            let code = try await WorkerSupervisor(count: processCount, baseName: configuration.consumerName, logger: logger).run()
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
+        let worker = Worker(configuration: configuration, redis: try connection.configuration(), logger: logger)
+        do {
+            try await worker.run()
+        } catch let error as WorkerError {
+            throw CommandFailure(message: error.description)
+        }
+    }
+}

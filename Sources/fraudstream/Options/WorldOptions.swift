@@ -1,0 +1,93 @@
+import ArgumentParser
+import FraudCore
+import Foundation
+
+/// Which synthetic world: generated from `--users/--days/--seed`, or read from `--world DIR`.
+struct WorldOptions: ParsableArguments {
+    @Option(help: "Users to generate.")
+    var users: Int = 5_000
+
+    @Option(help: "Days of history to generate.")
+    var days: Int = 30
+
+    @Option(help: "Seed of the generator (same seed, same world).")
+    var seed: UInt64 = 42
+
+    @Option(help: "Read the world from a directory written by the generator (e.g. Fixtures/world-sample) instead.")
+    var world: String?
+
+    func validate() throws {
+        guard users > 0, days > 0 else { throw ValidationError("--users and --days must be positive") }
+    }
+
+    /// Generates or reads the world.
+    func load() throws -> SyntheticWorld {
+        if let world {
+            return try WorldFile.read(from: URL(fileURLWithPath: world))
+        }
+        var configuration = WorldConfiguration()
+        configuration.users = users
+        configuration.days = days
+        configuration.seed = seed
+        return WorldGenerator.generate(configuration)
+    }
+
+    /// A short description for logs and the model record.
+    func describe(_ synthetic: SyntheticWorld) -> String {
+        if let world { return "world \(world)" }
+        return "synthetic users=\(users) days=\(days) seed=\(seed)"
+    }
+}
+
+/// Model hyper-parameters and the blocklist's size.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Boosting iterations (trees).")
+    var trees: Int = 200
+
+    @Option(help: "Maximum tree depth.")
+    var depth: Int = 8
+
+    @Option(help: "Maximum leaves per tree (leaf-wise growth).")
+    var leaves: Int = 31
+
+    @Option(help: "Shrinkage (learning rate).")
+    var learningRate: Double = 0.1
+
+    @Option(help: "Minimum rows per leaf.")
+    var minSamplesLeaf: Int = 20
+
+    @Option(help: "Decision threshold for precision and recall (env FRAUD_THRESHOLD, default 0.7).")
+    var threshold: Double?
+
+    @Option(help: "Bloom filter capacity of the IP blocklist.")
+    var blocklistCapacity: Int = 100_000
+
+    @Option(help: "Bloom filter false-positive rate at capacity.")
+    var blocklistFalsePositiveRate: Double = 0.001
+
+    func validate() throws {
+        guard trees > 0, depth > 0, leaves > 1, learningRate > 0, minSamplesLeaf > 0 else {
+            throw ValidationError("--trees, --depth, --learning-rate and --min-samples-leaf must be positive, --leaves > 1")
+        }
+        guard blocklistFalsePositiveRate > 0, blocklistFalsePositiveRate < 1, blocklistCapacity > 0 else {
+            throw ValidationError("--blocklist-false-positive-rate must be in (0, 1) and --blocklist-capacity positive")
+        }
+        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be in 0...1") }
+    }
+
+    /// The threshold: flag, else `FRAUD_THRESHOLD`, else 0.7.
+    var resolvedThreshold: Double {
+        threshold ?? ProcessInfo.processInfo.environment["FRAUD_THRESHOLD"].flatMap(Double.init) ?? 0.7
+    }
+
+    /// The hyper-parameters.
+    var parameters: GBDTParameters {
+        var parameters = GBDTParameters()
+        parameters.trees = trees
+        parameters.maxDepth = depth
+        parameters.maxLeaves = leaves
+        parameters.learningRate = learningRate
+        parameters.minSamplesLeaf = minSamplesLeaf
+        return parameters
+    }
+}
