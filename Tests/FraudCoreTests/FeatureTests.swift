@@ -7,7 +7,7 @@ import Testing
 
 /// Starts a server with the feature library loaded.
 func withFeatureServer<T>(
-    settings: FeatureSettings = FeatureSettings(featureCacheMilliseconds: 0),
+    settings: FeatureSettings = FeatureSettings(),
     _ body: (RedisConnection, FeatureStore, FeatureExtractor) async throws -> T
 ) async throws -> T {
     try await withRedisServer { server in
@@ -44,9 +44,10 @@ struct FeatureTests {
             #expect(rows.map { $0[Feature.transactionsLastMinute] } == [0, 1, 1, 0, 0])
             #expect(rows.map { $0[Feature.transactionsLastHour] } == [0, 1, 2, 2, 0])
             #expect(rows.map { $0[Feature.transactionsLastDay] } == [0, 1, 2, 3, 2])
-            // Trimmed to 24 h: a and b are gone from the window set.
+            // The 8th transaction trims the set to 24 h: a and b are gone.
+            _ = try await extractor.fetch((1...3).map { tx("late\($0)", at: t0 + 86_400_001 + Int64($0)) }, on: redis)
             let members = try await redis.send(RedisCommand("ZRANGE", FeatureKeys(namespace: "fraud").window("u1"), 0, -1))
-            #expect(members.array?.compactMap(\.string) == ["c", "d", "e"])
+            #expect(members.array?.compactMap(\.string) == ["c", "d", "e", "late1", "late2", "late3"])
         }
     }
 
@@ -95,7 +96,7 @@ struct FeatureTests {
     }
 
     @Test func deviceNoveltyAndClickSpamWindow() async throws {
-        let settings = FeatureSettings(clickSpamThreshold: 5, clickSpamWindowSeconds: 2, featureCacheMilliseconds: 0)
+        let settings = FeatureSettings(clickSpamThreshold: 5, clickSpamWindowSeconds: 2)
         try await withFeatureServer(settings: settings) { redis, _, extractor in
             let rows = try await extractor.fetch(
                 [tx("1", at: t0, device: "d1"), tx("2", at: t0 + 1, device: "d1"), tx("3", at: t0 + 2, device: "d2")], on: redis)
@@ -126,7 +127,7 @@ struct FeatureTests {
 
     @Test func countMinSketchNeverUnderCounts() async throws {
         // A narrow sketch forces collisions; estimates may exceed the truth, never fall below it.
-        let settings = FeatureSettings(featureCacheMilliseconds: 0, countMinWidth: 16, countMinDepth: 3)
+        let settings = FeatureSettings(countMinWidth: 16, countMinDepth: 3)
         try await withFeatureServer(settings: settings) { redis, _, extractor in
             var generator = SystemRandomNumberGenerator()
             var truth: [String: Int] = [:]
@@ -170,7 +171,7 @@ struct FeatureTests {
         try await withFeatureServer { redis, store, _ in
             let shape = BloomFilterShape(capacity: 100, falsePositiveRate: 0.001)
             try await store.writeBlocklist(["6.6.6.6"], shape: shape, on: redis)
-            let extractor = FeatureExtractor(settings: FeatureSettings(featureCacheMilliseconds: 0), blocklistShape: shape)
+            let extractor = FeatureExtractor(settings: FeatureSettings(), blocklistShape: shape)
             let rows = try await extractor.fetch(
                 [tx("1", at: t0, ip: "6.6.6.6"), tx("2", at: t0 + 1, ip: "1.2.3.4"), tx("3", at: t0 + 2)], on: redis)
             #expect(rows.map { $0[Feature.ipBlocklisted] } == [1, 0, 0])
@@ -178,10 +179,14 @@ struct FeatureTests {
     }
 
     @Test func redeliveredTransactionGetsSameFeaturesAndIsNotCountedTwice() async throws {
-        try await withFeatureServer(settings: FeatureSettings(featureCacheMilliseconds: 60_000)) { redis, _, extractor in
+        try await withFeatureServer { redis, _, extractor in
             let first = try await extractor.fetch([tx("1", amount: 10, at: t0, device: "d"), tx("2", amount: 30, at: t0 + 5, device: "d")], on: redis)
             let again = try await extractor.fetch([tx("2", amount: 30, at: t0 + 5, device: "d")], on: redis)
-            #expect(again[0] == first[1])
+            // Windows and device events are exact on redelivery; running statistics are read as they are now.
+            for feature in [Feature.transactionsLastMinute, Feature.transactionsLastHour, Feature.transactionsLastDay,
+                            Feature.deviceEventsInWindow, Feature.amount, Feature.distanceFromHomeKilometres] {
+                #expect(again[0][feature] == first[1][feature])
+            }
             let next = try await extractor.fetch([tx("3", amount: 50, at: t0 + 10, device: "d")], on: redis)
             #expect(next[0][Feature.userTransactionCount] == 2)
             #expect(next[0][Feature.transactionsLastMinute] == 2)
@@ -206,15 +211,15 @@ struct FeatureTests {
         }
         let blocklist = (0..<10).map { "10.0.0.\($0)" }
         let shape = BloomFilterShape(capacity: 1_000, falsePositiveRate: 0.01)
-        func computeAll(batchSize: Int, cache: Int) async throws -> [[Double]] {
+        func computeAll(batchSize: Int) async throws -> [[Double]] {
             try await withFeatureServer { redis, store, _ in
                 try await store.writeBlocklist(blocklist, shape: shape, on: redis)
-                let extractor = FeatureExtractor(settings: FeatureSettings(featureCacheMilliseconds: cache), blocklistShape: shape)
+                let extractor = FeatureExtractor(settings: FeatureSettings(), blocklistShape: shape)
                 return try await store.replay(history, extractor: extractor, batchSize: batchSize, on: redis)
             }
         }
-        let training = try await computeAll(batchSize: 1_000, cache: 0)
-        let serving = try await computeAll(batchSize: 1, cache: 3_600_000)
+        let training = try await computeAll(batchSize: 1_000)
+        let serving = try await computeAll(batchSize: 1)
         #expect(training.count == history.count)
         #expect(training == serving)
         #expect(training.contains { $0[Feature.ipBlocklisted] == 1 })

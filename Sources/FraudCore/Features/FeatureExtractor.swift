@@ -14,9 +14,7 @@ public struct FeatureExtractor: Sendable {
     public let blocklistShape: BloomFilterShape?
 
     static let merchantBucketMilliseconds: Int64 = 600_000
-    static let merchantBuckets: Int64 = 6
-    static let merchantBucketTTLMilliseconds = 4_200_000
-    static let windowTTLMilliseconds = 90_000_000
+    static let merchantSlots = 6
     static let deviceRetentionMilliseconds = 60_000
 
     /// Creates an extractor.
@@ -82,16 +80,13 @@ public struct FeatureExtractor: Sendable {
         let user = transaction.userId
         let ts = transaction.timestampMilliseconds
         var command = RedisCommand("FCALL", "fs_user_features")
-        command.append(6 + Int(Self.merchantBuckets))
+        command.append(4 + Self.merchantSlots)
         command.append(keys.profile(user))
         command.append(keys.window(user))
-        command.append(keys.stats(user))
         command.append(keys.devices(user))
         command.append(keys.countMin(user))
-        command.append(keys.featureCache(user, transaction.transactionId))
-        let bucket = ts / Self.merchantBucketMilliseconds
-        for offset in stride(from: Self.merchantBuckets - 1, through: 0, by: -1) {
-            command.append(keys.merchantBucket(user, bucket - offset))
+        for slot in 0..<Self.merchantSlots {
+            command.append(keys.merchantSlot(user, slot))
         }
         command.append(ts)
         command.append(transaction.transactionId)
@@ -105,9 +100,7 @@ public struct FeatureExtractor: Sendable {
             command.append("")
             command.append("")
         }
-        command.append(settings.featureCacheMilliseconds)
-        command.append(Self.merchantBucketTTLMilliseconds)
-        command.append(Self.windowTTLMilliseconds)
+        command.append(ts / Self.merchantBucketMilliseconds)
         let width = UInt64(settings.countMinWidth)
         for row in 0..<settings.countMinDepth {
             let column = Int(StableHash.hash(transaction.merchantId, seed: UInt64(row) &+ 0xC0C0) % width)

@@ -6,7 +6,7 @@ public enum FeatureLibrary {
     /// Library name as Redis knows it.
     public static let name = "fraudstream"
     /// Bumped whenever the functions' contract changes; stored in the source's header comment.
-    public static let version = 1
+    public static let version = 2
 
     /// The Lua source.
     public static let source = """
@@ -14,87 +14,99 @@ public enum FeatureLibrary {
         -- fraudstream feature functions, contract version \(version)
 
         -- Per-user features. All keys share the user's hash tag.
-        -- KEYS: 1 profile, 2 window zset, 3 stats hash, 4 device set, 5 count-min sketch, 6 feature cache,
-        --       7..N HyperLogLog buckets of merchants, oldest first, the last one is the current bucket.
-        -- ARGV: 1 event time ms, 2 transaction id, 3 amount, 4 merchant id, 5 device id or '', 6 lat or '',
-        --       7 lon or '', 8 cache ttl ms (0 = no cache), 9 hll bucket ttl ms, 10 window ttl ms, 11.. count-min offsets (#N)
+        -- KEYS: 1 profile hash (static profile fields plus the running state below), 2 window zset,
+        --       3 device set, 4 count-min sketch, 5..10 HyperLogLog slots of merchants (10-minute buckets, slot = bucket % 6)
+        -- ARGV: 1 event time ms, 2 transaction id, 3 amount, 4 merchant id, 5 device id or '', 6 lat or '', 7 lon or '',
+        --       8 bucket (event time / 600000), 9.. count-min offsets (#N)
+        -- A transaction already in the window set is a redelivery: its features are read, nothing is folded in again.
         local function user_features(keys, args)
-          local cache_ttl = tonumber(args[8])
-          if cache_ttl > 0 then
-            local cached = redis.call('GET', keys[6])
-            if cached then return cjson.decode(cached) end
-          end
           local ts = tonumber(args[1])
-          local txid = args[2]
-          local amount = tonumber(args[3])
+          local fresh = redis.call('ZADD', keys[2], 'NX', ts, args[2]) == 1
+          local st = redis.call('HMGET', keys[1], 'home_lat', 'home_lon', 'preferred_card', 'segment', 'risk_score',
+            'account_created', 'n', 'mean', 'm2', 'last_ts', 'loc_ts', 'last_lat', 'last_lon', 'hll_bucket')
           local out = {}
-          local profile = redis.call('HMGET', keys[1], 'home_lat', 'home_lon', 'preferred_card', 'segment', 'risk_score', 'account_created')
-          for i = 1, 6 do out[i] = profile[i] or '' end
+          for i = 1, 6 do out[i] = st[i] or '' end
 
-          -- Exact sliding windows over event time: (ts - w, ts]. Trim to 24 h so memory stays bounded.
-          redis.call('ZREMRANGEBYSCORE', keys[2], '-inf', string.format('%d', ts - 86400000))
-          out[7] = tostring(redis.call('ZCOUNT', keys[2], '(' .. string.format('%d', ts - 60000), args[1]))
-          out[8] = tostring(redis.call('ZCOUNT', keys[2], '(' .. string.format('%d', ts - 3600000), args[1]))
-          out[9] = tostring(redis.call('ZCOUNT', keys[2], '(' .. string.format('%d', ts - 86400000), args[1]))
-          redis.call('ZADD', keys[2], ts, txid)
-          redis.call('PEXPIRE', keys[2], args[10])
+          -- Exact sliding windows over event time, (ts - w, ts], minus this transaction itself.
+          out[7] = tostring(redis.call('ZCOUNT', keys[2], '(' .. (ts - 60000), ts) - 1)
+          out[8] = tostring(redis.call('ZCOUNT', keys[2], '(' .. (ts - 3600000), ts) - 1)
+          out[9] = tostring(redis.call('ZCOUNT', keys[2], '(' .. (ts - 86400000), ts) - 1)
 
-          -- Running mean and variance of the amount (Welford), previous transaction time and place.
-          local st = redis.call('HMGET', keys[3], 'n', 'mean', 'm2', 'last_ts', 'loc_ts', 'last_lat', 'last_lon')
-          local n = tonumber(st[1]) or 0
-          local mean = tonumber(st[2]) or 0
-          local m2 = tonumber(st[3]) or 0
-          out[10] = tostring(n)
-          out[11] = string.format('%.17g', mean)
-          out[12] = string.format('%.17g', m2)
-          out[13] = st[4] or ''
-          out[14] = st[5] or ''
-          out[15] = st[6] or ''
-          out[16] = st[7] or ''
-          local n1 = n + 1
-          local delta = amount - mean
-          local mean1 = mean + delta / n1
-          local m21 = m2 + delta * (amount - mean1)
-          if args[6] ~= '' and args[7] ~= '' then
-            redis.call('HSET', keys[3], 'n', n1, 'mean', string.format('%.17g', mean1), 'm2', string.format('%.17g', m21),
-              'last_ts', args[1], 'loc_ts', args[1], 'last_lat', args[6], 'last_lon', args[7])
-          else
-            redis.call('HSET', keys[3], 'n', n1, 'mean', string.format('%.17g', mean1), 'm2', string.format('%.17g', m21),
-              'last_ts', args[1])
+          local n = tonumber(st[7]) or 0
+          local mean = tonumber(st[8]) or 0
+          local m2 = tonumber(st[9]) or 0
+          out[10] = st[7] or '0'
+          out[11] = st[8] or '0'
+          out[12] = st[9] or '0'
+          out[13] = st[10] or ''
+          out[14] = st[11] or ''
+          out[15] = st[12] or ''
+          out[16] = st[13] or ''
+
+          local bucket = tonumber(args[8])
+          local last_bucket = tonumber(st[14])
+          local slot = 5 + bucket % 6
+          if fresh then
+            -- Running mean and variance of the amount (Welford), previous transaction time and place.
+            local amount = tonumber(args[3])
+            local n1 = n + 1
+            local delta = amount - mean
+            local mean1 = mean + delta / n1
+            local m21 = m2 + delta * (amount - mean1)
+            local newest = last_bucket
+            if not newest or bucket > newest then newest = bucket end
+            if args[6] ~= '' then
+              redis.call('HSET', keys[1], 'n', n1, 'mean', string.format('%.17g', mean1), 'm2', string.format('%.17g', m21),
+                'last_ts', args[1], 'loc_ts', args[1], 'last_lat', args[6], 'last_lon', args[7], 'hll_bucket', newest)
+            else
+              redis.call('HSET', keys[1], 'n', n1, 'mean', string.format('%.17g', mean1), 'm2', string.format('%.17g', m21),
+                'last_ts', args[1], 'hll_bucket', newest)
+            end
+            -- Keep the window set to 24 h; every 8th transaction is enough to bound it.
+            if n1 % 8 == 0 then
+              redis.call('ZREMRANGEBYSCORE', keys[2], '-inf', ts - 86400000)
+            end
+            -- Entering a new bucket empties the slots whose buckets are now an hour old.
+            if last_bucket and bucket > last_bucket then
+              local stale = {}
+              local from = last_bucket + 1
+              if bucket - last_bucket >= 6 then from = bucket - 5 end
+              for b = from, bucket do stale[#stale + 1] = keys[5 + b % 6] end
+              redis.call('DEL', unpack(stale))
+            end
           end
 
-          -- Distinct merchants in the last hour: HyperLogLogs in 10-minute buckets, merged by PFCOUNT.
-          local hll_keys = {}
-          for i = 7, #keys do hll_keys[#hll_keys + 1] = keys[i] end
-          out[17] = tostring(redis.call('PFCOUNT', unpack(hll_keys)))
-          local current = keys[#keys]
-          redis.call('PFADD', current, args[4])
-          redis.call('PEXPIRE', current, args[9])
+          -- Distinct merchants in the last hour (50–60 min): HyperLogLogs merged by PFCOUNT.
+          out[17] = tostring(redis.call('PFCOUNT', keys[5], keys[6], keys[7], keys[8], keys[9], keys[10]))
 
-          -- Device seen before for this user: SADD answers 1 for a new member.
-          if args[5] ~= '' then
-            out[18] = tostring(redis.call('SADD', keys[4], args[5]))
+          local bitfield = {}
+          if fresh then
+            redis.call('PFADD', keys[slot], args[4])
+            -- Device seen before for this user: SADD answers 1 for a new member.
+            if args[5] ~= '' then out[18] = tostring(redis.call('SADD', keys[3], args[5])) else out[18] = '0' end
+            -- How often this (user, merchant) pair occurred: count-min sketch in 16-bit saturating counters.
+            bitfield[1] = 'OVERFLOW'
+            bitfield[2] = 'SAT'
+            for i = 9, #args do
+              bitfield[#bitfield + 1] = 'INCRBY'
+              bitfield[#bitfield + 1] = 'u16'
+              bitfield[#bitfield + 1] = args[i]
+              bitfield[#bitfield + 1] = 1
+            end
           else
             out[18] = '0'
+            for i = 9, #args do
+              bitfield[#bitfield + 1] = 'GET'
+              bitfield[#bitfield + 1] = 'u16'
+              bitfield[#bitfield + 1] = args[i]
+            end
           end
-
-          -- How often this (user, merchant) pair occurred: count-min sketch in 16-bit saturating counters.
-          local bitfield = {'OVERFLOW', 'SAT'}
-          for i = 11, #args do
-            bitfield[#bitfield + 1] = 'INCRBY'
-            bitfield[#bitfield + 1] = 'u16'
-            bitfield[#bitfield + 1] = args[i]
-            bitfield[#bitfield + 1] = 1
-          end
-          local counts = redis.call('BITFIELD', keys[5], unpack(bitfield))
+          local counts = redis.call('BITFIELD', keys[4], unpack(bitfield))
           local minimum = counts[1]
           for i = 2, #counts do if counts[i] < minimum then minimum = counts[i] end end
-          out[19] = tostring(minimum - 1)
-
-          -- Redelivery of the same transaction answers the same features and folds nothing in twice.
-          if cache_ttl > 0 then
-            redis.call('SET', keys[6], cjson.encode(out), 'PX', cache_ttl)
-          end
+          if fresh then minimum = minimum - 1 end
+          out[19] = tostring(minimum)
+          out[20] = fresh and '1' or '0'
           return out
         end
 
@@ -102,17 +114,10 @@ public enum FeatureLibrary {
         -- KEYS: 1 device zset. ARGV: 1 event time ms, 2 transaction id, 3 window ms, 4 retention ms.
         local function device_events(keys, args)
           local ts = tonumber(args[1])
-          local window = tonumber(args[3])
-          local retention = tonumber(args[4])
-          local existed = redis.call('ZSCORE', keys[1], args[2])
-          redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', string.format('%d', ts - retention))
-          local count = redis.call('ZCOUNT', keys[1], '(' .. string.format('%d', ts - window), args[1])
-          if existed then
-            count = count - 1
-          else
-            redis.call('ZADD', keys[1], ts, args[2])
-          end
-          redis.call('PEXPIRE', keys[1], retention * 2)
+          local added = redis.call('ZADD', keys[1], 'NX', ts, args[2])
+          redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', ts - tonumber(args[4]))
+          local count = redis.call('ZCOUNT', keys[1], '(' .. (ts - tonumber(args[3])), ts) - 1
+          if added == 1 then redis.call('PEXPIRE', keys[1], tonumber(args[4]) * 2) end
           return count
         end
 

@@ -6,9 +6,6 @@ public struct FeatureSettings: Sendable, Equatable, Codable {
     public var clickSpamThreshold: Int
     /// The click-spam window in seconds (env `CLICK_SPAM_WINDOW_IN_SEC`).
     public var clickSpamWindowSeconds: Int
-    /// How long a transaction's computed features are kept so a redelivery gets the same answer
-    /// without folding the transaction in twice; 0 turns the cache off (training replay).
-    public var featureCacheMilliseconds: Int
     /// Count-min sketch columns per row.
     public var countMinWidth: Int
     /// Count-min sketch rows.
@@ -17,12 +14,11 @@ public struct FeatureSettings: Sendable, Equatable, Codable {
     /// Creates settings with the defaults of the reference pipeline where it has them.
     public init(
         namespace: String = "fraud", clickSpamThreshold: Int = 10, clickSpamWindowSeconds: Int = 5,
-        featureCacheMilliseconds: Int = 3_600_000, countMinWidth: Int = 256, countMinDepth: Int = 4
+        countMinWidth: Int = 256, countMinDepth: Int = 4
     ) {
         self.namespace = namespace
         self.clickSpamThreshold = clickSpamThreshold
         self.clickSpamWindowSeconds = clickSpamWindowSeconds
-        self.featureCacheMilliseconds = featureCacheMilliseconds
         self.countMinWidth = countMinWidth
         self.countMinDepth = countMinDepth
     }
@@ -47,20 +43,19 @@ public struct FeatureKeys: Sendable {
     /// Creates key names under `namespace`.
     public init(namespace: String) { self.namespace = namespace }
 
-    /// `<ns>:{<user>}:profile`: the profile hash.
+    /// `<ns>:{<user>}:profile`: the profile hash, plus the running state the feature functions keep
+    /// there (`n`, `mean`, `m2`, `last_ts`, `loc_ts`, `last_lat`, `last_lon`, `hll_bucket`).
     public func profile(_ user: String) -> String { "\(namespace):{\(user)}:profile" }
     /// `<ns>:{<user>}:window`: transaction ids scored by event time, last 24 h.
     public func window(_ user: String) -> String { "\(namespace):{\(user)}:window" }
-    /// `<ns>:{<user>}:stats`: running amount statistics and the previous transaction.
-    public func stats(_ user: String) -> String { "\(namespace):{\(user)}:stats" }
     /// `<ns>:{<user>}:devices`: devices seen for the user.
     public func devices(_ user: String) -> String { "\(namespace):{\(user)}:devices" }
     /// `<ns>:{<user>}:cms`: count-min sketch of merchants.
     public func countMin(_ user: String) -> String { "\(namespace):{\(user)}:cms" }
-    /// `<ns>:{<user>}:fc:<tx>`: cached features of one transaction.
-    public func featureCache(_ user: String, _ transaction: String) -> String { "\(namespace):{\(user)}:fc:\(transaction)" }
-    /// `<ns>:{<user>}:merchants:<bucket>`: HyperLogLog of merchants in a 10-minute bucket.
-    public func merchantBucket(_ user: String, _ bucket: Int64) -> String { "\(namespace):{\(user)}:merchants:\(bucket)" }
+    /// `<ns>:{<user>}:merchants:<slot>`: HyperLogLog of merchants in a 10-minute bucket (slot = bucket mod 6).
+    public func merchantSlot(_ user: String, _ slot: Int) -> String { "\(namespace):{\(user)}:merchants:\(slot)" }
+    /// Fields of the profile hash that hold running state, deleted when history is replayed again.
+    public static let runningStateFields = ["n", "mean", "m2", "last_ts", "loc_ts", "last_lat", "last_lon", "hll_bucket"]
     /// `<ns>:{device:<id>}:events`: a device's events, for click spam.
     public func deviceEvents(_ device: String) -> String { "\(namespace):{device:\(device)}:events" }
     /// `<ns>:blocklist:ip`: the IP Bloom filter bitmap.

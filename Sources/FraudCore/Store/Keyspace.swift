@@ -40,18 +40,27 @@ public struct Keyspace: Sendable {
         }
     }
 
-    /// Deletes the dynamic feature state (windows, statistics, devices, sketches, merchant buckets,
-    /// feature cache, device events) so history can be replayed from a clean slate. Profiles,
-    /// blocklist, models, streams and statistics stay. Returns how many keys went.
+    /// Deletes the dynamic feature state (windows, running statistics, devices, sketches, merchant
+    /// buckets, device events) so history can be replayed from a clean slate. Profiles, blocklist,
+    /// models, streams and statistics stay. Returns how many keys were touched.
     @discardableResult
     public func deleteFeatureState(on connection: RedisConnection) async throws(RedisError) -> Int {
         let candidates = try await keys(matching: "\(namespace):{*", on: connection)
-        let dynamic = candidates.filter { key in
-            guard let close = key.lastIndex(of: "}") else { return false }
-            let suffix = key[key.index(after: close)...]
-            return suffix != ":profile"
+        var dynamic: [String] = []
+        var profiles: [String] = []
+        for key in candidates {
+            guard let close = key.lastIndex(of: "}") else { continue }
+            if key[key.index(after: close)...] == ":profile" { profiles.append(key) } else { dynamic.append(key) }
         }
         try await delete(dynamic, on: connection)
-        return dynamic.count
+        // Profiles stay; the running state kept in them goes.
+        var start = 0
+        while start < profiles.count {
+            let chunk = profiles[start..<min(profiles.count, start + 2_000)]
+            let commands = chunk.map { RedisCommand("HDEL", arguments: [$0] + FeatureKeys.runningStateFields.map { $0 as any RedisArgument }) }
+            for reply in try await connection.pipeline(commands) { _ = try reply.get() }
+            start += chunk.count
+        }
+        return dynamic.count + profiles.count
     }
 }

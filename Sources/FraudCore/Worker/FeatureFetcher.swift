@@ -4,8 +4,8 @@ import RedisClient
 /// Computes feature vectors for a batch in one pipelined round trip on its own connection.
 ///
 /// Runs on its connection's thread. A lost connection is retried with backoff: the feature
-/// functions cache each transaction's result (`<ns>:{user}:fc:<tx>`), so a retried call returns the
-/// same vectors and folds nothing in twice.
+/// functions recognise a transaction they have already folded in (it is in the user's window set)
+/// and then only read, so a retry never counts anything twice.
 public actor FeatureFetcher {
     private let connection: RedisConnection
     private var extractor: FeatureExtractor

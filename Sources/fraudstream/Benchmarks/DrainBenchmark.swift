@@ -37,7 +37,7 @@ struct DrainBenchmark {
         try await store.writeProfiles(world.profiles, on: redis)
         let shape = BloomFilterShape(capacity: 100_000, falsePositiveRate: 0.001)
         try await store.writeBlocklist(world.blocklistedIPs, shape: shape, on: redis)
-        var settings = FeatureSettings(namespace: namespace, featureCacheMilliseconds: 0)
+        var settings = FeatureSettings(namespace: namespace)
         settings.namespace = namespace
         let rows = try await store.replay(world.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
         let record = ModelTraining.train(

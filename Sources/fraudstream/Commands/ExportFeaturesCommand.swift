@@ -40,7 +40,7 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
             let shape = BloomFilterShape(
                 capacity: max(blocklistCapacity, synthetic.blocklistedIPs.count), falsePositiveRate: blocklistFalsePositiveRate)
             try await store.writeBlocklist(synthetic.blocklistedIPs, shape: shape, on: redis)
-            let settings = FeatureSettings.fromEnvironment(ProcessInfo.processInfo.environment).with(namespace: scratch, cacheMilliseconds: 0)
+            let settings = FeatureSettings.fromEnvironment(ProcessInfo.processInfo.environment).with(namespace: scratch)
             let rows = try await store.replay(
                 synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
             try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: out))

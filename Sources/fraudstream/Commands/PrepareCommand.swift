@@ -33,7 +33,7 @@ struct PrepareCommand: AsyncParsableCommand {
         let started = clock.now
         let namespace = namespace.resolved
         let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-prepare"))
-        let settings = FeatureSettings.fromEnvironment(ProcessInfo.processInfo.environment).with(namespace: namespace, cacheMilliseconds: 0)
+        let settings = FeatureSettings.fromEnvironment(ProcessInfo.processInfo.environment).with(namespace: namespace)
         let store = FeatureStore(namespace: namespace)
 
         let synthetic = try world.load()
@@ -79,11 +79,10 @@ struct PrepareCommand: AsyncParsableCommand {
 }
 
 extension FeatureSettings {
-    /// A copy with another namespace and feature-cache lifetime.
-    func with(namespace: String, cacheMilliseconds: Int) -> FeatureSettings {
+    /// A copy with another namespace.
+    func with(namespace: String) -> FeatureSettings {
         var copy = self
         copy.namespace = namespace
-        copy.featureCacheMilliseconds = cacheMilliseconds
         return copy
     }
 }
