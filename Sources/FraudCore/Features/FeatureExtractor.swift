@@ -36,6 +36,10 @@ public struct FeatureExtractor: Sendable {
         var blocklistCommand: Int
     }
 
+    private var deviceRetentionMilliseconds: Int {
+        max(Self.deviceRetentionMilliseconds, settings.clickSpamWindowSeconds * 1000)
+    }
+
     /// The pipeline for a batch: one round trip computes (and folds in) every transaction's features.
     public func plan(_ batch: [Transaction]) -> Plan {
         var commands: [RedisCommand] = []
@@ -50,8 +54,8 @@ public struct FeatureExtractor: Sendable {
                     "fs_device_events", keys: [keys.deviceEvents(device)],
                     arguments: [
                         transaction.timestampMilliseconds, transaction.transactionId,
-                        settings.clickSpamWindowSeconds * 1000,
-                        max(Self.deviceRetentionMilliseconds, settings.clickSpamWindowSeconds * 1000),
+                        "(\(transaction.timestampMilliseconds - Int64(settings.clickSpamWindowSeconds * 1000))",
+                        transaction.timestampMilliseconds - Int64(deviceRetentionMilliseconds), 2 * deviceRetentionMilliseconds,
                     ]))
         }
         var blocklistSlots = [Int](repeating: -1, count: batch.count)
@@ -101,6 +105,10 @@ public struct FeatureExtractor: Sendable {
             command.append("")
         }
         command.append(ts / Self.merchantBucketMilliseconds)
+        command.append("(\(ts - 60_000)")
+        command.append("(\(ts - 3_600_000)")
+        command.append("(\(ts - 86_400_000)")
+        command.append(ts - 86_400_000)
         let width = UInt64(settings.countMinWidth)
         for row in 0..<settings.countMinDepth {
             let column = Int(StableHash.hash(transaction.merchantId, seed: UInt64(row) &+ 0xC0C0) % width)
@@ -139,8 +147,11 @@ public struct FeatureExtractor: Sendable {
     /// The vector of one transaction from the state Redis returned.
     func vector(_ transaction: Transaction, userState fields: [RESPValue], deviceEvents: Int, blocklisted: Bool) -> [Double] {
         func number(_ index: Int) -> Double? {
-            guard case .bulkString(let bytes) = fields[index], !bytes.isEmpty else { return nil }
-            return Double(String(decoding: bytes, as: UTF8.self))
+            switch fields[index] {
+            case .integer(let value): return Double(value)
+            case .bulkString(let bytes) where !bytes.isEmpty: return Double(String(decoding: bytes, as: UTF8.self))
+            default: return nil
+            }
         }
         func text(_ index: Int) -> String? {
             guard case .bulkString(let bytes) = fields[index], !bytes.isEmpty else { return nil }

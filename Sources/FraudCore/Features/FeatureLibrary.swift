@@ -6,7 +6,7 @@ public enum FeatureLibrary {
     /// Library name as Redis knows it.
     public static let name = "fraudstream"
     /// Bumped whenever the functions' contract changes; stored in the source's header comment.
-    public static let version = 2
+    public static let version = 3
 
     /// The Lua source.
     public static let source = """
@@ -17,44 +17,36 @@ public enum FeatureLibrary {
         -- KEYS: 1 profile hash (static profile fields plus the running state below), 2 window zset,
         --       3 device set, 4 count-min sketch, 5..10 HyperLogLog slots of merchants (10-minute buckets, slot = bucket % 6)
         -- ARGV: 1 event time ms, 2 transaction id, 3 amount, 4 merchant id, 5 device id or '', 6 lat or '', 7 lon or '',
-        --       8 bucket (event time / 600000), 9.. count-min offsets (#N)
+        --       8 bucket (event time / 600000), 9 '(ts-1m', 10 '(ts-1h', 11 '(ts-24h', 12 'ts-24h', 13.. count-min offsets (#N)
+        --       (bounds come precomputed: number formatting is the dearest thing a script does)
+        -- Returns: profile x6 (nil if absent), count 1m, 1h, 24h, n, mean, m2, last_ts, loc_ts, last_lat, last_lon
+        --          (nil if absent), distinct merchants, new device (0/1), pair count, fresh (0/1)
         -- A transaction already in the window set is a redelivery: its features are read, nothing is folded in again.
         local function user_features(keys, args)
-          local ts = tonumber(args[1])
-          local fresh = redis.call('ZADD', keys[2], 'NX', ts, args[2]) == 1
+          local fresh = redis.call('ZADD', keys[2], 'NX', args[1], args[2]) == 1
           local st = redis.call('HMGET', keys[1], 'home_lat', 'home_lon', 'preferred_card', 'segment', 'risk_score',
             'account_created', 'n', 'mean', 'm2', 'last_ts', 'loc_ts', 'last_lat', 'last_lon', 'hll_bucket')
-          local out = {}
-          for i = 1, 6 do out[i] = st[i] or '' end
-
           -- Exact sliding windows over event time, (ts - w, ts], minus this transaction itself.
-          out[7] = tostring(redis.call('ZCOUNT', keys[2], '(' .. (ts - 60000), ts) - 1)
-          out[8] = tostring(redis.call('ZCOUNT', keys[2], '(' .. (ts - 3600000), ts) - 1)
-          out[9] = tostring(redis.call('ZCOUNT', keys[2], '(' .. (ts - 86400000), ts) - 1)
-
-          local n = tonumber(st[7]) or 0
-          local mean = tonumber(st[8]) or 0
-          local m2 = tonumber(st[9]) or 0
-          out[10] = st[7] or '0'
-          out[11] = st[8] or '0'
-          out[12] = st[9] or '0'
-          out[13] = st[10] or ''
-          out[14] = st[11] or ''
-          out[15] = st[12] or ''
-          out[16] = st[13] or ''
+          local out = {st[1], st[2], st[3], st[4], st[5], st[6],
+            redis.call('ZCOUNT', keys[2], args[9], args[1]) - 1,
+            redis.call('ZCOUNT', keys[2], args[10], args[1]) - 1,
+            redis.call('ZCOUNT', keys[2], args[11], args[1]) - 1,
+            st[7], st[8], st[9], st[10], st[11], st[12], st[13]}
 
           local bucket = tonumber(args[8])
           local last_bucket = tonumber(st[14])
-          local slot = 5 + bucket % 6
           if fresh then
             -- Running mean and variance of the amount (Welford), previous transaction time and place.
+            local n = tonumber(st[7]) or 0
+            local mean = tonumber(st[8]) or 0
+            local m2 = tonumber(st[9]) or 0
             local amount = tonumber(args[3])
             local n1 = n + 1
             local delta = amount - mean
             local mean1 = mean + delta / n1
             local m21 = m2 + delta * (amount - mean1)
-            local newest = last_bucket
-            if not newest or bucket > newest then newest = bucket end
+            local newest = args[8]
+            if last_bucket and bucket <= last_bucket then newest = st[14] end
             if args[6] ~= '' then
               redis.call('HSET', keys[1], 'n', n1, 'mean', string.format('%.17g', mean1), 'm2', string.format('%.17g', m21),
                 'last_ts', args[1], 'loc_ts', args[1], 'last_lat', args[6], 'last_lon', args[7], 'hll_bucket', newest)
@@ -64,7 +56,7 @@ public enum FeatureLibrary {
             end
             -- Keep the window set to 24 h; every 8th transaction is enough to bound it.
             if n1 % 8 == 0 then
-              redis.call('ZREMRANGEBYSCORE', keys[2], '-inf', ts - 86400000)
+              redis.call('ZREMRANGEBYSCORE', keys[2], '-inf', args[12])
             end
             -- Entering a new bucket empties the slots whose buckets are now an hour old.
             if last_bucket and bucket > last_bucket then
@@ -77,25 +69,25 @@ public enum FeatureLibrary {
           end
 
           -- Distinct merchants in the last hour (50–60 min): HyperLogLogs merged by PFCOUNT.
-          out[17] = tostring(redis.call('PFCOUNT', keys[5], keys[6], keys[7], keys[8], keys[9], keys[10]))
+          out[17] = redis.call('PFCOUNT', keys[5], keys[6], keys[7], keys[8], keys[9], keys[10])
 
           local bitfield = {}
           if fresh then
-            redis.call('PFADD', keys[slot], args[4])
+            redis.call('PFADD', keys[5 + bucket % 6], args[4])
             -- Device seen before for this user: SADD answers 1 for a new member.
-            if args[5] ~= '' then out[18] = tostring(redis.call('SADD', keys[3], args[5])) else out[18] = '0' end
+            if args[5] ~= '' then out[18] = redis.call('SADD', keys[3], args[5]) else out[18] = 0 end
             -- How often this (user, merchant) pair occurred: count-min sketch in 16-bit saturating counters.
             bitfield[1] = 'OVERFLOW'
             bitfield[2] = 'SAT'
-            for i = 9, #args do
+            for i = 13, #args do
               bitfield[#bitfield + 1] = 'INCRBY'
               bitfield[#bitfield + 1] = 'u16'
               bitfield[#bitfield + 1] = args[i]
-              bitfield[#bitfield + 1] = 1
+              bitfield[#bitfield + 1] = '1'
             end
           else
-            out[18] = '0'
-            for i = 9, #args do
+            out[18] = 0
+            for i = 13, #args do
               bitfield[#bitfield + 1] = 'GET'
               bitfield[#bitfield + 1] = 'u16'
               bitfield[#bitfield + 1] = args[i]
@@ -105,19 +97,18 @@ public enum FeatureLibrary {
           local minimum = counts[1]
           for i = 2, #counts do if counts[i] < minimum then minimum = counts[i] end end
           if fresh then minimum = minimum - 1 end
-          out[19] = tostring(minimum)
-          out[20] = fresh and '1' or '0'
+          out[19] = minimum
+          out[20] = fresh and 1 or 0
           return out
         end
 
         -- Events of one device in the click-spam window, before this one. Idempotent per transaction id.
-        -- KEYS: 1 device zset. ARGV: 1 event time ms, 2 transaction id, 3 window ms, 4 retention ms.
+        -- KEYS: 1 device zset. ARGV: 1 event time ms, 2 transaction id, 3 '(ts-window', 4 'ts-retention', 5 key TTL ms.
         local function device_events(keys, args)
-          local ts = tonumber(args[1])
-          local added = redis.call('ZADD', keys[1], 'NX', ts, args[2])
-          redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', ts - tonumber(args[4]))
-          local count = redis.call('ZCOUNT', keys[1], '(' .. (ts - tonumber(args[3])), ts) - 1
-          if added == 1 then redis.call('PEXPIRE', keys[1], tonumber(args[4]) * 2) end
+          local added = redis.call('ZADD', keys[1], 'NX', args[1], args[2])
+          redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', args[4])
+          local count = redis.call('ZCOUNT', keys[1], args[3], args[1]) - 1
+          if added == 1 then redis.call('PEXPIRE', keys[1], args[5]) end
           return count
         end
 

@@ -24,6 +24,7 @@ public enum ResultLibrary {
         -- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream
         -- ARGV: 1 group, 2 consumer, 3 results MAXLEN (0 = none), 4 result key TTL s (0 = none), 5 worker id,
         --       6 namespace, 7 result count R, 8 dead-letter count D, 9 dead-letter MAXLEN (0 = none),
+        --       10 smallest and 11 largest entry id of the batch,
         --       then R records of 14 values: source id, transaction id, user id, run id, score, is_fraud, decision,
         --         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount
         --       then D records: source id, reason, run id, field count K, then K name/value pairs.
@@ -36,7 +37,7 @@ public enum ResultLibrary {
           local r, d = tonumber(args[7]), tonumber(args[8])
           local dlmax = tonumber(args[9])
           local F = 14
-          local first = 10
+          local first = 12
 
           local ids = {}
           for i = 0, r - 1 do ids[#ids + 1] = args[first + i * F] end
@@ -51,17 +52,7 @@ public enum ResultLibrary {
           if #ids == 0 then return {0, 0} end
 
           -- Which of these entries are still pending for this consumer?
-          local minid, maxid = ids[1], ids[1]
-          local function older(a, b)
-            local am, as = string.match(a, '^(%d+)-(%d+)$')
-            local bm, bs = string.match(b, '^(%d+)-(%d+)$')
-            am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
-            return am < bm or (am == bm and as < bs)
-          end
-          for i = 2, #ids do
-            if older(ids[i], minid) then minid = ids[i] end
-            if older(maxid, ids[i]) then maxid = ids[i] end
-          end
+          local minid, maxid = args[10], args[11]
           local owned = {}
           local pending = redis.call('XPENDING', keys[1], group, minid, maxid, #ids * 4 + 10000, consumer)
           for _, entry in ipairs(pending) do owned[entry[1]] = true end
@@ -86,8 +77,7 @@ public enum ResultLibrary {
             local b = first + i * F
             local id = args[b]
             if owned[id] then
-              local id_ms = tonumber(string.match(id, '^(%d+)'))
-              local latency_us = now_us - id_ms * 1000
+              local latency_us = now_us - tonumber(string.sub(id, 1, string.find(id, '-', 1, true) - 1)) * 1000
               local latency = string.format('%.3f', latency_us / 1000)
               local fields = {'transaction_id', args[b + 1], 'user_id', args[b + 2], 'run_id', args[b + 3],
                 'score', args[b + 4], 'is_fraud', args[b + 5], 'decision', args[b + 6], 'reasons', args[b + 7],

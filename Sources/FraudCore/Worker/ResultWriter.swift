@@ -58,6 +58,9 @@ public actor ResultWriter {
             configuration.deadLetterStream, configuration.consumerGroup, configuration.consumerName,
             configuration.maxStreamLength, configuration.resultTTLSeconds, configuration.workerId, configuration.namespace,
             batch.items.count, batch.deadLetters.count, configuration.maxStreamLength)
+        let bounds = Self.idBounds(batch.items.map(\.sourceId) + batch.deadLetters.map(\.sourceId))
+        command.append(bounds.lowest)
+        command.append(bounds.highest)
         let queueMs = millisecondsText(batch.timings.queueMicroseconds)
         let featuresMs = millisecondsText(batch.timings.featuresMicroseconds)
         let scoringMs = millisecondsText(batch.timings.scoringMicroseconds)
@@ -89,6 +92,24 @@ public actor ResultWriter {
             }
         }
         return command
+    }
+
+    /// The smallest and largest stream ids (`<ms>-<seq>`), compared numerically.
+    static func idBounds(_ ids: [String]) -> (lowest: String, highest: String) {
+        func key(_ id: String) -> (Int64, Int64) {
+            let parts = id.split(separator: "-")
+            return (Int64(parts.first ?? "0") ?? 0, Int64(parts.last ?? "0") ?? 0)
+        }
+        var lowest = ids.first ?? "0-0"
+        var highest = lowest
+        var lowestKey = key(lowest)
+        var highestKey = lowestKey
+        for id in ids.dropFirst() {
+            let current = key(id)
+            if current < lowestKey { lowest = id; lowestKey = current }
+            if current > highestKey { highest = id; highestKey = current }
+        }
+        return (lowest, highest)
     }
 
     private func millisecondsText(_ microseconds: Int64) -> String {

@@ -25,6 +25,9 @@ struct DrainBenchmark {
 
     func run(into table: inout BenchTable) async throws {
         let redis = try await RedisConnection.connect(configuration, name: "bench-drain")
+        // Start from an empty namespace, so a server given with --redis-url gives comparable numbers.
+        let keyspace = Keyspace(namespace: namespace)
+        try await keyspace.delete(try await keyspace.keys(matching: "\(namespace):*", on: redis), on: redis)
         // A small world, prepared exactly as `fraudstream prepare` does.
         var worldConfiguration = WorldConfiguration()
         worldConfiguration.users = 2_000
