@@ -35,10 +35,12 @@ struct ClientBenchmark {
         table.add("fraudstream client SET, P=\(pipeline), \(fewCount) conns", grouped(median(swift)), "ops/s", "one thread per connection")
         table.add("fraudstream client SET, P=\(pipeline), \(clients) conns", grouped(median(swiftMany)), "ops/s", "\(clients) threads compete with redis-server for 2 cores")
         if !reference.isEmpty {
-            let ratio = (median(swift) / median(reference) * 100).rounded() / 100
-            table.add(
-                "ratio swift / redis-benchmark", String(format2: ratio), "x",
-                ratio >= 0.8 ? "within 20% (target)" : "below the 0.80 target")
+            for (label, rates) in [("\(fewCount) conns", swift), ("\(clients) conns", swiftMany)] {
+                let ratio = (median(rates) / median(reference) * 100).rounded() / 100
+                table.add(
+                    "ratio swift (\(label)) / redis-benchmark", String(format2: ratio), "x",
+                    ratio >= 0.8 ? "within 20% (target)" : "below the 0.80 target")
+            }
         }
     }
 
