@@ -24,26 +24,10 @@ public actor FeatureFetcher {
     /// Feature vectors of `transactions`, in order; retries connection failures until cancelled.
     public func fetch(_ transactions: [Transaction]) async throws -> [[Double]] {
         if transactions.isEmpty { return [] }
-        var backoff = ReconnectBackoff(initialMilliseconds: 50, maximumMilliseconds: 2_000)
-        while true {
-            let failure: RedisError
-            do {
-                return try await extractor.fetch(transactions, on: connection)
-            } catch {
-                failure = error
-            }
-            try Task.checkCancellation()
-            if failure.code == .serverError && failure.message.contains("Function not found") {
-                // Someone flushed the functions: load them again.
-                try await connection.loadFunctionLibrary(FeatureLibrary.source)
-                continue
-            }
-            guard failure.isConnectionFailure else { throw failure }
-            backoff.recordFailure()
-            if case .wait(let milliseconds) = backoff.nextAction(jitter: Double.random(in: 0...1)) {
-                logger.warning("feature fetch failed; retrying", metadata: ["error": "\(failure)", "retry_ms": "\(milliseconds)"])
-                try await Task.sleep(for: .milliseconds(milliseconds))
-            }
+        return try await retryingConnectionFailures(
+            on: connection, library: FeatureLibrary.source, logger: logger, what: "feature fetch"
+        ) { () async throws(RedisError) -> [[Double]] in
+            try await extractor.fetch(transactions, on: connection)
         }
     }
 }

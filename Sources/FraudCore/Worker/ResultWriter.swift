@@ -24,32 +24,19 @@ public actor ResultWriter {
     /// cancelled; a retry never writes twice because the function skips acknowledged entries.
     public func write(_ batch: Batch) async throws -> [Int64] {
         let command = makeCommand(batch)
-        var backoff = ReconnectBackoff(initialMilliseconds: 50, maximumMilliseconds: 2_000)
-        while true {
-            let failure: RedisError
-            do {
-                let reply = try await connection.send(command)
-                guard let values = reply.array, values.count == 2 + batch.items.count else {
-                    throw RedisError(code: .unexpectedReply, message: "fs_write_batch returned \(reply)") as RedisError
-                }
-                return values.dropFirst(2).map { Int64($0.int ?? -1) }
-            } catch let error as RedisError {
-                failure = error
+        let expected = 2 + batch.items.count
+        let connection = self.connection
+        let values = try await retryingConnectionFailures(
+            on: connection, library: ResultLibrary.source, logger: logger,
+            what: "writing results of batch \(batch.sequence) (entries stay pending, nothing is written twice)"
+        ) { () async throws(RedisError) -> [RESPValue] in
+            let reply = try await connection.send(command)
+            guard let values = reply.array, values.count == expected else {
+                throw RedisError(code: .unexpectedReply, message: "fs_write_batch returned \(reply)")
             }
-            try Task.checkCancellation()
-            if failure.code == .serverError && failure.message.contains("Function not found") {
-                try await connection.loadFunctionLibrary(ResultLibrary.source)
-                continue
-            }
-            guard failure.isConnectionFailure else { throw failure }
-            backoff.recordFailure()
-            if case .wait(let milliseconds) = backoff.nextAction(jitter: Double.random(in: 0...1)) {
-                logger.warning(
-                    "writing results failed; retrying (entries stay pending, nothing is written twice)",
-                    metadata: ["error": "\(failure)", "retry_ms": "\(milliseconds)", "batch": "\(batch.sequence)"])
-                try await Task.sleep(for: .milliseconds(milliseconds))
-            }
+            return values
         }
+        return values.dropFirst(2).map { Int64($0.int ?? -1) }
     }
 
     private func makeCommand(_ batch: Batch) -> RedisCommand {
