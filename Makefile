@@ -9,7 +9,9 @@ DEBUG_BIN   = .build/debug/fraudstream
 WORKER_FLAGS ?=
 PREPARE_FLAGS ?=
 
-.PHONY: deps build release test bench redis redis-stop doctor prepare run-worker clean
+LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
+
+.PHONY: deps build release test bench redis redis-stop doctor prepare run-worker generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, redis-server and redis-tools with apt-get when missing (idempotent)
 deps:
@@ -60,6 +62,24 @@ prepare: release
 ## run-worker: start a worker against the configured Redis (default: make redis); WORKER_FLAGS="--profile" etc.
 run-worker: release
 	$(RELEASE_BIN) worker $(WORKER_FLAGS)
+
+## generate: publish synthetic traffic; GENERATE_FLAGS="--tps 5000 --duration 30 --pattern wave" etc.
+generate: release
+	$(RELEASE_BIN) generate $(GENERATE_FLAGS)
+
+## monitor: live view of results (MONITOR_FLAGS="--stats" for the newest run's statistics)
+monitor: release
+	$(RELEASE_BIN) monitor $(MONITOR_FLAGS)
+
+## load-test: workers + generator + drain + statistics against the local Redis
+load-test: release
+	$(RELEASE_BIN) load-test $(LOAD_TEST_FLAGS)
+
+## demo: from a fresh clone: install, start Redis, prepare (once), run a short load test with live progress and statistics
+demo: redis release
+	@if [ "$$(redis-cli -p $(REDIS_PORT) EXISTS fraud:model:latest)" = "0" ]; then $(RELEASE_BIN) prepare; fi
+	$(RELEASE_BIN) load-test $(LOAD_TEST_FLAGS)
+	$(RELEASE_BIN) monitor --latest --count 5
 
 ## doctor: check the configured Redis
 doctor: build

@@ -1,0 +1,137 @@
+import Foundation
+import RedisClient
+
+/// Everything known about one run: exact counters, latency histograms merged across workers, the
+/// workers and their settings, and the generator's metadata.
+public struct RunStatistics: Sendable {
+    /// The run id.
+    public var runId: String
+    /// Counters over all workers (`processed`, `predicted_fraud`, `tp`, `fp`, `tn`, `fn`, `dead_letters`, …).
+    public var counters: [String: Int]
+    /// Worker id → its settings and its own counters.
+    public var workers: [String: [String: String]]
+    /// Latency histograms merged across workers.
+    public var latency: StageHistograms
+    /// Generator metadata (`pattern`, `target_tps`, `start_ms`, `end_ms`, …).
+    public var meta: [String: String]
+
+    /// Transactions with a result.
+    public var processed: Int { counters["processed"] ?? 0 }
+    /// Precision against the labels (0 when undefined).
+    public var precision: Double {
+        let tp = counters["tp"] ?? 0, fp = counters["fp"] ?? 0
+        return tp + fp == 0 ? 0 : Double(tp) / Double(tp + fp)
+    }
+    /// Recall against the labels (0 when undefined).
+    public var recall: Double {
+        let tp = counters["tp"] ?? 0, fn = counters["fn"] ?? 0
+        return tp + fn == 0 ? 0 : Double(tp) / Double(tp + fn)
+    }
+    /// Results per second between the first and the last result write.
+    public var throughput: Double {
+        guard let first = counters["first_ms"], let last = counters["last_ms"], last > first else { return 0 }
+        return Double(processed) / (Double(last - first) / 1000)
+    }
+
+    /// Reads a run.
+    public static func load(run: String, namespace: String, on connection: RedisConnection) async throws(RedisError) -> RunStatistics {
+        let keys = RunStatisticsKeys(namespace: namespace)
+        let replies = try await connection.pipeline([
+            RedisCommand("HGETALL", keys.run(run)), RedisCommand("SMEMBERS", keys.workers(run: run)),
+            RedisCommand("HGETALL", keys.meta(run: run)),
+        ])
+        let counters = (try replies[0].get().stringPairs ?? [:]).compactMapValues { Int($0) }
+        let workerIds = (try replies[1].get().array ?? []).compactMap(\.string).sorted()
+        let meta = try replies[2].get().stringPairs ?? [:]
+        var commands: [RedisCommand] = []
+        for worker in workerIds {
+            commands.append(RedisCommand("HGETALL", keys.worker(run: run, worker: worker)))
+            commands.append(RedisCommand("HGETALL", keys.workerLatency(run: run, worker: worker)))
+        }
+        let workerReplies = try await connection.pipeline(commands)
+        var workers: [String: [String: String]] = [:]
+        var latency = StageHistograms()
+        for (index, worker) in workerIds.enumerated() {
+            workers[worker] = try workerReplies[index * 2].get().stringPairs ?? [:]
+            var mine = StageHistograms()
+            for (stage, encoded) in try workerReplies[index * 2 + 1].get().stringPairs ?? [:] {
+                mine.byStage[stage] = LatencyHistogram(encoded: encoded)
+            }
+            latency.add(mine)
+        }
+        return RunStatistics(runId: run, counters: counters, workers: workers, latency: latency, meta: meta)
+    }
+
+    /// Run ids found with `SCAN` (never `KEYS`), newest first by first result time.
+    public static func runIds(namespace: String, on connection: RedisConnection) async throws(RedisError) -> [(run: String, firstMilliseconds: Int)] {
+        let prefix = "\(namespace):stats:run:"
+        let keys = try await Keyspace(namespace: namespace).keys(matching: "\(prefix)*", on: connection)
+        let runs = Set(keys.compactMap { key -> String? in
+            let rest = key.dropFirst(prefix.count)
+            return rest.contains(":") ? nil : String(rest)
+        })
+        let ordered = runs.sorted()
+        let firsts = try await connection.pipeline(ordered.map { RedisCommand("HGET", prefix + $0, "first_ms") })
+        return zip(ordered, firsts).map { ($0, $1.int ?? 0) }.sorted { $0.firstMilliseconds > $1.firstMilliseconds }
+    }
+
+    /// A JSON-ready dictionary (the `--stats --json` schema).
+    public var jsonObject: [String: Any] {
+        var stages: [String: Any] = [:]
+        for stage in StageHistograms.stages {
+            let histogram = latency[stage]
+            stages[stage] = [
+                "count": Int(histogram.count), "avg_ms": histogram.mean / 1000, "p50_ms": histogram.percentile(50) / 1000,
+                "p95_ms": histogram.percentile(95) / 1000, "p99_ms": histogram.percentile(99) / 1000,
+                "p999_ms": histogram.percentile(99.9) / 1000, "min_ms": histogram.minimum / 1000, "max_ms": histogram.maximum / 1000,
+            ]
+        }
+        return [
+            "run_id": runId, "transactions": processed, "fraud_detected": counters["predicted_fraud"] ?? 0,
+            "dead_letters": counters["dead_letters"] ?? 0, "labelled": counters["labelled"] ?? 0,
+            "confusion": ["tp": counters["tp"] ?? 0, "fp": counters["fp"] ?? 0, "tn": counters["tn"] ?? 0, "fn": counters["fn"] ?? 0],
+            "precision": precision, "recall": recall, "throughput_per_second": throughput,
+            "decisions": ["approve": counters["approve"] ?? 0, "review": counters["review"] ?? 0, "decline": counters["decline"] ?? 0],
+            "latency": stages, "workers": workers.mapValues { $0["settings"] ?? "" },
+            "start_ms": counters["first_ms"] ?? 0, "end_ms": counters["last_ms"] ?? 0,
+            "pattern": meta["pattern"] ?? "", "target_tps": Double(meta["target_tps"] ?? "") ?? 0,
+            "generated": Int(meta["sent"] ?? "") ?? 0,
+        ]
+    }
+
+    /// The human-readable report.
+    public var report: String {
+        func ms(_ micros: Double) -> String { String(format: "%.3f", micros / 1000) }
+        var lines = [
+            "run         \(runId)",
+            "transactions \(processed) scored, \(counters["dead_letters"] ?? 0) dead-lettered"
+                + (meta["sent"].map { ", \($0) generated" } ?? ""),
+            "fraud       \(counters["predicted_fraud"] ?? 0) detected; decisions approve \(counters["approve"] ?? 0), "
+                + "review \(counters["review"] ?? 0), decline \(counters["decline"] ?? 0)",
+            String(format: "labels      %d labelled: precision %.4f, recall %.4f (tp %d fp %d tn %d fn %d)",
+                   counters["labelled"] ?? 0, precision, recall, counters["tp"] ?? 0, counters["fp"] ?? 0,
+                   counters["tn"] ?? 0, counters["fn"] ?? 0),
+            String(format: "throughput  %.0f results/s", throughput)
+                + (meta["target_tps"].map { ", generator target \($0)/s (\(meta["pattern"] ?? "?"))" } ?? ""),
+            "",
+            "latency ms     count      avg      p50      p95      p99    p99.9      min      max",
+        ]
+        for stage in StageHistograms.stages {
+            let h = latency[stage]
+            lines.append(
+                stage.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + String(format: "%8d %8@ %8@ %8@ %8@ %8@ %8@ %8@", Int(h.count), ms(h.mean), ms(h.percentile(50)),
+                             ms(h.percentile(95)), ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.minimum), ms(h.maximum)))
+        }
+        lines.append("")
+        for (worker, fields) in workers.sorted(by: { $0.key < $1.key }) {
+            lines.append("worker      \(worker): \(fields["processed"] ?? "0") scored; \(fields["settings"] ?? "")")
+        }
+        func date(_ milliseconds: Int?) -> String {
+            guard let milliseconds, milliseconds > 0 else { return "-" }
+            return ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        }
+        lines.append("window      \(date(counters["first_ms"])) → \(date(counters["last_ms"]))")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import RedisClient
+import Synchronization
+
+/// Publishes synthetic transactions to the input stream on an open-loop schedule (``RatePlan``),
+/// from several connections (`--threads`), with ground-truth labels and a run id.
+public struct TrafficGenerator: Sendable {
+    /// What to generate.
+    public struct Options: Sendable {
+        /// Input stream.
+        public var stream = "fraud:transactions"
+        /// Key namespace (run metadata).
+        public var namespace = "fraud"
+        /// Run id written into every transaction.
+        public var runId: String
+        /// The rate schedule.
+        public var plan: RatePlan
+        /// Share of fraud rows.
+        public var fraudRatio = 0.02
+        /// Parallel publishing connections.
+        public var threads = 1
+        /// Seed of the traffic.
+        public var seed: UInt64 = 1
+
+        /// Creates options.
+        public init(runId: String, plan: RatePlan) {
+            self.runId = runId
+            self.plan = plan
+        }
+    }
+
+    /// What happened.
+    public struct Report: Sendable {
+        /// Transactions published.
+        public var sent: Int
+        /// Fraud rows among them.
+        public var fraud: Int
+        /// Wall time from the first scheduled send to the last reply, seconds.
+        public var seconds: Double
+        /// Planned average rate.
+        public var targetPerSecond: Double
+        /// Achieved average rate.
+        public var achievedPerSecond: Double { seconds > 0 ? Double(sent) / seconds : 0 }
+    }
+
+    /// Settings.
+    public let options: Options
+    /// The world whose users and merchants the traffic uses.
+    public let world: SyntheticWorld
+
+    /// Creates a generator.
+    public init(options: Options, world: SyntheticWorld) {
+        self.options = options
+        self.world = world
+    }
+
+    /// A run id like `run-20261123-101500-3fa9`.
+    public static func makeRunId(now: Date = Date(), seed: UInt64 = UInt64.random(in: 0...UInt64.max)) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: now)
+        func two(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+        let suffix = String(seed & 0xFFFF, radix: 16)
+        return "run-\(parts.year ?? 0)\(two(parts.month))\(two(parts.day))-\(two(parts.hour))\(two(parts.minute))\(two(parts.second))-"
+            + String(repeating: "0", count: 4 - suffix.count) + suffix
+    }
+
+    /// Publishes the whole plan; `progress` is called about once a second with (sent, elapsed seconds).
+    public func run(
+        redis: RedisConfiguration, progress: (@Sendable (Int, Double) -> Void)? = nil
+    ) async throws -> Report {
+        let options = self.options
+        let world = self.world
+        let counters = GeneratorCounters()
+        var connections: [RedisConnection] = []
+        for lane in 0..<max(1, options.threads) {
+            connections.append(try await RedisConnection.connect(redis, name: "generator-\(lane)"))
+        }
+        let metaKey = RunStatisticsKeys(namespace: options.namespace).meta(run: options.runId)
+        let startedMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+        try await connections[0].send(
+            RedisCommand(
+                "HSET", metaKey, "pattern", options.plan.pattern.rawValue, "target_tps", options.plan.targetPerSecond,
+                "planned_count", options.plan.totalCount, "fraud_ratio", options.fraudRatio, "threads", options.threads,
+                "seed", Int(truncatingIfNeeded: options.seed), "start_ms", Int(startedMilliseconds)))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let lanes = connections.count
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (lane, connection) in connections.enumerated() {
+                group.addTask(executorPreference: connection.executor) {
+                    var pacing = PacingState(plan: options.plan, lane: lane, lanes: lanes)
+                    var synthesizer = TrafficSynthesizer(
+                        world: world, seed: options.seed &+ UInt64(lane) &* 7_919, fraudRatio: options.fraudRatio,
+                        runId: options.runId)
+                    var number = 0
+                    while !pacing.isFinished {
+                        try Task.checkCancellation()
+                        let elapsed = (clock.now - start)
+                        let due = pacing.take(atSecond: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, limit: 2_000)
+                        if due == 0 {
+                            let next = start + .nanoseconds(Int64(pacing.nextDueSecond * 1e9))
+                            try await Task.sleep(until: next, tolerance: .microseconds(100), clock: clock)
+                            continue
+                        }
+                        let now = Int64(Date().timeIntervalSince1970 * 1000)
+                        var commands: [RedisCommand] = []
+                        commands.reserveCapacity(due)
+                        var fraud = 0
+                        for _ in 0..<due {
+                            var transaction = synthesizer.next(timestampMilliseconds: now)
+                            transaction.transactionId = "\(options.runId)-\(lane)-\(number)"
+                            number += 1
+                            if transaction.isFraud == true { fraud += 1 }
+                            var command = RedisCommand("XADD", options.stream, "*")
+                            for (name, value) in transaction.streamFields {
+                                command.append(name)
+                                command.append(value)
+                            }
+                            commands.append(command)
+                        }
+                        for reply in try await connection.pipeline(commands) { _ = try reply.get() }
+                        counters.sent.add(due, ordering: .relaxed)
+                        counters.fraud.add(fraud, ordering: .relaxed)
+                    }
+                }
+            }
+            if let progress {
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: .seconds(1))
+                        let elapsed = clock.now - start
+                        progress(counters.sent.load(ordering: .relaxed), Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                    }
+                }
+            }
+            // Wait for the senders; then stop the progress task.
+            var finished = 0
+            while finished < connections.count {
+                try await group.next()
+                finished += 1
+            }
+            group.cancelAll()
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let report = Report(
+            sent: counters.sent.load(ordering: .relaxed), fraud: counters.fraud.load(ordering: .relaxed), seconds: seconds,
+            targetPerSecond: Double(options.plan.totalCount) / options.plan.durationSeconds)
+        try await connections[0].send(
+            RedisCommand(
+                "HSET", metaKey, "end_ms", Int(Date().timeIntervalSince1970 * 1000), "sent", report.sent,
+                "fraud_sent", report.fraud, "achieved_tps", report.achievedPerSecond))
+        return report
+    }
+}
+
+/// Counters shared by the generator's lanes.
+final class GeneratorCounters: Sendable {
+    let sent = Atomic<Int>(0)
+    let fraud = Atomic<Int>(0)
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import FraudCore
+import Foundation
+import RedisClient
+
+/// `fraudstream generate`: synthetic traffic on an open-loop schedule.
+struct GenerateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Publish synthetic transactions (with labels and fraud scenarios) at a paced rate.",
+        discussion: """
+            Pacing is open-loop against a schedule: senders compare the clock with the plan and publish what \
+            is due, so a slow send never shifts later sends. Stop by --count or --duration (default 10 s). \
+            Traffic uses the users and merchants of the world that `prepare` loaded (same --users/--world-seed).
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var traffic: TrafficOptions
+
+    func run() async throws {
+        let report = try await traffic.generate(connection: connection, namespace: namespace.resolved, printProgress: true)
+        _ = report
+    }
+}
+
+/// Generator flags, shared by `generate` and `load-test`.
+struct TrafficOptions: ParsableArguments {
+    @Option(help: "Transactions to publish (with --tps or --interval; overrides --duration).")
+    var count: Int?
+    @Option(help: "Seconds between transactions (the reference pipeline's flag); sets the rate to 1/interval.")
+    var interval: Double?
+    @Option(help: "Target transactions per second (default 1000).")
+    var tps: Double?
+    @Option(help: "Seconds to run (default 10 when --count is not given).")
+    var duration: Double?
+    @Option(help: "Share of fraudulent transactions, 0–1.")
+    var fraudRatio: Double = 0.02
+    @Option(help: "Parallel publishing connections.")
+    var threads: Int = 1
+    @Option(help: "Rate shape: constant, wave (±50% sinusoid), spike (5× in the middle tenth), random (0.5–1.5× per second).")
+    var pattern: String = "constant"
+    @Option(help: "Run id (default run-YYYYMMDD-HHMMSS-xxxx).")
+    var runId: String?
+    @Option(help: "Seed of the traffic.")
+    var seed: UInt64 = 1
+    @Option(help: "Users of the world (as given to prepare).")
+    var users: Int = 5_000
+    @Option(help: "Seed of the world (as given to prepare --seed).")
+    var worldSeed: UInt64 = 42
+    @Option(help: "Input stream [TRANSACTION_STREAM] (default <namespace>:transactions).")
+    var stream: String?
+
+    func validate() throws {
+        guard TrafficPattern(rawValue: pattern) != nil else {
+            throw ValidationError("--pattern must be one of constant, wave, spike, random")
+        }
+        if let count, count < 1 { throw ValidationError("--count must be >= 1") }
+        if let interval, interval <= 0 { throw ValidationError("--interval must be > 0") }
+        if let tps, tps <= 0 { throw ValidationError("--tps must be > 0") }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be > 0") }
+        guard (0...1).contains(fraudRatio) else { throw ValidationError("--fraud-ratio must be between 0 and 1") }
+        guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be between 1 and 64") }
+    }
+
+    var ratePerSecond: Double { tps ?? interval.map { 1 / $0 } ?? 1_000 }
+
+    /// The schedule.
+    var plan: RatePlan {
+        RatePlan(
+            pattern: TrafficPattern(rawValue: pattern) ?? .constant, targetPerSecond: ratePerSecond,
+            durationSeconds: count == nil ? (duration ?? 10) : nil, count: count, seed: seed)
+    }
+
+    /// Runs the generator and prints target and achieved rate.
+    func generate(connection: ConnectionOptions, namespace: String, printProgress: Bool) async throws -> TrafficGenerator.Report {
+        var worldConfiguration = WorldConfiguration()
+        worldConfiguration.users = users
+        worldConfiguration.days = 1
+        worldConfiguration.seed = worldSeed
+        let world = WorldGenerator.generate(worldConfiguration)
+        let run = runId ?? TrafficGenerator.makeRunId()
+        var options = TrafficGenerator.Options(runId: run, plan: plan)
+        options.namespace = namespace
+        options.stream = stream ?? ProcessInfo.processInfo.environment["TRANSACTION_STREAM"] ?? "\(namespace):transactions"
+        options.fraudRatio = fraudRatio
+        options.threads = threads
+        options.seed = seed
+        let planned = options.plan
+        let durationText = String(format: "%.1f", planned.durationSeconds)
+        let rateText = Int(ratePerSecond)
+        print("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s) → \(options.stream)")
+        let total = planned.totalCount
+        var progress: (@Sendable (Int, Double) -> Void)?
+        if printProgress {
+            progress = { @Sendable (sent: Int, seconds: Double) in
+                let rate = Double(sent) / max(seconds, 1e-9)
+                print("progress    \(sent) / \(total) sent, \(String(format: "%.1f", seconds)) s, \(Int(rate))/s")
+            }
+        }
+        let redis = try connection.configuration(name: "fraudstream-generate")
+        let report = try await TrafficGenerator(options: options, world: world).run(redis: redis, progress: progress)
+        print(String(
+            format: "generated   %d transactions (%d fraud) in %.2f s: target %.0f/s, achieved %.0f/s (%+.2f%%), run %@",
+            report.sent, report.fraud, report.seconds, report.targetPerSecond, report.achievedPerSecond,
+            (report.achievedPerSecond / report.targetPerSecond - 1) * 100, run))
+        return report
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import FraudCore
+import Foundation
+import RedisClient
+
+/// `fraudstream load-test`: workers + generator + drain + statistics, in one command.
+struct LoadTestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load-test",
+        abstract: "Start workers, generate traffic, wait until the group has drained, print the run's statistics, stop the workers.",
+        discussion: "Exits 1 when any generated transaction is left without a result or dead letter (for example when no worker runs)."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var traffic: TrafficOptions
+
+    @Option(help: "Worker processes to start (0: rely on workers already running).")
+    var workers: Int = 1
+    @Option(help: "Worker --batch-size.") var batchSize: Int?
+    @Option(help: "Worker --linger-ms.") var lingerMs: Int?
+    @Option(help: "Worker --fetchers.") var fetchers: Int?
+    @Option(help: "Worker --writers.") var writers: Int?
+    @Option(help: "Worker --max-in-flight.") var maxInFlight: Int?
+    @Option(help: "Seconds to wait for the workers to become ready.") var readyTimeout: Double = 30
+    @Option(help: "Seconds to wait, after generating, for everything to be processed.") var drainTimeout: Double = 60
+    @Flag(help: "Also print the statistics as JSON.") var json = false
+
+    func validate() throws {
+        guard workers >= 0 && workers <= 32 else { throw ValidationError("--workers must be between 0 and 32") }
+    }
+
+    func run() async throws {
+        let ns = namespace.resolved
+        let configuration = try connection.configuration(name: "fraudstream-load-test")
+        let redis = try await RedisConnection.connect(configuration)
+        let stream = traffic.stream ?? ProcessInfo.processInfo.environment["TRANSACTION_STREAM"] ?? "\(ns):transactions"
+        let group = ProcessInfo.processInfo.environment["DEFAULT_CONSUMER_GROUP"] ?? "inference_workers"
+        let base = "loadtest-\(getpid())"
+        var processes: [Process] = []
+        defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) } }
+        for index in 1...max(workers, 1) where workers > 0 {
+            processes.append(try startWorker(name: "\(base)-\(index)", namespace: ns))
+        }
+        if workers > 0 {
+            try await waitUntilReady(names: (1...workers).map { "\(base)-\($0)" }, processes: processes, stream: stream, group: group, redis: redis)
+            print("workers     \(workers) ready (\(base)-1…\(workers))")
+        }
+
+        var traffic = self.traffic
+        let run = traffic.runId ?? TrafficGenerator.makeRunId()
+        traffic.runId = run
+        let report = try await traffic.generate(connection: connection, namespace: ns, printProgress: true)
+
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
+        var done = 0
+        while clock.now < deadline {
+            let counters = try await RunStatistics.load(run: run, namespace: ns, on: redis).counters
+            done = (counters["processed"] ?? 0) + (counters["dead_letters"] ?? 0)
+            if done >= report.sent { break }
+            if workers > 0 && processes.allSatisfy({ !$0.isRunning }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        print("drained     \(done) of \(report.sent) transactions have a result or a dead letter")
+        try await Task.sleep(for: .milliseconds(1_200))  // let workers flush latency histograms
+        let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
+        print("")
+        print(statistics.report)
+        if json { printJSON(statistics.jsonObject) }
+
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        for process in processes {
+            let stopDeadline = clock.now + .seconds(10)
+            while process.isRunning && clock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        if done < report.sent {
+            throw CommandFailure(message: "\(report.sent - done) transactions of run \(run) left unprocessed")
+        }
+    }
+
+    private func startWorker(name: String, namespace: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var arguments = ["worker", "--consumer-name", name, "--namespace", namespace, "--log-level", "warning"]
+        if let url = connection.redisURL { arguments += ["--redis-url", url] }
+        if let batchSize { arguments += ["--batch-size", String(batchSize)] }
+        if let lingerMs { arguments += ["--linger-ms", String(lingerMs)] }
+        if let fetchers { arguments += ["--fetchers", String(fetchers)] }
+        if let writers { arguments += ["--writers", String(writers)] }
+        if let maxInFlight { arguments += ["--max-in-flight", String(maxInFlight)] }
+        if let stream = traffic.stream { arguments += ["--stream", stream] }
+        process.arguments = arguments
+        try process.run()
+        return process
+    }
+
+    /// Ready = every worker's consumer connection shows in `CLIENT LIST` (it connects after the model
+    /// and functions are loaded). A blocked first `XREADGROUP` does not register the consumer yet.
+    private func waitUntilReady(names: [String], processes: [Process], stream: String, group: String, redis: RedisConnection) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(readyTimeout * 1000))
+        while clock.now < deadline {
+            if let exited = processes.first(where: { !$0.isRunning }) {
+                throw CommandFailure(message: "a worker exited before it was ready (status \(exited.terminationStatus)); is there a model? run `fraudstream prepare`")
+            }
+            let clients = (try? await redis.send(RedisCommand("CLIENT", "LIST")).string) ?? ""
+            if names.allSatisfy({ clients.contains("name=fraudstream-\($0)-consumer ") }) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CommandFailure(message: "workers not ready after \(readyTimeout) s")
+    }
+}

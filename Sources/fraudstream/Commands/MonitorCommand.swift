@@ -1,0 +1,146 @@
+import ArgumentParser
+import FraudCore
+import Foundation
+import RedisClient
+
+/// `fraudstream monitor`: live view, latest results, runs and run statistics.
+struct MonitorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "Watch results live, or print the latest results, the runs, or a run's statistics.",
+        discussion: """
+            Without a mode flag: a refreshing view of the newest results (fraud in red, latency over \
+            --budget-ms highlighted), throughput, consumer-group lag and pending count. Ctrl-C quits.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var namespace: NamespaceOptions
+
+    @Flag(help: "Print the newest results and exit.") var latest = false
+    @Option(help: "How many results --latest (and the live view) show.") var count: Int = 10
+    @Flag(help: "List runs (found with SCAN).") var runs = false
+    @Flag(help: "Print a run's statistics (the newest run unless --run-id).") var stats = false
+    @Option(help: "The run for --stats and --plot.") var runId: String?
+    @Flag(help: "Machine-readable output for --latest, --runs and --stats.") var json = false
+    @Option(help: "Write an SVG chart of a run's latency distribution and throughput to this file.") var plot: String?
+    @Option(help: "Latency budget in ms; results over it are highlighted.") var budgetMs: Double = 5
+    @Option(help: "Refresh interval of the live view, seconds.") var refresh: Double = 1
+    @Option(help: "Stop the live view after this many refreshes (0 = until Ctrl-C).") var iterations: Int = 0
+
+    func run() async throws {
+        let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-monitor"))
+        let ns = namespace.resolved
+        let resultsStream = ProcessInfo.processInfo.environment["FRAUD_RESULTS_STREAM"] ?? "\(ns):results"
+        if runs {
+            let list = try await RunStatistics.runIds(namespace: ns, on: redis)
+            if json {
+                printJSON(list.map { ["run_id": $0.run, "first_ms": $0.firstMilliseconds] as [String: Any] })
+            } else {
+                for (run, first) in list {
+                    let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
+                    print("\(run.padding(toLength: 34, withPad: " ", startingAt: 0)) \(Date(timeIntervalSince1970: Double(first) / 1000))  "
+                        + "\(statistics.processed) scored, \(statistics.counters["predicted_fraud"] ?? 0) fraud")
+                }
+            }
+            return
+        }
+        if stats || plot != nil {
+            guard let run = try await resolveRun(ns, redis) else { throw CommandFailure(message: "no runs under '\(ns)' yet") }
+            let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
+            if let plot {
+                let series = try await throughputSeries(run: run, statistics: statistics, stream: resultsStream, redis: redis)
+                try RunPlot.svg(statistics, throughput: series).write(toFile: plot, atomically: true, encoding: .utf8)
+                print("wrote \(plot)")
+            }
+            if stats { json ? printJSON(statistics.jsonObject) : print(statistics.report) }
+            return
+        }
+        if latest {
+            let entries = try await newest(count, stream: resultsStream, redis: redis)
+            if json { printJSON(entries) } else { entries.forEach { print(line($0, color: false)) } }
+            return
+        }
+        try await live(ns: ns, resultsStream: resultsStream, redis: redis)
+    }
+
+    private func resolveRun(_ ns: String, _ redis: RedisConnection) async throws -> String? {
+        if let runId { return runId }
+        return try await RunStatistics.runIds(namespace: ns, on: redis).first?.run
+    }
+
+    private func newest(_ count: Int, stream: String, redis: RedisConnection) async throws -> [[String: String]] {
+        let reply = try await redis.send(RedisCommand("XREVRANGE", stream, "+", "-", "COUNT", count))
+        return (reply.array ?? []).compactMap { $0.array?[1].stringPairs }
+    }
+
+    private func line(_ result: [String: String], color: Bool) -> String {
+        let latency = Double(result["latency_ms"] ?? "") ?? 0
+        var text = String(
+            format: "%@  %@  score %@  %-7@  %8@ ms  %@", result["transaction_id"] ?? "?", (result["user_id"] ?? "?").padding(toLength: 8, withPad: " ", startingAt: 0),
+            result["score"] ?? "?", result["decision"] ?? "?", result["latency_ms"] ?? "?", result["reasons"] ?? "")
+        guard color else { return text }
+        if result["is_fraud"] == "1" { text = "\u{1B}[31m" + text + "\u{1B}[0m" }
+        if latency > budgetMs { text += "  \u{1B}[43;30m over budget \u{1B}[0m" }
+        return text
+    }
+
+    private func live(ns: String, resultsStream: String, redis: RedisConnection) async throws {
+        let input = ProcessInfo.processInfo.environment["TRANSACTION_STREAM"] ?? "\(ns):transactions"
+        var previousLength: Int?
+        var iteration = 0
+        while iterations == 0 || iteration < iterations {
+            iteration += 1
+            let length = try await redis.send(RedisCommand("XLEN", resultsStream)).int ?? 0
+            let groups = (try? await redis.send(RedisCommand("XINFO", "GROUPS", input)).array) ?? []
+            let entries = try await newest(count, stream: resultsStream, redis: redis)
+            var screen = "\u{1B}[2J\u{1B}[H"
+            screen += "FraudStream monitor  \(Date())  results: \(resultsStream)\n"
+            if let previousLength {
+                screen += String(format: "throughput  %.0f results/s\n", Double(length - previousLength) / refresh)
+            }
+            for group in groups {
+                let fields = Dictionary(
+                    uniqueKeysWithValues: stride(from: 0, to: (group.array ?? []).count - 1, by: 2).compactMap { index -> (String, String)? in
+                        guard let values = group.array, let key = values[index].string else { return nil }
+                        return (key, values[index + 1].string ?? "")
+                    })
+                screen += "group       \(fields["name"] ?? "?"): lag \(fields["lag"] ?? "?"), pending \(fields["pending"] ?? "?"), consumers \(fields["consumers"] ?? "?")\n"
+            }
+            screen += "\n" + entries.map { line($0, color: true) }.joined(separator: "\n") + "\n"
+            print(screen, terminator: "")
+            previousLength = length
+            try await Task.sleep(for: .seconds(refresh))
+        }
+    }
+
+    private func throughputSeries(run: String, statistics: RunStatistics, stream: String, redis: RedisConnection) async throws -> [Int] {
+        guard let first = statistics.counters["first_ms"], let last = statistics.counters["last_ms"] else { return [] }
+        var buckets = [Int](repeating: 0, count: max(1, (last - first) / 1000 + 1))
+        var cursor = "\(first - 1000)"
+        let end = "\(last + 1000)"
+        while true {
+            let reply = try await redis.send(RedisCommand("XRANGE", stream, cursor, end, "COUNT", 10_000))
+            let entries = reply.array ?? []
+            if entries.isEmpty { break }
+            for entry in entries {
+                guard let parts = entry.array, let id = parts[0].string, let fields = parts[1].stringPairs,
+                    fields["run_id"] == run, let milliseconds = Int(id.split(separator: "-")[0])
+                else { continue }
+                let index = min(buckets.count - 1, max(0, (milliseconds - first) / 1000))
+                buckets[index] += 1
+            }
+            guard let lastId = entries.last?.array?[0].string else { break }
+            cursor = "(" + lastId
+            if entries.count < 10_000 { break }
+        }
+        return buckets
+    }
+}
+
+/// Prints a JSON value with sorted keys.
+func printJSON(_ value: Any) {
+    if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted]) {
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
