@@ -21,6 +21,11 @@ public struct TrafficGenerator: Sendable {
         public var threads = 1
         /// Seed of the traffic.
         public var seed: UInt64 = 1
+        /// How much faster event time (`timestamp`) runs than the wall clock. A few thousand users cannot
+        /// produce thousands of transactions per second at human pace; a scale > 1 keeps each user's
+        /// event-time gaps realistic (velocity, travel speed) while the stream is fed at the target rate.
+        /// Latency is unaffected: it is measured from the stream entry id.
+        public var timeScale = 1.0
 
         /// Creates options.
         public init(runId: String, plan: RatePlan) {
@@ -82,7 +87,11 @@ public struct TrafficGenerator: Sendable {
             RedisCommand(
                 "HSET", metaKey, "pattern", options.plan.pattern.rawValue, "target_tps", options.plan.targetPerSecond,
                 "planned_count", options.plan.totalCount, "fraud_ratio", options.fraudRatio, "threads", options.threads,
-                "seed", Int(truncatingIfNeeded: options.seed), "start_ms", Int(startedMilliseconds)))
+                "seed", Int(truncatingIfNeeded: options.seed), "start_ms", Int(startedMilliseconds), "time_scale", options.timeScale))
+        // Event time continues where the previous run's scaled clock stopped, so users' histories stay in order.
+        let eventClockKey = "\(options.namespace):generator:event_clock"
+        let previousEvent = try await connections[0].send(RedisCommand("GET", eventClockKey)).int.map(Int64.init) ?? 0
+        let startEventMilliseconds = max(startedMilliseconds, previousEvent + 1_000)
         let clock = ContinuousClock()
         let start = clock.now
         let lanes = connections.count
@@ -103,7 +112,9 @@ public struct TrafficGenerator: Sendable {
                             try await Task.sleep(until: next, tolerance: .microseconds(100), clock: clock)
                             continue
                         }
-                        let now = Int64(Date().timeIntervalSince1970 * 1000)
+                        let elapsedNow = clock.now - start
+                        let now = startEventMilliseconds + Int64(
+                            (Double(elapsedNow.components.seconds) + Double(elapsedNow.components.attoseconds) / 1e18) * options.timeScale * 1000)
                         var commands: [RedisCommand] = []
                         commands.reserveCapacity(due)
                         var fraud = 0
@@ -144,6 +155,8 @@ public struct TrafficGenerator: Sendable {
         }
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let lastEvent = startEventMilliseconds + Int64(seconds * options.timeScale * 1000)
+        try await connections[0].send(RedisCommand("SET", eventClockKey, Int(max(lastEvent, previousEvent))))
         let report = Report(
             sent: counters.sent.load(ordering: .relaxed), fraud: counters.fraud.load(ordering: .relaxed), seconds: seconds,
             targetPerSecond: Double(options.plan.totalCount) / options.plan.durationSeconds)

@@ -51,6 +51,8 @@ struct TrafficOptions: ParsableArguments {
     var worldSeed: UInt64 = 42
     @Option(help: "Input stream [TRANSACTION_STREAM] (default <namespace>:transactions).")
     var stream: String?
+    @Option(help: "Event time runs this many times faster than the clock (default: so each user makes about 6 transactions per simulated day).")
+    var timeScale: Double?
 
     func validate() throws {
         guard TrafficPattern(rawValue: pattern) != nil else {
@@ -60,6 +62,7 @@ struct TrafficOptions: ParsableArguments {
         if let interval, interval <= 0 { throw ValidationError("--interval must be > 0") }
         if let tps, tps <= 0 { throw ValidationError("--tps must be > 0") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be > 0") }
+        if let timeScale, timeScale <= 0 { throw ValidationError("--time-scale must be > 0") }
         guard (0...1).contains(fraudRatio) else { throw ValidationError("--fraud-ratio must be between 0 and 1") }
         guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be between 1 and 64") }
     }
@@ -87,10 +90,11 @@ struct TrafficOptions: ParsableArguments {
         options.fraudRatio = fraudRatio
         options.threads = threads
         options.seed = seed
+        options.timeScale = timeScale ?? max(1, ratePerSecond * 86_400 / (Double(users) * 6))
         let planned = options.plan
         let durationText = String(format: "%.1f", planned.durationSeconds)
         let rateText = Int(ratePerSecond)
-        print("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s) → \(options.stream)")
+        print("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(options.stream)")
         let total = planned.totalCount
         var progress: (@Sendable (Int, Double) -> Void)?
         if printProgress {
