@@ -96,7 +96,11 @@ public final class RedisServer: @unchecked Sendable {
         while Date() < deadline {
             guard Self.isRunning(pid) else { break }
             let connection = RedisConnection(configuration: probe, name: "harness")
-            if (try? await connection.send(RedisCommand("PING"))) != nil { return }
+            if let info = try? await connection.send(RedisCommand("INFO", "server")).string {
+                // Another test's server may have taken the port first: only our own process counts.
+                if info.contains("process_id:\(pid)\r") { return }
+                throw StartError(description: "port \(port) was taken by another redis-server")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""

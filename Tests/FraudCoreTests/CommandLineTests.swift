@@ -18,7 +18,16 @@ struct FraudStreamBinary {
         var standardError: String
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+    /// Runs the binary on a thread of its own: waiting for a process must not hold a cooperative-pool thread.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try runBlocking(arguments, environment: environment) })
+            }.start()
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -42,8 +51,8 @@ struct FraudStreamBinary {
 
 @Suite("fraudstream command line")
 struct CommandLineTests {
-    @Test func doctorAgainstUnreachableRedisPrintsOneLineAndFails() throws {
-        let outcome = try FraudStreamBinary.run(["doctor"], environment: ["REDIS_URL": "redis://127.0.0.1:1"])
+    @Test func doctorAgainstUnreachableRedisPrintsOneLineAndFails() async throws {
+        let outcome = try await FraudStreamBinary.run(["doctor"], environment: ["REDIS_URL": "redis://127.0.0.1:1"])
         #expect(outcome.status != 0)
         let lines = outcome.standardError.split(separator: "\n")
         #expect(lines.count == 1)
@@ -51,15 +60,15 @@ struct CommandLineTests {
         #expect(!outcome.standardError.contains("Fatal error"))
     }
 
-    @Test func badFlagGivesOneLineAndNonZeroExit() throws {
-        let outcome = try FraudStreamBinary.run(["doctor", "--no-such-flag"])
+    @Test func badFlagGivesOneLineAndNonZeroExit() async throws {
+        let outcome = try await FraudStreamBinary.run(["doctor", "--no-such-flag"])
         #expect(outcome.status != 0)
         #expect(outcome.standardError.split(separator: "\n").count == 1)
         #expect(outcome.standardError.contains("--no-such-flag"))
     }
 
-    @Test func helpListsSubcommands() throws {
-        let outcome = try FraudStreamBinary.run(["--help"])
+    @Test func helpListsSubcommands() async throws {
+        let outcome = try await FraudStreamBinary.run(["--help"])
         #expect(outcome.status == 0)
         #expect(outcome.standardOutput.contains("doctor"))
         #expect(outcome.standardOutput.contains("bench"))
@@ -67,7 +76,7 @@ struct CommandLineTests {
 
     @Test func doctorAgainstRealServerExitsZero() async throws {
         try await withRedisServer { server in
-            let outcome = try FraudStreamBinary.run(["doctor", "--redis-url", "redis://127.0.0.1:\(server.port)"])
+            let outcome = try await FraudStreamBinary.run(["doctor", "--redis-url", "redis://127.0.0.1:\(server.port)"])
             #expect(outcome.status == 0)
             #expect(outcome.standardOutput.contains("version"))
             #expect(outcome.standardOutput.contains("7."))

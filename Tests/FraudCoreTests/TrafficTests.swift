@@ -89,7 +89,7 @@ struct RunStatisticsTests {
         try await WorkerHarness.with { harness in
             try await harness.publish((0..<50).map { WorkerHarness.fields($0, run: "run-json") })
             _ = try await harness.runWorker(harness.configuration()) { try await harness.length("fraud:results") >= 50 }
-            let outcome = try FraudStreamBinary.run(
+            let outcome = try await FraudStreamBinary.run(
                 ["monitor", "--stats", "--json", "--run-id", "run-json", "--redis-url", "redis://127.0.0.1:\(harness.server.port)"])
             #expect(outcome.status == 0)
             let object = try #require(JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any])
@@ -109,7 +109,7 @@ struct RunStatisticsTests {
 
     @Test func loadTestFailsWhenNoWorkerProcessesTheRun() async throws {
         try await WorkerHarness.with { harness in
-            let outcome = try FraudStreamBinary.run([
+            let outcome = try await FraudStreamBinary.run([
                 "load-test", "--workers", "0", "--count", "30", "--tps", "1000", "--drain-timeout", "1", "--users", "50",
                 "--redis-url", "redis://127.0.0.1:\(harness.server.port)",
             ])

@@ -108,8 +108,13 @@ struct WorkerHarness {
     }
 
     func pendingCount(group: String = "inference_workers", stream: String = "fraud:transactions") async throws -> Int {
-        let reply = try await redis.send(RedisCommand("XPENDING", stream, group))
-        return reply.array?.first?.int ?? 0
+        do {
+            let reply = try await redis.send(RedisCommand("XPENDING", stream, group))
+            return reply.array?.first?.int ?? 0
+        } catch {
+            if error.serverErrorPrefix == "NOGROUP" { return 0 }  // the worker has not created the group yet
+            throw error
+        }
     }
 
     /// Entries of a stream as dictionaries.

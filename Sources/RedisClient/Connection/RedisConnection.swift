@@ -92,8 +92,11 @@ public actor RedisConnection {
         context.setTimeout(milliseconds: timeoutMilliseconds ?? configuration.commandTimeoutMilliseconds)
         interrupter.arm(context.fileDescriptor)
         let interrupter = self.interrupter
+        // The closure must capture `self`: only then is it isolated to this actor and runs on its
+        // thread. A closure capturing just the context would run on the generic executor and block a
+        // cooperative-pool thread in hiredis (a test holds more blocked connections than the pool has).
         let outcome = await withTaskCancellationHandler {
-            context.execute(commands)
+            self.executeOnOwnThread(commands)
         } onCancel: {
             interrupter.interrupt()
         }
@@ -106,6 +109,15 @@ public actor RedisConnection {
             failure.message = "cancelled while waiting for Redis"
         }
         throw failure
+    }
+
+    /// Runs the blocking hiredis round trip; isolated, hence on this connection's thread.
+    private func executeOnOwnThread(_ commands: [RedisCommand]) -> (replies: [RESPValue], failure: RedisError?) {
+        guard let context else {
+            return ([], RedisError(code: .connectionLost, message: "connection closed before sending"))
+        }
+        assert(executor.isCurrentThread, "hiredis I/O must run on the connection's own thread")
+        return context.execute(commands)
     }
 
     /// Loads (or replaces) a Redis Functions library and returns its name.
