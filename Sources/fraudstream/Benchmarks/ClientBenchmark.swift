@@ -23,7 +23,7 @@ struct ClientBenchmark {
         let fewCount = min(swiftClients, connections.count)
         for _ in 0..<repeats {
             // Interleave the runs so machine noise hits all alike.
-            if let rate = try referenceRate() { reference.append(rate) }
+            if let rate = try await referenceRateOffPool() { reference.append(rate) }
             swift.append(try await swiftRate(Array(connections.prefix(fewCount))))
             swiftMany.append(try await swiftRate(connections))
         }
@@ -67,6 +67,13 @@ struct ClientBenchmark {
         }
         let elapsed = clock.now - start
         return Double(batches * pipeline) / elapsed.seconds
+    }
+
+    /// Runs redis-benchmark on a thread of its own: waiting for a process must not hold a pool thread.
+    private func referenceRateOffPool() async throws -> Double? {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try referenceRate() }) }.start()
+        }
     }
 
     private func referenceRate() throws -> Double? {
