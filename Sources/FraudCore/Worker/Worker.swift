@@ -126,8 +126,26 @@ public struct Worker: Sendable {
     public func run() async throws {
         let assembly = try await assemble()
         try await assembly.group.run()
+        await leaveGroupIfIdle()
         let snapshot = assembly.counters.snapshot
         logger.info("worker stopped", metadata: ["written": "\(snapshot.written)", "dead_lettered": "\(snapshot.deadLettered)"])
+    }
+
+    /// After a drained shutdown, removes this consumer from the group so names of finished workers do
+    /// not pile up. Only when nothing is pending for it: `XGROUP DELCONSUMER` would drop pending entries.
+    func leaveGroupIfIdle() async {
+        do {
+            let connection = try await connect("cleanup")
+            let pending = try await connection.send(
+                RedisCommand(
+                    "XPENDING", configuration.transactionStream, configuration.consumerGroup, "-", "+", 1,
+                    configuration.consumerName))
+            guard pending.array?.isEmpty == true else { return }
+            try await connection.send(
+                RedisCommand("XGROUP", "DELCONSUMER", configuration.transactionStream, configuration.consumerGroup, configuration.consumerName))
+        } catch {
+            logger.debug("could not leave the consumer group", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The settings as stored with run statistics.
