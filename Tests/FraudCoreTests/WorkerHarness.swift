@@ -143,6 +143,7 @@ struct WorkerHarness {
         }
         await assembly.group.triggerGracefulShutdown()
         try await groupTask.value
+        await worker.leaveGroupIfIdle()  // as Worker.run does after a drained shutdown
         return assembly
     }
 }

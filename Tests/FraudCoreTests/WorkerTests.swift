@@ -136,6 +136,10 @@ struct WorkerTests {
             #expect(results.count == count)
             #expect(Set(results.compactMap { $0["source_id"] }) == Set(ids))
             #expect(Set(results.compactMap { $0["worker_id"] }) == ["first", "second"])
+            // Drained workers leave the group; their names do not pile up.
+            let consumers = try await harness.redis.send(RedisCommand("XINFO", "CONSUMERS", "fraud:transactions", "inference_workers"))
+            let names = (consumers.array ?? []).compactMap { $0.stringPairs?["name"] }
+            #expect(names.isEmpty)
         }
     }
 
