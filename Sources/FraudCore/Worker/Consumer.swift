@@ -16,6 +16,9 @@ public actor Consumer {
     private let counters: PipelineCounters
     private var nextClaimAt: ContinuousClock.Instant
     private var recoverOwnPending = true
+    /// Where the recovery of our own pending entries continues: each is taken once per recovery,
+    /// so entries already in flight are not claimed again (which would count extra deliveries).
+    private var ownRecoveryCursor = "-"
     private var autoClaimCursor = "0-0"
     /// Entries read so far (for profiling).
     public private(set) var entriesRead = 0
@@ -76,6 +79,7 @@ public actor Consumer {
                 backoff.recordFailure()
                 // A read whose reply was lost may have delivered entries into our pending list.
                 recoverOwnPending = true
+                ownRecoveryCursor = "-"
                 if case .wait(let milliseconds) = backoff.nextAction(jitter: Double.random(in: 0...1)) {
                     logger.warning(
                         "reading the input stream failed; retrying",
@@ -90,8 +94,13 @@ public actor Consumer {
     private func nextEntries() async throws(RedisError) -> [StreamEntry] {
         if recoverOwnPending {
             // After a restart (same consumer name) or a lost read: our own pending entries first.
-            let own = try await claim(minimumIdleMilliseconds: 0, onlyConsumer: configuration.consumerName)
-            if own.isEmpty { recoverOwnPending = false } else { return own }
+            let own = try await claim(minimumIdleMilliseconds: 0, onlyConsumer: configuration.consumerName, from: ownRecoveryCursor)
+            if let last = own.last?.id {
+                ownRecoveryCursor = "(" + last
+                return own
+            }
+            recoverOwnPending = false
+            ownRecoveryCursor = "-"
         }
         if ContinuousClock.now >= nextClaimAt {
             nextClaimAt = .now + .milliseconds(max(100, configuration.claimIdleMilliseconds / 2))
@@ -156,10 +165,10 @@ public actor Consumer {
     }
 
     /// Claims pending entries idle at least `minimumIdleMilliseconds` (of one consumer, or of any).
-    private func claim(minimumIdleMilliseconds: Int, onlyConsumer: String?) async throws(RedisError) -> [StreamEntry] {
+    private func claim(minimumIdleMilliseconds: Int, onlyConsumer: String?, from start: String) async throws(RedisError) -> [StreamEntry] {
         var pendingCommand = RedisCommand(
             "XPENDING", configuration.transactionStream, configuration.consumerGroup, "IDLE", minimumIdleMilliseconds,
-            "-", "+", configuration.batchSize)
+            start, "+", configuration.batchSize)
         if let onlyConsumer { pendingCommand.append(onlyConsumer) }
         let pending = try await connection.send(pendingCommand).array ?? []
         guard !pending.isEmpty else { return [] }
