@@ -75,6 +75,7 @@ public struct StatisticsFlusher: Service {
     let intervalMilliseconds: Int
     let logger: Logger
 
+    /// Flushes every interval until graceful shutdown, then once more.
     public func run() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)

@@ -23,6 +23,7 @@ public struct FeatureStage: Service {
         Int(StableHash.hash(userId) % UInt64(max(1, fetchers)))
     }
 
+    /// Featurizes batches until its input ends.
     public func run() async throws {
         defer { output.finish() }
         for await var batch in input {

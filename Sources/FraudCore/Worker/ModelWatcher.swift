@@ -19,6 +19,7 @@ public struct ModelWatcher: Service {
         self.logger = logger
     }
 
+    /// Polls for promotions until graceful shutdown.
     public func run() async {
         var rejected: Int?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {

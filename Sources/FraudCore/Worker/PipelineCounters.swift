@@ -40,8 +40,11 @@ public final class PipelineCounters: Sendable {
 
     /// A consistent-enough copy for reports.
     public struct Snapshot: Sendable, Equatable {
+        /// Entries per stage, stage time in µs, round trips and batches since start.
         public var batchedEntries = 0, featured = 0, scored = 0, written = 0, deadLettered = 0
+        /// Summed stage times in µs.
         public var featureMicroseconds = 0, scoringMicroseconds = 0, writeMicroseconds = 0, queueMicroseconds = 0
+        /// Redis round trips and written batches.
         public var roundTrips = 0, batches = 0
     }
 

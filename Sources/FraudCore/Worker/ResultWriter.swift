@@ -138,6 +138,7 @@ public struct ResultWriterStage: Service {
         self.logger = logger
     }
 
+    /// Writes batches with every writer until its input ends.
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in writers {

@@ -56,6 +56,7 @@ public struct ScoringStage: Service {
         self.delay = delay
     }
 
+    /// Scores batches until its input ends.
     public func run() async {
         defer { output.finish() }
         for await var batch in input {

@@ -56,6 +56,7 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
         return pthread_equal(threadID, pthread_self()) != 0
     }
 
+    /// Traps when the caller is not on this executor's thread.
     public func checkIsolated() {
         precondition(isCurrentThread, "expected to run on the \(Thread.current.name ?? "connection") thread")
     }
