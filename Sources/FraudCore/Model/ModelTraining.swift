@@ -82,7 +82,7 @@ public enum ModelTraining {
             baselineROCAUC: ModelEvaluation.rocAUC(scores: baselineScores, labels: labels),
             baselinePRAUC: ModelEvaluation.prAUC(scores: baselineScores, labels: labels),
             recallByScenario: recallByScenario, rowsByScenario: total,
-            trainingSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            trainingSeconds: elapsed.seconds)
         return ModelRecord(
             createdMilliseconds: now, featureNames: FeatureSchema.names, parameters: parameters, metrics: metrics,
             threshold: threshold, ensemble: ensemble, baseline: baseline, trainingData: trainingData)

@@ -58,8 +58,7 @@ public struct RedisDoctor: Sendable {
             samples.append(clock.now - start)
         }
         samples.sort()
-        let medianMicroseconds = Double(samples[samples.count / 2].components.attoseconds) / 1e12
-            + Double(samples[samples.count / 2].components.seconds) * 1e6
+        let medianMicroseconds = Double(samples[samples.count / 2].microseconds)
         let rtt = String(format2: medianMicroseconds / 1000)
         findings.append(Finding(
             severity: medianMicroseconds > 2_000 ? .warn : .ok, check: "round-trip",
@@ -116,14 +115,5 @@ public struct RedisDoctor: Sendable {
             return String(line.dropFirst(name.count + 1))
         }
         return nil
-    }
-}
-
-extension String {
-    /// A number with two decimals, without Foundation's format strings.
-    init(format2 value: Double) {
-        let scaled = Int((value * 100).rounded())
-        let fraction = abs(scaled % 100)
-        self = "\(scaled / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

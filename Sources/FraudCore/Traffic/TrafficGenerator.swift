@@ -105,16 +105,13 @@ public struct TrafficGenerator: Sendable {
                     var number = 0
                     while !pacing.isFinished {
                         try Task.checkCancellation()
-                        let elapsed = (clock.now - start)
-                        let due = pacing.take(atSecond: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, limit: 2_000)
+                        let due = pacing.take(atSecond: (clock.now - start).seconds, limit: 2_000)
                         if due == 0 {
                             let next = start + .nanoseconds(Int64(pacing.nextDueSecond * 1e9))
                             try await Task.sleep(until: next, tolerance: .microseconds(100), clock: clock)
                             continue
                         }
-                        let elapsedNow = clock.now - start
-                        let now = startEventMilliseconds + Int64(
-                            (Double(elapsedNow.components.seconds) + Double(elapsedNow.components.attoseconds) / 1e18) * options.timeScale * 1000)
+                        let now = startEventMilliseconds + Int64((clock.now - start).seconds * options.timeScale * 1000)
                         var commands: [RedisCommand] = []
                         commands.reserveCapacity(due)
                         var fraud = 0
@@ -140,8 +137,7 @@ public struct TrafficGenerator: Sendable {
                 group.addTask {
                     while true {
                         try await Task.sleep(for: .seconds(1))
-                        let elapsed = clock.now - start
-                        progress(counters.sent.load(ordering: .relaxed), Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                        progress(counters.sent.load(ordering: .relaxed), (clock.now - start).seconds)
                     }
                 }
             }
@@ -153,8 +149,7 @@ public struct TrafficGenerator: Sendable {
             }
             group.cancelAll()
         }
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (clock.now - start).seconds
         let lastEvent = startEventMilliseconds + Int64(seconds * options.timeScale * 1000)
         try await connections[0].send(RedisCommand("SET", eventClockKey, Int(max(lastEvent, previousEvent))))
         let report = Report(

@@ -9,14 +9,12 @@ public struct Batcher: Service {
     private let input: Channel<ReadChunk>
     private let output: Channel<Batch>
     private let maxDeliveries: Int
-    private let counters: PipelineCounters
 
     /// Creates the stage.
-    init(input: Channel<ReadChunk>, output: Channel<Batch>, maxDeliveries: Int, counters: PipelineCounters) {
+    init(input: Channel<ReadChunk>, output: Channel<Batch>, maxDeliveries: Int) {
         self.input = input
         self.output = output
         self.maxDeliveries = maxDeliveries
-        self.counters = counters
     }
 
     /// Runs until the consumer finishes its output.
@@ -26,7 +24,6 @@ public struct Batcher: Service {
         for await chunk in input {
             sequence += 1
             let batch = Self.makeBatch(chunk, sequence: sequence, maxDeliveries: maxDeliveries)
-            counters.batched(batch.entryCount)
             await output.send(batch)
         }
     }
@@ -53,7 +50,7 @@ public struct Batcher: Service {
         }
         let now = ContinuousClock.now
         var batch = Batch(
-            sequence: sequence, permits: 1, items: items, deadLetters: deadLetters, readAt: chunk.readAt, dispatchedAt: now)
+            sequence: sequence, items: items, deadLetters: deadLetters, readAt: chunk.readAt, dispatchedAt: now)
         batch.timings.queueMicroseconds = (now - chunk.readAt).microseconds
         return batch
     }

@@ -29,18 +29,20 @@ public struct FeatureStage: Service {
         for await var batch in input {
             let start = ContinuousClock.now
             batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
-            batch.vectors = try await vectors(for: batch.items)
+            let (vectors, roundTrips) = try await vectors(for: batch.items)
+            batch.vectors = vectors
             let elapsed = (ContinuousClock.now - start).microseconds
             batch.timings.featuresMicroseconds = elapsed
-            let usedFetchers = Set(batch.items.map { Self.route($0.transaction.userId, fetchers: fetchers.count) }).count
-            counters.featured(batch.items.count, microseconds: elapsed, roundTrips: usedFetchers)
+            counters.featured(microseconds: elapsed, roundTrips: roundTrips)
             batch.dispatchedAt = .now
             await output.send(batch)
         }
     }
 
-    private func vectors(for items: [BatchItem]) async throws -> [[Double]] {
-        if fetchers.count == 1 { return try await fetchers[0].fetch(items.map(\.transaction)) }
+    /// The vectors in item order, and how many fetchers (round trips) it took.
+    private func vectors(for items: [BatchItem]) async throws -> ([[Double]], Int) {
+        if items.isEmpty { return ([], 0) }
+        if fetchers.count == 1 { return (try await fetchers[0].fetch(items.map(\.transaction)), 1) }
         var groups = [[Int]](repeating: [], count: fetchers.count)
         for (index, item) in items.enumerated() {
             groups[Self.route(item.transaction.userId, fetchers: fetchers.count)].append(index)
@@ -56,6 +58,6 @@ public struct FeatureStage: Service {
                 for (position, index) in groups[fetcherIndex].enumerated() { result[index] = vectors[position] }
             }
         }
-        return result
+        return (result, groups.filter { !$0.isEmpty }.count)
     }
 }

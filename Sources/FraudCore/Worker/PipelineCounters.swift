@@ -3,9 +3,6 @@ import Synchronization
 /// Lock-free counters of what each stage has handled, for `--profile` and tests.
 public final class PipelineCounters: Sendable {
     private let read = Atomic<Int>(0)
-    private let batchedEntries = Atomic<Int>(0)
-    private let featured = Atomic<Int>(0)
-    private let scored = Atomic<Int>(0)
     private let written = Atomic<Int>(0)
     private let deadLettered = Atomic<Int>(0)
     private let featureMicros = Atomic<Int>(0)
@@ -18,14 +15,11 @@ public final class PipelineCounters: Sendable {
     /// Creates zeroed counters.
     public init() {}
 
-    func batched(_ count: Int) { batchedEntries.bump(count) }
-    func featured(_ count: Int, microseconds: Int64, roundTrips trips: Int) {
-        featured.bump(count)
+    func featured(microseconds: Int64, roundTrips trips: Int) {
         featureMicros.bump(Int(microseconds))
         roundTrips.bump(trips)
     }
-    func scored(_ count: Int, microseconds: Int64) {
-        scored.bump(count)
+    func scored(microseconds: Int64) {
         scoringMicros.bump(Int(microseconds))
     }
     func written(_ count: Int, deadLetters: Int, microseconds: Int64, queueMicroseconds: Int64) {
@@ -40,8 +34,8 @@ public final class PipelineCounters: Sendable {
 
     /// A consistent-enough copy for reports.
     public struct Snapshot: Sendable, Equatable {
-        /// Entries per stage, stage time in µs, round trips and batches since start.
-        public var batchedEntries = 0, featured = 0, scored = 0, written = 0, deadLettered = 0
+        /// Results written and entries dead-lettered since start.
+        public var written = 0, deadLettered = 0
         /// Summed stage times in µs.
         public var featureMicroseconds = 0, scoringMicroseconds = 0, writeMicroseconds = 0, queueMicroseconds = 0
         /// Redis round trips and written batches.
@@ -51,8 +45,7 @@ public final class PipelineCounters: Sendable {
     /// Current values.
     public var snapshot: Snapshot {
         Snapshot(
-            batchedEntries: batchedEntries.load(ordering: .relaxed), featured: featured.load(ordering: .relaxed),
-            scored: scored.load(ordering: .relaxed), written: written.load(ordering: .relaxed),
+            written: written.load(ordering: .relaxed),
             deadLettered: deadLettered.load(ordering: .relaxed), featureMicroseconds: featureMicros.load(ordering: .relaxed),
             scoringMicroseconds: scoringMicros.load(ordering: .relaxed), writeMicroseconds: writeMicros.load(ordering: .relaxed),
             queueMicroseconds: queueMicros.load(ordering: .relaxed), roundTrips: roundTrips.load(ordering: .relaxed),

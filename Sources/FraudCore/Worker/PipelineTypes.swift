@@ -1,7 +1,5 @@
 import RedisClient
 
-typealias RESPValueList = [RESPValue]
-
 /// One entry read from the input stream.
 public struct StreamEntry: Sendable {
     /// The entry id (`<ms>-<seq>`), Redis's append time.
@@ -19,7 +17,7 @@ public struct StreamEntry: Sendable {
     }
 
     /// Parses the entries of an `XREADGROUP`/`XCLAIM` reply: `[[id, [f, v, …]], …]`.
-    static func parseList(_ reply: RESPValueList) -> [StreamEntry] {
+    static func parseList(_ reply: [RESPValue]) -> [StreamEntry] {
         reply.compactMap { element -> StreamEntry? in
             guard let parts = element.array, parts.count == 2, let id = parts[0].string else { return nil }
             var fields: [(String, String)] = []
@@ -36,7 +34,7 @@ public struct StreamEntry: Sendable {
     }
 }
 
-/// Entries from one read, holding one in-flight permit.
+/// Entries from one read; it holds one in-flight permit until its batch is acknowledged.
 struct ReadChunk: Sendable {
     var entries: [StreamEntry]
     var readAt: ContinuousClock.Instant
@@ -62,12 +60,10 @@ public struct DeadLetter: Sendable {
     public var fields: [(String, String)]
 }
 
-/// A unit of work flowing through the stages.
+/// A unit of work flowing through the stages: one read, hence one in-flight permit.
 public struct Batch: Sendable {
     /// Increasing number, for logs.
     public var sequence: Int
-    /// In-flight permits this batch holds (one per read merged into it).
-    public var permits: Int
     /// Valid transactions, in stream order.
     public var items: [BatchItem]
     /// Entries to dead-letter.
@@ -111,11 +107,4 @@ public struct ScoredDecision: Sendable, Equatable {
     public var reasons: String
     /// The model version that scored it.
     public var modelVersion: Int
-}
-
-extension Duration {
-    /// Whole microseconds.
-    var microseconds: Int64 {
-        components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
-    }
 }

@@ -152,7 +152,7 @@ public struct ResultWriterStage: Service {
                             batch.items.count, deadLetters: batch.deadLetters.count,
                             microseconds: batch.timings.writeMicroseconds, queueMicroseconds: batch.timings.queueMicroseconds)
                         await statistics.record(batch, endToEndMicroseconds: latencies)
-                        await limiter.release(batch.permits)
+                        await limiter.release()
                     }
                 }
             }

@@ -66,7 +66,7 @@ public struct ScoringStage: Service {
             if let delay { try? await Task.sleep(for: delay) }
             let elapsed = (ContinuousClock.now - start).microseconds
             batch.timings.scoringMicroseconds = elapsed
-            counters.scored(batch.items.count, microseconds: elapsed)
+            counters.scored(microseconds: elapsed)
             batch.dispatchedAt = .now
             await output.send(batch)
         }

@@ -91,7 +91,7 @@ public struct Worker: Sendable {
         // the others end when their input ends, in whatever order their tasks complete.
         var stages: [any Service] = []
         stages.append(ConsumerService(consumer: consumer, output: reads))
-        stages.append(Batcher(input: reads, output: batches, maxDeliveries: configuration.maxDeliveries, counters: counters))
+        stages.append(Batcher(input: reads, output: batches, maxDeliveries: configuration.maxDeliveries))
         stages.append(FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters))
         stages.append(ScoringStage(input: featured, output: scored, scorer: scorer, counters: counters, delay: stageDelay))
         stages.append(ResultWriterStage(input: scored, writers: writers, limiter: limiter, statistics: statistics, counters: counters, logger: logger))

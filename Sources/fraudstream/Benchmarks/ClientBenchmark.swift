@@ -103,18 +103,3 @@ struct ClientBenchmark {
         return number
     }
 }
-
-extension Duration {
-    /// The duration in seconds as a Double.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
-
-extension String {
-    init(format2 value: Double) {
-        let scaled = Int((value * 100).rounded())
-        let fraction = abs(scaled % 100)
-        self = "\(scaled / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-    }
-}

@@ -54,7 +54,7 @@ struct PrepareCommand: AsyncParsableCommand {
         let replayStart = clock.now
         let extractor = FeatureExtractor(settings: settings, blocklistShape: shape)
         let rows = try await store.replay(synthetic.history, extractor: extractor, batchSize: 1_000, on: redis)
-        let replaySeconds = (clock.now - replayStart).secondsValue
+        let replaySeconds = (clock.now - replayStart).seconds
         print("replay      \(rows.count) transactions through the serving feature path in event-time order: "
             + "\(Int(Double(rows.count) / max(replaySeconds, 1e-9))) per second (\(elapsedText(clock.now - started)))")
 
@@ -87,12 +87,7 @@ extension FeatureSettings {
     }
 }
 
-extension Duration {
-    /// The duration in seconds.
-    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 /// "12.3 s".
 func elapsedText(_ duration: Duration) -> String {
-    String(format: "%.1f s", duration.secondsValue)
+    String(format: "%.1f s", duration.seconds)
 }
