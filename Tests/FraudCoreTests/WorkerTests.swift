@@ -148,6 +148,20 @@ struct WorkerTests {
         }
     }
 
+    @Test func restartedWorkerAddsToItsLatencyHistogramsInsteadOfOverwriting() async throws {
+        try await WorkerHarness.with { harness in
+            try await harness.publish((0..<200).map { WorkerHarness.fields($0) })
+            _ = try await harness.runWorker(harness.configuration(consumer: "same")) { try await harness.length("fraud:results") >= 200 }
+            try await harness.publish((200..<300).map { WorkerHarness.fields($0) })
+            _ = try await harness.runWorker(harness.configuration(consumer: "same")) { try await harness.length("fraud:results") >= 300 }
+            let statistics = try await RunStatistics.load(run: "run-test", namespace: "fraud", on: harness.redis)
+            #expect(statistics.processed == 300)
+            #expect(statistics.latency["end_to_end"].count == 300)
+            #expect(statistics.latency["write"].count == 300)
+            #expect(Array(statistics.workers.keys) == ["same"])
+        }
+    }
+
     @Test func entryDeliveredTooOftenIsDeadLettered() async throws {
         try await WorkerHarness.with { harness in
             try await harness.publish([WorkerHarness.fields(0)])

@@ -1,19 +1,25 @@
+import Foundation
 import Logging
 import RedisClient
 import ServiceLifecycle
 
-/// Per-run latency histograms of this worker, flushed to Redis every second and at shutdown.
+/// Per-run latency histograms of this worker, merged into Redis every second and at shutdown.
 ///
 /// Counters (processed, fraud, confusion matrix, dead letters) are incremented inside the atomic
-/// write call, so they are exact; histograms are this worker's cumulative view per run, stored at
-/// `<ns>:stats:run:<run>:worker:<id>:latency` (one field per stage) and merged across workers by readers.
+/// write call, so they are exact. Latency is kept here only as the *change since the last flush*;
+/// each flush adds it to `<ns>:stats:run:<run>:worker:<id>:latency` (`fs_merge_latency`), so memory
+/// stays bounded by the runs seen in the last second, and a restarted worker with the same name adds
+/// to its earlier histograms instead of overwriting them. Readers merge the workers' histograms.
 public actor WorkerStatistics {
-    private var runs: [String: StageHistograms] = [:]
-    private var dirty: Set<String> = []
-    private var announced: Set<String> = []
+    private var pending: [String: StageHistograms] = [:]
+    /// A flush whose outcome is unknown (lost connection); re-sent with the same token, which the
+    /// function recognises, so it is counted exactly once.
+    private var unconfirmed: (token: String, runs: [String: StageHistograms])?
+    private var flushes = 0
     private let namespace: String
     private let workerId: String
     private let settingsDescription: String
+    private let instance = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
 
     /// Creates the statistics of one worker.
     public init(namespace: String, workerId: String, settingsDescription: String) {
@@ -28,42 +34,48 @@ public actor WorkerStatistics {
         for (item, latency) in zip(batch.items, endToEndMicroseconds) where latency >= 0 {
             let run = item.transaction.runId ?? "none"
             perRun[run, default: 0] += 1
-            runs[run, default: StageHistograms()].record("end_to_end", microseconds: latency)
+            pending[run, default: StageHistograms()].record("end_to_end", microseconds: latency)
         }
         for (run, count) in perRun {
-            runs[run, default: StageHistograms()].record("queue", microseconds: batch.timings.queueMicroseconds, count: count)
-            runs[run, default: StageHistograms()].record("features", microseconds: batch.timings.featuresMicroseconds, count: count)
-            runs[run, default: StageHistograms()].record("scoring", microseconds: batch.timings.scoringMicroseconds, count: count)
-            runs[run, default: StageHistograms()].record("write", microseconds: batch.timings.writeMicroseconds, count: count)
-            dirty.insert(run)
+            pending[run, default: StageHistograms()].record("queue", microseconds: batch.timings.queueMicroseconds, count: count)
+            pending[run, default: StageHistograms()].record("features", microseconds: batch.timings.featuresMicroseconds, count: count)
+            pending[run, default: StageHistograms()].record("scoring", microseconds: batch.timings.scoringMicroseconds, count: count)
+            pending[run, default: StageHistograms()].record("write", microseconds: batch.timings.writeMicroseconds, count: count)
         }
     }
 
-    /// This worker's histograms of a run (tests, profile).
-    public func histograms(run: String) -> StageHistograms { runs[run] ?? StageHistograms() }
-
-    /// Writes changed runs' histograms (and, once per run, this worker's settings).
+    /// Adds what was recorded since the last flush to Redis (one pipelined round trip).
     public func flush(on connection: RedisConnection) async throws(RedisError) {
-        guard !dirty.isEmpty else { return }
+        if let retry = unconfirmed {
+            try await send(retry.runs, token: retry.token, on: connection)
+            unconfirmed = nil
+        }
+        guard !pending.isEmpty else { return }
+        // Take the deltas out before awaiting: batches recorded meanwhile go to the next flush.
+        let runs = pending
+        pending = [:]
+        flushes += 1
+        let token = "\(instance)-\(flushes)"
+        unconfirmed = (token, runs)
+        try await send(runs, token: token, on: connection)
+        unconfirmed = nil
+    }
+
+    private func send(_ runs: [String: StageHistograms], token: String, on connection: RedisConnection) async throws(RedisError) {
+        let keys = RunStatisticsKeys(namespace: namespace)
         var commands: [RedisCommand] = []
-        for run in dirty.sorted() {
-            guard let histograms = runs[run] else { continue }
-            let key = RunStatisticsKeys(namespace: namespace).workerLatency(run: run, worker: workerId)
-            var command = RedisCommand("HSET", key)
-            for stage in StageHistograms.stages {
-                command.append(stage)
-                command.append(histograms[stage].encoded)
+        for (run, histograms) in runs {
+            var arguments: [any RedisArgument] = [workerId, token, settingsDescription]
+            for stage in StageHistograms.stages where histograms[stage].count > 0 {
+                arguments.append(stage)
+                arguments.append(histograms[stage].encoded)
             }
-            commands.append(command)
-            if !announced.contains(run) {
-                let workerKey = RunStatisticsKeys(namespace: namespace).worker(run: run, worker: workerId)
-                commands.append(RedisCommand("HSET", workerKey, "settings", settingsDescription))
-                commands.append(RedisCommand("SADD", RunStatisticsKeys(namespace: namespace).workers(run: run), workerId))
-            }
+            commands.append(.fcall(
+                "fs_merge_latency",
+                keys: [keys.workerLatency(run: run, worker: workerId), keys.worker(run: run, worker: workerId), keys.workers(run: run)],
+                arguments: arguments))
         }
         for reply in try await connection.pipeline(commands) { _ = try reply.get() }
-        for run in dirty { announced.insert(run) }
-        dirty.removeAll()
     }
 }
 

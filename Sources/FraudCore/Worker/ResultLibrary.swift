@@ -159,6 +159,34 @@ public enum ResultLibrary {
           return out
         end
 
+        -- Adds a worker's latency histograms (sparse "value:count,…" per stage) to what is stored.
+        -- KEYS: 1 the worker's latency hash, 2 the worker's hash, 3 the run's worker set.
+        -- ARGV: 1 worker id, 2 flush token, 3 settings, then stage / encoded histogram pairs.
+        -- A token equal to the last one applied is a retry of that flush and changes nothing.
+        local function merge_latency(keys, args)
+          if redis.call('HGET', keys[2], 'last_flush') == args[2] then return 0 end
+          for i = 4, #args - 1, 2 do
+            local counts = {}
+            local existing = redis.call('HGET', keys[1], args[i]) or ''
+            for _, text in ipairs({existing, args[i + 1]}) do
+              for value, count in string.gmatch(text, '(%d+):(%d+)') do
+                local v = tonumber(value)
+                counts[v] = (counts[v] or 0) + tonumber(count)
+              end
+            end
+            local values = {}
+            for v in pairs(counts) do values[#values + 1] = v end
+            table.sort(values)
+            local parts = {}
+            for j, v in ipairs(values) do parts[j] = string.format('%d:%d', v, counts[v]) end
+            redis.call('HSET', keys[1], args[i], table.concat(parts, ','))
+          end
+          redis.call('HSET', keys[2], 'last_flush', args[2], 'settings', args[3])
+          redis.call('SADD', keys[3], args[1])
+          return 1
+        end
+
         redis.register_function('fs_write_batch', write_batch)
+        redis.register_function('fs_merge_latency', merge_latency)
         """
 }
