@@ -105,6 +105,9 @@ public struct Worker: Sendable {
         if configuration.pinnedModelVersion == nil {
             add(ModelWatcher(connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         }
+        add(StreamRetention(
+            connection: control, stream: configuration.transactionStream, maximumLength: configuration.maxStreamLength,
+            intervalMilliseconds: configuration.retentionCheckMilliseconds, logger: logger))
         if configuration.profile {
             add(ProfileReporter(counters: counters, limiter: limiter, intervalSeconds: 5))
         }

@@ -12,7 +12,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var consumerGroup = "inference_workers"
     /// Consumer name within the group (`CONSUMER_NAME`); unique per process.
     public var consumerName = "worker-1"
-    /// Approximate cap of the results and dead-letter streams (`MAX_STREAM_LENGTH`); 0 = no cap.
+    /// Approximate cap of the results and dead-letter streams, and the length above which acknowledged
+    /// input entries are trimmed (`MAX_STREAM_LENGTH`); 0 = no cap.
     public var maxStreamLength = 1_000_000
     /// Lifetime of the per-transaction result key in seconds (`RESULT_TTL`); 0 turns it off.
     public var resultTTLSeconds = 86_400
@@ -40,6 +41,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var pinnedModelVersion: Int?
     /// How often to check for a newly promoted model, in milliseconds.
     public var modelCheckMilliseconds = 1_000
+    /// How often the input stream's length is checked for trimming, in milliseconds.
+    public var retentionCheckMilliseconds = 10_000
     /// How often statistics are flushed to Redis, in milliseconds.
     public var statisticsFlushMilliseconds = 1_000
     /// Print throughput, queue depths and time per stage every few seconds.
