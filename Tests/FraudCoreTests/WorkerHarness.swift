@@ -133,7 +133,7 @@ struct WorkerHarness {
         logger.logLevel = .warning
         let worker = Worker(configuration: configuration, redis: server.configuration, logger: logger)
         let assembly = try await worker.assemble(signals: [], stageDelay: stageDelay)
-        let groupTask = Task { try await assembly.group.run() }
+        let groupTask = Task { try await assembly.run() }
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         if let running { try await running(assembly) }
@@ -143,7 +143,6 @@ struct WorkerHarness {
         }
         await assembly.group.triggerGracefulShutdown()
         try await groupTask.value
-        await worker.leaveGroupIfIdle()  // as Worker.run does after a drained shutdown
         return assembly
     }
 }

@@ -62,8 +62,26 @@ public struct RunStatistics: Sendable {
         return RunStatistics(runId: run, counters: counters, workers: workers, latency: latency, meta: meta)
     }
 
-    /// Run ids found with `SCAN` (never `KEYS`), newest first by first result time.
-    public static func runIds(namespace: String, on connection: RedisConnection) async throws(RedisError) -> [(run: String, firstMilliseconds: Int)] {
+    /// A run's exact counters only (one round trip; no histograms).
+    public static func counters(run: String, namespace: String, on connection: RedisConnection) async throws(RedisError) -> [String: Int] {
+        let reply = try await connection.send(RedisCommand("HGETALL", RunStatisticsKeys(namespace: namespace).run(run)))
+        return (reply.stringPairs ?? [:]).compactMapValues { Int($0) }
+    }
+
+    /// One line of the run list.
+    public struct Summary: Sendable {
+        /// The run id.
+        public var run: String
+        /// First result write, epoch milliseconds.
+        public var firstMilliseconds: Int
+        /// Transactions scored.
+        public var processed: Int
+        /// Transactions predicted fraudulent.
+        public var predictedFraud: Int
+    }
+
+    /// Runs found with `SCAN` (never `KEYS`), newest first by first result time.
+    public static func runIds(namespace: String, on connection: RedisConnection) async throws(RedisError) -> [Summary] {
         let prefix = "\(namespace):stats:run:"
         let keys = try await Keyspace(namespace: namespace).keys(matching: "\(prefix)*", on: connection)
         let runs = Set(keys.compactMap { key -> String? in
@@ -71,8 +89,12 @@ public struct RunStatistics: Sendable {
             return rest.contains(":") ? nil : String(rest)
         })
         let ordered = runs.sorted()
-        let firsts = try await connection.pipeline(ordered.map { RedisCommand("HGET", prefix + $0, "first_ms") })
-        return zip(ordered, firsts).map { ($0, $1.int ?? 0) }.sorted { $0.firstMilliseconds > $1.firstMilliseconds }
+        let replies = try await connection.pipeline(ordered.map { RedisCommand("HMGET", prefix + $0, "first_ms", "processed", "predicted_fraud") })
+        return zip(ordered, replies).map { run, reply in
+            let values = reply.array ?? []
+            func value(_ index: Int) -> Int { index < values.count ? values[index].int ?? 0 : 0 }
+            return Summary(run: run, firstMilliseconds: value(0), processed: value(1), predictedFraud: value(2))
+        }.sorted { $0.firstMilliseconds > $1.firstMilliseconds }
     }
 
     /// A JSON-ready dictionary (the `--stats --json` schema).

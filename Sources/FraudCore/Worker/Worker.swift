@@ -40,6 +40,34 @@ public struct Worker: Sendable {
         public let scorer: Scorer
         /// The consumer.
         public let consumer: Consumer
+        let control: RedisConnection
+        let configuration: WorkerConfiguration
+        let logger: Logger
+
+        /// Runs the services until graceful shutdown (signal or ``ServiceGroup/triggerGracefulShutdown()``),
+        /// then leaves the consumer group when nothing is pending for this worker.
+        public func run() async throws {
+            try await group.run()
+            await leaveGroupIfIdle()
+        }
+
+        /// Removes this consumer from the group so names of finished workers do not pile up. Only when
+        /// nothing is pending for it: `XGROUP DELCONSUMER` would drop pending entries.
+        func leaveGroupIfIdle() async {
+            do {
+                let pending = try await control.send(
+                    RedisCommand(
+                        "XPENDING", configuration.transactionStream, configuration.consumerGroup, "-", "+", 1,
+                        configuration.consumerName))
+                guard pending.array?.isEmpty == true else { return }
+                try await control.send(
+                    RedisCommand(
+                        "XGROUP", "DELCONSUMER", configuration.transactionStream, configuration.consumerGroup,
+                        configuration.consumerName))
+            } catch {
+                logger.debug("could not leave the consumer group", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     private func connect(_ name: String) async throws(RedisError) -> RedisConnection {
@@ -122,33 +150,16 @@ public struct Worker: Sendable {
                        "group": "\(configuration.consumerGroup)", "settings": "\(settingsDescription)"])
         return Assembly(
             group: ServiceGroup(configuration: groupConfiguration), limiter: limiter, counters: counters,
-            statistics: statistics, scorer: scorer, consumer: consumer)
+            statistics: statistics, scorer: scorer, consumer: consumer, control: control, configuration: configuration,
+            logger: logger)
     }
 
     /// Runs until SIGINT/SIGTERM, then drains and returns.
     public func run() async throws {
         let assembly = try await assemble()
-        try await assembly.group.run()
-        await leaveGroupIfIdle()
+        try await assembly.run()
         let snapshot = assembly.counters.snapshot
         logger.info("worker stopped", metadata: ["written": "\(snapshot.written)", "dead_lettered": "\(snapshot.deadLettered)"])
-    }
-
-    /// After a drained shutdown, removes this consumer from the group so names of finished workers do
-    /// not pile up. Only when nothing is pending for it: `XGROUP DELCONSUMER` would drop pending entries.
-    func leaveGroupIfIdle() async {
-        do {
-            let connection = try await connect("cleanup")
-            let pending = try await connection.send(
-                RedisCommand(
-                    "XPENDING", configuration.transactionStream, configuration.consumerGroup, "-", "+", 1,
-                    configuration.consumerName))
-            guard pending.array?.isEmpty == true else { return }
-            try await connection.send(
-                RedisCommand("XGROUP", "DELCONSUMER", configuration.transactionStream, configuration.consumerGroup, configuration.consumerName))
-        } catch {
-            logger.debug("could not leave the consumer group", metadata: ["error": "\(error)"])
-        }
     }
 
     /// The settings as stored with run statistics.

@@ -88,7 +88,7 @@ struct DrainBenchmark {
         let assembly = try await Worker(configuration: worker, redis: configuration, logger: logger).assemble(signals: [])
         let clock = ContinuousClock()
         let drainStart = clock.now
-        let group = Task { try await assembly.group.run() }
+        let group = Task { try await assembly.run() }
         while assembly.counters.snapshot.written + assembly.counters.snapshot.deadLettered < transactions {
             try await Task.sleep(for: .milliseconds(10))
         }

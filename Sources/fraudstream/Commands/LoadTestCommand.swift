@@ -38,7 +38,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let group = ProcessInfo.processInfo.environment["DEFAULT_CONSUMER_GROUP"] ?? "inference_workers"
         let base = "loadtest-\(getpid())"
         var processes: [Process] = []
-        defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) } }
+        defer { WorkerProcesses.signal(processes, SIGTERM) }
         for index in 1...max(workers, 1) where workers > 0 {
             processes.append(try startWorker(name: "\(base)-\(index)", namespace: ns))
         }
@@ -56,7 +56,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
         var done = 0
         while clock.now < deadline {
-            let counters = try await RunStatistics.load(run: run, namespace: ns, on: redis).counters
+            let counters = try await RunStatistics.counters(run: run, namespace: ns, on: redis)
             done = (counters["processed"] ?? 0) + (counters["dead_letters"] ?? 0)
             if done >= report.sent { break }
             if workers > 0 && processes.allSatisfy({ !$0.isRunning }) { break }
@@ -69,19 +69,14 @@ struct LoadTestCommand: AsyncParsableCommand {
         print(statistics.report)
         if json { printJSON(statistics.jsonObject) }
 
-        for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        for process in processes {
-            let stopDeadline = clock.now + .seconds(10)
-            while process.isRunning && clock.now < stopDeadline { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        WorkerProcesses.signal(processes, SIGTERM)
+        await WorkerProcesses.waitForExit(processes, timeout: .seconds(10))
         if done < report.sent {
             throw CommandFailure(message: "\(report.sent - done) transactions of run \(run) left unprocessed")
         }
     }
 
     private func startWorker(name: String, namespace: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var arguments = ["worker", "--consumer-name", name, "--namespace", namespace, "--log-level", "warning"]
         if let url = connection.redisURL { arguments += ["--redis-url", url] }
         if let batchSize { arguments += ["--batch-size", String(batchSize)] }
@@ -90,9 +85,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         if let writers { arguments += ["--writers", String(writers)] }
         if let maxInFlight { arguments += ["--max-in-flight", String(maxInFlight)] }
         if let stream = traffic.stream { arguments += ["--stream", stream] }
-        process.arguments = arguments
-        try process.run()
-        return process
+        return try WorkerProcesses.start(arguments)
     }
 
     /// Ready = every worker's consumer connection shows in `CLIENT LIST` (it connects after the model

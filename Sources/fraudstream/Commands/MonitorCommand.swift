@@ -35,12 +35,15 @@ struct MonitorCommand: AsyncParsableCommand {
         if runs {
             let list = try await RunStatistics.runIds(namespace: ns, on: redis)
             if json {
-                printJSON(list.map { ["run_id": $0.run, "first_ms": $0.firstMilliseconds] as [String: Any] })
+                printJSON(list.map {
+                    ["run_id": $0.run, "first_ms": $0.firstMilliseconds, "transactions": $0.processed, "fraud_detected": $0.predictedFraud]
+                        as [String: Any]
+                })
             } else {
-                for (run, first) in list {
-                    let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
-                    print("\(run.padding(toLength: 34, withPad: " ", startingAt: 0)) \(Date(timeIntervalSince1970: Double(first) / 1000))  "
-                        + "\(statistics.processed) scored, \(statistics.counters["predicted_fraud"] ?? 0) fraud")
+                for summary in list {
+                    print("\(summary.run.padding(toLength: 34, withPad: " ", startingAt: 0)) "
+                        + "\(Date(timeIntervalSince1970: Double(summary.firstMilliseconds) / 1000))  "
+                        + "\(summary.processed) scored, \(summary.predictedFraud) fraud")
                 }
             }
             return

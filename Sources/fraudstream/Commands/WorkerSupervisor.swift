@@ -10,15 +10,11 @@ struct WorkerSupervisor {
     let logger: Logger
 
     func run() async throws -> Int32 {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         var arguments = Array(CommandLine.arguments.dropFirst())
         arguments = Self.removing(["--workers", "--consumer-name"], from: arguments)
         var children: [Process] = []
         for index in 1...count {
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = arguments + ["--workers", "1", "--consumer-name", "\(baseName)-\(index)"]
-            try process.run()
+            let process = try WorkerProcesses.start(arguments + ["--workers", "1", "--consumer-name", "\(baseName)-\(index)"])
             children.append(process)
             logger.info("started worker process", metadata: ["pid": "\(process.processIdentifier)", "consumer": "\(baseName)-\(index)"])
         }
@@ -27,19 +23,12 @@ struct WorkerSupervisor {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                for child in children where child.isRunning { kill(child.processIdentifier, signalNumber) }
-            }
+            source.setEventHandler { WorkerProcesses.signal(children, signalNumber) }
             source.resume()
             sources.append(source)
         }
         defer { sources.forEach { $0.cancel() } }
-        var exitCode: Int32 = 0
-        for child in children {
-            while child.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
-            if child.terminationStatus != 0 && exitCode == 0 { exitCode = child.terminationStatus }
-        }
-        return exitCode
+        return await WorkerProcesses.waitForExit(children)
     }
 
     /// Drops `--flag value` and `--flag=value` pairs.
