@@ -26,6 +26,10 @@ struct ModelStoreTests {
                 let row = (0..<FeatureSchema.count).map { _ in random.uniform(0, 1_000) }
                 #expect(loaded.ensemble.probability(row) == record.ensemble.probability(row))
             }
+            var withoutFraud = WorkerHarness.tinyModel(seed: 7)
+            withoutFraud.metrics.prAUC = .nan  // a held-out split with no fraud rows
+            let third = try await store.save(withoutFraud, promote: false, on: redis)
+            #expect(try await store.load(third, on: redis).metrics.prAUC.isNaN)
             try await store.promote(2, on: redis)
             #expect(try await store.load(on: redis).version == 2)
             await #expect(throws: ModelStore.LoadError.self) { try await store.promote(9, on: redis) }

@@ -17,6 +17,20 @@ public struct FeatureStore: Sendable {
         try await connection.loadFunctionLibrary(FeatureLibrary.source)
     }
 
+    /// Installs what serving a world needs: the feature functions, every profile, and the IP blocklist in
+    /// a Bloom filter sized for `blocklistCapacity` (at least the list) at `falsePositiveRate`.
+    @discardableResult
+    public func install(
+        _ world: SyntheticWorld, blocklistCapacity: Int, falsePositiveRate: Double, on connection: RedisConnection
+    ) async throws(RedisError) -> BloomFilterShape {
+        try await loadLibrary(on: connection)
+        try await writeProfiles(world.profiles, on: connection)
+        let shape = BloomFilterShape(
+            capacity: max(blocklistCapacity, world.blocklistedIPs.count), falsePositiveRate: falsePositiveRate)
+        try await writeBlocklist(world.blocklistedIPs, shape: shape, on: connection)
+        return shape
+    }
+
     /// The profile hash's fields for `profile`.
     public static func profileFields(_ profile: UserProfile) -> [any RedisArgument] {
         [

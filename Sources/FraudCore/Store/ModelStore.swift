@@ -32,6 +32,8 @@ public struct ModelStore: Sendable {
         stored.version = version
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // A held-out split without fraud gives NaN AUCs; store them rather than fail the save.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let json = try encoder.encode(stored)
         var commands = [
             RedisCommand("SET", key(version), String(decoding: json, as: UTF8.self)),
@@ -81,7 +83,9 @@ public struct ModelStore: Sendable {
     public static func decode(_ bytes: [UInt8], version: Int) throws -> ModelRecord {
         let record: ModelRecord
         do {
-            record = try JSONDecoder().decode(ModelRecord.self, from: Data(bytes))
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            record = try decoder.decode(ModelRecord.self, from: Data(bytes))
         } catch {
             throw LoadError(description: "model version \(version) is corrupt: \(error)")
         }

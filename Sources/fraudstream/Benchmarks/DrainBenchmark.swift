@@ -35,13 +35,8 @@ struct DrainBenchmark {
         worldConfiguration.seed = 11
         let world = WorldGenerator.generate(worldConfiguration)
         let store = FeatureStore(namespace: namespace)
-        try await store.loadLibrary(on: redis)
-        try await redis.loadFunctionLibrary(ResultLibrary.source)
-        try await store.writeProfiles(world.profiles, on: redis)
-        let shape = BloomFilterShape(capacity: 100_000, falsePositiveRate: 0.001)
-        try await store.writeBlocklist(world.blocklistedIPs, shape: shape, on: redis)
-        var settings = FeatureSettings(namespace: namespace)
-        settings.namespace = namespace
+        let shape = try await store.install(world, blocklistCapacity: 100_000, falsePositiveRate: 0.001, on: redis)
+        let settings = FeatureSettings(namespace: namespace)
         let rows = try await store.replay(world.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
         let record = ModelTraining.train(
             history: world.history, rows: rows, parameters: GBDTParameters(), threshold: 0.7,

@@ -35,11 +35,8 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
         let store = FeatureStore(namespace: scratch)
         let keyspace = Keyspace(namespace: scratch)
         do {
-            try await store.loadLibrary(on: redis)
-            try await store.writeProfiles(synthetic.profiles, on: redis)
-            let shape = BloomFilterShape(
-                capacity: max(blocklistCapacity, synthetic.blocklistedIPs.count), falsePositiveRate: blocklistFalsePositiveRate)
-            try await store.writeBlocklist(synthetic.blocklistedIPs, shape: shape, on: redis)
+            let shape = try await store.install(
+                synthetic, blocklistCapacity: blocklistCapacity, falsePositiveRate: blocklistFalsePositiveRate, on: redis)
             let settings = FeatureSettings.fromEnvironment(ProcessInfo.processInfo.environment).with(namespace: scratch)
             let rows = try await store.replay(
                 synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)

@@ -41,11 +41,8 @@ struct PrepareCommand: AsyncParsableCommand {
             + "\(synthetic.history.count) transactions, \(synthetic.history.filter { $0.isFraud == true }.count) fraud "
             + "(\(elapsedText(clock.now - started)))")
 
-        try await store.loadLibrary(on: redis)
-        try await store.writeProfiles(synthetic.profiles, on: redis)
-        let shape = BloomFilterShape(
-            capacity: max(training.blocklistCapacity, synthetic.blocklistedIPs.count), falsePositiveRate: training.blocklistFalsePositiveRate)
-        try await store.writeBlocklist(synthetic.blocklistedIPs, shape: shape, on: redis)
+        let shape = try await store.install(
+            synthetic, blocklistCapacity: training.blocklistCapacity, falsePositiveRate: training.blocklistFalsePositiveRate, on: redis)
         let removed = try await Keyspace(namespace: namespace).deleteFeatureState(on: redis)
         print("load        functions library '\(FeatureLibrary.name)', \(synthetic.profiles.count) profiles, "
             + "\(synthetic.blocklistedIPs.count) blocklisted IPs (Bloom: \(shape.bits) bits, \(shape.hashes) hashes), "
