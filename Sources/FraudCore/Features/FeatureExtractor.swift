@@ -15,6 +15,8 @@ public struct FeatureExtractor: Sendable {
 
     static let merchantBucketMilliseconds: Int64 = 600_000
     static let merchantSlots = 6
+    /// Key suffixes of the merchant HyperLogLog slots (`merchants:0` … `merchants:5`).
+    static let merchantSlotSuffixes = (0..<merchantSlots).map { "merchants:\($0)" }
     static let deviceRetentionMilliseconds = 60_000
 
     /// Creates an extractor.
@@ -49,14 +51,15 @@ public struct FeatureExtractor: Sendable {
         for (index, transaction) in batch.enumerated() {
             guard let device = transaction.deviceId, !device.isEmpty else { continue }
             deviceSlots[index] = commands.count
-            commands.append(
-                .fcall(
-                    "fs_device_events", keys: [keys.deviceEvents(device)],
-                    arguments: [
-                        transaction.timestampMilliseconds, transaction.transactionId,
-                        "(\(transaction.timestampMilliseconds - Int64(settings.clickSpamWindowSeconds * 1000))",
-                        transaction.timestampMilliseconds - Int64(deviceRetentionMilliseconds), 2 * deviceRetentionMilliseconds,
-                    ]))
+            let ts = transaction.timestampMilliseconds
+            var command = RedisCommand("FCALL", "fs_device_events", 1)
+            command.append(keys.deviceEvents(device))
+            command.append(ts)
+            command.append(transaction.transactionId)
+            command.append(marker: "(", ts - Int64(settings.clickSpamWindowSeconds * 1000))
+            command.append(ts - Int64(deviceRetentionMilliseconds))
+            command.append(2 * deviceRetentionMilliseconds)
+            commands.append(command)
         }
         var blocklistSlots = [Int](repeating: -1, count: batch.count)
         var blocklistCommand = -1
@@ -85,12 +88,13 @@ public struct FeatureExtractor: Sendable {
         let ts = transaction.timestampMilliseconds
         var command = RedisCommand("FCALL", "fs_user_features")
         command.append(4 + Self.merchantSlots)
-        command.append(keys.profile(user))
-        command.append(keys.window(user))
-        command.append(keys.devices(user))
-        command.append(keys.countMin(user))
-        for slot in 0..<Self.merchantSlots {
-            command.append(keys.merchantSlot(user, slot))
+        let prefix = keys.userPrefix(user)
+        command.append(prefix: prefix, "profile")
+        command.append(prefix: prefix, "window")
+        command.append(prefix: prefix, "devices")
+        command.append(prefix: prefix, "cms")
+        for slot in Self.merchantSlotSuffixes {
+            command.append(prefix: prefix, slot)
         }
         command.append(ts)
         command.append(transaction.transactionId)
@@ -105,14 +109,14 @@ public struct FeatureExtractor: Sendable {
             command.append("")
         }
         command.append(ts / Self.merchantBucketMilliseconds)
-        command.append("(\(ts - 60_000)")
-        command.append("(\(ts - 3_600_000)")
-        command.append("(\(ts - 86_400_000)")
+        command.append(marker: "(", ts - 60_000)
+        command.append(marker: "(", ts - 3_600_000)
+        command.append(marker: "(", ts - 86_400_000)
         command.append(ts - 86_400_000)
         let width = UInt64(settings.countMinWidth)
         for row in 0..<settings.countMinDepth {
             let column = Int(StableHash.hash(transaction.merchantId, seed: UInt64(row) &+ 0xC0C0) % width)
-            command.append("#\(row * settings.countMinWidth + column)")
+            command.append(marker: "#", Int64(row * settings.countMinWidth + column))
         }
         return command
     }

@@ -46,6 +46,16 @@ public struct FeatureKeys: Sendable {
     /// `<ns>:{<user>}:profile`: the profile hash, plus the running state the feature functions keep
     /// there (`n`, `mean`, `m2`, `last_ts`, `loc_ts`, `last_lat`, `last_lon`, `hll_bucket`).
     public func profile(_ user: String) -> String { "\(namespace):{\(user)}:profile" }
+    /// `<ns>:{<user>}:` as bytes: the prefix of every per-user key, built once per transaction.
+    public func userPrefix(_ user: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(namespace.utf8.count + user.utf8.count + 4)
+        bytes.append(contentsOf: namespace.utf8)
+        bytes.append(contentsOf: ":{".utf8)
+        bytes.append(contentsOf: user.utf8)
+        bytes.append(contentsOf: "}:".utf8)
+        return bytes
+    }
     /// `<ns>:{<user>}:window`: transaction ids scored by event time, last 24 h.
     public func window(_ user: String) -> String { "\(namespace):{\(user)}:window" }
     /// `<ns>:{<user>}:devices`: devices seen for the user.

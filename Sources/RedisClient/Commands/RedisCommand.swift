@@ -62,6 +62,39 @@ public struct RedisCommand: Sendable, Hashable {
         storage.append(contentsOf: bytes)
         ends.append(storage.count)
     }
+
+    /// Appends one argument made of `prefix` followed by `suffix` (a key such as `ns:{user}:` + `window`),
+    /// without building the joined string first.
+    public mutating func append(prefix: [UInt8], _ suffix: String) {
+        storage.append(contentsOf: prefix)
+        storage.append(contentsOf: suffix.utf8)
+        ends.append(storage.count)
+    }
+
+    /// Appends one argument made of an ASCII marker and a decimal integer (`(1790812740000`, `#17`),
+    /// as score bounds and BITFIELD offsets are written.
+    public mutating func append(marker: Character, _ value: Int64) {
+        storage.append(contentsOf: marker.utf8)
+        value.appendRedisBytes(to: &storage)
+        ends.append(storage.count)
+    }
+}
+
+/// Writes a decimal integer without creating a `String` (commands are built per transaction).
+@inlinable
+func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
+    if value == 0 {
+        buffer.append(UInt8(ascii: "0"))
+        return
+    }
+    var magnitude = value.magnitude
+    if value < 0 { buffer.append(UInt8(ascii: "-")) }
+    let start = buffer.count
+    while magnitude > 0 {
+        buffer.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+        magnitude /= 10
+    }
+    buffer[start...].reverse()
 }
 
 /// A value that can be one argument of a ``RedisCommand``.
@@ -79,11 +112,11 @@ extension Substring: RedisArgument {
 }
 
 extension Int: RedisArgument {
-    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: String(self).utf8) }
+    public func appendRedisBytes(to buffer: inout [UInt8]) { appendDecimal(Int64(self), to: &buffer) }
 }
 
 extension Int64: RedisArgument {
-    public func appendRedisBytes(to buffer: inout [UInt8]) { buffer.append(contentsOf: String(self).utf8) }
+    public func appendRedisBytes(to buffer: inout [UInt8]) { appendDecimal(self, to: &buffer) }
 }
 
 extension Double: RedisArgument {
