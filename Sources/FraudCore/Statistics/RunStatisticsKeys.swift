@@ -6,8 +6,6 @@ public struct RunStatisticsKeys: Sendable {
     /// Creates key names.
     public init(namespace: String) { self.namespace = namespace }
 
-    /// Sorted set of run ids by first write time.
-    public var runs: String { "\(namespace):stats:runs" }
     /// Counters of a run, all workers.
     public func run(_ run: String) -> String { "\(namespace):stats:run:\(run)" }
     /// Worker ids of a run.

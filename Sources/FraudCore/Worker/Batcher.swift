@@ -34,18 +34,19 @@ public struct Batcher: Service {
         items.reserveCapacity(chunk.entries.count)
         var deadLetters: [DeadLetter] = []
         for entry in chunk.entries {
-            let runId = entry.fields.first { $0.0 == "run_id" }?.1 ?? ""
+            // Only dead letters need the run id from the raw fields; valid entries carry it parsed.
+            func runId() -> String { entry.fields.first { $0.0 == "run_id" }?.1 ?? "" }
             if entry.deliveries > maxDeliveries {
                 deadLetters.append(DeadLetter(
                     sourceId: entry.id, reason: "delivered \(entry.deliveries) times (max \(maxDeliveries))",
-                    runId: runId, fields: entry.fields))
+                    runId: runId(), fields: entry.fields))
                 continue
             }
             switch TransactionParser.parse(entry.fields) {
             case .success(let transaction):
                 items.append(BatchItem(sourceId: entry.id, transaction: transaction))
             case .failure(let rejection):
-                deadLetters.append(DeadLetter(sourceId: entry.id, reason: rejection.reason, runId: runId, fields: entry.fields))
+                deadLetters.append(DeadLetter(sourceId: entry.id, reason: rejection.reason, runId: runId(), fields: entry.fields))
             }
         }
         let now = ContinuousClock.now

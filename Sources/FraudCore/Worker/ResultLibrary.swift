@@ -153,7 +153,6 @@ public enum ResultLibrary {
               redis.call('HSETNX', key, 'first_ms', now_ms)
               redis.call('HSET', key, 'last_ms', now_ms)
             end
-            redis.call('ZADD', ns .. ':stats:runs', 'NX', now_ms, run)
             redis.call('SADD', run_key .. ':workers', worker)
           end
           return out
