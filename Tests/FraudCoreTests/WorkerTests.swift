@@ -53,7 +53,9 @@ struct WorkerTests {
             let negative = WorkerHarness.fields(2, amount: -5)
             let garbage = [("data", "{oops"), ("run_id", "run-test")]
             try await harness.publish([WorkerHarness.fields(0), bad, negative, garbage, WorkerHarness.fields(3)])
-            _ = try await harness.runWorker(harness.configuration()) {
+            var configuration = harness.configuration()
+            configuration.maxStreamLength = 0  // no caps at all: the retention service must stay idle, not end the worker
+            _ = try await harness.runWorker(configuration) {
                 let dead = try await harness.length("fraud:dead_letters")
                 let written = try await harness.length("fraud:results")
                 return dead >= 3 && written >= 2

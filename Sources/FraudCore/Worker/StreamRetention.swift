@@ -17,7 +17,11 @@ public struct StreamRetention: Service {
 
     /// Checks every interval until graceful shutdown.
     public func run() async {
-        guard maximumLength > 0 else { return }
+        guard maximumLength > 0 else {
+            // Disabled: stay up until shutdown, as returning early would end the worker's service group.
+            try? await gracefulShutdown()
+            return
+        }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
             do {
