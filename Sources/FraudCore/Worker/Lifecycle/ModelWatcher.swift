@@ -43,10 +43,3 @@ public struct ModelWatcher: Service {
         }
     }
 }
-
-/// Sleeps, returning early (without error) on graceful shutdown.
-func gracefulShutdownAwareSleep(milliseconds: Int) async {
-    _ = try? await cancelWhenGracefulShutdown {
-        try await Task.sleep(for: .milliseconds(milliseconds))
-    }
-}

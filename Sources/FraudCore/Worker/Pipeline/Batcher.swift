@@ -6,12 +6,12 @@ import ServiceLifecycle
 /// Size and linger are decided with the consumer's reads (``BatchingState``); this stage does the
 /// CPU work so the consumer's thread only reads.
 public struct Batcher: Service {
-    private let input: Channel<ReadChunk>
-    private let output: Channel<Batch>
+    private let input: StageChannel<ReadChunk>
+    private let output: StageChannel<Batch>
     private let maxDeliveries: Int
 
     /// Creates the stage.
-    init(input: Channel<ReadChunk>, output: Channel<Batch>, maxDeliveries: Int) {
+    init(input: StageChannel<ReadChunk>, output: StageChannel<Batch>, maxDeliveries: Int) {
         self.input = input
         self.output = output
         self.maxDeliveries = maxDeliveries

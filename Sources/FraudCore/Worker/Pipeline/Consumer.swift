@@ -54,7 +54,7 @@ public actor Consumer {
     }
 
     /// Reads until graceful shutdown (or cancellation), sending each read to `output`.
-    func run(into output: Channel<ReadChunk>) async throws {
+    func run(into output: StageChannel<ReadChunk>) async throws {
         defer { output.finish() }
         try await ensureGroup()
         var backoff = ReconnectBackoff(initialMilliseconds: 100, maximumMilliseconds: 5_000)

@@ -1,5 +1,4 @@
 import Logging
-import ServiceLifecycle
 
 /// Scores batches with the current model and the rules; swaps models between batches.
 public actor Scorer {
@@ -35,40 +34,6 @@ public actor Scorer {
         let version = model.version
         return vectors.map { vector in
             rules.decide(score: ensemble.probability(vector), features: vector, modelVersion: version)
-        }
-    }
-}
-
-/// The scoring stage: model and rules for each batch.
-public struct ScoringStage: Service {
-    private let input: Channel<Batch>
-    private let output: Channel<Batch>
-    private let scorer: Scorer
-    private let counters: PipelineCounters
-    private let delay: Duration?
-
-    /// `delay` slows every batch down (tests of backpressure).
-    init(input: Channel<Batch>, output: Channel<Batch>, scorer: Scorer, counters: PipelineCounters, delay: Duration? = nil) {
-        self.input = input
-        self.output = output
-        self.scorer = scorer
-        self.counters = counters
-        self.delay = delay
-    }
-
-    /// Scores batches until its input ends.
-    public func run() async {
-        defer { output.finish() }
-        for await var batch in input {
-            let start = ContinuousClock.now
-            batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
-            batch.decisions = await scorer.score(batch.vectors)
-            if let delay { try? await Task.sleep(for: delay) }
-            let elapsed = (ContinuousClock.now - start).microseconds
-            batch.timings.scoringMicroseconds = elapsed
-            counters.scored(microseconds: elapsed)
-            batch.dispatchedAt = .now
-            await output.send(batch)
         }
     }
 }

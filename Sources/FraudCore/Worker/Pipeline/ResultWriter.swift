@@ -1,6 +1,5 @@
 import Logging
 import RedisClient
-import ServiceLifecycle
 
 /// Writes a batch's results, dead letters and statistics and acknowledges its entries, in one
 /// atomic Redis Function call (see ``ResultLibrary`` for why write and acknowledgement are one).
@@ -107,56 +106,5 @@ public actor ResultWriter {
     private func scoreText(_ score: Double) -> String {
         let scaled = Int((score * 1_000_000).rounded())
         return "\(scaled / 1_000_000).\(String(scaled % 1_000_000).leftPadded(6))"
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}
-
-/// The writing stage: `--writers` tasks take batches from the same channel, write them, record
-/// statistics and give the in-flight permits back.
-public struct ResultWriterStage: Service {
-    private let input: Channel<Batch>
-    private let writers: [ResultWriter]
-    private let limiter: InFlightLimiter
-    private let statistics: WorkerStatistics
-    private let counters: PipelineCounters
-    private let logger: Logger
-
-    init(
-        input: Channel<Batch>, writers: [ResultWriter], limiter: InFlightLimiter, statistics: WorkerStatistics,
-        counters: PipelineCounters, logger: Logger
-    ) {
-        self.input = input
-        self.writers = writers
-        self.limiter = limiter
-        self.statistics = statistics
-        self.counters = counters
-        self.logger = logger
-    }
-
-    /// Writes batches with every writer until its input ends.
-    public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for writer in writers {
-                group.addTask {
-                    for await var batch in input {
-                        let start = ContinuousClock.now
-                        batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
-                        let latencies = try await writer.write(batch)
-                        batch.timings.writeMicroseconds = (ContinuousClock.now - start).microseconds
-                        counters.written(
-                            batch.items.count, deadLetters: batch.deadLetters.count,
-                            microseconds: batch.timings.writeMicroseconds, queueMicroseconds: batch.timings.queueMicroseconds)
-                        await statistics.record(batch, endToEndMicroseconds: latencies)
-                        await limiter.release()
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
     }
 }

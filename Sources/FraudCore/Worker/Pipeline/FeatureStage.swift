@@ -6,12 +6,12 @@ import ServiceLifecycle
 /// Batches pass one at a time, so a user's transactions are featurized in stream order even with
 /// several fetchers; the fetchers of one batch run in parallel round trips.
 public struct FeatureStage: Service {
-    private let input: Channel<Batch>
-    private let output: Channel<Batch>
+    private let input: StageChannel<Batch>
+    private let output: StageChannel<Batch>
     private let fetchers: [FeatureFetcher]
     private let counters: PipelineCounters
 
-    init(input: Channel<Batch>, output: Channel<Batch>, fetchers: [FeatureFetcher], counters: PipelineCounters) {
+    init(input: StageChannel<Batch>, output: StageChannel<Batch>, fetchers: [FeatureFetcher], counters: PipelineCounters) {
         self.input = input
         self.output = output
         self.fetchers = fetchers

@@ -111,10 +111,10 @@ public struct Worker: Sendable {
             writers.append(ResultWriter(connection: try await connect("writer-\(index)"), configuration: configuration, logger: logger))
         }
 
-        let reads = Channel<ReadChunk>()
-        let batches = Channel<Batch>()
-        let featured = Channel<Batch>()
-        let scored = Channel<Batch>()
+        let reads = StageChannel<ReadChunk>()
+        let batches = StageChannel<Batch>()
+        let featured = StageChannel<Batch>()
+        let scored = StageChannel<Batch>()
         // The stages run as one pipeline service: only the consumer reacts to graceful shutdown,
         // the others end when their input ends, in whatever order their tasks complete.
         var stages: [any Service] = []
@@ -167,36 +167,5 @@ public struct Worker: Sendable {
         "batch_size=\(configuration.batchSize) linger_ms=\(configuration.lingerMilliseconds) fetchers=\(configuration.fetchers) "
             + "writers=\(configuration.writers) max_in_flight=\(configuration.maxInFlight) block_ms=\(configuration.blockMilliseconds) "
             + "threshold=\(configuration.threshold)"
-    }
-}
-
-/// A worker that cannot start, with one line for people.
-public struct WorkerError: Error, CustomStringConvertible, Sendable {
-    /// The line.
-    public let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// The five stages, each a `Service`, run together in one task group.
-struct WorkerPipeline: Service {
-    let stages: [any Service]
-
-    func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for stage in stages {
-                group.addTask { try await stage.run() }
-            }
-            try await group.waitForAll()
-        }
-    }
-}
-
-/// The consumer as a service.
-struct ConsumerService: Service {
-    let consumer: Consumer
-    let output: Channel<ReadChunk>
-
-    func run() async throws {
-        try await consumer.run(into: output)
     }
 }

@@ -1,0 +1,38 @@
+/// Key names. Per-user keys carry the user id as a hash tag so one function call touches one slot.
+public struct FeatureKeys: Sendable {
+    /// The namespace prefix.
+    public let namespace: String
+
+    /// Creates key names under `namespace`.
+    public init(namespace: String) { self.namespace = namespace }
+
+    /// `<ns>:{<user>}:profile`: the profile hash, plus the running state the feature functions keep
+    /// there (`n`, `mean`, `m2`, `last_ts`, `loc_ts`, `last_lat`, `last_lon`, `hll_bucket`).
+    public func profile(_ user: String) -> String { "\(namespace):{\(user)}:profile" }
+    /// `<ns>:{<user>}:` as bytes: the prefix of every per-user key, built once per transaction.
+    public func userPrefix(_ user: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(namespace.utf8.count + user.utf8.count + 4)
+        bytes.append(contentsOf: namespace.utf8)
+        bytes.append(contentsOf: ":{".utf8)
+        bytes.append(contentsOf: user.utf8)
+        bytes.append(contentsOf: "}:".utf8)
+        return bytes
+    }
+    /// `<ns>:{<user>}:window`: transaction ids scored by event time, last 24 h.
+    public func window(_ user: String) -> String { "\(namespace):{\(user)}:window" }
+    /// `<ns>:{<user>}:devices`: devices seen for the user.
+    public func devices(_ user: String) -> String { "\(namespace):{\(user)}:devices" }
+    /// `<ns>:{<user>}:cms`: count-min sketch of merchants.
+    public func countMin(_ user: String) -> String { "\(namespace):{\(user)}:cms" }
+    /// `<ns>:{<user>}:merchants:<slot>`: HyperLogLog of merchants in a 10-minute bucket (slot = bucket mod 6).
+    public func merchantSlot(_ user: String, _ slot: Int) -> String { "\(namespace):{\(user)}:merchants:\(slot)" }
+    /// Fields of the profile hash that hold running state, deleted when history is replayed again.
+    public static let runningStateFields = ["n", "mean", "m2", "last_ts", "loc_ts", "last_lat", "last_lon", "hll_bucket"]
+    /// `<ns>:{device:<id>}:events`: a device's events, for click spam.
+    public func deviceEvents(_ device: String) -> String { "\(namespace):{device:\(device)}:events" }
+    /// `<ns>:blocklist:ip`: the IP Bloom filter bitmap.
+    public var ipBlocklist: String { "\(namespace):blocklist:ip" }
+    /// `<ns>:blocklist:ip:shape`: its size and hash count.
+    public var ipBlocklistShape: String { "\(namespace):blocklist:ip:shape" }
+}

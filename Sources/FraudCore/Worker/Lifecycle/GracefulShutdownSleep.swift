@@ -1,0 +1,8 @@
+import ServiceLifecycle
+
+/// Sleeps, returning early (without error) on graceful shutdown.
+func gracefulShutdownAwareSleep(milliseconds: Int) async {
+    _ = try? await cancelWhenGracefulShutdown {
+        try await Task.sleep(for: .milliseconds(milliseconds))
+    }
+}

@@ -1,0 +1,22 @@
+/// A unit of work flowing through the stages: one read, hence one in-flight permit.
+public struct Batch: Sendable {
+    /// Increasing number, for logs.
+    public var sequence: Int
+    /// Valid transactions, in stream order.
+    public var items: [BatchItem]
+    /// Entries to dead-letter.
+    public var deadLetters: [DeadLetter]
+    /// When its first entry was read.
+    public var readAt: ContinuousClock.Instant
+    /// When it left the batcher.
+    public var dispatchedAt: ContinuousClock.Instant
+    /// Feature vectors, one per item (set by the feature stage).
+    public var vectors: [[Double]] = []
+    /// Scores and decisions, one per item (set by the scorer).
+    public var decisions: [ScoredDecision] = []
+    /// Time spent per stage, for statistics.
+    public var timings = StageTimings()
+
+    /// Number of entries (valid and dead-lettered).
+    public var entryCount: Int { items.count + deadLetters.count }
+}

@@ -1,0 +1,13 @@
+/// The model's verdict on one transaction.
+public struct ScoredDecision: Sendable, Equatable {
+    /// Fraud probability 0…1.
+    public var score: Double
+    /// `score >= threshold`.
+    public var isFraud: Bool
+    /// `approve`, `review` or `decline`.
+    public var decision: String
+    /// Comma-separated reason codes.
+    public var reasons: String
+    /// The model version that scored it.
+    public var modelVersion: Int
+}
