@@ -31,7 +31,7 @@ let package = Package(
         // Redis client over hiredis: connections as actors on their own threads, pipelining, typed errors.
         .target(
             name: "RedisClient",
-            dependencies: ["CHiredis"],
+            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // Starts a private redis-server for tests and benchmarks.

@@ -72,5 +72,16 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         [.connectionRefused, .timeout, .connectionLost, .connectionFailed].contains(code)
     }
 
+    /// `true` when the same operation may succeed if tried again: the connection failed, or the
+    /// server answered that it cannot serve right now (`LOADING` a dataset, `BUSY` running a script,
+    /// `TRYAGAIN`, `MASTERDOWN`, `CLUSTERDOWN`).
+    public var isTransient: Bool {
+        if isConnectionFailure { return true }
+        guard let prefix = serverErrorPrefix else { return false }
+        return Self.transientServerErrors.contains(prefix)
+    }
+
+    static let transientServerErrors: Set<String> = ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN"]
+
     public var description: String { message }
 }

@@ -91,7 +91,6 @@ public final class RedisServer: @unchecked Sendable {
         lock.withLock { self.processID = pid }
         var probe = configuration
         probe.connectTimeoutMilliseconds = 200
-        probe.reconnectAttempts = 1
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             guard Self.isRunning(pid) else { break }

@@ -84,15 +84,15 @@ struct BatchingStateTests {
 
 @Suite("In-flight limiter (no server)")
 struct InFlightLimiterTests {
-    @Test func blocksAtCapacityAndWakesOnRelease() async {
+    @Test func blocksAtCapacityAndWakesOnRelease() async throws {
         let limiter = InFlightLimiter(capacity: 2)
-        await limiter.acquire()
-        await limiter.acquire()
-        let third = Task { await limiter.acquire() }
+        try await limiter.acquire()
+        try await limiter.acquire()
+        let third = Task { try await limiter.acquire() }
         try? await Task.sleep(for: .milliseconds(50))
         #expect(await limiter.inFlight == 2)
         await limiter.release()
-        await third.value
+        try await third.value
         #expect(await limiter.inFlight == 2)
         #expect(await limiter.highWaterMark == 2)
     }

@@ -81,8 +81,8 @@ struct WorkerTests {
             try await harness.redis.send(RedisCommand("XGROUP", "CREATE", "fraud:transactions", "inference_workers", "0"))
             // A consumer reads 25 entries and dies without acknowledging them.
             let read = try await harness.redis.send(
-                RedisCommand("XREADGROUP", "GROUP", "inference_workers", "crashed", "COUNT", 25, "STREAMS", "fraud:transactions", ">"))
-            #expect(Consumer.entries(ofStreamReply: read).count == 25)
+                XReadGroup(group: "inference_workers", consumer: "crashed", count: 25, blockMilliseconds: nil, streams: [("fraud:transactions", ">")]))
+            #expect(read.first?.entries.count == 25)
             var configuration = harness.configuration(consumer: "rescuer")
             configuration.claimIdleMilliseconds = 300
             let assembly = try await harness.runWorker(configuration) {
@@ -195,8 +195,8 @@ struct WorkerTests {
             try await harness.redis.send(RedisCommand("XGROUP", "CREATE", "fraud:transactions", "inference_workers", "0"))
             // Three deliveries that crashed: read by a, then claimed by b and by c.
             let read = try await harness.redis.send(
-                RedisCommand("XREADGROUP", "GROUP", "inference_workers", "a", "STREAMS", "fraud:transactions", ">"))
-            let id = try #require(Consumer.entries(ofStreamReply: read).first?.id)
+                XReadGroup(group: "inference_workers", consumer: "a", count: 10, blockMilliseconds: nil, streams: [("fraud:transactions", ">")]))
+            let id = try #require(read.first?.entries.first?.id)
             try await harness.redis.send(RedisCommand("XCLAIM", "fraud:transactions", "inference_workers", "b", 0, id))
             try await harness.redis.send(RedisCommand("XCLAIM", "fraud:transactions", "inference_workers", "c", 0, id))
             var configuration = harness.configuration(consumer: "w")

@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import RedisClient
 import RedisHarness
@@ -161,13 +162,14 @@ struct ConnectionTests {
 
     @Test func reportsRefusedConnectionAfterBackoff() async throws {
         // Port 1 is privileged: nothing listens there, and no parallel test can take it.
-        var configuration = RedisConfiguration(host: "127.0.0.1", port: 1)
-        configuration.reconnectAttempts = 3
-        let redis = RedisConnection(configuration: configuration)
+        let redis = RedisConnection(configuration: RedisConfiguration(host: "127.0.0.1", port: 1))
+        let policy = RetryPolicy(maximumAttempts: 3, initialBackoffMilliseconds: 50)
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            try await redis.send(RedisCommand("PING"))
+            _ = try await policy.run("PING", logger: Logger(label: "test")) { () async throws(RedisError) in
+                try await redis.send(RedisCommand("PING"))
+            }
             Issue.record("expected connection refused")
         } catch {
             #expect(error.code == .connectionRefused)

@@ -25,8 +25,6 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var connectTimeoutMilliseconds: Int
     /// How long to wait for a command's reply before the connection is declared broken.
     public var commandTimeoutMilliseconds: Int
-    /// How many times a call tries to re-establish a lost connection before it gives up.
-    public var reconnectAttempts: Int
     /// Name reported by `CLIENT LIST`, set with `CLIENT SETNAME` after connecting.
     public var clientName: String?
 
@@ -38,13 +36,12 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         password: String? = nil,
         database: Int = 0,
         connectTimeoutMilliseconds: Int = 2_000,
-        commandTimeoutMilliseconds: Int = 5_000,
-        reconnectAttempts: Int = 5
+        commandTimeoutMilliseconds: Int = 5_000
     ) {
         self.init(
             endpoint: .tcp(host: host, port: port), username: username, password: password, database: database,
             connectTimeoutMilliseconds: connectTimeoutMilliseconds,
-            commandTimeoutMilliseconds: commandTimeoutMilliseconds, reconnectAttempts: reconnectAttempts)
+            commandTimeoutMilliseconds: commandTimeoutMilliseconds)
     }
 
     /// A configuration for any endpoint.
@@ -54,8 +51,7 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         password: String? = nil,
         database: Int = 0,
         connectTimeoutMilliseconds: Int = 2_000,
-        commandTimeoutMilliseconds: Int = 5_000,
-        reconnectAttempts: Int = 5
+        commandTimeoutMilliseconds: Int = 5_000
     ) {
         self.endpoint = endpoint
         self.username = username
@@ -63,7 +59,6 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         self.database = database
         self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
         self.commandTimeoutMilliseconds = commandTimeoutMilliseconds
-        self.reconnectAttempts = reconnectAttempts
         self.clientName = nil
     }
 

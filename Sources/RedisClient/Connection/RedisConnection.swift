@@ -19,7 +19,6 @@ public actor RedisConnection {
     public nonisolated let executor: ThreadExecutor
     private let interrupter = SocketInterrupter()
     private var context: HiredisContext?
-    private var backoff = ReconnectBackoff()
     private var hasConnected = false
 
     /// How many times a lost connection has been re-established.
@@ -88,7 +87,7 @@ public actor RedisConnection {
                 code: .cancelled, message: "cancelled before sending",
                 unconfirmedCommands: 0..<0)
         }
-        let context = try await connectedContext()
+        let context = try connectedContext()
         context.setTimeout(milliseconds: timeoutMilliseconds ?? configuration.commandTimeoutMilliseconds)
         interrupter.arm(context.fileDescriptor)
         let interrupter = self.interrupter
@@ -138,32 +137,15 @@ public actor RedisConnection {
         try await send(.fcall(function, keys: keys, arguments: arguments))
     }
 
-    private func connectedContext() async throws(RedisError) -> HiredisContext {
+    /// The open context, or one new attempt to open it. No loop and no backoff here: retrying is
+    /// the caller's choice, made once with a ``RetryPolicy``, so retries never nest.
+    private func connectedContext() throws(RedisError) -> HiredisContext {
         if let context { return context }
-        var lastError = RedisError(code: .connectionFailed, message: "not connected")
-        for _ in 0..<max(1, configuration.reconnectAttempts) {
-            if case .wait(let milliseconds) = backoff.nextAction(jitter: Double.random(in: 0...1)) {
-                do {
-                    try await Task.sleep(for: .milliseconds(milliseconds))
-                } catch {
-                    throw RedisError(code: .cancelled, message: "cancelled while reconnecting to Redis")
-                }
-                if let context { return context }
-            }
-            do {
-                let opened = try openAuthenticated()
-                backoff.recordSuccess()
-                if hasConnected { reconnectCount += 1 }
-                hasConnected = true
-                context = opened
-                return opened
-            } catch {
-                backoff.recordFailure()
-                lastError = error
-                guard error.isConnectionFailure else { throw error }
-            }
-        }
-        throw lastError
+        let opened = try openAuthenticated()
+        if hasConnected { reconnectCount += 1 }
+        hasConnected = true
+        context = opened
+        return opened
     }
 
     private func openAuthenticated() throws(RedisError) -> HiredisContext {

@@ -13,8 +13,7 @@ struct DoctorCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        var configuration = try connection.configuration(name: "fraudstream-doctor")
-        configuration.reconnectAttempts = 1
+        let configuration = try connection.configuration(name: "fraudstream-doctor")
         let redis = try await RedisConnection.connect(configuration)
         print("redis       \(configuration)")
         let report = try await RedisDoctor().examine(redis)

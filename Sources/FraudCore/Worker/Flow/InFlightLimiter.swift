@@ -1,7 +1,8 @@
 /// Bounds how many batches are between reading and acknowledging.
 ///
-/// The consumer takes a permit before each read and the result writer gives it back after the
+/// The batcher takes a permit before it reads a batch and the acker gives it back after the
 /// acknowledgement, so a slow stage or a slow Redis stops reading instead of growing memory.
+/// A waiting ``acquire()`` ends with `CancellationError` when its task is cancelled.
 public actor InFlightLimiter {
     /// Permits in all.
     public let capacity: Int
@@ -9,20 +10,38 @@ public actor InFlightLimiter {
     public private(set) var inFlight = 0
     /// The most ever held at once (tests assert it never exceeds ``capacity``).
     public private(set) var highWaterMark = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    private var nextWaiterId: UInt64 = 0
 
     /// Creates a limiter with `capacity` permits.
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
     }
 
-    /// Takes a permit, waiting while all are held.
-    public func acquire() async {
+    /// Tasks suspended in ``acquire()`` now.
+    public var waiterCount: Int { waiters.count }
+
+    /// Takes a permit, waiting while all are held; throws `CancellationError` if cancelled while waiting.
+    public func acquire() async throws {
         if inFlight < capacity {
             take()
             return
         }
-        await withCheckedContinuation { waiters.append($0) }
+        try Task.checkCancellation()
+        let id = nextWaiterId
+        nextWaiterId += 1
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                // Runs on this actor: either before the cancellation hop below (and sees the flag) or after it.
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiters.append((id, continuation))
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
     }
 
     /// Gives `count` permits back and wakes waiters.
@@ -31,8 +50,13 @@ public actor InFlightLimiter {
         precondition(inFlight >= 0, "released more permits than acquired")
         while inFlight < capacity, !waiters.isEmpty {
             take()
-            waiters.removeFirst().resume()
+            waiters.removeFirst().continuation.resume()
         }
+    }
+
+    private func cancelWaiter(_ id: UInt64) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume(throwing: CancellationError())
     }
 
     private func take() {

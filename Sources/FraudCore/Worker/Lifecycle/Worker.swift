@@ -3,8 +3,9 @@ import RedisClient
 import ServiceLifecycle
 import UnixSignals
 
-/// One worker process: the consumer, batcher, feature stage, scorer and result writer as services in
-/// one `ServiceGroup`, connected by bounded channels, with a model watcher and a statistics flusher.
+/// One worker process: the batcher (reading through the consumer), feature stage, scorer, result
+/// writer and acker as services in one `ServiceGroup`, connected by bounded channels, with a model
+/// watcher, the input stream's retention and a statistics flusher.
 ///
 /// On SIGINT/SIGTERM the group shuts services down in reverse order: the consumer stops reading,
 /// the stages behind it drain what is in flight and finish when their input finishes, and the
@@ -56,10 +57,10 @@ public struct Worker: Sendable {
         func leaveGroupIfIdle() async {
             do {
                 let pending = try await control.send(
-                    RedisCommand(
-                        "XPENDING", configuration.transactionStream, configuration.consumerGroup, "-", "+", 1,
-                        configuration.consumerName))
-                guard pending.array?.isEmpty == true else { return }
+                    XPendingRange(
+                        stream: configuration.transactionStream, group: configuration.consumerGroup, count: 1,
+                        consumer: configuration.consumerName))
+                guard pending.isEmpty else { return }
                 try await control.send(
                     RedisCommand(
                         "XGROUP", "DELCONSUMER", configuration.transactionStream, configuration.consumerGroup,
@@ -101,7 +102,8 @@ public struct Worker: Sendable {
         let scorer = Scorer(
             model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold),
             logger: logger)
-        let consumer = Consumer(configuration: configuration, connection: try await connect("consumer"), limiter: limiter, counters: counters, logger: logger)
+        let consumer = Consumer(configuration: configuration, connection: try await connect("consumer"), counters: counters, logger: logger)
+        try await consumer.ensureGroup()
         var fetchers: [FeatureFetcher] = []
         for index in 0..<configuration.fetchers {
             fetchers.append(FeatureFetcher(connection: try await connect("features-\(index)"), extractor: extractor, logger: logger))
@@ -111,18 +113,22 @@ public struct Worker: Sendable {
             writers.append(ResultWriter(connection: try await connect("writer-\(index)"), configuration: configuration, logger: logger))
         }
 
-        let reads = StageChannel<ReadChunk>()
         let batches = StageChannel<Batch>()
         let featured = StageChannel<Batch>()
         let scored = StageChannel<Batch>()
-        // The stages run as one pipeline service: only the consumer reacts to graceful shutdown,
-        // the others end when their input ends, in whatever order their tasks complete.
-        var stages: [any Service] = []
-        stages.append(ConsumerService(consumer: consumer, output: reads))
-        stages.append(Batcher(input: reads, output: batches, maxDeliveries: configuration.maxDeliveries))
-        stages.append(FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters))
-        stages.append(ScoringStage(input: featured, output: scored, scorer: scorer, counters: counters, delay: stageDelay))
-        stages.append(ResultWriterStage(input: scored, writers: writers, limiter: limiter, statistics: statistics, counters: counters, logger: logger))
+        let acknowledged = StageChannel<AcknowledgedBatch>()
+        // The stages run as one pipeline service: only the consumer reacts to graceful shutdown (it
+        // stops reading, so the batcher finishes); the others end when their input ends.
+        let stages: [any Service] = [
+            Batcher(
+                consumer: consumer, output: batches, limiter: limiter, validator: EntryValidator(maxDeliveries: configuration.maxDeliveries),
+                batchSize: configuration.batchSize, lingerMilliseconds: configuration.lingerMilliseconds,
+                blockMilliseconds: configuration.blockMilliseconds),
+            FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters),
+            ScoringStage(input: featured, output: scored, scorer: scorer, counters: counters, delay: stageDelay),
+            ResultWriterStage(input: scored, output: acknowledged, writers: writers),
+            Acker(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters),
+        ]
 
         // Started in this order, shut down in reverse: the pipeline drains first, statistics flush last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

@@ -1,58 +1,80 @@
 import ServiceLifecycle
 
-/// Turns raw reads into batches: parses and validates each entry (DESIGN data contract), routes
-/// malformed entries and entries delivered too often to the dead-letter list, and numbers batches.
+/// Makes batches: decides their size and linger with ``BatchingState``, asks the consumer for the
+/// reads that fill them, validates the entries (``EntryValidator``) and sends each batch on.
 ///
-/// Size and linger are decided with the consumer's reads (``BatchingState``); this stage does the
-/// CPU work so the consumer's thread only reads.
+/// It takes one in-flight permit per batch before the batch's first read, so reading stops while
+/// `--max-in-flight` batches are between read and acknowledgement. A linger is a shorter
+/// `XREADGROUP … BLOCK` of the next read, so waiting for more entries needs no timer and ends the
+/// moment they arrive. The batcher finishes when the consumer stops reading (graceful shutdown).
 public struct Batcher: Service {
-    private let input: StageChannel<ReadChunk>
+    private let consumer: Consumer
     private let output: StageChannel<Batch>
-    private let maxDeliveries: Int
+    private let limiter: InFlightLimiter
+    private let validator: EntryValidator
+    private let batchSize: Int
+    private let lingerMilliseconds: Int
+    private let blockMilliseconds: Int
 
     /// Creates the stage.
-    init(input: StageChannel<ReadChunk>, output: StageChannel<Batch>, maxDeliveries: Int) {
-        self.input = input
+    init(
+        consumer: Consumer, output: StageChannel<Batch>, limiter: InFlightLimiter, validator: EntryValidator, batchSize: Int,
+        lingerMilliseconds: Int, blockMilliseconds: Int
+    ) {
+        self.consumer = consumer
         self.output = output
-        self.maxDeliveries = maxDeliveries
+        self.limiter = limiter
+        self.validator = validator
+        self.batchSize = batchSize
+        self.lingerMilliseconds = lingerMilliseconds
+        self.blockMilliseconds = blockMilliseconds
     }
 
-    /// Runs until the consumer finishes its output.
-    public func run() async {
+    /// Runs until the consumer stops reading, then finishes its output.
+    public func run() async throws {
         defer { output.finish() }
         var sequence = 0
-        for await chunk in input {
+        let clock = ContinuousClock()
+        while true {
+            do {
+                // Graceful shutdown wakes a batcher parked on a full pipeline; in-flight batches still drain.
+                try await cancelWhenGracefulShutdown { try await limiter.acquire() }
+            } catch {
+                return
+            }
+            var state = BatchingState(batchSize: batchSize, lingerMilliseconds: lingerMilliseconds, idleBlockMilliseconds: blockMilliseconds)
+            var entries: [DeliveredEntry] = []
+            var readAt: ContinuousClock.Instant?
+            var consumerStopped = false
+            var action = state.firstAction
+            while case .read(let count, let block) = action {
+                guard let read = try await consumer.read(count: count, blockMilliseconds: block) else {
+                    consumerStopped = true
+                    break
+                }
+                if read.isEmpty && entries.isEmpty { break }  // idle: give the permit back, look for shutdown
+                if readAt == nil { readAt = clock.now }
+                entries.append(contentsOf: read)
+                action = state.received(read.count, nowMilliseconds: (clock.now - readAt!).microseconds / 1000)
+                if read.isEmpty { break }  // the linger ran out with a partial batch
+            }
+            guard let readAt, !entries.isEmpty else {
+                await limiter.release()
+                if consumerStopped { return }
+                continue
+            }
             sequence += 1
-            let batch = Self.makeBatch(chunk, sequence: sequence, maxDeliveries: maxDeliveries)
-            await output.send(batch)
+            await output.send(makeBatch(entries, sequence: sequence, readAt: readAt))
+            if consumerStopped { return }
         }
     }
 
-    /// Validates a read's entries into a batch.
-    static func makeBatch(_ chunk: ReadChunk, sequence: Int, maxDeliveries: Int) -> Batch {
-        var items: [BatchItem] = []
-        items.reserveCapacity(chunk.entries.count)
-        var deadLetters: [DeadLetter] = []
-        for entry in chunk.entries {
-            // Only dead letters need the run id from the raw fields; valid entries carry it parsed.
-            func runId() -> String { entry.fields.first { $0.0 == "run_id" }?.1 ?? "" }
-            if entry.deliveries > maxDeliveries {
-                deadLetters.append(DeadLetter(
-                    sourceId: entry.id, reason: "delivered \(entry.deliveries) times (max \(maxDeliveries))",
-                    runId: runId(), fields: entry.fields))
-                continue
-            }
-            switch TransactionParser.parse(entry.fields) {
-            case .success(let transaction):
-                items.append(BatchItem(sourceId: entry.id, transaction: transaction))
-            case .failure(let rejection):
-                deadLetters.append(DeadLetter(sourceId: entry.id, reason: rejection.reason, runId: runId(), fields: entry.fields))
-            }
-        }
+    /// Validates entries into a numbered batch.
+    func makeBatch(_ entries: [DeliveredEntry], sequence: Int, readAt: ContinuousClock.Instant) -> Batch {
+        let (items, deadLetters) = validator.validate(entries)
         let now = ContinuousClock.now
-        var batch = Batch(
-            sequence: sequence, items: items, deadLetters: deadLetters, readAt: chunk.readAt, dispatchedAt: now)
-        batch.timings.queueMicroseconds = (now - chunk.readAt).microseconds
+        var batch = Batch(sequence: sequence, items: items, deadLetters: deadLetters, readAt: readAt, dispatchedAt: now)
+        batch.timings.queueMicroseconds = (now - readAt).microseconds
         return batch
     }
 }

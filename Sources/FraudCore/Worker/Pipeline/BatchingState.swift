@@ -1,6 +1,6 @@
 /// Decides, read by read, when a batch is complete: by size (`--batch-size`) or by time (`--linger-ms`).
 ///
-/// A value type with explicit transitions, tested without Redis. The consumer asks it what to do
+/// A value type with explicit transitions, tested without Redis. The batcher asks it what to do
 /// after each read; a linger is implemented as a shorter `XREADGROUP … BLOCK`, so waiting for more
 /// entries costs no timer task and returns the moment they arrive.
 public struct BatchingState: Sendable, Equatable {

@@ -21,11 +21,11 @@ public actor FeatureFetcher {
         self.logger = logger
     }
 
-    /// Feature vectors of `transactions`, in order; retries connection failures until cancelled.
+    /// Feature vectors of `transactions`, in order; retries transient failures until cancelled.
     public func fetch(_ transactions: [Transaction]) async throws -> [[Double]] {
         if transactions.isEmpty { return [] }
-        return try await retryingConnectionFailures(
-            on: connection, library: FeatureLibrary.source, logger: logger, what: "feature fetch"
+        return try await RetryPolicy.untilCancelled.run(
+            "feature fetch", logger: logger, recover: reloadingLibrary(FeatureLibrary.source, on: connection)
         ) { () async throws(RedisError) -> [[Double]] in
             try await extractor.fetch(transactions, on: connection)
         }

@@ -19,15 +19,15 @@ public actor ResultWriter {
     }
 
     /// Writes and acknowledges `batch`; returns each item's end-to-end latency in µs (-1 when this
-    /// worker no longer owned the entry). Connection failures are retried with backoff until
+    /// worker no longer owned the entry). Transient failures are retried with backoff until
     /// cancelled; a retry never writes twice because the function skips acknowledged entries.
     public func write(_ batch: Batch) async throws -> [Int64] {
         let command = makeCommand(batch)
         let expected = 2 + batch.items.count
         let connection = self.connection
-        let values = try await retryingConnectionFailures(
-            on: connection, library: ResultLibrary.source, logger: logger,
-            what: "writing results of batch \(batch.sequence) (entries stay pending, nothing is written twice)"
+        let values = try await RetryPolicy.untilCancelled.run(
+            "writing results of batch \(batch.sequence) (entries stay pending, nothing is written twice)", logger: logger,
+            recover: reloadingLibrary(ResultLibrary.source, on: connection)
         ) { () async throws(RedisError) -> [RESPValue] in
             let reply = try await connection.send(command)
             guard let values = reply.array, values.count == expected else {

@@ -1,30 +1,23 @@
 import Logging
 import ServiceLifecycle
 
-/// The writing stage: `--writers` tasks take batches from the same channel, write them, record
-/// statistics and give the in-flight permits back.
+/// The writing stage: `--writers` tasks take batches from the same channel, each writes and
+/// acknowledges a batch in one atomic call on its own connection (``ResultWriter``), and hands the
+/// acknowledged batch with its end-to-end latencies to the ``Acker``.
 public struct ResultWriterStage: Service {
     private let input: StageChannel<Batch>
+    private let output: StageChannel<AcknowledgedBatch>
     private let writers: [ResultWriter]
-    private let limiter: InFlightLimiter
-    private let statistics: WorkerStatistics
-    private let counters: PipelineCounters
-    private let logger: Logger
 
-    init(
-        input: StageChannel<Batch>, writers: [ResultWriter], limiter: InFlightLimiter, statistics: WorkerStatistics,
-        counters: PipelineCounters, logger: Logger
-    ) {
+    init(input: StageChannel<Batch>, output: StageChannel<AcknowledgedBatch>, writers: [ResultWriter]) {
         self.input = input
+        self.output = output
         self.writers = writers
-        self.limiter = limiter
-        self.statistics = statistics
-        self.counters = counters
-        self.logger = logger
     }
 
     /// Writes batches with every writer until its input ends.
     public func run() async throws {
+        defer { output.finish() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in writers {
                 group.addTask {
@@ -33,11 +26,7 @@ public struct ResultWriterStage: Service {
                         batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
                         let latencies = try await writer.write(batch)
                         batch.timings.writeMicroseconds = (ContinuousClock.now - start).microseconds
-                        counters.written(
-                            batch.items.count, deadLetters: batch.deadLetters.count,
-                            microseconds: batch.timings.writeMicroseconds, queueMicroseconds: batch.timings.queueMicroseconds)
-                        await statistics.record(batch, endToEndMicroseconds: latencies)
-                        await limiter.release()
+                        await output.send(AcknowledgedBatch(batch: batch, endToEndMicroseconds: latencies))
                     }
                 }
             }

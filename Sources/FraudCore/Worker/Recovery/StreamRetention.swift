@@ -36,26 +36,22 @@ public struct StreamRetention: Service {
 
     /// One check; returns how many entries were trimmed, or `nil` when the stream is within bounds.
     func trimOnce() async throws(RedisError) -> Int? {
-        let overview = try await connection.pipeline([RedisCommand("XLEN", stream), RedisCommand("XINFO", "GROUPS", stream)])
+        let lengthCommand = RedisCommand("XLEN", stream)
+        let groupsCommand = XInfoGroups(stream: stream)
+        let overview = try await connection.pipeline([lengthCommand, groupsCommand.command])
         guard let length = try overview[0].get().int, length > maximumLength else { return nil }
-        guard let groups = try overview[1].get().array, !groups.isEmpty else { return nil }
-        var bounds: [String] = []
-        var pendingGroups: [String] = []
-        for group in groups {
-            guard let fields = group.stringPairs, let name = fields["name"], let delivered = fields["last-delivered-id"] else {
-                return nil
-            }
-            bounds.append(delivered)
-            if (Int(fields["pending"] ?? "0") ?? 0) > 0 { pendingGroups.append(name) }
-        }
-        if !pendingGroups.isEmpty {
-            let summaries = try await connection.pipeline(pendingGroups.map { RedisCommand("XPENDING", stream, $0) })
-            for summary in summaries {
-                // [count, smallest id, largest id, consumers]; the smallest pending entry must stay.
-                if let oldest = try summary.get().array?[1].string { bounds.append(oldest) }
+        let groups = try groupsCommand.decode(slot: overview[1])
+        guard !groups.isEmpty else { return nil }
+        // Nothing a group has not yet read, and nothing still pending in any group, may go.
+        var bounds = groups.map(\.lastDeliveredId)
+        let summaries = groups.filter { $0.pending > 0 }.map { XPendingSummary(stream: stream, group: $0.name) }
+        if !summaries.isEmpty {
+            let replies = try await connection.pipeline(summaries.map(\.command))
+            for (summary, reply) in zip(summaries, replies) {
+                if let oldest = try summary.decode(slot: reply).smallestId { bounds.append(oldest) }
             }
         }
-        let safe = ResultWriter.idBounds(bounds).lowest
+        guard let safe = StreamID.bounds(of: bounds)?.lowest else { return nil }
         return try await connection.send(RedisCommand("XTRIM", stream, "MINID", "~", safe)).int
     }
 }

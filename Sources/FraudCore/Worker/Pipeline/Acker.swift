@@ -1,0 +1,35 @@
+import ServiceLifecycle
+
+/// Completes the acknowledgement of each batch: records its statistics and gives its in-flight
+/// permit back, which lets the batcher read again.
+///
+/// The `XACK` itself runs inside the result writer's Redis Function, in the same atomic call as the
+/// writes (see ``ResultWriter``): acknowledging separately would leave a window in which results are
+/// written but their entries still pending, and another worker would claim and write them again.
+/// The permit comes back only here, after the acknowledgement, so the in-flight bound covers every
+/// stage from read to ack.
+public struct Acker: Service {
+    private let input: StageChannel<AcknowledgedBatch>
+    private let limiter: InFlightLimiter
+    private let statistics: WorkerStatistics
+    private let counters: PipelineCounters
+
+    init(input: StageChannel<AcknowledgedBatch>, limiter: InFlightLimiter, statistics: WorkerStatistics, counters: PipelineCounters) {
+        self.input = input
+        self.limiter = limiter
+        self.statistics = statistics
+        self.counters = counters
+    }
+
+    /// Completes batches until its input ends.
+    public func run() async {
+        for await acknowledged in input {
+            let batch = acknowledged.batch
+            counters.written(
+                batch.items.count, deadLetters: batch.deadLetters.count, microseconds: batch.timings.writeMicroseconds,
+                queueMicroseconds: batch.timings.queueMicroseconds)
+            await statistics.record(batch, endToEndMicroseconds: acknowledged.endToEndMicroseconds)
+            await limiter.release()
+        }
+    }
+}
