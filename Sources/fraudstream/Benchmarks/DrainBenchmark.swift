@@ -92,7 +92,7 @@ struct DrainBenchmark {
         try await group.value
         let snapshot = assembly.counters.snapshot
         let resultCount = try await redis.send(RedisCommand("XLEN", worker.resultsStream)).int ?? 0
-        let pending = try await redis.send(RedisCommand("XPENDING", worker.transactionStream, worker.consumerGroup)).array?.first?.int ?? -1
+        let pending = try await redis.send(XPendingSummary(stream: worker.transactionStream, group: worker.consumerGroup)).count
 
         func perTransaction(_ micros: Int) -> String { String(format: "%.1f", Double(micros) / Double(max(1, snapshot.written))) }
         table.add("preload \(transactions) transactions (XADD, pipelined)", grouped(Double(transactions) / loadSeconds), "tx/s", "generator side")

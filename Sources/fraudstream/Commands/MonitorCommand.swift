@@ -73,8 +73,8 @@ struct MonitorCommand: AsyncParsableCommand {
     }
 
     private func newest(_ count: Int, stream: String, redis: RedisConnection) async throws -> [[String: String]] {
-        let reply = try await redis.send(RedisCommand("XREVRANGE", stream, "+", "-", "COUNT", count))
-        return (reply.array ?? []).compactMap { $0.array?[1].stringPairs }
+        let entries = try await redis.send(XRange(stream: stream, count: count, reverse: true))
+        return entries.map { Dictionary($0.fields, uniquingKeysWith: { first, _ in first }) }
     }
 
     private func line(_ result: [String: String], color: Bool) -> String {
@@ -95,7 +95,7 @@ struct MonitorCommand: AsyncParsableCommand {
         while iterations == 0 || iteration < iterations {
             iteration += 1
             let length = try await redis.send(RedisCommand("XLEN", resultsStream)).int ?? 0
-            let groups = (try? await redis.send(RedisCommand("XINFO", "GROUPS", input)).array) ?? []
+            let groups = (try? await redis.send(XInfoGroups(stream: input))) ?? []
             let entries = try await newest(count, stream: resultsStream, redis: redis)
             var screen = "\u{1B}[2J\u{1B}[H"
             screen += "FraudStream monitor  \(Date())  results: \(resultsStream)\n"
@@ -103,12 +103,8 @@ struct MonitorCommand: AsyncParsableCommand {
                 screen += String(format: "throughput  %.0f results/s\n", Double(length - previousLength) / refresh)
             }
             for group in groups {
-                let fields = Dictionary(
-                    uniqueKeysWithValues: stride(from: 0, to: (group.array ?? []).count - 1, by: 2).compactMap { index -> (String, String)? in
-                        guard let values = group.array, let key = values[index].string else { return nil }
-                        return (key, values[index + 1].string ?? "")
-                    })
-                screen += "group       \(fields["name"] ?? "?"): lag \(fields["lag"] ?? "?"), pending \(fields["pending"] ?? "?"), consumers \(fields["consumers"] ?? "?")\n"
+                let lag = group.lag.map(String.init) ?? "?"
+                screen += "group       \(group.name): lag \(lag), pending \(group.pending), consumers \(group.consumers)\n"
             }
             screen += "\n" + entries.map { line($0, color: true) }.joined(separator: "\n") + "\n"
             print(screen, terminator: "")
@@ -123,17 +119,14 @@ struct MonitorCommand: AsyncParsableCommand {
         var cursor = "\(first - 1000)"
         let end = "\(last + 1000)"
         while true {
-            let reply = try await redis.send(RedisCommand("XRANGE", stream, cursor, end, "COUNT", 10_000))
-            let entries = reply.array ?? []
+            let entries = try await redis.send(XRange(stream: stream, start: cursor, end: end, count: 10_000))
             if entries.isEmpty { break }
             for entry in entries {
-                guard let parts = entry.array, let id = parts[0].string, let fields = parts[1].stringPairs,
-                    fields["run_id"] == run, let milliseconds = Int(id.split(separator: "-")[0])
-                else { continue }
-                let index = min(buckets.count - 1, max(0, (milliseconds - first) / 1000))
+                guard entry.value(of: "run_id") == run, let id = StreamID(entry.id) else { continue }
+                let index = min(buckets.count - 1, max(0, (Int(id.milliseconds) - first) / 1000))
                 buckets[index] += 1
             }
-            guard let lastId = entries.last?.array?[0].string else { break }
+            guard let lastId = entries.last?.id else { break }
             cursor = "(" + lastId
             if entries.count < 10_000 { break }
         }
