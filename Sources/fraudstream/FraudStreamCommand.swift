@@ -18,7 +18,8 @@ struct FraudStreamCommand: AsyncParsableCommand {
     )
 }
 
-/// Entry point: runs the parsed command and turns every failure into one readable line.
+/// Entry point: runs the parsed command and turns every failure into one readable line and an exit
+/// code, in this one place (see ``FraudError/Code`` for the codes).
 @main
 enum FraudStreamMain {
     static func main() async {
@@ -29,15 +30,8 @@ enum FraudStreamMain {
             } else {
                 try command.run()
             }
-        } catch let error as RedisError {
-            fail("fraudstream: \(error.message)")
-        } catch let error as WorkerError {
-            fail("fraudstream: \(error.description)")
-        } catch let error as ModelStore.LoadError {
-            fail("fraudstream: \(error.description)")
-        } catch let error as CommandFailure {
-            fail("fraudstream: \(error.message)", code: error.exitCode)
         } catch {
+            if let failure = failure(for: error) { fail("fraudstream: \(failure.message)", code: failure.exitCode) }
             let code = FraudStreamCommand.exitCode(for: error)
             if code == .success {
                 print(FraudStreamCommand.fullMessage(for: error))
@@ -50,16 +44,18 @@ enum FraudStreamMain {
         }
     }
 
+    /// The product's own errors as ``FraudError``; `nil` for argument-parser errors and exit requests.
+    static func failure(for error: any Error) -> FraudError? {
+        switch error {
+        case let error as FraudError: return error
+        case let error as RedisError where error.code == .invalidConfiguration: return FraudError(.invalidSetting, error.message)
+        case let error as RedisError: return FraudError(redis: error)
+        default: return nil
+        }
+    }
+
     static func fail(_ line: String, code: Int32 = 1) -> Never {
         FileHandle.standardError.write(Data((line + "\n").utf8))
         exit(code)
     }
-}
-
-/// A failure a command reports to the user as one line, with its exit code.
-struct CommandFailure: Error {
-    /// The line to print.
-    var message: String
-    /// The process exit code.
-    var exitCode: Int32 = 1
 }

@@ -32,7 +32,7 @@ struct ModelStoreTests {
             #expect(try await store.load(third, on: redis).metrics.prAUC.isNaN)
             try await store.promote(2, on: redis)
             #expect(try await store.load(on: redis).version == 2)
-            await #expect(throws: ModelStore.LoadError.self) { try await store.promote(9, on: redis) }
+            await #expect(throws: FraudError.self) { try await store.promote(9, on: redis) }
         }
     }
 
@@ -44,7 +44,7 @@ struct ModelStoreTests {
             do {
                 _ = try await store.load(7, on: redis)
                 Issue.record("expected a corrupt model to be rejected")
-            } catch let error as ModelStore.LoadError {
+            } catch let error as FraudError {
                 #expect(error.description.contains("corrupt"))
             }
             var mismatched = WorkerHarness.tinyModel(seed: 1)
@@ -53,7 +53,7 @@ struct ModelStoreTests {
             do {
                 _ = try await store.load(version, on: redis)
                 Issue.record("expected a model with other features to be rejected")
-            } catch let error as ModelStore.LoadError {
+            } catch let error as FraudError {
                 #expect(error.description.contains("different features"))
                 #expect(error.description.contains("click_spam"))
                 #expect(error.description.contains("something_else"))
@@ -63,8 +63,8 @@ struct ModelStoreTests {
             broken.ensemble.nodeLeft[0] = 1_000_000
             let json = try JSONEncoder().encode(broken)
             try await redis.send(RedisCommand("SET", store.key(8), String(decoding: json, as: UTF8.self)))
-            await #expect(throws: ModelStore.LoadError.self) { try await store.load(8, on: redis) }
-            await #expect(throws: ModelStore.LoadError.self) { try await store.load(on: redis) }  // nothing promoted
+            await #expect(throws: FraudError.self) { try await store.load(8, on: redis) }
+            await #expect(throws: FraudError.self) { try await store.load(on: redis) }  // nothing promoted
         }
     }
 }

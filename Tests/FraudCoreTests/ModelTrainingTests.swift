@@ -178,7 +178,7 @@ struct ModelTrainingTests {
         var wrongNames = model
         wrongNames.featureNames.removeLast()
         for corrupted in [childOutOfRange, backwardChild, nanThreshold, badFeature, shortArray, infiniteValue, wrongNames] {
-            #expect(throws: ModelValidationError.self) { try corrupted.validate() }
+            #expect(throws: FraudError.self) { try corrupted.validate() }
         }
         // A stored model that fails validation cannot even be loaded.
         let corruptJSON = try JSONEncoder().encode(badFeature)
@@ -231,9 +231,9 @@ struct ModelTrainingTests {
     @Test func parametersDecodeWithDefaultsAndRejectBadValues() throws {
         let decoded = try JSONDecoder().decode(GBDTParameters.self, from: Data(#"{"trees": 50, "seed": 7}"#.utf8))
         #expect(decoded == GBDTParameters(trees: 50, seed: 7))
-        #expect(throws: ModelValidationError.self) { try GBDTParameters(maxBins: 256).validate() }
-        #expect(throws: ModelValidationError.self) { try GBDTParameters(rowSubsample: 0).validate() }
-        #expect(throws: ModelValidationError.self) {
+        #expect(throws: FraudError.self) { try GBDTParameters(maxBins: 256).validate() }
+        #expect(throws: FraudError.self) { try GBDTParameters(rowSubsample: 0).validate() }
+        #expect(throws: FraudError.self) {
             try TrainingSet(featureNames: ["a"], features: [.nan], labels: [1]).validate()
         }
     }

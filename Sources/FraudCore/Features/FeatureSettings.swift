@@ -23,14 +23,12 @@ public struct FeatureSettings: Sendable, Equatable, Codable {
         self.countMinDepth = countMinDepth
     }
 
-    /// Reads `NAMESPACE`, `CLICK_SPAM_THRESHOLD`, `CLICK_SPAM_WINDOW_IN_SEC`.
-    public static func fromEnvironment(_ environment: [String: String]) -> FeatureSettings {
-        var settings = FeatureSettings()
-        if let namespace = environment["NAMESPACE"], !namespace.isEmpty { settings.namespace = namespace }
-        if let value = environment["CLICK_SPAM_THRESHOLD"].flatMap(Int.init), value > 0 { settings.clickSpamThreshold = value }
-        if let value = environment["CLICK_SPAM_WINDOW_IN_SEC"].flatMap(Int.init), value > 0 {
-            settings.clickSpamWindowSeconds = value
-        }
-        return settings
+    /// `NAMESPACE`, `CLICK_SPAM_THRESHOLD` and `CLICK_SPAM_WINDOW_IN_SEC` over the defaults.
+    public static func resolve(_ settings: SettingsResolver) throws(FraudError) -> FeatureSettings {
+        var result = FeatureSettings()
+        if let namespace = settings.string(Settings.namespace) { result.namespace = namespace }
+        if let value = try settings.integer(Settings.clickSpamThreshold, in: 1...1_000_000) { result.clickSpamThreshold = value }
+        if let value = try settings.integer(Settings.clickSpamWindowSeconds, in: 1...86_400) { result.clickSpamWindowSeconds = value }
+        return result
     }
 }

@@ -57,9 +57,9 @@ public struct GBDTParameters: Sendable, Codable, Equatable {
     }
 
     /// Checks every setting is in range.
-    public func validate() throws(ModelValidationError) {
-        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(ModelValidationError) {
-            if !condition { throw ModelValidationError("GBDT parameters: " + message()) }
+    public func validate() throws(FraudError) {
+        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(FraudError) {
+            if !condition { throw FraudError(.invalidModel, "GBDT parameters: " + message()) }
         }
         try require(trees >= 0, "trees must be >= 0, got \(trees)")
         try require(maxDepth >= 1, "maxDepth must be >= 1, got \(maxDepth)")

@@ -51,18 +51,18 @@ public struct LogisticRegressionModel: Sendable, Codable, Equatable {
     }
 
     /// Checks that every array has one entry per feature, every number is finite and every scale positive.
-    public func validate() throws(ModelValidationError) {
+    public func validate() throws(FraudError) {
         let count = featureNames.count
         guard means.count == count, scales.count == count, weights.count == count else {
-            throw ModelValidationError(
+            throw FraudError(.invalidModel, 
                 "logistic regression: \(count) features but \(means.count) means, \(scales.count) scales, \(weights.count) weights"
             )
         }
         guard bias.isFinite, means.allSatisfy(\.isFinite), weights.allSatisfy(\.isFinite) else {
-            throw ModelValidationError("logistic regression: a mean, weight or the bias is not finite")
+            throw FraudError(.invalidModel, "logistic regression: a mean, weight or the bias is not finite")
         }
         guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw ModelValidationError("logistic regression: every scale must be finite and positive")
+            throw FraudError(.invalidModel, "logistic regression: every scale must be finite and positive")
         }
     }
 }

@@ -68,18 +68,18 @@ public struct TrainingSet: Sendable, Equatable {
     }
 
     /// Checks shape, that every value is finite and that every label is 0 or 1.
-    public func validate() throws(ModelValidationError) {
+    public func validate() throws(FraudError) {
         guard features.count == labels.count * featureNames.count else {
-            throw ModelValidationError("training set has \(features.count) values for \(labels.count) rows of \(featureNames.count) features")
+            throw FraudError(.invalidModel, "training set has \(features.count) values for \(labels.count) rows of \(featureNames.count) features")
         }
         if let bad = features.firstIndex(where: { !$0.isFinite }) {
             let width = max(featureCount, 1)
-            throw ModelValidationError(
+            throw FraudError(.invalidModel, 
                 "training set value at row \(bad / width), feature \(featureNames[bad % width]) is \(features[bad]); all values must be finite"
             )
         }
         if let bad = labels.firstIndex(where: { $0 > 1 }) {
-            throw ModelValidationError("training set label at row \(bad) is \(labels[bad]); labels must be 0 or 1")
+            throw FraudError(.invalidModel, "training set label at row \(bad) is \(labels[bad]); labels must be 0 or 1")
         }
     }
 }

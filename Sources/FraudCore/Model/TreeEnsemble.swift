@@ -49,7 +49,7 @@ public struct TreeEnsemble: Sendable, Codable, Equatable {
     private var packed: PackedForest?
 
     /// Rebuilds the fast inference layout after the arrays were edited in place; throws what `validate()` throws.
-    public mutating func prepareForInference() throws(ModelValidationError) {
+    public mutating func prepareForInference() throws(FraudError) {
         try validate()
         packed = PackedForest(validated: self)
     }
@@ -190,8 +190,8 @@ public struct TreeEnsemble: Sendable, Codable, Equatable {
 
     /// Checks internal consistency: array lengths, feature names, every tree a proper pre-order tree
     /// inside its own node range, feature indices below `featureCount`, all numbers finite.
-    public func validate() throws(ModelValidationError) {
-        func fail(_ message: String) -> ModelValidationError { ModelValidationError("tree ensemble: " + message) }
+    public func validate() throws(FraudError) {
+        func fail(_ message: String) -> FraudError { FraudError(.invalidModel, "tree ensemble: " + message) }
         let count = nodeFeature.count
         guard featureCount >= 0 else { throw fail("featureCount is \(featureCount)") }
         guard featureNames.count == featureCount else {

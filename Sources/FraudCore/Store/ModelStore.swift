@@ -4,12 +4,6 @@ import RedisClient
 /// Model versions in Redis: `<ns>:model:<n>` (JSON), `<ns>:models` (sorted set of versions) and
 /// `<ns>:model:latest` (the promoted version that workers serve).
 public struct ModelStore: Sendable {
-    /// Why a model cannot be loaded.
-    public struct LoadError: Error, CustomStringConvertible, Sendable {
-        /// One line for people.
-        public let description: String
-    }
-
     /// The namespace.
     public let namespace: String
 
@@ -58,7 +52,7 @@ public struct ModelStore: Sendable {
     /// Makes `version` the one workers serve.
     public func promote(_ version: Int, on connection: RedisConnection) async throws {
         guard try await connection.send(RedisCommand("EXISTS", key(version))).int == 1 else {
-            throw LoadError(description: "model version \(version) does not exist")
+            throw FraudError(.modelUnavailable, "model version \(version) does not exist")
         }
         try await connection.send(RedisCommand("SET", latestKey, version))
     }
@@ -71,10 +65,10 @@ public struct ModelStore: Sendable {
         } else if let latest = try await latestVersion(on: connection) {
             resolved = latest
         } else {
-            throw LoadError(description: "no model in Redis under '\(namespace)': run `fraudstream prepare` first")
+            throw FraudError(.modelUnavailable, "no model in Redis under '\(namespace)': run `fraudstream prepare` first")
         }
         guard let bytes = try await connection.send(RedisCommand("GET", key(resolved))).bytes else {
-            throw LoadError(description: "model version \(resolved) does not exist under '\(namespace)'")
+            throw FraudError(.modelUnavailable, "model version \(resolved) does not exist under '\(namespace)'")
         }
         return try Self.decode(bytes, version: resolved)
     }
@@ -87,7 +81,7 @@ public struct ModelStore: Sendable {
             decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             record = try decoder.decode(ModelRecord.self, from: Data(bytes))
         } catch {
-            throw LoadError(description: "model version \(version) is corrupt: \(error)")
+            throw FraudError(.modelUnavailable, "model version \(version) is corrupt: \(error)")
         }
         try validate(record)
         return record
@@ -102,15 +96,15 @@ public struct ModelStore: Sendable {
             if !missing.isEmpty { detail += "; missing: \(missing.joined(separator: ","))" }
             if !extra.isEmpty { detail += "; unknown: \(extra.joined(separator: ","))" }
             if missing.isEmpty && extra.isEmpty { detail += " (same names, different order)" }
-            throw LoadError(description: detail + ": retrain with `fraudstream prepare`")
+            throw FraudError(.modelUnavailable, detail + ": retrain with `fraudstream prepare`")
         }
         guard record.ensemble.featureCount == FeatureSchema.count else {
-            throw LoadError(description: "model version \(record.version) reads \(record.ensemble.featureCount) features, this build has \(FeatureSchema.count)")
+            throw FraudError(.modelUnavailable, "model version \(record.version) reads \(record.ensemble.featureCount) features, this build has \(FeatureSchema.count)")
         }
         do {
             try record.ensemble.validate()
         } catch {
-            throw LoadError(description: "model version \(record.version) is corrupt: \(error)")
+            throw FraudError(.modelUnavailable, "model version \(record.version) is corrupt: \(error)")
         }
     }
 }

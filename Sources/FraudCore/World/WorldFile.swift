@@ -23,17 +23,9 @@ public enum WorldFile {
         public static let transactions = "transactions.jsonl"
     }
 
-    /// A world file that cannot be parsed.
-    public struct FormatError: Error, Sendable, CustomStringConvertible {
-        /// The file, by name.
-        public var file: String
-        /// 1-based line number, 0 for the whole file.
-        public var line: Int
-        /// What is wrong.
-        public var message: String
-
-        /// One line: `file:line: message`.
-        public var description: String { "\(file):\(line): \(message)" }
+    /// A world file that cannot be parsed, as one line: `file:line: message` (line 0 for the whole file).
+    static func formatError(file: String, line: Int, _ error: any Error) -> FraudError {
+        FraudError(.invalidData, "\(file):\(line): \(error)")
     }
 
     /// The contents of `world.json`.
@@ -96,7 +88,7 @@ public enum WorldFile {
             do {
                 configuration = try decoder.decode(Manifest.self, from: Data(contentsOf: manifestURL)).configuration
             } catch {
-                throw FormatError(file: FileName.world, line: 0, message: "\(error)")
+                throw Self.formatError(file: FileName.world, line: 0, error)
             }
         } else {
             configuration = inferredConfiguration(profiles: profiles, merchants: merchants, history: history)
@@ -125,7 +117,7 @@ public enum WorldFile {
             do {
                 values.append(try decoder.decode(Value.self, from: Data(line)))
             } catch {
-                throw FormatError(file: name, line: lineNumber, message: "\(error)")
+                throw Self.formatError(file: name, line: lineNumber, error)
             }
         }
         return values

@@ -49,11 +49,7 @@ struct DrainBenchmark {
         // The backlog: live traffic from the same world.
         var synthesizer = TrafficSynthesizer(world: world, seed: 5, fraudRatio: 0.02, runId: "bench-drain")
         var worker = self.worker
-        worker.namespace = namespace
-        worker.features.namespace = namespace
-        worker.transactionStream = "\(namespace):transactions"
-        worker.resultsStream = "\(namespace):results"
-        worker.deadLetterStream = "\(namespace):dead_letters"
+        worker.namespace = namespace  // derives the stream names under it
         worker.consumerName = "bench"
         worker.resultTTLSeconds = 0
         worker.maxStreamLength = 0

@@ -7,7 +7,7 @@ struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Check the configured Redis: version, round trip, eviction policy, persistence, auth.",
-        discussion: "Exits 0 when the server is usable, 1 when it is not or cannot be reached."
+        discussion: "Exits 0 when the server is usable, 69 when it is not or cannot be reached, 64 for bad settings."
     )
 
     @OptionGroup var connection: ConnectionOptions
@@ -22,7 +22,7 @@ struct DoctorCommand: AsyncParsableCommand {
             print("\(finding.severity.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(label)\(finding.detail)")
         }
         if !report.isUsable {
-            throw CommandFailure(message: "this Redis cannot run FraudStream (see the fail lines above)")
+            throw FraudError(.unsupportedServer, "this Redis cannot run FraudStream (see the fail lines above)")
         }
     }
 }

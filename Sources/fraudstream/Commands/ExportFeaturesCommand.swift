@@ -29,15 +29,16 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
     var blocklistFalsePositiveRate: Double = 0.001
 
     func run() async throws {
-        let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-export"))
-        let scratch = "\(namespace.resolved):export:\(getpid())"
+        let resolver = SettingsResolver.command(connection.flags, namespace.flags)
+        let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-export"))
+        let scratch = "\(StreamNames(resolving: resolver).namespace):export:\(getpid())"
         let synthetic = try world.load()
         let store = FeatureStore(namespace: scratch)
         let keyspace = Keyspace(namespace: scratch)
         do {
             let shape = try await store.install(
                 synthetic, blocklistCapacity: blocklistCapacity, falsePositiveRate: blocklistFalsePositiveRate, on: redis)
-            let settings = FeatureSettings.fromEnvironment(ProcessInfo.processInfo.environment).with(namespace: scratch)
+            let settings = try FeatureSettings.resolve(resolver).with(namespace: scratch)
             let rows = try await store.replay(
                 synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
             try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: out))

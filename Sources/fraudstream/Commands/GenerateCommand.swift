@@ -20,8 +20,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @OptionGroup var traffic: TrafficOptions
 
     func run() async throws {
-        let report = try await traffic.generate(connection: connection, namespace: namespace.resolved, printProgress: true)
-        _ = report
+        _ = try await traffic.generate(connection: connection, settings: .command(connection.flags, namespace.flags, traffic.flags), printProgress: true)
     }
 }
 
@@ -67,6 +66,9 @@ struct TrafficOptions: ParsableArguments {
         guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be between 1 and 64") }
     }
 
+    /// The flags of this group that override settings.
+    var flags: [Setting: String?] { [Settings.transactionStream: stream] }
+
     var ratePerSecond: Double { tps ?? interval.map { 1 / $0 } ?? 1_000 }
 
     /// The schedule.
@@ -77,7 +79,8 @@ struct TrafficOptions: ParsableArguments {
     }
 
     /// Runs the generator and prints target and achieved rate.
-    func generate(connection: ConnectionOptions, namespace: String, printProgress: Bool) async throws -> TrafficGenerator.Report {
+    func generate(connection: ConnectionOptions, settings: SettingsResolver, printProgress: Bool) async throws -> TrafficGenerator.Report {
+        let streams = StreamNames(resolving: settings)
         var worldConfiguration = WorldConfiguration()
         worldConfiguration.users = users
         worldConfiguration.days = 1
@@ -85,8 +88,8 @@ struct TrafficOptions: ParsableArguments {
         let world = WorldGenerator.generate(worldConfiguration)
         let run = runId ?? TrafficGenerator.makeRunId()
         var options = TrafficGenerator.Options(runId: run, plan: plan)
-        options.namespace = namespace
-        options.stream = stream ?? ProcessInfo.processInfo.environment["TRANSACTION_STREAM"] ?? "\(namespace):transactions"
+        options.namespace = streams.namespace
+        options.stream = streams.transactions
         options.fraudRatio = fraudRatio
         options.threads = threads
         options.seed = seed
@@ -103,7 +106,7 @@ struct TrafficOptions: ParsableArguments {
                 print("progress    \(sent) / \(total) sent, \(String(format: "%.1f", seconds)) s, \(Int(rate))/s")
             }
         }
-        let redis = try connection.configuration(name: "fraudstream-generate")
+        let redis = try connection.configuration(settings, name: "fraudstream-generate")
         let report = try await TrafficGenerator(options: options, world: world).run(redis: redis, progress: progress)
         print(String(
             format: "generated   %d transactions (%d fraud) in %.2f s: target %.0f/s, achieved %.0f/s (%+.2f%%), run %@",

@@ -31,11 +31,12 @@ struct LoadTestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let ns = namespace.resolved
-        let configuration = try connection.configuration(name: "fraudstream-load-test")
-        let redis = try await RedisConnection.connect(configuration)
-        let stream = traffic.stream ?? ProcessInfo.processInfo.environment["TRANSACTION_STREAM"] ?? "\(ns):transactions"
-        let group = ProcessInfo.processInfo.environment["DEFAULT_CONSUMER_GROUP"] ?? "inference_workers"
+        let settings = SettingsResolver.command(connection.flags, namespace.flags, traffic.flags)
+        let streams = StreamNames(resolving: settings)
+        let ns = streams.namespace
+        let redis = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-load-test"))
+        let stream = streams.transactions
+        let group = streams.consumerGroup
         let base = "loadtest-\(getpid())"
         var processes: [Process] = []
         defer { WorkerProcesses.signal(processes, SIGTERM) }
@@ -50,7 +51,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         var traffic = self.traffic
         let run = traffic.runId ?? TrafficGenerator.makeRunId()
         traffic.runId = run
-        let report = try await traffic.generate(connection: connection, namespace: ns, printProgress: true)
+        let report = try await traffic.generate(connection: connection, settings: settings, printProgress: true)
 
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
@@ -72,7 +73,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         WorkerProcesses.signal(processes, SIGTERM)
         await WorkerProcesses.waitForExit(processes, timeout: .seconds(10))
         if done < report.sent {
-            throw CommandFailure(message: "\(report.sent - done) transactions of run \(run) left unprocessed")
+            throw FraudError(.failedCheck, "\(report.sent - done) transactions of run \(run) left unprocessed")
         }
     }
 
@@ -95,12 +96,12 @@ struct LoadTestCommand: AsyncParsableCommand {
         let deadline = clock.now + .milliseconds(Int(readyTimeout * 1000))
         while clock.now < deadline {
             if let exited = processes.first(where: { !$0.isRunning }) {
-                throw CommandFailure(message: "a worker exited before it was ready (status \(exited.terminationStatus)); is there a model? run `fraudstream prepare`")
+                throw FraudError(.failedCheck, "a worker exited before it was ready (status \(exited.terminationStatus)); is there a model? run `fraudstream prepare`")
             }
             let clients = (try? await redis.send(RedisCommand("CLIENT", "LIST")).string) ?? ""
             if names.allSatisfy({ clients.contains("name=fraudstream-\($0)-consumer ") }) { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw CommandFailure(message: "workers not ready after \(readyTimeout) s")
+        throw FraudError(.failedCheck, "workers not ready after \(readyTimeout) s")
     }
 }

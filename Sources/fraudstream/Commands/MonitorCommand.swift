@@ -29,9 +29,11 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(help: "Stop the live view after this many refreshes (0 = until Ctrl-C).") var iterations: Int = 0
 
     func run() async throws {
-        let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-monitor"))
-        let ns = namespace.resolved
-        let resultsStream = ProcessInfo.processInfo.environment["FRAUD_RESULTS_STREAM"] ?? "\(ns):results"
+        let settings = SettingsResolver.command(connection.flags, namespace.flags)
+        let streams = StreamNames(resolving: settings)
+        let redis = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-monitor"))
+        let ns = streams.namespace
+        let resultsStream = streams.results
         if runs {
             let list = try await RunStatistics.runIds(namespace: ns, on: redis)
             if json {
@@ -49,7 +51,7 @@ struct MonitorCommand: AsyncParsableCommand {
             return
         }
         if stats || plot != nil {
-            guard let run = try await resolveRun(ns, redis) else { throw CommandFailure(message: "no runs under '\(ns)' yet") }
+            guard let run = try await resolveRun(ns, redis) else { throw FraudError(.notFound, "no runs under '\(ns)' yet") }
             let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
             if let plot {
                 let series = try await throughputSeries(run: run, statistics: statistics, stream: resultsStream, redis: redis)
@@ -64,7 +66,7 @@ struct MonitorCommand: AsyncParsableCommand {
             if json { printJSON(entries) } else { entries.forEach { print(line($0, color: false)) } }
             return
         }
-        try await live(ns: ns, resultsStream: resultsStream, redis: redis)
+        try await live(streams: streams, redis: redis)
     }
 
     private func resolveRun(_ ns: String, _ redis: RedisConnection) async throws -> String? {
@@ -88,8 +90,9 @@ struct MonitorCommand: AsyncParsableCommand {
         return text
     }
 
-    private func live(ns: String, resultsStream: String, redis: RedisConnection) async throws {
-        let input = ProcessInfo.processInfo.environment["TRANSACTION_STREAM"] ?? "\(ns):transactions"
+    private func live(streams: StreamNames, redis: RedisConnection) async throws {
+        let resultsStream = streams.results
+        let input = streams.transactions
         var previousLength: Int?
         var iteration = 0
         while iterations == 0 || iteration < iterations {

@@ -31,9 +31,11 @@ struct PrepareCommand: AsyncParsableCommand {
     func run() async throws {
         let clock = ContinuousClock()
         let started = clock.now
-        let namespace = namespace.resolved
-        let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-prepare"))
-        let settings = FeatureSettings.fromEnvironment(ProcessInfo.processInfo.environment).with(namespace: namespace)
+        let resolver = SettingsResolver.command(connection.flags, namespace.flags, training.flags)
+        let settings = try FeatureSettings.resolve(resolver)
+        let namespace = settings.namespace
+        let threshold = try resolver.decimal(Settings.threshold, in: 0...1) ?? 0.7
+        let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-prepare"))
         let store = FeatureStore(namespace: namespace)
 
         let synthetic = try world.load()
@@ -61,7 +63,7 @@ struct PrepareCommand: AsyncParsableCommand {
         }
 
         let record = ModelTraining.train(
-            history: synthetic.history, rows: rows, parameters: training.parameters, threshold: training.resolvedThreshold,
+            history: synthetic.history, rows: rows, parameters: training.parameters, threshold: threshold,
             trainingData: world.describe(synthetic), now: Int64(Date().timeIntervalSince1970 * 1000))
         let models = ModelStore(namespace: namespace)
         let version = try await models.save(record, promote: !noPromote, on: redis)

@@ -61,49 +61,36 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).")
     var logLevel: String?
 
-    func validate() throws {
-        if let logLevel, Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be >= 1") }
+    /// The flags given, by the setting each overrides.
+    var flags: [Setting: String?] {
+        [
+            Settings.batchSize: batchSize.map(String.init), Settings.lingerMilliseconds: lingerMs.map(String.init),
+            Settings.fetchers: fetchers.map(String.init), Settings.writers: writers.map(String.init),
+            Settings.maxInFlight: maxInFlight.map(String.init), Settings.blockMilliseconds: blockMs.map(String.init),
+            Settings.consumerGroup: consumerGroup, Settings.consumerName: consumerName, Settings.workers: workers.map(String.init),
+            Settings.modelVersion: modelVersion.map(String.init), Settings.threshold: threshold.map { "\($0)" },
+            Settings.reviewThreshold: reviewThreshold.map { "\($0)" }, Settings.claimIdleMilliseconds: claimIdleMs.map(String.init),
+            Settings.maxDeliveries: maxDeliveries.map(String.init), Settings.transactionStream: stream,
+            Settings.resultsStream: resultsStream, Settings.deadLetterStream: deadLetterStream,
+            Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.resultTTL: resultTtl.map(String.init),
+            Settings.profile: profile ? "1" : nil, Settings.logLevel: logLevel,
+        ]
     }
 
-    /// Flags over environment over defaults.
-    func workerConfiguration() throws -> WorkerConfiguration {
-        let environment = ProcessInfo.processInfo.environment
-        var configuration = WorkerConfiguration()
-        var merged = environment
-        merged["NAMESPACE"] = namespace.resolved
-        configuration.apply(environment: merged)
-        configuration.consumerName = consumerName ?? environment["CONSUMER_NAME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
-        if let batchSize { configuration.batchSize = batchSize }
-        if let lingerMs { configuration.lingerMilliseconds = lingerMs }
-        if let fetchers { configuration.fetchers = fetchers }
-        if let writers { configuration.writers = writers }
-        if let maxInFlight { configuration.maxInFlight = maxInFlight }
-        if let blockMs { configuration.blockMilliseconds = blockMs }
-        if let consumerGroup { configuration.consumerGroup = consumerGroup }
-        if let modelVersion { configuration.pinnedModelVersion = modelVersion }
-        if let threshold { configuration.threshold = threshold }
-        if let value = reviewThreshold ?? environment["REVIEW_THRESHOLD"].flatMap(Double.init) { configuration.reviewThreshold = value }
-        if let claimIdleMs { configuration.claimIdleMilliseconds = claimIdleMs }
-        if let maxDeliveries { configuration.maxDeliveries = maxDeliveries }
-        if let stream { configuration.transactionStream = stream }
-        if let resultsStream { configuration.resultsStream = resultsStream }
-        if let deadLetterStream { configuration.deadLetterStream = deadLetterStream }
-        if let maxStreamLength { configuration.maxStreamLength = maxStreamLength }
-        if let resultTtl { configuration.resultTTLSeconds = resultTtl }
-        configuration.profile = profile || environment["PROFILE"] == "1"
-        if let problem = configuration.problem() { throw ValidationError(problem) }
-        return configuration
-    }
+    /// Flags over environment over defaults, resolved in one place.
+    var settings: SettingsResolver { .command(connection.flags, namespace.flags, flags) }
 
-    var processCount: Int {
-        workers ?? ProcessInfo.processInfo.environment["WORKERS"].flatMap(Int.init) ?? 1
+    /// The worker's configuration.
+    func workerConfiguration() throws(FraudError) -> WorkerConfiguration {
+        try WorkerConfiguration.resolve(settings, defaultConsumerName: "\(ProcessInfo.processInfo.hostName)-\(getpid())")
     }
 
     func run() async throws {
+        let settings = self.settings
         let configuration = try workerConfiguration()
-        let level = Logger.Level(rawValue: logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info") ?? .info
+        let processCount = try settings.integer(Settings.workers, in: 1...64) ?? 1
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        let level = Logger.Level(rawValue: try settings.choice(Settings.logLevel, of: levels) ?? "info") ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -115,11 +102,7 @@ struct WorkerCommand: AsyncParsableCommand {
             if code != 0 { throw ExitCode(code) }
             return
         }
-        let worker = Worker(configuration: configuration, redis: try connection.configuration(), logger: logger)
-        do {
-            try await worker.run()
-        } catch let error as WorkerError {
-            throw CommandFailure(message: error.description)
-        }
+        let worker = Worker(configuration: configuration, redis: try connection.configuration(settings), logger: logger)
+        try await worker.run()
     }
 }

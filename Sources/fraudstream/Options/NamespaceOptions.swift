@@ -1,15 +1,17 @@
 import ArgumentParser
-import Foundation
+import FraudCore
 
 /// The key namespace: `--namespace`, else `NAMESPACE`, else `fraud`.
 struct NamespaceOptions: ParsableArguments {
     @Option(help: "Key namespace (env NAMESPACE; default fraud).")
     var namespace: String?
 
+    /// The flags this group sets.
+    var flags: [Setting: String?] { [Settings.namespace: namespace.flatMap { $0.isEmpty ? nil : $0 }] }
+
+    /// The streams and group under the resolved namespace (flags of other groups may name streams too).
+    func streams(_ settings: SettingsResolver) -> StreamNames { StreamNames(resolving: settings) }
+
     /// The resolved namespace.
-    var resolved: String {
-        if let namespace, !namespace.isEmpty { return namespace }
-        if let value = ProcessInfo.processInfo.environment["NAMESPACE"], !value.isEmpty { return value }
-        return "fraud"
-    }
+    var resolved: String { StreamNames(resolving: .command(flags)).namespace }
 }

@@ -75,10 +75,8 @@ struct TrainingOptions: ParsableArguments {
         if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be in 0...1") }
     }
 
-    /// The threshold: flag, else `FRAUD_THRESHOLD`, else 0.7.
-    var resolvedThreshold: Double {
-        threshold ?? ProcessInfo.processInfo.environment["FRAUD_THRESHOLD"].flatMap(Double.init) ?? 0.7
-    }
+    /// The flags of this group that override settings.
+    var flags: [Setting: String?] { [Settings.threshold: threshold.map { "\($0)" }] }
 
     /// The hyper-parameters.
     var parameters: GBDTParameters {

@@ -32,7 +32,7 @@ public struct ModelWatcher: Service {
                     let record = try await store.load(latest, on: connection)
                     await scorer.install(record)
                     logger.notice("model version promoted; installing", metadata: ["version": "\(latest)"])
-                } catch let error as ModelStore.LoadError {
+                } catch let error as FraudError where error.code == .modelUnavailable {
                     rejected = latest
                     logger.error("promoted model rejected; keeping the current one", metadata: ["version": "\(latest)", "error": "\(error)"])
                 }

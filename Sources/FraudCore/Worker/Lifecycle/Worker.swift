@@ -79,17 +79,12 @@ public struct Worker: Sendable {
 
     /// Connects, loads the functions and the model, and wires the stages.
     public func assemble(signals: [UnixSignal] = [.sigterm, .sigint], stageDelay: Duration? = nil) async throws -> Assembly {
-        if let problem = configuration.problem() { throw WorkerError(problem) }
+        if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
         let control = try await connect("control")
         try await control.loadFunctionLibrary(FeatureLibrary.source)
         try await control.loadFunctionLibrary(ResultLibrary.source)
         let models = ModelStore(namespace: configuration.namespace)
-        let model: ModelRecord
-        do {
-            model = try await models.load(configuration.pinnedModelVersion, on: control)
-        } catch let error as ModelStore.LoadError {
-            throw WorkerError(error.description)
-        }
+        let model = try await models.load(configuration.pinnedModelVersion, on: control)
         let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
         var featureSettings = configuration.features
         featureSettings.namespace = configuration.namespace

@@ -1,15 +1,37 @@
 /// Everything a worker process needs to know; each value has a flag, an environment twin and a default.
 public struct WorkerConfiguration: Sendable, Equatable {
-    /// Key namespace (`NAMESPACE`).
-    public var namespace = "fraud"
+    /// Namespace, streams and group.
+    public var streams = StreamNames()
+    /// Key namespace (`NAMESPACE`); setting it derives the default stream names under it again.
+    public var namespace: String {
+        get { streams.namespace }
+        set {
+            let group = streams.consumerGroup
+            streams = StreamNames(namespace: newValue)
+            streams.consumerGroup = group
+            features.namespace = newValue
+        }
+    }
     /// Input stream (`TRANSACTION_STREAM`).
-    public var transactionStream = "fraud:transactions"
+    public var transactionStream: String {
+        get { streams.transactions }
+        set { streams.transactions = newValue }
+    }
     /// Results stream (`FRAUD_RESULTS_STREAM`).
-    public var resultsStream = "fraud:results"
+    public var resultsStream: String {
+        get { streams.results }
+        set { streams.results = newValue }
+    }
     /// Dead-letter stream (`DEAD_LETTER_STREAM`).
-    public var deadLetterStream = "fraud:dead_letters"
+    public var deadLetterStream: String {
+        get { streams.deadLetters }
+        set { streams.deadLetters = newValue }
+    }
     /// Consumer group (`DEFAULT_CONSUMER_GROUP`).
-    public var consumerGroup = "inference_workers"
+    public var consumerGroup: String {
+        get { streams.consumerGroup }
+        set { streams.consumerGroup = newValue }
+    }
     /// Consumer name within the group (`CONSUMER_NAME`); unique per process.
     public var consumerName = "worker-1"
     /// Approximate cap of the results and dead-letter streams, and the length above which acknowledged
@@ -56,53 +78,50 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// The identity written into results and statistics.
     public var workerId: String { consumerName }
 
-    /// Applies environment variables over the defaults (flags are applied over this by the caller).
-    public mutating func apply(environment: [String: String]) {
-        func text(_ name: String) -> String? {
-            guard let value = environment[name], !value.isEmpty else { return nil }
-            return value
+    /// The integer settings with the range each must lie in, checked the same way whether a value
+    /// came from a flag, the environment or code.
+    static var integerSettings: [(setting: Setting, range: ClosedRange<Int>, value: WritableKeyPath<WorkerConfiguration, Int>)] {
+        [
+            (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
+            (Settings.resultTTL, 0...Int.max, \.resultTTLSeconds),
+            (Settings.batchSize, 1...10_000, \.batchSize),
+            (Settings.lingerMilliseconds, 0...60_000, \.lingerMilliseconds),
+            (Settings.fetchers, 1...64, \.fetchers),
+            (Settings.writers, 1...64, \.writers),
+            (Settings.maxInFlight, 1...1_000, \.maxInFlight),
+            (Settings.blockMilliseconds, 1...600_000, \.blockMilliseconds),
+            (Settings.claimIdleMilliseconds, 100...86_400_000, \.claimIdleMilliseconds),
+            (Settings.maxDeliveries, 1...1_000, \.maxDeliveries),
+        ]
+    }
+
+    /// Flags over environment over defaults, each value checked: a value that does not parse or is
+    /// out of range is an error naming its flag or variable, never replaced by the default.
+    public static func resolve(_ settings: SettingsResolver, defaultConsumerName: String) throws(FraudError) -> WorkerConfiguration {
+        var configuration = WorkerConfiguration()
+        configuration.streams = StreamNames(resolving: settings)
+        configuration.features = try FeatureSettings.resolve(settings)
+        configuration.consumerName = settings.string(Settings.consumerName) ?? defaultConsumerName
+        for entry in integerSettings {
+            if let value = try settings.integer(entry.setting, in: entry.range) { configuration[keyPath: entry.value] = value }
         }
-        func integer(_ name: String) -> Int? { text(name).flatMap { Int($0) } }
-        if let value = text("NAMESPACE") {
-            namespace = value
-            transactionStream = "\(value):transactions"
-            resultsStream = "\(value):results"
-            deadLetterStream = "\(value):dead_letters"
-        }
-        if let value = text("TRANSACTION_STREAM") { transactionStream = value }
-        if let value = text("FRAUD_RESULTS_STREAM") { resultsStream = value }
-        if let value = text("DEAD_LETTER_STREAM") { deadLetterStream = value }
-        if let value = text("DEFAULT_CONSUMER_GROUP") { consumerGroup = value }
-        if let value = text("CONSUMER_NAME") { consumerName = value }
-        if let value = integer("MAX_STREAM_LENGTH") { maxStreamLength = value }
-        if let value = integer("RESULT_TTL") { resultTTLSeconds = value }
-        if let value = text("FRAUD_THRESHOLD").flatMap(Double.init) { threshold = value }
-        if let value = integer("BATCH_SIZE") { batchSize = value }
-        if let value = integer("LINGER_MS") { lingerMilliseconds = value }
-        if let value = integer("FETCHERS") { fetchers = value }
-        if let value = integer("WRITERS") { writers = value }
-        if let value = integer("MAX_IN_FLIGHT") { maxInFlight = value }
-        if let value = integer("BLOCK_MS") { blockMilliseconds = value }
-        if let value = integer("CLAIM_IDLE_MS") { claimIdleMilliseconds = value }
-        if let value = integer("MAX_DELIVERIES") { maxDeliveries = value }
-        if let value = integer("MODEL_VERSION") { pinnedModelVersion = value }
-        features = FeatureSettings.fromEnvironment(environment)
-        features.namespace = namespace
+        if let value = try settings.decimal(Settings.threshold, in: 0...1) { configuration.threshold = value }
+        if let value = try settings.decimal(Settings.reviewThreshold, in: 0...1) { configuration.reviewThreshold = value }
+        if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
+        if let value = try settings.boolean(Settings.profile) { configuration.profile = value }
+        if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
+        return configuration
     }
 
     /// Checks ranges; returns a readable problem or `nil`.
     public func problem() -> String? {
-        if batchSize < 1 || batchSize > 10_000 { return "--batch-size must be between 1 and 10000" }
-        if lingerMilliseconds < 0 { return "--linger-ms must be >= 0" }
-        if fetchers < 1 || fetchers > 64 { return "--fetchers must be between 1 and 64" }
-        if writers < 1 || writers > 64 { return "--writers must be between 1 and 64" }
-        if maxInFlight < 1 { return "--max-in-flight must be >= 1" }
-        if blockMilliseconds < 1 { return "--block-ms must be >= 1" }
-        if claimIdleMilliseconds < 100 { return "--claim-idle-ms must be >= 100" }
-        if maxDeliveries < 1 { return "--max-deliveries must be >= 1" }
-        if !(0...1).contains(threshold) { return "--threshold must be between 0 and 1" }
-        if resultTTLSeconds < 0 { return "RESULT_TTL must be >= 0" }
-        if consumerName.isEmpty { return "--consumer-name must not be empty" }
+        for entry in Self.integerSettings where !entry.range.contains(self[keyPath: entry.value]) {
+            let bound = entry.range.upperBound == Int.max ? ">= \(entry.range.lowerBound)" : "between \(entry.range.lowerBound) and \(entry.range.upperBound)"
+            return "\(entry.setting) must be \(bound)"
+        }
+        if !(0...1).contains(threshold) { return "\(Settings.threshold) must be between 0 and 1" }
+        if !(0...1).contains(reviewThreshold) { return "\(Settings.reviewThreshold) must be between 0 and 1" }
+        if consumerName.isEmpty { return "\(Settings.consumerName) must not be empty" }
         return nil
     }
 }

@@ -1,0 +1,59 @@
+/// Every setting of the product, named once: environment names follow the reference pipeline.
+public enum Settings {
+    /// `REDIS_URL`: `redis://[user:password@]host:port[/db]` or `unix:///path`.
+    public static let redisURL = Setting("REDIS_URL", flag: "redis-url")
+    /// `REDIS_HOST`, used when `REDIS_URL` is not set.
+    public static let redisHost = Setting("REDIS_HOST")
+    /// `REDIS_PORT`, used when `REDIS_URL` is not set.
+    public static let redisPort = Setting("REDIS_PORT")
+    /// `REDIS_PASSWORD`.
+    public static let redisPassword = Setting("REDIS_PASSWORD")
+    /// Key namespace.
+    public static let namespace = Setting("NAMESPACE", flag: "namespace")
+    /// Input stream.
+    public static let transactionStream = Setting("TRANSACTION_STREAM", flag: "stream")
+    /// Results stream.
+    public static let resultsStream = Setting("FRAUD_RESULTS_STREAM", flag: "results-stream")
+    /// Dead-letter stream.
+    public static let deadLetterStream = Setting("DEAD_LETTER_STREAM", flag: "dead-letter-stream")
+    /// Consumer group.
+    public static let consumerGroup = Setting("DEFAULT_CONSUMER_GROUP", flag: "consumer-group")
+    /// Consumer name within the group.
+    public static let consumerName = Setting("CONSUMER_NAME", flag: "consumer-name")
+    /// Cap of results and dead letters, and length above which acknowledged input is trimmed.
+    public static let maxStreamLength = Setting("MAX_STREAM_LENGTH", flag: "max-stream-length")
+    /// Seconds a per-transaction result key lives.
+    public static let resultTTL = Setting("RESULT_TTL", flag: "result-ttl")
+    /// Score at or above which a transaction is fraud (decline).
+    public static let threshold = Setting("FRAUD_THRESHOLD", flag: "threshold")
+    /// Score at or above which the decision is review.
+    public static let reviewThreshold = Setting("REVIEW_THRESHOLD", flag: "review-threshold")
+    /// Entries per batch.
+    public static let batchSize = Setting("BATCH_SIZE", flag: "batch-size")
+    /// Linger of a partial batch.
+    public static let lingerMilliseconds = Setting("LINGER_MS", flag: "linger-ms")
+    /// Feature connections.
+    public static let fetchers = Setting("FETCHERS", flag: "fetchers")
+    /// Result-writer connections.
+    public static let writers = Setting("WRITERS", flag: "writers")
+    /// Batches between read and acknowledgement.
+    public static let maxInFlight = Setting("MAX_IN_FLIGHT", flag: "max-in-flight")
+    /// `XREADGROUP … BLOCK` milliseconds.
+    public static let blockMilliseconds = Setting("BLOCK_MS", flag: "block-ms")
+    /// Idle time after which other consumers' entries are claimed.
+    public static let claimIdleMilliseconds = Setting("CLAIM_IDLE_MS", flag: "claim-idle-ms")
+    /// Deliveries after which an entry is dead-lettered.
+    public static let maxDeliveries = Setting("MAX_DELIVERIES", flag: "max-deliveries")
+    /// A pinned model version.
+    public static let modelVersion = Setting("MODEL_VERSION", flag: "model-version")
+    /// Worker processes under one supervisor.
+    public static let workers = Setting("WORKERS", flag: "workers")
+    /// Profile output every few seconds.
+    public static let profile = Setting("PROFILE", flag: "profile")
+    /// Log level.
+    public static let logLevel = Setting("LOG_LEVEL", flag: "log-level")
+    /// Device events in the window at which `click_spam` fires.
+    public static let clickSpamThreshold = Setting("CLICK_SPAM_THRESHOLD")
+    /// The click-spam window in seconds.
+    public static let clickSpamWindowSeconds = Setting("CLICK_SPAM_WINDOW_IN_SEC")
+}
