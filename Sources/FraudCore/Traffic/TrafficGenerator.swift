@@ -8,9 +8,9 @@ public struct TrafficGenerator: Sendable {
     /// What to generate.
     public struct Options: Sendable {
         /// Input stream.
-        public var stream = "fraud:transactions"
+        public var stream = StreamNames().transactions
         /// Key namespace (run metadata).
-        public var namespace = "fraud"
+        public var namespace = StreamNames.defaultNamespace
         /// Run id written into every transaction.
         public var runId: String
         /// The rate schedule.
