@@ -20,7 +20,7 @@ struct BackpressureTests {
                     // Sample how many entries the group has delivered but not acknowledged.
                     for _ in 0..<20 {
                         try await Task.sleep(for: .milliseconds(30))
-                        await samples.add(try await harness.pendingCount())
+                        await samples.add(try await harness.pendingCountOrZeroBeforeGroupExists())
                     }
                 },
                 until: { try await harness.length("fraud:results") >= 600 })

@@ -105,12 +105,12 @@ struct FeatureTests {
         // A narrow sketch forces collisions; estimates may exceed the truth, never fall below it.
         let settings = FeatureSettings(countMinWidth: 16, countMinDepth: 3)
         try await withFeatureServer(settings: settings) { redis, _, extractor in
-            var generator = SystemRandomNumberGenerator()
+            var random = TestRandom(seed: 128)
             var truth: [String: Int] = [:]
             var batch: [Transaction] = []
             var expected: [Int] = []
             for index in 0..<1_500 {
-                let merchant = "m\(Int.random(in: 0..<120, using: &generator))"
+                let merchant = "m\(random.int(below: 120))"
                 expected.append(truth[merchant, default: 0])
                 truth[merchant, default: 0] += 1
                 batch.append(tx("t\(index)", merchant: merchant, at: t0 + Int64(index)))

@@ -38,13 +38,21 @@ struct PendingRecoveryTests {
             var configuration = harness.configuration(consumer: "w1")
             configuration.batchSize = 10
             configuration.maxDeliveries = 2  // a second claim of the same entry would push it over
-            _ = try await harness.runWorker(configuration, stageDelay: .milliseconds(5)) {
+            let assembly = try await harness.runWorker(configuration, stageDelay: .milliseconds(5)) {
                 try await harness.length("fraud:results") + harness.length("fraud:dead_letters") >= 120
             }
             let results = try await harness.entries("fraud:results")
             #expect(Set(results.compactMap { $0["source_id"] }) == Set(ids))
             #expect(try await harness.length("fraud:dead_letters") == 0)
             #expect(try await harness.pendingCount() == 0)
+            // Once: each pending entry was taken back exactly one time and has exactly one result.
+            #expect(await assembly.consumer.entriesRead == 120)
+            #expect(await assembly.consumer.entriesClaimed == 0)  // nothing came from other consumers
+            #expect(results.count == 120)
+            let resultsPerSource = Dictionary(grouping: results, by: { $0["source_id"] ?? "" }).mapValues(\.count)
+            #expect(resultsPerSource.count == 120)
+            #expect(resultsPerSource.values.allSatisfy { $0 == 1 })
+            #expect(assembly.counters.snapshot.written == 120)
         }
     }
 }

@@ -11,11 +11,21 @@ struct RunStatisticsTests {
         try await WorkerHarness.with { harness in
             let runA = (0..<300).map { WorkerHarness.fields($0, run: "run-a") }
             let runB = (300..<400).map { WorkerHarness.fields($0, run: "run-b") }
-            try await harness.publish(runA + runB)
-            // Two workers in parallel on the same group.
-            async let first = harness.runWorker(harness.configuration(consumer: "wa")) { try await harness.length("fraud:results") >= 400 }
-            async let second = harness.runWorker(harness.configuration(consumer: "wb")) { try await harness.length("fraud:results") >= 400 }
-            _ = try await (first, second)
+            // Two workers in parallel on the same group, both running before anything is published. Small
+            // batches, two in flight and a slow stage: neither can take the whole backlog at once.
+            func configuration(_ consumer: String) -> WorkerConfiguration {
+                var configuration = harness.configuration(consumer: consumer)
+                configuration.batchSize = 10
+                configuration.maxInFlight = 2
+                return configuration
+            }
+            let (first, second) = try await harness.withWorker(configuration("wa"), stageDelay: .milliseconds(10)) { first in
+                try await harness.withWorker(configuration("wb"), stageDelay: .milliseconds(10)) { second in
+                    try await harness.publish(runA + runB)
+                    try await harness.waitForLength("fraud:results", atLeast: 400)
+                    return (first, second)
+                }
+            }
             let a = try await RunStatistics.load(run: "run-a", namespace: "fraud", on: harness.redis)
             let b = try await RunStatistics.load(run: "run-b", namespace: "fraud", on: harness.redis)
             #expect(a.processed == 300)
@@ -27,6 +37,18 @@ struct RunStatisticsTests {
             let runs = try await RunStatistics.runIds(namespace: "fraud", on: harness.redis).map(\.run)
             #expect(Set(runs) == ["run-a", "run-b"])
             #expect(a.latency["end_to_end"].percentile(50) > 0)
+            // Both workers did part of the work, and the parts add up exactly.
+            let results = try await harness.entries("fraud:results")
+            #expect(results.count == 400)
+            let resultsPerWorker = Dictionary(grouping: results, by: { $0["worker_id"] ?? "" }).mapValues(\.count)
+            #expect(Set(resultsPerWorker.keys) == ["wa", "wb"])
+            #expect(resultsPerWorker.values.allSatisfy { $0 > 0 })
+            #expect(first.counters.snapshot.written == resultsPerWorker["wa"])
+            #expect(second.counters.snapshot.written == resultsPerWorker["wb"])
+            for worker in ["wa", "wb"] {
+                let counted = [a, b].compactMap { Int($0.workers[worker]?["processed"] ?? "") }.reduce(0, +)
+                #expect(counted == resultsPerWorker[worker], "statistics of \(worker)")
+            }
         }
     }
 

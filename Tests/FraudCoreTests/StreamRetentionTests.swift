@@ -23,7 +23,9 @@ struct StreamRetentionTests {
             }
             #expect(try await harness.length("fraud:transactions") == 600)  // nothing the audit group needs is gone
             try await harness.redis.send(RedisCommand("XGROUP", "DESTROY", "fraud:transactions", "audit"))
-            _ = try await harness.runWorker(configuration, timeout: .seconds(1)) { false }
+            _ = try await harness.runWorker(configuration, timeout: .seconds(10)) {
+                try await harness.length("fraud:transactions") < 600
+            }
             let remaining = try await harness.length("fraud:transactions")
             #expect(remaining < 600)  // acknowledged entries trimmed (approximately, in whole nodes)
             #expect(try await processed() == 600)

@@ -10,6 +10,8 @@ public actor InFlightLimiter {
     /// The most ever held at once (tests assert it never exceeds ``capacity``).
     public private(set) var highWaterMark = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Acquirers suspended until a permit comes back.
+    public var waiterCount: Int { waiters.count }
 
     /// Creates a limiter with `capacity` permits.
     public init(capacity: Int) {
