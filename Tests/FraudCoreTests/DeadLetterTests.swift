@@ -36,6 +36,34 @@ struct DeadLetterTests {
         }
     }
 
+    /// Redis's clock in milliseconds (dead letters are stamped with it).
+    static func redisMilliseconds(_ harness: WorkerHarness) async throws -> Int64 {
+        let time = try await harness.redis.send(RedisCommand("TIME")).array ?? []
+        let seconds = Int64(time.first?.string ?? "") ?? 0
+        let microseconds = Int64(time.last?.string ?? "") ?? 0
+        return seconds * 1000 + microseconds / 1000
+    }
+
+    @Test func deadLettersCarryWorkerIdAndFailureTime() async throws {
+        try await WorkerHarness.with { harness in
+            var missingAmount = WorkerHarness.fields(1)
+            missingAmount.removeAll { $0.0 == "amount" }
+            try await harness.publish([missingAmount, WorkerHarness.fields(2, amount: -5)])
+            let before = try await Self.redisMilliseconds(harness)
+            _ = try await harness.runWorker(harness.configuration(consumer: "dead-letterer")) {
+                try await harness.length("fraud:dead_letters") >= 2
+            }
+            let after = try await Self.redisMilliseconds(harness)
+            let dead = try await harness.entries("fraud:dead_letters")
+            #expect(dead.count == 2)
+            for entry in dead {
+                #expect(entry["worker_id"] == "dead-letterer")
+                let failedAt = try #require(entry["failed_at_ms"].flatMap { Int64($0) }, "failed_at_ms in \(entry)")
+                #expect((before...after).contains(failedAt))
+            }
+        }
+    }
+
     @Test func entryDeliveredTooOftenIsDeadLettered() async throws {
         try await WorkerHarness.with { harness in
             try await harness.publish([WorkerHarness.fields(0)])
@@ -53,6 +81,8 @@ struct DeadLetterTests {
             let dead = try await harness.entries("fraud:dead_letters")
             #expect(dead.count == 1)
             #expect(dead.first?["reason"]?.hasPrefix("delivered") == true)
+            #expect(dead.first?["worker_id"] == "w")
+            #expect(dead.first?["failed_at_ms"].flatMap { Int64($0) } != nil)
             #expect(try await harness.length("fraud:results") == 0)
             #expect(try await harness.pendingCount() == 0)
         }

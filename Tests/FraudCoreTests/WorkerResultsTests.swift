@@ -45,4 +45,22 @@ struct WorkerResultsTests {
             #expect(assembly.counters.snapshot.written == count)
         }
     }
+
+    @Test func zeroResultTTLWritesNoPerTransactionResultKey() async throws {
+        try await WorkerHarness.with { harness in
+            try await harness.publish((0..<50).map { WorkerHarness.fields($0) })
+            let arguments = [
+                "worker", "--redis-url", "redis://127.0.0.1:\(harness.server.port)", "--consumer-name", "no-keys", "--block-ms", "100",
+                "--log-level", "warning",
+            ]
+            try await ChildProcess.run(arguments, environment: ["RESULT_TTL": "0"]) { worker in
+                try await harness.waitForLength("fraud:results", atLeast: 50)
+                worker.send(SIGTERM)
+                #expect(try await worker.waitForExit() == .exited(0), "stderr: \(worker.standardError)")
+            }
+            #expect(try await harness.length("fraud:results") == 50)
+            let keys = try await Keyspace(namespace: "fraud").keys(matching: "fraud:result:*", on: harness.redis)
+            #expect(keys.isEmpty)
+        }
+    }
 }

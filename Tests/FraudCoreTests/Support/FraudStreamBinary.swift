@@ -16,33 +16,18 @@ struct FraudStreamBinary {
         var standardError: String
     }
 
-    /// Runs the binary on a thread of its own: waiting for a process must not hold a cooperative-pool thread.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result { try runBlocking(arguments, environment: environment) })
-            }.start()
+    /// Runs the binary to its end; kills it and throws ``WaitTimeout`` when it runs longer than `timeout`.
+    /// Waiting polls, so it holds no cooperative-pool thread.
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(120)
+    ) async throws -> Outcome {
+        try await ChildProcess.run(arguments, environment: environment) { process in
+            let status: Int32
+            switch try await process.waitForExit(timeout: timeout) {
+            case .exited(let code): status = code
+            case .signaled(let signal): status = 128 + signal
+            }
+            return Outcome(status: status, standardOutput: process.standardOutput, standardError: process.standardError)
         }
-    }
-
-    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment
-        merged.removeValue(forKey: "REDIS_URL")
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(
-            status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-            standardError: String(decoding: errData, as: UTF8.self))
     }
 }
