@@ -11,7 +11,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: deps build release test bench redis redis-stop doctor prepare run-worker generate monitor load-test demo clean
+.PHONY: deps build release test test-unit test-integration bench redis redis-stop doctor prepare run-worker generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, redis-server and redis-tools with apt-get when missing (idempotent)
 deps:
@@ -35,6 +35,17 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip IsolatedTimingTests
+	$(SWIFT) test --skip-build --filter IsolatedTimingTests
+
+## test-unit: only the unit tests (targets *UnitTests: no redis-server, no child processes)
+test-unit: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter 'UnitTests\.'
+
+## test-integration: only the integration tests (each starts its own redis-server), isolated timing suite last
+test-integration: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --skip 'UnitTests\.' --skip IsolatedTimingTests
 	$(SWIFT) test --skip-build --filter IsolatedTimingTests
 
 ## bench: release-build benchmarks, printed as a table

@@ -67,6 +67,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Unit tests: no redis-server and no child processes, so they run in seconds
+        // (`swift test --filter UnitTests`, or `make test-unit`).
+        .testTarget(
+            name: "RedisClientUnitTests",
+            dependencies: ["RedisClient"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FraudCoreUnitTests",
+            dependencies: ["FraudCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Integration tests: each test starts its own redis-server (RedisHarness); some run the
+        // built `fraudstream` executable.
         .testTarget(
             name: "RedisClientTests",
             dependencies: ["RedisClient", "RedisHarness"],
@@ -74,7 +88,13 @@ let package = Package(
         ),
         .testTarget(
             name: "FraudCoreTests",
-            dependencies: ["FraudCore", "RedisClient", "RedisHarness"],
+            dependencies: [
+                "FraudCore",
+                "RedisClient",
+                "RedisHarness",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

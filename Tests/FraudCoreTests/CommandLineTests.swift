@@ -1,65 +1,8 @@
 import Foundation
-import RedisHarness
 import Testing
-
-/// Runs the built `fraudstream` executable, which SwiftPM places next to the test bundle.
-struct FraudStreamBinary {
-    static var path: String {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !directory.path.hasSuffix("/debug") && !directory.path.hasSuffix("/release") && directory.path != "/" {
-            directory = directory.deletingLastPathComponent()
-        }
-        return directory.appendingPathComponent("fraudstream").path
-    }
-
-    struct Outcome {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-    }
-
-    /// Runs the binary on a thread of its own: waiting for a process must not hold a cooperative-pool thread.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result { try runBlocking(arguments, environment: environment) })
-            }.start()
-        }
-    }
-
-    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment
-        merged.removeValue(forKey: "REDIS_URL")
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(
-            status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-            standardError: String(decoding: errData, as: UTF8.self))
-    }
-}
 
 @Suite("fraudstream command line")
 struct CommandLineTests {
-    @Test func doctorAgainstUnreachableRedisPrintsOneLineAndFails() async throws {
-        let outcome = try await FraudStreamBinary.run(["doctor"], environment: ["REDIS_URL": "redis://127.0.0.1:1"])
-        #expect(outcome.status != 0)
-        let lines = outcome.standardError.split(separator: "\n")
-        #expect(lines.count == 1)
-        #expect(lines.first?.contains("cannot connect to redis://127.0.0.1:1") == true)
-        #expect(!outcome.standardError.contains("Fatal error"))
-    }
-
     @Test func badFlagGivesOneLineAndNonZeroExit() async throws {
         let outcome = try await FraudStreamBinary.run(["doctor", "--no-such-flag"])
         #expect(outcome.status != 0)
@@ -74,12 +17,53 @@ struct CommandLineTests {
         #expect(outcome.standardOutput.contains("bench"))
     }
 
-    @Test func doctorAgainstRealServerExitsZero() async throws {
-        try await withRedisServer { server in
-            let outcome = try await FraudStreamBinary.run(["doctor", "--redis-url", "redis://127.0.0.1:\(server.port)"])
-            #expect(outcome.status == 0)
-            #expect(outcome.standardOutput.contains("version"))
-            #expect(outcome.standardOutput.contains("7."))
+    /// A bad value for one flag of every command; the last two arguments are the flag (or argument) and its value.
+    static let badValues: [[String]] = [
+        ["worker", "--batch-size", "0"],
+        ["worker", "--log-level", "loud"],
+        ["generate", "--tps", "0"],
+        ["generate", "--pattern", "zigzag"],
+        ["monitor", "--count", "many"],
+        ["load-test", "--workers", "99"],
+        ["prepare", "--trees", "0"],
+        ["models", "show", "latest"],
+        ["models", "promote", "two"],
+        ["export-features", "--out", "/dev/null", "--users", "0"],
+        ["bench", "--requests", "0"],
+        ["bench", "--suite", "nope"],
+        ["doctor", "--connect-timeout-ms", "soon"],
+    ]
+
+    /// Every command that talks to Redis, with a malformed `--redis-url` (a bad setting, not a bad flag).
+    static let badRedisURL: [[String]] = [
+        ["worker"], ["generate", "--count", "5"], ["monitor", "--latest"], ["load-test"], ["prepare"], ["models", "list"],
+        ["models", "show"], ["models", "promote", "1"], ["export-features", "--out", "/dev/null"], ["bench", "--suite", "client"],
+        ["doctor"],
+    ].map { $0 + ["--redis-url", "ftp://nowhere"] }
+
+    /// One line on stderr, naming the problem, a non-zero exit, and no crash report.
+    static func expectOneLineFailure(_ outcome: FraudStreamBinary.Outcome, naming words: [String]) {
+        #expect(outcome.status != 0)
+        let lines = outcome.standardError.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
+        #expect(lines.count == 1, "stderr: \(outcome.standardError)")
+        let line = lines.first ?? ""
+        #expect(line.hasPrefix("fraudstream: "))
+        #expect(words.contains { line.contains($0) }, "\(line) names none of \(words)")
+        for crash in ["Fatal error", "Stack dump", "stack trace", "Backtrace", "Thread 0"] {
+            #expect(!outcome.standardError.contains(crash))
         }
+    }
+
+    @Test(arguments: badValues)
+    func badFlagValueGivesOneLineAndNonZeroExitForEveryCommand(_ arguments: [String]) async throws {
+        // Nothing may be reached even if a command connected before validating.
+        let outcome = try await FraudStreamBinary.run(arguments, environment: ["REDIS_URL": "redis://127.0.0.1:1"])
+        Self.expectOneLineFailure(outcome, naming: Array(arguments.suffix(2)))
+    }
+
+    @Test(arguments: badRedisURL)
+    func badRedisURLGivesOneLineAndNonZeroExitForEveryCommand(_ arguments: [String]) async throws {
+        let outcome = try await FraudStreamBinary.run(arguments)
+        Self.expectOneLineFailure(outcome, naming: ["ftp://nowhere"])
     }
 }

@@ -5,30 +5,6 @@ import Testing
 
 @testable import FraudCore
 
-/// Starts a server with the feature library loaded.
-func withFeatureServer<T>(
-    settings: FeatureSettings = FeatureSettings(),
-    _ body: (RedisConnection, FeatureStore, FeatureExtractor) async throws -> T
-) async throws -> T {
-    try await withRedisServer { server in
-        let redis = try await RedisConnection.connect(server.configuration)
-        let store = FeatureStore(namespace: settings.namespace)
-        try await store.loadLibrary(on: redis)
-        let extractor = FeatureExtractor(settings: settings, blocklistShape: nil)
-        return try await body(redis, store, extractor)
-    }
-}
-
-func tx(
-    _ id: String, user: String = "u1", amount: Double = 10, merchant: String = "m1", at ms: Int64,
-    device: String? = nil, ip: String? = nil, lat: Double? = nil, lon: Double? = nil, card: String? = nil,
-    category: String? = nil
-) -> Transaction {
-    Transaction(
-        transactionId: id, userId: user, amount: amount, merchantId: merchant, timestampMilliseconds: ms,
-        cardProvider: card, merchantCategory: category, latitude: lat, longitude: lon, deviceId: device, ip: ip)
-}
-
 @Suite("Feature definitions against a real redis-server")
 struct FeatureTests {
     let t0: Int64 = 1_790_812_800_000
@@ -129,12 +105,12 @@ struct FeatureTests {
         // A narrow sketch forces collisions; estimates may exceed the truth, never fall below it.
         let settings = FeatureSettings(countMinWidth: 16, countMinDepth: 3)
         try await withFeatureServer(settings: settings) { redis, _, extractor in
-            var generator = SystemRandomNumberGenerator()
+            var random = TestRandom(seed: 128)
             var truth: [String: Int] = [:]
             var batch: [Transaction] = []
             var expected: [Int] = []
             for index in 0..<1_500 {
-                let merchant = "m\(Int.random(in: 0..<120, using: &generator))"
+                let merchant = "m\(random.int(below: 120))"
                 expected.append(truth[merchant, default: 0])
                 truth[merchant, default: 0] += 1
                 batch.append(tx("t\(index)", merchant: merchant, at: t0 + Int64(index)))
@@ -225,6 +201,3 @@ struct FeatureTests {
         #expect(training.contains { $0[Feature.ipBlocklisted] == 1 })
     }
 }
-
-/// Deterministic test data from the project's own seeded generator.
-typealias TestRandom = SeededRandom

@@ -38,17 +38,7 @@ public struct RedisDoctor: Sendable {
         var findings: [Finding] = []
 
         let info = try await connection.send(RedisCommand("INFO", "server")).string ?? ""
-        let version = Self.infoField("redis_version", in: info) ?? "unknown"
-        let parts = version.split(separator: ".").compactMap { Int($0) }
-        let major = parts.first ?? 0
-        let minor = parts.count > 1 ? parts[1] : 0
-        if (major, minor) >= Self.minimumVersion {
-            findings.append(Finding(severity: .ok, check: "version", detail: "Redis \(version): Functions and XAUTOCLAIM available"))
-        } else {
-            findings.append(Finding(
-                severity: .fail, check: "version",
-                detail: "Redis \(version) is too old: FraudStream needs 7.0 or later for Functions and XAUTOCLAIM"))
-        }
+        findings.append(Self.versionFinding(info: info))
 
         let clock = ContinuousClock()
         var samples: [Duration] = []
@@ -98,6 +88,21 @@ public struct RedisDoctor: Sendable {
                 detail: "off: anyone who reaches this port can read and write transactions"))
         }
         return Report(findings: findings)
+    }
+
+    /// The `version` finding for an `INFO server` reply: `fail` below ``minimumVersion`` or when the
+    /// version is missing.
+    static func versionFinding(info: String) -> Finding {
+        let version = infoField("redis_version", in: info) ?? "unknown"
+        let parts = version.split(separator: ".").compactMap { Int($0) }
+        let major = parts.first ?? 0
+        let minor = parts.count > 1 ? parts[1] : 0
+        if (major, minor) >= minimumVersion {
+            return Finding(severity: .ok, check: "version", detail: "Redis \(version): Functions and XAUTOCLAIM available")
+        }
+        return Finding(
+            severity: .fail, check: "version",
+            detail: "Redis \(version) is too old: FraudStream needs 7.0 or later for Functions and XAUTOCLAIM")
     }
 
     private func configValue(_ name: String, _ connection: RedisConnection) async throws(RedisError) -> String? {

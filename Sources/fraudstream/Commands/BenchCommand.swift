@@ -56,6 +56,10 @@ struct BenchCommand: AsyncParsableCommand {
         guard requests > 0, pipeline > 0, clients > 0, swiftClients > 0, repeats > 0 else {
             throw ValidationError("--requests, --pipeline, --clients and --repeats must be positive")
         }
+        let suites = suite.split(separator: ",").map(String.init)
+        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain"].contains) else {
+            throw ValidationError("--suite must be client, drain or all (comma-separated), not '\(suite)'")
+        }
     }
 
     func run() async throws {

@@ -1,7 +1,7 @@
 import RedisClient
 import Testing
 
-@Suite("RESP values and commands (no server)")
+@Suite("RESP values (no server)")
 struct RESPValueTests {
     @Test func typedAccessorsReadEachReplyKind() throws {
         #expect(RESPValue.bulkString(Array("42".utf8)).int == 42)
@@ -29,28 +29,5 @@ struct RESPValueTests {
         } catch {
             #expect(error.code == .authenticationFailed)
         }
-    }
-
-    @Test func commandKeepsArgumentsBinarySafe() {
-        var command = RedisCommand("SET", "key", 12)
-        command.append(bytes: [0, 255, 0])
-        #expect(command.count == 4)
-        #expect(command.name == "SET")
-        #expect(command.arguments == [Array("SET".utf8), Array("key".utf8), Array("12".utf8), [0, 255, 0]])
-    }
-
-    @Test func integersMarkersAndPrefixesAreWrittenWithoutStrings() {
-        var command = RedisCommand("X", 0, -7, Int64.max, Int64.min, 1_790_812_800_000)
-        command.append(marker: "(", 1_790_812_740_000)
-        command.append(marker: "#", 0)
-        command.append(prefix: Array("ns:{u1}:".utf8), "window")
-        #expect(command.arguments.map { String(decoding: $0, as: UTF8.self) } == [
-            "X", "0", "-7", "9223372036854775807", "-9223372036854775808", "1790812800000", "(1790812740000", "#0", "ns:{u1}:window",
-        ])
-    }
-
-    @Test func fcallCommandCountsKeys() {
-        let command = RedisCommand.fcall("score", keys: ["a", "b"], arguments: ["x", 1])
-        #expect(command.arguments.map { String(decoding: $0, as: UTF8.self) } == ["FCALL", "score", "2", "a", "b", "x", "1"])
     }
 }

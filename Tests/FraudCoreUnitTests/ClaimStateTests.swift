@@ -62,26 +62,3 @@ struct ClaimStateTests {
         #expect(state.next(nowMilliseconds: 1) == .recoverOwn(start: "-"))
     }
 }
-
-@Suite("In-flight limiter cancellation (no server)")
-struct InFlightLimiterCancellationTests {
-    @Test func cancelledWaiterThrowsAndGivesNoPermitAway() async throws {
-        let limiter = InFlightLimiter(capacity: 1)
-        try await limiter.acquire()
-        let waiter = Task { try await limiter.acquire() }
-        var yields = 0
-        while await limiter.waiterCount == 0 {
-            yields += 1
-            try #require(yields < 1_000_000, "the third acquire never suspended")
-            await Task.yield()
-        }
-        waiter.cancel()
-        await #expect(throws: CancellationError.self) { try await waiter.value }
-        #expect(await limiter.waiterCount == 0)
-        #expect(await limiter.inFlight == 1)
-        await limiter.release()
-        #expect(await limiter.inFlight == 0)
-        try await limiter.acquire()  // the permit is still there for the next one
-        #expect(await limiter.inFlight == 1)
-    }
-}

@@ -107,14 +107,33 @@ struct WorkerHarness {
         try await redis.send(RedisCommand("XLEN", key)).int ?? 0
     }
 
-    func pendingCount(group: String = "inference_workers", stream: String = "fraud:transactions") async throws -> Int {
+    /// Entries the group has delivered and not acknowledged. Fails when the group does not exist:
+    /// a test that expects a worker to have created it must not read a missing group as "nothing pending".
+    func pendingCount(group: String = "inference_workers", stream: String = "fraud:transactions") async throws(RedisError) -> Int {
+        let reply = try await redis.send(RedisCommand("XPENDING", stream, group))
+        return reply.array?.first?.int ?? 0
+    }
+
+    /// ``pendingCount(group:stream:)`` for samples taken while a worker may not have created its group yet
+    /// (0 then).
+    func pendingCountOrZeroBeforeGroupExists(group: String = "inference_workers", stream: String = "fraud:transactions") async throws(RedisError) -> Int {
         do {
-            let reply = try await redis.send(RedisCommand("XPENDING", stream, group))
-            return reply.array?.first?.int ?? 0
+            return try await pendingCount(group: group, stream: stream)
         } catch {
-            if error.serverErrorPrefix == "NOGROUP" { return 0 }  // the worker has not created the group yet
+            if error.serverErrorPrefix == "NOGROUP" { return 0 }
             throw error
         }
+    }
+
+    /// Waits until a stream holds at least `count` entries; throws at the deadline.
+    func waitForLength(_ key: String, atLeast count: Int, timeout: Duration = .seconds(30)) async throws {
+        try await waitUntil("\(count) entries in \(key)", timeout: timeout) { try await length(key) >= count }
+    }
+
+    /// The newest entry of a stream.
+    func newestEntry(_ key: String) async throws -> [String: String]? {
+        let reply = try await redis.send(RedisCommand("XREVRANGE", key, "+", "-", "COUNT", 1))
+        return reply.array?.first?.array?[1].stringPairs
     }
 
     /// Entries of a stream as dictionaries.
@@ -123,26 +142,47 @@ struct WorkerHarness {
         return (reply.array ?? []).compactMap { $0.array?[1].stringPairs }
     }
 
-    /// Runs a worker until `done` holds (or the timeout), then shuts it down gracefully.
-    func runWorker(
-        _ configuration: WorkerConfiguration, stageDelay: Duration? = nil, timeout: Duration = .seconds(30),
-        while running: (@Sendable (Worker.Assembly) async throws -> Void)? = nil,
-        until done: @escaping @Sendable () async throws -> Bool
-    ) async throws -> Worker.Assembly {
+    /// A logger that lets warnings through, to see retries in the test output.
+    static var quietLogger: Logger {
         var logger = Logger(label: "test.worker")
         logger.logLevel = .warning
+        return logger
+    }
+
+    /// Starts a worker, runs `body` while it runs, then shuts it down gracefully and waits until it
+    /// has drained, also when `body` throws.
+    func withWorker<T>(
+        _ configuration: WorkerConfiguration, stageDelay: Duration? = nil, logger: Logger = quietLogger,
+        _ body: (Worker.Assembly) async throws -> T
+    ) async throws -> T {
         let worker = Worker(configuration: configuration, redis: server.configuration, logger: logger)
         let assembly = try await worker.assemble(signals: [], stageDelay: stageDelay)
         let groupTask = Task { try await assembly.run() }
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        if let running { try await running(assembly) }
-        while clock.now < deadline {
-            if try await done() { break }
-            try await Task.sleep(for: .milliseconds(25))
+        let result: T
+        do {
+            result = try await body(assembly)
+        } catch {
+            await assembly.group.triggerGracefulShutdown()
+            _ = await groupTask.result
+            throw error
         }
         await assembly.group.triggerGracefulShutdown()
         try await groupTask.value
-        return assembly
+        return result
+    }
+
+    /// Runs a worker until `done` holds, then shuts it down gracefully. Throws ``WaitTimeout`` when
+    /// `done` does not hold within `timeout` (after `running` returned).
+    func runWorker(
+        _ configuration: WorkerConfiguration, stageDelay: Duration? = nil, timeout: Duration = .seconds(30),
+        fileID: String = #fileID, line: Int = #line,
+        while running: (@Sendable (Worker.Assembly) async throws -> Void)? = nil,
+        until done: @escaping @Sendable () async throws -> Bool
+    ) async throws -> Worker.Assembly {
+        try await withWorker(configuration, stageDelay: stageDelay) { assembly in
+            if let running { try await running(assembly) }
+            try await waitUntil("the stop condition of the worker run at \(fileID):\(line)", timeout: timeout, done)
+            return assembly
+        }
     }
 }

@@ -1,0 +1,134 @@
+import Foundation
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudCore
+
+@Suite("Model hot swap against a real redis-server")
+struct ModelHotSwapTests {
+    /// Publishes one entry at a time (from index `next`) until the newest result in `stream` was
+    /// scored by `version`: the observable moment a worker serves a newly promoted model. Each input
+    /// entry must give one result in `stream`.
+    static func trickle(
+        _ harness: WorkerHarness, from next: inout Int, until version: Int, stream: String = "fraud:results"
+    ) async throws {
+        try await waitUntil("a result in \(stream) scored by model version \(version)") {
+            try await harness.publish([WorkerHarness.fields(next)])
+            next += 1
+            try await harness.waitForLength(stream, atLeast: next)
+            return try await harness.newestEntry(stream)?["model_version"] == String(version)
+        }
+    }
+
+    @Test func promotedModelIsServedWithoutRestart() async throws {
+        try await WorkerHarness.with { harness in
+            try await harness.publish((0..<50).map { WorkerHarness.fields($0) })
+            let assembly = try await harness.withWorker(harness.configuration()) { assembly in
+                try await harness.waitForLength("fraud:results", atLeast: 50)
+                let store = ModelStore(namespace: "fraud")
+                _ = try await store.save(WorkerHarness.tinyModel(seed: 2), promote: true, on: harness.redis)
+                var next = 50
+                try await Self.trickle(harness, from: &next, until: 2)
+                try await harness.publish((next..<next + 50).map { WorkerHarness.fields($0) })
+                try await harness.waitForLength("fraud:results", atLeast: next + 50)
+                return assembly
+            }
+            let versions = try await harness.entries("fraud:results").map { $0["model_version"] ?? "" }
+            #expect(versions.prefix(50).allSatisfy { $0 == "1" })
+            #expect(versions.suffix(50).allSatisfy { $0 == "2" })
+            // One switch, between batches, and never back.
+            let switched = try #require(versions.firstIndex(of: "2"))
+            #expect(versions[..<switched].allSatisfy { $0 == "1" })
+            #expect(versions[switched...].allSatisfy { $0 == "2" })
+            #expect(await assembly.scorer.modelVersion == 2)
+        }
+    }
+
+    @Test func pinnedModelVersionIsServedAndPromotionsAreIgnored() async throws {
+        try await WorkerHarness.with { harness in
+            let store = ModelStore(namespace: "fraud")
+            let pinnedVersion = try await store.save(WorkerHarness.tinyModel(seed: 2), promote: false, on: harness.redis)
+            #expect(pinnedVersion == 2)  // version 1 is the promoted one
+            // A pinned worker and, as the control, a worker that follows promotions, each with its own
+            // group and results stream over the same input.
+            var pinned = harness.configuration(consumer: "pinned")
+            pinned.consumerGroup = "pinned"
+            pinned.resultsStream = "fraud:results:pinned"
+            pinned.deadLetterStream = "fraud:dead_letters:pinned"
+            pinned.pinnedModelVersion = pinnedVersion
+            var next = 0
+            let pinnedAssembly = try await harness.withWorker(pinned) { pinnedAssembly in
+                try await harness.withWorker(harness.configuration(consumer: "following")) { _ in
+                    try await harness.publish((0..<20).map { WorkerHarness.fields($0) })
+                    next = 20
+                    try await harness.waitForLength("fraud:results", atLeast: 20)
+                    _ = try await store.save(WorkerHarness.tinyModel(seed: 3), promote: true, on: harness.redis)
+                    // Once the control serves version 3, the promotion is visible to every worker.
+                    try await Self.trickle(harness, from: &next, until: 3)
+                    try await harness.publish((next..<next + 20).map { WorkerHarness.fields($0) })
+                    next += 20
+                    try await harness.waitForLength("fraud:results", atLeast: next)
+                    try await harness.waitForLength("fraud:results:pinned", atLeast: next)
+                }
+                return pinnedAssembly
+            }
+            let pinnedVersions = try await harness.entries("fraud:results:pinned").map { $0["model_version"] ?? "" }
+            #expect(pinnedVersions.count == next)
+            #expect(pinnedVersions.allSatisfy { $0 == "2" })
+            #expect(await pinnedAssembly.scorer.modelVersion == 2)
+            let followingVersions = try await harness.entries("fraud:results").map { $0["model_version"] ?? "" }
+            #expect(followingVersions.prefix(20).allSatisfy { $0 == "1" })
+            #expect(followingVersions.suffix(20).allSatisfy { $0 == "3" })
+        }
+    }
+
+    /// Ways a promoted model can be unusable for this build.
+    enum InvalidModel: String, CaseIterable, Sendable {
+        case differentFeatures, corruptJSON
+    }
+
+    @Test(arguments: InvalidModel.allCases)
+    func invalidPromotedModelIsRejectedAndTheCurrentOneKept(_ invalid: InvalidModel) async throws {
+        try await WorkerHarness.with { harness in
+            let store = ModelStore(namespace: "fraud")
+            let badVersion: Int
+            switch invalid {
+            case .differentFeatures:
+                var mismatched = WorkerHarness.tinyModel(seed: 2)
+                mismatched.featureNames = Array(FeatureSchema.names.dropLast()) + ["something_else"]
+                badVersion = try await store.save(mismatched, promote: false, on: harness.redis)
+            case .corruptJSON:
+                badVersion = try #require(try await harness.redis.send(RedisCommand("INCR", store.counterKey)).int)
+                try await harness.redis.send(RedisCommand("SET", store.key(badVersion), "{\"trees\": ["))
+            }
+            let log = LogCapture()
+            var next = 0
+            let assembly = try await harness.withWorker(harness.configuration(), logger: log.logger) { assembly in
+                try await harness.publish((0..<20).map { WorkerHarness.fields($0) })
+                next = 20
+                try await harness.waitForLength("fraud:results", atLeast: 20)
+                // Promoted behind the worker's back (`models promote` refuses such a model), as an
+                // older or newer build might have done.
+                try await harness.redis.send(RedisCommand("SET", store.latestKey, badVersion))
+                try await waitUntil("the worker to reject model version \(badVersion)") {
+                    log.logged.contains { $0.level >= .error && $0.metadata["version"] == String(badVersion) }
+                }
+                try await harness.publish((20..<40).map { WorkerHarness.fields($0) })
+                next = 40
+                try await harness.waitForLength("fraud:results", atLeast: 40)
+                #expect(await assembly.scorer.modelVersion == 1)
+                // The watcher keeps following: a valid promotion afterwards is served.
+                _ = try await store.save(WorkerHarness.tinyModel(seed: 3), promote: true, on: harness.redis)
+                try await Self.trickle(harness, from: &next, until: 3)
+                return assembly
+            }
+            let versions = try await harness.entries("fraud:results").map { $0["model_version"] ?? "" }
+            #expect(versions.prefix(40).allSatisfy { $0 == "1" })
+            #expect(!versions.contains(String(badVersion)))
+            #expect(versions.last == "3")
+            #expect(await assembly.scorer.modelVersion == 3)
+            #expect(!log.logged.contains { $0.level >= .error && $0.metadata["version"] != String(badVersion) })
+        }
+    }
+}

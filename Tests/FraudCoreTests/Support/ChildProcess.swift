@@ -1,0 +1,164 @@
+import Foundation
+
+/// A process started in the background (a `fraudstream` worker, supervisor or any command), for tests
+/// that signal it and wait for it. Its output goes to files, so a chatty process never blocks on a
+/// full pipe; every wait has a deadline.
+final class ChildProcess: @unchecked Sendable {
+    /// Why a process could not be started.
+    struct SpawnError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// How a process ended.
+    enum Termination: Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signaled(Int32)
+
+        var description: String {
+            switch self {
+            case .exited(let code): "exited with status \(code)"
+            case .signaled(let signal): "killed by signal \(signal)"
+            }
+        }
+    }
+
+    /// Its process id.
+    let pid: pid_t
+    private let directory: URL
+    private let lock = NSLock()
+    private var termination: Termination?
+
+    private init(pid: pid_t, directory: URL) {
+        self.pid = pid
+        self.directory = directory
+    }
+
+    /// Starts `executable` with `arguments`. The environment is this process's without `REDIS_URL`,
+    /// plus `environment`. Signal mask and SIGINT/SIGTERM/SIGPIPE dispositions are reset: the test
+    /// runner blocks or ignores some, and a child must not inherit that.
+    static func start(
+        _ arguments: [String], executable: String = FraudStreamBinary.path, environment: [String: String] = [:]
+    ) throws -> ChildProcess {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fraudstream-child-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var merged = ProcessInfo.processInfo.environment
+        merged.removeValue(forKey: "REDIS_URL")
+        for (key, value) in environment { merged[key] = value }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, directory.appendingPathComponent("stdout").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, directory.appendingPathComponent("stderr").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptySet = sigset_t()
+        sigemptyset(&emptySet)
+        posix_spawnattr_setsigmask(&attributes, &emptySet)
+        var defaultSet = sigset_t()
+        sigemptyset(&defaultSet)
+        for signal in [SIGTERM, SIGINT, SIGPIPE] { sigaddset(&defaultSet, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSet)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        return ChildProcess(pid: pid, directory: directory)
+    }
+
+    /// Starts a process, runs `body`, and kills the process if it still runs afterwards (also when
+    /// `body` throws).
+    static func run<T>(
+        _ arguments: [String], environment: [String: String] = [:], _ body: (ChildProcess) async throws -> T
+    ) async throws -> T {
+        let process = try start(arguments, environment: environment)
+        defer { process.killAndReap() }
+        return try await body(process)
+    }
+
+    /// What it wrote to stdout so far.
+    var standardOutput: String { read("stdout") }
+    /// What it wrote to stderr so far.
+    var standardError: String { read("stderr") }
+
+    private func read(_ name: String) -> String {
+        (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
+    }
+
+    /// Sends a signal to the process alone (not to its process group).
+    func send(_ signal: Int32) {
+        if !hasExited { kill(pid, signal) }
+    }
+
+    /// Whether it has ended; reaps it when it has.
+    var hasExited: Bool {
+        lock.withLock {
+            if termination != nil { return true }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+            termination = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
+            return true
+        }
+    }
+
+    /// Waits until it ends. At the deadline it kills the process and throws ``WaitTimeout``.
+    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Termination {
+        do {
+            try await waitUntil("process \(pid) to exit", timeout: timeout) { hasExited }
+        } catch {
+            killAndReap()
+            throw WaitTimeout(description: "\(error); stderr: \(standardError.suffix(2_000))")
+        }
+        return lock.withLock { termination! }
+    }
+
+    /// SIGKILL to it and to its descendants (a supervisor's workers) unless it has ended, then reaps it
+    /// and removes its output files.
+    func killAndReap() {
+        if !hasExited {
+            for descendant in Self.descendants(of: pid) { kill(descendant, SIGKILL) }
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            if waitpid(pid, &status, 0) == pid {
+                lock.withLock { termination = .signaled(SIGKILL) }
+            }
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Processes whose parent is `pid` (from `/proc`).
+    static func children(of pid: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid_t($0) }.filter { candidate in
+            guard let stat = statFields(candidate), stat.count > 1 else { return false }
+            return pid_t(stat[1]) == pid
+        }
+    }
+
+    /// Children, grandchildren, … of `pid`.
+    static func descendants(of pid: pid_t) -> [pid_t] {
+        children(of: pid).flatMap { [$0] + descendants(of: $0) }
+    }
+
+    /// Whether `pid` is a live process (neither gone nor a zombie).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard let stat = statFields(pid), let state = stat.first else { return false }
+        return state != "Z" && state != "X"
+    }
+
+    /// The fields of `/proc/<pid>/stat` after the command name: state, ppid, …
+    private static func statFields(_ pid: pid_t) -> [String]? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")")
+        else { return nil }
+        return text[text.index(after: close)...].split(separator: " ").map(String.init)
+    }
+}

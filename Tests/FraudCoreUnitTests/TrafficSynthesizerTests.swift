@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+@testable import FraudCore
+
+@Suite("Traffic synthesizer")
+struct TrafficSynthesizerTests {
+    @Test func sameSeedGivesSameStream() {
+        var first = TrafficSynthesizer(world: SampleWorlds.world, seed: 5, fraudRatio: 0.05)
+        var second = TrafficSynthesizer(world: SampleWorlds.world, seed: 5, fraudRatio: 0.05)
+        var other = TrafficSynthesizer(world: SampleWorlds.world, seed: 6, fraudRatio: 0.05)
+        let start = SampleWorlds.configuration.endMilliseconds
+        var differs = false
+        for step in 0..<2_000 {
+            let time = start + Int64(step) * 250
+            let row = first.next(timestampMilliseconds: time)
+            #expect(row == second.next(timestampMilliseconds: time))
+            if row != other.next(timestampMilliseconds: time) { differs = true }
+        }
+        #expect(differs)
+    }
+
+    @Test func producesTheRequestedFraudRatioWithEveryScenario() {
+        var synthesizer = TrafficSynthesizer(world: SampleWorlds.world, seed: 1, fraudRatio: 0.05, runId: "run-7")
+        let start = SampleWorlds.configuration.endMilliseconds
+        let users = Set(SampleWorlds.world.profiles.map(\.userId))
+        let merchants = Set(SampleWorlds.world.merchants.map(\.merchantId))
+        var ids = Set<String>()
+        var fraud = 0
+        var scenarios = Set<String>()
+        let count = 20_000
+        for step in 0..<count {
+            let time = start + Int64(step) * 100
+            let row = synthesizer.next(timestampMilliseconds: time)
+            #expect(row.timestampMilliseconds == time)
+            #expect(row.runId == "run-7" && row.transactionId.hasPrefix("run-7-"))
+            #expect(users.contains(row.userId) && merchants.contains(row.merchantId))
+            ids.insert(row.transactionId)
+            if row.isFraud == true {
+                fraud += 1
+                scenarios.insert(row.scenario ?? "")
+            } else {
+                #expect(row.isFraud == false && row.scenario == nil)
+            }
+        }
+        #expect(ids.count == count)
+        let ratio = Double(fraud) / Double(count)
+        #expect(ratio > 0.04 && ratio < 0.065, "fraud ratio \(ratio)")
+        #expect(scenarios == Set(FraudScenario.allCases.map(\.rawValue)))
+        #expect(synthesizer.producedCount == count && synthesizer.fraudCount == fraud)
+    }
+
+    @Test func zeroRatioGivesOnlyLegitRows() {
+        var synthesizer = TrafficSynthesizer(world: SampleWorlds.world, seed: 2, fraudRatio: 0)
+        for step in 0..<1_000 {
+            #expect(synthesizer.next(timestampMilliseconds: Int64(step) * 1_000).isFraud == false)
+        }
+    }
+}
