@@ -51,6 +51,12 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
+            // The Redis Functions libraries, compiled into the binary as `PackageResources.<file>_lua` byte arrays:
+            // no resource bundle to find at run time, so a copied `fraudstream` executable still loads them.
+            resources: [
+                .embedInCode("Functions/fraudstream_features.lua"),
+                .embedInCode("Functions/fraudstream_results.lua"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -4,10 +4,10 @@ import RedisClient
 /// Runs `operation` until it succeeds, retrying connection failures with exponential backoff and
 /// reloading a Functions library that someone flushed. Other errors, and cancellation, end it.
 ///
-/// The operations retried this way are idempotent by construction (see ``FeatureLibrary`` and
-/// ``ResultLibrary``), so retrying never counts or writes anything twice.
+/// The operations retried this way are idempotent by construction (see ``UserFeaturesCall`` and
+/// ``WriteBatchCall``), so retrying never counts or writes anything twice.
 func retryingConnectionFailures<T>(
-    on connection: RedisConnection, library: String, logger: Logger, what: String,
+    on connection: RedisConnection, library: FunctionLibrary, logger: Logger, what: String,
     isolation: isolated (any Actor)? = #isolation,
     _ operation: () async throws(RedisError) -> T
 ) async throws -> T {
@@ -21,7 +21,7 @@ func retryingConnectionFailures<T>(
         }
         try Task.checkCancellation()
         if failure.code == .serverError && failure.message.contains("Function not found") {
-            try await connection.loadFunctionLibrary(library)
+            try await library.load(on: connection)
             continue
         }
         guard failure.isConnectionFailure else { throw failure }

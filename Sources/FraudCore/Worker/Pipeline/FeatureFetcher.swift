@@ -25,7 +25,7 @@ public actor FeatureFetcher {
     public func fetch(_ transactions: [Transaction]) async throws -> [[Double]] {
         if transactions.isEmpty { return [] }
         return try await retryingConnectionFailures(
-            on: connection, library: FeatureLibrary.source, logger: logger, what: "feature fetch"
+            on: connection, library: .features, logger: logger, what: "feature fetch"
         ) { () async throws(RedisError) -> [[Double]] in
             try await extractor.fetch(transactions, on: connection)
         }

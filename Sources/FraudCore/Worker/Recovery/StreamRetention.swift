@@ -55,7 +55,7 @@ public struct StreamRetention: Service {
                 if let oldest = try summary.get().array?[1].string { bounds.append(oldest) }
             }
         }
-        let safe = ResultWriter.idBounds(bounds).lowest
+        let safe = StreamEntry.idBounds(bounds).lowest
         return try await connection.send(RedisCommand("XTRIM", stream, "MINID", "~", safe)).int
     }
 }

@@ -16,6 +16,24 @@ public struct StreamEntry: Sendable {
         self.deliveries = deliveries
     }
 
+    /// The smallest and largest stream ids (`<ms>-<seq>`), compared numerically.
+    static func idBounds(_ ids: [String]) -> (lowest: String, highest: String) {
+        func key(_ id: String) -> (Int64, Int64) {
+            let parts = id.split(separator: "-")
+            return (Int64(parts.first ?? "0") ?? 0, Int64(parts.last ?? "0") ?? 0)
+        }
+        var lowest = ids.first ?? "0-0"
+        var highest = lowest
+        var lowestKey = key(lowest)
+        var highestKey = lowestKey
+        for id in ids.dropFirst() {
+            let current = key(id)
+            if current < lowestKey { lowest = id; lowestKey = current }
+            if current > highestKey { highest = id; highestKey = current }
+        }
+        return (lowest, highest)
+    }
+
     /// Parses the entries of an `XREADGROUP`/`XCLAIM` reply: `[[id, [f, v, …]], …]`.
     static func parseList(_ reply: [RESPValue]) -> [StreamEntry] {
         reply.compactMap { element -> StreamEntry? in
