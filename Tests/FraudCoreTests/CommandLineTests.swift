@@ -18,18 +18,26 @@ struct FraudStreamBinary {
         var standardError: String
     }
 
-    /// Runs the binary on a thread of its own: waiting for a process must not hold a cooperative-pool thread.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
+    /// Runs the binary (or a copy of it at `executable`, from its own directory) on a thread of its own:
+    /// waiting for a process must not hold a cooperative-pool thread.
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], executable: String? = nil
+    ) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
-                continuation.resume(with: Result { try runBlocking(arguments, environment: environment) })
+                continuation.resume(with: Result {
+                    try runBlocking(arguments, environment: environment, executable: executable)
+                })
             }.start()
         }
     }
 
-    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> Outcome {
+    private static func runBlocking(_ arguments: [String], environment: [String: String], executable: String?) throws -> Outcome {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable ?? path)
+        if let executable {
+            process.currentDirectoryURL = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        }
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         merged.removeValue(forKey: "REDIS_URL")

@@ -12,12 +12,15 @@ struct DoctorCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Flag(help: "Also load (replace) the Functions libraries built into this binary.")
+    var loadFunctions = false
+
     func run() async throws {
         var configuration = try connection.configuration(name: "fraudstream-doctor")
         configuration.reconnectAttempts = 1
         let redis = try await RedisConnection.connect(configuration)
         print("redis       \(configuration)")
-        let report = try await RedisDoctor().examine(redis)
+        let report = try await RedisDoctor(loadsFunctions: loadFunctions).examine(redis)
         for finding in report.findings {
             let label = finding.check.padding(toLength: 18, withPad: " ", startingAt: 0)
             print("\(finding.severity.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(label)\(finding.detail)")
