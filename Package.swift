@@ -53,6 +53,12 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
+            // The Redis Functions libraries, compiled into the binary as `PackageResources.<file>_lua` byte arrays:
+            // no resource bundle to find at run time, so a copied `fraudstream` executable still loads them.
+            resources: [
+                .embedInCode("Functions/fraudstream_features.lua"),
+                .embedInCode("Functions/fraudstream_results.lua"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -30,8 +30,14 @@ public struct RedisDoctor: Sendable {
     /// The oldest Redis with Functions (`FUNCTION LOAD`, `FCALL`) and `XAUTOCLAIM` … `JUSTID` semantics we rely on.
     public static let minimumVersion = (major: 7, minor: 0)
 
+    /// Whether the examination also loads (replaces) FraudStream's Functions libraries, proving the
+    /// server accepts them; off by default, since it changes the server.
+    public var loadsFunctions: Bool
+
     /// Creates a doctor.
-    public init() {}
+    public init(loadsFunctions: Bool = false) {
+        self.loadsFunctions = loadsFunctions
+    }
 
     /// Examines the server behind `connection`.
     public func examine(_ connection: RedisConnection) async throws(RedisError) -> Report {
@@ -87,6 +93,10 @@ public struct RedisDoctor: Sendable {
                 severity: .warn, check: "auth",
                 detail: "off: anyone who reaches this port can read and write transactions"))
         }
+
+        if loadsFunctions {
+            findings.append(try await loadFunctions(connection))
+        }
         return Report(findings: findings)
     }
 
@@ -103,6 +113,16 @@ public struct RedisDoctor: Sendable {
         return Finding(
             severity: .fail, check: "version",
             detail: "Redis \(version) is too old: FraudStream needs 7.0 or later for Functions and XAUTOCLAIM")
+    }
+
+    private func loadFunctions(_ connection: RedisConnection) async throws(RedisError) -> Finding {
+        do {
+            for library in FunctionLibrary.all { try await library.load(on: connection) }
+        } catch where error.code == .serverError {
+            return Finding(severity: .fail, check: "functions", detail: "FUNCTION LOAD failed: \(error.message)")
+        }
+        let names = FunctionLibrary.all.map(\.name).joined(separator: ", ")
+        return Finding(severity: .ok, check: "functions", detail: "loaded \(names)")
     }
 
     private func configValue(_ name: String, _ connection: RedisConnection) async throws(RedisError) -> String? {

@@ -16,16 +16,13 @@ public actor WorkerStatistics {
     /// function recognises, so it is counted exactly once.
     private var unconfirmed: (token: String, runs: [String: StageHistograms])?
     private var flushes = 0
-    private let namespace: String
-    private let workerId: String
-    private let settingsDescription: String
+    private let call: MergeLatencyCall
     private let instance = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
 
     /// Creates the statistics of one worker.
     public init(namespace: String, workerId: String, settingsDescription: String) {
-        self.namespace = namespace
-        self.workerId = workerId
-        self.settingsDescription = settingsDescription
+        call = MergeLatencyCall(
+            keys: RunStatisticsKeys(namespace: namespace), workerId: workerId, settings: settingsDescription)
     }
 
     /// Records a written batch: end-to-end latencies per result (µs; -1 = skipped) and stage times.
@@ -62,20 +59,8 @@ public actor WorkerStatistics {
     }
 
     private func send(_ runs: [String: StageHistograms], token: String, on connection: RedisConnection) async throws(RedisError) {
-        let keys = RunStatisticsKeys(namespace: namespace)
-        var commands: [RedisCommand] = []
-        for (run, histograms) in runs {
-            var arguments: [any RedisArgument] = [workerId, token, settingsDescription]
-            for stage in StageHistograms.stages where histograms[stage].count > 0 {
-                arguments.append(stage)
-                arguments.append(histograms[stage].encoded)
-            }
-            commands.append(.fcall(
-                "fs_merge_latency",
-                keys: [keys.workerLatency(run: run, worker: workerId), keys.worker(run: run, worker: workerId), keys.workers(run: run)],
-                arguments: arguments))
-        }
-        for reply in try await connection.pipeline(commands) { _ = try reply.get() }
+        let commands = runs.map { run, histograms in call.command(run: run, token: token, histograms: histograms) }
+        for reply in try await connection.pipeline(commands) { _ = try MergeLatencyCall.decode(reply) }
     }
 }
 

@@ -14,7 +14,7 @@ public struct FeatureStore: Sendable {
 
     /// Loads (or replaces) the feature functions.
     public func loadLibrary(on connection: RedisConnection) async throws(RedisError) {
-        try await connection.loadFunctionLibrary(FeatureLibrary.source)
+        try await FunctionLibrary.features.load(on: connection)
     }
 
     /// Installs what serving a world needs: the feature functions, every profile, and the IP blocklist in
@@ -66,11 +66,9 @@ public struct FeatureStore: Sendable {
         ]
         // Allocate the whole bitmap at once rather than growing it bit by bit.
         commands.append(RedisCommand("SETBIT", keys.ipBlocklist, shape.bits - 1, 0))
-        var offsets: [Int] = []
+        let add = BloomAddCall(bitmap: keys.ipBlocklist, shape: shape)
         for ip in ips {
-            offsets.removeAll(keepingCapacity: true)
-            shape.appendOffsets(ip, to: &offsets)
-            commands.append(.fcall("fs_bloom_add", keys: [keys.ipBlocklist], arguments: offsets))
+            commands.append(add.command(ip))
             if commands.count >= chunkSize {
                 try await Self.run(commands, on: connection)
                 commands.removeAll(keepingCapacity: true)
@@ -84,7 +82,8 @@ public struct FeatureStore: Sendable {
         guard let shape = try await blocklistShape(on: connection) else {
             throw RedisError(code: .unexpectedReply, message: "no IP blocklist in Redis; run `fraudstream prepare` first")
         }
-        let commands = ips.map { RedisCommand.fcall("fs_bloom_add", keys: [keys.ipBlocklist], arguments: shape.offsets($0)) }
+        let add = BloomAddCall(bitmap: keys.ipBlocklist, shape: shape)
+        let commands = ips.map { add.command($0) }
         try await Self.run(commands, on: connection)
     }
 
@@ -102,10 +101,9 @@ public struct FeatureStore: Sendable {
     /// Tests IPs against the blocklist (one round trip).
     public func isBlocklisted(_ ips: [String], on connection: RedisConnection) async throws(RedisError) -> [Bool] {
         guard let shape = try await blocklistShape(on: connection) else { return ips.map { _ in false } }
-        var command = RedisCommand("FCALL", "fs_bloom_check", 1, keys.ipBlocklist, shape.hashes)
-        for ip in ips { for offset in shape.offsets(ip) { command.append(offset) } }
-        let reply = try await connection.send(command)
-        return (reply.array ?? []).map { $0.int == 1 }
+        var check = BloomCheckCall(bitmap: keys.ipBlocklist, shape: shape)
+        for ip in ips { check.append(ip) }
+        return try BloomCheckCall.decode(try await connection.send(check.command), items: check.itemCount)
     }
 
     /// Replays `history` in event-time order through the serving feature path and returns each

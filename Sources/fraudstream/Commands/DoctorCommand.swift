@@ -12,11 +12,14 @@ struct DoctorCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
+    @Flag(help: "Also load (replace) the Functions libraries built into this binary.")
+    var loadFunctions = false
+
     func run() async throws {
         let configuration = try connection.configuration(name: "fraudstream-doctor")
         let redis = try await RedisConnection.connect(configuration)
         print("redis       \(configuration)")
-        let report = try await RedisDoctor().examine(redis)
+        let report = try await RedisDoctor(loadsFunctions: loadFunctions).examine(redis)
         for finding in report.findings {
             let label = finding.check.padding(toLength: 18, withPad: " ", startingAt: 0)
             print("\(finding.severity.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(label)\(finding.detail)")

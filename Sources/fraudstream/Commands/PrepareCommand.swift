@@ -46,7 +46,7 @@ struct PrepareCommand: AsyncParsableCommand {
         let shape = try await store.install(
             synthetic, blocklistCapacity: training.blocklistCapacity, falsePositiveRate: training.blocklistFalsePositiveRate, on: redis)
         let removed = try await Keyspace(namespace: namespace).deleteFeatureState(on: redis)
-        print("load        functions library '\(FeatureLibrary.name)', \(synthetic.profiles.count) profiles, "
+        print("load        functions library '\(FunctionLibrary.features.name)', \(synthetic.profiles.count) profiles, "
             + "\(synthetic.blocklistedIPs.count) blocklisted IPs (Bloom: \(shape.bits) bits, \(shape.hashes) hashes), "
             + "cleared \(removed) feature-state keys (\(elapsedText(clock.now - started)))")
 

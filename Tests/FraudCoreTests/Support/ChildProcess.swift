@@ -35,10 +35,17 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable` with `arguments`. The environment is this process's without `REDIS_URL`,
     /// plus `environment`. Signal mask and SIGINT/SIGTERM/SIGPIPE dispositions are reset: the test
-    /// runner blocks or ignores some, and a child must not inherit that.
+    /// runner blocks or ignores some, and a child must not inherit that. With `workingDirectory` the
+    /// child starts there (through `/bin/sh -c 'cd … && exec …'`) instead of in this process's directory.
     static func start(
-        _ arguments: [String], executable: String = FraudStreamBinary.path, environment: [String: String] = [:]
+        _ arguments: [String], executable: String = FraudStreamBinary.path, environment: [String: String] = [:],
+        workingDirectory: String? = nil
     ) throws -> ChildProcess {
+        if let workingDirectory {
+            return try start(
+                ["-c", #"cd "$0" && exec "$@""#, workingDirectory, executable] + arguments, executable: "/bin/sh",
+                environment: environment)
+        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fraudstream-child-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var merged = ProcessInfo.processInfo.environment
@@ -77,9 +84,10 @@ final class ChildProcess: @unchecked Sendable {
     /// Starts a process, runs `body`, and kills the process if it still runs afterwards (also when
     /// `body` throws).
     static func run<T>(
-        _ arguments: [String], environment: [String: String] = [:], _ body: (ChildProcess) async throws -> T
+        _ arguments: [String], executable: String = FraudStreamBinary.path, environment: [String: String] = [:],
+        workingDirectory: String? = nil, _ body: (ChildProcess) async throws -> T
     ) async throws -> T {
-        let process = try start(arguments, environment: environment)
+        let process = try start(arguments, executable: executable, environment: environment, workingDirectory: workingDirectory)
         defer { process.killAndReap() }
         return try await body(process)
     }

@@ -16,12 +16,15 @@ struct FraudStreamBinary {
         var standardError: String
     }
 
-    /// Runs the binary to its end; kills it and throws ``WaitTimeout`` when it runs longer than `timeout`.
-    /// Waiting polls, so it holds no cooperative-pool thread.
+    /// Runs the binary (or `executable`, from its own directory) to its end; kills it and throws
+    /// ``WaitTimeout`` when it runs longer than `timeout`. Waiting polls, so it holds no cooperative-pool thread.
     static func run(
-        _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(120)
+        _ arguments: [String], environment: [String: String] = [:], executable: String? = nil, timeout: Duration = .seconds(120)
     ) async throws -> Outcome {
-        try await ChildProcess.run(arguments, environment: environment) { process in
+        let directory = executable.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+        return try await ChildProcess.run(
+            arguments, executable: executable ?? path, environment: environment, workingDirectory: directory
+        ) { process in
             let status: Int32
             switch try await process.waitForExit(timeout: timeout) {
             case .exited(let code): status = code

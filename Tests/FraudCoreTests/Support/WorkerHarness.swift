@@ -25,7 +25,7 @@ struct WorkerHarness {
     func setUp() async throws {
         let store = FeatureStore(namespace: namespace)
         try await store.loadLibrary(on: redis)
-        try await redis.loadFunctionLibrary(ResultLibrary.source)
+        try await redis.loadFunctionLibrary(FunctionLibrary.results.source)
         let profiles = (0..<20).map { index in
             UserProfile(
                 userId: "u\(index)", homeLatitude: 40, homeLongitude: -74, preferredCard: "VISA", segment: "standard",

@@ -7,10 +7,10 @@ import RedisClient
 /// The operations retried this way are idempotent by construction (the feature functions skip a
 /// transaction already in the user's window; the write function skips entries no longer pending),
 /// so retrying never counts or writes anything twice.
-func reloadingLibrary(_ source: String, on connection: RedisConnection) -> @Sendable (RedisError) async throws(RedisError) -> Bool {
+func reloadingLibrary(_ library: FunctionLibrary, on connection: RedisConnection) -> @Sendable (RedisError) async throws(RedisError) -> Bool {
     { error async throws(RedisError) -> Bool in
         guard error.code == .serverError, error.message.contains("Function not found") else { return false }
-        try await connection.loadFunctionLibrary(source)
+        try await library.load(on: connection)
         return true
     }
 }

@@ -81,8 +81,7 @@ public struct Worker: Sendable {
     public func assemble(signals: [UnixSignal] = [.sigterm, .sigint], stageDelay: Duration? = nil) async throws -> Assembly {
         if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
         let control = try await connect("control")
-        try await control.loadFunctionLibrary(FeatureLibrary.source)
-        try await control.loadFunctionLibrary(ResultLibrary.source)
+        for library in FunctionLibrary.all { try await library.load(on: control) }
         let models = ModelStore(namespace: configuration.namespace)
         let model = try await models.load(configuration.pinnedModelVersion, on: control)
         let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)

@@ -25,7 +25,7 @@ public actor FeatureFetcher {
     public func fetch(_ transactions: [Transaction]) async throws -> [[Double]] {
         if transactions.isEmpty { return [] }
         return try await RetryPolicy.untilCancelled.run(
-            "feature fetch", logger: logger, recover: reloadingLibrary(FeatureLibrary.source, on: connection)
+            "feature fetch", logger: logger, recover: reloadingLibrary(.features, on: connection)
         ) { () async throws(RedisError) -> [[Double]] in
             try await extractor.fetch(transactions, on: connection)
         }

@@ -1,0 +1,52 @@
+import RedisClient
+
+/// A Redis Functions library: its Lua source, compiled into the binary, and the functions it registers.
+///
+/// The sources live in `Functions/*.lua` and are embedded at build time (`resources: [.embedInCode(…)]`),
+/// so a `fraudstream` executable copied on its own still has them. Each function's key, argument and
+/// reply layout is defined by its call type (``UserFeaturesCall``, ``WriteBatchCall``, …).
+public struct FunctionLibrary: Sendable, Hashable {
+    /// The library name, as the `name=` of the source's first line declares it and Redis knows it.
+    public let name: String
+    /// The Lua source, starting with the shebang line `FUNCTION LOAD` wants (engine and name).
+    public let source: String
+    /// The functions the library registers, by their call types' names.
+    public let functionNames: [String]
+
+    /// Creates a library from its source; the name comes from the source's first line.
+    public init(source: String, functionNames: [String]) {
+        self.source = source
+        self.name = Self.declaredName(in: source) ?? ""
+        self.functionNames = functionNames
+    }
+
+    /// `fraudstream`: the feature functions and the blocklist Bloom filter.
+    public static let features = FunctionLibrary(
+        source: String(decoding: PackageResources.fraudstream_features_lua, as: UTF8.self),
+        functionNames: [UserFeaturesCall.function, DeviceEventsCall.function, BloomCheckCall.function, BloomAddCall.function])
+
+    /// `fraudstream_results`: the atomic write-and-acknowledge of a batch and the latency histograms.
+    public static let results = FunctionLibrary(
+        source: String(decoding: PackageResources.fraudstream_results_lua, as: UTF8.self),
+        functionNames: [WriteBatchCall.function, MergeLatencyCall.function])
+
+    /// Every library a worker needs, in load order.
+    public static let all: [FunctionLibrary] = [features, results]
+
+    /// Loads (or replaces) the library on `connection`.
+    public func load(on connection: RedisConnection) async throws(RedisError) {
+        let loaded = try await connection.loadFunctionLibrary(source)
+        guard loaded == name else {
+            throw RedisError(code: .unexpectedReply, message: "FUNCTION LOAD of '\(name)' loaded '\(loaded)'")
+        }
+    }
+
+    /// The `name=` value of the shebang line.
+    static func declaredName(in source: String) -> String? {
+        guard let shebang = source.split(separator: "\n", maxSplits: 1).first, shebang.hasPrefix("#!") else { return nil }
+        for word in shebang.split(separator: " ") where word.hasPrefix("name=") {
+            return String(word.dropFirst("name=".count))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,222 @@
+import RedisClient
+
+/// `fs_user_features`: one user's state before a transaction, with the transaction folded in atomically.
+///
+/// The call's layouts are defined here once: ``Key`` and ``Argument`` give the order the command is built
+/// in (the builder walks them, so reordering a case reorders the command), ``Reply`` names the reply's
+/// elements, decoded into ``UserFeaturesReply``. The Lua takes the number of merchant slots from the
+/// number of keys, so ``merchantSlots`` is set only here.
+///
+/// A transaction already in the user's window set is a redelivery: its features are read and nothing is
+/// folded in again, so a retried batch never counts twice.
+public struct UserFeaturesCall: Sendable {
+    /// The function's name in ``FunctionLibrary/features``.
+    public static let function = "fs_user_features"
+    /// Length of a merchant bucket: each HyperLogLog slot holds the merchants of one bucket of event time.
+    public static let merchantBucketMilliseconds: Int64 = 600_000
+    /// Number of merchant HyperLogLog slots (slot = bucket mod slots); six 10-minute buckets cover the last hour.
+    public static let merchantSlots = 6
+    /// Key suffixes of the merchant slots (`merchants:0` …).
+    static let merchantSlotSuffixes = (0..<merchantSlots).map { "merchants:\($0)" }
+    /// Number of keys the call passes.
+    public static let keyCount = Key.firstMerchantSlot.rawValue - 1 + merchantSlots
+
+    /// The keys by their position in `KEYS` (1-based, as Lua counts). All share the user's hash tag.
+    public enum Key: Int, CaseIterable, Sendable {
+        /// `<ns>:{<user>}:profile`: the static profile fields and the running state the function keeps there.
+        case profile = 1
+        /// `<ns>:{<user>}:window`: transaction ids scored by event time, last 24 h.
+        case window
+        /// `<ns>:{<user>}:devices`: devices seen for the user.
+        case devices
+        /// `<ns>:{<user>}:cms`: count-min sketch of merchants.
+        case countMin
+        /// `<ns>:{<user>}:merchants:0`, followed by the other slots up to ``UserFeaturesCall/merchantSlots``.
+        case firstMerchantSlot
+    }
+
+    /// The arguments by their position in `ARGV` (1-based). Window bounds come precomputed: formatting
+    /// numbers is the dearest thing a script does.
+    public enum Argument: Int, CaseIterable, Sendable {
+        /// Event time in ms.
+        case eventTimeMilliseconds = 1
+        /// The transaction id (the window set's member).
+        case transactionId
+        /// The amount.
+        case amount
+        /// The merchant id.
+        case merchantId
+        /// The device id, or empty.
+        case deviceId
+        /// Latitude, or empty.
+        case latitude
+        /// Longitude, or empty.
+        case longitude
+        /// Event time / ``UserFeaturesCall/merchantBucketMilliseconds``.
+        case merchantBucket
+        /// `(ts-1m`: exclusive lower bound of the one-minute window.
+        case minuteWindowStart
+        /// `(ts-1h`: exclusive lower bound of the one-hour window.
+        case hourWindowStart
+        /// `(ts-24h`: exclusive lower bound of the one-day window.
+        case dayWindowStart
+        /// `ts-24h`: window members at or before it may be trimmed.
+        case windowTrimBound
+        /// `#<offset>` of the count-min row 0 counter, followed by one per further row.
+        case firstCountMinOffset
+    }
+
+    /// The reply's elements by their position in the returned array (1-based, as the Lua builds it).
+    public enum Reply: Int, CaseIterable, Sendable {
+        /// Profile `home_lat`, or nil.
+        case homeLatitude = 1
+        /// Profile `home_lon`, or nil.
+        case homeLongitude
+        /// Profile `preferred_card`, or nil.
+        case preferredCard
+        /// Profile `segment`, or nil.
+        case segment
+        /// Profile `risk_score`, or nil.
+        case riskScore
+        /// Profile `account_created` (ms), or nil.
+        case accountCreated
+        /// Other transactions in (ts-1m, ts].
+        case transactionsLastMinute
+        /// Other transactions in (ts-1h, ts].
+        case transactionsLastHour
+        /// Other transactions in (ts-24h, ts].
+        case transactionsLastDay
+        /// Running `n` before this transaction, or nil.
+        case transactionCount
+        /// Running mean amount, or nil.
+        case amountMean
+        /// Running sum of squared deviations (Welford), or nil.
+        case amountM2
+        /// Previous transaction's time, or nil.
+        case lastTimestamp
+        /// Previous located transaction's time, or nil.
+        case locationTimestamp
+        /// Previous located transaction's latitude, or nil.
+        case lastLatitude
+        /// Previous located transaction's longitude, or nil.
+        case lastLongitude
+        /// Distinct merchants over the merchant slots.
+        case distinctMerchants
+        /// 1 when the device is new for the user.
+        case newDevice
+        /// Earlier occurrences of the (user, merchant) pair (count-min estimate).
+        case merchantPairCount
+        /// 1 when the transaction was folded in, 0 for a redelivery.
+        case fresh
+    }
+
+    private static let keyOrder = Key.allCases
+    private static let argumentOrder = Argument.allCases
+
+    /// Key names.
+    public let keys: FeatureKeys
+    /// Count-min sketch columns per row.
+    public let countMinWidth: Int
+    /// Count-min sketch rows.
+    public let countMinDepth: Int
+
+    /// Creates the call for the keys and count-min shape of `settings`.
+    public init(settings: FeatureSettings) {
+        keys = FeatureKeys(namespace: settings.namespace)
+        countMinWidth = settings.countMinWidth
+        countMinDepth = settings.countMinDepth
+    }
+
+    /// `FCALL fs_user_features` for `transaction`, built without per-key strings.
+    public func command(_ transaction: Transaction) -> RedisCommand {
+        let ts = transaction.timestampMilliseconds
+        var command = RedisCommand("FCALL", Self.function)
+        command.append(Self.keyCount)
+        let prefix = keys.userPrefix(transaction.userId)
+        for key in Self.keyOrder {
+            switch key {
+            case .profile: command.append(prefix: prefix, "profile")
+            case .window: command.append(prefix: prefix, "window")
+            case .devices: command.append(prefix: prefix, "devices")
+            case .countMin: command.append(prefix: prefix, "cms")
+            case .firstMerchantSlot:
+                for slot in Self.merchantSlotSuffixes { command.append(prefix: prefix, slot) }
+            }
+        }
+        for argument in Self.argumentOrder {
+            switch argument {
+            case .eventTimeMilliseconds: command.append(ts)
+            case .transactionId: command.append(transaction.transactionId)
+            case .amount: command.append(transaction.amount)
+            case .merchantId: command.append(transaction.merchantId)
+            case .deviceId: command.append(transaction.deviceId ?? "")
+            case .latitude:
+                if let latitude = transaction.latitude, transaction.longitude != nil { command.append(latitude) } else { command.append("") }
+            case .longitude:
+                if let longitude = transaction.longitude, transaction.latitude != nil { command.append(longitude) } else { command.append("") }
+            case .merchantBucket: command.append(ts / Self.merchantBucketMilliseconds)
+            case .minuteWindowStart: command.append(marker: "(", ts - 60_000)
+            case .hourWindowStart: command.append(marker: "(", ts - 3_600_000)
+            case .dayWindowStart: command.append(marker: "(", ts - 86_400_000)
+            case .windowTrimBound: command.append(ts - 86_400_000)
+            case .firstCountMinOffset:
+                let width = UInt64(countMinWidth)
+                for row in 0..<countMinDepth {
+                    let column = Int(StableHash.hash(transaction.merchantId, seed: UInt64(row) &+ 0xC0C0) % width)
+                    command.append(marker: "#", Int64(row * countMinWidth + column))
+                }
+            }
+        }
+        return command
+    }
+
+    /// Decodes the reply; throws for an error reply (its code kept) or a reply that breaks the layout.
+    public static func decode(_ reply: RESPValue) throws(RedisError) -> UserFeaturesReply {
+        guard case .array(let elements) = try reply.get(), elements.count == Reply.allCases.count else {
+            throw RedisError(code: .unexpectedReply, message: "\(function) returned \(reply)")
+        }
+        func element(_ field: Reply) -> RESPValue { elements[field.rawValue - 1] }
+        func count(_ field: Reply) throws(RedisError) -> Int {
+            guard case .integer(let value) = element(field) else {
+                throw RedisError(code: .unexpectedReply, message: "\(function) \(field) is not an integer: \(reply)")
+            }
+            return Int(value)
+        }
+        func number(_ field: Reply) throws(RedisError) -> Double? {
+            switch element(field) {
+            case .integer(let value): return Double(value)
+            case .bulkString(let bytes): return bytes.isEmpty ? nil : Double(String(decoding: bytes, as: UTF8.self))
+            case .null: return nil
+            default: throw RedisError(code: .unexpectedReply, message: "\(function) \(field) is not a number: \(reply)")
+            }
+        }
+        func text(_ field: Reply) throws(RedisError) -> String? {
+            switch element(field) {
+            case .bulkString(let bytes): return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+            case .null: return nil
+            default: throw RedisError(code: .unexpectedReply, message: "\(function) \(field) is not text: \(reply)")
+            }
+        }
+        return UserFeaturesReply(
+            homeLatitude: try number(.homeLatitude),
+            homeLongitude: try number(.homeLongitude),
+            preferredCard: try text(.preferredCard),
+            segment: try text(.segment),
+            riskScore: try number(.riskScore),
+            accountCreatedMilliseconds: try number(.accountCreated),
+            transactionsLastMinute: try count(.transactionsLastMinute),
+            transactionsLastHour: try count(.transactionsLastHour),
+            transactionsLastDay: try count(.transactionsLastDay),
+            transactionCount: try number(.transactionCount),
+            amountMean: try number(.amountMean),
+            amountM2: try number(.amountM2),
+            lastTimestampMilliseconds: try number(.lastTimestamp),
+            locationTimestampMilliseconds: try number(.locationTimestamp),
+            lastLatitude: try number(.lastLatitude),
+            lastLongitude: try number(.lastLongitude),
+            distinctMerchants: try count(.distinctMerchants),
+            isNewDevice: try count(.newDevice) == 1,
+            merchantPairCount: try count(.merchantPairCount),
+            isFresh: try count(.fresh) == 1)
+    }
+}

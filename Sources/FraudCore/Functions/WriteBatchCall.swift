@@ -1,0 +1,236 @@
+import RedisClient
+
+/// `fs_write_batch`: writes a batch's results, dead letters and statistics and acknowledges its
+/// entries, in one atomic call.
+///
+/// Why one atomic call: if results were written and the acknowledgement sent separately, a crash or a
+/// lost connection in between would leave written-but-pending entries that another worker then claims
+/// and writes again. The function writes and acknowledges only the entries still pending for this
+/// consumer, so a retry or a claim never writes twice (the full reasoning heads
+/// `fraudstream_results.lua`).
+///
+/// The layouts are defined here once: ``Key`` and ``Argument`` give the order the command is built in,
+/// ``ResultValue`` and ``DeadLetterValue`` the records inside it (their widths travel in the call, so
+/// the Lua holds no record sizes), and ``Reply`` the reply, decoded into ``WriteBatchReply``.
+public struct WriteBatchCall: Sendable {
+    /// The function's name in ``FunctionLibrary/results``.
+    public static let function = "fs_write_batch"
+    /// Number of keys the call passes.
+    public static let keyCount = Key.allCases.count
+    /// Values per result record.
+    public static let valuesPerResult = ResultValue.allCases.count
+    /// Values of a dead-letter record before its name/value pairs.
+    public static let deadLetterHeaderValues = DeadLetterValue.allCases.count
+
+    /// The keys by their position in `KEYS` (1-based).
+    public enum Key: Int, CaseIterable, Sendable {
+        /// The input stream, whose entries are acknowledged.
+        case inputStream = 1
+        /// The results stream.
+        case resultsStream
+        /// The dead-letter stream.
+        case deadLetterStream
+    }
+
+    /// The arguments by their position in `ARGV` (1-based).
+    public enum Argument: Int, CaseIterable, Sendable {
+        /// The consumer group.
+        case group = 1
+        /// This worker's consumer name.
+        case consumer
+        /// Approximate `MAXLEN` of the results stream (0 = none).
+        case resultsMaxLength
+        /// TTL of the per-transaction result key in s (0 = no key).
+        case resultTTLSeconds
+        /// The worker id written with each result and counted in statistics.
+        case workerId
+        /// The key namespace (result keys and statistics).
+        case namespace
+        /// Number of result records R.
+        case resultCount
+        /// Number of dead-letter records D.
+        case deadLetterCount
+        /// Approximate `MAXLEN` of the dead-letter stream (0 = none).
+        case deadLetterMaxLength
+        /// The smallest entry id of the batch (bounds the `XPENDING` query).
+        case lowestId
+        /// The largest entry id of the batch.
+        case highestId
+        /// ``WriteBatchCall/valuesPerResult``.
+        case valuesPerResult
+        /// ``WriteBatchCall/deadLetterHeaderValues``.
+        case deadLetterHeaderValues
+        /// The first of R result records, then D dead-letter records.
+        case firstRecord
+    }
+
+    /// The values of a result record, by their offset from the record's first value (Lua: `args[b + offset]`).
+    public enum ResultValue: Int, CaseIterable, Sendable {
+        /// The input entry id.
+        case sourceId = 0
+        /// The transaction id.
+        case transactionId
+        /// The user id.
+        case userId
+        /// The run id, or empty.
+        case runId
+        /// The fraud probability, six decimals.
+        case score
+        /// `1` when flagged as fraud, else `0`.
+        case isFraud
+        /// `approve`, `review` or `decline`.
+        case decision
+        /// Comma-separated reason codes.
+        case reasons
+        /// The scoring model's version.
+        case modelVersion
+        /// The known label: `1`, `0`, or empty when unknown.
+        case label
+        /// Queue time in ms, three decimals.
+        case queueMilliseconds
+        /// Feature time in ms.
+        case featuresMilliseconds
+        /// Scoring time in ms.
+        case scoringMilliseconds
+        /// The amount.
+        case amount
+    }
+
+    /// The values of a dead-letter record before its pairs, by offset; the last one is the pair count K,
+    /// and K name/value pairs of the original entry follow.
+    public enum DeadLetterValue: Int, CaseIterable, Sendable {
+        /// The input entry id.
+        case sourceId = 0
+        /// Why it is dead-lettered.
+        case reason
+        /// The run id, or empty.
+        case runId
+        /// K, the number of name/value pairs that follow.
+        case fieldCount
+    }
+
+    /// The reply's elements by position (1-based).
+    public enum Reply: Int, CaseIterable, Sendable {
+        /// Results written (their entries were still pending for this consumer).
+        case written = 1
+        /// Dead letters written.
+        case deadLettered
+        /// The first result's end-to-end latency in µs (-1 when skipped), then one per further result.
+        case firstLatency
+    }
+
+    private static let argumentOrder = Argument.allCases
+    private static let resultOrder = ResultValue.allCases
+    private static let deadLetterOrder = DeadLetterValue.allCases
+
+    /// Stream names, group, consumer, limits and namespace of the writing worker.
+    public let configuration: WorkerConfiguration
+
+    /// Creates the call for a worker.
+    public init(configuration: WorkerConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// `FCALL fs_write_batch` for `batch`'s items (with their decisions) and dead letters.
+    public func command(_ batch: Batch) -> RedisCommand {
+        var command = RedisCommand(
+            "FCALL", Self.function, Self.keyCount, configuration.transactionStream, configuration.resultsStream,
+            configuration.deadLetterStream)
+        let bounds = StreamID.bounds(of: batch.items.map(\.sourceId) + batch.deadLetters.map(\.sourceId)) ?? ("0-0", "0-0")
+        for argument in Self.argumentOrder {
+            switch argument {
+            case .group: command.append(configuration.consumerGroup)
+            case .consumer: command.append(configuration.consumerName)
+            case .resultsMaxLength: command.append(configuration.maxStreamLength)
+            case .resultTTLSeconds: command.append(configuration.resultTTLSeconds)
+            case .workerId: command.append(configuration.workerId)
+            case .namespace: command.append(configuration.namespace)
+            case .resultCount: command.append(batch.items.count)
+            case .deadLetterCount: command.append(batch.deadLetters.count)
+            case .deadLetterMaxLength: command.append(configuration.maxStreamLength)
+            case .lowestId: command.append(bounds.lowest)
+            case .highestId: command.append(bounds.highest)
+            case .valuesPerResult: command.append(Self.valuesPerResult)
+            case .deadLetterHeaderValues: command.append(Self.deadLetterHeaderValues)
+            case .firstRecord:
+                appendResults(batch, to: &command)
+                appendDeadLetters(batch.deadLetters, to: &command)
+            }
+        }
+        return command
+    }
+
+    private func appendResults(_ batch: Batch, to command: inout RedisCommand) {
+        let queueMs = Self.millisecondsText(batch.timings.queueMicroseconds)
+        let featuresMs = Self.millisecondsText(batch.timings.featuresMicroseconds)
+        let scoringMs = Self.millisecondsText(batch.timings.scoringMicroseconds)
+        for (item, decision) in zip(batch.items, batch.decisions) {
+            let transaction = item.transaction
+            for value in Self.resultOrder {
+                switch value {
+                case .sourceId: command.append(item.sourceId)
+                case .transactionId: command.append(transaction.transactionId)
+                case .userId: command.append(transaction.userId)
+                case .runId: command.append(transaction.runId ?? "")
+                case .score: command.append(Self.scoreText(decision.score))
+                case .isFraud: command.append(decision.isFraud ? "1" : "0")
+                case .decision: command.append(decision.decision)
+                case .reasons: command.append(decision.reasons)
+                case .modelVersion: command.append(decision.modelVersion)
+                case .label: command.append(transaction.isFraud.map { $0 ? "1" : "0" } ?? "")
+                case .queueMilliseconds: command.append(queueMs)
+                case .featuresMilliseconds: command.append(featuresMs)
+                case .scoringMilliseconds: command.append(scoringMs)
+                case .amount: command.append(transaction.amount)
+                }
+            }
+        }
+    }
+
+    private func appendDeadLetters(_ deadLetters: [DeadLetter], to command: inout RedisCommand) {
+        for dead in deadLetters {
+            for value in Self.deadLetterOrder {
+                switch value {
+                case .sourceId: command.append(dead.sourceId)
+                case .reason: command.append(dead.reason)
+                case .runId: command.append(dead.runId)
+                case .fieldCount: command.append(dead.fields.count)
+                }
+            }
+            for (name, value) in dead.fields {
+                command.append(name)
+                command.append(value)
+            }
+        }
+    }
+
+    /// Decodes the reply to a call with `results` result records.
+    public static func decode(_ reply: RESPValue, results: Int) throws(RedisError) -> WriteBatchReply {
+        guard case .array(let elements) = try reply.get(), elements.count == Reply.firstLatency.rawValue - 1 + results else {
+            throw RedisError(code: .unexpectedReply, message: "\(function) returned \(reply) for \(results) results")
+        }
+        var integers: [Int64] = []
+        integers.reserveCapacity(elements.count)
+        for element in elements {
+            guard case .integer(let value) = element else {
+                throw RedisError(code: .unexpectedReply, message: "\(function) returned \(reply)")
+            }
+            integers.append(value)
+        }
+        return WriteBatchReply(
+            written: Int(integers[Reply.written.rawValue - 1]),
+            deadLettered: Int(integers[Reply.deadLettered.rawValue - 1]),
+            latenciesMicroseconds: Array(integers[(Reply.firstLatency.rawValue - 1)...]))
+    }
+
+    /// `12.345` for 12 345 µs.
+    static func millisecondsText(_ microseconds: Int64) -> String {
+        "\(microseconds / 1000).\(String(microseconds % 1000).leftPadded(3))"
+    }
+
+    /// The score with six decimals, without `String(format:)`.
+    static func scoreText(_ score: Double) -> String {
+        let scaled = Int((score * 1_000_000).rounded())
+        return "\(scaled / 1_000_000).\(String(scaled % 1_000_000).leftPadded(6))"
+    }
+}

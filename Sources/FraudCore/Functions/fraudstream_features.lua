@@ -1,0 +1,140 @@
+#!lua name=fraudstream
+-- fraudstream: the feature functions, contract version 3.
+--
+-- This library owns the state the dynamic features are computed from: per user, the running fields of the
+-- profile hash, the 24 h window set, the device set, the merchant count-min sketch and the merchant
+-- HyperLogLog slots; per device, its event set; and the IP blocklist Bloom filter's bits.
+-- Each function reads the state a feature needs *before* the transaction and then folds the transaction in,
+-- atomically, so training replay and serving see exactly the same values.
+--
+-- The layouts of KEYS, ARGV and the replies are defined once, in Swift: UserFeaturesCall, DeviceEventsCall,
+-- BloomCheckCall and BloomAddCall (Sources/FraudCore/Functions). The comments here follow them, and
+-- FunctionContractTests checks both sides against a real server.
+
+-- Per-user features. All keys share the user's hash tag.
+-- KEYS: 1 profile hash (static profile fields plus the running state below), 2 window zset,
+--       3 device set, 4 count-min sketch, 5.. merchant HyperLogLog slots, one per bucket of event time
+--       (slot = bucket % number of slots; the caller chooses the bucket length and the number of slots)
+-- ARGV: 1 event time ms, 2 transaction id, 3 amount, 4 merchant id, 5 device id or '', 6 lat or '', 7 lon or '',
+--       8 merchant bucket (event time / bucket length), 9 '(ts-1m', 10 '(ts-1h', 11 '(ts-24h', 12 'ts-24h', 13.. count-min offsets (#N)
+--       (bounds come precomputed: number formatting is the dearest thing a script does)
+-- Returns: profile x6 (nil if absent), count 1m, 1h, 24h, n, mean, m2, last_ts, loc_ts, last_lat, last_lon
+--          (nil if absent), distinct merchants, new device (0/1), pair count, fresh (0/1)
+-- A transaction already in the window set is a redelivery: its features are read, nothing is folded in again.
+local function user_features(keys, args)
+  local slots = #keys - 4
+  local fresh = redis.call('ZADD', keys[2], 'NX', args[1], args[2]) == 1
+  local st = redis.call('HMGET', keys[1], 'home_lat', 'home_lon', 'preferred_card', 'segment', 'risk_score',
+    'account_created', 'n', 'mean', 'm2', 'last_ts', 'loc_ts', 'last_lat', 'last_lon', 'hll_bucket')
+  -- Exact sliding windows over event time, (ts - w, ts], minus this transaction itself.
+  local out = {st[1], st[2], st[3], st[4], st[5], st[6],
+    redis.call('ZCOUNT', keys[2], args[9], args[1]) - 1,
+    redis.call('ZCOUNT', keys[2], args[10], args[1]) - 1,
+    redis.call('ZCOUNT', keys[2], args[11], args[1]) - 1,
+    st[7], st[8], st[9], st[10], st[11], st[12], st[13]}
+
+  local bucket = tonumber(args[8])
+  local last_bucket = tonumber(st[14])
+  if fresh then
+    -- Running mean and variance of the amount (Welford), previous transaction time and place.
+    local n = tonumber(st[7]) or 0
+    local mean = tonumber(st[8]) or 0
+    local m2 = tonumber(st[9]) or 0
+    local amount = tonumber(args[3])
+    local n1 = n + 1
+    local delta = amount - mean
+    local mean1 = mean + delta / n1
+    local m21 = m2 + delta * (amount - mean1)
+    local newest = args[8]
+    if last_bucket and bucket <= last_bucket then newest = st[14] end
+    if args[6] ~= '' then
+      redis.call('HSET', keys[1], 'n', n1, 'mean', string.format('%.17g', mean1), 'm2', string.format('%.17g', m21),
+        'last_ts', args[1], 'loc_ts', args[1], 'last_lat', args[6], 'last_lon', args[7], 'hll_bucket', newest)
+    else
+      redis.call('HSET', keys[1], 'n', n1, 'mean', string.format('%.17g', mean1), 'm2', string.format('%.17g', m21),
+        'last_ts', args[1], 'hll_bucket', newest)
+    end
+    -- Keep the window set to 24 h; every 8th transaction is enough to bound it.
+    if n1 % 8 == 0 then
+      redis.call('ZREMRANGEBYSCORE', keys[2], '-inf', args[12])
+    end
+    -- Entering a new bucket empties the slots whose buckets have left the window (6 slots: an hour).
+    if last_bucket and bucket > last_bucket then
+      local stale = {}
+      local from = last_bucket + 1
+      if bucket - last_bucket >= slots then from = bucket - slots + 1 end
+      for b = from, bucket do stale[#stale + 1] = keys[5 + b % slots] end
+      redis.call('DEL', unpack(stale))
+    end
+  end
+
+  -- Distinct merchants over all slots (6 ten-minute slots: the last 50–60 min), HyperLogLogs merged by PFCOUNT.
+  out[17] = redis.call('PFCOUNT', unpack(keys, 5))
+
+  local bitfield = {}
+  if fresh then
+    redis.call('PFADD', keys[5 + bucket % slots], args[4])
+    -- Device seen before for this user: SADD answers 1 for a new member.
+    if args[5] ~= '' then out[18] = redis.call('SADD', keys[3], args[5]) else out[18] = 0 end
+    -- How often this (user, merchant) pair occurred: count-min sketch in 16-bit saturating counters.
+    bitfield[1] = 'OVERFLOW'
+    bitfield[2] = 'SAT'
+    for i = 13, #args do
+      bitfield[#bitfield + 1] = 'INCRBY'
+      bitfield[#bitfield + 1] = 'u16'
+      bitfield[#bitfield + 1] = args[i]
+      bitfield[#bitfield + 1] = '1'
+    end
+  else
+    out[18] = 0
+    for i = 13, #args do
+      bitfield[#bitfield + 1] = 'GET'
+      bitfield[#bitfield + 1] = 'u16'
+      bitfield[#bitfield + 1] = args[i]
+    end
+  end
+  local counts = redis.call('BITFIELD', keys[4], unpack(bitfield))
+  local minimum = counts[1]
+  for i = 2, #counts do if counts[i] < minimum then minimum = counts[i] end end
+  if fresh then minimum = minimum - 1 end
+  out[19] = minimum
+  out[20] = fresh and 1 or 0
+  return out
+end
+
+-- Events of one device in the click-spam window, before this one. Idempotent per transaction id.
+-- KEYS: 1 device zset. ARGV: 1 event time ms, 2 transaction id, 3 '(ts-window', 4 'ts-retention', 5 key TTL ms.
+local function device_events(keys, args)
+  local added = redis.call('ZADD', keys[1], 'NX', args[1], args[2])
+  redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', args[4])
+  local count = redis.call('ZCOUNT', keys[1], args[3], args[1]) - 1
+  if added == 1 then redis.call('PEXPIRE', keys[1], args[5]) end
+  return count
+end
+
+-- Bloom filter membership for a batch. KEYS: 1 bitmap. ARGV: 1 hashes per item k, then k bit offsets per item.
+local function bloom_check(keys, args)
+  local k = tonumber(args[1])
+  local out = {}
+  local i = 2
+  while i <= #args do
+    local hit = 1
+    for j = 0, k - 1 do
+      if redis.call('GETBIT', keys[1], args[i + j]) == 0 then hit = 0 break end
+    end
+    out[#out + 1] = hit
+    i = i + k
+  end
+  return out
+end
+
+-- Adds items to a Bloom filter. KEYS: 1 bitmap. ARGV: bit offsets.
+local function bloom_add(keys, args)
+  for i = 1, #args do redis.call('SETBIT', keys[1], args[i], 1) end
+  return #args
+end
+
+redis.register_function('fs_user_features', user_features)
+redis.register_function('fs_device_events', device_events)
+redis.register_function{function_name = 'fs_bloom_check', callback = bloom_check, flags = {'no-writes'}}
+redis.register_function('fs_bloom_add', bloom_add)

@@ -1,0 +1,186 @@
+#!lua name=fraudstream_results
+-- fraudstream_results: the result functions, contract version 2.
+--
+-- This library owns what a scored batch leaves behind: the results stream, the per-transaction result keys,
+-- the dead-letter stream, the per-run and per-worker statistics hashes with their latency histograms, and the
+-- acknowledgement of the batch's input entries.
+--
+-- Why write and acknowledgement are one atomic call: if results were written and the acknowledgement sent
+-- separately, a crash or a lost connection in between would leave written-but-pending entries that another
+-- worker then claims and writes again. Inside one function, an entry is written exactly when it is
+-- acknowledged. write_batch first asks XPENDING which of the batch's entries are still pending *for this
+-- consumer*; entries already acknowledged (a retried call) or claimed by another consumer (this one was too
+-- slow) are skipped, so a retry never writes twice. The end-to-end latency is taken on Redis's clock: TIME at
+-- the write minus the input entry id's millisecond part (the time Redis appended the transaction).
+--
+-- The layouts of KEYS, ARGV and the replies are defined once, in Swift: WriteBatchCall and MergeLatencyCall
+-- (Sources/FraudCore/Functions). The comments here follow them, and FunctionContractTests checks both sides
+-- against a real server.
+
+-- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream
+-- ARGV: 1 group, 2 consumer, 3 results MAXLEN (0 = none), 4 result key TTL s (0 = none), 5 worker id,
+--       6 namespace, 7 result count R, 8 dead-letter count D, 9 dead-letter MAXLEN (0 = none),
+--       10 smallest and 11 largest entry id of the batch, 12 values per result record F,
+--       13 values per dead-letter record before its pairs H,
+--       then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
+--         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount
+--       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
+-- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
+local function write_batch(keys, args)
+  local group, consumer = args[1], args[2]
+  local maxlen = tonumber(args[3])
+  local ttl = tonumber(args[4])
+  local worker, ns = args[5], args[6]
+  local r, d = tonumber(args[7]), tonumber(args[8])
+  local dlmax = tonumber(args[9])
+  local F, H = tonumber(args[12]), tonumber(args[13])
+  local first = 14
+
+  local ids = {}
+  for i = 0, r - 1 do ids[#ids + 1] = args[first + i * F] end
+  local dead = {}
+  local p = first + r * F
+  for i = 1, d do
+    local k = tonumber(args[p + H - 1])
+    dead[#dead + 1] = {args[p], args[p + 1], args[p + 2], p + H, k}
+    ids[#ids + 1] = args[p]
+    p = p + H + 2 * k
+  end
+  if #ids == 0 then return {0, 0} end
+
+  -- Which of these entries are still pending for this consumer?
+  local minid, maxid = args[10], args[11]
+  local owned = {}
+  local pending = redis.call('XPENDING', keys[1], group, minid, maxid, #ids * 4 + 10000, consumer)
+  for _, entry in ipairs(pending) do owned[entry[1]] = true end
+
+  local now = redis.call('TIME')
+  local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
+  local now_ms = math.floor(now_us / 1000)
+  local acks = {}
+  local out = {0, 0}
+  local runs = {}
+  local function run_stats(run)
+    local s = runs[run]
+    if not s then
+      s = {processed = 0, predicted_fraud = 0, labelled = 0, tp = 0, fp = 0, tn = 0, fn = 0, dead_letters = 0,
+           approve = 0, review = 0, decline = 0, latency_us_sum = 0}
+      runs[run] = s
+    end
+    return s
+  end
+
+  for i = 0, r - 1 do
+    local b = first + i * F
+    local id = args[b]
+    if owned[id] then
+      local latency_us = now_us - tonumber(string.sub(id, 1, string.find(id, '-', 1, true) - 1)) * 1000
+      local latency = string.format('%.3f', latency_us / 1000)
+      local fields = {'transaction_id', args[b + 1], 'user_id', args[b + 2], 'run_id', args[b + 3],
+        'score', args[b + 4], 'is_fraud', args[b + 5], 'decision', args[b + 6], 'reasons', args[b + 7],
+        'model_version', args[b + 8], 'worker_id', worker, 'source_id', id, 'latency_ms', latency,
+        'queue_ms', args[b + 10], 'features_ms', args[b + 11], 'scoring_ms', args[b + 12], 'amount', args[b + 13]}
+      if maxlen > 0 then
+        redis.call('XADD', keys[2], 'MAXLEN', '~', maxlen, '*', unpack(fields))
+      else
+        redis.call('XADD', keys[2], '*', unpack(fields))
+      end
+      if ttl > 0 then
+        redis.call('SET', ns .. ':result:' .. args[b + 1], cjson.encode({
+          transaction_id = args[b + 1], user_id = args[b + 2], run_id = args[b + 3], score = args[b + 4],
+          is_fraud = args[b + 5], decision = args[b + 6], reasons = args[b + 7], model_version = args[b + 8],
+          worker_id = worker, source_id = id, latency_ms = latency}), 'EX', ttl)
+      end
+      local run = args[b + 3]
+      if run == '' then run = 'none' end
+      local s = run_stats(run)
+      s.processed = s.processed + 1
+      s.latency_us_sum = s.latency_us_sum + latency_us
+      local predicted = args[b + 5] == '1'
+      if predicted then s.predicted_fraud = s.predicted_fraud + 1 end
+      s[args[b + 6]] = (s[args[b + 6]] or 0) + 1
+      local label = args[b + 9]
+      if label ~= '' then
+        s.labelled = s.labelled + 1
+        if label == '1' and predicted then s.tp = s.tp + 1
+        elseif label == '1' then s.fn = s.fn + 1
+        elseif predicted then s.fp = s.fp + 1
+        else s.tn = s.tn + 1 end
+      end
+      acks[#acks + 1] = id
+      out[1] = out[1] + 1
+      out[#out + 1] = latency_us
+    else
+      out[#out + 1] = -1
+    end
+  end
+
+  for _, entry in ipairs(dead) do
+    local id = entry[1]
+    if owned[id] then
+      local fields = {'source_id', id, 'reason', entry[2], 'worker_id', worker, 'failed_at_ms', now_ms}
+      for j = 0, entry[5] - 1 do
+        fields[#fields + 1] = args[entry[4] + 2 * j]
+        fields[#fields + 1] = args[entry[4] + 2 * j + 1]
+      end
+      if dlmax > 0 then
+        redis.call('XADD', keys[3], 'MAXLEN', '~', dlmax, '*', unpack(fields))
+      else
+        redis.call('XADD', keys[3], '*', unpack(fields))
+      end
+      local run = entry[3]
+      if run == '' then run = 'none' end
+      local s = run_stats(run)
+      s.dead_letters = s.dead_letters + 1
+      acks[#acks + 1] = id
+      out[2] = out[2] + 1
+    end
+  end
+
+  -- One multi-id XACK, after every write above.
+  if #acks > 0 then redis.call('XACK', keys[1], group, unpack(acks)) end
+
+  for run, s in pairs(runs) do
+    local run_key = ns .. ':stats:run:' .. run
+    local worker_key = run_key .. ':worker:' .. worker
+    for _, key in ipairs({run_key, worker_key}) do
+      for field, value in pairs(s) do
+        if value ~= 0 then redis.call('HINCRBY', key, field, value) end
+      end
+      redis.call('HSETNX', key, 'first_ms', now_ms)
+      redis.call('HSET', key, 'last_ms', now_ms)
+    end
+    redis.call('SADD', run_key .. ':workers', worker)
+  end
+  return out
+end
+
+-- Adds a worker's latency histograms (sparse "value:count,…" per stage) to what is stored.
+-- KEYS: 1 the worker's latency hash, 2 the worker's hash, 3 the run's worker set.
+-- ARGV: 1 worker id, 2 flush token, 3 settings, then stage / encoded histogram pairs.
+-- A token equal to the last one applied is a retry of that flush and changes nothing.
+local function merge_latency(keys, args)
+  if redis.call('HGET', keys[2], 'last_flush') == args[2] then return 0 end
+  for i = 4, #args - 1, 2 do
+    local counts = {}
+    local existing = redis.call('HGET', keys[1], args[i]) or ''
+    for _, text in ipairs({existing, args[i + 1]}) do
+      for value, count in string.gmatch(text, '(%d+):(%d+)') do
+        local v = tonumber(value)
+        counts[v] = (counts[v] or 0) + tonumber(count)
+      end
+    end
+    local values = {}
+    for v in pairs(counts) do values[#values + 1] = v end
+    table.sort(values)
+    local parts = {}
+    for j, v in ipairs(values) do parts[j] = string.format('%d:%d', v, counts[v]) end
+    redis.call('HSET', keys[1], args[i], table.concat(parts, ','))
+  end
+  redis.call('HSET', keys[2], 'last_flush', args[2], 'settings', args[3])
+  redis.call('SADD', keys[3], args[1])
+  return 1
+end
+
+redis.register_function('fs_write_batch', write_batch)
+redis.register_function('fs_merge_latency', merge_latency)
