@@ -61,6 +61,34 @@ struct CommandLineTests {
         Self.expectOneLineFailure(outcome, naming: Array(arguments.suffix(2)))
     }
 
+    /// Bad environment values, each with the one line the worker must print (and exit 64 for).
+    static let badEnvironment: [(variable: String, value: String, line: String)] = [
+        ("FRAUD_THRESHOLD", "abc", "fraudstream: FRAUD_THRESHOLD 'abc' is not a decimal number (use a point: 0.5)"),
+        ("FRAUD_THRESHOLD", "0,5", "fraudstream: FRAUD_THRESHOLD '0,5' is not a decimal number (use a point: 0.5)"),
+        ("BATCH_SIZE", "abc", "fraudstream: BATCH_SIZE 'abc' is not an integer"),
+        ("MAX_IN_FLIGHT", "abc", "fraudstream: MAX_IN_FLIGHT 'abc' is not an integer"),
+        ("RESULT_TTL", "abc", "fraudstream: RESULT_TTL 'abc' is not an integer"),
+        ("MAX_STREAM_LENGTH", "abc", "fraudstream: MAX_STREAM_LENGTH 'abc' is not an integer"),
+        ("BLOCK_MS", "abc", "fraudstream: BLOCK_MS 'abc' is not an integer"),
+        ("MAX_DELIVERIES", "abc", "fraudstream: MAX_DELIVERIES 'abc' is not an integer"),
+        ("LOG_LEVEL", "bogus", "fraudstream: LOG_LEVEL 'bogus' must be one of trace, debug, info, notice, warning, error, critical"),
+        ("SHUTDOWN_TIMEOUT_MS", "-5", "fraudstream: SHUTDOWN_TIMEOUT_MS '-5' must be between 100 and 600000"),
+    ]
+
+    @Test(arguments: 0..<badEnvironment.count)
+    func badEnvironmentValueGivesOneLineNamingTheVariable(_ index: Int) async throws {
+        let entry = Self.badEnvironment[index]
+        let outcome = try await FraudStreamBinary.run(["worker"], environment: ["REDIS_URL": "redis://127.0.0.1:1", entry.variable: entry.value])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError == entry.line + "\n")
+    }
+
+    @Test func negativeFlagValueIsReadAsAValue() async throws {
+        let outcome = try await FraudStreamBinary.run(["worker", "--batch-size", "-1"], environment: ["REDIS_URL": "redis://127.0.0.1:1"])
+        #expect(outcome.status == 64)
+        #expect(outcome.standardError == "fraudstream: --batch-size '-1' must be between 1 and 10000\n")
+    }
+
     @Test(arguments: badRedisURL)
     func badRedisURLGivesOneLineAndNonZeroExitForEveryCommand(_ arguments: [String]) async throws {
         let outcome = try await FraudStreamBinary.run(arguments)

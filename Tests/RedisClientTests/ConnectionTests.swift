@@ -107,6 +107,16 @@ struct ConnectionTests {
                 Issue.record("expected NOAUTH")
             } catch let error as RedisError {
                 #expect(error.code == .authenticationFailed)
+                #expect(error.message.contains("requires a password"))
+            }
+            // With a client name the first command after connecting (CLIENT SETNAME) meets NOAUTH.
+            none.clientName = "named"
+            do {
+                _ = try await RedisConnection.connect(none)
+                Issue.record("expected NOAUTH at connect")
+            } catch let error as RedisError {
+                #expect(error.code == .authenticationFailed)
+                #expect(error.message == "\(none) requires a password: set REDIS_PASSWORD or put it in REDIS_URL (redis://:password@host:port)")
             }
         }
     }

@@ -50,6 +50,8 @@ public enum Settings {
     public static let workers = Setting("WORKERS", flag: "workers")
     /// Profile output every few seconds.
     public static let profile = Setting("PROFILE", flag: "profile")
+    /// How long a graceful shutdown may take before in-flight work is abandoned (left pending).
+    public static let shutdownTimeoutMilliseconds = Setting("SHUTDOWN_TIMEOUT_MS", flag: "shutdown-timeout-ms")
     /// Log level.
     public static let logLevel = Setting("LOG_LEVEL", flag: "log-level")
     /// Device events in the window at which `click_spam` fires.

@@ -63,29 +63,3 @@ public actor WorkerStatistics {
         for reply in try await connection.pipeline(commands) { _ = try MergeLatencyCall.decode(reply) }
     }
 }
-
-/// Flushes ``WorkerStatistics`` periodically; the last service to stop, so its final flush
-/// happens after the writer has drained.
-public struct StatisticsFlusher: Service {
-    let statistics: WorkerStatistics
-    let connection: RedisConnection
-    let intervalMilliseconds: Int
-    let logger: Logger
-
-    /// Flushes every interval until graceful shutdown, then once more.
-    public func run() async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
-            await flushLogging()
-        }
-        await flushLogging()
-    }
-
-    private func flushLogging() async {
-        do {
-            try await statistics.flush(on: connection)
-        } catch {
-            logger.warning("statistics flush failed; will retry", metadata: ["error": "\(error)"])
-        }
-    }
-}

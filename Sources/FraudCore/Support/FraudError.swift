@@ -31,6 +31,9 @@ public struct FraudError: Error, Sendable, CustomStringConvertible {
         public static let redis = Code("redis", exitCode: 69)
         /// Redis is reachable but cannot run FraudStream (too old, missing commands) (exit 69).
         public static let unsupportedServer = Code("unsupportedServer", exitCode: 69)
+        /// A worker stopped (shutdown timeout, or a stage that failed for good) with entries read but not
+        /// acknowledged; they stay pending for another worker to claim (exit 75, `EX_TEMPFAIL`).
+        public static let stoppedWithPending = Code("stoppedWithPending", exitCode: 75)
         /// An operation finished but its outcome is wrong (a load test left work undone) (exit 1).
         public static let failedCheck = Code("failedCheck", exitCode: 1)
     }
@@ -52,6 +55,11 @@ public struct FraudError: Error, Sendable, CustomStringConvertible {
     /// Wraps a Redis client error, keeping its message as the line.
     public init(redis error: RedisError) {
         self.init(.redis, error.message, underlying: error)
+    }
+
+    /// A pipeline stage's failure that retrying cannot fix, said as what the stage was doing.
+    public init(stage what: String, _ error: RedisError) {
+        self.init(.redis, "\(what) failed: \(error.message)", underlying: error)
     }
 
     /// The process exit code for this error.

@@ -170,6 +170,11 @@ public actor RedisConnection {
         if let failure = outcome.failure { throw failure }
         for (command, reply) in zip(setup, outcome.replies) {
             if let message = reply.errorMessage {
+                if message.hasPrefix("NOAUTH") {
+                    throw RedisError(
+                        code: .authenticationFailed,
+                        message: "\(configuration) requires a password: set REDIS_PASSWORD or put it in REDIS_URL (redis://:password@host:port)")
+                }
                 if command.name == "AUTH" {
                     throw RedisError(
                         code: .authenticationFailed,

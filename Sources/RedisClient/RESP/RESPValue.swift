@@ -84,7 +84,12 @@ extension RESPValue {
     /// Returns the reply itself, or throws ``RedisError`` with code ``RedisError/Code/serverError`` for an error reply.
     public func get() throws(RedisError) -> RESPValue {
         if case .error(let message) = self {
-            if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
+            if message.hasPrefix("NOAUTH") {
+                throw RedisError(
+                    code: .authenticationFailed,
+                    message: "Redis requires a password: set REDIS_PASSWORD or put it in REDIS_URL (redis://:password@host:port)")
+            }
+            if message.hasPrefix("WRONGPASS") {
                 throw RedisError(code: .authenticationFailed, message: message)
             }
             throw RedisError.server(message)

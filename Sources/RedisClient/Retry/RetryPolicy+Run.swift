@@ -3,7 +3,8 @@ import Logging
 extension RetryPolicy {
     /// Runs `operation`, retrying transient failures (``RedisError/isTransient``) under this policy.
     ///
-    /// The one place that logs a retry: each one is a warning with the error and the wait. `recover`
+    /// The one place that logs a retry: the first failure of an outage is a warning, later ones are
+    /// debug lines, and the success that ends it is a notice with its length (``OutageLog``). `recover`
     /// sees every failure first; returning `true` means it repaired the cause (for example reloaded
     /// a flushed Functions library) and the operation runs again at once. Cancellation ends the loop
     /// with ``RedisError/Code/cancelled``, and so does a `sleep` that throws (a caller can end the
@@ -16,12 +17,15 @@ extension RetryPolicy {
         _ operation: () async throws(RedisError) -> Result
     ) async throws(RedisError) -> Result {
         var state = RetryState(policy: self)
+        var outage = OutageLog(what())
         let clock = ContinuousClock()
         var firstFailure: ContinuousClock.Instant?
         while true {
             let failure: RedisError
             do {
-                return try await operation()
+                let result = try await operation()
+                outage.succeeded(logger: logger)
+                return result
             } catch {
                 failure = error
             }
@@ -39,9 +43,7 @@ extension RetryPolicy {
             case .retryNow:
                 logger.notice("\(what()) failed; repaired, retrying", metadata: ["error": "\(failure)"])
             case .retry(let milliseconds):
-                logger.warning(
-                    "\(what()) failed; retrying",
-                    metadata: ["error": "\(failure)", "attempt": "\(state.failures)", "retry_ms": "\(milliseconds)"])
+                outage.failed(failure, logger: logger, detail: ["retry_ms": "\(milliseconds)"])
                 do {
                     try await sleep(.milliseconds(milliseconds))
                 } catch {

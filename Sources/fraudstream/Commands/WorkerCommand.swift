@@ -11,40 +11,41 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Score transactions from the input stream and write decisions to the results stream.",
         discussion: """
             Every flag has an environment twin (in brackets) and a default. On SIGINT/SIGTERM the worker stops \
-            reading, drains in-flight batches, acknowledges, flushes statistics and exits 0.
+            reading, drains in-flight batches, acknowledges, flushes statistics and exits 0; if that takes longer \
+            than --shutdown-timeout-ms, what is not acknowledged stays pending for another worker and it exits 75.
             """
     )
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var namespace: NamespaceOptions
 
-    @Option(help: "Most entries per batch [BATCH_SIZE] (default 256).")
+    @Option(parsing: .unconditional, help: "Most entries per batch [BATCH_SIZE] (default 256).")
     var batchSize: Int?
-    @Option(help: "How long a partial batch waits for more entries, ms [LINGER_MS] (default 0: send what one read returned).")
+    @Option(parsing: .unconditional, help: "How long a partial batch waits for more entries, ms [LINGER_MS] (default 0: send what one read returned).")
     var lingerMs: Int?
-    @Option(help: "Parallel feature connections; one user always goes to the same one [FETCHERS] (default 1).")
+    @Option(parsing: .unconditional, help: "Parallel feature connections; one user always goes to the same one [FETCHERS] (default 1).")
     var fetchers: Int?
-    @Option(help: "Parallel result-writer connections [WRITERS] (default 1).")
+    @Option(parsing: .unconditional, help: "Parallel result-writer connections [WRITERS] (default 1).")
     var writers: Int?
-    @Option(help: "Most batches between read and acknowledgement; reading stops at this bound [MAX_IN_FLIGHT] (default 4).")
+    @Option(parsing: .unconditional, help: "Most batches between read and acknowledgement; reading stops at this bound [MAX_IN_FLIGHT] (default 4).")
     var maxInFlight: Int?
-    @Option(help: "XREADGROUP BLOCK milliseconds [BLOCK_MS] (default 1000).")
+    @Option(parsing: .unconditional, help: "XREADGROUP BLOCK milliseconds [BLOCK_MS] (default 1000).")
     var blockMs: Int?
     @Option(help: "Consumer group [DEFAULT_CONSUMER_GROUP] (default inference_workers).")
     var consumerGroup: String?
     @Option(help: "Consumer name, unique per process [CONSUMER_NAME] (default <host>-<pid>).")
     var consumerName: String?
-    @Option(help: "Worker processes under one supervisor that forwards signals [WORKERS] (default 1).")
+    @Option(parsing: .unconditional, help: "Worker processes under one supervisor that forwards signals [WORKERS] (default 1).")
     var workers: Int?
-    @Option(help: "Serve this model version and ignore promotions [MODEL_VERSION] (default: the promoted one, followed live).")
+    @Option(parsing: .unconditional, help: "Serve this model version and ignore promotions [MODEL_VERSION] (default: the promoted one, followed live).")
     var modelVersion: Int?
-    @Option(help: "Score at or above which is_fraud=1 and the decision is decline [FRAUD_THRESHOLD] (default 0.7).")
+    @Option(parsing: .unconditional, help: "Score at or above which is_fraud=1 and the decision is decline [FRAUD_THRESHOLD] (default 0.7).")
     var threshold: Double?
-    @Option(help: "Score at or above which the decision is review [REVIEW_THRESHOLD] (default 0.3).")
+    @Option(parsing: .unconditional, help: "Score at or above which the decision is review [REVIEW_THRESHOLD] (default 0.3).")
     var reviewThreshold: Double?
-    @Option(help: "Claim entries idle this long in other consumers, ms [CLAIM_IDLE_MS] (default 30000).")
+    @Option(parsing: .unconditional, help: "Claim entries idle this long in other consumers, ms [CLAIM_IDLE_MS] (default 30000).")
     var claimIdleMs: Int?
-    @Option(help: "Dead-letter an entry delivered more often than this [MAX_DELIVERIES] (default 5).")
+    @Option(parsing: .unconditional, help: "Dead-letter an entry delivered more often than this [MAX_DELIVERIES] (default 5).")
     var maxDeliveries: Int?
     @Option(help: "Input stream [TRANSACTION_STREAM] (default <namespace>:transactions).")
     var stream: String?
@@ -52,10 +53,12 @@ struct WorkerCommand: AsyncParsableCommand {
     var resultsStream: String?
     @Option(help: "Dead-letter stream [DEAD_LETTER_STREAM] (default <namespace>:dead_letters).")
     var deadLetterStream: String?
-    @Option(help: "Approximate MAXLEN of results and dead letters; 0 = no cap [MAX_STREAM_LENGTH] (default 1000000).")
+    @Option(parsing: .unconditional, help: "Approximate MAXLEN of results and dead letters; 0 = no cap [MAX_STREAM_LENGTH] (default 1000000).")
     var maxStreamLength: Int?
-    @Option(help: "Seconds a per-transaction result key lives; 0 = no key [RESULT_TTL] (default 86400).")
+    @Option(parsing: .unconditional, help: "Seconds a per-transaction result key lives; 0 = no key [RESULT_TTL] (default 86400).")
     var resultTtl: Int?
+    @Option(parsing: .unconditional, help: "How long SIGTERM/SIGINT may take to drain; past it the rest stays pending and the exit code is 75 [SHUTDOWN_TIMEOUT_MS] (default 5000).")
+    var shutdownTimeoutMs: Int?
     @Flag(help: "Print throughput, in-flight batches and time per stage every 5 seconds [PROFILE=1].")
     var profile = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).")
@@ -74,6 +77,7 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.resultsStream: resultsStream, Settings.deadLetterStream: deadLetterStream,
             Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.resultTTL: resultTtl.map(String.init),
             Settings.profile: profile ? "1" : nil, Settings.logLevel: logLevel,
+            Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),
         ]
     }
 

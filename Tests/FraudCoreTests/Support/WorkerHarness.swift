@@ -13,8 +13,8 @@ struct WorkerHarness {
     let redis: RedisConnection
     let namespace = "fraud"
 
-    static func with<T>(_ body: (WorkerHarness) async throws -> T) async throws -> T {
-        try await withRedisServer { server in
+    static func with<T>(redisArguments: [String] = [], _ body: (WorkerHarness) async throws -> T) async throws -> T {
+        try await withRedisServer(extraArguments: redisArguments) { server in
             let redis = try await RedisConnection.connect(server.configuration)
             let harness = WorkerHarness(server: server, redis: redis)
             try await harness.setUp()

@@ -9,7 +9,10 @@ struct WorkerPipeline: Service {
             for stage in stages {
                 group.addTask { try await stage.run() }
             }
-            try await group.waitForAll()
+            // Not `waitForAll()`, which waits for every task before it rethrows: the first failure must
+            // end the group at once (leaving the scope cancels the others), or stages that wait on it
+            // (a permit, a channel) would wait forever.
+            while try await group.next() != nil {}
         }
     }
 }

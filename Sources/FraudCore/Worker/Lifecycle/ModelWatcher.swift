@@ -22,10 +22,13 @@ public struct ModelWatcher: Service {
     /// Polls for promotions until graceful shutdown.
     public func run() async {
         var rejected: Int?
+        var outage = OutageLog("model check")
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
-                guard let latest = try await store.latestVersion(on: connection) else { continue }
+                let promoted = try await store.latestVersion(on: connection)
+                outage.succeeded(logger: logger)
+                guard let latest = promoted else { continue }
                 let current = await scorer.modelVersion
                 guard latest != current, latest != rejected else { continue }
                 do {
@@ -38,7 +41,7 @@ public struct ModelWatcher: Service {
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("model check failed", metadata: ["error": "\(error)"])
+                outage.failed(error, logger: logger)
             }
         }
     }

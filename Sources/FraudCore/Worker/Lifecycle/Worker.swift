@@ -47,9 +47,42 @@ public struct Worker: Sendable {
 
         /// Runs the services until graceful shutdown (signal or ``ServiceGroup/triggerGracefulShutdown()``),
         /// then leaves the consumer group when nothing is pending for this worker.
+        ///
+        /// Throws ``FraudError`` with ``FraudError/Code/stoppedWithPending`` when it stopped with entries
+        /// read but not acknowledged (the shutdown timeout passed, or a stage failed for good): they
+        /// stay pending for another worker, or this one restarted, to claim. A stage's own failure is
+        /// reported as the reason.
         public func run() async throws {
-            try await group.run()
+            var failure: (any Error)?
+            do {
+                try await group.run()
+            } catch {
+                failure = error
+            }
+            let snapshot = counters.snapshot
+            let pending = await consumer.entriesRead - snapshot.written - snapshot.deadLettered
+            let reason = failure.flatMap(Self.reason)
+            if pending > 0 {
+                logger.warning("stopped with entries still pending", metadata: ["pending": "\(pending)"])
+                throw FraudError(
+                    .stoppedWithPending,
+                    "stopped with \(pending) entries read but not acknowledged; they stay pending for another worker to claim"
+                        + (reason.map { " (\($0.message))" } ?? " (shutdown timeout \(configuration.shutdownTimeoutMilliseconds) ms)"),
+                    underlying: reason)
+            }
+            if let reason { throw reason }
             await leaveGroupIfIdle()
+        }
+
+        /// A failure as a ``FraudError`` for people; `nil` for the cancellation a shutdown timeout causes.
+        static func reason(_ error: any Error) -> FraudError? {
+            switch error {
+            case is CancellationError: return nil
+            case let error as RedisError where error.code == .cancelled: return nil
+            case let error as FraudError: return error
+            case let error as RedisError: return FraudError(redis: error)
+            default: return FraudError(.failedCheck, "the worker stopped: \(error)")
+            }
         }
 
         /// Removes this consumer from the group so names of finished workers do not pile up. Only when
@@ -143,7 +176,8 @@ public struct Worker: Sendable {
 
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = signals
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+        // Past this the group cancels every service: what is written is acknowledged, the rest stays pending.
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(configuration.shutdownTimeoutMilliseconds)
         logger.info(
             "worker ready",
             metadata: ["model_version": "\(model.version)", "stream": "\(configuration.transactionStream)",

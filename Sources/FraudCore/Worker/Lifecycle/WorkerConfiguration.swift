@@ -67,6 +67,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var retentionCheckMilliseconds = 10_000
     /// How often statistics are flushed to Redis, in milliseconds.
     public var statisticsFlushMilliseconds = 1_000
+    /// How long SIGTERM/SIGINT may take to drain before the rest is left pending (`SHUTDOWN_TIMEOUT_MS`).
+    public var shutdownTimeoutMilliseconds = 5_000
     /// Print throughput, queue depths and time per stage every few seconds.
     public var profile = false
     /// Feature definitions shared with training.
@@ -92,6 +94,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
             (Settings.blockMilliseconds, 1...600_000, \.blockMilliseconds),
             (Settings.claimIdleMilliseconds, 100...86_400_000, \.claimIdleMilliseconds),
             (Settings.maxDeliveries, 1...1_000, \.maxDeliveries),
+            (Settings.shutdownTimeoutMilliseconds, 100...600_000, \.shutdownTimeoutMilliseconds),
         ]
     }
 

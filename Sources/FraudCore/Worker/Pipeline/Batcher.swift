@@ -1,3 +1,4 @@
+import RedisClient
 import ServiceLifecycle
 
 /// Makes batches: decides their size and linger with ``BatchingState``, asks the consumer for the
@@ -48,7 +49,7 @@ public struct Batcher: Service {
             var consumerStopped = false
             var action = state.firstAction
             while case .read(let count, let block) = action {
-                guard let read = try await consumer.read(count: count, blockMilliseconds: block) else {
+                guard let read = try await read(count: count, blockMilliseconds: block) else {
                     consumerStopped = true
                     break
                 }
@@ -66,6 +67,16 @@ public struct Batcher: Service {
             sequence += 1
             await output.send(makeBatch(entries, sequence: sequence, readAt: readAt))
             if consumerStopped { return }
+        }
+    }
+
+    /// One read through the consumer; a failure retrying could not fix says what failed.
+    private func read(count: Int, blockMilliseconds: Int) async throws -> [DeliveredEntry]? {
+        do {
+            return try await consumer.read(count: count, blockMilliseconds: blockMilliseconds)
+        } catch {
+            if error.code == .cancelled { throw error }
+            throw FraudError(stage: "reading the input stream", error)
         }
     }
 

@@ -1,3 +1,4 @@
+import RedisClient
 import ServiceLifecycle
 
 /// Fans each batch out to the feature fetchers, routed by a hash of `user_id` so one user's
@@ -29,7 +30,12 @@ public struct FeatureStage: Service {
         for await var batch in input {
             let start = ContinuousClock.now
             batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
-            let (vectors, roundTrips) = try await vectors(for: batch.items)
+            let (vectors, roundTrips): ([[Double]], Int)
+            do {
+                (vectors, roundTrips) = try await self.vectors(for: batch.items)
+            } catch let error as RedisError where error.code != .cancelled {
+                throw FraudError(stage: "fetching features", error)
+            }
             batch.vectors = vectors
             let elapsed = (ContinuousClock.now - start).microseconds
             batch.timings.featuresMicroseconds = elapsed

@@ -1,3 +1,4 @@
+import RedisClient
 import Logging
 import ServiceLifecycle
 
@@ -24,13 +25,21 @@ public struct ResultWriterStage: Service {
                     for await var batch in input {
                         let start = ContinuousClock.now
                         batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
-                        let latencies = try await writer.write(batch)
+                        let latencies: [Int64]
+                        do {
+                            latencies = try await writer.write(batch)
+                        } catch let error as RedisError where error.code != .cancelled {
+                            throw FraudError(stage: "writing results", error)
+                        }
                         batch.timings.writeMicroseconds = (ContinuousClock.now - start).microseconds
                         await output.send(AcknowledgedBatch(batch: batch, endToEndMicroseconds: latencies))
                     }
                 }
             }
-            try await group.waitForAll()
+            // Not `waitForAll()`, which waits for every task before it rethrows: the first failure must
+            // end the group at once (leaving the scope cancels the others), or stages that wait on it
+            // (a permit, a channel) would wait forever.
+            while try await group.next() != nil {}
         }
     }
 }

@@ -22,14 +22,16 @@ public struct StreamRetention: Service {
             try? await gracefulShutdown()
             return
         }
+        var outage = OutageLog("input stream retention")
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
             do {
                 if let removed = try await trimOnce(), removed > 0 {
                     logger.debug("trimmed acknowledged input entries", metadata: ["removed": "\(removed)"])
                 }
+                outage.succeeded(logger: logger)
             } catch {
-                logger.warning("input stream retention failed; will retry", metadata: ["error": "\(error)"])
+                outage.failed(error, logger: logger)
             }
         }
     }
