@@ -143,34 +143,11 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Starts `binary` with its output discarded (it logs to its own file).
     private static func spawn(binary: String, arguments: [String]) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        // Threads of the test runner block signals; the child must not inherit that mask, or SIGTERM is ignored.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptySet = sigset_t()
-        sigemptyset(&emptySet)
-        posix_spawnattr_setsigmask(&attributes, &emptySet)
-        var defaultSet = sigset_t()
-        sigemptyset(&defaultSet)
-        sigaddset(&defaultSet, SIGTERM)
-        sigaddset(&defaultSet, SIGINT)
-        sigaddset(&defaultSet, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSet)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, binary, &actions, &attributes, argv, environ)
-        guard result == 0 else {
-            throw StartError(description: "cannot start \(binary): \(String(cString: strerror(result)))")
+        do {
+            return try ChildSpawner.spawn(binary, arguments: arguments)
+        } catch {
+            throw StartError(description: "\(error)")
         }
-        return pid
     }
 
     /// Asks the kernel for a free TCP port on 127.0.0.1.

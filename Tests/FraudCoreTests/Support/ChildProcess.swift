@@ -1,14 +1,10 @@
 import Foundation
+import RedisHarness
 
 /// A process started in the background (a `fraudstream` worker, supervisor or any command), for tests
 /// that signal it and wait for it. Its output goes to files, so a chatty process never blocks on a
 /// full pipe; every wait has a deadline.
 final class ChildProcess: @unchecked Sendable {
-    /// Why a process could not be started.
-    struct SpawnError: Error, CustomStringConvertible {
-        let description: String
-    }
-
     /// How a process ended.
     enum Termination: Equatable, CustomStringConvertible {
         case exited(Int32)
@@ -52,32 +48,10 @@ final class ChildProcess: @unchecked Sendable {
         merged.removeValue(forKey: "REDIS_URL")
         for (key, value) in environment { merged[key] = value }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, directory.appendingPathComponent("stdout").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, directory.appendingPathComponent("stderr").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptySet = sigset_t()
-        sigemptyset(&emptySet)
-        posix_spawnattr_setsigmask(&attributes, &emptySet)
-        var defaultSet = sigset_t()
-        sigemptyset(&defaultSet)
-        for signal in [SIGTERM, SIGINT, SIGPIPE] { sigaddset(&defaultSet, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaultSet)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard result == 0 else {
-            throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
-        }
+        let pid = try ChildSpawner.spawn(
+            executable, arguments: arguments, environment: merged,
+            standardOutput: directory.appendingPathComponent("stdout").path,
+            standardError: directory.appendingPathComponent("stderr").path)
         return ChildProcess(pid: pid, directory: directory)
     }
 

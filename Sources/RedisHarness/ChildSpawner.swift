@@ -1,0 +1,48 @@
+import Foundation
+
+/// Starts child processes for tests and benchmarks with `posix_spawn`: stdin from `/dev/null`, stdout
+/// and stderr to files (or `/dev/null`), and the signal mask and SIGINT/SIGTERM/SIGPIPE dispositions
+/// reset. Threads of the test runner block or ignore some signals, and a child must not inherit that,
+/// or SIGTERM is ignored.
+public enum ChildSpawner {
+    /// A child that could not be started.
+    public struct SpawnError: Error, CustomStringConvertible {
+        /// What failed, for people.
+        public let description: String
+    }
+
+    /// Starts `executable` with `arguments` and `environment` (`nil`: this process's) and returns its pid.
+    public static func spawn(
+        _ executable: String, arguments: [String], environment: [String: String]? = nil,
+        standardOutput: String = "/dev/null", standardError: String = "/dev/null"
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptySet = sigset_t()
+        sigemptyset(&emptySet)
+        posix_spawnattr_setsigmask(&attributes, &emptySet)
+        var defaultSet = sigset_t()
+        sigemptyset(&defaultSet)
+        for signal in [SIGTERM, SIGINT, SIGPIPE] { sigaddset(&defaultSet, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSet)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { for pointer in argv + (envp ?? []) { free(pointer) } }
+        var pid: pid_t = 0
+        let result = envp.map { posix_spawn(&pid, executable, &actions, &attributes, argv, $0) }
+            ?? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+}
