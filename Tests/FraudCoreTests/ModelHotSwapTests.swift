@@ -131,4 +131,20 @@ struct ModelHotSwapTests {
             #expect(!log.logged.contains { $0.level >= .error && $0.metadata["version"] != String(badVersion) })
         }
     }
+
+    @Test func idleWorkerLogsAPromotionOnce() async throws {
+        try await WorkerHarness.with { harness in
+            let log = LogCapture()
+            var configuration = harness.configuration()  // model checks every 100 ms
+            configuration.modelCheckMilliseconds = 50
+            try await harness.withWorker(configuration, logger: log.logger) { assembly in
+                _ = try await ModelStore(namespace: "fraud").save(WorkerHarness.tinyModel(seed: 2), promote: true, on: harness.redis)
+                try await waitUntil("the worker to queue version 2") { await assembly.scorer.nextModelVersion == 2 }
+                try await Task.sleep(for: .milliseconds(500))  // about ten more checks while no transaction arrives
+                #expect(await assembly.scorer.modelVersion == 1)  // nothing scored yet, so not switched yet
+            }
+            let promotions = log.logged.filter { $0.message.hasPrefix("model version promoted") }
+            #expect(promotions.count == 1)
+        }
+    }
 }

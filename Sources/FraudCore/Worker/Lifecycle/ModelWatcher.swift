@@ -29,7 +29,8 @@ public struct ModelWatcher: Service {
                 let promoted = try await store.latestVersion(on: connection)
                 outage.succeeded(logger: logger)
                 guard let latest = promoted else { continue }
-                let current = await scorer.modelVersion
+                // A promotion queued for the next batch counts as installed: an idle worker logs it once.
+                let current = await scorer.nextModelVersion
                 guard latest != current, latest != rejected else { continue }
                 do {
                     let record = try await store.load(latest, on: connection)

@@ -17,6 +17,9 @@ public actor Scorer {
     /// The version in use.
     public var modelVersion: Int { model.version }
 
+    /// The version that will score the next batch: a queued one, else the one in use.
+    public var nextModelVersion: Int { pending?.version ?? model.version }
+
     /// Queues a model to take over at the next batch boundary.
     public func install(_ record: ModelRecord) {
         guard record.version != model.version || pending != nil else { return }
