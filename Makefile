@@ -4,7 +4,6 @@ REDIS_PORT ?= 6390
 RUN_DIR    := $(CURDIR)/.run
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN = .build/release/fraudstream
-DEBUG_BIN   = .build/debug/fraudstream
 
 WORKER_FLAGS ?=
 PREPARE_FLAGS ?=
@@ -94,8 +93,8 @@ demo: redis release
 	$(RELEASE_BIN) monitor --latest --count 5
 
 ## doctor: check the configured Redis
-doctor: build
-	$(DEBUG_BIN) doctor
+doctor: release
+	$(RELEASE_BIN) doctor
 
 clean:
 	rm -rf .build .run

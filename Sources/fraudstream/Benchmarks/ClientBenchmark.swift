@@ -27,6 +27,8 @@ struct ClientBenchmark {
             swift.append(try await swiftRate(Array(connections.prefix(fewCount))))
             swiftMany.append(try await swiftRate(connections))
         }
+        // Both clients SET this one key; remove it so a benchmark against someone's server leaves nothing behind.
+        try await connections[0].send(RedisCommand("DEL", Self.benchmarkKey))
         if reference.isEmpty {
             table.add("redis-benchmark -P \(pipeline) -t set", "n/a", "ops/s", "redis-benchmark not found (Debian redis-tools)")
         } else {
@@ -44,8 +46,11 @@ struct ClientBenchmark {
         }
     }
 
+    /// The key `redis-benchmark -t set` writes (it substitutes nothing without `-r`); ours writes the same.
+    static let benchmarkKey = "key:__rand_int__"
+
     private func swiftRate(_ connections: [RedisConnection]) async throws -> Double {
-        let batch = [RedisCommand](repeating: RedisCommand("SET", "key:__rand_int__", "xxx"), count: pipeline)
+        let batch = [RedisCommand](repeating: RedisCommand("SET", Self.benchmarkKey, "xxx"), count: pipeline)
         let batches = (requests + pipeline - 1) / pipeline
         let perConnection = batches / connections.count
         let remainder = batches % connections.count
