@@ -44,14 +44,37 @@ enum FraudStreamMain {
         }
     }
 
-    /// The product's own errors as ``FraudError``; `nil` for argument-parser errors and exit requests.
+    /// The product's own errors as ``FraudError``, and runtime errors of the system (files, processes)
+    /// as a sentence; `nil` for argument-parser errors and exit requests, which keep its usage hint.
     static func failure(for error: any Error) -> FraudError? {
         switch error {
         case let error as FraudError: return error
         case let error as RedisError where error.code == .invalidConfiguration: return FraudError(.invalidSetting, error.message)
         case let error as RedisError: return FraudError(redis: error)
-        default: return nil
+        case let error as CocoaError: return FraudError(.invalidData, sentence(for: error))
+        default:
+            switch FraudStreamCommand.exitCode(for: error) {
+            case .success, .validationFailure: return nil  // help, version, bad flags: argument-parser says it
+            default:
+                if error is ExitCode || error is CleanExit { return nil }
+                return FraudError(.failedCheck, String(describing: error))
+            }
         }
+    }
+
+    /// A file error as people read it: what, where, and why, without the NSError dump.
+    static func sentence(for error: CocoaError) -> String {
+        let path = (error.userInfo[NSFilePathErrorKey] as? String) ?? error.userInfo[NSURLErrorKey].map { "\($0)" }
+        let reason: String
+        switch error.code {
+        case .fileReadNoSuchFile, .fileNoSuchFile: reason = "no such file or directory"
+        case .fileReadNoPermission, .fileWriteNoPermission: reason = "permission denied"
+        case .fileWriteOutOfSpace: reason = "no space left on the device"
+        case .fileReadCorruptFile: reason = "the file is not in the expected format"
+        default: reason = error.localizedDescription
+        }
+        let action = (512..<1024).contains(error.code.rawValue) ? "cannot write" : "cannot read"  // NSFileWrite… codes
+        return path.map { "\(action) \($0): \(reason)" } ?? "\(action) a file: \(reason)"
     }
 
     static func fail(_ line: String, code: Int32 = 1) -> Never {

@@ -1,4 +1,5 @@
 import Foundation
+import RedisHarness
 import Testing
 
 @Suite("fraudstream command line")
@@ -81,6 +82,15 @@ struct CommandLineTests {
         let outcome = try await FraudStreamBinary.run(["worker"], environment: ["REDIS_URL": "redis://127.0.0.1:1", entry.variable: entry.value])
         #expect(outcome.status == 64)
         #expect(outcome.standardError == entry.line + "\n")
+    }
+
+    @Test func missingWorldDirectoryIsASentenceWithoutUsageHint() async throws {
+        try await withRedisServer { server in
+            let outcome = try await FraudStreamBinary.run(
+                ["prepare", "--world", "/nonexistent-world", "--redis-url", "redis://127.0.0.1:\(server.port)"])
+            #expect(outcome.status == 65)
+            #expect(outcome.standardError == "fraudstream: cannot read /nonexistent-world/profiles.jsonl: no such file or directory\n")
+        }
     }
 
     @Test func negativeFlagValueIsReadAsAValue() async throws {
