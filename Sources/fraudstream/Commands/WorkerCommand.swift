@@ -13,6 +13,10 @@ struct WorkerCommand: AsyncParsableCommand {
             Every flag has an environment twin (in brackets) and a default. On SIGINT/SIGTERM the worker stops \
             reading, drains in-flight batches, acknowledges, flushes statistics and exits 0; if that takes longer \
             than --shutdown-timeout-ms, what is not acknowledged stays pending for another worker and it exits 75.
+
+            Decisions: score >= --threshold → decline (is_fraud=1); else score >= --review-threshold → review; \
+            else approve, except that the reasons ip_blocklist, impossible_travel and click_spam turn an approve \
+            into review. A decline whose only reason is new_user also gets the reason model_score.
             """
     )
 
@@ -41,7 +45,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var modelVersion: Int?
     @Option(parsing: .unconditional, help: "Score at or above which is_fraud=1 and the decision is decline [FRAUD_THRESHOLD] (default 0.7).")
     var threshold: Double?
-    @Option(parsing: .unconditional, help: "Score at or above which the decision is review [REVIEW_THRESHOLD] (default 0.3).")
+    @Option(parsing: .unconditional, help: "Score at or above which the decision is at least review [REVIEW_THRESHOLD] (default 0.3). Whatever the score, ip_blocklist, impossible_travel and click_spam make an approve a review.")
     var reviewThreshold: Double?
     @Option(parsing: .unconditional, help: "Claim entries idle this long in other consumers, ms [CLAIM_IDLE_MS] (default 30000).")
     var claimIdleMs: Int?
