@@ -83,4 +83,39 @@ struct WorkerSignalTests {
             #expect(Set(results.compactMap { $0["worker_id"] }) == ["sup-1", "sup-2"])
         }
     }
+
+    @Test func supervisorRestartsAWorkerProcessThatWasKilled() async throws {
+        try await WorkerHarness.with { harness in
+            try await ChildProcess.run(Self.workerArguments(harness, ["--workers", "2", "--consumer-name", "sup"])) { supervisor in
+                try await waitUntil("two worker processes") { ChildProcess.children(of: supervisor.pid).count == 2 }
+                let before = ChildProcess.children(of: supervisor.pid)
+                let victim = try #require(before.first)
+                kill(victim, SIGKILL)
+                try await waitUntil("a new worker process in place of \(victim)", timeout: .seconds(15)) {
+                    let now = ChildProcess.children(of: supervisor.pid)
+                    return now.count == 2 && !now.contains(victim)
+                }
+                #expect(supervisor.standardError.contains("was killed by signal 9; restarting it"), "stderr: \(supervisor.standardError)")
+                supervisor.send(SIGTERM)
+                let termination = try await supervisor.waitForExit()
+                #expect(termination == .exited(0), "stderr: \(supervisor.standardError)")
+            }
+        }
+    }
+
+    @Test func supervisorWithoutRestartsExitsNonZeroWhenAWorkerDies() async throws {
+        try await WorkerHarness.with { harness in
+            try await ChildProcess.run(
+                Self.workerArguments(harness, ["--workers", "2", "--consumer-name", "sup", "--no-restart-children"])
+            ) { supervisor in
+                try await waitUntil("two worker processes") { ChildProcess.children(of: supervisor.pid).count == 2 }
+                let victim = try #require(ChildProcess.children(of: supervisor.pid).first)
+                kill(victim, SIGKILL)
+                try await waitUntil("the slot to be given up") { supervisor.standardError.contains("not restarting it") }
+                supervisor.send(SIGTERM)
+                let termination = try await supervisor.waitForExit()
+                #expect(termination == .exited(128 + SIGKILL), "stderr: \(supervisor.standardError)")
+            }
+        }
+    }
 }

@@ -48,6 +48,8 @@ public enum Settings {
     public static let modelVersion = Setting("MODEL_VERSION", flag: "model-version")
     /// Worker processes under one supervisor.
     public static let workers = Setting("WORKERS", flag: "workers")
+    /// Whether `--workers N` restarts a child that died.
+    public static let restartChildren = Setting("RESTART_CHILDREN", flag: "restart-children")
     /// Profile output every few seconds.
     public static let profile = Setting("PROFILE", flag: "profile")
     /// How long a graceful shutdown may take before in-flight work is abandoned (left pending).

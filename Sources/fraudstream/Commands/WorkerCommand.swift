@@ -63,6 +63,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var resultTtl: Int?
     @Option(parsing: .unconditional, help: "How long SIGTERM/SIGINT may take to drain; past it the rest stays pending and the exit code is 75 [SHUTDOWN_TIMEOUT_MS] (default 5000).")
     var shutdownTimeoutMs: Int?
+    @Flag(inversion: .prefixedNo, help: "With --workers N: start a child that died again, with backoff [RESTART_CHILDREN] (default on).")
+    var restartChildren: Bool?
     @Flag(help: "Print throughput, in-flight batches and time per stage every 5 seconds [PROFILE=1].")
     var profile = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).")
@@ -82,6 +84,7 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.resultTTL: resultTtl.map(String.init),
             Settings.profile: profile ? "1" : nil, Settings.logLevel: logLevel,
             Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),
+            Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },
         ]
     }
 
@@ -106,7 +109,10 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "fraudstream.worker")
         if processCount > 1 {
-            let code = try await WorkerSupervisor(count: processCount, baseName: configuration.consumerName, logger: logger).run()
+            let restart = try settings.boolean(Settings.restartChildren) ?? true
+            let code = try await WorkerSupervisor(
+                count: processCount, baseName: configuration.consumerName, restartChildren: restart, logger: logger
+            ).run()
             if code != 0 { throw ExitCode(code) }
             return
         }

@@ -1,34 +1,109 @@
 import Dispatch
 import Foundation
 import Logging
+import RedisClient
+import Synchronization
 
 /// Runs N worker processes (this executable, `worker --workers 1 --consumer-name <base>-<i>`),
-/// forwards SIGINT/SIGTERM to them, and waits for all; the exit code is the first non-zero one.
+/// forwards SIGINT/SIGTERM to them, and waits for all.
+///
+/// A child that dies before shutdown (a crash, `kill -9`) is logged with its cause and, unless
+/// `--no-restart-children`, started again with backoff (0.5 s doubling to 10 s; the backoff starts
+/// over once a child has run for a minute). After five quick deaths in a row the supervisor gives
+/// that slot up; its exit code is then non-zero. A clean shutdown exits 0.
 struct WorkerSupervisor {
     let count: Int
     let baseName: String
+    let restartChildren: Bool
     let logger: Logger
+
+    /// Restarts of one slot: five tries, half a second doubling to ten.
+    static let restartPolicy = RetryPolicy(
+        maximumAttempts: 5, initialBackoffMilliseconds: 500, maximumBackoffMilliseconds: 10_000, jitter: false)
+    /// A child that ran this long died of something new: its next restart starts the backoff over.
+    static let healthyRun: Duration = .seconds(60)
+
+    /// The children now running, by slot, and whether shutdown began; shared with the signal handlers.
+    final class Children: Sendable {
+        private let state = Mutex<(processes: [Int: Process], shuttingDown: Bool)>(([:], false))
+
+        var shuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+        func set(_ slot: Int, _ process: Process) {
+            state.withLock { $0.processes[slot] = process }
+        }
+
+        /// Marks shutdown and forwards `signal` to every running child.
+        func shutDown(forwarding signal: Int32) {
+            let running = state.withLock { state -> [Process] in
+                state.shuttingDown = true
+                return Array(state.processes.values)
+            }
+            WorkerProcesses.signal(running, signal)
+        }
+    }
 
     func run() async throws -> Int32 {
         var arguments = Array(CommandLine.arguments.dropFirst())
         arguments = Self.removing(["--workers", "--consumer-name"], from: arguments)
-        var children: [Process] = []
-        for index in 1...count {
-            let process = try WorkerProcesses.start(arguments + ["--workers", "1", "--consumer-name", "\(baseName)-\(index)"])
-            children.append(process)
-            logger.info("started worker process", metadata: ["pid": "\(process.processIdentifier)", "consumer": "\(baseName)-\(index)"])
-        }
+        let children = Children()
         // Forward signals instead of dying from them.
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { WorkerProcesses.signal(children, signalNumber) }
+            source.setEventHandler { children.shutDown(forwarding: signalNumber) }
             source.resume()
             sources.append(source)
         }
         defer { sources.forEach { $0.cancel() } }
-        return await WorkerProcesses.waitForExit(children)
+        return try await withThrowingTaskGroup(of: Int32.self) { group in
+            for slot in 1...count {
+                let name = "\(baseName)-\(slot)"
+                let childArguments = arguments + ["--workers", "1", "--consumer-name", name]
+                group.addTask { try await supervise(slot: slot, name: name, arguments: childArguments, children: children) }
+            }
+            var status: Int32 = 0
+            for try await code in group where code != 0 && status == 0 { status = code }
+            return status
+        }
+    }
+
+    /// Runs one slot until shutdown, restarting its child when it dies; returns the slot's exit status.
+    private func supervise(slot: Int, name: String, arguments: [String], children: Children) async throws -> Int32 {
+        var restarts = RetryState(policy: Self.restartPolicy)
+        let clock = ContinuousClock()
+        while true {
+            let process = try WorkerProcesses.start(arguments)
+            children.set(slot, process)
+            if children.shuttingDown { WorkerProcesses.signal([process], SIGTERM) }  // a signal raced the start
+            logger.info("started worker process", metadata: ["pid": "\(process.processIdentifier)", "consumer": "\(name)"])
+            let started = clock.now
+            await WorkerProcesses.waitForExit([process])
+            let signalled = process.terminationReason == .uncaughtSignal
+            let status = process.terminationStatus
+            if children.shuttingDown {
+                // A child still starting when the forwarded signal came dies of it: that is the shutdown asked for.
+                return signalled && (status == SIGTERM || status == SIGINT) ? 0 : (signalled ? 128 + status : status)
+            }
+            if !signalled && status == 0 { return 0 }
+            let cause = signalled ? "was killed by signal \(status)" : "exited with status \(status)"
+            let failure: Int32 = signalled ? 128 + status : status
+            guard restartChildren else {
+                logger.error("worker process \(cause); not restarting it (--no-restart-children)", metadata: ["consumer": "\(name)"])
+                return failure
+            }
+            if clock.now - started >= Self.healthyRun { restarts.succeeded() }
+            guard case .retry(let milliseconds) = restarts.failed(retryable: true, elapsed: .zero) else {
+                logger.critical(
+                    "worker process \(cause) \(restarts.failures) times in a row; giving up on it",
+                    metadata: ["consumer": "\(name)"])
+                return failure
+            }
+            logger.error("worker process \(cause); restarting it in \(milliseconds) ms", metadata: ["consumer": "\(name)"])
+            try? await Task.sleep(for: .milliseconds(milliseconds))
+            if children.shuttingDown { return 0 }
+        }
     }
 
     /// Drops `--flag value` and `--flag=value` pairs.
