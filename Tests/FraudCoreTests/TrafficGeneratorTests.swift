@@ -28,3 +28,22 @@ struct TrafficGeneratorTests {
         }
     }
 }
+
+@Suite("generate output through a pipe")
+struct GenerateOutputTests {
+    /// Under `tee`, CI or systemd standard output is not a terminal; progress must still arrive as it happens.
+    @Test func progressLinesArriveWhileGenerating() async throws {
+        try await withRedisServer { server in
+            try await ChildProcess.run(
+                ["generate", "--tps", "200", "--duration", "4", "--users", "200", "--redis-url", "redis://127.0.0.1:\(server.port)"]
+            ) { generator in
+                try await waitUntil("a progress line before the generator exits", timeout: .seconds(3)) {
+                    generator.standardOutput.contains("progress ")
+                }
+                #expect(ChildProcess.isAlive(generator.pid))  // it is still running: the line was not flushed at exit
+                #expect(generator.standardOutput.contains("/s"))
+                _ = try await generator.waitForExit(timeout: .seconds(20))
+            }
+        }
+    }
+}

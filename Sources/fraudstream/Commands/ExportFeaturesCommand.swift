@@ -43,7 +43,7 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
                 synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
             try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: out))
             try await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
-            print("wrote \(rows.count) rows × \(FeatureSchema.count) features to \(out)")
+            printLine("wrote \(rows.count) rows × \(FeatureSchema.count) features to \(out)")
         } catch {
             try? await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
             throw error

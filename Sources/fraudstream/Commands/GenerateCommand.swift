@@ -2,6 +2,7 @@ import ArgumentParser
 import FraudCore
 import Foundation
 import RedisClient
+import Synchronization
 
 /// `fraudstream generate`: synthetic traffic on an open-loop schedule.
 struct GenerateCommand: AsyncParsableCommand {
@@ -97,18 +98,24 @@ struct TrafficOptions: ParsableArguments {
         let planned = options.plan
         let durationText = String(format: "%.1f", planned.durationSeconds)
         let rateText = Int(ratePerSecond)
-        print("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(options.stream)")
+        printLine("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(options.stream)")
         let total = planned.totalCount
         var progress: (@Sendable (Int, Double) -> Void)?
         if printProgress {
+            // The rate over the last interval, so a wave or a spike shows; the average is in the final line.
+            let previous = Mutex<(sent: Int, seconds: Double)>((0, 0))
             progress = { @Sendable (sent: Int, seconds: Double) in
-                let rate = Double(sent) / max(seconds, 1e-9)
-                print("progress    \(sent) / \(total) sent, \(String(format: "%.1f", seconds)) s, \(Int(rate))/s")
+                let last = previous.withLock { value in
+                    defer { value = (sent, seconds) }
+                    return value
+                }
+                let rate = Double(sent - last.sent) / max(seconds - last.seconds, 1e-9)
+                printLine("progress    \(sent) / \(total) sent, \(String(format: "%.1f", seconds)) s, now \(Int(rate))/s")
             }
         }
         let redis = try connection.configuration(settings, name: "fraudstream-generate")
         let report = try await TrafficGenerator(options: options, world: world).run(redis: redis, progress: progress)
-        print(String(
+        printLine(String(
             format: "generated   %d transactions (%d fraud) in %.2f s: target %.0f/s, achieved %.0f/s (%+.2f%%), run %@",
             report.sent, report.fraud, report.seconds, report.targetPerSecond, report.achievedPerSecond,
             (report.achievedPerSecond / report.targetPerSecond - 1) * 100, run))

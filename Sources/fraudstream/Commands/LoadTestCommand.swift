@@ -45,7 +45,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         }
         if workers > 0 {
             try await waitUntilReady(names: (1...workers).map { "\(base)-\($0)" }, processes: processes, stream: stream, group: group, redis: redis)
-            print("workers     \(workers) ready (\(base)-1…\(workers))")
+            printLine("workers     \(workers) ready (\(base)-1…\(workers))")
         }
 
         var traffic = self.traffic
@@ -63,11 +63,11 @@ struct LoadTestCommand: AsyncParsableCommand {
             if workers > 0 && processes.allSatisfy({ !$0.isRunning }) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        print("drained     \(done) of \(report.sent) transactions have a result or a dead letter")
+        printLine("drained     \(done) of \(report.sent) transactions have a result or a dead letter")
         try await Task.sleep(for: .milliseconds(1_200))  // let workers flush latency histograms
         let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
-        print("")
-        print(statistics.report)
+        printLine("")
+        printLine(statistics.report)
         if json { printJSON(statistics.jsonObject) }
 
         WorkerProcesses.signal(processes, SIGTERM)

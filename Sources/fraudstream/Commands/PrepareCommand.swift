@@ -39,14 +39,14 @@ struct PrepareCommand: AsyncParsableCommand {
         let store = FeatureStore(namespace: namespace)
 
         let synthetic = try world.load()
-        print("world       \(world.describe(synthetic)): \(synthetic.profiles.count) users, \(synthetic.merchants.count) merchants, "
+        printLine("world       \(world.describe(synthetic)): \(synthetic.profiles.count) users, \(synthetic.merchants.count) merchants, "
             + "\(synthetic.history.count) transactions, \(synthetic.history.filter { $0.isFraud == true }.count) fraud "
             + "(\(elapsedText(clock.now - started)))")
 
         let shape = try await store.install(
             synthetic, blocklistCapacity: training.blocklistCapacity, falsePositiveRate: training.blocklistFalsePositiveRate, on: redis)
         let removed = try await Keyspace(namespace: namespace).deleteFeatureState(on: redis)
-        print("load        functions library '\(FunctionLibrary.features.name)', \(synthetic.profiles.count) profiles, "
+        printLine("load        functions library '\(FunctionLibrary.features.name)', \(synthetic.profiles.count) profiles, "
             + "\(synthetic.blocklistedIPs.count) blocklisted IPs (Bloom: \(shape.bits) bits, \(shape.hashes) hashes), "
             + "cleared \(removed) feature-state keys (\(elapsedText(clock.now - started)))")
 
@@ -54,12 +54,12 @@ struct PrepareCommand: AsyncParsableCommand {
         let extractor = FeatureExtractor(settings: settings, blocklistShape: shape)
         let rows = try await store.replay(synthetic.history, extractor: extractor, batchSize: 1_000, on: redis)
         let replaySeconds = (clock.now - replayStart).seconds
-        print("replay      \(rows.count) transactions through the serving feature path in event-time order: "
+        printLine("replay      \(rows.count) transactions through the serving feature path in event-time order: "
             + "\(Int(Double(rows.count) / max(replaySeconds, 1e-9))) per second (\(elapsedText(clock.now - started)))")
 
         if let exportCSV {
             try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: exportCSV))
-            print("export      \(exportCSV)")
+            printLine("export      \(exportCSV)")
         }
 
         let record = ModelTraining.train(
@@ -67,13 +67,13 @@ struct PrepareCommand: AsyncParsableCommand {
             trainingData: world.describe(synthetic), now: Int64(Date().timeIntervalSince1970 * 1000))
         let models = ModelStore(namespace: namespace)
         let version = try await models.save(record, promote: !noPromote, on: redis)
-        print("train       \(training.parameters.trees) trees in \(String(format: "%.1f", record.metrics.trainingSeconds)) s "
+        printLine("train       \(training.parameters.trees) trees in \(String(format: "%.1f", record.metrics.trainingSeconds)) s "
             + "(\(elapsedText(clock.now - started)))")
-        print("")
-        print(ModelReport.evaluationTable(record))
-        print("")
-        print("model       version \(version) stored as \(models.key(version))" + (noPromote ? " (not promoted)" : ", promoted to latest"))
-        print("done in \(elapsedText(clock.now - started))")
+        printLine("")
+        printLine(ModelReport.evaluationTable(record))
+        printLine("")
+        printLine("model       version \(version) stored as \(models.key(version))" + (noPromote ? " (not promoted)" : ", promoted to latest"))
+        printLine("done in \(elapsedText(clock.now - started))")
     }
 }
 

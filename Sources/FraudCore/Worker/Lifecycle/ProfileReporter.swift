@@ -6,6 +6,8 @@ struct ProfileReporter: Service {
     let counters: PipelineCounters
     let limiter: InFlightLimiter
     let intervalSeconds: Int
+    /// The worker's consumer name, at the start of every line (several workers may share a terminal).
+    let workerId: String
 
     func run() async {
         var previous = counters.snapshot
@@ -18,11 +20,11 @@ struct ProfileReporter: Service {
                 written == 0 ? "-" : String(format: "%.1f", Double(micros) / Double(written))
             }
             let inFlight = await limiter.inFlight
-            print(
+            printLine(
                 String(
-                    format: "profile  %8.0f tx/s  in-flight %d/%d batches  avg batch %.0f  round trips/batch %.1f  "
+                    format: "profile  %@  %8.0f tx/s  in-flight %d/%d batches  avg batch %.0f  round trips/batch %.1f  "
                         + "µs/tx: queue %@  features %@  scoring %@  write %@",
-                    Double(written) / Double(intervalSeconds), inFlight, limiter.capacity,
+                    workerId, Double(written) / Double(intervalSeconds), inFlight, limiter.capacity,
                     Double(written) / Double(batches), Double(now.roundTrips - previous.roundTrips) / Double(batches),
                     perTransaction(now.queueMicroseconds - previous.queueMicroseconds),
                     perTransaction(now.featureMicroseconds - previous.featureMicroseconds),

@@ -170,7 +170,7 @@ public struct Worker: Sendable {
             connection: control, stream: configuration.transactionStream, maximumLength: configuration.maxStreamLength,
             intervalMilliseconds: configuration.retentionCheckMilliseconds, logger: logger))
         if configuration.profile {
-            add(ProfileReporter(counters: counters, limiter: limiter, intervalSeconds: 5))
+            add(ProfileReporter(counters: counters, limiter: limiter, intervalSeconds: 5, workerId: configuration.workerId))
         }
         add(WorkerPipeline(stages: stages))
 
