@@ -24,6 +24,7 @@ struct CommandLineTests {
         ["worker", "--log-level", "loud"],
         ["generate", "--tps", "0"],
         ["generate", "--pattern", "zigzag"],
+        ["generate", "--interval", "0.5", "--tps", "100"],
         ["monitor", "--count", "many"],
         ["load-test", "--workers", "99"],
         ["prepare", "--trees", "0"],

@@ -47,3 +47,42 @@ struct GenerateOutputTests {
         }
     }
 }
+
+@Suite("generate against what prepare left in Redis")
+struct GenerateRunTests {
+    @Test func reusedRunIdIsRefusedUnlessAppending() async throws {
+        try await withRedisServer { server in
+            let url = "redis://127.0.0.1:\(server.port)"
+            let first = try await FraudStreamBinary.run(["generate", "--count", "3", "--run-id", "once", "--redis-url", url])
+            #expect(first.status == 0, "stderr: \(first.standardError)")
+            let again = try await FraudStreamBinary.run(["generate", "--count", "3", "--run-id", "once", "--redis-url", url])
+            #expect(again.status == 64)
+            #expect(again.standardError == "fraudstream: run 'once' already has statistics; choose another --run-id, or add --append-run to add to it\n")
+            let appended = try await FraudStreamBinary.run(["generate", "--count", "3", "--run-id", "once", "--append-run", "--redis-url", url])
+            #expect(appended.status == 0, "stderr: \(appended.standardError)")
+            let redis = try await RedisConnection.connect(server.configuration)
+            #expect(try await redis.send(RedisCommand("XLEN", "fraud:transactions")).int == 6)
+        }
+    }
+
+    @Test func generateUsesThePreparedWorldByDefault() async throws {
+        try await withRedisServer { server in
+            let url = "redis://127.0.0.1:\(server.port)"
+            let redis = try await RedisConnection.connect(server.configuration)
+            var configuration = WorldConfiguration()
+            configuration.users = 150
+            configuration.days = 1
+            configuration.seed = 9
+            try await PreparedWorld(users: configuration.users, seed: configuration.seed).save(namespace: "fraud", on: redis)
+            let outcome = try await FraudStreamBinary.run(["generate", "--count", "40", "--run-id", "w", "--redis-url", url])
+            #expect(outcome.status == 0, "stderr: \(outcome.standardError)")
+            #expect(!outcome.standardOutput.contains("warning"))
+            let users = Set(WorldGenerator.generate(configuration).profiles.map(\.userId))
+            let published = try await redis.send(XRange(stream: "fraud:transactions")).compactMap { $0.value(of: "user_id") }
+            #expect(published.count == 40)
+            #expect(Set(published).isSubset(of: users), "users outside the prepared world: \(Set(published).subtracting(users))")
+            let mismatch = try await FraudStreamBinary.run(["generate", "--count", "1", "--run-id", "x", "--users", "99", "--redis-url", url])
+            #expect(mismatch.standardOutput.contains("warning     the prepared world has --users 150 --world-seed 9"))
+        }
+    }
+}

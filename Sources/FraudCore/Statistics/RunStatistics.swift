@@ -68,6 +68,12 @@ public struct RunStatistics: Sendable {
         return (reply.stringPairs ?? [:]).compactMapValues { Int($0) }
     }
 
+    /// `true` when anything is recorded for `run`: its generator metadata or a worker's counters.
+    public static func exists(run: String, namespace: String, on connection: RedisConnection) async throws(RedisError) -> Bool {
+        let keys = RunStatisticsKeys(namespace: namespace)
+        return try await connection.send(RedisCommand("EXISTS", keys.run(run), keys.meta(run: run))).int ?? 0 > 0
+    }
+
     /// One line of the run list.
     public struct Summary: Sendable {
         /// The run id.

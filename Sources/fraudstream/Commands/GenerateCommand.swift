@@ -45,10 +45,12 @@ struct TrafficOptions: ParsableArguments {
     var runId: String?
     @Option(help: "Seed of the traffic.")
     var seed: UInt64 = 1
-    @Option(help: "Users of the world (as given to prepare).")
-    var users: Int = 5_000
-    @Option(help: "Seed of the world (as given to prepare --seed).")
-    var worldSeed: UInt64 = 42
+    @Option(help: "Users of the world (default: those of the world `prepare` loaded, else 5000).")
+    var users: Int?
+    @Option(help: "Seed of the world (default: that of the world `prepare` loaded, else 42).")
+    var worldSeed: UInt64?
+    @Flag(help: "Add to an existing run's statistics instead of refusing a --run-id that was used before.")
+    var appendRun = false
     @Option(help: "Input stream [TRANSACTION_STREAM] (default <namespace>:transactions).")
     var stream: String?
     @Option(help: "Event time runs this many times faster than the clock (default: so each user makes about 6 transactions per simulated day).")
@@ -58,6 +60,10 @@ struct TrafficOptions: ParsableArguments {
         guard TrafficPattern(rawValue: pattern) != nil else {
             throw ValidationError("--pattern must be one of constant, wave, spike, random")
         }
+        if interval != nil && tps != nil {
+            throw ValidationError("--interval and --tps both set the rate; give one of them")
+        }
+        if let users, users < 1 { throw ValidationError("--users must be >= 1") }
         if let count, count < 1 { throw ValidationError("--count must be >= 1") }
         if let interval, interval <= 0 { throw ValidationError("--interval must be > 0") }
         if let tps, tps <= 0 { throw ValidationError("--tps must be > 0") }
@@ -82,12 +88,27 @@ struct TrafficOptions: ParsableArguments {
     /// Runs the generator and prints target and achieved rate.
     func generate(connection: ConnectionOptions, settings: SettingsResolver, printProgress: Bool) async throws -> TrafficGenerator.Report {
         let streams = StreamNames(resolving: settings)
-        var worldConfiguration = WorldConfiguration()
-        worldConfiguration.users = users
-        worldConfiguration.days = 1
-        worldConfiguration.seed = worldSeed
-        let world = WorldGenerator.generate(worldConfiguration)
+        let redisConfiguration = try connection.configuration(settings, name: "fraudstream-generate")
+        let redis = try await RedisConnection.connect(redisConfiguration)
         let run = runId ?? TrafficGenerator.makeRunId()
+        if !appendRun, try await RunStatistics.exists(run: run, namespace: streams.namespace, on: redis) {
+            throw FraudError(.invalidSetting, "run '\(run)' already has statistics; choose another --run-id, or add --append-run to add to it")
+        }
+        // The prepared world's users and merchants, unless the flags say otherwise.
+        let prepared = try await PreparedWorld.load(namespace: streams.namespace, on: redis)
+        var worldConfiguration = WorldConfiguration()
+        worldConfiguration.users = users ?? prepared?.users ?? 5_000
+        worldConfiguration.days = 1
+        worldConfiguration.seed = worldSeed ?? prepared?.seed ?? 42
+        if prepared == nil {
+            printLine("warning     no world prepared under '\(streams.namespace)' (run fraudstream prepare): generating for "
+                + "--users \(worldConfiguration.users) --world-seed \(worldConfiguration.seed); most results will be new_user")
+        } else if let prepared, prepared.users != worldConfiguration.users || prepared.seed != worldConfiguration.seed {
+            printLine("warning     the prepared world has --users \(prepared.users) --world-seed \(prepared.seed); generating for "
+                + "--users \(worldConfiguration.users) --world-seed \(worldConfiguration.seed): expect new_user results")
+        }
+        let users = worldConfiguration.users
+        let world = WorldGenerator.generate(worldConfiguration)
         var options = TrafficGenerator.Options(runId: run, plan: plan)
         options.namespace = streams.namespace
         options.stream = streams.transactions
@@ -113,8 +134,7 @@ struct TrafficOptions: ParsableArguments {
                 printLine("progress    \(sent) / \(total) sent, \(String(format: "%.1f", seconds)) s, now \(Int(rate))/s")
             }
         }
-        let redis = try connection.configuration(settings, name: "fraudstream-generate")
-        let report = try await TrafficGenerator(options: options, world: world).run(redis: redis, progress: progress)
+        let report = try await TrafficGenerator(options: options, world: world).run(redis: redisConfiguration, progress: progress)
         printLine(String(
             format: "generated   %d transactions (%d fraud) in %.2f s: target %.0f/s, achieved %.0f/s (%+.2f%%), run %@",
             report.sent, report.fraud, report.seconds, report.targetPerSecond, report.achievedPerSecond,

@@ -45,6 +45,7 @@ struct PrepareCommand: AsyncParsableCommand {
 
         let shape = try await store.install(
             synthetic, blocklistCapacity: training.blocklistCapacity, falsePositiveRate: training.blocklistFalsePositiveRate, on: redis)
+        try await PreparedWorld(users: synthetic.configuration.users, seed: synthetic.configuration.seed).save(namespace: namespace, on: redis)
         let removed = try await Keyspace(namespace: namespace).deleteFeatureState(on: redis)
         printLine("load        functions library '\(FunctionLibrary.features.name)', \(synthetic.profiles.count) profiles, "
             + "\(synthetic.blocklistedIPs.count) blocklisted IPs (Bloom: \(shape.bits) bits, \(shape.hashes) hashes), "
