@@ -40,7 +40,7 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
                 synthetic, blocklistCapacity: blocklistCapacity, falsePositiveRate: blocklistFalsePositiveRate, on: redis)
             let settings = try FeatureSettings.resolve(resolver).with(namespace: scratch)
             let rows = try await store.replay(
-                synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
+                synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis, progress: ReplayProgress.printer(total: synthetic.history.count))
             try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: out))
             try await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
             printLine("wrote \(rows.count) rows × \(FeatureSchema.count) features to \(out)")

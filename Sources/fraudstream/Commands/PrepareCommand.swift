@@ -53,7 +53,9 @@ struct PrepareCommand: AsyncParsableCommand {
 
         let replayStart = clock.now
         let extractor = FeatureExtractor(settings: settings, blocklistShape: shape)
-        let rows = try await store.replay(synthetic.history, extractor: extractor, batchSize: 1_000, on: redis)
+        let rows = try await store.replay(
+            synthetic.history, extractor: extractor, batchSize: 1_000, on: redis,
+            progress: ReplayProgress.printer(total: synthetic.history.count))
         let replaySeconds = (clock.now - replayStart).seconds
         printLine("replay      \(rows.count) transactions through the serving feature path in event-time order: "
             + "\(Int(Double(rows.count) / max(replaySeconds, 1e-9))) per second (\(elapsedText(clock.now - started)))")
