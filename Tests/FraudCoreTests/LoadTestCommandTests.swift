@@ -47,4 +47,19 @@ struct LoadTestCommandTests {
             #expect((consumers.array ?? []).isEmpty)
         }
     }
+
+    @Test func jsonLoadTestWritesOnlyJSONToStandardOutput() async throws {
+        try await withRedisServer { server in
+            let url = "redis://127.0.0.1:\(server.port)"
+            let prepare = try await FraudStreamBinary.run(["prepare", "--users", "50", "--days", "2", "--trees", "5", "--redis-url", url])
+            try #require(prepare.status == 0, "prepare failed: \(prepare.standardError)")
+            let outcome = try await FraudStreamBinary.run([
+                "load-test", "--users", "50", "--count", "100", "--tps", "200", "--run-id", "run-json", "--json", "--redis-url", url,
+            ])
+            #expect(outcome.status == 0, "stderr: \(outcome.standardError)")
+            let object = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any]
+            #expect(object?["run_id"] as? String == "run-json", "stdout: \(outcome.standardOutput)")
+            #expect(outcome.standardError.contains("drained     100 of 100"))  // the human lines went to stderr
+        }
+    }
 }

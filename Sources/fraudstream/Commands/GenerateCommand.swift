@@ -86,7 +86,11 @@ struct TrafficOptions: ParsableArguments {
     }
 
     /// Runs the generator and prints target and achieved rate.
-    func generate(connection: ConnectionOptions, settings: SettingsResolver, printProgress: Bool) async throws -> TrafficGenerator.Report {
+    /// `say` receives every human line (standard output by default; standard error when the caller prints JSON).
+    func generate(
+        connection: ConnectionOptions, settings: SettingsResolver, printProgress: Bool,
+        say: @escaping @Sendable (String) -> Void = { printLine($0) }
+    ) async throws -> TrafficGenerator.Report {
         let streams = StreamNames(resolving: settings)
         let redisConfiguration = try connection.configuration(settings, name: "fraudstream-generate")
         let redis = try await RedisConnection.connect(redisConfiguration)
@@ -101,10 +105,10 @@ struct TrafficOptions: ParsableArguments {
         worldConfiguration.days = 1
         worldConfiguration.seed = worldSeed ?? prepared?.seed ?? 42
         if prepared == nil {
-            printLine("warning     no world prepared under '\(streams.namespace)' (run fraudstream prepare): generating for "
+            say("warning     no world prepared under '\(streams.namespace)' (run fraudstream prepare): generating for "
                 + "--users \(worldConfiguration.users) --world-seed \(worldConfiguration.seed); most results will be new_user")
         } else if let prepared, prepared.users != worldConfiguration.users || prepared.seed != worldConfiguration.seed {
-            printLine("warning     the prepared world has --users \(prepared.users) --world-seed \(prepared.seed); generating for "
+            say("warning     the prepared world has --users \(prepared.users) --world-seed \(prepared.seed); generating for "
                 + "--users \(worldConfiguration.users) --world-seed \(worldConfiguration.seed): expect new_user results")
         }
         let users = worldConfiguration.users
@@ -119,7 +123,7 @@ struct TrafficOptions: ParsableArguments {
         let planned = options.plan
         let durationText = String(format: "%.1f", planned.durationSeconds)
         let rateText = Int(ratePerSecond)
-        printLine("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(options.stream)")
+        say("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(options.stream)")
         let total = planned.totalCount
         var progress: (@Sendable (Int, Double) -> Void)?
         if printProgress {
@@ -131,11 +135,11 @@ struct TrafficOptions: ParsableArguments {
                     return value
                 }
                 let rate = Double(sent - last.sent) / max(seconds - last.seconds, 1e-9)
-                printLine("progress    \(sent) / \(total) sent, \(String(format: "%.1f", seconds)) s, now \(Int(rate))/s")
+                say("progress    \(sent) / \(total) sent, \(String(format: "%.1f", seconds)) s, now \(Int(rate))/s")
             }
         }
         let report = try await TrafficGenerator(options: options, world: world).run(redis: redisConfiguration, progress: progress)
-        printLine(String(
+        say(String(
             format: "generated   %d transactions (%d fraud) in %.2f s: target %.0f/s, achieved %.0f/s (%+.2f%%), run %@",
             report.sent, report.fraud, report.seconds, report.targetPerSecond, report.achievedPerSecond,
             (report.achievedPerSecond / report.targetPerSecond - 1) * 100, run))

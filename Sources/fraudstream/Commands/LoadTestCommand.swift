@@ -24,13 +24,18 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Worker --max-in-flight.") var maxInFlight: Int?
     @Option(help: "Seconds to wait for the workers to become ready.") var readyTimeout: Double = 30
     @Option(help: "Seconds to wait, after generating, for everything to be processed.") var drainTimeout: Double = 60
-    @Flag(help: "Also print the statistics as JSON.") var json = false
+    @Flag(help: "Print the statistics as JSON on standard output (and nothing else there; progress goes to standard error).") var json = false
 
     func validate() throws {
         guard workers >= 0 && workers <= 32 else { throw ValidationError("--workers must be between 0 and 32") }
     }
 
     func run() async throws {
+        // With --json, standard output carries the JSON alone; the human lines go to standard error.
+        let toStandardError = json
+        let say: @Sendable (String) -> Void = { line in
+            if toStandardError { printLineToStandardError(line) } else { printLine(line) }
+        }
         let settings = SettingsResolver.command(connection.flags, namespace.flags, traffic.flags)
         let streams = StreamNames(resolving: settings)
         let ns = streams.namespace
@@ -45,13 +50,13 @@ struct LoadTestCommand: AsyncParsableCommand {
         }
         if workers > 0 {
             try await waitUntilReady(names: (1...workers).map { "\(base)-\($0)" }, processes: processes, stream: stream, group: group, redis: redis)
-            printLine("workers     \(workers) ready (\(base)-1…\(workers))")
+            say("workers     \(workers) ready (\(base)-1…\(workers))")
         }
 
         var traffic = self.traffic
         let run = traffic.runId ?? TrafficGenerator.makeRunId()
         traffic.runId = run
-        let report = try await traffic.generate(connection: connection, settings: settings, printProgress: true)
+        let report = try await traffic.generate(connection: connection, settings: settings, printProgress: true, say: say)
 
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
@@ -63,12 +68,15 @@ struct LoadTestCommand: AsyncParsableCommand {
             if workers > 0 && processes.allSatisfy({ !$0.isRunning }) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        printLine("drained     \(done) of \(report.sent) transactions have a result or a dead letter")
+        say("drained     \(done) of \(report.sent) transactions have a result or a dead letter")
         try await Task.sleep(for: .milliseconds(1_200))  // let workers flush latency histograms
         let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
-        printLine("")
-        printLine(statistics.report)
-        if json { printJSON(statistics.jsonObject) }
+        if json {
+            printJSON(statistics.jsonObject)
+        } else {
+            printLine("")
+            printLine(statistics.report)
+        }
 
         WorkerProcesses.signal(processes, SIGTERM)
         await WorkerProcesses.waitForExit(processes, timeout: .seconds(10))
