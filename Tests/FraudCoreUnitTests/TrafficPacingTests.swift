@@ -56,4 +56,13 @@ struct TrafficPacingTests {
         let id = TrafficGenerator.makeRunId(now: Date(timeIntervalSince1970: 1_795_435_200), seed: 0xABCD)
         #expect(id == "run-20261123-120000-abcd")
     }
+
+    /// The printed target, the stored `target_tps` and the report's target are this one number.
+    @Test func spikeAverageIncludesTheSpike() {
+        let plan = RatePlan(pattern: .spike, targetPerSecond: 100, durationSeconds: 10, count: nil, seed: 1)
+        #expect(plan.targetPerSecond == 100)
+        #expect(abs(plan.averagePerSecond - 140) < 1)  // 5× for a tenth of the time
+        let constant = RatePlan(pattern: .constant, targetPerSecond: 100, durationSeconds: 10, count: nil, seed: 1)
+        #expect(abs(constant.averagePerSecond - 100) < 0.5)
+    }
 }

@@ -67,6 +67,9 @@ public struct RatePlan: Sendable {
         }
     }
 
+    /// The plan's average rate, per second: what the run targets overall (a spike or a wave included).
+    public var averagePerSecond: Double { durationSeconds > 0 ? Double(totalCount) / durationSeconds : 0 }
+
     /// The scheduled rate at `t` seconds, per second (before scaling to an exact count).
     public func rate(atSecond t: Double) -> Double {
         Self.multiplier(pattern, t, durationSeconds, multipliers) * targetPerSecond

@@ -85,7 +85,7 @@ public struct TrafficGenerator: Sendable {
         let startedMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
         try await connections[0].send(
             RedisCommand(
-                "HSET", metaKey, "pattern", options.plan.pattern.rawValue, "target_tps", options.plan.targetPerSecond,
+                "HSET", metaKey, "pattern", options.plan.pattern.rawValue, "target_tps", options.plan.averagePerSecond, "base_tps", options.plan.targetPerSecond,
                 "planned_count", options.plan.totalCount, "fraud_ratio", options.fraudRatio, "threads", options.threads,
                 "seed", Int(truncatingIfNeeded: options.seed), "start_ms", Int(startedMilliseconds), "time_scale", options.timeScale))
         // Event time continues where the previous run's scaled clock stopped, so users' histories stay in order.
@@ -154,7 +154,7 @@ public struct TrafficGenerator: Sendable {
         try await connections[0].send(RedisCommand("SET", eventClockKey, Int(max(lastEvent, previousEvent))))
         let report = Report(
             sent: counters.sent.load(ordering: .relaxed), fraud: counters.fraud.load(ordering: .relaxed), seconds: seconds,
-            targetPerSecond: Double(options.plan.totalCount) / options.plan.durationSeconds)
+            targetPerSecond: options.plan.averagePerSecond)
         try await connections[0].send(
             RedisCommand(
                 "HSET", metaKey, "end_ms", Int(Date().timeIntervalSince1970 * 1000), "sent", report.sent,

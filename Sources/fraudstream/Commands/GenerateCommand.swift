@@ -123,7 +123,7 @@ struct TrafficOptions: ParsableArguments {
         let planned = options.plan
         let durationText = String(format: "%.1f", planned.durationSeconds)
         let rateText = Int(ratePerSecond)
-        say("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(options.stream)")
+        say("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s (average \(Int(planned.averagePerSecond.rounded()))/s) for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(options.stream)")
         let total = planned.totalCount
         var progress: (@Sendable (Int, Double) -> Void)?
         if printProgress {
