@@ -58,6 +58,7 @@ let package = Package(
             resources: [
                 .embedInCode("Functions/fraudstream_features.lua"),
                 .embedInCode("Functions/fraudstream_results.lua"),
+                .embedInCode("Functions/fraudstream_lease.lua"),
             ],
             swiftSettings: swiftSettings
         ),

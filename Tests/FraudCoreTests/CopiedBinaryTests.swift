@@ -23,7 +23,7 @@ struct CopiedBinaryTests {
                 ["doctor", "--load-functions", "--redis-url", "redis://127.0.0.1:\(server.port)"], executable: copy.path)
             #expect(outcome.status == 0, "\(outcome.standardError)")
             #expect(outcome.standardOutput.contains("functions"))
-            #expect(outcome.standardOutput.contains("loaded fraudstream, fraudstream_results"))
+            #expect(outcome.standardOutput.contains("loaded fraudstream, fraudstream_results, fraudstream_lease"))
 
             let redis = try await RedisConnection.connect(server.configuration)
             let listing = try await redis.send(RedisCommand("FUNCTION", "LIST"))
@@ -34,7 +34,7 @@ struct CopiedBinaryTests {
                 }
                 return fields[index + 1].string
             }
-            #expect(Set(names) == ["fraudstream", "fraudstream_results"])
+            #expect(Set(names) == ["fraudstream", "fraudstream_results", "fraudstream_lease"])
         }
     }
 }

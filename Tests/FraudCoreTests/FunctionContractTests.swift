@@ -41,6 +41,7 @@ struct FunctionContractTests {
     @Test func librariesRegisterExactlyTheFunctionsTheirContractsName() async throws {
         #expect(FunctionLibrary.features.name == "fraudstream")
         #expect(FunctionLibrary.results.name == "fraudstream_results")
+        #expect(FunctionLibrary.lease.name == "fraudstream_lease")
         let allNames = FunctionLibrary.all.flatMap(\.functionNames)
         #expect(Set(allNames).count == allNames.count)
         try await withFunctionsServer { redis in
@@ -294,6 +295,40 @@ struct FunctionContractTests {
             #expect(worker["settings"] == "batch=1")
             let member = try await redis.send(RedisCommand("SISMEMBER", keys.workers(run: "r1"), "w1"))
             #expect(member.int == 1)
+        }
+    }
+
+    @Test func leaseClaimAndReleaseAreCompareAndSetOnTheToken() async throws {
+        let streams = StreamNames()
+        let mine = ConsumerLease(streams: streams, consumer: "w1", ttlMilliseconds: 5_000, token: "mine")
+        let theirs = ConsumerLease(streams: streams, consumer: "w1", ttlMilliseconds: 5_000, token: "theirs")
+        #expect(mine.key == "fraud:lease:{fraud:transactions}:inference_workers:w1")
+        var partitioned = streams
+        partitioned.transactions = "fraud:transactions:{p1}"
+        #expect(ConsumerLease.key(streams: partitioned, consumer: "w1") == "fraud:lease:{p1}:fraud:transactions:{p1}:inference_workers:w1")
+        let parts = FunctionCallParts(mine.claimCall.command)
+        #expect(parts.function == LeaseClaimCall.function)
+        #expect(parts.keys == [mine.key])
+        #expect(parts.argument(LeaseClaimCall.Argument.token.rawValue) == "mine")
+        #expect(parts.argument(LeaseClaimCall.Argument.ttlMilliseconds.rawValue) == "5000")
+        try await withFunctionsServer { redis in
+            func claim(_ lease: ConsumerLease) async throws -> LeaseClaimCall.Outcome {
+                try LeaseClaimCall.decode(try await redis.send(lease.claimCall.command))
+            }
+            #expect(try await claim(mine) == .taken)
+            #expect(try await claim(mine) == .extended)
+            guard case .heldByAnother(let remaining?) = try await claim(theirs) else {
+                Issue.record("expected the lease to be held with a TTL")
+                return
+            }
+            #expect((1...5_000).contains(remaining))
+            #expect(try await theirs.release(on: redis) == false)
+            #expect(try await redis.send(RedisCommand("GET", mine.key)).string == "mine")
+            #expect(try await mine.release(on: redis) == true)
+            #expect(try await mine.release(on: redis) == false)
+            #expect(try await claim(theirs) == .taken)
+            try await redis.send(RedisCommand("PERSIST", theirs.key))
+            #expect(try await claim(mine) == .heldByAnother(remainingMilliseconds: nil))
         }
     }
 

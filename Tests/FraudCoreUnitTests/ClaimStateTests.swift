@@ -62,3 +62,38 @@ struct ClaimStateTests {
         #expect(state.next(nowMilliseconds: 1) == .recoverOwn(start: "-"))
     }
 }
+
+@Suite("Claim loop: removal of dead consumers (no server)")
+struct ClaimStateIdleConsumerTests {
+    @Test func removesIdleConsumersOnceAfterEachAutoClaimAndNeverInBetween() {
+        var state = ClaimState(autoClaimIntervalMilliseconds: 1_000, removesIdleConsumers: true)
+        state.recoveredOwn(lastId: nil)
+        #expect(state.next(nowMilliseconds: 0) == .autoClaim(start: "0-0"))
+        state.autoClaimed(nextStart: "0-0")
+        #expect(state.next(nowMilliseconds: 1) == .removeIdleConsumers)
+        for now in stride(from: Int64(2), to: 1_000, by: 100) {
+            #expect(state.next(nowMilliseconds: now) == .readNew)
+        }
+        #expect(state.next(nowMilliseconds: 1_000) == .autoClaim(start: "0-0"))
+        #expect(state.next(nowMilliseconds: 1_001) == .removeIdleConsumers)
+        #expect(state.next(nowMilliseconds: 1_002) == .readNew)
+    }
+
+    @Test func ownRecoveryComesBeforeARemovalThatIsDue() {
+        var state = ClaimState(autoClaimIntervalMilliseconds: 1_000, removesIdleConsumers: true)
+        state.recoveredOwn(lastId: nil)
+        _ = state.next(nowMilliseconds: 0)  // autoClaim
+        state.readFailed()
+        #expect(state.next(nowMilliseconds: 1) == .recoverOwn(start: "-"))
+        state.recoveredOwn(lastId: nil)
+        #expect(state.next(nowMilliseconds: 2) == .removeIdleConsumers)
+    }
+
+    @Test func withoutTheOptionNothingIsRemoved() {
+        var state = ClaimState(autoClaimIntervalMilliseconds: 10)
+        state.recoveredOwn(lastId: nil)
+        for now in stride(from: Int64(0), to: 1_000, by: 3) {
+            #expect(state.next(nowMilliseconds: now) != .removeIdleConsumers)
+        }
+    }
+}

@@ -14,6 +14,7 @@ struct WorkerSettingsTests {
         (Settings.blockMilliseconds, "50", "60", { "\($0.blockMilliseconds)" }),
         (Settings.claimIdleMilliseconds, "1000", "2000", { "\($0.claimIdleMilliseconds)" }),
         (Settings.maxDeliveries, "2", "3", { "\($0.maxDeliveries)" }),
+        (Settings.leaseTTLMilliseconds, "3000", "4000", { "\($0.leaseTTLMilliseconds)" }),
         (Settings.maxStreamLength, "10", "20", { "\($0.maxStreamLength)" }),
         (Settings.resultTTL, "0", "60", { "\($0.resultTTLSeconds)" }),
         (Settings.threshold, "0.5", "0.6", { "\($0.threshold)" }),

@@ -51,6 +51,12 @@ struct StreamCommandTests {
             #expect(groups[0].lastDeliveredId == ids[2])
             #expect(groups[0].consumers == 3)
 
+            let consumers = try await redis.send(XInfoConsumers(stream: "s", group: "g"))
+            #expect(consumers.map(\.name) == ["a", "b", "c"])
+            #expect(consumers.map(\.pending) == [0, 0, 2])
+            #expect(consumers.allSatisfy { $0.idleMilliseconds >= 0 })
+            await #expect(throws: RedisError.self) { try await redis.send(XInfoConsumers(stream: "s", group: "nosuch")) }
+
             let newest = try await redis.send(XRange(stream: "s", count: 2, reverse: true))
             #expect(newest.map(\.id) == [ids[4], ids[3]])
             let after = try await redis.send(XRange(stream: "s", start: "(" + ids[2]))

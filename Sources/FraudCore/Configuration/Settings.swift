@@ -42,6 +42,8 @@ public enum Settings {
     public static let blockMilliseconds = Setting("BLOCK_MS", flag: "block-ms")
     /// Idle time after which other consumers' entries are claimed.
     public static let claimIdleMilliseconds = Setting("CLAIM_IDLE_MS", flag: "claim-idle-ms")
+    /// Milliseconds a worker's consumer-name lease lives without renewal.
+    public static let leaseTTLMilliseconds = Setting("LEASE_TTL_MS", flag: "lease-ttl-ms")
     /// Deliveries after which an entry is dead-lettered.
     public static let maxDeliveries = Setting("MAX_DELIVERIES", flag: "max-deliveries")
     /// A pinned model version.

@@ -30,8 +30,14 @@ public struct FunctionLibrary: Sendable, Hashable {
         source: String(decoding: PackageResources.fraudstream_results_lua, as: UTF8.self),
         functionNames: [WriteBatchCall.function, MergeLatencyCall.function])
 
+    /// `fraudstream_lease`: the consumer-name lease (claim and release, compare-and-set on a token) and the
+    /// removal of dead consumers.
+    public static let lease = FunctionLibrary(
+        source: String(decoding: PackageResources.fraudstream_lease_lua, as: UTF8.self),
+        functionNames: [LeaseClaimCall.function, LeaseReleaseCall.function, RemoveIdleConsumersCall.function])
+
     /// Every library a worker needs, in load order.
-    public static let all: [FunctionLibrary] = [features, results]
+    public static let all: [FunctionLibrary] = [features, results, lease]
 
     /// Loads (or replaces) the library on `connection`.
     public func load(on connection: RedisConnection) async throws(RedisError) {

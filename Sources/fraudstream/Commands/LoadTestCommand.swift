@@ -65,10 +65,19 @@ struct LoadTestCommand: AsyncParsableCommand {
             let counters = try await RunStatistics.counters(run: run, namespace: ns, on: redis)
             done = (counters["processed"] ?? 0) + (counters["dead_letters"] ?? 0)
             if done >= report.sent { break }
+            // Counters are written in the call that acknowledges, so once the group has nothing undelivered
+            // and nothing pending (from stream ids: XINFO's lag is wrong after an AOF reload) nothing more
+            // will come. A cap of 1 answers "anything left?" without reading the backlog.
+            if let backlog = try? await GroupBacklog.measure(stream: stream, group: group, on: redis, cap: 1), backlog.isDrained {
+                let counters = try await RunStatistics.counters(run: run, namespace: ns, on: redis)
+                done = (counters["processed"] ?? 0) + (counters["dead_letters"] ?? 0)
+                break
+            }
             if workers > 0 && processes.allSatisfy({ !$0.isRunning }) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        say("drained     \(done) of \(report.sent) transactions have a result or a dead letter")
+        let backlog = try? await GroupBacklog.measure(stream: stream, group: group, on: redis)
+        say("drained     \(done) of \(report.sent) transactions have a result or a dead letter; group \(group): \(backlog.map(\.description) ?? "no group")")
         try await Task.sleep(for: .milliseconds(1_200))  // let workers flush latency histograms
         let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
         if json {

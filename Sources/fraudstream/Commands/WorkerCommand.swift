@@ -51,6 +51,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var claimIdleMs: Int?
     @Option(parsing: .unconditional, help: "Dead-letter an entry delivered more often than this [MAX_DELIVERIES] (default 5).")
     var maxDeliveries: Int?
+    @Option(help: "Lifetime of the consumer-name lease, renewed every third of it, ms [LEASE_TTL_MS] (default 10000).")
+    var leaseTtlMs: Int?
     @Option(help: "Input stream [TRANSACTION_STREAM] (default <namespace>:transactions).")
     var stream: String?
     @Option(help: "Results stream [FRAUD_RESULTS_STREAM] (default <namespace>:results).")
@@ -79,7 +81,8 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.consumerGroup: consumerGroup, Settings.consumerName: consumerName, Settings.workers: workers.map(String.init),
             Settings.modelVersion: modelVersion.map(String.init), Settings.threshold: threshold.map { "\($0)" },
             Settings.reviewThreshold: reviewThreshold.map { "\($0)" }, Settings.claimIdleMilliseconds: claimIdleMs.map(String.init),
-            Settings.maxDeliveries: maxDeliveries.map(String.init), Settings.transactionStream: stream,
+            Settings.maxDeliveries: maxDeliveries.map(String.init), Settings.leaseTTLMilliseconds: leaseTtlMs.map(String.init),
+            Settings.transactionStream: stream,
             Settings.resultsStream: resultsStream, Settings.deadLetterStream: deadLetterStream,
             Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.resultTTL: resultTtl.map(String.init),
             Settings.profile: profile ? "1" : nil, Settings.logLevel: logLevel,

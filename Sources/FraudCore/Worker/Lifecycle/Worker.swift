@@ -41,12 +41,15 @@ public struct Worker: Sendable {
         public let scorer: Scorer
         /// The consumer.
         public let consumer: Consumer
+        /// The lease on the consumer name, held from assembly until ``run()`` returns.
+        public let lease: ConsumerLease
         let control: RedisConnection
         let configuration: WorkerConfiguration
         let logger: Logger
 
         /// Runs the services until graceful shutdown (signal or ``ServiceGroup/triggerGracefulShutdown()``),
-        /// then leaves the consumer group when nothing is pending for this worker.
+        /// then leaves the consumer group when nothing is pending for this worker and releases the
+        /// consumer-name lease (after leaving: while it is held, no other worker reads under the name).
         ///
         /// Throws ``FraudError`` with ``FraudError/Code/stoppedWithPending`` when it stopped with entries
         /// read but not acknowledged (the shutdown timeout passed, or a stage failed for good): they
@@ -63,6 +66,7 @@ public struct Worker: Sendable {
             let pending = await consumer.entriesRead - snapshot.written - snapshot.deadLettered
             let reason = failure.flatMap(Self.reason)
             if pending > 0 {
+                await releaseLease()  // compare-and-set: a lease lost to another worker stays theirs
                 logger.warning("stopped with entries still pending", metadata: ["pending": "\(pending)"])
                 throw FraudError(
                     .stoppedWithPending,
@@ -70,8 +74,21 @@ public struct Worker: Sendable {
                         + (reason.map { " (\($0.message))" } ?? " (shutdown timeout \(configuration.shutdownTimeoutMilliseconds) ms)"),
                     underlying: reason)
             }
-            if let reason { throw reason }
+            if let reason {
+                await releaseLease()
+                throw reason
+            }
             await leaveGroupIfIdle()
+            await releaseLease()
+        }
+
+        /// Deletes the lease if this worker still holds it.
+        func releaseLease() async {
+            do {
+                try await lease.release(on: control)
+            } catch {
+                logger.warning("could not release the consumer-name lease; it expires on its own", metadata: ["error": "\(error)"])
+            }
         }
 
         /// A failure as a ``FraudError`` for people; `nil` for the cancellation a shutdown timeout causes.
@@ -157,7 +174,8 @@ public struct Worker: Sendable {
             Acker(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters),
         ]
 
-        // Started in this order, shut down in reverse: the pipeline drains first, statistics flush last.
+        // Started in this order, shut down in reverse: the pipeline drains first, statistics flush, and the
+        // consumer-name lease is renewed until the very end.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         func add(_ service: any Service) {
             services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
@@ -174,6 +192,18 @@ public struct Worker: Sendable {
         }
         add(WorkerPipeline(stages: stages))
 
+        // The consumer-name lease is taken last, so a worker that fails to assemble never holds it, and
+        // before anything reads; its keeper starts first and stops last.
+        let leaseConnection = try await connect("lease")
+        let lease = ConsumerLease(
+            streams: configuration.streams, consumer: configuration.consumerName, ttlMilliseconds: configuration.leaseTTLMilliseconds)
+        try await lease.acquire(on: leaseConnection, logger: logger)
+        let keeper = LeaseKeeper(
+            lease: lease, connection: leaseConnection, renewIntervalMilliseconds: configuration.leaseRenewMilliseconds, logger: logger)
+        services.insert(
+            .init(service: keeper, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            at: 0)
+
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = signals
         // Past this the group cancels every service: what is written is acknowledged, the rest stays pending.
@@ -184,8 +214,8 @@ public struct Worker: Sendable {
                        "group": "\(configuration.consumerGroup)", "settings": "\(settingsDescription)"])
         return Assembly(
             group: ServiceGroup(configuration: groupConfiguration), limiter: limiter, counters: counters,
-            statistics: statistics, scorer: scorer, consumer: consumer, control: control, configuration: configuration,
-            logger: logger)
+            statistics: statistics, scorer: scorer, consumer: consumer, lease: lease, control: control,
+            configuration: configuration, logger: logger)
     }
 
     /// Runs until SIGINT/SIGTERM, then drains and returns.

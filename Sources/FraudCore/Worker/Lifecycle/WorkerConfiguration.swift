@@ -57,6 +57,14 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var blockMilliseconds = 1_000
     /// Entries idle longer than this in another consumer's pending list are claimed (`CLAIM_IDLE_MS`).
     public var claimIdleMilliseconds = 30_000
+    /// How long the consumer-name lease lives without renewal (`LEASE_TTL_MS`): how soon a crashed worker's
+    /// name is free again. It is renewed every third of this.
+    public var leaseTTLMilliseconds = 10_000
+    /// Milliseconds between renewals of the consumer-name lease.
+    public var leaseRenewMilliseconds: Int { max(100, leaseTTLMilliseconds / 3) }
+    /// Consumers of the group idle at least this long, with nothing pending and no lease, are removed by the
+    /// periodic claim: twice the claim idle time.
+    public var idleConsumerRemovalMilliseconds: Int { claimIdleMilliseconds * 2 }
     /// Entries delivered more often than this go to the dead-letter stream (`MAX_DELIVERIES`).
     public var maxDeliveries = 5
     /// Serve this model version instead of the promoted one, and do not follow promotions (`MODEL_VERSION`).
@@ -95,6 +103,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
             (Settings.claimIdleMilliseconds, 100...86_400_000, \.claimIdleMilliseconds),
             (Settings.maxDeliveries, 1...1_000, \.maxDeliveries),
             (Settings.shutdownTimeoutMilliseconds, 100...600_000, \.shutdownTimeoutMilliseconds),
+            (Settings.leaseTTLMilliseconds, 500...3_600_000, \.leaseTTLMilliseconds),
         ]
     }
 

@@ -24,6 +24,9 @@ public actor Consumer {
     public private(set) var entriesClaimed = 0
     /// Own pending entries taken back after a restart or a lost reply.
     public private(set) var entriesRecovered = 0
+    /// Dead consumers removed from the group (``IdleConsumerRemoval``).
+    public private(set) var consumersRemoved = 0
+    private let idleConsumerRemoval: IdleConsumerRemoval
 
     /// Transient failures (Redis restarting or loading, a lost connection) are retried from 100 ms to 5 s.
     static let retryPolicy = RetryPolicy(maximumAttempts: nil, initialBackoffMilliseconds: 100, maximumBackoffMilliseconds: 5_000)
@@ -37,7 +40,10 @@ public actor Consumer {
         self.configuration = configuration
         self.connection = connection
         self.logger = logger
-        self.claims = ClaimState(autoClaimIntervalMilliseconds: max(100, configuration.claimIdleMilliseconds / 2))
+        self.claims = ClaimState(autoClaimIntervalMilliseconds: max(100, configuration.claimIdleMilliseconds / 2), removesIdleConsumers: true)
+        self.idleConsumerRemoval = IdleConsumerRemoval(
+            streams: configuration.streams, ownName: configuration.consumerName,
+            minimumIdleMilliseconds: configuration.idleConsumerRemovalMilliseconds, logger: logger)
         self.origin = clock.now
     }
 
@@ -104,6 +110,9 @@ public actor Consumer {
                     logger.info("claimed entries idle in other consumers", metadata: ["count": "\(stale.count)"])
                     return stale
                 }
+            case .removeIdleConsumers:
+                let removed = await idleConsumerRemoval.run(on: connection)
+                consumersRemoved += removed.count
             case .readNew:
                 let entries = try await readNew(count: count, blockMilliseconds: blockMilliseconds)
                 claims.readNew(lastId: entries.last?.id)

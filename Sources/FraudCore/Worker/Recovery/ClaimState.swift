@@ -6,9 +6,15 @@
 /// recovered once each: the cursor moves past every recovered id, so entries already handed on
 /// (and still pending while in flight) are never claimed again, which would count extra deliveries
 /// and push them toward the `--max-deliveries` dead letter.
+///
+/// With `removesIdleConsumers`, each `XAUTOCLAIM` is followed (on the next read) by one removal of dead
+/// consumers, so that costs one `XINFO CONSUMERS` per claim interval and nothing per read.
 public struct ClaimState: Sendable, Equatable {
     /// How often other consumers' idle entries are looked for, in milliseconds.
     public let autoClaimIntervalMilliseconds: Int64
+    /// Whether dead consumers are removed at the claim interval.
+    public let removesIdleConsumers: Bool
+    private var idleConsumerRemovalDue = false
     /// `true` while own pending entries are being recovered.
     public private(set) var recoveringOwn = true
     /// The `XPENDING` start of the next own recovery read (`-`, or `(<id>` for after an id).
@@ -26,18 +32,27 @@ public struct ClaimState: Sendable, Equatable {
         case autoClaim(start: String)
         /// `XREADGROUP … >`.
         case readNew
+        /// Remove consumers that are idle, hold nothing pending and have no live lease (`XINFO CONSUMERS`,
+        /// then ``RemoveIdleConsumersCall``), then ask again.
+        case removeIdleConsumers
     }
 
     /// Starts with a recovery of own pending entries (a restarted consumer with the same name).
-    public init(autoClaimIntervalMilliseconds: Int) {
+    public init(autoClaimIntervalMilliseconds: Int, removesIdleConsumers: Bool = false) {
         self.autoClaimIntervalMilliseconds = Int64(max(1, autoClaimIntervalMilliseconds))
+        self.removesIdleConsumers = removesIdleConsumers
     }
 
     /// The next read at `now` (milliseconds on any monotonic clock).
     public mutating func next(nowMilliseconds now: Int64) -> Action {
         if recoveringOwn { return .recoverOwn(start: ownCursor) }
+        if idleConsumerRemovalDue {
+            idleConsumerRemovalDue = false
+            return .removeIdleConsumers
+        }
         if now >= nextAutoClaimAtMilliseconds {
             nextAutoClaimAtMilliseconds = now + autoClaimIntervalMilliseconds
+            idleConsumerRemovalDue = removesIdleConsumers
             return .autoClaim(start: autoClaimCursor)
         }
         return .readNew
