@@ -25,6 +25,8 @@ struct CommandLineTests {
         ["generate", "--tps", "0"],
         ["generate", "--pattern", "zigzag"],
         ["generate", "--interval", "0.5", "--tps", "100"],
+        ["monitor", "--latest", "--runs"],
+        ["monitor", "--stats", "--json", "--runs"],
         ["monitor", "--count", "many"],
         ["load-test", "--workers", "99"],
         ["prepare", "--trees", "0"],

@@ -130,26 +130,38 @@ public struct RunStatistics: Sendable {
     /// The human-readable report.
     public var report: String {
         func ms(_ micros: Double) -> String { String(format: "%.3f", micros / 1000) }
+        /// Right-aligned in `width` columns (`%8@` does not pad on Linux).
+        func column(_ text: String, _ width: Int = 8) -> String {
+            text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+        }
+        /// A ratio, or `n/a` when its denominator is 0 (no predicted positives, no labelled fraud).
+        func ratio(_ numerator: Int, _ denominator: Int) -> String {
+            denominator == 0 ? "n/a" : String(format: "%.4f", Double(numerator) / Double(denominator))
+        }
+        let tp = counters["tp"] ?? 0, fp = counters["fp"] ?? 0, fn = counters["fn"] ?? 0
         var lines = [
             "run         \(runId)",
-            "transactions \(processed) scored, \(counters["dead_letters"] ?? 0) dead-lettered"
+            "scored      \(processed) transactions, \(counters["dead_letters"] ?? 0) dead-lettered"
                 + (meta["sent"].map { ", \($0) generated" } ?? ""),
             "fraud       \(counters["predicted_fraud"] ?? 0) detected; decisions approve \(counters["approve"] ?? 0), "
                 + "review \(counters["review"] ?? 0), decline \(counters["decline"] ?? 0)",
-            String(format: "labels      %d labelled: precision %.4f, recall %.4f (tp %d fp %d tn %d fn %d)",
-                   counters["labelled"] ?? 0, precision, recall, counters["tp"] ?? 0, counters["fp"] ?? 0,
-                   counters["tn"] ?? 0, counters["fn"] ?? 0),
+            "labels      \(counters["labelled"] ?? 0) labelled: precision \(ratio(tp, tp + fp)), recall \(ratio(tp, tp + fn)) "
+                + "(tp \(tp) fp \(fp) tn \(counters["tn"] ?? 0) fn \(fn))",
             String(format: "throughput  %.0f results/s", throughput)
                 + (meta["target_tps"].map { ", generator target \($0)/s (\(meta["pattern"] ?? "?"))" } ?? ""),
             "",
-            "latency ms     count      avg      p50      p95      p99    p99.9      min      max",
         ]
-        for stage in StageHistograms.stages {
+        let headers = ["count", "avg", "p50", "p95", "p99", "p99.9", "min", "max"]
+        let rows = StageHistograms.stages.map { stage -> [String] in
             let h = latency[stage]
-            lines.append(
-                stage.padding(toLength: 12, withPad: " ", startingAt: 0)
-                    + String(format: "%8d %8@ %8@ %8@ %8@ %8@ %8@ %8@", Int(h.count), ms(h.mean), ms(h.percentile(50)),
-                             ms(h.percentile(95)), ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.minimum), ms(h.maximum)))
+            return ["\(h.count)", ms(h.mean), ms(h.percentile(50)), ms(h.percentile(95)), ms(h.percentile(99)),
+                    ms(h.percentile(99.9)), ms(h.minimum), ms(h.maximum)]
+        }
+        // One width for every column, wide enough for the widest cell, so values stay under their headers.
+        let width = max(8, (rows.flatMap { $0 } + headers).map(\.count).max() ?? 8)
+        lines.append("latency ms  " + headers.map { column($0, width) }.joined(separator: " "))
+        for (stage, cells) in zip(StageHistograms.stages, rows) {
+            lines.append(stage.padding(toLength: 12, withPad: " ", startingAt: 0) + cells.map { column($0, width) }.joined(separator: " "))
         }
         lines.append("")
         for (worker, fields) in workers.sorted(by: { $0.key < $1.key }) {

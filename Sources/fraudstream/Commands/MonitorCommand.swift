@@ -19,7 +19,7 @@ struct MonitorCommand: AsyncParsableCommand {
     @OptionGroup var namespace: NamespaceOptions
 
     @Flag(help: "Print the newest results and exit.") var latest = false
-    @Option(help: "How many results --latest (and the live view) show.") var count: Int = 10
+    @Option(help: "How many results --latest (default 10) and the live view (default: as many as the terminal shows) print.") var count: Int?
     @Flag(help: "List runs (found with SCAN).") var runs = false
     @Flag(help: "Print a run's statistics (the newest run unless --run-id).") var stats = false
     @Option(help: "The run for --stats and --plot.") var runId: String?
@@ -28,6 +28,25 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(help: "Latency budget in ms; results over it are highlighted.") var budgetMs: Double = 5
     @Option(help: "Refresh interval of the live view, seconds.") var refresh: Double = 1
     @Option(help: "Stop the live view after this many refreshes (0 = until Ctrl-C).") var iterations: Int = 0
+
+    func validate() throws {
+        let modes = [latest ? "--latest" : nil, runs ? "--runs" : nil, stats || plot != nil ? "--stats/--plot" : nil].compactMap { $0 }
+        if modes.count > 1 { throw ValidationError("\(modes.joined(separator: " and ")) are different views; give one of them") }
+        if json && modes.isEmpty { throw ValidationError("--json needs --latest, --runs or --stats (the live view is for a terminal)") }
+        if json && plot != nil && !stats { throw ValidationError("--json needs --latest, --runs or --stats (--plot writes a file)") }
+        if let count, count < 1 { throw ValidationError("--count must be >= 1") }
+        if refresh <= 0 { throw ValidationError("--refresh must be > 0") }
+        if let plot {
+            let directory = URL(fileURLWithPath: plot).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--plot: the directory \(directory) does not exist")
+            }
+        }
+    }
+
+    /// What the empty views say, so a fresh namespace is not a blank screen.
+    static let nothingYet = "nothing yet — run fraudstream generate (and a worker)"
 
     func run() async throws {
         let settings = SettingsResolver.command(connection.flags, namespace.flags)
@@ -43,6 +62,7 @@ struct MonitorCommand: AsyncParsableCommand {
                         as [String: Any]
                 })
             } else {
+                if list.isEmpty { print(Self.nothingYet) }
                 for summary in list {
                     print("\(summary.run.padding(toLength: 34, withPad: " ", startingAt: 0)) "
                         + "\(Date(timeIntervalSince1970: Double(summary.firstMilliseconds) / 1000))  "
@@ -53,6 +73,9 @@ struct MonitorCommand: AsyncParsableCommand {
         }
         if stats || plot != nil {
             guard let run = try await resolveRun(ns, redis) else { throw FraudError(.notFound, "no runs under '\(ns)' yet") }
+            guard try await RunStatistics.exists(run: run, namespace: ns, on: redis) else {
+                throw FraudError(.notFound, "no run '\(run)' under '\(ns)' (fraudstream monitor --runs lists them)")
+            }
             let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
             if let plot {
                 let series = try await throughputSeries(run: run, statistics: statistics, stream: resultsStream, redis: redis)
@@ -63,8 +86,13 @@ struct MonitorCommand: AsyncParsableCommand {
             return
         }
         if latest {
-            let entries = try await newest(count, stream: resultsStream, redis: redis)
-            if json { printJSON(entries) } else { entries.forEach { print(line($0, color: false)) } }
+            let entries = try await newest(count ?? 10, stream: resultsStream, redis: redis)
+            if json {
+                printJSON(entries)
+            } else {
+                if entries.isEmpty { print(Self.nothingYet) }
+                entries.forEach { print(line($0, color: false)) }
+            }
             return
         }
         try await live(streams: streams, redis: redis)
@@ -101,7 +129,10 @@ struct MonitorCommand: AsyncParsableCommand {
             let length = try await redis.send(RedisCommand("XLEN", resultsStream)).int ?? 0
             // From stream ids, not XINFO's lag, which Redis 7.0 gets wrong after an AOF reload.
             let groups = (try? await GroupBacklog.measure(stream: input, on: redis)) ?? []
-            let entries = try await newest(count, stream: resultsStream, redis: redis)
+            // Fill the terminal: its height less the header lines, unless --count asks for fewer.
+            let header = 3 + groups.count
+            let fitting = Self.terminalRows().map { max(1, $0 - header - 1) } ?? 10
+            let entries = try await newest(min(count ?? fitting, 1_000), stream: resultsStream, redis: redis)
             var screen = "\u{1B}[2J\u{1B}[H"
             screen += "FraudStream monitor  \(Date())  results: \(resultsStream)\n"
             if let previousLength {
@@ -110,11 +141,22 @@ struct MonitorCommand: AsyncParsableCommand {
             for group in groups {
                 screen += "group       \(group.group): \(group), consumers \(group.consumers)\n"
             }
-            screen += "\n" + entries.map { line($0, color: true) }.joined(separator: "\n") + "\n"
+            if entries.isEmpty {
+                screen += "\n" + Self.nothingYet + "\n"
+            } else {
+                screen += "\n" + entries.map { line($0, color: true) }.joined(separator: "\n") + "\n"
+            }
             print(screen, terminator: "")
             previousLength = length
             try await Task.sleep(for: .seconds(refresh))
         }
+    }
+
+    /// The terminal's height in rows, or `nil` when standard output is not a terminal.
+    static func terminalRows() -> Int? {
+        var size = winsize()
+        guard isatty(STDOUT_FILENO) == 1, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return nil }
+        return Int(size.ws_row)
     }
 
     private func throughputSeries(run: String, statistics: RunStatistics, stream: String, redis: RedisConnection) async throws -> [Int] {
