@@ -56,6 +56,10 @@ public enum Settings {
     public static let profile = Setting("PROFILE", flag: "profile")
     /// How long a graceful shutdown may take before in-flight work is abandoned (left pending).
     public static let shutdownTimeoutMilliseconds = Setting("SHUTDOWN_TIMEOUT_MS", flag: "shutdown-timeout-ms")
+    /// The oldest plausible transaction timestamp, epoch ms.
+    public static let earliestTimestampMilliseconds = Setting("EARLIEST_TIMESTAMP_MS", flag: "earliest-timestamp-ms")
+    /// How far in the future a transaction timestamp may be, ms.
+    public static let maxClockSkewMilliseconds = Setting("MAX_CLOCK_SKEW_MS", flag: "max-clock-skew-ms")
     /// Log level.
     public static let logLevel = Setting("LOG_LEVEL", flag: "log-level")
     /// Device events in the window at which `click_spam` fires.

@@ -65,6 +65,10 @@ struct WorkerCommand: AsyncParsableCommand {
     var resultTtl: Int?
     @Option(parsing: .unconditional, help: "How long SIGTERM/SIGINT may take to drain; past it the rest stays pending and the exit code is 75 [SHUTDOWN_TIMEOUT_MS] (default 5000).")
     var shutdownTimeoutMs: Int?
+    @Option(parsing: .unconditional, help: "Dead-letter transactions whose timestamp is older than this, epoch ms [EARLIEST_TIMESTAMP_MS] (default 946684800000 = 2000-01-01; catches epoch seconds).")
+    var earliestTimestampMs: Int?
+    @Option(parsing: .unconditional, help: "Dead-letter transactions whose timestamp is more than this far in the future, ms [MAX_CLOCK_SKEW_MS] (default 31622400000 = 366 days, as generate runs event time ahead; 86400000 for real traffic).")
+    var maxClockSkewMs: Int?
     @Flag(inversion: .prefixedNo, help: "With --workers N: start a child that died again, with backoff [RESTART_CHILDREN] (default on).")
     var restartChildren: Bool?
     @Flag(help: "Print throughput, in-flight batches and time per stage every 5 seconds [PROFILE=1].")
@@ -88,6 +92,8 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.profile: profile ? "1" : nil, Settings.logLevel: logLevel,
             Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),
             Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },
+            Settings.earliestTimestampMilliseconds: earliestTimestampMs.map(String.init),
+            Settings.maxClockSkewMilliseconds: maxClockSkewMs.map(String.init),
         ]
     }
 

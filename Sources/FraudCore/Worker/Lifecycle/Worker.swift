@@ -165,7 +165,10 @@ public struct Worker: Sendable {
         // stops reading, so the batcher finishes); the others end when their input ends.
         let stages: [any Service] = [
             Batcher(
-                consumer: consumer, output: batches, limiter: limiter, validator: EntryValidator(maxDeliveries: configuration.maxDeliveries),
+                consumer: consumer, output: batches, limiter: limiter, validator: EntryValidator(
+                    maxDeliveries: configuration.maxDeliveries,
+                    earliestTimestampMilliseconds: Int64(configuration.earliestTimestampMilliseconds),
+                    maxClockSkewMilliseconds: Int64(configuration.maxClockSkewMilliseconds)),
                 batchSize: configuration.batchSize, lingerMilliseconds: configuration.lingerMilliseconds,
                 blockMilliseconds: configuration.blockMilliseconds),
             FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters),

@@ -77,6 +77,10 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var statisticsFlushMilliseconds = 1_000
     /// How long SIGTERM/SIGINT may take to drain before the rest is left pending (`SHUTDOWN_TIMEOUT_MS`).
     public var shutdownTimeoutMilliseconds = 5_000
+    /// The oldest plausible event time, epoch ms (`EARLIEST_TIMESTAMP_MS`, 2000-01-01); older entries are dead-lettered.
+    public var earliestTimestampMilliseconds = Int(EntryValidator.defaultEarliestTimestampMilliseconds)
+    /// How far in the future an event time may be (`MAX_CLOCK_SKEW_MS`, 366 days); later entries are dead-lettered.
+    public var maxClockSkewMilliseconds = Int(EntryValidator.defaultMaxClockSkewMilliseconds)
     /// Print throughput, queue depths and time per stage every few seconds.
     public var profile = false
     /// Feature definitions shared with training.
@@ -103,6 +107,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
             (Settings.claimIdleMilliseconds, 100...86_400_000, \.claimIdleMilliseconds),
             (Settings.maxDeliveries, 1...1_000, \.maxDeliveries),
             (Settings.shutdownTimeoutMilliseconds, 100...600_000, \.shutdownTimeoutMilliseconds),
+            (Settings.earliestTimestampMilliseconds, 0...4_102_444_800_000, \.earliestTimestampMilliseconds),
+            (Settings.maxClockSkewMilliseconds, 0...3_153_600_000_000, \.maxClockSkewMilliseconds),
             (Settings.leaseTTLMilliseconds, 500...3_600_000, \.leaseTTLMilliseconds),
         ]
     }

@@ -1,16 +1,48 @@
+import Foundation
+
 /// Checks delivered entries against the data contract: valid ones become transactions to score,
 /// the rest dead letters with a reason (malformed, or delivered more than `--max-deliveries` times).
 public struct EntryValidator: Sendable {
     /// Entries delivered more often than this are dead-lettered instead of scored again.
     public let maxDeliveries: Int
+    /// The oldest plausible event time, epoch ms (default 2000-01-01).
+    public let earliestTimestampMilliseconds: Int64
+    /// How far in the future an event time may be, in ms (default 366 days: `generate` runs event time
+    /// ahead of the clock so a few thousand users keep human pacing; set one day for real traffic).
+    public let maxClockSkewMilliseconds: Int64
+
+    /// 366 days in milliseconds.
+    public static let defaultMaxClockSkewMilliseconds: Int64 = 366 * 86_400_000
+    /// 2000-01-01T00:00:00Z in epoch milliseconds.
+    public static let defaultEarliestTimestampMilliseconds: Int64 = 946_684_800_000
 
     /// Creates a validator.
-    public init(maxDeliveries: Int) {
+    public init(
+        maxDeliveries: Int, earliestTimestampMilliseconds: Int64 = EntryValidator.defaultEarliestTimestampMilliseconds,
+        maxClockSkewMilliseconds: Int64 = EntryValidator.defaultMaxClockSkewMilliseconds
+    ) {
         self.maxDeliveries = maxDeliveries
+        self.earliestTimestampMilliseconds = earliestTimestampMilliseconds
+        self.maxClockSkewMilliseconds = maxClockSkewMilliseconds
+    }
+
+    /// Why a parsed event time is implausible, or `nil`. Epoch seconds in the millisecond field are the
+    /// usual mistake: they read as January 1970 and would corrupt the user's windows and travel speed.
+    func implausibleTimestamp(_ milliseconds: Int64, nowMilliseconds: Int64) -> String? {
+        if milliseconds < earliestTimestampMilliseconds {
+            let hint = milliseconds < 100_000_000_000 ? " (epoch seconds? the field is epoch milliseconds)" : ""
+            return "timestamp \(milliseconds) is before \(earliestTimestampMilliseconds) ms\(hint)"
+        }
+        if milliseconds > nowMilliseconds + maxClockSkewMilliseconds {
+            return "timestamp \(milliseconds) is more than \(maxClockSkewMilliseconds) ms in the future"
+        }
+        return nil
     }
 
     /// Splits `entries`, in order, into transactions to score and dead letters.
-    public func validate(_ entries: [DeliveredEntry]) -> (items: [BatchItem], deadLetters: [DeadLetter]) {
+    public func validate(
+        _ entries: [DeliveredEntry], nowMilliseconds: Int64 = Int64(Date().timeIntervalSince1970 * 1000)
+    ) -> (items: [BatchItem], deadLetters: [DeadLetter]) {
         var items: [BatchItem] = []
         items.reserveCapacity(entries.count)
         var deadLetters: [DeadLetter] = []
@@ -25,7 +57,11 @@ public struct EntryValidator: Sendable {
             }
             switch TransactionParser.parse(entry.fields) {
             case .success(let transaction):
-                items.append(BatchItem(sourceId: entry.id, transaction: transaction))
+                if let problem = implausibleTimestamp(transaction.timestampMilliseconds, nowMilliseconds: nowMilliseconds) {
+                    deadLetters.append(DeadLetter(sourceId: entry.id, reason: problem, runId: runId(), fields: entry.fields))
+                } else {
+                    items.append(BatchItem(sourceId: entry.id, transaction: transaction))
+                }
             case .failure(let rejection):
                 deadLetters.append(DeadLetter(sourceId: entry.id, reason: rejection.reason, runId: runId(), fields: entry.fields))
             }
