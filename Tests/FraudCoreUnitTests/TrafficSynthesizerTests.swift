@@ -56,4 +56,23 @@ struct TrafficSynthesizerTests {
             #expect(synthesizer.next(timestampMilliseconds: Int64(step) * 1_000).isFraud == false)
         }
     }
+
+    /// `generate --count 10` at the default 0.02 once produced 7 fraud rows: an incident started at
+    /// the first row and others followed while its rows were still due. Every prefix now stays near
+    /// the requested share.
+    @Test func everyPrefixHasAboutTheRequestedFraudRatio() {
+        for seed in UInt64(1)...3 {
+            var synthesizer = TrafficSynthesizer(world: SampleWorlds.world, seed: seed, fraudRatio: 0.02, runId: "run-p")
+            let start = SampleWorlds.configuration.endMilliseconds
+            var fraud = 0
+            for step in 1...5_000 {
+                if synthesizer.next(timestampMilliseconds: start + Int64(step) * 100).isFraud == true { fraud += 1 }
+                if step == 10 { #expect(fraud == 0, "\(fraud) fraud rows in the first 10 (seed \(seed))") }
+                if step >= 1_000 && step % 500 == 0 {
+                    let ratio = Double(fraud) / Double(step)
+                    #expect(ratio > 0.008 && ratio < 0.035, "fraud ratio \(ratio) after \(step) rows (seed \(seed))")
+                }
+            }
+        }
+    }
 }

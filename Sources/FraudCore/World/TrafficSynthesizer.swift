@@ -22,6 +22,10 @@ public struct TrafficSynthesizer: Sendable {
     private var random: SeededRandom
     private var player: ScenarioPlayer
     private var pending = ScheduledRows()
+    /// Due times of the fraud rows in `pending`, sorted: what an incident already started still owes.
+    private var pendingFraudDue: [Int64] = []
+    /// Scheduled fraud rows due within this much event time count against the fraud budget.
+    static let fraudBudgetHorizonMilliseconds: Int64 = 600_000
     private var oneOffSlots: [Int]
     private var emitted = 0
     private var fraudEmitted = 0
@@ -72,6 +76,9 @@ public struct TrafficSynthesizer: Sendable {
     /// fraud) `scenario` set. A world without users or merchants only yields placeholder legit rows.
     public mutating func next(timestampMilliseconds time: Int64) -> Transaction {
         if let due = pending.earliestDue, due <= time, let row = pending.popEarliest() {
+            if row.isFraud == true, let index = Self.firstIndex(pendingFraudDue, of: row.timestampMilliseconds) {
+                pendingFraudDue.remove(at: index)
+            }
             return stamp(row, time)
         }
         guard !users.isEmpty, !atlas.merchants.isEmpty else {
@@ -79,10 +86,41 @@ public struct TrafficSynthesizer: Sendable {
                 transactionId: "", userId: "u0", amount: 1, merchantId: "m0", timestampMilliseconds: time, isFraud: false)
             return stamp(placeholder, time)
         }
-        if fraudRatio > 0 && Double(fraudEmitted) < fraudRatio * Double(emitted + 1) {
+        // An incident starts once the rows so far have earned a whole fraud row, counting the rows that
+        // incidents already started will emit soon: fraud is spread over the run, so any prefix (a short
+        // `--count` too) has about the requested share instead of a burst of incidents at the start.
+        let owedSoon = Self.count(pendingFraudDue, upTo: time + Self.fraudBudgetHorizonMilliseconds)
+        if fraudRatio > 0 && Double(fraudEmitted + owedSoon + 1) <= fraudRatio * Double(emitted + 1) {
             return stamp(startIncident(at: time), time)
         }
         return stamp(legit(at: time), time)
+    }
+
+    private mutating func schedule(_ row: Transaction) {
+        pending.schedule(row, due: row.timestampMilliseconds)
+        if row.isFraud == true {
+            pendingFraudDue.insert(row.timestampMilliseconds, at: Self.insertionIndex(pendingFraudDue, row.timestampMilliseconds))
+        }
+    }
+
+    /// Index of the first element `>= value` in a sorted array.
+    private static func insertionIndex(_ sorted: [Int64], _ value: Int64) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    private static func firstIndex(_ sorted: [Int64], of value: Int64) -> Int? {
+        let index = insertionIndex(sorted, value)
+        return index < sorted.count && sorted[index] == value ? index : nil
+    }
+
+    /// Elements `<= limit` in a sorted array.
+    private static func count(_ sorted: [Int64], upTo limit: Int64) -> Int {
+        insertionIndex(sorted, limit + 1)
     }
 
     private mutating func stamp(_ row: Transaction, _ time: Int64) -> Transaction {
@@ -98,7 +136,7 @@ public struct TrafficSynthesizer: Sendable {
     /// Emits the first row of `rows` (sorted by time) and schedules the rest at their own times.
     private mutating func first(of rows: [Transaction]) -> Transaction {
         let sorted = rows.sorted { $0.timestampMilliseconds < $1.timestampMilliseconds }
-        for row in sorted.dropFirst() { pending.schedule(row, due: row.timestampMilliseconds) }
+        for row in sorted.dropFirst() { schedule(row) }
         return sorted[0]
     }
 
@@ -149,7 +187,7 @@ public struct TrafficSynthesizer: Sendable {
                 longitude: genuine.longitude ?? victim.profile.homeLongitude)
             let rows = player.play(scenario, victims: [victim], at: time, anchor: anchor, using: &random)
             fraudPlanned[chosen] += rows.count
-            for row in rows { pending.schedule(row, due: row.timestampMilliseconds) }
+            for row in rows { schedule(row) }
             return genuine
         }
         var victims = [victim]
