@@ -54,8 +54,14 @@ struct WorkerCommand: AsyncParsableCommand {
     var deadLetterStream: String?
     @Option(help: "Approximate MAXLEN of results and dead letters; 0 = no cap [MAX_STREAM_LENGTH] (default 1000000).")
     var maxStreamLength: Int?
-    @Option(help: "Seconds a per-transaction result key lives; 0 = no key [RESULT_TTL] (default 86400).")
+    @Option(help: "Seconds a per-transaction result key <namespace>:result:<id> lives; 0 = no key [RESULT_TTL] (default 0).")
     var resultTtl: Int?
+    @Option(help: "Seconds all keys of a user without a profile live after its last transaction [UNKNOWN_USER_TTL] (default 604800).")
+    var unknownUserTtl: Int?
+    @Option(help: "Seconds a known user's window, devices, sketch and merchant slots live after its last transaction [USER_STATE_TTL] (default 2592000).")
+    var userStateTtl: Int?
+    @Option(help: "Seconds a run's statistics keys live after the run's last write [STATS_TTL] (default 2592000).")
+    var statsTtl: Int?
     @Flag(help: "Print throughput, in-flight batches and time per stage every 5 seconds [PROFILE=1].")
     var profile = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).")
@@ -73,6 +79,8 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.maxDeliveries: maxDeliveries.map(String.init), Settings.transactionStream: stream,
             Settings.resultsStream: resultsStream, Settings.deadLetterStream: deadLetterStream,
             Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.resultTTL: resultTtl.map(String.init),
+            Settings.unknownUserTTL: unknownUserTtl.map(String.init), Settings.userStateTTL: userStateTtl.map(String.init),
+            Settings.statsTTL: statsTtl.map(String.init),
             Settings.profile: profile ? "1" : nil, Settings.logLevel: logLevel,
         ]
     }
