@@ -84,6 +84,13 @@ struct FunctionContractTests {
         #expect(parts.argument(UserFeaturesCall.Argument.longitude.rawValue) == "-74.25")
         #expect(parts.argument(UserFeaturesCall.Argument.minuteWindowStart.rawValue) == "(" + "\(t0 - 60_000)")
         #expect(parts.argument(UserFeaturesCall.Argument.firstCountMinOffset.rawValue).hasPrefix("#"))
+        #expect(parts.argument(UserFeaturesCall.Argument.deviceTrimStop.rawValue) == "\(-(UserFeaturesCall.maximumDevices + 1))")
+        #expect(parts.argument(UserFeaturesCall.Argument.userStateTTLMilliseconds.rawValue) == "\(settings.userStateTTLSeconds * 1000)")
+        #expect(parts.argument(UserFeaturesCall.Argument.unknownUserTTLMilliseconds.rawValue) == "\(settings.unknownUserTTLSeconds * 1000)")
+        let marks = call.currentRefreshMarks()
+        #expect(parts.argument(UserFeaturesCall.Argument.knownUserRefreshMark.rawValue) == marks.known)
+        #expect(parts.argument(UserFeaturesCall.Argument.unknownUserRefreshMark.rawValue) == marks.unknown)
+        #expect(marks.known != marks.unknown)
 
         try await withFunctionsServer { redis in
             let reply = try await redis.send(command)
@@ -173,6 +180,8 @@ struct FunctionContractTests {
     @Test func writeBatchWritesTheNamedFieldsOfTwoResultsAndOneDeadLetter() async throws {
         var configuration = WorkerConfiguration()
         configuration.consumerName = "contract-worker"
+        configuration.resultTTLSeconds = 3_600  // result keys are off by default; the key's contract is checked when on
+        configuration.statsTTLSeconds = 900
         try await withFunctionsServer { redis in
             try await redis.send(RedisCommand(
                 "XGROUP", "CREATE", configuration.transactionStream, configuration.consumerGroup, "0", "MKSTREAM"))
@@ -209,6 +218,8 @@ struct FunctionContractTests {
             #expect(parts.key(WriteBatchCall.Key.resultsStream.rawValue) == configuration.resultsStream)
             #expect(parts.key(WriteBatchCall.Key.deadLetterStream.rawValue) == configuration.deadLetterStream)
             #expect(parts.argument(WriteBatchCall.Argument.valuesPerResult.rawValue) == "\(WriteBatchCall.valuesPerResult)")
+            #expect(parts.argument(WriteBatchCall.Argument.resultTTLSeconds.rawValue) == "3600")
+            #expect(parts.argument(WriteBatchCall.Argument.statsTTLSeconds.rawValue) == "900")
             #expect(parts.argument(WriteBatchCall.Argument.lowestId.rawValue) == ids[0])
             #expect(parts.argument(WriteBatchCall.Argument.highestId.rawValue) == ids[2])
             let first = WriteBatchCall.Argument.firstRecord.rawValue
@@ -259,6 +270,15 @@ struct FunctionContractTests {
             #expect(counters["labelled"] == "1")
             let resultKey = try await redis.send(RedisCommand("GET", "\(configuration.namespace):result:a")).string ?? ""
             #expect(resultKey.contains("\"decision\":\"decline\""))
+            let resultTTL = try await redis.send(RedisCommand("TTL", "\(configuration.namespace):result:a")).int ?? -3
+            #expect((1...3_600).contains(resultTTL))
+            // Every statistics key of the run expires STATS_TTL after the batch.
+            let statisticsKeys = RunStatisticsKeys(namespace: configuration.namespace)
+            for key in [statisticsKeys.run("run-1"), statisticsKeys.worker(run: "run-1", worker: configuration.workerId),
+                        statisticsKeys.workers(run: "run-1")] {
+                let ttl = try await redis.send(RedisCommand("TTL", key)).int ?? -3
+                #expect((1...900).contains(ttl), "\(key) TTL \(ttl)")
+            }
             let pending = try await redis.send(RedisCommand("XPENDING", configuration.transactionStream, configuration.consumerGroup))
             #expect(pending.array?.first?.int == 0)
 
@@ -270,7 +290,7 @@ struct FunctionContractTests {
 
     @Test func mergeLatencyAddsAFlushOnceAndNamesItsKeys() async throws {
         let keys = RunStatisticsKeys(namespace: "fraud")
-        let call = MergeLatencyCall(keys: keys, workerId: "w1", settings: "batch=1")
+        let call = MergeLatencyCall(keys: keys, workerId: "w1", settings: "batch=1", statsTTLSeconds: 600)
         var histograms = StageHistograms()
         histograms.record("end_to_end", microseconds: 1_200)
         histograms.record("queue", microseconds: 100)
@@ -281,6 +301,7 @@ struct FunctionContractTests {
         #expect(parts.key(MergeLatencyCall.Key.worker.rawValue) == keys.worker(run: "r1", worker: "w1"))
         #expect(parts.key(MergeLatencyCall.Key.runWorkers.rawValue) == keys.workers(run: "r1"))
         #expect(parts.argument(MergeLatencyCall.Argument.flushToken.rawValue) == "flush-1")
+        #expect(parts.argument(MergeLatencyCall.Argument.statsTTLSeconds.rawValue) == "600")
         #expect(parts.arguments.count == MergeLatencyCall.Argument.firstStage.rawValue - 1 + 2 * 2)
         try await withFunctionsServer { redis in
             var applied: [Bool] = []
@@ -295,6 +316,11 @@ struct FunctionContractTests {
             #expect(worker["settings"] == "batch=1")
             let member = try await redis.send(RedisCommand("SISMEMBER", keys.workers(run: "r1"), "w1"))
             #expect(member.int == 1)
+            // Every key the flush wrote expires STATS_TTL after it.
+            for key in [keys.workerLatency(run: "r1", worker: "w1"), keys.worker(run: "r1", worker: "w1"), keys.workers(run: "r1")] {
+                let ttl = try await redis.send(RedisCommand("TTL", key)).int ?? -3
+                #expect((1...600).contains(ttl), "\(key) TTL \(ttl)")
+            }
         }
     }
 

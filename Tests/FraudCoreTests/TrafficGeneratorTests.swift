@@ -16,6 +16,7 @@ struct TrafficGeneratorTests {
             var options = TrafficGenerator.Options(runId: "run-gen", plan: plan)
             options.threads = 2
             options.fraudRatio = 0.1
+            options.statsTTLSeconds = 700
             let report = try await TrafficGenerator(options: options, world: WorldGenerator.generate(world)).run(redis: harness.server.configuration)
             #expect(report.sent == 500)
             let entries = try await harness.entries("fraud:transactions")
@@ -25,6 +26,8 @@ struct TrafficGeneratorTests {
             let meta = try await harness.redis.send(RedisCommand("HGETALL", "fraud:stats:run:run-gen:meta")).stringPairs ?? [:]
             #expect(meta["pattern"] == "constant")
             #expect(meta["sent"] == "500")
+            let ttl = try await harness.redis.send(RedisCommand("TTL", "fraud:stats:run:run-gen:meta")).int ?? -3
+            #expect((1...700).contains(ttl))  // STATS_TTL
         }
     }
 }

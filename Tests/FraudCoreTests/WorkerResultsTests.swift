@@ -15,6 +15,7 @@ struct WorkerResultsTests {
             configuration.batchSize = 64
             configuration.fetchers = 3
             configuration.writers = 2
+            configuration.resultTTLSeconds = 86_400  // result keys are off by default now; this test checks them when on
             let assembly = try await harness.runWorker(configuration) {
                 try await harness.length("fraud:results") >= count
             }

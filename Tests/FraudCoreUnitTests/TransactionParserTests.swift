@@ -55,4 +55,31 @@ struct TransactionParserTests {
         #expect(reject([("data", "{not json")])?.code == "invalid_json")
         #expect(reject([("data", #"{"transaction_id":"t"}"#)])?.code == "missing_field")
     }
+
+    @Test func acceptsRunIdsOfBoundedLengthAndCharacterSet() throws {
+        for runId in ["run-20261123-101500-3fa9", "a", "A.b_c:d-9", String(repeating: "r", count: 64)] {
+            let transaction = try TransactionParser.parse(valid + [("run_id", runId)]).get()
+            #expect(transaction.runId == runId)
+        }
+        // An empty run_id is no run id.
+        #expect(try TransactionParser.parse(valid + [("run_id", "")]).get().runId == nil)
+    }
+
+    @Test func deadLettersRunIdLongerThan64BytesOrWithOtherCharacters() {
+        let long = reject(valid + [("run_id", String(repeating: "r", count: 65))])
+        #expect(long?.code == "invalid_run_id")
+        #expect(long?.reason == "run_id '\(String(repeating: "r", count: 40))' is longer than 64 bytes")
+        for runId in ["has space", "slash/run", "star*", "brace{x}", "tab\t", "é", "run\n", "100%"] {
+            let rejection = reject(valid + [("run_id", runId)])
+            #expect(rejection?.code == "invalid_run_id", "\(runId)")
+            #expect(rejection?.reason == "run_id '\(runId)' has characters outside A-Z a-z 0-9 . _ : -")
+        }
+        // The same rule for the reference pipeline's JSON form.
+        let json = #"{"transaction_id":"t9","user_id":"u9","amount":42.1,"merchant_id":"m9","timestamp":1790812800,"run_id":"a b"}"#
+        #expect(reject([("data", json)])?.code == "invalid_run_id")
+        // Four-byte characters count by bytes: 16 of them are 64 bytes, but not in the character set.
+        #expect(!TransactionParser.isValidRunId(String(repeating: "😀", count: 16)))
+        #expect(TransactionParser.isValidRunId(String(repeating: "9", count: 64)))
+        #expect(!TransactionParser.isValidRunId(""))
+    }
 }

@@ -16,7 +16,10 @@ struct WorkerSettingsTests {
         (Settings.maxDeliveries, "2", "3", { "\($0.maxDeliveries)" }),
         (Settings.leaseTTLMilliseconds, "3000", "4000", { "\($0.leaseTTLMilliseconds)" }),
         (Settings.maxStreamLength, "10", "20", { "\($0.maxStreamLength)" }),
-        (Settings.resultTTL, "0", "60", { "\($0.resultTTLSeconds)" }),
+        (Settings.resultTTL, "120", "60", { "\($0.resultTTLSeconds)" }),  // the default is 0 now, so the flag is not 0
+        (Settings.statsTTL, "120", "60", { "\($0.statsTTLSeconds)" }),
+        (Settings.unknownUserTTL, "120", "60", { "\($0.features.unknownUserTTLSeconds)" }),
+        (Settings.userStateTTL, "120", "60", { "\($0.features.userStateTTLSeconds)" }),
         (Settings.threshold, "0.5", "0.6", { "\($0.threshold)" }),
         (Settings.reviewThreshold, "0.2", "0.25", { "\($0.reviewThreshold)" }),
         (Settings.modelVersion, "4", "5", { $0.pinnedModelVersion.map { "\($0)" } ?? "none" }),
@@ -53,6 +56,10 @@ struct WorkerSettingsTests {
         #expect(defaults.batchSize == 256)
         #expect(defaults.threshold == 0.7)
         #expect(defaults.consumerName == "default-name")
+        #expect(defaults.resultTTLSeconds == 0)  // no per-transaction result key unless asked for
+        #expect(defaults.statsTTLSeconds == 2_592_000)
+        #expect(defaults.features.unknownUserTTLSeconds == 604_800)
+        #expect(defaults.features.userStateTTLSeconds == 2_592_000)
         #expect(defaults.transactionStream == "fraud:transactions")
         let namespaced = try resolve(environment: ["NAMESPACE": "acme"])
         #expect(namespaced.transactionStream == "acme:transactions")
@@ -79,6 +86,10 @@ struct WorkerSettingsTests {
         #expect(message([Settings.batchSize: "0"]) == "--batch-size '0' must be between 1 and 10000")
         #expect(message([:], ["MAX_IN_FLIGHT": "-1"]) == "MAX_IN_FLIGHT '-1' must be between 1 and 1000")
         #expect(message([:], ["RESULT_TTL": "x"]) == "RESULT_TTL 'x' is not an integer")
+        #expect(message([:], ["UNKNOWN_USER_TTL": "0"]) == "UNKNOWN_USER_TTL '0' must be between 1 and 315360000")
+        #expect(message([Settings.userStateTTL: "-5"]) == "--user-state-ttl '-5' must be between 1 and 315360000")
+        #expect(message([:], ["STATS_TTL": "7d"]) == "STATS_TTL '7d' is not an integer")
+        #expect(message([Settings.statsTTL: "0"]) == "--stats-ttl '0' must be between 1 and 315360000")
         #expect(message([:], ["PROFILE": "maybe"]) == "PROFILE 'maybe' must be 1 or 0 (true or false)")
         #expect(message([:], ["CLICK_SPAM_THRESHOLD": "zero"]) == "CLICK_SPAM_THRESHOLD 'zero' is not an integer")
         #expect(message([Settings.batchSize: "10"], ["BATCH_SIZE": "abc"]) == nil)  // the flag wins; the variable is not read

@@ -1,5 +1,7 @@
 /// Every setting of the product, named once: environment names follow the reference pipeline.
 public enum Settings {
+    /// The longest TTL any setting accepts: ten years, in seconds (so milliseconds never overflow).
+    public static let maximumTTLSeconds = 315_360_000
     /// `REDIS_URL`: `redis://[user:password@]host:port[/db]` or `unix:///path`.
     public static let redisURL = Setting("REDIS_URL", flag: "redis-url")
     /// `REDIS_HOST`, used when `REDIS_URL` is not set.
@@ -22,8 +24,14 @@ public enum Settings {
     public static let consumerName = Setting("CONSUMER_NAME", flag: "consumer-name")
     /// Cap of results and dead letters, and length above which acknowledged input is trimmed.
     public static let maxStreamLength = Setting("MAX_STREAM_LENGTH", flag: "max-stream-length")
-    /// Seconds a per-transaction result key lives.
+    /// Seconds a per-transaction result key lives; 0 (the default) writes no such key.
     public static let resultTTL = Setting("RESULT_TTL", flag: "result-ttl")
+    /// Seconds the state of a user without a profile lives after the user's last transaction.
+    public static let unknownUserTTL = Setting("UNKNOWN_USER_TTL", flag: "unknown-user-ttl")
+    /// Seconds a known user's dynamic feature state lives after the user's last transaction.
+    public static let userStateTTL = Setting("USER_STATE_TTL", flag: "user-state-ttl")
+    /// Seconds the statistics keys of a run live after the run's last write.
+    public static let statsTTL = Setting("STATS_TTL", flag: "stats-ttl")
     /// Score at or above which a transaction is fraud (decline).
     public static let threshold = Setting("FRAUD_THRESHOLD", flag: "threshold")
     /// Score at or above which the decision is review.

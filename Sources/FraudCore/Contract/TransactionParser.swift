@@ -8,6 +8,25 @@ import Foundation
 public enum TransactionParser {
     /// Longest accepted id, in bytes.
     public static let maximumIdentifierBytes = 128
+    /// Longest accepted `run_id`, in bytes. Each run id creates statistics keys, so any producer could
+    /// otherwise create keys without bound (they expire after `STATS_TTL`, but only that bounds their time).
+    public static let maximumRunIdBytes = 64
+
+    /// A `run_id` may have 1 to ``maximumRunIdBytes`` bytes of `A-Z a-z 0-9 . _ : -`.
+    public static func isValidRunId(_ runId: some StringProtocol) -> Bool {
+        let bytes = runId.utf8
+        guard !bytes.isEmpty, bytes.count <= maximumRunIdBytes else { return false }
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+                continue
+            default:
+                return false
+            }
+        }
+        return true
+    }
 
     /// Why an entry was rejected; `reason` goes into the dead-letter entry.
     public struct Rejection: Error, Sendable, Equatable {
@@ -118,12 +137,17 @@ public enum TransactionParser {
             guard let value = values[name], !value.isEmpty else { return nil }
             return value
         }
+        let runId = optional("run_id")
+        if let runId, !isValidRunId(runId) {
+            let problem = runId.utf8.count > maximumRunIdBytes ? "is longer than \(maximumRunIdBytes) bytes" : "has characters outside A-Z a-z 0-9 . _ : -"
+            return .failure(Rejection(code: "invalid_run_id", reason: "run_id '\(runId.prefix(40))' \(problem)"))
+        }
         return .success(Transaction(
             transactionId: transactionId, userId: userId, amount: amount, merchantId: merchantId,
             timestampMilliseconds: timestamp, currency: optional("currency") ?? "USD",
             cardProvider: optional("card_provider"), merchantCategory: optional("merchant_category"),
             latitude: latitude, longitude: longitude, deviceId: optional("device_id"), ip: optional("ip"),
-            runId: optional("run_id"), isFraud: isFraud, scenario: optional("fraud_scenario")))
+            runId: runId, isFraud: isFraud, scenario: optional("fraud_scenario")))
     }
 
     private static func decodeJSON(_ text: String) -> Result<[String: String], Rejection> {

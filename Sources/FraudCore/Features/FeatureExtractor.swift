@@ -45,7 +45,8 @@ public struct FeatureExtractor: Sendable {
     public func plan(_ batch: [Transaction]) -> Plan {
         var commands: [RedisCommand] = []
         commands.reserveCapacity(batch.count * 2 + 1)
-        for transaction in batch { commands.append(userFeatures.command(transaction)) }
+        let marks = userFeatures.currentRefreshMarks()
+        for transaction in batch { commands.append(userFeatures.command(transaction, marks: marks)) }
         var deviceSlots = [Int](repeating: -1, count: batch.count)
         for (index, transaction) in batch.enumerated() {
             guard let device = transaction.deviceId, !device.isEmpty else { continue }

@@ -7,7 +7,7 @@ public struct FeatureKeys: Sendable {
     public init(namespace: String) { self.namespace = namespace }
 
     /// `<ns>:{<user>}:profile`: the profile hash, plus the running state the feature functions keep
-    /// there (`n`, `mean`, `m2`, `last_ts`, `loc_ts`, `last_lat`, `last_lon`, `hll_bucket`).
+    /// there (`n`, `mean`, `m2`, `last_ts`, `loc_ts`, `last_lat`, `last_lon`, `hll_bucket`, `ttl_mark`).
     public func profile(_ user: String) -> String { "\(namespace):{\(user)}:profile" }
     /// `<ns>:{<user>}:` as bytes: the prefix of every per-user key, built once per transaction.
     public func userPrefix(_ user: String) -> [UInt8] {
@@ -21,14 +21,15 @@ public struct FeatureKeys: Sendable {
     }
     /// `<ns>:{<user>}:window`: transaction ids scored by event time, last 24 h.
     public func window(_ user: String) -> String { "\(namespace):{\(user)}:window" }
-    /// `<ns>:{<user>}:devices`: devices seen for the user.
+    /// `<ns>:{<user>}:devices`: the user's most recent devices (sorted set scored by event time, capped).
     public func devices(_ user: String) -> String { "\(namespace):{\(user)}:devices" }
     /// `<ns>:{<user>}:cms`: count-min sketch of merchants.
     public func countMin(_ user: String) -> String { "\(namespace):{\(user)}:cms" }
     /// `<ns>:{<user>}:merchants:<slot>`: HyperLogLog of merchants in a 10-minute bucket (slot = bucket mod 6).
     public func merchantSlot(_ user: String, _ slot: Int) -> String { "\(namespace):{\(user)}:merchants:\(slot)" }
-    /// Fields of the profile hash that hold running state, deleted when history is replayed again.
-    public static let runningStateFields = ["n", "mean", "m2", "last_ts", "loc_ts", "last_lat", "last_lon", "hll_bucket"]
+    /// Fields of the profile hash that hold running state, deleted when history is replayed again
+    /// (`ttl_mark` too: without it the replay's first transaction refreshes the TTLs of the keys it re-creates).
+    public static let runningStateFields = ["n", "mean", "m2", "last_ts", "loc_ts", "last_lat", "last_lon", "hll_bucket", "ttl_mark"]
     /// `<ns>:{device:<id>}:events`: a device's events, for click spam.
     public func deviceEvents(_ device: String) -> String { "\(namespace):{device:\(device)}:events" }
     /// `<ns>:blocklist:ip`: the IP Bloom filter bitmap.

@@ -29,6 +29,8 @@ public struct MergeLatencyCall: Sendable {
         case flushToken
         /// The worker's settings, for reports.
         case settings
+        /// TTL in s of the three keys (`STATS_TTL`), refreshed by each applied flush.
+        case statsTTLSeconds
         /// The first stage name, then its encoded histogram, then further stage / histogram pairs.
         case firstStage
     }
@@ -42,12 +44,15 @@ public struct MergeLatencyCall: Sendable {
     public let workerId: String
     /// The worker's settings, stored with its statistics.
     public let settings: String
+    /// TTL of the statistics keys in s.
+    public let statsTTLSeconds: Int
 
     /// Creates the call for one worker.
-    public init(keys: RunStatisticsKeys, workerId: String, settings: String) {
+    public init(keys: RunStatisticsKeys, workerId: String, settings: String, statsTTLSeconds: Int) {
         self.keys = keys
         self.workerId = workerId
         self.settings = settings
+        self.statsTTLSeconds = statsTTLSeconds
     }
 
     /// `FCALL fs_merge_latency` adding `histograms` (stages without values left out) to `run`.
@@ -65,6 +70,7 @@ public struct MergeLatencyCall: Sendable {
             case .workerId: command.append(workerId)
             case .flushToken: command.append(token)
             case .settings: command.append(settings)
+            case .statsTTLSeconds: command.append(statsTTLSeconds)
             case .firstStage:
                 for stage in StageHistograms.stages where histograms[stage].count > 0 {
                     command.append(stage)

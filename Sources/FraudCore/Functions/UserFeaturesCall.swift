@@ -1,3 +1,4 @@
+import Foundation
 import RedisClient
 
 /// `fs_user_features`: one user's state before a transaction, with the transaction folded in atomically.
@@ -9,6 +10,13 @@ import RedisClient
 ///
 /// A transaction already in the user's window set is a redelivery: its features are read and nothing is
 /// folded in again, so a retried batch never counts twice.
+///
+/// Every key the call keeps is bounded: the device set holds the ``maximumDevices`` most recent devices,
+/// and the keys expire after the user's last transaction (a known user's dynamic keys after
+/// ``FeatureSettings/userStateTTLSeconds``; all keys of a user without a profile, the profile hash
+/// included, after ``FeatureSettings/unknownUserTTLSeconds``). TTLs are refreshed once per
+/// ``refreshPeriodMilliseconds``, not per transaction: ``RefreshMarks`` says which period it is (why that
+/// is safe heads `fraudstream_features.lua`).
 public struct UserFeaturesCall: Sendable {
     /// The function's name in ``FunctionLibrary/features``.
     public static let function = "fs_user_features"
@@ -16,6 +24,11 @@ public struct UserFeaturesCall: Sendable {
     public static let merchantBucketMilliseconds: Int64 = 600_000
     /// Number of merchant HyperLogLog slots (slot = bucket mod slots); six 10-minute buckets cover the last hour.
     public static let merchantSlots = 6
+    /// The device set keeps this many devices, the most recently seen; an older one seen again counts as new.
+    public static let maximumDevices = 32
+    /// The refresh period is this fraction of the shorter TTL: keys outlive a user's last transaction by
+    /// at least 7/8 of their TTL.
+    public static let refreshPeriodsPerTTL: Int64 = 8
     /// Key suffixes of the merchant slots (`merchants:0` …).
     static let merchantSlotSuffixes = (0..<merchantSlots).map { "merchants:\($0)" }
     /// Number of keys the call passes.
@@ -27,7 +40,8 @@ public struct UserFeaturesCall: Sendable {
         case profile = 1
         /// `<ns>:{<user>}:window`: transaction ids scored by event time, last 24 h.
         case window
-        /// `<ns>:{<user>}:devices`: devices seen for the user.
+        /// `<ns>:{<user>}:devices`: the user's ``UserFeaturesCall/maximumDevices`` most recent devices,
+        /// scored by the event time they were last seen.
         case devices
         /// `<ns>:{<user>}:cms`: count-min sketch of merchants.
         case countMin
@@ -62,6 +76,16 @@ public struct UserFeaturesCall: Sendable {
         case dayWindowStart
         /// `ts-24h`: window members at or before it may be trimmed.
         case windowTrimBound
+        /// `-(maximumDevices + 1)`: `ZREMRANGEBYRANK devices 0 <this>` keeps the most recent devices.
+        case deviceTrimStop
+        /// ``RefreshMarks/known``: stored in the profile hash when a known user's TTLs are refreshed.
+        case knownUserRefreshMark
+        /// ``RefreshMarks/unknown``: the same for a user without a profile.
+        case unknownUserRefreshMark
+        /// TTL of a known user's dynamic keys in ms.
+        case userStateTTLMilliseconds
+        /// TTL of every key of a user without a profile in ms.
+        case unknownUserTTLMilliseconds
         /// `#<offset>` of the count-min row 0 counter, followed by one per further row.
         case firstCountMinOffset
     }
@@ -119,16 +143,49 @@ public struct UserFeaturesCall: Sendable {
     public let countMinWidth: Int
     /// Count-min sketch rows.
     public let countMinDepth: Int
+    /// TTL of a known user's dynamic keys in ms.
+    public let userStateTTLMilliseconds: Int64
+    /// TTL of every key of a user without a profile in ms.
+    public let unknownUserTTLMilliseconds: Int64
+    /// How often an active user's TTLs are refreshed: a fraction of the shorter TTL.
+    public var refreshPeriodMilliseconds: Int64 {
+        max(1, min(userStateTTLMilliseconds, unknownUserTTLMilliseconds) / Self.refreshPeriodsPerTTL)
+    }
 
-    /// Creates the call for the keys and count-min shape of `settings`.
+    /// Creates the call for the keys, count-min shape and TTLs of `settings`.
     public init(settings: FeatureSettings) {
         keys = FeatureKeys(namespace: settings.namespace)
         countMinWidth = settings.countMinWidth
         countMinDepth = settings.countMinDepth
+        userStateTTLMilliseconds = Int64(settings.userStateTTLSeconds) * 1000
+        unknownUserTTLMilliseconds = Int64(settings.unknownUserTTLSeconds) * 1000
     }
 
-    /// `FCALL fs_user_features` for `transaction`, built without per-key strings.
-    public func command(_ transaction: Transaction) -> RedisCommand {
+    /// Which refresh period it is, as the two marks the function compares with the one stored in a user's
+    /// profile hash; built once per batch, so no transaction pays for formatting them.
+    public struct RefreshMarks: Sendable, Equatable {
+        /// `<period>k`: the mark of a known user.
+        public var known: String
+        /// `<period>u`: the mark of a user without a profile (a different mark, so a user who gains a
+        /// profile is refreshed at once and its profile hash loses the unknown user's TTL).
+        public var unknown: String
+    }
+
+    /// The marks of the refresh period that contains `nowMilliseconds` (wall clock).
+    public func refreshMarks(nowMilliseconds: Int64) -> RefreshMarks {
+        let period = nowMilliseconds / refreshPeriodMilliseconds
+        return RefreshMarks(known: "\(period)k", unknown: "\(period)u")
+    }
+
+    /// The marks of the current refresh period, by the wall clock.
+    public func currentRefreshMarks() -> RefreshMarks {
+        refreshMarks(nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+
+    /// `FCALL fs_user_features` for `transaction`, built without per-key strings; `marks` defaults to the
+    /// current period (a batch passes one value for all its transactions).
+    public func command(_ transaction: Transaction, marks: RefreshMarks? = nil) -> RedisCommand {
+        let marks = marks ?? currentRefreshMarks()
         let ts = transaction.timestampMilliseconds
         var command = RedisCommand("FCALL", Self.function)
         command.append(Self.keyCount)
@@ -159,6 +216,11 @@ public struct UserFeaturesCall: Sendable {
             case .hourWindowStart: command.append(marker: "(", ts - 3_600_000)
             case .dayWindowStart: command.append(marker: "(", ts - 86_400_000)
             case .windowTrimBound: command.append(ts - 86_400_000)
+            case .deviceTrimStop: command.append(-(Self.maximumDevices + 1))
+            case .knownUserRefreshMark: command.append(marks.known)
+            case .unknownUserRefreshMark: command.append(marks.unknown)
+            case .userStateTTLMilliseconds: command.append(userStateTTLMilliseconds)
+            case .unknownUserTTLMilliseconds: command.append(unknownUserTTLMilliseconds)
             case .firstCountMinOffset:
                 let width = UInt64(countMinWidth)
                 for row in 0..<countMinDepth {

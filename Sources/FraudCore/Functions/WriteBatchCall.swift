@@ -60,6 +60,8 @@ public struct WriteBatchCall: Sendable {
         case valuesPerResult
         /// ``WriteBatchCall/deadLetterHeaderValues``.
         case deadLetterHeaderValues
+        /// TTL in s of every statistics key the call writes (`STATS_TTL`), refreshed by each batch.
+        case statsTTLSeconds
         /// The first of R result records, then D dead-letter records.
         case firstRecord
     }
@@ -152,6 +154,7 @@ public struct WriteBatchCall: Sendable {
             case .highestId: command.append(bounds.highest)
             case .valuesPerResult: command.append(Self.valuesPerResult)
             case .deadLetterHeaderValues: command.append(Self.deadLetterHeaderValues)
+            case .statsTTLSeconds: command.append(configuration.statsTTLSeconds)
             case .firstRecord:
                 appendResults(batch, to: &command)
                 appendDeadLetters(batch.deadLetters, to: &command)

@@ -1,11 +1,12 @@
 #!lua name=fraudstream
--- fraudstream: the feature functions, contract version 3.
+-- fraudstream: the feature functions, contract version 4.
 --
 -- This library owns the state the dynamic features are computed from: per user, the running fields of the
--- profile hash, the 24 h window set, the device set, the merchant count-min sketch and the merchant
+-- profile hash, the 24 h window set, the recent-device set, the merchant count-min sketch and the merchant
 -- HyperLogLog slots; per device, its event set; and the IP blocklist Bloom filter's bits.
 -- Each function reads the state a feature needs *before* the transaction and then folds the transaction in,
 -- atomically, so training replay and serving see exactly the same values.
+-- Every key it creates has a bound: a TTL after the owner's last transaction, and a cap on its size.
 --
 -- The layouts of KEYS, ARGV and the replies are defined once, in Swift: UserFeaturesCall, DeviceEventsCall,
 -- BloomCheckCall and BloomAddCall (Sources/FraudCore/Functions). The comments here follow them, and
@@ -13,19 +14,36 @@
 
 -- Per-user features. All keys share the user's hash tag.
 -- KEYS: 1 profile hash (static profile fields plus the running state below), 2 window zset,
---       3 device set, 4 count-min sketch, 5.. merchant HyperLogLog slots, one per bucket of event time
---       (slot = bucket % number of slots; the caller chooses the bucket length and the number of slots)
+--       3 recent-device zset (device -> latest event time), 4 count-min sketch, 5.. merchant HyperLogLog slots,
+--       one per bucket of event time (slot = bucket % number of slots; the caller chooses the bucket length and
+--       the number of slots)
 -- ARGV: 1 event time ms, 2 transaction id, 3 amount, 4 merchant id, 5 device id or '', 6 lat or '', 7 lon or '',
---       8 merchant bucket (event time / bucket length), 9 '(ts-1m', 10 '(ts-1h', 11 '(ts-24h', 12 'ts-24h', 13.. count-min offsets (#N)
---       (bounds come precomputed: number formatting is the dearest thing a script does)
+--       8 merchant bucket (event time / bucket length), 9 '(ts-1m', 10 '(ts-1h', 11 '(ts-24h', 12 'ts-24h',
+--       13 device trim stop '-(cap+1)', 14 refresh mark of a known user, 15 refresh mark of an unknown user,
+--       16 known user's state TTL ms, 17 unknown user's TTL ms, 18.. count-min offsets (#N)
+--       (bounds and marks come precomputed: number formatting is the dearest thing a script does)
 -- Returns: profile x6 (nil if absent), count 1m, 1h, 24h, n, mean, m2, last_ts, loc_ts, last_lat, last_lon
 --          (nil if absent), distinct merchants, new device (0/1), pair count, fresh (0/1)
 -- A transaction already in the window set is a redelivery: its features are read, nothing is folded in again.
+--
+-- Expiry. A user is known when the profile hash holds static profile fields (home_lat, preferred_card or
+-- segment). A known user's dynamic keys (2..) expire ARGV[16] ms after the last refresh; its profile hash never
+-- does (a refresh PERSISTs it, in case it was written over an unknown user's state). An unknown user's keys,
+-- the profile hash with its running state included, expire ARGV[17] ms after the last refresh.
+-- Refreshing costs a PEXPIRE per key, so it is not done per transaction: the caller passes a mark that
+-- changes once per refresh period (wall clock / period, period a fraction of the shorter TTL; 'k' or 'u'
+-- appended), and a fresh transaction refreshes only when the mark stored in the profile hash differs. This is
+-- safe because (a) an active user's keys are refreshed at least once per period, so they outlive the last
+-- transaction by at least TTL - period; (b) a key can only be missing and re-created here if it expired (which
+-- takes a TTL, longer than a period, so the mark has changed and this call refreshes, after all its writes),
+-- if the user is new or replayed from scratch (no mark: refresh), or if it is created between refreshes by
+-- design: a newly added device grows the device set, and a merchant slot is re-created when its bucket
+-- is entered; those two get their PEXPIRE when they are created.
 local function user_features(keys, args)
   local slots = #keys - 4
   local fresh = redis.call('ZADD', keys[2], 'NX', args[1], args[2]) == 1
   local st = redis.call('HMGET', keys[1], 'home_lat', 'home_lon', 'preferred_card', 'segment', 'risk_score',
-    'account_created', 'n', 'mean', 'm2', 'last_ts', 'loc_ts', 'last_lat', 'last_lon', 'hll_bucket')
+    'account_created', 'n', 'mean', 'm2', 'last_ts', 'loc_ts', 'last_lat', 'last_lon', 'hll_bucket', 'ttl_mark')
   -- Exact sliding windows over event time, (ts - w, ts], minus this transaction itself.
   local out = {st[1], st[2], st[3], st[4], st[5], st[6],
     redis.call('ZCOUNT', keys[2], args[9], args[1]) - 1,
@@ -35,6 +53,11 @@ local function user_features(keys, args)
 
   local bucket = tonumber(args[8])
   local last_bucket = tonumber(st[14])
+  -- Expiry (see the head of the file): which TTL, from which key on, and whether this call refreshes.
+  local known = st[1] or st[3] or st[4]
+  local mark, ttl, first_expiring = args[15], args[17], 1
+  if known then mark, ttl, first_expiring = args[14], args[16], 2 end
+  local refresh = fresh and st[15] ~= mark
   if fresh then
     -- Running mean and variance of the amount (Welford), previous transaction time and place.
     local n = tonumber(st[7]) or 0
@@ -73,13 +96,25 @@ local function user_features(keys, args)
 
   local bitfield = {}
   if fresh then
-    redis.call('PFADD', keys[5 + bucket % slots], args[4])
-    -- Device seen before for this user: SADD answers 1 for a new member.
-    if args[5] ~= '' then out[18] = redis.call('SADD', keys[3], args[5]) else out[18] = 0 end
+    local slot = keys[5 + bucket % slots]
+    redis.call('PFADD', slot, args[4])
+    -- A slot outside the newest bucket may have been emptied (or never written): this PFADD may create it.
+    if bucket ~= last_bucket and not refresh then redis.call('PEXPIRE', slot, ttl) end
+    -- Device seen before for this user: ZADD answers 1 for a new member (GT: a late event never lowers a
+    -- device's time). Only a new device grows the set, so only then is it trimmed to the most recent ones.
+    if args[5] ~= '' then
+      out[18] = redis.call('ZADD', keys[3], 'GT', args[1], args[5])
+      if out[18] == 1 then
+        redis.call('ZREMRANGEBYRANK', keys[3], '0', args[13])
+        if not refresh then redis.call('PEXPIRE', keys[3], ttl) end
+      end
+    else
+      out[18] = 0
+    end
     -- How often this (user, merchant) pair occurred: count-min sketch in 16-bit saturating counters.
     bitfield[1] = 'OVERFLOW'
     bitfield[2] = 'SAT'
-    for i = 13, #args do
+    for i = 18, #args do
       bitfield[#bitfield + 1] = 'INCRBY'
       bitfield[#bitfield + 1] = 'u16'
       bitfield[#bitfield + 1] = args[i]
@@ -87,7 +122,7 @@ local function user_features(keys, args)
     end
   else
     out[18] = 0
-    for i = 13, #args do
+    for i = 18, #args do
       bitfield[#bitfield + 1] = 'GET'
       bitfield[#bitfield + 1] = 'u16'
       bitfield[#bitfield + 1] = args[i]
@@ -99,6 +134,13 @@ local function user_features(keys, args)
   if fresh then minimum = minimum - 1 end
   out[19] = minimum
   out[20] = fresh and 1 or 0
+
+  -- After every write above, so keys this call created get their TTL too.
+  if refresh then
+    redis.call('HSET', keys[1], 'ttl_mark', mark)
+    if known then redis.call('PERSIST', keys[1]) end
+    for i = first_expiring, #keys do redis.call('PEXPIRE', keys[i], ttl) end
+  end
   return out
 end
 

@@ -1,9 +1,11 @@
 #!lua name=fraudstream_results
--- fraudstream_results: the result functions, contract version 2.
+-- fraudstream_results: the result functions, contract version 3.
 --
--- This library owns what a scored batch leaves behind: the results stream, the per-transaction result keys,
--- the dead-letter stream, the per-run and per-worker statistics hashes with their latency histograms, and the
--- acknowledgement of the batch's input entries.
+-- This library owns what a scored batch leaves behind: the results stream, the per-transaction result keys
+-- (optional, off by default), the dead-letter stream, the per-run and per-worker statistics hashes with their
+-- latency histograms, and the acknowledgement of the batch's input entries.
+-- Every key it writes has a bound: the streams a MAXLEN, result keys their TTL, and each statistics key of a run
+-- a TTL that every batch and every latency flush of the run refreshes (once per batch, not per transaction).
 --
 -- Why write and acknowledgement are one atomic call: if results were written and the acknowledgement sent
 -- separately, a crash or a lost connection in between would leave written-but-pending entries that another
@@ -21,7 +23,7 @@
 -- ARGV: 1 group, 2 consumer, 3 results MAXLEN (0 = none), 4 result key TTL s (0 = none), 5 worker id,
 --       6 namespace, 7 result count R, 8 dead-letter count D, 9 dead-letter MAXLEN (0 = none),
 --       10 smallest and 11 largest entry id of the batch, 12 values per result record F,
---       13 values per dead-letter record before its pairs H,
+--       13 values per dead-letter record before its pairs H, 14 statistics keys' TTL s,
 --       then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
 --         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount
 --       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
@@ -34,7 +36,8 @@ local function write_batch(keys, args)
   local r, d = tonumber(args[7]), tonumber(args[8])
   local dlmax = tonumber(args[9])
   local F, H = tonumber(args[12]), tonumber(args[13])
-  local first = 14
+  local stats_ttl = args[14]
+  local first = 15
 
   local ids = {}
   for i = 0, r - 1 do ids[#ids + 1] = args[first + i * F] end
@@ -149,19 +152,22 @@ local function write_batch(keys, args)
       end
       redis.call('HSETNX', key, 'first_ms', now_ms)
       redis.call('HSET', key, 'last_ms', now_ms)
+      redis.call('EXPIRE', key, stats_ttl)
     end
-    redis.call('SADD', run_key .. ':workers', worker)
+    local workers_key = run_key .. ':workers'
+    redis.call('SADD', workers_key, worker)
+    redis.call('EXPIRE', workers_key, stats_ttl)
   end
   return out
 end
 
 -- Adds a worker's latency histograms (sparse "value:count,…" per stage) to what is stored.
 -- KEYS: 1 the worker's latency hash, 2 the worker's hash, 3 the run's worker set.
--- ARGV: 1 worker id, 2 flush token, 3 settings, then stage / encoded histogram pairs.
+-- ARGV: 1 worker id, 2 flush token, 3 settings, 4 statistics keys' TTL s, then stage / encoded histogram pairs.
 -- A token equal to the last one applied is a retry of that flush and changes nothing.
 local function merge_latency(keys, args)
   if redis.call('HGET', keys[2], 'last_flush') == args[2] then return 0 end
-  for i = 4, #args - 1, 2 do
+  for i = 5, #args - 1, 2 do
     local counts = {}
     local existing = redis.call('HGET', keys[1], args[i]) or ''
     for _, text in ipairs({existing, args[i + 1]}) do
@@ -179,6 +185,7 @@ local function merge_latency(keys, args)
   end
   redis.call('HSET', keys[2], 'last_flush', args[2], 'settings', args[3])
   redis.call('SADD', keys[3], args[1])
+  for i = 1, 3 do redis.call('EXPIRE', keys[i], args[4]) end
   return 1
 end
 

@@ -1,5 +1,9 @@
-/// Key names of run statistics.
+/// Key names of run statistics. Every one of them expires ``defaultTTLSeconds`` (`STATS_TTL`) after the
+/// run's last write, so runs come and go without leaving keys behind.
 public struct RunStatisticsKeys: Sendable {
+    /// Default lifetime of a run's statistics keys after its last write: 30 days.
+    public static let defaultTTLSeconds = 2_592_000
+
     /// The namespace.
     public let namespace: String
 

@@ -19,10 +19,11 @@ public actor WorkerStatistics {
     private let call: MergeLatencyCall
     private let instance = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
 
-    /// Creates the statistics of one worker.
-    public init(namespace: String, workerId: String, settingsDescription: String) {
+    /// Creates the statistics of one worker; every flush refreshes the TTL of the run's keys it writes.
+    public init(namespace: String, workerId: String, settingsDescription: String, statsTTLSeconds: Int) {
         call = MergeLatencyCall(
-            keys: RunStatisticsKeys(namespace: namespace), workerId: workerId, settings: settingsDescription)
+            keys: RunStatisticsKeys(namespace: namespace), workerId: workerId, settings: settingsDescription,
+            statsTTLSeconds: statsTTLSeconds)
     }
 
     /// Records a written batch: end-to-end latencies per result (µs; -1 = skipped) and stage times.

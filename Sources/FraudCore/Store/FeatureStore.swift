@@ -43,11 +43,14 @@ public struct FeatureStore: Sendable {
         ]
     }
 
-    /// Writes every profile hash, pipelined.
+    /// Writes every profile hash, pipelined. A profile never expires: `PERSIST` removes the TTL the hash had
+    /// when it held only the running state of a then unknown user.
     public func writeProfiles(_ profiles: [UserProfile], on connection: RedisConnection) async throws(RedisError) {
         var commands: [RedisCommand] = []
         for profile in profiles {
-            commands.append(RedisCommand("HSET", arguments: [keys.profile(profile.userId)] + Self.profileFields(profile)))
+            let key = keys.profile(profile.userId)
+            commands.append(RedisCommand("HSET", arguments: [key] + Self.profileFields(profile)))
+            commands.append(RedisCommand("PERSIST", key))
             if commands.count >= chunkSize {
                 try await Self.run(commands, on: connection)
                 commands.removeAll(keepingCapacity: true)

@@ -26,6 +26,8 @@ public struct TrafficGenerator: Sendable {
         /// event-time gaps realistic (velocity, travel speed) while the stream is fed at the target rate.
         /// Latency is unaffected: it is measured from the stream entry id.
         public var timeScale = 1.0
+        /// Lifetime of the run's metadata key after its last write, in seconds (`STATS_TTL`).
+        public var statsTTLSeconds = RunStatisticsKeys.defaultTTLSeconds
 
         /// Creates options.
         public init(runId: String, plan: RatePlan) {
@@ -83,11 +85,13 @@ public struct TrafficGenerator: Sendable {
         }
         let metaKey = RunStatisticsKeys(namespace: options.namespace).meta(run: options.runId)
         let startedMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
-        try await connections[0].send(
+        for reply in try await connections[0].pipeline([
             RedisCommand(
                 "HSET", metaKey, "pattern", options.plan.pattern.rawValue, "target_tps", options.plan.averagePerSecond, "base_tps", options.plan.targetPerSecond,
                 "planned_count", options.plan.totalCount, "fraud_ratio", options.fraudRatio, "threads", options.threads,
-                "seed", Int(truncatingIfNeeded: options.seed), "start_ms", Int(startedMilliseconds), "time_scale", options.timeScale))
+                "seed", Int(truncatingIfNeeded: options.seed), "start_ms", Int(startedMilliseconds), "time_scale", options.timeScale),
+            RedisCommand("EXPIRE", metaKey, options.statsTTLSeconds),
+        ]) { _ = try reply.get() }
         // Event time continues where the previous run's scaled clock stopped, so users' histories stay in order.
         let eventClockKey = "\(options.namespace):generator:event_clock"
         let previousEvent = try await connections[0].send(RedisCommand("GET", eventClockKey)).int.map(Int64.init) ?? 0
@@ -155,10 +159,12 @@ public struct TrafficGenerator: Sendable {
         let report = Report(
             sent: counters.sent.load(ordering: .relaxed), fraud: counters.fraud.load(ordering: .relaxed), seconds: seconds,
             targetPerSecond: options.plan.averagePerSecond)
-        try await connections[0].send(
+        for reply in try await connections[0].pipeline([
             RedisCommand(
                 "HSET", metaKey, "end_ms", Int(Date().timeIntervalSince1970 * 1000), "sent", report.sent,
-                "fraud_sent", report.fraud, "achieved_tps", report.achievedPerSecond))
+                "fraud_sent", report.fraud, "achieved_tps", report.achievedPerSecond),
+            RedisCommand("EXPIRE", metaKey, options.statsTTLSeconds),
+        ]) { _ = try reply.get() }
         return report
     }
 }

@@ -55,6 +55,8 @@ struct TrafficOptions: ParsableArguments {
     var stream: String?
     @Option(help: "Event time runs this many times faster than the clock (default: so each user makes about 6 transactions per simulated day).")
     var timeScale: Double?
+    @Option(help: "Seconds the run's statistics keys live after its last write [STATS_TTL] (default 2592000).")
+    var statsTtl: Int?
 
     func validate() throws {
         guard TrafficPattern(rawValue: pattern) != nil else {
@@ -71,10 +73,13 @@ struct TrafficOptions: ParsableArguments {
         if let timeScale, timeScale <= 0 { throw ValidationError("--time-scale must be > 0") }
         guard (0...1).contains(fraudRatio) else { throw ValidationError("--fraud-ratio must be between 0 and 1") }
         guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be between 1 and 64") }
+        if let runId, !TransactionParser.isValidRunId(runId) {
+            throw ValidationError("--run-id must be 1 to \(TransactionParser.maximumRunIdBytes) characters of A-Z a-z 0-9 . _ : -")
+        }
     }
 
     /// The flags of this group that override settings.
-    var flags: [Setting: String?] { [Settings.transactionStream: stream] }
+    var flags: [Setting: String?] { [Settings.transactionStream: stream, Settings.statsTTL: statsTtl.map(String.init)] }
 
     var ratePerSecond: Double { tps ?? interval.map { 1 / $0 } ?? 1_000 }
 
@@ -120,6 +125,7 @@ struct TrafficOptions: ParsableArguments {
         options.threads = threads
         options.seed = seed
         options.timeScale = timeScale ?? max(1, ratePerSecond * 86_400 / (Double(users) * 6))
+        options.statsTTLSeconds = try settings.integer(Settings.statsTTL, in: 1...Settings.maximumTTLSeconds) ?? RunStatisticsKeys.defaultTTLSeconds
         let planned = options.plan
         let durationText = String(format: "%.1f", planned.durationSeconds)
         let rateText = Int(ratePerSecond)

@@ -103,6 +103,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         if let writers { arguments += ["--writers", String(writers)] }
         if let maxInFlight { arguments += ["--max-in-flight", String(maxInFlight)] }
         if let stream = traffic.stream { arguments += ["--stream", stream] }
+        if let statsTtl = traffic.statsTtl { arguments += ["--stats-ttl", String(statsTtl)] }
         return try WorkerProcesses.start(arguments)
     }
 

@@ -61,8 +61,14 @@ struct WorkerCommand: AsyncParsableCommand {
     var deadLetterStream: String?
     @Option(parsing: .unconditional, help: "Approximate MAXLEN of results and dead letters; 0 = no cap [MAX_STREAM_LENGTH] (default 1000000).")
     var maxStreamLength: Int?
-    @Option(parsing: .unconditional, help: "Seconds a per-transaction result key lives; 0 = no key [RESULT_TTL] (default 86400).")
+    @Option(parsing: .unconditional, help: "Seconds a per-transaction result key <namespace>:result:<id> lives; 0 = no key [RESULT_TTL] (default 0).")
     var resultTtl: Int?
+    @Option(parsing: .unconditional, help: "Seconds all keys of a user without a profile live after its last transaction [UNKNOWN_USER_TTL] (default 604800).")
+    var unknownUserTtl: Int?
+    @Option(parsing: .unconditional, help: "Seconds a known user's window, devices, sketch and merchant slots live after its last transaction [USER_STATE_TTL] (default 2592000).")
+    var userStateTtl: Int?
+    @Option(parsing: .unconditional, help: "Seconds a run's statistics keys live after the run's last write [STATS_TTL] (default 2592000).")
+    var statsTtl: Int?
     @Option(parsing: .unconditional, help: "How long SIGTERM/SIGINT may take to drain; past it the rest stays pending and the exit code is 75 [SHUTDOWN_TIMEOUT_MS] (default 5000).")
     var shutdownTimeoutMs: Int?
     @Option(parsing: .unconditional, help: "Dead-letter transactions whose timestamp is older than this, epoch ms [EARLIEST_TIMESTAMP_MS] (default 946684800000 = 2000-01-01; catches epoch seconds).")
@@ -89,6 +95,8 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.transactionStream: stream,
             Settings.resultsStream: resultsStream, Settings.deadLetterStream: deadLetterStream,
             Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.resultTTL: resultTtl.map(String.init),
+            Settings.unknownUserTTL: unknownUserTtl.map(String.init), Settings.userStateTTL: userStateTtl.map(String.init),
+            Settings.statsTTL: statsTtl.map(String.init),
             Settings.profile: profile ? "1" : nil, Settings.logLevel: logLevel,
             Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),
             Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },

@@ -142,7 +142,8 @@ public struct Worker: Sendable {
         let limiter = InFlightLimiter(capacity: configuration.maxInFlight)
         let counters = PipelineCounters()
         let statistics = WorkerStatistics(
-            namespace: configuration.namespace, workerId: configuration.workerId, settingsDescription: settingsDescription)
+            namespace: configuration.namespace, workerId: configuration.workerId, settingsDescription: settingsDescription,
+            statsTTLSeconds: configuration.statsTTLSeconds)
         let scorer = Scorer(
             model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold),
             logger: logger)

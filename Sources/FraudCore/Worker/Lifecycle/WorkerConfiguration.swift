@@ -37,8 +37,13 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// Approximate cap of the results and dead-letter streams, and the length above which acknowledged
     /// input entries are trimmed (`MAX_STREAM_LENGTH`); 0 = no cap.
     public var maxStreamLength = 1_000_000
-    /// Lifetime of the per-transaction result key in seconds (`RESULT_TTL`); 0 turns it off.
-    public var resultTTLSeconds = 86_400
+    /// Lifetime of the per-transaction result key `<ns>:result:<transaction_id>` in seconds (`RESULT_TTL`);
+    /// 0, the default, writes no such key (one key per transaction is the largest key family there would be;
+    /// the results stream, capped by `MAX_STREAM_LENGTH`, holds every result anyway).
+    public var resultTTLSeconds = 0
+    /// Lifetime in seconds of every statistics key of a run (`STATS_TTL`), refreshed with each batch
+    /// and each latency flush the run gets, so a finished run's statistics go after this long.
+    public var statsTTLSeconds = RunStatisticsKeys.defaultTTLSeconds
     /// Score at or above which `is_fraud` is 1 and the decision is `decline` (`FRAUD_THRESHOLD`).
     public var threshold = 0.7
     /// Score at or above which the decision is at least `review`.
@@ -97,7 +102,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     static var integerSettings: [(setting: Setting, range: ClosedRange<Int>, value: WritableKeyPath<WorkerConfiguration, Int>)] {
         [
             (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
-            (Settings.resultTTL, 0...Int.max, \.resultTTLSeconds),
+            (Settings.resultTTL, 0...Settings.maximumTTLSeconds, \.resultTTLSeconds),
+            (Settings.statsTTL, 1...Settings.maximumTTLSeconds, \.statsTTLSeconds),
             (Settings.batchSize, 1...10_000, \.batchSize),
             (Settings.lingerMilliseconds, 0...60_000, \.lingerMilliseconds),
             (Settings.fetchers, 1...64, \.fetchers),
@@ -140,6 +146,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
         if !(0...1).contains(threshold) { return "\(Settings.threshold) must be between 0 and 1" }
         if !(0...1).contains(reviewThreshold) { return "\(Settings.reviewThreshold) must be between 0 and 1" }
         if consumerName.isEmpty { return "\(Settings.consumerName) must not be empty" }
+        let ttlRange = 1...Settings.maximumTTLSeconds
+        if !ttlRange.contains(features.userStateTTLSeconds) { return "\(Settings.userStateTTL) must be between 1 and \(ttlRange.upperBound)" }
+        if !ttlRange.contains(features.unknownUserTTLSeconds) { return "\(Settings.unknownUserTTL) must be between 1 and \(ttlRange.upperBound)" }
         return nil
     }
 }

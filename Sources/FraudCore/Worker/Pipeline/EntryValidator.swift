@@ -47,8 +47,12 @@ public struct EntryValidator: Sendable {
         items.reserveCapacity(entries.count)
         var deadLetters: [DeadLetter] = []
         for entry in entries {
-            // Only dead letters need the run id from the raw fields; valid entries carry it parsed.
-            func runId() -> String { entry.fields.first { $0.0 == "run_id" }?.1 ?? "" }
+            // Only dead letters need the run id from the raw fields; valid entries carry it parsed. An invalid
+            // run id counts under no run (`none`): it must not create statistics keys either.
+            func runId() -> String {
+                guard let runId = entry.fields.first(where: { $0.0 == "run_id" })?.1, TransactionParser.isValidRunId(runId) else { return "" }
+                return runId
+            }
             if entry.deliveries > maxDeliveries {
                 deadLetters.append(DeadLetter(
                     sourceId: entry.id, reason: "delivered \(entry.deliveries) times (max \(maxDeliveries))",
