@@ -97,6 +97,20 @@ extension RESPValue {
         return self
     }
 
+    /// A flat array of `field, value, …` (as `XINFO` returns per group or consumer) as a dictionary of
+    /// replies, so integer fields stay integers; `nil` when this is not such an array.
+    public var fieldMap: [String: RESPValue]? {
+        guard let pairs = array, pairs.count % 2 == 0 else { return nil }
+        var fields: [String: RESPValue] = [:]
+        fields.reserveCapacity(pairs.count / 2)
+        var index = 0
+        while index + 1 < pairs.count {
+            if let key = pairs[index].string { fields[key] = pairs[index + 1] }
+            index += 2
+        }
+        return fields
+    }
+
     /// A flat array of `field, value, field, value` (as `HGETALL` and stream entries return) as a dictionary of strings.
     public var stringPairs: [String: String]? {
         guard let elements = array, elements.count % 2 == 0 else { return nil }

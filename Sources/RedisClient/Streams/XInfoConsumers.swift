@@ -39,13 +39,7 @@ public struct XInfoConsumers: RedisTypedCommand {
     public func decode(_ reply: RESPValue) throws(RedisError) -> Response {
         guard let elements = reply.array else { throw unexpected(reply) }
         return try elements.map { element throws(RedisError) -> Consumer in
-            guard let pairs = element.array, pairs.count % 2 == 0 else { throw unexpected(reply) }
-            var fields: [String: RESPValue] = [:]
-            var index = 0
-            while index + 1 < pairs.count {
-                if let key = pairs[index].string { fields[key] = pairs[index + 1] }
-                index += 2
-            }
+            guard let fields = element.fieldMap else { throw unexpected(reply) }
             guard let name = fields["name"]?.string, let pending = fields["pending"]?.int, let idle = fields["idle"]?.int else {
                 throw unexpected(reply)
             }
