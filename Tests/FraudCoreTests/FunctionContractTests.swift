@@ -177,6 +177,44 @@ struct FunctionContractTests {
         }
     }
 
+    /// A worker paused past its lease while another took its name over writes and acknowledges nothing.
+    @Test func writeBatchIsFencedOffByALeaseUnderAnotherToken() async throws {
+        var configuration = WorkerConfiguration()
+        configuration.consumerName = "fenced"
+        try await withFunctionsServer { redis in
+            try await redis.send(RedisCommand(
+                "XGROUP", "CREATE", configuration.transactionStream, configuration.consumerGroup, "0", "MKSTREAM"))
+            try await redis.send(RedisCommand("XADD", configuration.transactionStream, "*", "transaction_id", "a"))
+            let read = try await redis.send(XReadGroup(
+                group: configuration.consumerGroup, consumer: configuration.consumerName, count: 10, blockMilliseconds: nil,
+                streams: [(configuration.transactionStream, ">")]))
+            let id = try #require(read.first?.entries.first?.id)
+            var batch = Batch(
+                sequence: 1,
+                items: [BatchItem(sourceId: id, transaction: Transaction(
+                    transactionId: "a", userId: "u1", amount: 1, merchantId: "m", timestampMilliseconds: t0))],
+                deadLetters: [], readAt: .now, dispatchedAt: .now)
+            batch.decisions = [ScoredDecision(score: 0.1, isFraud: false, decision: "approve", reasons: "", modelVersion: 1)]
+            let leaseKey = ConsumerLease.key(streams: configuration.streams, consumer: configuration.consumerName)
+
+            try await redis.send(RedisCommand("SET", leaseKey, "someone-else", "PX", 60_000))
+            do {
+                _ = try WriteBatchCall.decode(
+                    try await redis.send(WriteBatchCall(configuration: configuration, leaseToken: "mine").command(batch)), results: 1)
+                Issue.record("a write under another worker's lease went through")
+            } catch {
+                #expect((error as? RedisError)?.serverErrorPrefix == "LEASELOST", "\(error)")
+            }
+            #expect(try await redis.send(RedisCommand("XLEN", configuration.resultsStream)).int == 0)
+            #expect(try await redis.send(XPendingSummary(stream: configuration.transactionStream, group: configuration.consumerGroup)).count == 1)
+
+            try await redis.send(RedisCommand("SET", leaseKey, "mine", "PX", 60_000))
+            let written = try WriteBatchCall.decode(
+                try await redis.send(WriteBatchCall(configuration: configuration, leaseToken: "mine").command(batch)), results: 1)
+            #expect(written.written == 1)
+        }
+    }
+
     @Test func writeBatchWritesTheNamedFieldsOfTwoResultsAndOneDeadLetter() async throws {
         var configuration = WorkerConfiguration()
         configuration.consumerName = "contract-worker"

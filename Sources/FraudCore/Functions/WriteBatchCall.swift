@@ -30,6 +30,8 @@ public struct WriteBatchCall: Sendable {
         case resultsStream
         /// The dead-letter stream.
         case deadLetterStream
+        /// The consumer-name lease (``ConsumerLease/key(streams:consumer:)``), checked before anything is written.
+        case consumerLease
     }
 
     /// The arguments by their position in `ARGV` (1-based).
@@ -62,6 +64,9 @@ public struct WriteBatchCall: Sendable {
         case deadLetterHeaderValues
         /// TTL in s of every statistics key the call writes (`STATS_TTL`), refreshed by each batch.
         case statsTTLSeconds
+        /// This worker's lease token; empty skips the check. A lease held under another token fences the
+        /// call off: it writes and acknowledges nothing and fails with `LEASELOST`.
+        case leaseToken
         /// The first of R result records, then D dead-letter records.
         case firstRecord
     }
@@ -128,16 +133,21 @@ public struct WriteBatchCall: Sendable {
     /// Stream names, group, consumer, limits and namespace of the writing worker.
     public let configuration: WorkerConfiguration
 
-    /// Creates the call for a worker.
-    public init(configuration: WorkerConfiguration) {
+    /// The writing worker's lease token, or empty when it holds none (tests, tools).
+    public let leaseToken: String
+
+    /// Creates the call for a worker holding the consumer-name lease under `leaseToken`.
+    public init(configuration: WorkerConfiguration, leaseToken: String = "") {
         self.configuration = configuration
+        self.leaseToken = leaseToken
     }
 
     /// `FCALL fs_write_batch` for `batch`'s items (with their decisions) and dead letters.
     public func command(_ batch: Batch) -> RedisCommand {
         var command = RedisCommand(
             "FCALL", Self.function, Self.keyCount, configuration.transactionStream, configuration.resultsStream,
-            configuration.deadLetterStream)
+            configuration.deadLetterStream,
+            ConsumerLease.key(streams: configuration.streams, consumer: configuration.consumerName))
         let bounds = StreamID.bounds(of: batch.items.map(\.sourceId) + batch.deadLetters.map(\.sourceId)) ?? ("0-0", "0-0")
         for argument in Self.argumentOrder {
             switch argument {
@@ -155,6 +165,7 @@ public struct WriteBatchCall: Sendable {
             case .valuesPerResult: command.append(Self.valuesPerResult)
             case .deadLetterHeaderValues: command.append(Self.deadLetterHeaderValues)
             case .statsTTLSeconds: command.append(configuration.statsTTLSeconds)
+            case .leaseToken: command.append(leaseToken)
             case .firstRecord:
                 appendResults(batch, to: &command)
                 appendDeadLetters(batch.deadLetters, to: &command)

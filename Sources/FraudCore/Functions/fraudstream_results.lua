@@ -19,11 +19,12 @@
 -- (Sources/FraudCore/Functions). The comments here follow them, and FunctionContractTests checks both sides
 -- against a real server.
 
--- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream
+-- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream, 4 the consumer-name lease
 -- ARGV: 1 group, 2 consumer, 3 results MAXLEN (0 = none), 4 result key TTL s (0 = none), 5 worker id,
 --       6 namespace, 7 result count R, 8 dead-letter count D, 9 dead-letter MAXLEN (0 = none),
 --       10 smallest and 11 largest entry id of the batch, 12 values per result record F,
 --       13 values per dead-letter record before its pairs H, 14 statistics keys' TTL s,
+--       15 this worker's lease token ('' = no check),
 --       then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
 --         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount
 --       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
@@ -37,7 +38,17 @@ local function write_batch(keys, args)
   local dlmax = tonumber(args[9])
   local F, H = tonumber(args[12]), tonumber(args[13])
   local stats_ttl = args[14]
-  local first = 15
+  local token = args[15]
+  local first = 16
+
+  -- Fencing: a worker whose consumer name another live worker holds (it was paused past its lease)
+  -- writes and acknowledges nothing; an expired lease (an outage) is retaken by its keeper.
+  if token ~= '' then
+    local holder = redis.call('GET', keys[4])
+    if holder and holder ~= token then
+      return redis.error_reply('LEASELOST consumer name ' .. consumer .. ' is held by another worker')
+    end
+  end
 
   local ids = {}
   for i = 0, r - 1 do ids[#ids + 1] = args[first + i * F] end

@@ -153,9 +153,13 @@ public struct Worker: Sendable {
         for index in 0..<configuration.fetchers {
             fetchers.append(FeatureFetcher(connection: try await connect("features-\(index)"), extractor: extractor, logger: logger))
         }
+        // The writers carry the lease token: a write under a name another live worker took over is fenced off.
+        let lease = ConsumerLease(
+            streams: configuration.streams, consumer: configuration.consumerName, ttlMilliseconds: configuration.leaseTTLMilliseconds)
         var writers: [ResultWriter] = []
         for index in 0..<configuration.writers {
-            writers.append(ResultWriter(connection: try await connect("writer-\(index)"), configuration: configuration, logger: logger))
+            writers.append(ResultWriter(
+                connection: try await connect("writer-\(index)"), configuration: configuration, leaseToken: lease.token, logger: logger))
         }
 
         let batches = StageChannel<Batch>()
@@ -199,8 +203,6 @@ public struct Worker: Sendable {
         // The consumer-name lease is taken last, so a worker that fails to assemble never holds it, and
         // before anything reads; its keeper starts first and stops last.
         let leaseConnection = try await connect("lease")
-        let lease = ConsumerLease(
-            streams: configuration.streams, consumer: configuration.consumerName, ttlMilliseconds: configuration.leaseTTLMilliseconds)
         try await lease.acquire(on: leaseConnection, logger: logger)
         let keeper = LeaseKeeper(
             lease: lease, connection: leaseConnection, renewIntervalMilliseconds: configuration.leaseRenewMilliseconds, logger: logger)

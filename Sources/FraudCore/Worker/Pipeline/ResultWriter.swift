@@ -12,9 +12,9 @@ public actor ResultWriter {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { connection.executor.asUnownedSerialExecutor() }
 
     /// Creates a writer on its own connection.
-    public init(connection: RedisConnection, configuration: WorkerConfiguration, logger: Logger) {
+    public init(connection: RedisConnection, configuration: WorkerConfiguration, leaseToken: String = "", logger: Logger) {
         self.connection = connection
-        self.call = WriteBatchCall(configuration: configuration)
+        self.call = WriteBatchCall(configuration: configuration, leaseToken: leaseToken)
         self.logger = logger
     }
 
