@@ -131,9 +131,7 @@ public struct RunStatistics: Sendable {
     public var report: String {
         func ms(_ micros: Double) -> String { String(format: "%.3f", micros / 1000) }
         /// Right-aligned in `width` columns (`%8@` does not pad on Linux).
-        func column(_ text: String, _ width: Int = 8) -> String {
-            text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
-        }
+        func column(_ text: String, _ width: Int) -> String { text.leftPadded(width, with: " ") }
         /// A ratio, or `n/a` when its denominator is 0 (no predicted positives, no labelled fraud).
         func ratio(_ numerator: Int, _ denominator: Int) -> String {
             denominator == 0 ? "n/a" : String(format: "%.4f", Double(numerator) / Double(denominator))

@@ -34,8 +34,7 @@ public struct OutageLog: Sendable {
     /// Records a success; after an outage logs how long it lasted and how many attempts failed.
     public mutating func succeeded(logger: Logger) {
         guard let startedAt else { return }
-        let elapsed = (ContinuousClock.now - startedAt).components
-        let tenths = elapsed.seconds * 10 + elapsed.attoseconds / 100_000_000_000_000_000
+        let tenths = (ContinuousClock.now - startedAt).milliseconds / 100
         logger.notice(
             "\(what) recovered after \(tenths / 10).\(tenths % 10) s",
             metadata: ["failed_attempts": "\(failures)"])

@@ -31,9 +31,7 @@ public struct RetryState: Sendable, Equatable {
         var wait = policy.backoffMilliseconds(afterFailures: failures, jitterFactor: jitterFactor)
         if let deadline = policy.deadline {
             // Never sleep past the deadline: the last attempt happens at it.
-            let left = deadline - elapsed
-            let leftMilliseconds = Int(left.components.seconds * 1_000 + left.components.attoseconds / 1_000_000_000_000_000)
-            wait = max(1, min(wait, leftMilliseconds))
+            wait = max(1, min(wait, Int((deadline - elapsed).milliseconds)))
         }
         return .retry(afterMilliseconds: wait)
     }

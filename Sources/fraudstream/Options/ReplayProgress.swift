@@ -16,7 +16,7 @@ enum ReplayProgress {
                 return true
             }
             guard due else { return }
-            let seconds = Double((now - start).components.seconds) + Double((now - start).components.attoseconds) / 1e18
+            let seconds = (now - start).seconds
             printLine("replay      \(done) / \(total) transactions, \(Int(Double(done) / max(seconds, 1e-9)))/s")
         }
     }

@@ -65,8 +65,11 @@ public struct Worker: Sendable {
             let snapshot = counters.snapshot
             let pending = await consumer.entriesRead - snapshot.written - snapshot.deadLettered
             let reason = failure.flatMap(Self.reason)
+            // Leave the group only after a clean drain (DELCONSUMER would drop pending entries); release
+            // the lease after leaving, in every case (compare-and-set: a lease lost to another worker stays theirs).
+            if pending == 0 && reason == nil { await leaveGroupIfIdle() }
+            await releaseLease()
             if pending > 0 {
-                await releaseLease()  // compare-and-set: a lease lost to another worker stays theirs
                 logger.warning("stopped with entries still pending", metadata: ["pending": "\(pending)"])
                 throw FraudError(
                     .stoppedWithPending,
@@ -74,12 +77,7 @@ public struct Worker: Sendable {
                         + (reason.map { " (\($0.message))" } ?? " (shutdown timeout \(configuration.shutdownTimeoutMilliseconds) ms)"),
                     underlying: reason)
             }
-            if let reason {
-                await releaseLease()
-                throw reason
-            }
-            await leaveGroupIfIdle()
-            await releaseLease()
+            if let reason { throw reason }
         }
 
         /// Deletes the lease if this worker still holds it.
