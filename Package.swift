@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The only target that sees C: hiredis from Debian's libhiredis-dev.
@@ -62,10 +65,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The synchronous scoring API (`fraudstream serve`) on Hummingbird, and the HTTP client its load test uses.
+        .target(
+            name: "FraudServer",
+            dependencies: [
+                "FraudCore",
+                "RedisClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [
+                .embedInCode("Resources/openapi.json"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fraudstream",
             dependencies: [
                 "FraudCore",
+                "FraudServer",
                 "RedisClient",
                 "RedisHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -97,6 +120,7 @@ let package = Package(
             name: "FraudCoreTests",
             dependencies: [
                 "FraudCore",
+                "FraudServer",
                 "RedisClient",
                 "RedisHarness",
                 .product(name: "Logging", package: "swift-log"),

@@ -162,11 +162,15 @@ public enum TransactionParser {
     }
 }
 
-/// One scalar of the reference pipeline's JSON `data` field, as text.
-private struct JSONScalar: Decodable {
-    let text: String?
+/// One scalar of a flat JSON transaction (the reference pipeline's `data` field, the scoring API's body), as
+/// the text a stream field would hold: strings as they are, integers and decimals printed, booleans `1`/`0`;
+/// `nil` for null, objects and arrays.
+public struct JSONScalar: Decodable, Sendable {
+    /// The value as stream-field text.
+    public let text: String?
 
-    init(from decoder: any Decoder) throws {
+    /// Decodes any JSON value; never throws for a well-formed one.
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             text = nil

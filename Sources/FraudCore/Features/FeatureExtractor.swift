@@ -171,6 +171,12 @@ public struct FeatureExtractor: Sendable {
         return values
     }
 
+    /// The vector of a transaction when no state could be read (Redis too slow or unreachable): what the
+    /// transaction itself says, with every stateful feature at its value for a user never seen.
+    public func transactionOnlyVector(_ transaction: Transaction) -> [Double] {
+        vector(transaction, user: .unknown, deviceEvents: 0, blocklisted: false)
+    }
+
     /// Computes features for a batch in one round trip on `connection`.
     public func fetch(_ batch: [Transaction], on connection: RedisConnection) async throws(RedisError) -> [[Double]] {
         if batch.isEmpty { return [] }

@@ -30,6 +30,9 @@ public struct FeatureKeys: Sendable {
     /// Fields of the profile hash that hold running state, deleted when history is replayed again
     /// (`ttl_mark` too: without it the replay's first transaction refreshes the TTLs of the keys it re-creates).
     public static let runningStateFields = ["n", "mean", "m2", "last_ts", "loc_ts", "last_lat", "last_lon", "hll_bucket", "ttl_mark"]
+    /// `<ns>:{<user>}:decision:<transaction>`: the scoring API's first decision for a transaction (JSON), so a
+    /// retried request gets the same answer; it carries the user's hash tag, so it shares the user's slot.
+    public func decision(user: String, transaction: String) -> String { "\(namespace):{\(user)}:decision:\(transaction)" }
     /// `<ns>:{device:<id>}:events`: a device's events, for click spam.
     public func deviceEvents(_ device: String) -> String { "\(namespace):{device:\(device)}:events" }
     /// `<ns>:blocklist:ip`: the IP Bloom filter bitmap.

@@ -25,10 +25,10 @@ public struct FunctionLibrary: Sendable, Hashable {
         source: String(decoding: PackageResources.fraudstream_features_lua, as: UTF8.self),
         functionNames: [UserFeaturesCall.function, DeviceEventsCall.function, BloomCheckCall.function, BloomAddCall.function])
 
-    /// `fraudstream_results`: the atomic write-and-acknowledge of a batch and the latency histograms.
+    /// `fraudstream_results`: the atomic write-and-acknowledge of a batch, the API's decision records and the latency histograms.
     public static let results = FunctionLibrary(
         source: String(decoding: PackageResources.fraudstream_results_lua, as: UTF8.self),
-        functionNames: [WriteBatchCall.function, MergeLatencyCall.function])
+        functionNames: [WriteBatchCall.function, MergeLatencyCall.function, RecordDecisionsCall.function])
 
     /// `fraudstream_lease`: the consumer-name lease (claim and release, compare-and-set on a token) and the
     /// removal of dead consumers.

@@ -43,3 +43,12 @@ public struct UserFeaturesReply: Sendable, Equatable {
     /// The transaction was folded in now; `false` for a redelivery, whose features were only read.
     public var isFresh: Bool
 }
+
+extension UserFeaturesReply {
+    /// The state of a user never seen: no profile, no history.
+    public static let unknown = UserFeaturesReply(
+        homeLatitude: nil, homeLongitude: nil, preferredCard: nil, segment: nil, riskScore: nil, accountCreatedMilliseconds: nil,
+        transactionsLastMinute: 0, transactionsLastHour: 0, transactionsLastDay: 0, transactionCount: nil, amountMean: nil,
+        amountM2: nil, lastTimestampMilliseconds: nil, locationTimestampMilliseconds: nil, lastLatitude: nil, lastLongitude: nil,
+        distinctMerchants: 0, isNewDevice: false, merchantPairCount: 0, isFresh: false)
+}

@@ -1,5 +1,5 @@
 #!lua name=fraudstream_results
--- fraudstream_results: the result functions, contract version 3.
+-- fraudstream_results: the result functions, contract version 4.
 --
 -- This library owns what a scored batch leaves behind: the results stream, the per-transaction result keys
 -- (optional, off by default), the dead-letter stream, the per-run and per-worker statistics hashes with their
@@ -15,9 +15,60 @@
 -- slow) are skipped, so a retry never writes twice. The end-to-end latency is taken on Redis's clock: TIME at
 -- the write minus the input entry id's millisecond part (the time Redis appended the transaction).
 --
--- The layouts of KEYS, ARGV and the replies are defined once, in Swift: WriteBatchCall and MergeLatencyCall
+-- record_decisions appends the scoring API's decisions (`fraudstream serve`) to the same results stream, marked
+-- source=api, and counts them in the same run statistics, so `monitor --stats` covers both ways in.
+--
+-- The layouts of KEYS, ARGV and the replies are defined once, in Swift: WriteBatchCall, RecordDecisionsCall and
+-- MergeLatencyCall
 -- (Sources/FraudCore/Functions). The comments here follow them, and FunctionContractTests checks both sides
 -- against a real server.
+
+-- The counters of one run in a call, created on first use ('' counts under the run 'none').
+local function run_stats(runs, run)
+  if run == '' then run = 'none' end
+  local s = runs[run]
+  if not s then
+    s = {processed = 0, predicted_fraud = 0, labelled = 0, tp = 0, fp = 0, tn = 0, fn = 0, dead_letters = 0,
+         approve = 0, review = 0, decline = 0, latency_us_sum = 0, api = 0, degraded = 0}
+    runs[run] = s
+  end
+  return s
+end
+
+-- Counts one written result: its decision, the confusion matrix when labelled ('' = unknown), its latency.
+local function count_result(s, is_fraud, decision, label, latency_us)
+  s.processed = s.processed + 1
+  s.latency_us_sum = s.latency_us_sum + latency_us
+  local predicted = is_fraud == '1'
+  if predicted then s.predicted_fraud = s.predicted_fraud + 1 end
+  s[decision] = (s[decision] or 0) + 1
+  if label ~= '' then
+    s.labelled = s.labelled + 1
+    if label == '1' and predicted then s.tp = s.tp + 1
+    elseif label == '1' then s.fn = s.fn + 1
+    elseif predicted then s.fp = s.fp + 1
+    else s.tn = s.tn + 1 end
+  end
+end
+
+-- Adds a call's counters to each run's hash and the writer's hash under it, once per run per call.
+local function write_run_stats(runs, ns, worker, now_ms, stats_ttl)
+  for run, s in pairs(runs) do
+    local run_key = ns .. ':stats:run:' .. run
+    local worker_key = run_key .. ':worker:' .. worker
+    for _, key in ipairs({run_key, worker_key}) do
+      for field, value in pairs(s) do
+        if value ~= 0 then redis.call('HINCRBY', key, field, value) end
+      end
+      redis.call('HSETNX', key, 'first_ms', now_ms)
+      redis.call('HSET', key, 'last_ms', now_ms)
+      redis.call('EXPIRE', key, stats_ttl)
+    end
+    local workers_key = run_key .. ':workers'
+    redis.call('SADD', workers_key, worker)
+    redis.call('EXPIRE', workers_key, stats_ttl)
+  end
+end
 
 -- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream, 4 the consumer-name lease
 -- ARGV: 1 group, 2 consumer, 3 results MAXLEN (0 = none), 4 result key TTL s (0 = none), 5 worker id,
@@ -74,15 +125,6 @@ local function write_batch(keys, args)
   local acks = {}
   local out = {0, 0}
   local runs = {}
-  local function run_stats(run)
-    local s = runs[run]
-    if not s then
-      s = {processed = 0, predicted_fraud = 0, labelled = 0, tp = 0, fp = 0, tn = 0, fn = 0, dead_letters = 0,
-           approve = 0, review = 0, decline = 0, latency_us_sum = 0}
-      runs[run] = s
-    end
-    return s
-  end
 
   for i = 0, r - 1 do
     local b = first + i * F
@@ -105,22 +147,7 @@ local function write_batch(keys, args)
           is_fraud = args[b + 5], decision = args[b + 6], reasons = args[b + 7], model_version = args[b + 8],
           worker_id = worker, source_id = id, latency_ms = latency}), 'EX', ttl)
       end
-      local run = args[b + 3]
-      if run == '' then run = 'none' end
-      local s = run_stats(run)
-      s.processed = s.processed + 1
-      s.latency_us_sum = s.latency_us_sum + latency_us
-      local predicted = args[b + 5] == '1'
-      if predicted then s.predicted_fraud = s.predicted_fraud + 1 end
-      s[args[b + 6]] = (s[args[b + 6]] or 0) + 1
-      local label = args[b + 9]
-      if label ~= '' then
-        s.labelled = s.labelled + 1
-        if label == '1' and predicted then s.tp = s.tp + 1
-        elseif label == '1' then s.fn = s.fn + 1
-        elseif predicted then s.fp = s.fp + 1
-        else s.tn = s.tn + 1 end
-      end
+      count_result(run_stats(runs, args[b + 3]), args[b + 5], args[b + 6], args[b + 9], latency_us)
       acks[#acks + 1] = id
       out[1] = out[1] + 1
       out[#out + 1] = latency_us
@@ -142,9 +169,7 @@ local function write_batch(keys, args)
       else
         redis.call('XADD', keys[3], '*', unpack(fields))
       end
-      local run = entry[3]
-      if run == '' then run = 'none' end
-      local s = run_stats(run)
+      local s = run_stats(runs, entry[3])
       s.dead_letters = s.dead_letters + 1
       acks[#acks + 1] = id
       out[2] = out[2] + 1
@@ -154,22 +179,53 @@ local function write_batch(keys, args)
   -- One multi-id XACK, after every write above.
   if #acks > 0 then redis.call('XACK', keys[1], group, unpack(acks)) end
 
-  for run, s in pairs(runs) do
-    local run_key = ns .. ':stats:run:' .. run
-    local worker_key = run_key .. ':worker:' .. worker
-    for _, key in ipairs({run_key, worker_key}) do
-      for field, value in pairs(s) do
-        if value ~= 0 then redis.call('HINCRBY', key, field, value) end
-      end
-      redis.call('HSETNX', key, 'first_ms', now_ms)
-      redis.call('HSET', key, 'last_ms', now_ms)
-      redis.call('EXPIRE', key, stats_ttl)
-    end
-    local workers_key = run_key .. ':workers'
-    redis.call('SADD', workers_key, worker)
-    redis.call('EXPIRE', workers_key, stats_ttl)
-  end
+  write_run_stats(runs, ns, worker, now_ms, stats_ttl)
   return out
+end
+
+-- The scoring API's decisions (fraudstream serve), already made and made once (the caller keeps one decision
+-- key per transaction, set with SET NX before it records): appended to the results stream marked source=api and
+-- counted in the run statistics like the worker's results.
+-- A batch carries a token; its marker key (in the results stream's slot) makes a retried call whose first
+-- attempt was applied (the reply was lost) write nothing again.
+-- KEYS: 1 results stream, 2 the batch's marker '{<results stream>}:recorded:<token>'
+-- ARGV: 1 server id (worker_id field), 2 namespace, 3 results MAXLEN (0 = none), 4 statistics keys' TTL s,
+--       5 record count R, 6 values per record F,
+--       then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
+--         model version, label ('' unknown, 0, 1), latency us (receipt to decision, on the server's clock),
+--         features ms, scoring ms, amount, degraded (0/1)
+-- Returns: the number of results written (0 for a retry of an applied call).
+local function record_decisions(keys, args)
+  if redis.call('EXISTS', keys[2]) == 1 then return 0 end
+  local worker, ns = args[1], args[2]
+  local maxlen = tonumber(args[3])
+  local stats_ttl = args[4]
+  local r, F = tonumber(args[5]), tonumber(args[6])
+  local first = 7
+  local now = redis.call('TIME')
+  local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local runs = {}
+  for i = 0, r - 1 do
+    local b = first + i * F
+    local latency_us = tonumber(args[b + 9])
+    local fields = {'transaction_id', args[b], 'user_id', args[b + 1], 'run_id', args[b + 2],
+      'score', args[b + 3], 'is_fraud', args[b + 4], 'decision', args[b + 5], 'reasons', args[b + 6],
+      'model_version', args[b + 7], 'worker_id', worker, 'source', 'api', 'source_id', '',
+      'latency_ms', string.format('%.3f', latency_us / 1000), 'queue_ms', '0.000', 'features_ms', args[b + 10],
+      'scoring_ms', args[b + 11], 'amount', args[b + 12]}
+    if maxlen > 0 then
+      redis.call('XADD', keys[1], 'MAXLEN', '~', maxlen, '*', unpack(fields))
+    else
+      redis.call('XADD', keys[1], '*', unpack(fields))
+    end
+    local s = run_stats(runs, args[b + 2])
+    count_result(s, args[b + 4], args[b + 5], args[b + 8], latency_us)
+    s.api = s.api + 1
+    if args[b + 13] == '1' then s.degraded = s.degraded + 1 end
+  end
+  write_run_stats(runs, ns, worker, now_ms, stats_ttl)
+  redis.call('SET', keys[2], '1', 'PX', 3600000)
+  return r
 end
 
 -- Adds a worker's latency histograms (sparse "value:count,…" per stage) to what is stored.
@@ -202,3 +258,4 @@ end
 
 redis.register_function('fs_write_batch', write_batch)
 redis.register_function('fs_merge_latency', merge_latency)
+redis.register_function('fs_record_decisions', record_decisions)

@@ -10,6 +10,14 @@ public struct StatisticsFlusher: Service {
     let intervalMilliseconds: Int
     let logger: Logger
 
+    /// Creates a flusher of `statistics` every `intervalMilliseconds` on `connection`.
+    public init(statistics: WorkerStatistics, connection: RedisConnection, intervalMilliseconds: Int, logger: Logger) {
+        self.statistics = statistics
+        self.connection = connection
+        self.intervalMilliseconds = intervalMilliseconds
+        self.logger = logger
+    }
+
     /// Flushes every interval until graceful shutdown, then once more.
     public func run() async {
         var outage = OutageLog("statistics flush")

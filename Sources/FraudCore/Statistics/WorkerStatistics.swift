@@ -42,6 +42,16 @@ public actor WorkerStatistics {
         }
     }
 
+    /// Records requests of the scoring API: each one's run and stage times (`end_to_end`, `features`, …) in µs.
+    public func record(requests: [(run: String?, stages: [(stage: String, microseconds: Int64)])]) {
+        for request in requests {
+            let run = request.run ?? "none"
+            for (stage, microseconds) in request.stages {
+                pending[run, default: StageHistograms()].record(stage, microseconds: microseconds)
+            }
+        }
+    }
+
     /// Adds what was recorded since the last flush to Redis (one pipelined round trip).
     public func flush(on connection: RedisConnection) async throws(RedisError) {
         if let retry = unconfirmed {

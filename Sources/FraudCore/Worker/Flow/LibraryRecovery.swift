@@ -7,7 +7,7 @@ import RedisClient
 /// The operations retried this way are idempotent by construction (the feature functions skip a
 /// transaction already in the user's window; the write function skips entries no longer pending),
 /// so retrying never counts or writes anything twice.
-func reloadingLibrary(_ library: FunctionLibrary, on connection: RedisConnection) -> @Sendable (RedisError) async throws(RedisError) -> Bool {
+public func reloadingLibrary(_ library: FunctionLibrary, on connection: RedisConnection) -> @Sendable (RedisError) async throws(RedisError) -> Bool {
     { error async throws(RedisError) -> Bool in
         guard error.code == .serverError, error.message.contains("Function not found") else { return false }
         try await library.load(on: connection)

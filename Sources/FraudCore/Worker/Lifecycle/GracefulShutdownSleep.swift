@@ -1,7 +1,7 @@
 import ServiceLifecycle
 
 /// Sleeps, returning early (without error) on graceful shutdown.
-func gracefulShutdownAwareSleep(milliseconds: Int) async {
+public func gracefulShutdownAwareSleep(milliseconds: Int) async {
     _ = try? await cancelWhenGracefulShutdown {
         try await Task.sleep(for: .milliseconds(milliseconds))
     }

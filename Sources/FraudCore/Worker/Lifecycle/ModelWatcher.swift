@@ -11,7 +11,8 @@ public struct ModelWatcher: Service {
     private let intervalMilliseconds: Int
     private let logger: Logger
 
-    init(connection: RedisConnection, store: ModelStore, scorer: Scorer, intervalMilliseconds: Int, logger: Logger) {
+    /// Creates a watcher that installs promotions into `scorer`.
+    public init(connection: RedisConnection, store: ModelStore, scorer: Scorer, intervalMilliseconds: Int, logger: Logger) {
         self.connection = connection
         self.store = store
         self.scorer = scorer

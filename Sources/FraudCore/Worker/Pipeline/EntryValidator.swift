@@ -28,7 +28,7 @@ public struct EntryValidator: Sendable {
 
     /// Why a parsed event time is implausible, or `nil`. Epoch seconds in the millisecond field are the
     /// usual mistake: they read as January 1970 and would corrupt the user's windows and travel speed.
-    func implausibleTimestamp(_ milliseconds: Int64, nowMilliseconds: Int64) -> String? {
+    public func implausibleTimestamp(_ milliseconds: Int64, nowMilliseconds: Int64) -> String? {
         if milliseconds < earliestTimestampMilliseconds {
             let hint = milliseconds < 100_000_000_000 ? " (epoch seconds? the field is epoch milliseconds)" : ""
             return "timestamp \(milliseconds) is before \(earliestTimestampMilliseconds) ms\(hint)"

@@ -14,6 +14,9 @@ public actor Scorer {
         self.logger = logger
     }
 
+    /// The model in use.
+    public var servingModel: ModelRecord { model }
+
     /// The version in use.
     public var modelVersion: Int { model.version }
 
@@ -26,17 +29,57 @@ public actor Scorer {
         pending = record
     }
 
+    /// The rules on top of the score.
+    public nonisolated var decisionRules: FraudRules { rules }
+
     /// Scores every item of a batch.
     public func score(_ vectors: [[Double]]) -> [ScoredDecision] {
-        if let next = pending {
-            logger.notice("switched model between batches", metadata: ["from": "\(model.version)", "to": "\(next.version)"])
-            model = next
-            pending = nil
-        }
+        switchToPendingModel()
         let ensemble = model.ensemble
         let version = model.version
         return vectors.map { vector in
             rules.decide(score: ensemble.probability(vector), features: vector, modelVersion: version)
         }
     }
+
+    /// Scores every item of a batch and, where `explain` says so, splits its margin into per-feature
+    /// contributions (same model version as the score).
+    public func score(_ vectors: [[Double]], explain: [Bool]) -> [ExplainedDecision] {
+        switchToPendingModel()
+        let ensemble = model.ensemble
+        let version = model.version
+        return zip(vectors, explain).map { vector, wanted in
+            let decision = rules.decide(score: ensemble.probability(vector), features: vector, modelVersion: version)
+            guard wanted else { return ExplainedDecision(decision: decision, baseMargin: 0, contributions: nil) }
+            let split = ensemble.contributions(vector)
+            return ExplainedDecision(decision: decision, baseMargin: split.base, contributions: split.features)
+        }
+    }
+
+    /// The answer when no state could be read in time: the model's score of the transaction-only `vector`,
+    /// the configured `decision`, and the reason `degraded`.
+    public func degraded(_ vector: [Double], decision: String) -> ScoredDecision {
+        let score = model.ensemble.probability(vector)
+        return ScoredDecision(
+            score: score, isFraud: decision == "decline", decision: decision, reasons: "degraded", modelVersion: model.version)
+    }
+
+    private func switchToPendingModel() {
+        if let next = pending {
+            logger.notice("switched model between batches", metadata: ["from": "\(model.version)", "to": "\(next.version)"])
+            model = next
+            pending = nil
+        }
+    }
+}
+
+/// A decision with, when asked for, the features' shares of the model's margin (they add up to the margin
+/// with ``baseMargin``).
+public struct ExplainedDecision: Sendable {
+    /// The decision.
+    public var decision: ScoredDecision
+    /// The margin before any feature's share.
+    public var baseMargin: Double
+    /// One share per feature in ``FeatureSchema/names`` order, or `nil` when not asked for.
+    public var contributions: [Double]?
 }

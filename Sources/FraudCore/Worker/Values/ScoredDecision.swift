@@ -10,4 +10,13 @@ public struct ScoredDecision: Sendable, Equatable {
     public var reasons: String
     /// The model version that scored it.
     public var modelVersion: Int
+
+    /// Creates a decision (the API rebuilds one from its stored decision key).
+    public init(score: Double, isFraud: Bool, decision: String, reasons: String, modelVersion: Int) {
+        self.score = score
+        self.isFraud = isFraud
+        self.decision = decision
+        self.reasons = reasons
+        self.modelVersion = modelVersion
+    }
 }

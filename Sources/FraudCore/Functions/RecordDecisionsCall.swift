@@ -1,0 +1,178 @@
+import RedisClient
+
+/// `fs_record_decisions`: appends decisions the scoring API made to the results stream (marked
+/// `source=api`) and counts them in the run statistics, like the worker's results.
+///
+/// The API makes each decision once (a per-transaction decision key set with `SET NX` before recording), so
+/// this call only writes; a batch marker makes a retried call write nothing twice. The layouts are defined here once: ``Argument`` and ``RecordValue`` give the order
+/// the command is built in; the reply is the number of results written.
+public struct RecordDecisionsCall: Sendable {
+    /// The function's name in ``FunctionLibrary/results``.
+    public static let function = "fs_record_decisions"
+    /// Number of keys the call passes.
+    public static let keyCount = Key.allCases.count
+    /// Values per record.
+    public static let valuesPerRecord = RecordValue.allCases.count
+
+    /// The keys by their position in `KEYS` (1-based).
+    public enum Key: Int, CaseIterable, Sendable {
+        /// The results stream.
+        case resultsStream = 1
+        /// `{<results stream>}:recorded:<token>`: set when the batch is written (one hour), so a retry of a
+        /// call whose reply was lost writes nothing twice; the hash tag puts it in the stream's slot.
+        case batchMarker
+    }
+
+    /// The arguments by their position in `ARGV` (1-based).
+    public enum Argument: Int, CaseIterable, Sendable {
+        /// The server's id, written as `worker_id` and counted in statistics.
+        case serverId = 1
+        /// The key namespace (statistics).
+        case namespace
+        /// Approximate `MAXLEN` of the results stream (0 = none).
+        case resultsMaxLength
+        /// TTL in s of every statistics key the call writes.
+        case statsTTLSeconds
+        /// Number of records R.
+        case recordCount
+        /// ``RecordDecisionsCall/valuesPerRecord``.
+        case valuesPerRecord
+        /// The first of R records.
+        case firstRecord
+    }
+
+    /// The values of a record, by their offset from the record's first value.
+    public enum RecordValue: Int, CaseIterable, Sendable {
+        /// The transaction id.
+        case transactionId = 0
+        /// The user id.
+        case userId
+        /// The run id, or empty.
+        case runId
+        /// The score, six decimals.
+        case score
+        /// `1` when flagged as fraud.
+        case isFraud
+        /// `approve`, `review` or `decline`.
+        case decision
+        /// Comma-separated reason codes.
+        case reasons
+        /// The model version.
+        case modelVersion
+        /// The known label: `1`, `0`, or empty.
+        case label
+        /// Receipt to decision in µs, on the server's clock.
+        case latencyMicroseconds
+        /// Feature time in ms.
+        case featuresMilliseconds
+        /// Scoring time in ms.
+        case scoringMilliseconds
+        /// The amount.
+        case amount
+        /// `1` when the answer was degraded (Redis too slow or unreachable for the deadline).
+        case degraded
+    }
+
+    /// One decision to record.
+    public struct Record: Sendable, Equatable {
+        /// The transaction.
+        public var transaction: Transaction
+        /// The decision given.
+        public var decision: ScoredDecision
+        /// Receipt to decision in µs.
+        public var latencyMicroseconds: Int64
+        /// Time in the feature round trip, µs.
+        public var featuresMicroseconds: Int64
+        /// Time scoring, µs.
+        public var scoringMicroseconds: Int64
+        /// Whether the answer was degraded.
+        public var degraded: Bool
+
+        /// Creates a record.
+        public init(
+            transaction: Transaction, decision: ScoredDecision, latencyMicroseconds: Int64, featuresMicroseconds: Int64,
+            scoringMicroseconds: Int64, degraded: Bool
+        ) {
+            self.transaction = transaction
+            self.decision = decision
+            self.latencyMicroseconds = latencyMicroseconds
+            self.featuresMicroseconds = featuresMicroseconds
+            self.scoringMicroseconds = scoringMicroseconds
+            self.degraded = degraded
+        }
+    }
+
+    private static let argumentOrder = Argument.allCases
+    private static let recordOrder = RecordValue.allCases
+
+    /// The results stream.
+    public let resultsStream: String
+    /// The server id.
+    public let serverId: String
+    /// The namespace.
+    public let namespace: String
+    /// Approximate cap of the results stream (0 = none).
+    public let maxStreamLength: Int
+    /// TTL of the statistics keys in s.
+    public let statsTTLSeconds: Int
+
+    /// Creates the call.
+    public init(resultsStream: String, serverId: String, namespace: String, maxStreamLength: Int, statsTTLSeconds: Int) {
+        self.resultsStream = resultsStream
+        self.serverId = serverId
+        self.namespace = namespace
+        self.maxStreamLength = maxStreamLength
+        self.statsTTLSeconds = statsTTLSeconds
+    }
+
+    /// The marker key of the batch with `token`.
+    public func batchMarker(_ token: String) -> String { "{\(resultsStream)}:recorded:\(token)" }
+
+    /// `FCALL fs_record_decisions` for `records`, as the batch `token` (unique per batch, the same for its retries).
+    public func command(_ records: [Record], token: String) -> RedisCommand {
+        var command = RedisCommand("FCALL", Self.function, Self.keyCount, resultsStream, batchMarker(token))
+        for argument in Self.argumentOrder {
+            switch argument {
+            case .serverId: command.append(serverId)
+            case .namespace: command.append(namespace)
+            case .resultsMaxLength: command.append(maxStreamLength)
+            case .statsTTLSeconds: command.append(statsTTLSeconds)
+            case .recordCount: command.append(records.count)
+            case .valuesPerRecord: command.append(Self.valuesPerRecord)
+            case .firstRecord:
+                for record in records { append(record, to: &command) }
+            }
+        }
+        return command
+    }
+
+    private func append(_ record: Record, to command: inout RedisCommand) {
+        let transaction = record.transaction
+        for value in Self.recordOrder {
+            switch value {
+            case .transactionId: command.append(transaction.transactionId)
+            case .userId: command.append(transaction.userId)
+            case .runId: command.append(transaction.runId ?? "")
+            case .score: command.append(WriteBatchCall.scoreText(record.decision.score))
+            case .isFraud: command.append(record.decision.isFraud ? "1" : "0")
+            case .decision: command.append(record.decision.decision)
+            case .reasons: command.append(record.decision.reasons)
+            case .modelVersion: command.append(record.decision.modelVersion)
+            case .label: command.append(transaction.isFraud.map { $0 ? "1" : "0" } ?? "")
+            case .latencyMicroseconds: command.append(record.latencyMicroseconds)
+            case .featuresMilliseconds: command.append(WriteBatchCall.millisecondsText(record.featuresMicroseconds))
+            case .scoringMilliseconds: command.append(WriteBatchCall.millisecondsText(record.scoringMicroseconds))
+            case .amount: command.append(transaction.amount)
+            case .degraded: command.append(record.degraded ? "1" : "0")
+            }
+        }
+    }
+
+    /// The number of results written.
+    public static func decode(_ reply: RESPValue) throws(RedisError) -> Int {
+        guard case .integer(let count) = try reply.get() else {
+            throw RedisError(code: .unexpectedReply, message: "\(function) returned \(reply)")
+        }
+        return Int(count)
+    }
+}

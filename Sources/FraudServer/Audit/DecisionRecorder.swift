@@ -1,0 +1,57 @@
+import FraudCore
+import Logging
+import RedisClient
+import ServiceLifecycle
+
+/// Appends the API's decisions to the results stream (marked `source=api`) and the run statistics, in
+/// batches, on its own connection, after the clients have their answers: the audit trail is off the
+/// authorization path's latency but never dropped while Redis is reachable.
+///
+/// It is the last of the server's services to stop: it drains the buffer after the lanes have finished.
+public struct DecisionRecorder: Service {
+    let buffer: RecordBuffer
+    let connection: RedisConnection
+    let call: RecordDecisionsCall
+    let statistics: WorkerStatistics
+    let logger: Logger
+    /// Most records per call.
+    let batchSize = 500
+    private let instance = "\(UInt64.random(in: 0...UInt64.max))"
+
+    init(buffer: RecordBuffer, connection: RedisConnection, call: RecordDecisionsCall, statistics: WorkerStatistics, logger: Logger) {
+        self.buffer = buffer
+        self.connection = connection
+        self.call = call
+        self.statistics = statistics
+        self.logger = logger
+    }
+
+    /// Writes batches until the buffer is closed and drained.
+    public func run() async throws {
+        var sequence = 0
+        while true {
+            let records = await buffer.take(maximum: batchSize)
+            if records.isEmpty { return }
+            sequence += 1
+            let command = call.command(records, token: "\(instance)-\(sequence)")
+            let connection = self.connection
+            // Retried until cancelled (a shutdown past its timeout): the batch marker makes a retry of an
+            // applied call write nothing again.
+            _ = try await RetryPolicy.untilCancelled.run(
+                "recording \(records.count) API decisions", logger: logger, recover: reloadingLibrary(.results, on: connection)
+            ) { () async throws(RedisError) -> Int in
+                try RecordDecisionsCall.decode(try await connection.send(command))
+            }
+            await statistics.record(
+                requests: records.map { record in
+                    (
+                        record.transaction.runId,
+                        [
+                            ("end_to_end", record.latencyMicroseconds), ("features", record.featuresMicroseconds),
+                            ("scoring", record.scoringMicroseconds),
+                        ]
+                    )
+                })
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import FraudCore
+
+/// Everything `fraudstream serve` needs to know; each value has a flag, an environment twin and a default.
+public struct ServeConfiguration: Sendable, Equatable {
+    /// Address to listen on (`HOST`).
+    public var host = "127.0.0.1"
+    /// Port to listen on (`PORT`); 0 picks a free one (tests).
+    public var port = 8080
+    /// Most transactions admitted and not yet finished; past it requests get `503` (`API_MAX_IN_FLIGHT`).
+    public var maxInFlight = 4_096
+    /// How long a request may wait for features before it is answered degraded (`DEADLINE_MS`).
+    public var deadlineMilliseconds = 20
+    /// The decision of a degraded answer (`ON_TIMEOUT`): `approve`, `review` or `decline`.
+    public var onTimeout = "review"
+    /// Most transactions per lane round trip (`API_BATCH_SIZE`).
+    public var batchSize = 128
+    /// Scoring lanes, each with its own Redis connection; one user always goes to the same one (`FETCHERS`).
+    public var lanes = 2
+    /// Seconds a transaction's first decision is kept for retries (`IDEMPOTENCY_TTL`).
+    public var idempotencyTTLSeconds = 86_400
+    /// The id written as `worker_id` with the API's results and statistics (`SERVER_ID`).
+    public var serverId = "api"
+    /// Score at or above which a transaction is declined (`FRAUD_THRESHOLD`).
+    public var threshold = 0.7
+    /// Score at or above which the decision is at least review (`REVIEW_THRESHOLD`).
+    public var reviewThreshold = 0.3
+    /// Serve this model version and ignore promotions (`MODEL_VERSION`).
+    public var pinnedModelVersion: Int?
+    /// Names of the streams (results) and the namespace.
+    public var streams = StreamNames()
+    /// Approximate cap of the results stream (`MAX_STREAM_LENGTH`).
+    public var maxStreamLength = 1_000_000
+    /// TTL of the statistics keys (`STATS_TTL`).
+    public var statsTTLSeconds = RunStatisticsKeys.defaultTTLSeconds
+    /// How long SIGTERM/SIGINT may take to finish in-flight requests and flush (`SHUTDOWN_TIMEOUT_MS`).
+    public var shutdownTimeoutMilliseconds = 5_000
+    /// The oldest plausible event time, epoch ms (`EARLIEST_TIMESTAMP_MS`).
+    public var earliestTimestampMilliseconds = Int(EntryValidator.defaultEarliestTimestampMilliseconds)
+    /// How far in the future an event time may be, ms (`MAX_CLOCK_SKEW_MS`).
+    public var maxClockSkewMilliseconds = Int(EntryValidator.defaultMaxClockSkewMilliseconds)
+    /// Feature definitions shared with training and the worker.
+    public var features = FeatureSettings()
+    /// How often promotions and the blocklist's shape are checked, ms.
+    public var modelCheckMilliseconds = 1_000
+
+    /// The decisions `--on-timeout` accepts.
+    public static let timeoutDecisions = ["approve", "review", "decline"]
+
+    /// Creates the defaults.
+    public init() {}
+
+    /// The key namespace.
+    public var namespace: String { streams.namespace }
+
+    static var integerSettings: [(setting: Setting, range: ClosedRange<Int>, value: WritableKeyPath<ServeConfiguration, Int>)] {
+        [
+            (ServeSettings.port, 0...65_535, \.port),
+            (ServeSettings.maxInFlight, 1...1_000_000, \.maxInFlight),
+            (ServeSettings.deadlineMilliseconds, 1...60_000, \.deadlineMilliseconds),
+            (ServeSettings.batchSize, 1...10_000, \.batchSize),
+            (Settings.fetchers, 1...64, \.lanes),
+            (ServeSettings.idempotencyTTL, 1...Settings.maximumTTLSeconds, \.idempotencyTTLSeconds),
+            (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
+            (Settings.statsTTL, 1...Settings.maximumTTLSeconds, \.statsTTLSeconds),
+            (Settings.shutdownTimeoutMilliseconds, 100...600_000, \.shutdownTimeoutMilliseconds),
+            (Settings.earliestTimestampMilliseconds, 0...4_102_444_800_000, \.earliestTimestampMilliseconds),
+            (Settings.maxClockSkewMilliseconds, 0...3_153_600_000_000, \.maxClockSkewMilliseconds),
+        ]
+    }
+
+    /// Flags over environment over defaults, each value checked.
+    public static func resolve(_ settings: SettingsResolver, defaultServerId: String) throws(FraudError) -> ServeConfiguration {
+        var configuration = ServeConfiguration()
+        configuration.streams = StreamNames(resolving: settings)
+        configuration.features = try FeatureSettings.resolve(settings)
+        configuration.features.namespace = configuration.streams.namespace
+        configuration.host = settings.string(ServeSettings.host) ?? configuration.host
+        configuration.serverId = settings.string(ServeSettings.serverId) ?? defaultServerId
+        for entry in integerSettings {
+            if let value = try settings.integer(entry.setting, in: entry.range) { configuration[keyPath: entry.value] = value }
+        }
+        if let value = try settings.choice(ServeSettings.onTimeout, of: timeoutDecisions) { configuration.onTimeout = value }
+        if let value = try settings.decimal(Settings.threshold, in: 0...1) { configuration.threshold = value }
+        if let value = try settings.decimal(Settings.reviewThreshold, in: 0...1) { configuration.reviewThreshold = value }
+        if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
+        if configuration.serverId.isEmpty { throw FraudError(.invalidSetting, "\(ServeSettings.serverId) must not be empty") }
+        return configuration
+    }
+
+    /// The validator the API checks transactions with, the worker's rules.
+    public var validator: EntryValidator {
+        EntryValidator(
+            maxDeliveries: 1, earliestTimestampMilliseconds: Int64(earliestTimestampMilliseconds),
+            maxClockSkewMilliseconds: Int64(maxClockSkewMilliseconds))
+    }
+}
+
+/// The settings only `fraudstream serve` has, named once.
+public enum ServeSettings {
+    /// Listen address.
+    public static let host = Setting("HOST", flag: "host")
+    /// Listen port.
+    public static let port = Setting("PORT", flag: "port")
+    /// Transactions admitted at once.
+    public static let maxInFlight = Setting("API_MAX_IN_FLIGHT", flag: "max-in-flight")
+    /// Feature deadline per request.
+    public static let deadlineMilliseconds = Setting("DEADLINE_MS", flag: "deadline-ms")
+    /// Decision of a degraded answer.
+    public static let onTimeout = Setting("ON_TIMEOUT", flag: "on-timeout")
+    /// Transactions per lane round trip.
+    public static let batchSize = Setting("API_BATCH_SIZE", flag: "batch-size")
+    /// How long first decisions are kept for retries.
+    public static let idempotencyTTL = Setting("IDEMPOTENCY_TTL", flag: "idempotency-ttl")
+    /// The server's id in results and statistics.
+    public static let serverId = Setting("SERVER_ID", flag: "server-id")
+}

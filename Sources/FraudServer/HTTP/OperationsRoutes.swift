@@ -1,0 +1,60 @@
+import FraudCore
+import Hummingbird
+import RedisClient
+
+/// `GET /healthz`, `GET /readyz`, `GET /v1/models/current` and `GET /openapi.json`.
+struct OperationsRoutes {
+    let engine: DecisionEngine
+    let control: RedisConnection
+
+    /// How long `/readyz` waits for Redis's `PING`.
+    static let readinessTimeoutMilliseconds = 500
+
+    /// Adds the routes to `router`.
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in APIResponse.json(["status": "ok"]) }
+        router.get("/readyz") { _, _ in await readiness() }
+        router.get("/v1/models/current") { _, _ in await currentModel() }
+        router.get("/openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: APIResponse.jsonHeaders,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_json)))
+        }
+    }
+
+    struct Readiness: Encodable {
+        var status: String
+        var redis: String
+        var model_version: Int
+        var in_flight: Int
+    }
+
+    private func readiness() async -> Response {
+        let version = await engine.scorer.modelVersion
+        do {
+            _ = try await control.send(RedisCommand("PING"), timeoutMilliseconds: Self.readinessTimeoutMilliseconds)
+            return APIResponse.json(Readiness(status: "ready", redis: "ok", model_version: version, in_flight: engine.depth))
+        } catch {
+            return APIResponse.json(
+                Readiness(status: "not_ready", redis: error.message, model_version: version, in_flight: engine.depth),
+                status: .serviceUnavailable)
+        }
+    }
+
+    struct ModelSummary: Encodable {
+        var version: Int
+        var kind: String
+        var created_ms: Int64
+        var threshold: Double
+        var training_data: String
+        var feature_names: [String]
+        var metrics: ModelMetrics
+    }
+
+    private func currentModel() async -> Response {
+        let model = await engine.scorer.servingModel
+        return APIResponse.json(ModelSummary(
+            version: model.version, kind: model.kind, created_ms: model.createdMilliseconds, threshold: engine.configuration.threshold,
+            training_data: model.trainingData, feature_names: model.featureNames, metrics: model.metrics))
+    }
+}

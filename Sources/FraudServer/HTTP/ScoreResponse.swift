@@ -1,0 +1,103 @@
+import FraudCore
+
+/// The body of a decision: `POST /v1/score` and each element of `POST /v1/score/batch`.
+struct ScoreResponse: Encodable {
+    var transactionId: String
+    var score: Double
+    var isFraud: Bool
+    var decision: String
+    var reasons: [String]
+    var modelVersion: Int
+    var latencyMs: Double
+    var degraded: Bool
+    var replayed: Bool
+    var explanation: Explanation?
+
+    /// With `?explain=true`: the feature vector and the features that moved the score most.
+    struct Explanation: Encodable {
+        var features: [String: Double]
+        var baseMargin: Double
+        var margin: Double
+        var topContributions: [Contribution]
+
+        enum CodingKeys: String, CodingKey {
+            case features
+            case baseMargin = "base_margin"
+            case margin
+            case topContributions = "top_contributions"
+        }
+    }
+
+    /// One feature's share of the margin (positive: towards fraud).
+    struct Contribution: Encodable {
+        var feature: String
+        var value: Double
+        var contribution: Double
+    }
+
+    /// Contributions listed in an explanation.
+    static let topContributionCount = 5
+
+    init(transaction: Transaction, answer: DecisionAnswer, latencyMicroseconds: Int64) {
+        transactionId = transaction.transactionId
+        score = (answer.decision.score * 1_000_000).rounded() / 1_000_000
+        isFraud = answer.decision.isFraud
+        decision = answer.decision.decision
+        reasons = answer.decision.reasons.isEmpty ? [] : answer.decision.reasons.split(separator: ",").map(String.init)
+        modelVersion = answer.decision.modelVersion
+        latencyMs = Double(latencyMicroseconds / 10) / 100
+        degraded = answer.degraded
+        replayed = answer.replayed
+        if let vector = answer.features, let contributions = answer.contributions, let base = answer.baseMargin {
+            var features: [String: Double] = [:]
+            for (name, value) in zip(FeatureSchema.names, vector) { features[name] = value }
+            let top = zip(FeatureSchema.names.indices, contributions)
+                .filter { $0.1 != 0 }
+                .sorted { abs($0.1) > abs($1.1) }
+                .prefix(Self.topContributionCount)
+                .map { Contribution(feature: FeatureSchema.names[$0.0], value: vector[$0.0], contribution: $0.1) }
+            explanation = Explanation(
+                features: features, baseMargin: base, margin: base + contributions.reduce(0, +), topContributions: Array(top))
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case transactionId = "transaction_id"
+        case score
+        case isFraud = "is_fraud"
+        case decision
+        case reasons
+        case modelVersion = "model_version"
+        case latencyMs = "latency_ms"
+        case degraded
+        case replayed
+        case explanation
+    }
+}
+
+/// One element of a batch answer: a decision, or why the transaction was not scored.
+enum BatchElement: Encodable {
+    case decided(ScoreResponse)
+    case rejected(index: Int, transactionId: String?, status: Int, code: String, message: String)
+
+    struct Rejected: Encodable {
+        var index: Int
+        var transaction_id: String?
+        var status: Int
+        var error: String
+        var message: String
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .decided(let response): try response.encode(to: encoder)
+        case .rejected(let index, let id, let status, let code, let message):
+            try Rejected(index: index, transaction_id: id, status: status, error: code, message: message).encode(to: encoder)
+        }
+    }
+}
+
+/// The body of `POST /v1/score/batch`.
+struct BatchAnswer: Encodable {
+    var results: [BatchElement]
+}

@@ -1,0 +1,87 @@
+import FraudCore
+import Hummingbird
+
+/// `POST /v1/score` and `POST /v1/score/batch`.
+struct ScoringRoutes {
+    let engine: DecisionEngine
+
+    /// Adds the routes to `router`.
+    func add(to router: Router<BasicRequestContext>) {
+        router.post("/v1/score") { request, _ in await score(request) }
+        router.post("/v1/score/batch") { request, _ in await scoreBatch(request) }
+    }
+
+    private func explain(_ request: Request) -> Bool {
+        guard let value = request.uri.queryParameters.get("explain") else { return false }
+        return ["true", "1", "yes"].contains(value.lowercased())
+    }
+
+    private func score(_ request: Request) async -> Response {
+        let started = ContinuousClock.now
+        let transaction: Transaction
+        do {
+            let body = try await TransactionBody.collect(request, limit: TransactionBody.maximumBytes)
+            let object = try TransactionBody.decode([String: JSONScalar].self, from: body, shape: "a JSON object (a transaction)")
+            transaction = try TransactionBody.transaction(
+                object, validator: engine.configuration.validator, nowMilliseconds: TransactionBody.nowMilliseconds
+            ).get()
+        } catch let problem as TransactionBody.Problem {
+            return problem.response
+        } catch {
+            return APIResponse.error(.badRequest, "invalid_body", "\(error)")
+        }
+        guard let answers = await engine.decide([transaction], explain: explain(request)) else {
+            return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
+        }
+        let latency = (ContinuousClock.now - started).microseconds
+        return APIResponse.json(ScoreResponse(transaction: transaction, answer: answers[0], latencyMicroseconds: latency))
+    }
+
+    /// The body of a batch request: `{"transactions": [...]}`.
+    struct BatchRequest: Decodable {
+        var transactions: [[String: JSONScalar]]
+    }
+
+    private func scoreBatch(_ request: Request) async -> Response {
+        let started = ContinuousClock.now
+        let objects: [[String: JSONScalar]]
+        do {
+            let body = try await TransactionBody.collect(request, limit: TransactionBody.maximumBatchBytes)
+            objects = try TransactionBody.decode(
+                BatchRequest.self, from: body, shape: "a JSON object {\"transactions\": [transaction, ...]}"
+            ).transactions
+        } catch let problem as TransactionBody.Problem {
+            return problem.response
+        } catch {
+            return APIResponse.error(.badRequest, "invalid_body", "\(error)")
+        }
+        guard objects.count <= TransactionBody.maximumBatchCount else {
+            return APIResponse.error(
+                .contentTooLarge, "batch_too_large",
+                "\(objects.count) transactions in one request; at most \(TransactionBody.maximumBatchCount)")
+        }
+        let now = TransactionBody.nowMilliseconds
+        let validator = engine.configuration.validator
+        var elements: [BatchElement?] = Array(repeating: nil, count: objects.count)
+        var valid: [(index: Int, transaction: Transaction)] = []
+        for (index, object) in objects.enumerated() {
+            switch TransactionBody.transaction(object, validator: validator, nowMilliseconds: now) {
+            case .success(let transaction): valid.append((index, transaction))
+            case .failure(let problem):
+                elements[index] = .rejected(
+                    index: index, transactionId: object["transaction_id"]?.text, status: Int(problem.status.code),
+                    code: problem.code, message: problem.message)
+            }
+        }
+        if !valid.isEmpty {
+            guard let answers = await engine.decide(valid.map(\.transaction), explain: explain(request)) else {
+                return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
+            }
+            let latency = (ContinuousClock.now - started).microseconds
+            for (item, answer) in zip(valid, answers) {
+                elements[item.index] = .decided(ScoreResponse(transaction: item.transaction, answer: answer, latencyMicroseconds: latency))
+            }
+        }
+        return APIResponse.json(BatchAnswer(results: elements.compactMap { $0 }))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import FraudCore
+import Hummingbird
+import RedisClient
+
+/// `POST /`: the Redis fraud-detection tutorial's endpoint, answered as its Flask app answers.
+///
+/// The body `{"device_id": …, "ip": …, "transaction_id": …}` gets the plain-text body `ip_blacklist` when
+/// the IP is on the blocklist, else `click_spam` when the device already had `CLICK_SPAM_THRESHOLD` or more
+/// events in the last `CLICK_SPAM_WINDOW_IN_SEC` seconds (this one is then more than the threshold), else
+/// `clean`. The device's events live in the same sorted set the worker's click-spam feature reads
+/// (`<ns>:{device:<id>}:events`, idempotent per `transaction_id`), and each outcome is counted in the hash
+/// `<ns>:tutorial:outcomes`.
+struct TutorialRoutes {
+    let engine: DecisionEngine
+    let control: RedisConnection
+
+    /// The answers.
+    enum Outcome: String, CaseIterable {
+        case clean
+        case ipBlacklist = "ip_blacklist"
+        case clickSpam = "click_spam"
+    }
+
+    /// Adds the route to `router`.
+    func add(to router: Router<BasicRequestContext>) {
+        router.post("/") { request, _ in await answer(request) }
+    }
+
+    /// The hash counting outcomes.
+    var outcomesKey: String { "\(engine.configuration.namespace):tutorial:outcomes" }
+
+    private func answer(_ request: Request) async -> Response {
+        let object: [String: JSONScalar]
+        do {
+            let body = try await TransactionBody.collect(request, limit: TransactionBody.maximumBytes)
+            object = try TransactionBody.decode(
+                [String: JSONScalar].self, from: body, shape: "a JSON object {\"device_id\", \"ip\", \"transaction_id\"}")
+        } catch let problem as TransactionBody.Problem {
+            return problem.response
+        } catch {
+            return APIResponse.error(.badRequest, "invalid_body", "\(error)")
+        }
+        let ip = object["ip"]?.text.flatMap { $0.isEmpty ? nil : $0 }
+        let device = object["device_id"]?.text.flatMap { $0.isEmpty ? nil : $0 }
+        guard ip != nil || device != nil else {
+            return APIResponse.error(.unprocessableContent, "missing_field", "missing required field 'device_id' or 'ip'")
+        }
+        let transactionId = object["transaction_id"]?.text.flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString
+        do {
+            let outcome = try await decide(ip: ip, device: device, transactionId: transactionId)
+            _ = try await control.send(RedisCommand("HINCRBY", outcomesKey, outcome.rawValue, 1))
+            return APIResponse.text(outcome.rawValue)
+        } catch {
+            return APIResponse.error(.serviceUnavailable, "redis_unavailable", error.message)
+        }
+    }
+
+    private func decide(ip: String?, device: String?, transactionId: String) async throws(RedisError) -> Outcome {
+        let extractor = engine.extractor
+        if let ip, let shape = extractor.blocklistShape {
+            var check = BloomCheckCall(bitmap: extractor.keys.ipBlocklist, shape: shape)
+            check.append(ip)
+            if try BloomCheckCall.decode(try await control.send(check.command), items: 1)[0] { return .ipBlacklist }
+        }
+        guard let device else { return .clean }
+        let event = Transaction(
+            transactionId: transactionId, userId: "", amount: 1, merchantId: "", timestampMilliseconds: TransactionBody.nowMilliseconds)
+        let earlier = try DeviceEventsCall.decode(
+            try await control.send(DeviceEventsCall(settings: extractor.settings).command(device: device, event)))
+        return earlier >= extractor.settings.clickSpamThreshold ? .clickSpam : .clean
+    }
+}

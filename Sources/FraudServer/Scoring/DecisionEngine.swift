@@ -1,0 +1,119 @@
+import Foundation
+import FraudCore
+import Logging
+import RedisClient
+import Synchronization
+
+/// The synchronous decision path: admits transactions into the bounded ``ScoreQueue``, lets the scoring
+/// lanes decide them in micro-batches with the worker's feature functions, model and rules, and answers
+/// each request by its deadline, degraded when Redis could not be had in time.
+public final class DecisionEngine: Sendable {
+    /// Settings.
+    public let configuration: ServeConfiguration
+    /// The scorer (model hot swap between batches, as in the worker).
+    public let scorer: Scorer
+    let queue: ScoreQueue
+    let records: RecordBuffer
+    let keys: FeatureKeys
+    let counters = EngineCounters()
+    private let extractorState: Mutex<FeatureExtractor>
+
+    /// Creates an engine serving `model`, with the blocklist of `blocklistShape`.
+    public init(configuration: ServeConfiguration, model: ModelRecord, blocklistShape: BloomFilterShape?, logger: Logger) {
+        self.configuration = configuration
+        scorer = Scorer(
+            model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold),
+            logger: logger)
+        queue = ScoreQueue(capacity: configuration.maxInFlight, lanes: configuration.lanes)
+        records = RecordBuffer(capacity: max(1_000, configuration.maxInFlight * 2))
+        keys = FeatureKeys(namespace: configuration.namespace)
+        extractorState = Mutex(FeatureExtractor(settings: configuration.features, blocklistShape: blocklistShape))
+    }
+
+    /// The feature definitions in use (the blocklist's shape can change while serving).
+    var extractor: FeatureExtractor { extractorState.withLock { $0 } }
+
+    /// Uses the blocklist of `shape` from the next batch on.
+    public func useBlocklist(_ shape: BloomFilterShape?) {
+        extractorState.withLock { extractor in
+            if extractor.blocklistShape != shape { extractor = FeatureExtractor(settings: extractor.settings, blocklistShape: shape) }
+        }
+    }
+
+    /// The blocklist's shape in use.
+    public var blocklistShape: BloomFilterShape? { extractor.blocklistShape }
+
+    /// Transactions admitted and not yet finished.
+    public var depth: Int { queue.depth }
+
+    /// Counts of answers by kind.
+    public var answerCounts: EngineCounters.Snapshot { counters.snapshot }
+
+    /// Decides `transactions`, answering each by the deadline; `nil` when the queue has no room for all of
+    /// them (the caller answers `503`).
+    public func decide(_ transactions: [Transaction], explain: Bool) async -> [DecisionAnswer]? {
+        let receivedAt = ContinuousClock.now
+        let pending = transactions.map { PendingDecision(transaction: $0, explain: explain, receivedAt: receivedAt) }
+        guard queue.submit(pending) else {
+            counters.add(overloaded: transactions.count)
+            return nil
+        }
+        let deadline = receivedAt + .milliseconds(configuration.deadlineMilliseconds)
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // At the deadline, whatever is still waiting is answered from the transaction alone.
+                do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
+                for item in pending where !item.isAnswered {
+                    item.expire(degraded: await self.degradedAnswer(item.transaction))
+                }
+            }
+            var answers: [DecisionAnswer] = []
+            answers.reserveCapacity(pending.count)
+            for item in pending { answers.append(await item.wait()) }
+            group.cancelAll()
+            counters.add(answers)
+            return answers
+        }
+    }
+
+    /// The answer without state: the model on the transaction-only vector, the `--on-timeout` decision and
+    /// the reason `degraded`.
+    func degradedAnswer(_ transaction: Transaction) async -> DecisionAnswer {
+        let vector = extractor.transactionOnlyVector(transaction)
+        return DecisionAnswer(decision: await scorer.degraded(vector, decision: configuration.onTimeout), degraded: true)
+    }
+}
+
+/// Answers by kind since the server started (for logs, `/readyz` detail and tests).
+public final class EngineCounters: Sendable {
+    /// A reading of the counters.
+    public struct Snapshot: Sendable, Equatable {
+        /// Answers computed from fresh features.
+        public var scored = 0
+        /// Stored first decisions returned to a retry.
+        public var replayed = 0
+        /// Degraded answers.
+        public var degraded = 0
+        /// Transactions refused with `503`.
+        public var overloaded = 0
+        /// Decided transactions whose decision could not be stored or recorded (Redis failed).
+        public var unrecorded = 0
+    }
+
+    private let state = Mutex(Snapshot())
+
+    /// The current counts.
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    func add(_ answers: [DecisionAnswer]) {
+        state.withLock { counts in
+            for answer in answers {
+                if answer.degraded { counts.degraded += 1 } else if answer.replayed { counts.replayed += 1 } else { counts.scored += 1 }
+            }
+        }
+    }
+
+    func add(overloaded: Int) { state.withLock { $0.overloaded += overloaded } }
+
+    func add(unrecorded: Int) { state.withLock { $0.unrecorded += unrecorded } }
+}

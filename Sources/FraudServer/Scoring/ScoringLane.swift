@@ -1,0 +1,110 @@
+import FraudCore
+import Logging
+import RedisClient
+
+/// One scoring lane: takes a micro-batch of its users' transactions from the queue and decides it in two
+/// pipelined round trips on its own connection (whose thread does the blocking I/O):
+///
+/// 1. each transaction's decision key (`GET`: a retry returns the first decision) and the worker's feature
+///    calls for the batch (`fs_user_features`, `fs_device_events`, the blocklist check); the feature functions
+///    skip a transaction id already folded in, so a retry counts nothing twice;
+/// 2. after scoring, `SET <decision key> <decision> NX GET PX <ttl>` per decided transaction: the first writer
+///    of an id wins and a concurrent duplicate gets the winner's decision back.
+///
+/// Decisions that won their key go to the recorder (results stream, `source=api`, and run statistics) after
+/// the clients have their answers. When a round trip fails, the batch's requests are answered degraded at
+/// once (those past their deadline were already) and counted as unrecorded.
+struct ScoringLane {
+    let index: Int
+    let engine: DecisionEngine
+    let connection: RedisConnection
+    let logger: Logger
+
+    /// Decides batches until the queue is closed and drained.
+    func run() async {
+        var outage = OutageLog("API scoring lane \(index)")
+        while true {
+            let batch = await engine.queue.next(lane: index, maximum: engine.configuration.batchSize)
+            if batch.isEmpty { return }
+            do {
+                try await decide(batch)
+                outage.succeeded(logger: logger)
+            } catch {
+                outage.failed(error, logger: logger, detail: ["transactions": "\(batch.count)"])
+                for item in batch { item.settle(await engine.degradedAnswer(item.transaction)) }
+                engine.counters.add(unrecorded: batch.count)
+            }
+            engine.queue.finish(batch.count)
+        }
+    }
+
+    private func decide(_ batch: [PendingDecision]) async throws(RedisError) {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let transactions = batch.map(\.transaction)
+        let decisionKeys = transactions.map { engine.keys.decision(user: $0.userId, transaction: $0.transactionId) }
+        let extractor = engine.extractor
+        let plan = extractor.plan(transactions)
+        let replies = try await featureRoundTrip(decisionKeys.map { RedisCommand("GET", $0) } + plan.commands)
+        let featureReplies = Array(replies[batch.count...])
+        let vectors = try extractor.vectors(transactions, plan: plan, replies: featureReplies)
+        let featuresDone = clock.now
+
+        var toScore: [Int] = []
+        for (index, item) in batch.enumerated() {
+            if case .bulkString(let bytes) = replies[index], let stored = StoredDecision.decode(bytes) {
+                item.settle(stored.replayedAnswer)
+            } else {
+                toScore.append(index)
+            }
+        }
+        if toScore.isEmpty { return }
+        let explained = await engine.scorer.score(toScore.map { vectors[$0] }, explain: toScore.map { batch[$0].explain })
+        let scored = clock.now
+
+        var stores: [DecisionAnswer] = []
+        var commands: [RedisCommand] = []
+        let ttl = engine.configuration.idempotencyTTLSeconds * 1000
+        for (position, index) in toScore.enumerated() {
+            let result = explained[position]
+            let answer = DecisionAnswer(
+                decision: result.decision, features: batch[index].explain ? vectors[index] : nil,
+                baseMargin: result.contributions == nil ? nil : result.baseMargin, contributions: result.contributions)
+            let stored = batch[index].propose(answer)
+            stores.append(stored)
+            commands.append(RedisCommand("SET", decisionKeys[index], StoredDecision(stored).json, "NX", "GET", "PX", ttl))
+        }
+        let outcomes = try await connection.pipeline(commands)
+        var records: [RecordDecisionsCall.Record] = []
+        let featuresMicroseconds = (featuresDone - started).microseconds
+        let scoringMicroseconds = (scored - featuresDone).microseconds
+        let now = clock.now
+        for (position, index) in toScore.enumerated() {
+            let item = batch[index]
+            switch outcomes[position] {
+            case .bulkString(let bytes):
+                // An earlier request for the same id won the key: its decision is the one.
+                item.settle(StoredDecision.decode(bytes)?.replayedAnswer ?? stores[position])
+            case .error(let message):
+                item.settle(stores[position])
+                engine.counters.add(unrecorded: 1)
+                logger.warning("could not store a decision", metadata: ["error": "\(message)"])
+            default:
+                let given = item.settle(stores[position])
+                records.append(RecordDecisionsCall.Record(
+                    transaction: item.transaction, decision: given.decision, latencyMicroseconds: (now - item.receivedAt).microseconds,
+                    featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded))
+            }
+        }
+        await engine.records.append(records)
+    }
+
+    /// The first round trip; a library missing after a Redis restart or `FUNCTION FLUSH` is loaded again and
+    /// the round trip repeated (the functions count nothing twice).
+    private func featureRoundTrip(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
+        let replies = try await connection.pipeline(commands)
+        guard replies.contains(where: { $0.errorMessage?.contains("Function not found") == true }) else { return replies }
+        try await FunctionLibrary.features.load(on: connection)
+        return try await connection.pipeline(commands)
+    }
+}

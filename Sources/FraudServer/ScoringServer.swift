@@ -1,0 +1,118 @@
+import FraudCore
+import Hummingbird
+import Logging
+import NIOCore
+import RedisClient
+import ServiceLifecycle
+import UnixSignals
+
+/// `fraudstream serve`: the synchronous scoring API as services in one `ServiceGroup`.
+///
+/// Start order: the decision recorder, the statistics flusher, the model and blocklist watchers, the
+/// scoring lanes, the HTTP server. A graceful shutdown (SIGTERM/SIGINT) runs in reverse: the server stops
+/// accepting and finishes the requests in flight, the lanes drain their queue, the recorder writes every
+/// decision made, statistics flush last.
+public struct ScoringServer: Sendable {
+    /// Settings.
+    public let configuration: ServeConfiguration
+    /// Where Redis is.
+    public let redis: RedisConfiguration
+    /// Logger.
+    public let logger: Logger
+
+    /// Creates a server.
+    public init(configuration: ServeConfiguration, redis: RedisConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.redis = redis
+        var logger = logger
+        logger[metadataKey: "server"] = "\(configuration.serverId)"
+        self.logger = logger
+    }
+
+    /// A wired server, ready to run.
+    public struct Assembly: Sendable {
+        /// The services.
+        public let group: ServiceGroup
+        /// The decision engine (tests read its counters).
+        public let engine: DecisionEngine
+    }
+
+    /// Longest a lane waits for one round trip before its connection counts as broken; requests are
+    /// answered degraded at their deadline long before.
+    static let laneCommandTimeoutMilliseconds = 1_000
+
+    private func connect(_ name: String, commandTimeoutMilliseconds: Int? = nil) async throws(RedisError) -> RedisConnection {
+        var redis = self.redis
+        redis.clientName = "fraudstream-\(configuration.serverId)-\(name)"
+        if let commandTimeoutMilliseconds { redis.commandTimeoutMilliseconds = commandTimeoutMilliseconds }
+        return try await RedisConnection.connect(redis, name: name)
+    }
+
+    /// Connects, loads the functions, the model and the blocklist, and wires the services;
+    /// `onListening` gets the bound port once the server accepts connections.
+    public func assemble(
+        signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> Assembly {
+        let control = try await connect("control")
+        for library in FunctionLibrary.all { try await library.load(on: control) }
+        let models = ModelStore(namespace: configuration.namespace)
+        let model = try await models.load(configuration.pinnedModelVersion, on: control)
+        let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
+        let engine = DecisionEngine(configuration: configuration, model: model, blocklistShape: shape, logger: logger)
+
+        var lanes: [ScoringLane] = []
+        for index in 0..<configuration.lanes {
+            let connection = try await connect("lane-\(index)", commandTimeoutMilliseconds: Self.laneCommandTimeoutMilliseconds)
+            lanes.append(ScoringLane(index: index, engine: engine, connection: connection, logger: logger))
+        }
+        let statistics = WorkerStatistics(
+            namespace: configuration.namespace, workerId: configuration.serverId,
+            settingsDescription: "api lanes=\(configuration.lanes) batch_size=\(configuration.batchSize) "
+                + "deadline_ms=\(configuration.deadlineMilliseconds) on_timeout=\(configuration.onTimeout) threshold=\(configuration.threshold)",
+            statsTTLSeconds: configuration.statsTTLSeconds)
+        let recorder = DecisionRecorder(
+            buffer: engine.records, connection: try await connect("recorder"),
+            call: RecordDecisionsCall(
+                resultsStream: configuration.streams.results, serverId: configuration.serverId, namespace: configuration.namespace,
+                maxStreamLength: configuration.maxStreamLength, statsTTLSeconds: configuration.statsTTLSeconds),
+            statistics: statistics, logger: logger)
+
+        let router = Router()
+        ScoringRoutes(engine: engine).add(to: router)
+        TutorialRoutes(engine: engine, control: control).add(to: router)
+        // BLOCKLIST BlocklistRoutes(engine: engine, control: control).add(to: router)
+        OperationsRoutes(engine: engine, control: control).add(to: router)
+        let logger = self.logger
+        let application = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "fraudstream"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("scoring API listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+                await onListening(port)
+            },
+            logger: logger)
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        func add(_ service: any Service) {
+            services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        add(StatisticsFlusher(statistics: statistics, connection: try await connect("stats"), intervalMilliseconds: 1_000, logger: logger))
+        add(recorder)
+        let watch = try await connect("watch")
+        if configuration.pinnedModelVersion == nil {
+            add(ModelWatcher(connection: watch, store: models, scorer: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+        }
+        add(BlocklistWatcher(engine: engine, connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+        add(ScoringLanes(lanes: lanes, engine: engine))
+        add(application)
+
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+        groupConfiguration.gracefulShutdownSignals = signals
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(configuration.shutdownTimeoutMilliseconds)
+        logger.info(
+            "scoring API ready",
+            metadata: ["model_version": "\(model.version)", "lanes": "\(configuration.lanes)", "deadline_ms": "\(configuration.deadlineMilliseconds)"])
+        return Assembly(group: ServiceGroup(configuration: groupConfiguration), engine: engine)
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import FraudCore
+import FraudServer
+import Foundation
+import Logging
+import RedisClient
+
+/// `fraudstream serve`: the synchronous scoring API for the authorization path.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the synchronous scoring API over HTTP (POST /v1/score).",
+        discussion: """
+            Every flag has an environment twin (in brackets) and a default. Requests are gathered into micro-batches \
+            per lane and scored with the worker's features, model and rules; a request whose features are not there \
+            within --deadline-ms is answered from the transaction alone with the --on-timeout decision and the \
+            reason degraded. Past --max-in-flight transactions the server answers 503 with Retry-After. The same \
+            transaction_id sent again gets its first decision back and counts nothing twice. Every decision is \
+            appended to the results stream with source=api. On SIGINT/SIGTERM the server stops accepting, finishes \
+            the requests in flight, records their decisions, flushes statistics and exits 0.
+
+            Endpoints: POST /v1/score[?explain=true], POST /v1/score/batch, POST / (the Redis tutorial's \
+            clean/ip_blacklist/click_spam), PUT/DELETE/GET /v1/blocklist/ip/{ip}, GET /healthz, GET /readyz, \
+            GET /v1/models/current, GET /openapi.json.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var namespace: NamespaceOptions
+
+    @Option(help: "Address to listen on [HOST] (default 127.0.0.1; 0.0.0.0 for every interface).")
+    var host: String?
+    @Option(parsing: .unconditional, help: "Port to listen on [PORT] (default 8080; 0 picks a free one).")
+    var port: Int?
+    @Option(parsing: .unconditional, help: "Most transactions admitted and not yet decided; past it 503 with Retry-After [API_MAX_IN_FLIGHT] (default 4096).")
+    var maxInFlight: Int?
+    @Option(parsing: .unconditional, help: "How long a request waits for its features before a degraded answer, ms [DEADLINE_MS] (default 20).")
+    var deadlineMs: Int?
+    @Option(help: "Decision of a degraded answer: approve, review or decline [ON_TIMEOUT] (default review).")
+    var onTimeout: String?
+    @Option(parsing: .unconditional, help: "Most transactions per lane round trip [API_BATCH_SIZE] (default 128).")
+    var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Scoring lanes, each with its own Redis connection; one user always goes to the same one [FETCHERS] (default 2).")
+    var fetchers: Int?
+    @Option(parsing: .unconditional, help: "Seconds a transaction's first decision is kept for retries [IDEMPOTENCY_TTL] (default 86400).")
+    var idempotencyTtl: Int?
+    @Option(help: "Id written as worker_id with the API's results and statistics [SERVER_ID] (default api-<host>-<pid>).")
+    var serverId: String?
+    @Option(parsing: .unconditional, help: "Serve this model version and ignore promotions [MODEL_VERSION] (default: the promoted one, followed live).")
+    var modelVersion: Int?
+    @Option(parsing: .unconditional, help: "Score at or above which is_fraud=1 and the decision is decline [FRAUD_THRESHOLD] (default 0.7).")
+    var threshold: Double?
+    @Option(parsing: .unconditional, help: "Score at or above which the decision is at least review [REVIEW_THRESHOLD] (default 0.3).")
+    var reviewThreshold: Double?
+    @Option(help: "Results stream [FRAUD_RESULTS_STREAM] (default <namespace>:results).")
+    var resultsStream: String?
+    @Option(parsing: .unconditional, help: "Approximate MAXLEN of the results stream; 0 = no cap [MAX_STREAM_LENGTH] (default 1000000).")
+    var maxStreamLength: Int?
+    @Option(parsing: .unconditional, help: "Seconds a run's statistics keys live after the run's last write [STATS_TTL] (default 2592000).")
+    var statsTtl: Int?
+    @Option(parsing: .unconditional, help: "How long SIGTERM/SIGINT may take to finish requests and flush, ms [SHUTDOWN_TIMEOUT_MS] (default 5000).")
+    var shutdownTimeoutMs: Int?
+    @Option(parsing: .unconditional, help: "Reject (422) transactions whose timestamp is older than this, epoch ms [EARLIEST_TIMESTAMP_MS] (default 946684800000).")
+    var earliestTimestampMs: Int?
+    @Option(parsing: .unconditional, help: "Reject (422) transactions whose timestamp is more than this far in the future, ms [MAX_CLOCK_SKEW_MS] (default 31622400000).")
+    var maxClockSkewMs: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).")
+    var logLevel: String?
+
+    /// The flags given, by the setting each overrides.
+    var flags: [Setting: String?] {
+        [
+            ServeSettings.host: host, ServeSettings.port: port.map(String.init), ServeSettings.maxInFlight: maxInFlight.map(String.init),
+            ServeSettings.deadlineMilliseconds: deadlineMs.map(String.init), ServeSettings.onTimeout: onTimeout,
+            ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
+            ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
+            Settings.modelVersion: modelVersion.map(String.init), Settings.threshold: threshold.map { "\($0)" },
+            Settings.reviewThreshold: reviewThreshold.map { "\($0)" }, Settings.resultsStream: resultsStream,
+            Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.statsTTL: statsTtl.map(String.init),
+            Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),
+            Settings.earliestTimestampMilliseconds: earliestTimestampMs.map(String.init),
+            Settings.maxClockSkewMilliseconds: maxClockSkewMs.map(String.init), Settings.logLevel: logLevel,
+        ]
+    }
+
+    func run() async throws {
+        let settings = SettingsResolver.command(connection.flags, namespace.flags, flags)
+        let configuration = try ServeConfiguration.resolve(
+            settings, defaultServerId: "api-\(ProcessInfo.processInfo.hostName)-\(getpid())")
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        let level = Logger.Level(rawValue: try settings.choice(Settings.logLevel, of: levels) ?? "info") ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "fraudstream.serve")
+        let server = ScoringServer(configuration: configuration, redis: try connection.configuration(settings), logger: logger)
+        let assembly = try await server.assemble { port in
+            // One line on standard output, for scripts: where to send requests.
+            printLine("listening on http://\(configuration.host):\(port)")
+        }
+        try await assembly.group.run()
+        let counts = assembly.engine.answerCounts
+        logger.info(
+            "scoring API stopped",
+            metadata: ["scored": "\(counts.scored)", "replayed": "\(counts.replayed)", "degraded": "\(counts.degraded)",
+                       "overloaded": "\(counts.overloaded)", "unrecorded": "\(counts.unrecorded)"])
+    }
+}
