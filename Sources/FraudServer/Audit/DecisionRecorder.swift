@@ -26,12 +26,16 @@ public struct DecisionRecorder: Service {
         self.logger = logger
     }
 
-    /// Writes batches until the buffer is closed and drained.
+    /// Writes batches until the buffer is closed and drained (the lanes have finished), then stays until its
+    /// own turn in the group's shutdown.
     public func run() async throws {
         var sequence = 0
         while true {
             let records = await buffer.take(maximum: batchSize)
-            if records.isEmpty { return }
+            if records.isEmpty {
+                try? await gracefulShutdown()
+                return
+            }
             sequence += 1
             let command = call.command(records, token: "\(instance)-\(sequence)")
             let connection = self.connection

@@ -16,6 +16,7 @@ struct BlocklistWatcher: Service {
         var outage = OutageLog("blocklist check")
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
             do {
                 let shape = try await store.blocklistShape(on: connection)
                 outage.succeeded(logger: logger)

@@ -14,8 +14,8 @@ public actor Scorer {
         self.logger = logger
     }
 
-    /// The model in use.
-    public var servingModel: ModelRecord { model }
+    /// The model that scores the next batch: a queued one, else the one in use.
+    public var servingModel: ModelRecord { pending ?? model }
 
     /// The version in use.
     public var modelVersion: Int { model.version }

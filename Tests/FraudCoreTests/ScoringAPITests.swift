@@ -1,0 +1,299 @@
+import Foundation
+import FraudServer
+import RedisClient
+import Testing
+
+@testable import FraudCore
+
+@Suite("Scoring API (fraudstream serve) against a real redis-server")
+struct ScoringAPITests {
+    typealias Harness = ScoringAPIHarness
+
+    @Test func scoresATransactionAndRecordsItOnTheResultsStreamAsApi() async throws {
+        try await Harness.with { api in
+            let client = try await api.connect()
+            let reply = try await client.request(.POST, "/v1/score", json: Harness.transaction("t-1"))
+            #expect(reply.status == 200, "\(reply.text)")
+            let body = try Harness.object(reply)
+            #expect(body["transaction_id"] as? String == "t-1")
+            #expect(["approve", "review", "decline"].contains(body["decision"] as? String ?? ""))
+            let score = try #require(body["score"] as? Double)
+            #expect((0...1).contains(score))
+            #expect(body["model_version"] as? Int == 1)
+            #expect(body["degraded"] as? Bool == false)
+            #expect(body["replayed"] as? Bool == false)
+            #expect(body["reasons"] is [String])
+            #expect((body["latency_ms"] as? Double ?? -1) >= 0)
+            // Audit: one result marked source=api, counted in the run's statistics.
+            try await waitUntil("the decision is recorded") { try await api.results().count == 1 }
+            let result = try #require(try await api.results().first)
+            #expect(result["source"] == "api")
+            #expect(result["transaction_id"] == "t-1")
+            #expect(result["worker_id"] == "api-test")
+            #expect(result["decision"] == body["decision"] as? String)
+            let stats = try await api.redis.send(RedisCommand("HGETALL", "fraud:stats:run:api-run")).stringPairs ?? [:]
+            #expect(stats["processed"] == "1")
+            #expect(stats["api"] == "1")
+            await client.close()
+        }
+    }
+
+    @Test func aRetryReturnsTheFirstDecisionAndCountsNothingTwice() async throws {
+        try await Harness.with { api in
+            let client = try await api.connect()
+            let first = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("t-retry", amount: 950)))
+            let second = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("t-retry", amount: 950)))
+            #expect(second["replayed"] as? Bool == true)
+            #expect(first["replayed"] as? Bool == false)
+            #expect(second["score"] as? Double == first["score"] as? Double)
+            #expect(second["decision"] as? String == first["decision"] as? String)
+            #expect(second["reasons"] as? [String] == first["reasons"] as? [String])
+            // Features counted once: one window member, running count 1, one audit record.
+            let window = try await api.redis.send(RedisCommand("ZCARD", "fraud:{u1}:window"))
+            #expect(window.int == 1)
+            let count = try await api.redis.send(RedisCommand("HGET", "fraud:{u1}:profile", "n"))
+            #expect(count.string == "1")
+            try await waitUntil("the first decision is recorded") { try await api.results().count == 1 }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await api.results().count == 1)
+            #expect(api.engine.answerCounts.replayed == 1)
+            await client.close()
+        }
+    }
+
+    @Test func concurrentDuplicatesGetOneDecision() async throws {
+        try await Harness.with { api in
+            let answers = try await withThrowingTaskGroup(of: (score: Double?, replayed: Bool?).self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let client = try await api.connect()
+                        let body = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("t-dup", user: 3)))
+                        await client.close()
+                        return (body["score"] as? Double, body["replayed"] as? Bool)
+                    }
+                }
+                var all: [(score: Double?, replayed: Bool?)] = []
+                for try await answer in group { all.append(answer) }
+                return all
+            }
+            #expect(Set(answers.compactMap(\.score)).count == 1)
+            #expect(answers.filter { $0.replayed == false }.count == 1)
+            try await waitUntil("the decision is recorded") { try await api.results().count == 1 }
+            #expect(try await api.redis.send(RedisCommand("ZCARD", "fraud:{u3}:window")).int == 1)
+        }
+    }
+
+    @Test func anExplanationsContributionsAddUpToTheScore() async throws {
+        try await Harness.with { api in
+            let client = try await api.connect()
+            let reply = try await client.request(.POST, "/v1/score?explain=true", json: Harness.transaction("t-explain", amount: 990))
+            let body = try Harness.object(reply)
+            let explanation = try #require(body["explanation"] as? [String: Any], "\(reply.text)")
+            let features = try #require(explanation["features"] as? [String: Double])
+            #expect(features.count == FeatureSchema.count)
+            #expect(features["amount"] == 990)
+            let margin = try #require(explanation["margin"] as? Double)
+            let score = try #require(body["score"] as? Double)
+            #expect(abs(1 / (1 + exp(-margin)) - score) < 1e-5)
+            let top = try #require(explanation["top_contributions"] as? [[String: Any]])
+            #expect(!top.isEmpty && top.count <= 5)
+            let magnitudes = top.compactMap { ($0["contribution"] as? Double).map(abs) }
+            #expect(magnitudes == magnitudes.sorted(by: >))
+            // Without the flag there is no explanation.
+            let plain = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("t-plain")))
+            #expect(plain["explanation"] == nil)
+            await client.close()
+        }
+    }
+
+    @Test func aBatchIsAnsweredInOrderWithPerItemErrors() async throws {
+        try await Harness.with { api in
+            let client = try await api.connect()
+            let items = [
+                Harness.transaction("b-0", user: 4), "{\"transaction_id\": \"b-1\", \"user_id\": \"u5\", \"merchant_id\": \"m\"}",
+                Harness.transaction("b-2", user: 6), Harness.transaction("b-3", user: 4),
+            ]
+            let reply = try await client.request(.POST, "/v1/score/batch", json: "{\"transactions\": [\(items.joined(separator: ","))]}")
+            #expect(reply.status == 200, "\(reply.text)")
+            let results = try #require(Harness.object(reply)["results"] as? [[String: Any]])
+            #expect(results.count == 4)
+            #expect(results.map { $0["transaction_id"] as? String } == ["b-0", "b-1", "b-2", "b-3"])
+            #expect(results[1]["status"] as? Int == 422)
+            #expect(results[1]["message"] as? String == "missing required field 'amount'")
+            #expect(results[0]["decision"] != nil && results[2]["decision"] != nil && results[3]["decision"] != nil)
+            try await waitUntil("three decisions recorded") { try await api.results().count == 3 }
+            // Over the limit: refused whole.
+            let many = Array(repeating: Harness.transaction("x"), count: 1_001).joined(separator: ",")
+            let tooMany = try await client.request(.POST, "/v1/score/batch", json: "{\"transactions\": [\(many)]}")
+            #expect(tooMany.status == 413)
+            await client.close()
+        }
+    }
+
+    @Test func badInputsGetClearErrorsAndNothingCrashes() async throws {
+        try await Harness.with { api in
+            let client = try await api.connect()
+            func check(_ path: String, _ body: String, _ status: Int, _ code: String, message: String? = nil) async throws {
+                let reply = try await client.request(.POST, path, json: body)
+                #expect(reply.status == status, "\(body.prefix(60)) → \(reply.status) \(reply.text)")
+                let object = try Harness.object(reply)
+                #expect(object["error"] as? String == code, "\(reply.text)")
+                if let message { #expect(object["message"] as? String == message) }
+            }
+            try await check("/v1/score", "{\"transaction_id\": ", 400, "malformed_json")
+            try await check("/v1/score", "[1, 2]", 400, "invalid_body")
+            try await check("/v1/score", "", 400, "empty_body")
+            // The dead-letter stream's reason texts.
+            try await check("/v1/score", "{\"transaction_id\": \"a\", \"user_id\": \"u1\", \"merchant_id\": \"m\"}", 422, "missing_field",
+                message: "missing required field 'amount'")
+            try await check("/v1/score", Harness.transaction("neg", amount: -3), 422, "invalid_amount",
+                message: "amount '-3' is not a finite decimal > 0")
+            try await check("/v1/score", Harness.transaction("secs", extra: "\"timestamp\": 1790812800"), 422, "invalid_timestamp")
+            try await check("/v1/score", Harness.transaction("run", run: "bad run!"), 422, "invalid_run_id")
+            let huge = "{\"transaction_id\": \"h\", \"pad\": \"" + String(repeating: "x", count: 70_000) + "\"}"
+            let tooLarge = try await api.connect()
+            let reply = try await tooLarge.request(.POST, "/v1/score", json: huge)
+            #expect(reply.status == 413)
+            await tooLarge.close()
+            let unknown = try await client.request(.GET, "/v1/nothing-here")
+            #expect(unknown.status == 404)
+            // Still serving.
+            let fine = try await client.request(.POST, "/v1/score", json: Harness.transaction("after-bad"))
+            #expect(fine.status == 200)
+            #expect(try await api.results().filter { $0["transaction_id"] != "after-bad" }.isEmpty)
+            await client.close()
+        }
+    }
+
+    @Test func tutorialEndpointAnswersCleanThenIpBlacklistThenClickSpam() async throws {
+        try await Harness.with(configure: { $0.features.clickSpamThreshold = 3 }) { api in
+            let client = try await api.connect()
+            func tutorial(_ device: String, _ ip: String, _ id: String) async throws -> String {
+                let reply = try await client.request(
+                    .POST, "/", json: "{\"device_id\": \"\(device)\", \"ip\": \"\(ip)\", \"transaction_id\": \"\(id)\"}")
+                #expect(reply.status == 200)
+                #expect(reply.header("content-type")?.hasPrefix("text/plain") == true)
+                return reply.text
+            }
+            #expect(try await tutorial("dev-a", "7.7.7.7", "c-1") == "clean")
+            _ = try await FeatureStore(namespace: "fraud").addToBlocklist(["7.7.7.7"], on: api.redis)
+            #expect(try await tutorial("dev-a", "7.7.7.7", "c-2") == "ip_blacklist")
+            // Threshold 3: three events in the window are clean, the fourth is more than the threshold.
+            var answers: [String] = []
+            for index in 0..<4 { answers.append(try await tutorial("dev-b", "8.8.8.8", "s-\(index)")) }
+            #expect(answers == ["clean", "clean", "clean", "click_spam"])
+            let counts = try await api.redis.send(RedisCommand("HGETALL", "fraud:tutorial:outcomes")).stringPairs ?? [:]
+            #expect(counts == ["clean": "4", "ip_blacklist": "1", "click_spam": "1"])
+            await client.close()
+        }
+    }
+
+    @Test func aPausedRedisGetsADegradedAnswerInTimeAndTheRetryGetsTheSame() async throws {
+        try await Harness.with(configure: { $0.deadlineMilliseconds = 50; $0.onTimeout = "decline" }) { api in
+            let client = try await api.connect()
+            _ = try await client.request(.POST, "/v1/score", json: Harness.transaction("warm", user: 7))
+            _ = try await api.redis.send(RedisCommand("CLIENT", "PAUSE", 800, "ALL"))
+            let started = ContinuousClock.now
+            let reply = try await client.request(.POST, "/v1/score", json: Harness.transaction("t-slow", user: 8))
+            let elapsed = ContinuousClock.now - started
+            let body = try Harness.object(reply)
+            #expect(reply.status == 200)
+            #expect(elapsed < .milliseconds(600), "answered after \(elapsed) with Redis paused for 800 ms")
+            #expect(body["degraded"] as? Bool == true)
+            #expect(body["decision"] as? String == "decline")
+            #expect(body["reasons"] as? [String] == ["degraded"])
+            let ready = try await client.request(.GET, "/readyz")
+            #expect(ready.status == 503, "\(ready.text)")
+            // Once Redis is back, the degraded answer is what is stored and recorded, so a retry gets it too.
+            try await waitUntil("the degraded decision is stored") {
+                try await api.redis.send(RedisCommand("GET", "fraud:{u8}:decision:t-slow")).string != nil
+            }
+            let retry = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("t-slow", user: 8)))
+            #expect(retry["replayed"] as? Bool == true)
+            #expect(retry["degraded"] as? Bool == true)
+            #expect(retry["decision"] as? String == "decline")
+            try await waitUntil("the degraded decision is recorded") {
+                try await api.results().contains { $0["transaction_id"] == "t-slow" && $0["reasons"] == "degraded" }
+            }
+            #expect(try await client.request(.GET, "/readyz").status == 200)
+            #expect(api.engine.answerCounts.degraded >= 1)
+            await client.close()
+        }
+    }
+
+    @Test func aFullQueueAnswers503WithRetryAfter() async throws {
+        try await Harness.with(configure: { $0.maxInFlight = 2; $0.deadlineMilliseconds = 30 }) { api in
+            let client = try await api.connect()
+            _ = try await api.redis.send(RedisCommand("CLIENT", "PAUSE", 700, "ALL"))
+            let first = try await client.request(.POST, "/v1/score", json: Harness.transaction("q-1", user: 9))
+            let second = try await client.request(.POST, "/v1/score", json: Harness.transaction("q-2", user: 10))
+            let third = try await client.request(.POST, "/v1/score", json: Harness.transaction("q-3", user: 11))
+            #expect(first.status == 200 && second.status == 200)
+            #expect(third.status == 503, "\(third.text)")
+            #expect(third.header("retry-after") == "1")
+            #expect(try Harness.object(third)["error"] as? String == "overloaded")
+            // When Redis is back the queue drains and requests are scored again.
+            try await waitUntil("the queue drains") { api.engine.depth == 0 }
+            let later = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("q-4", user: 12)))
+            #expect(later["degraded"] as? Bool == false)
+            #expect(api.engine.answerCounts.overloaded == 1)
+            await client.close()
+        }
+    }
+
+    @Test func gracefulShutdownFinishesRequestsInFlightAndRecordsThem() async throws {
+        try await Harness.with(configure: { $0.deadlineMilliseconds = 5_000 }) { api in
+            _ = try await api.redis.send(RedisCommand("CLIENT", "PAUSE", 500, "ALL"))
+            let clients = try await (0..<12).asyncMap { _ in try await api.connect() }
+            let answers = Task {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for (index, client) in clients.enumerated() {
+                        group.addTask {
+                            let reply = try await client.request(.POST, "/v1/score", json: Harness.transaction("g-\(index)", user: index))
+                            let degraded = try Harness.object(reply)["degraded"] as? Bool
+                            return reply.status == 200 && degraded == false ? 1 : 0
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(150))
+            try await api.shutDown()
+            #expect(try await answers.value == 12)
+            let recorded = try await api.results().filter { $0["transaction_id"]?.hasPrefix("g-") == true }
+            #expect(recorded.count == 12)
+            for client in clients { await client.close() }
+        }
+    }
+
+    @Test func operationsEndpointsReportHealthReadinessAndTheModel() async throws {
+        try await Harness.with { api in
+            let client = try await api.connect()
+            let health = try await client.request(.GET, "/healthz")
+            #expect(health.status == 200)
+            let ready = try Harness.object(try await client.request(.GET, "/readyz"))
+            #expect(ready["status"] as? String == "ready")
+            #expect(ready["model_version"] as? Int == 1)
+            let model = try Harness.object(try await client.request(.GET, "/v1/models/current"))
+            #expect(model["version"] as? Int == 1)
+            #expect(model["feature_names"] as? [String] == FeatureSchema.names)
+            // A promoted model is served from the next batch on.
+            _ = try await ModelStore(namespace: "fraud").save(WorkerHarness.tinyModel(seed: 2), promote: true, on: api.redis)
+            try await waitUntil("version 2 serves") {
+                try Harness.object(try await client.request(.GET, "/v1/models/current"))["version"] as? Int == 2
+            }
+            let scored = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("after-swap")))
+            #expect(scored["model_version"] as? Int == 2)
+            await client.close()
+        }
+    }
+}
+
+extension Sequence {
+    /// Maps in order, awaiting each.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
