@@ -41,6 +41,8 @@ struct ScoringAPIHarness {
             configuration.port = 0
             configuration.serverId = "api-test"
             configuration.modelCheckMilliseconds = 100
+            // Generous, so a loaded test machine never turns an answer degraded; the deadline tests set their own.
+            configuration.deadlineMilliseconds = 5_000
             configure(&configuration)
             let listening = Mutex<Int?>(nil)
             let server = ScoringServer(configuration: configuration, redis: redisHarness.server.configuration, logger: Logger(label: "test.serve"))
