@@ -152,28 +152,49 @@ struct FunctionContractTests {
         }
     }
 
-    @Test func bloomAddAndCheckAgreeOnTheOffsetLayout() async throws {
+    /// Add, check and remove address the same 4-bit counters: `#<index>` is counter index × 4 bits.
+    @Test func bloomAddCheckAndRemoveAgreeOnTheCounterLayout() async throws {
         let shape = BloomFilterShape(capacity: 100, falsePositiveRate: 0.001)
-        let bitmap = FeatureKeys(namespace: "fraud").ipBlocklist
-        let add = BloomAddCall(bitmap: bitmap, shape: shape).command("6.6.6.6")
-        #expect(FunctionCallParts(add).keys == [bitmap])
-        #expect(FunctionCallParts(add).arguments == shape.offsets("6.6.6.6").map(String.init))
-        var check = BloomCheckCall(bitmap: bitmap, shape: shape)
+        let counters = FeatureKeys(namespace: "fraud").ipBlocklistCounters
+        let offsets = shape.offsets("6.6.6.6").map { "#\($0)" }
+        let add = BloomAddCall(counters: counters, shape: shape).command("6.6.6.6")
+        #expect(FunctionCallParts(add).function == BloomAddCall.function)
+        #expect(FunctionCallParts(add).keys == [counters])
+        #expect(FunctionCallParts(add).arguments == offsets)
+        #expect(FunctionCallParts(add).argument(BloomAddCall.Argument.firstOffset.rawValue) == offsets[0])
+        let remove = BloomRemoveCall(counters: counters, shape: shape)
+        #expect(FunctionCallParts(remove.command("6.6.6.6")).function == BloomRemoveCall.function)
+        #expect(FunctionCallParts(remove.command("6.6.6.6")).keys == [counters])
+        #expect(FunctionCallParts(remove.command("6.6.6.6")).arguments == offsets)
+        var check = BloomCheckCall(counters: counters, shape: shape)
         #expect(check.append("6.6.6.6") == 0)
         #expect(check.append("1.2.3.4") == 1)
         let parts = FunctionCallParts(check.command)
         #expect(parts.function == BloomCheckCall.function)
+        #expect(parts.keys == [counters])
         #expect(parts.argument(BloomCheckCall.Argument.hashesPerItem.rawValue) == "\(shape.hashes)")
+        #expect(parts.argument(BloomCheckCall.Argument.firstItemOffsets.rawValue) == offsets[0])
         #expect(parts.arguments.count == BloomCheckCall.Argument.firstItemOffsets.rawValue - 1 + 2 * shape.hashes)
         try await withFunctionsServer { redis in
-            let set = try BloomAddCall.decode(try await redis.send(add))
-            #expect(set == shape.hashes)
+            // Each counter read at its absolute bit offset: the function wrote u4 counters at index × 4.
+            func counterValues() async throws -> [Int] {
+                let get = shape.offsets("6.6.6.6").flatMap { ["GET", "u4", "\($0 * BloomFilterShape.counterBits)"] }
+                let reply = try await redis.send(RedisCommand("BITFIELD", arguments: ([counters] + get).map { $0 as any RedisArgument }))
+                return (reply.array ?? []).compactMap(\.int)
+            }
+            #expect(try BloomAddCall.decode(try await redis.send(add)) == shape.hashes)
+            #expect(try await counterValues() == Array(repeating: 1, count: shape.hashes))
             let hits = try BloomCheckCall.decode(try await redis.send(check.command), items: check.itemCount)
             #expect(hits == [true, false])
             // Flagged no-writes, so the read-only variant accepts it too.
             let readOnly = RedisCommand("FCALL_RO", arguments: check.command.arguments.dropFirst().map { $0 as any RedisArgument })
             let readOnlyHits = try BloomCheckCall.decode(try await redis.send(readOnly), items: check.itemCount)
             #expect(readOnlyHits == [true, false])
+
+            #expect(try BloomRemoveCall.decode(try await redis.send(remove.command("1.2.3.4"))) == false)
+            #expect(try BloomRemoveCall.decode(try await redis.send(remove.command("6.6.6.6"))) == true)
+            #expect(try await counterValues() == Array(repeating: 0, count: shape.hashes))
+            #expect(try BloomCheckCall.decode(try await redis.send(check.command), items: check.itemCount) == [false, false])
         }
     }
 

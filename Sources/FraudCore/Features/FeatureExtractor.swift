@@ -57,7 +57,7 @@ public struct FeatureExtractor: Sendable {
         var blocklistCommand = -1
         var blocklistItems = 0
         if let shape = blocklistShape {
-            var check = BloomCheckCall(bitmap: keys.ipBlocklist, shape: shape)
+            var check = BloomCheckCall(counters: keys.ipBlocklistCounters, shape: shape)
             for (index, transaction) in batch.enumerated() {
                 guard let ip = transaction.ip, !ip.isEmpty else { continue }
                 blocklistSlots[index] = check.append(ip)

@@ -35,8 +35,12 @@ public struct FeatureKeys: Sendable {
     public func decision(user: String, transaction: String) -> String { "\(namespace):{\(user)}:decision:\(transaction)" }
     /// `<ns>:{device:<id>}:events`: a device's events, for click spam.
     public func deviceEvents(_ device: String) -> String { "\(namespace):{device:\(device)}:events" }
-    /// `<ns>:blocklist:ip`: the IP Bloom filter bitmap.
-    public var ipBlocklist: String { "\(namespace):blocklist:ip" }
-    /// `<ns>:blocklist:ip:shape`: its size and hash count.
+    /// `<ns>:blocklist:ip:counters`: the IP blocklist, a counting Bloom filter of 4-bit counters (a string
+    /// read and updated with `BITFIELD u4`).
+    public var ipBlocklistCounters: String { "\(namespace):blocklist:ip:counters" }
+    /// `<ns>:blocklist:ip:shape`: the filter's size (`counters`, `counter_bits`, `hashes`, `capacity`, `fp_rate`).
     public var ipBlocklistShape: String { "\(namespace):blocklist:ip:shape" }
+    /// `<ns>:blocklist:ip`: where the plain Bloom filter bitmap of contract version 4 and earlier lived. Never
+    /// read (its bits are not counters); ``FeatureStore/writeBlocklist(_:shape:on:)`` deletes it.
+    public var legacyIPBlocklistBitmap: String { "\(namespace):blocklist:ip" }
 }

@@ -1,6 +1,8 @@
 import RedisClient
 
-/// `fs_bloom_add`: sets an item's bits in a Bloom filter's bitmap. The reply is the number of offsets set.
+/// `fs_bloom_add`: adds an item to a counting Bloom filter by incrementing its k 4-bit counters
+/// (`BITFIELD … OVERFLOW SAT INCRBY u4 #<index> 1`): a counter saturates at 15 and stays there. The reply is
+/// the number of counters incremented (k).
 public struct BloomAddCall: Sendable {
     /// The function's name in ``FunctionLibrary/features``.
     public static let function = "fs_bloom_add"
@@ -10,35 +12,36 @@ public struct BloomAddCall: Sendable {
 
     /// The keys by their position in `KEYS` (1-based).
     public enum Key: Int, CaseIterable, Sendable {
-        /// The filter's bitmap.
-        case bitmap = 1
+        /// The filter's string of 4-bit counters.
+        case counters = 1
     }
 
     /// The arguments by their position in `ARGV` (1-based).
     public enum Argument: Int, CaseIterable, Sendable {
-        /// The first bit offset to set, followed by the others.
+        /// The first counter offset (`#<index>`) to increment, followed by the others.
         case firstOffset = 1
     }
 
-    /// The filter's bitmap key.
-    public let bitmap: String
+    /// The filter's counters key.
+    public let counters: String
     /// The filter's shape.
     public let shape: BloomFilterShape
 
-    /// Creates the call for the filter in `bitmap`.
-    public init(bitmap: String, shape: BloomFilterShape) {
-        self.bitmap = bitmap
+    /// Creates the call for the filter whose counters are in `counters`.
+    public init(counters: String, shape: BloomFilterShape) {
+        self.counters = counters
         self.shape = shape
     }
 
     /// `FCALL fs_bloom_add` for `item`.
     public func command(_ item: String) -> RedisCommand {
-        var command = RedisCommand("FCALL", Self.function, Self.keyCount, bitmap)
-        for offset in shape.offsets(item) { command.append(offset) }
+        var command = RedisCommand("FCALL", Self.function, Self.keyCount, counters)
+        var scratch: [Int] = []
+        shape.appendCounterArguments(item, to: &command, scratch: &scratch)
         return command
     }
 
-    /// The number of offsets set.
+    /// The number of counters incremented.
     public static func decode(_ reply: RESPValue) throws(RedisError) -> Int {
         guard case .integer(let count) = try reply.get() else {
             throw RedisError(code: .unexpectedReply, message: "\(function) returned \(reply)")

@@ -1,9 +1,12 @@
 import RedisClient
 
-/// `fs_bloom_check`: Bloom filter membership of a batch of items, in one call.
+/// `fs_bloom_check`: counting Bloom filter membership of a batch of items, in one call.
 ///
-/// Bit offsets are computed in Swift (``BloomFilterShape``); the function only tests bits. The reply is
-/// one 0/1 per item, in the order the items were appended.
+/// Counter offsets are computed in Swift (``BloomFilterShape``); the function reads counters with
+/// `BITFIELD_RO`, one call per hash over the items not yet ruled out (so a non-member usually costs one counter
+/// read), and only compares them with zero. It is flagged `no-writes`, so `FCALL_RO` and replicas accept it.
+/// The reply is one 0/1 per item, in the order the items were appended: 1 when all the item's counters are
+/// above zero.
 public struct BloomCheckCall: Sendable {
     /// The function's name in ``FunctionLibrary/features``.
     public static let function = "fs_bloom_check"
@@ -13,15 +16,15 @@ public struct BloomCheckCall: Sendable {
 
     /// The keys by their position in `KEYS` (1-based).
     public enum Key: Int, CaseIterable, Sendable {
-        /// The filter's bitmap.
-        case bitmap = 1
+        /// The filter's string of 4-bit counters.
+        case counters = 1
     }
 
     /// The arguments by their position in `ARGV` (1-based).
     public enum Argument: Int, CaseIterable, Sendable {
         /// Hashes per item k: the width of each item's group of offsets.
         case hashesPerItem = 1
-        /// The first item's k bit offsets, followed by every further item's.
+        /// The first item's k counter offsets (`#<index>`), followed by every further item's.
         case firstItemOffsets
     }
 
@@ -33,18 +36,16 @@ public struct BloomCheckCall: Sendable {
     public private(set) var itemCount = 0
     private var offsets: [Int] = []
 
-    /// Starts a check against the filter in `bitmap`.
-    public init(bitmap: String, shape: BloomFilterShape) {
+    /// Starts a check against the filter whose counters are in `counters`.
+    public init(counters: String, shape: BloomFilterShape) {
         self.shape = shape
-        command = RedisCommand("FCALL", Self.function, Self.keyCount, bitmap, shape.hashes)
+        command = RedisCommand("FCALL", Self.function, Self.keyCount, counters, shape.hashes)
     }
 
     /// Adds `item` to the check and returns its index in the reply.
     @discardableResult
     public mutating func append(_ item: String) -> Int {
-        offsets.removeAll(keepingCapacity: true)
-        shape.appendOffsets(item, to: &offsets)
-        for offset in offsets { command.append(offset) }
+        shape.appendCounterArguments(item, to: &command, scratch: &offsets)
         itemCount += 1
         return itemCount - 1
     }

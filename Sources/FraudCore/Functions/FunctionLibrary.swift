@@ -20,10 +20,11 @@ public struct FunctionLibrary: Sendable, Hashable {
         self.functionNames = functionNames
     }
 
-    /// `fraudstream`: the feature functions and the blocklist Bloom filter.
+    /// `fraudstream`: the feature functions and the blocklist's counting Bloom filter.
     public static let features = FunctionLibrary(
         source: String(decoding: PackageResources.fraudstream_features_lua, as: UTF8.self),
-        functionNames: [UserFeaturesCall.function, DeviceEventsCall.function, BloomCheckCall.function, BloomAddCall.function])
+        functionNames: [UserFeaturesCall.function, DeviceEventsCall.function, BloomCheckCall.function, BloomAddCall.function,
+            BloomRemoveCall.function])
 
     /// `fraudstream_results`: the atomic write-and-acknowledge of a batch, the API's decision records and the latency histograms.
     public static let results = FunctionLibrary(

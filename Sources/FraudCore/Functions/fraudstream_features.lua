@@ -1,15 +1,16 @@
 #!lua name=fraudstream
--- fraudstream: the feature functions, contract version 4.
+-- fraudstream: the feature functions, contract version 5 (5: the IP blocklist is a counting Bloom filter of
+-- 4-bit counters at <ns>:blocklist:ip:counters, and fs_bloom_remove deletes from it).
 --
 -- This library owns the state the dynamic features are computed from: per user, the running fields of the
 -- profile hash, the 24 h window set, the recent-device set, the merchant count-min sketch and the merchant
--- HyperLogLog slots; per device, its event set; and the IP blocklist Bloom filter's bits.
+-- HyperLogLog slots; per device, its event set; and the IP blocklist's counting Bloom filter.
 -- Each function reads the state a feature needs *before* the transaction and then folds the transaction in,
 -- atomically, so training replay and serving see exactly the same values.
 -- Every key it creates has a bound: a TTL after the owner's last transaction, and a cap on its size.
 --
 -- The layouts of KEYS, ARGV and the replies are defined once, in Swift: UserFeaturesCall, DeviceEventsCall,
--- BloomCheckCall and BloomAddCall (Sources/FraudCore/Functions). The comments here follow them, and
+-- BloomCheckCall, BloomAddCall and BloomRemoveCall (Sources/FraudCore/Functions). The comments here follow them, and
 -- FunctionContractTests checks both sides against a real server.
 
 -- Per-user features. All keys share the user's hash tag.
@@ -154,29 +155,99 @@ local function device_events(keys, args)
   return count
 end
 
--- Bloom filter membership for a batch. KEYS: 1 bitmap. ARGV: 1 hashes per item k, then k bit offsets per item.
+-- The IP blocklist: a counting Bloom filter, one string of 4-bit counters read and updated with BITFIELD u4.
+-- Counter offsets come from the caller as '#<index>' (BITFIELD multiplies by the type's width). A counter at
+-- 15 is saturated: it stays 15 and is never decremented, so overflow can only keep an item, never drop one.
+local saturated = 15
+-- Counters per BITFIELD call: each takes three arguments, and unpack() stops at about 8,000 values.
+local counters_per_call = 2000
+
+-- The counters at `offsets`, in order, read with BITFIELD_RO (allowed in no-writes functions) in chunks.
+local function read_counters(key, offsets)
+  local counts = {}
+  local first = 1
+  while first <= #offsets do
+    local last = math.min(#offsets, first + counters_per_call - 1)
+    local get = {}
+    for i = first, last do
+      get[#get + 1] = 'GET'
+      get[#get + 1] = 'u4'
+      get[#get + 1] = offsets[i]
+    end
+    local values = redis.call('BITFIELD_RO', key, unpack(get))
+    for i = 1, #values do counts[#counts + 1] = values[i] end
+    first = last + 1
+  end
+  return counts
+end
+
+-- Membership for a batch: an item is a member when all its k counters are above zero.
+-- Read in rounds, one BITFIELD_RO per hash: round j reads the j-th counter of the items not yet ruled out, so
+-- an item drops out at its first zero counter and most non-members cost one counter read. Measured with 256
+-- items, k = 10, a half-full filter: 240 us per call when none is a member, 890 us when all are; reading every
+-- counter in one BITFIELD_RO took 850 us either way, one BITFIELD_RO per counter 300 us and 1,200 us.
+-- KEYS: 1 counters. ARGV: 1 hashes per item k, then k counter offsets '#<index>' per item.
+-- Returns: one 0/1 per item.
 local function bloom_check(keys, args)
   local k = tonumber(args[1])
-  local out = {}
-  local i = 2
-  while i <= #args do
-    local hit = 1
-    for j = 0, k - 1 do
-      if redis.call('GETBIT', keys[1], args[i + j]) == 0 then hit = 0 break end
+  local items = (#args - 1) / k
+  local candidates = {}
+  for item = 1, items do candidates[item] = item end
+  for j = 1, k do
+    if #candidates == 0 then break end
+    local offsets = {}
+    for c = 1, #candidates do offsets[c] = args[1 + (candidates[c] - 1) * k + j] end
+    local counts = read_counters(keys[1], offsets)
+    local remaining = {}
+    for c = 1, #candidates do
+      if counts[c] > 0 then remaining[#remaining + 1] = candidates[c] end
     end
-    out[#out + 1] = hit
-    i = i + k
+    candidates = remaining
   end
+  local out = {}
+  for item = 1, items do out[item] = 0 end
+  for c = 1, #candidates do out[candidates[c]] = 1 end
   return out
 end
 
--- Adds items to a Bloom filter. KEYS: 1 bitmap. ARGV: bit offsets.
+-- Adds one item: increments its counters, saturating at 15. KEYS: 1 counters. ARGV: its k counter offsets.
+-- Returns: the number of counters incremented.
 local function bloom_add(keys, args)
-  for i = 1, #args do redis.call('SETBIT', keys[1], args[i], 1) end
+  local incr = {'OVERFLOW', 'SAT'}
+  for i = 1, #args do
+    incr[#incr + 1] = 'INCRBY'
+    incr[#incr + 1] = 'u4'
+    incr[#incr + 1] = args[i]
+    incr[#incr + 1] = '1'
+  end
+  redis.call('BITFIELD', keys[1], unpack(incr))
   return #args
+end
+
+-- Removes one item if the filter holds it (all counters above zero): decrements every counter below 15.
+-- Read and decrement happen in one call, so no other client sees or changes a half-removed item.
+-- A false positive is indistinguishable from a member: removing an item that was never added can remove a
+-- colliding member. KEYS: 1 counters. ARGV: its k counter offsets. Returns: 1 removed, 0 not a member.
+local function bloom_remove(keys, args)
+  local counts = read_counters(keys[1], args)
+  for i = 1, #counts do
+    if counts[i] == 0 then return 0 end
+  end
+  local decr = {'OVERFLOW', 'SAT'}
+  for i = 1, #counts do
+    if counts[i] < saturated then
+      decr[#decr + 1] = 'INCRBY'
+      decr[#decr + 1] = 'u4'
+      decr[#decr + 1] = args[i]
+      decr[#decr + 1] = '-1'
+    end
+  end
+  if #decr > 2 then redis.call('BITFIELD', keys[1], unpack(decr)) end
+  return 1
 end
 
 redis.register_function('fs_user_features', user_features)
 redis.register_function('fs_device_events', device_events)
 redis.register_function{function_name = 'fs_bloom_check', callback = bloom_check, flags = {'no-writes'}}
 redis.register_function('fs_bloom_add', bloom_add)
+redis.register_function('fs_bloom_remove', bloom_remove)

@@ -18,7 +18,7 @@ public struct FeatureStore: Sendable {
     }
 
     /// Installs what serving a world needs: the feature functions, every profile, and the IP blocklist in
-    /// a Bloom filter sized for `blocklistCapacity` (at least the list) at `falsePositiveRate`.
+    /// a counting Bloom filter sized for `blocklistCapacity` (at least the list) at `falsePositiveRate`.
     @discardableResult
     public func install(
         _ world: SyntheticWorld, blocklistCapacity: Int, falsePositiveRate: Double, on connection: RedisConnection
@@ -57,56 +57,6 @@ public struct FeatureStore: Sendable {
             }
         }
         try await Self.run(commands, on: connection)
-    }
-
-    /// Replaces the IP blocklist with `ips` in a Bloom filter of `shape`.
-    public func writeBlocklist(_ ips: [String], shape: BloomFilterShape, on connection: RedisConnection) async throws(RedisError) {
-        var commands = [
-            RedisCommand("DEL", keys.ipBlocklist),
-            RedisCommand(
-                "HSET", keys.ipBlocklistShape, "bits", shape.bits, "hashes", shape.hashes, "capacity", shape.capacity,
-                "fp_rate", shape.falsePositiveRate),
-        ]
-        // Allocate the whole bitmap at once rather than growing it bit by bit.
-        commands.append(RedisCommand("SETBIT", keys.ipBlocklist, shape.bits - 1, 0))
-        let add = BloomAddCall(bitmap: keys.ipBlocklist, shape: shape)
-        for ip in ips {
-            commands.append(add.command(ip))
-            if commands.count >= chunkSize {
-                try await Self.run(commands, on: connection)
-                commands.removeAll(keepingCapacity: true)
-            }
-        }
-        try await Self.run(commands, on: connection)
-    }
-
-    /// Adds IPs to the existing blocklist.
-    public func addToBlocklist(_ ips: [String], on connection: RedisConnection) async throws(RedisError) {
-        guard let shape = try await blocklistShape(on: connection) else {
-            throw RedisError(code: .unexpectedReply, message: "no IP blocklist in Redis; run `fraudstream prepare` first")
-        }
-        let add = BloomAddCall(bitmap: keys.ipBlocklist, shape: shape)
-        let commands = ips.map { add.command($0) }
-        try await Self.run(commands, on: connection)
-    }
-
-    /// The blocklist filter's shape, or `nil` when none is loaded.
-    public func blocklistShape(on connection: RedisConnection) async throws(RedisError) -> BloomFilterShape? {
-        let reply = try await connection.send(RedisCommand("HGETALL", keys.ipBlocklistShape))
-        guard let fields = reply.stringPairs, let bits = fields["bits"].flatMap(Int.init),
-            let hashes = fields["hashes"].flatMap(Int.init)
-        else { return nil }
-        return BloomFilterShape(
-            bits: bits, hashes: hashes, capacity: fields["capacity"].flatMap(Int.init) ?? 0,
-            falsePositiveRate: fields["fp_rate"].flatMap(Double.init) ?? 0)
-    }
-
-    /// Tests IPs against the blocklist (one round trip).
-    public func isBlocklisted(_ ips: [String], on connection: RedisConnection) async throws(RedisError) -> [Bool] {
-        guard let shape = try await blocklistShape(on: connection) else { return ips.map { _ in false } }
-        var check = BloomCheckCall(bitmap: keys.ipBlocklist, shape: shape)
-        for ip in ips { check.append(ip) }
-        return try BloomCheckCall.decode(try await connection.send(check.command), items: check.itemCount)
     }
 
     /// Replays `history` in event-time order through the serving feature path and returns each

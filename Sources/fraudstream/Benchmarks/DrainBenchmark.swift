@@ -35,7 +35,9 @@ struct DrainBenchmark {
         worldConfiguration.seed = 11
         let world = WorldGenerator.generate(worldConfiguration)
         let store = FeatureStore(namespace: namespace)
-        let shape = try await store.install(world, blocklistCapacity: 100_000, falsePositiveRate: 0.001, on: redis)
+        let shape = try await store.install(
+            world, blocklistCapacity: FeatureStore.defaultBlocklistCapacity,
+            falsePositiveRate: FeatureStore.defaultBlocklistFalsePositiveRate, on: redis)
         let settings = FeatureSettings(namespace: namespace)
         let rows = try await store.replay(world.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
         let record = ModelTraining.train(

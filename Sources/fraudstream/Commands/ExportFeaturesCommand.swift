@@ -22,11 +22,11 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
     @Option(help: "Output CSV path.")
     var out: String
 
-    @Option(help: "Bloom filter capacity of the IP blocklist.")
-    var blocklistCapacity: Int = 100_000
+    @Option(help: "Capacity of the IP blocklist's counting Bloom filter.")
+    var blocklistCapacity: Int = FeatureStore.defaultBlocklistCapacity
 
-    @Option(help: "Bloom filter false-positive rate at capacity.")
-    var blocklistFalsePositiveRate: Double = 0.001
+    @Option(help: "False-positive rate of the IP blocklist's counting Bloom filter at capacity.")
+    var blocklistFalsePositiveRate: Double = FeatureStore.defaultBlocklistFalsePositiveRate
 
     func run() async throws {
         let resolver = SettingsResolver.command(connection.flags, namespace.flags)

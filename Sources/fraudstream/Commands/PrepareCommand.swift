@@ -9,7 +9,7 @@ struct PrepareCommand: AsyncParsableCommand {
         commandName: "prepare",
         abstract: "Generate (or read) the synthetic world, load it, replay history into feature state, train and store a model.",
         discussion: """
-            Loads the Redis Functions library, writes user profiles and the IP blocklist (a Bloom filter), \
+            Loads the Redis Functions library, writes user profiles and the IP blocklist (a counting Bloom filter), \
             deletes and rebuilds the dynamic feature state by replaying the history in event-time order \
             through the serving feature code, trains gradient-boosted trees and a logistic baseline on the \
             first 80% of event time, evaluates on the rest, and stores the result as a new model version \
@@ -48,7 +48,8 @@ struct PrepareCommand: AsyncParsableCommand {
         try await PreparedWorld(users: synthetic.configuration.users, seed: synthetic.configuration.seed).save(namespace: namespace, on: redis)
         let removed = try await Keyspace(namespace: namespace).deleteFeatureState(on: redis)
         printLine("load        functions library '\(FunctionLibrary.features.name)', \(synthetic.profiles.count) profiles, "
-            + "\(synthetic.blocklistedIPs.count) blocklisted IPs (Bloom: \(shape.bits) bits, \(shape.hashes) hashes), "
+            + "\(synthetic.blocklistedIPs.count) blocklisted IPs (counting Bloom filter: \(shape.counters) 4-bit counters, "
+            + "\((shape.byteCount + 500) / 1_000) KB, \(shape.hashes) hashes), "
             + "cleared \(removed) feature-state keys (\(elapsedText(clock.now - started)))")
 
         let replayStart = clock.now

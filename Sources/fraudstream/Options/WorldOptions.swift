@@ -59,11 +59,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Decision threshold for precision and recall (env FRAUD_THRESHOLD, default 0.7).")
     var threshold: Double?
 
-    @Option(help: "Bloom filter capacity of the IP blocklist.")
-    var blocklistCapacity: Int = 100_000
+    @Option(help: "Capacity of the IP blocklist's counting Bloom filter.")
+    var blocklistCapacity: Int = FeatureStore.defaultBlocklistCapacity
 
-    @Option(help: "Bloom filter false-positive rate at capacity.")
-    var blocklistFalsePositiveRate: Double = 0.001
+    @Option(help: "False-positive rate of the IP blocklist's counting Bloom filter at capacity.")
+    var blocklistFalsePositiveRate: Double = FeatureStore.defaultBlocklistFalsePositiveRate
 
     func validate() throws {
         guard trees > 0, depth > 0, leaves > 1, learningRate > 0, minSamplesLeaf > 0 else {

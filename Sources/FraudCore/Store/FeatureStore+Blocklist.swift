@@ -1,0 +1,124 @@
+import RedisClient
+
+/// The IP blocklist: a counting Bloom filter of 4-bit counters in `<ns>:blocklist:ip:counters`, its shape in
+/// `<ns>:blocklist:ip:shape`. Members can be added and removed; remove only what was added (see
+/// ``BloomRemoveCall``).
+extension FeatureStore {
+    /// Capacity of the filter ``addToBlocklist(_:on:)`` creates when there is none (and of `prepare`'s).
+    public static let defaultBlocklistCapacity = 100_000
+    /// False-positive rate at capacity of the filter ``addToBlocklist(_:on:)`` creates when there is none.
+    public static let defaultBlocklistFalsePositiveRate = 0.001
+
+    /// Replaces the IP blocklist with `ips` in a counting Bloom filter of `shape`. The counters string is
+    /// allocated at its full size once, and the bitmap of the old layout is deleted.
+    public func writeBlocklist(_ ips: [String], shape: BloomFilterShape, on connection: RedisConnection) async throws(RedisError) {
+        var commands = [
+            RedisCommand("DEL", keys.ipBlocklistCounters, keys.ipBlocklistShape, keys.legacyIPBlocklistBitmap),
+            Self.shapeCommand(shape, key: keys.ipBlocklistShape),
+            RedisCommand("BITFIELD", keys.ipBlocklistCounters, "SET", "u4", "#\(shape.counters - 1)", 0),
+        ]
+        let add = BloomAddCall(counters: keys.ipBlocklistCounters, shape: shape)
+        for ip in ips {
+            commands.append(add.command(ip))
+            if commands.count >= chunkSize {
+                try await Self.run(commands, on: connection)
+                commands.removeAll(keepingCapacity: true)
+            }
+        }
+        try await Self.run(commands, on: connection)
+    }
+
+    /// Adds IPs to the blocklist and returns the filter's shape. When there is no filter yet, creates one of
+    /// ``defaultBlocklistCapacity`` at ``defaultBlocklistFalsePositiveRate``; for a bigger list, size one with
+    /// ``writeBlocklist(_:shape:on:)``. Adding an IP twice takes two removals to remove it.
+    @discardableResult
+    public func addToBlocklist(_ ips: [String], on connection: RedisConnection) async throws(RedisError) -> BloomFilterShape {
+        var commands: [RedisCommand] = []
+        let shape: BloomFilterShape
+        if let existing = try await blocklistShape(on: connection) {
+            shape = existing
+        } else {
+            shape = BloomFilterShape(capacity: Self.defaultBlocklistCapacity, falsePositiveRate: Self.defaultBlocklistFalsePositiveRate)
+            commands.append(Self.shapeCommand(shape, key: keys.ipBlocklistShape))
+            // Allocates the string without clearing a counter another client may have incremented meanwhile.
+            commands.append(RedisCommand(
+                "BITFIELD", keys.ipBlocklistCounters, "OVERFLOW", "SAT", "INCRBY", "u4", "#\(shape.counters - 1)", 0))
+        }
+        let add = BloomAddCall(counters: keys.ipBlocklistCounters, shape: shape)
+        for ip in ips {
+            commands.append(add.command(ip))
+            if commands.count >= chunkSize {
+                try await Self.run(commands, on: connection)
+                commands.removeAll(keepingCapacity: true)
+            }
+        }
+        try await Self.run(commands, on: connection)
+        return shape
+    }
+
+    /// Removes IPs from the blocklist; for each, whether it was removed (`false`: the filter did not hold it,
+    /// and nothing changed). Remove only IPs that were added: the filter cannot tell a member from a false
+    /// positive, so removing a never-added IP that collides with members can remove one of them.
+    @discardableResult
+    public func removeFromBlocklist(_ ips: [String], on connection: RedisConnection) async throws(RedisError) -> [Bool] {
+        guard let shape = try await blocklistShape(on: connection) else { return ips.map { _ in false } }
+        let remove = BloomRemoveCall(counters: keys.ipBlocklistCounters, shape: shape)
+        var removed: [Bool] = []
+        removed.reserveCapacity(ips.count)
+        var start = 0
+        while start < ips.count {
+            let commands = ips[start..<min(ips.count, start + chunkSize)].map { remove.command($0) }
+            for reply in try await connection.pipeline(commands) { removed.append(try BloomRemoveCall.decode(reply)) }
+            start += commands.count
+        }
+        return removed
+    }
+
+    /// The blocklist filter's shape, or `nil` when none is loaded. Throws when the shape hash describes the
+    /// plain Bloom filter bitmap of contract version 4 and earlier (no `counter_bits` field), or is malformed.
+    public func blocklistShape(on connection: RedisConnection) async throws(RedisError) -> BloomFilterShape? {
+        let reply = try await connection.send(RedisCommand("HGETALL", keys.ipBlocklistShape))
+        guard let fields = try reply.get().stringPairs, !fields.isEmpty else { return nil }
+        guard let counterBits = fields["counter_bits"] else {
+            throw RedisError(
+                code: .unexpectedReply,
+                message: "the IP blocklist at \(keys.ipBlocklistShape) is a plain Bloom filter bitmap from an older FraudStream, "
+                    + "which now keeps a counting Bloom filter at \(keys.ipBlocklistCounters); run `fraudstream prepare` again "
+                    + "to rebuild it")
+        }
+        guard counterBits == "\(BloomFilterShape.counterBits)", let counters = fields["counters"].flatMap(Int.init), counters > 0,
+            let hashes = fields["hashes"].flatMap(Int.init), hashes > 0
+        else {
+            throw RedisError(
+                code: .unexpectedReply,
+                message: "the IP blocklist shape at \(keys.ipBlocklistShape) is not one FraudStream reads (\(fields)); "
+                    + "run `fraudstream prepare` again to rebuild it")
+        }
+        return BloomFilterShape(
+            counters: counters, hashes: hashes, capacity: fields["capacity"].flatMap(Int.init) ?? 0,
+            falsePositiveRate: fields["fp_rate"].flatMap(Double.init) ?? 0)
+    }
+
+    /// Tests IPs against the blocklist: one `fs_bloom_check` per chunk of ``chunkSize`` IPs, after reading
+    /// the shape. IPs are all non-members when there is no blocklist.
+    public func isBlocklisted(_ ips: [String], on connection: RedisConnection) async throws(RedisError) -> [Bool] {
+        guard let shape = try await blocklistShape(on: connection) else { return ips.map { _ in false } }
+        var hits: [Bool] = []
+        hits.reserveCapacity(ips.count)
+        var start = 0
+        while start < ips.count {
+            var check = BloomCheckCall(counters: keys.ipBlocklistCounters, shape: shape)
+            for ip in ips[start..<min(ips.count, start + chunkSize)] { check.append(ip) }
+            hits.append(contentsOf: try BloomCheckCall.decode(try await connection.send(check.command), items: check.itemCount))
+            start += check.itemCount
+        }
+        return hits
+    }
+
+    /// `HSET` of the shape hash: `counter_bits` marks the counting layout (an old bitmap's hash has none).
+    static func shapeCommand(_ shape: BloomFilterShape, key: String) -> RedisCommand {
+        RedisCommand(
+            "HSET", key, "counters", shape.counters, "counter_bits", BloomFilterShape.counterBits, "hashes", shape.hashes,
+            "capacity", shape.capacity, "fp_rate", shape.falsePositiveRate)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudCore
+
+/// Distinct dotted quads `first.x.y.z`, one per number in `range`.
+private func addresses(_ first: Int, _ range: Range<Int>) -> [String] {
+    range.map { "\(first).\($0 / 65_536).\($0 / 256 % 256).\($0 % 256)" }
+}
+
+@Suite("IP blocklist (counting Bloom filter) against a real redis-server")
+struct BlocklistTests {
+    @Test func removedIPIsNoLongerAMemberWhileOtherAddedIPsStay() async throws {
+        try await withFeatureServer { redis, store, _ in
+            let shape = try await store.addToBlocklist(["6.6.6.6", "7.7.7.7", "8.8.8.8"], on: redis)
+            #expect(shape == BloomFilterShape(
+                capacity: FeatureStore.defaultBlocklistCapacity, falsePositiveRate: FeatureStore.defaultBlocklistFalsePositiveRate))
+            #expect(try await store.blocklistShape(on: redis) == shape)
+            #expect(try await store.isBlocklisted(["6.6.6.6", "7.7.7.7", "8.8.8.8"], on: redis) == [true, true, true])
+            #expect(try await store.removeFromBlocklist(["7.7.7.7"], on: redis) == [true])
+            #expect(try await store.isBlocklisted(["6.6.6.6", "7.7.7.7", "8.8.8.8"], on: redis) == [true, false, true])
+            // A second add keeps the filter it found.
+            #expect(try await store.addToBlocklist(["9.9.9.9"], on: redis) == shape)
+            #expect(try await store.isBlocklisted(["6.6.6.6", "9.9.9.9"], on: redis) == [true, true])
+        }
+    }
+
+    @Test func removingANonMemberReturnsFalseAndChangesNothing() async throws {
+        try await withFeatureServer { redis, store, _ in
+            let keys = store.keys
+            #expect(try await store.removeFromBlocklist(["6.6.6.6"], on: redis) == [false])
+            #expect(try await redis.send(RedisCommand("EXISTS", keys.ipBlocklistCounters, keys.ipBlocklistShape)).int == 0)
+            #expect(try await store.isBlocklisted(["6.6.6.6"], on: redis) == [false])
+
+            let shape = BloomFilterShape(capacity: 1_000, falsePositiveRate: 0.001)
+            try await store.writeBlocklist(addresses(10, 0..<100), shape: shape, on: redis)
+            let before = try await redis.send(RedisCommand("GET", keys.ipBlocklistCounters)).bytes
+            #expect(before?.count == shape.byteCount)
+            #expect(try await store.removeFromBlocklist(["6.6.6.6", "1.2.3.4"], on: redis) == [false, false])
+            #expect(try await redis.send(RedisCommand("GET", keys.ipBlocklistCounters)).bytes == before)
+            #expect(try await store.isBlocklisted(addresses(10, 0..<100), on: redis).allSatisfy { $0 })
+        }
+    }
+
+    @Test func anIPAddedTwiceStaysAMemberUntilRemovedTwice() async throws {
+        try await withFeatureServer { redis, store, _ in
+            try await store.addToBlocklist(["6.6.6.6", "6.6.6.6"], on: redis)
+            #expect(try await store.removeFromBlocklist(["6.6.6.6"], on: redis) == [true])
+            #expect(try await store.isBlocklisted(["6.6.6.6"], on: redis) == [true])
+            #expect(try await store.removeFromBlocklist(["6.6.6.6"], on: redis) == [true])
+            #expect(try await store.isBlocklisted(["6.6.6.6"], on: redis) == [false])
+            #expect(try await store.removeFromBlocklist(["6.6.6.6"], on: redis) == [false])
+        }
+    }
+
+    @Test func aSaturatedCounterIsNeverDecremented() async throws {
+        try await withFeatureServer { redis, store, _ in
+            let shape = BloomFilterShape(capacity: 100, falsePositiveRate: 0.01)
+            let counters = store.keys.ipBlocklistCounters
+            func values(_ item: String) async throws -> [Int] {
+                let get = shape.offsets(item).flatMap { ["GET", "u4", "#\($0)"] }
+                let reply = try await redis.send(RedisCommand("BITFIELD_RO", arguments: ([counters] + get).map { $0 as any RedisArgument }))
+                return (reply.array ?? []).compactMap(\.int)
+            }
+            let saturated = BloomFilterShape.saturatedCount
+            // Twenty adds saturate every counter at 15; no number of removals brings the item out again.
+            try await store.writeBlocklist(Array(repeating: "6.6.6.6", count: 20), shape: shape, on: redis)
+            #expect(try await values("6.6.6.6") == Array(repeating: saturated, count: shape.hashes))
+            for _ in 0..<20 { #expect(try await store.removeFromBlocklist(["6.6.6.6"], on: redis) == [true]) }
+            #expect(try await values("6.6.6.6") == Array(repeating: saturated, count: shape.hashes))
+            #expect(try await store.isBlocklisted(["6.6.6.6"], on: redis) == [true])
+
+            // One saturated counter among ordinary ones: the others go down, it stays.
+            try await store.writeBlocklist(["7.7.7.7"], shape: shape, on: redis)
+            let first = try #require(shape.offsets("7.7.7.7").first)
+            try await redis.send(RedisCommand("BITFIELD", counters, "SET", "u4", "#\(first)", saturated))
+            #expect(try await store.removeFromBlocklist(["7.7.7.7"], on: redis) == [true])
+            let after = try await values("7.7.7.7")
+            #expect(after.first == saturated)
+            #expect(after.dropFirst().allSatisfy { $0 == 0 })
+        }
+    }
+
+    /// A filter sized for 2,000 IPs at 1%, full: the measured false-positive rate over 20,000 never-added IPs
+    /// stays below twice the configured one (it is printed, about 1%). Removing half the members removes
+    /// them (up to that rate) and never the kept half: no false negatives.
+    @Test func falsePositiveRateHoldsAndRemovingHalfLeavesNoFalseNegatives() async throws {
+        try await withFeatureServer { redis, store, _ in
+            let shape = BloomFilterShape(capacity: 2_000, falsePositiveRate: 0.01)
+            let members = addresses(10, 0..<2_000)
+            let probes = addresses(172, 0..<20_000)
+            try await store.writeBlocklist(members, shape: shape, on: redis)
+            #expect(try await store.blocklistShape(on: redis) == shape)
+            #expect(try await store.isBlocklisted(members, on: redis).allSatisfy { $0 })
+            // All 20,000 probes in one call: its BITFIELD_RO reads go out in chunks Lua's unpack() can take.
+            var oneCall = store
+            oneCall.chunkSize = probes.count
+            let falsePositives = try await oneCall.isBlocklisted(probes, on: redis).filter { $0 }.count
+            let rate = Double(falsePositives) / Double(probes.count)
+            print("counting Bloom filter, \(shape.counters) counters, \(shape.hashes) hashes, 2,000 members: "
+                + "false-positive rate \(rate) (\(falsePositives) of \(probes.count)), configured \(shape.falsePositiveRate)")
+            #expect(rate > 0, "a filter at capacity shows some false positives")
+            #expect(rate < 2 * shape.falsePositiveRate, "measured false-positive rate \(rate)")
+
+            let removed = Array(members.prefix(1_000))
+            let kept = Array(members.suffix(1_000))
+            #expect(try await store.removeFromBlocklist(removed, on: redis).allSatisfy { $0 })
+            #expect(try await store.isBlocklisted(kept, on: redis).allSatisfy { $0 })
+            let stillListed = try await store.isBlocklisted(removed, on: redis).filter { $0 }.count
+            #expect(Double(stillListed) / Double(removed.count) < 2 * shape.falsePositiveRate, "\(stillListed) removed IPs still listed")
+            // Half as full, the filter errs less than before.
+            let falsePositivesAfter = try await store.isBlocklisted(probes, on: redis).filter { $0 }.count
+            print("after removing 1,000 members: false-positive rate \(Double(falsePositivesAfter) / Double(probes.count)), "
+                + "\(stillListed) of the removed still listed")
+            #expect(falsePositivesAfter < falsePositives)
+        }
+    }
+
+    @Test func shapeHashOfTheOldBitmapLayoutIsRefusedWithTheFix() async throws {
+        try await withFeatureServer { redis, store, _ in
+            let keys = store.keys
+            try await redis.send(RedisCommand(
+                "HSET", keys.ipBlocklistShape, "bits", 9_586, "hashes", 7, "capacity", 1_000, "fp_rate", 0.01))
+            try await redis.send(RedisCommand("SETBIT", keys.legacyIPBlocklistBitmap, 9_585, 1))
+            let error = await #expect(throws: RedisError.self) { try await store.blocklistShape(on: redis) }
+            #expect(error?.message.contains("plain Bloom filter bitmap") == true)
+            #expect(error?.message.contains("fraudstream prepare") == true)
+            await #expect(throws: RedisError.self) { try await store.isBlocklisted(["6.6.6.6"], on: redis) }
+            await #expect(throws: RedisError.self) { try await store.addToBlocklist(["6.6.6.6"], on: redis) }
+            // `prepare`'s write replaces it, and the old bitmap goes.
+            let shape = BloomFilterShape(capacity: 1_000, falsePositiveRate: 0.01)
+            try await store.writeBlocklist(["6.6.6.6"], shape: shape, on: redis)
+            #expect(try await store.blocklistShape(on: redis) == shape)
+            #expect(try await redis.send(RedisCommand("HGET", keys.ipBlocklistShape, "bits")).isNull)
+            #expect(try await redis.send(RedisCommand("EXISTS", keys.legacyIPBlocklistBitmap)).int == 0)
+            #expect(try await store.isBlocklisted(["6.6.6.6"], on: redis) == [true])
+        }
+    }
+}
