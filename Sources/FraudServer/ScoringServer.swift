@@ -80,7 +80,7 @@ public struct ScoringServer: Sendable {
         let router = Router()
         ScoringRoutes(engine: engine).add(to: router)
         TutorialRoutes(engine: engine, control: control).add(to: router)
-        // BLOCKLIST BlocklistRoutes(engine: engine, control: control).add(to: router)
+        BlocklistRoutes(engine: engine, control: control).add(to: router)
         OperationsRoutes(engine: engine, control: control).add(to: router)
         let logger = self.logger
         let application = Application(

@@ -297,3 +297,62 @@ extension Sequence {
         return result
     }
 }
+
+@Suite("Blocklist management over HTTP and the command line")
+struct BlocklistManagementTests {
+    typealias Harness = ScoringAPIHarness
+
+    @Test func putAndDeleteChangeWhatScoringAndTheTutorialSee() async throws {
+        try await Harness.with { api in
+            let client = try await api.connect()
+            #expect(try Harness.object(try await client.request(.GET, "/v1/blocklist/ip/5.5.5.5"))["blocklisted"] as? Bool == false)
+            #expect(try await client.request(.PUT, "/v1/blocklist/ip/5.5.5.5").status == 200)
+            #expect(try Harness.object(try await client.request(.GET, "/v1/blocklist/ip/5.5.5.5"))["blocklisted"] as? Bool == true)
+            let scored = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("bl-1", ip: "5.5.5.5")))
+            #expect((scored["reasons"] as? [String])?.contains("ip_blocklist") == true)
+            #expect(try await client.request(.POST, "/", json: "{\"ip\": \"5.5.5.5\", \"device_id\": \"dz\"}").text == "ip_blacklist")
+            #expect(try await client.request(.DELETE, "/v1/blocklist/ip/5.5.5.5").status == 200)
+            #expect(try await client.request(.DELETE, "/v1/blocklist/ip/5.5.5.5").status == 404)
+            let after = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("bl-2", ip: "5.5.5.5")))
+            #expect((after["reasons"] as? [String])?.contains("ip_blocklist") == false)
+            #expect(try await client.request(.POST, "/", json: "{\"ip\": \"5.5.5.5\", \"device_id\": \"dz\"}").text == "clean")
+            // The IP prepared with the world is still there.
+            #expect(try Harness.object(try await client.request(.GET, "/v1/blocklist/ip/6.6.6.6"))["blocklisted"] as? Bool == true)
+            await client.close()
+        }
+    }
+
+    @Test func commandLineAddsImportsChecksAndRemoves() async throws {
+        try await WorkerHarness.with { harness in
+            let url = "redis://127.0.0.1:\(harness.server.port)"
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("blocklist-\(UUID().uuidString).txt")
+            try "# bad actors\n1.1.1.1\n\n2.2.2.2  # proxy\n".write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let imported = try await FraudStreamBinary.run(["blocklist", "import", file.path, "--redis-url", url])
+            #expect(imported.status == 0, "\(imported.standardError)")
+            #expect(imported.standardOutput.contains("imported 2 IPs"))
+            let check = try await FraudStreamBinary.run(["blocklist", "check", "1.1.1.1", "2.2.2.2", "--redis-url", url])
+            #expect(check.status == 0)
+            let removed = try await FraudStreamBinary.run(["blocklist", "remove", "1.1.1.1", "--redis-url", url])
+            #expect(removed.status == 0)
+            let gone = try await FraudStreamBinary.run(["blocklist", "check", "1.1.1.1", "--redis-url", url])
+            #expect(gone.status == 1)
+            #expect(gone.standardOutput.contains("1.1.1.1 not blocklisted"))
+            let notThere = try await FraudStreamBinary.run(["blocklist", "remove", "3.3.3.3", "--redis-url", url])
+            #expect(notThere.status == 1)
+            let added = try await FraudStreamBinary.run(["blocklist", "add", "4.4.4.4", "--redis-url", url])
+            #expect(added.status == 0)
+            #expect(try await FeatureStore(namespace: "fraud").isBlocklisted(["4.4.4.4", "2.2.2.2", "6.6.6.6"], on: harness.redis) == [true, true, true])
+        }
+    }
+
+    @Test func serveRejectsBadFlagsAndUnreachableRedisInOneLine() async throws {
+        let badFlag = try await FraudStreamBinary.run(["serve", "--on-timeout", "maybe"])
+        #expect(badFlag.status == 64, "\(badFlag.standardError)")
+        #expect(badFlag.standardError.split(separator: "\n").count == 1)
+        #expect(badFlag.standardError.contains("approve, review, decline") || badFlag.standardError.contains("ON_TIMEOUT"))
+        let unreachable = try await FraudStreamBinary.run(["serve", "--redis-url", "redis://127.0.0.1:1", "--port", "0"])
+        #expect(unreachable.status != 0)
+        #expect(unreachable.standardError.split(separator: "\n").filter { $0.hasPrefix("fraudstream:") }.count == 1, "\(unreachable.standardError)")
+    }
+}

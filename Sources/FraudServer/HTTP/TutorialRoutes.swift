@@ -59,7 +59,7 @@ struct TutorialRoutes {
     private func decide(ip: String?, device: String?, transactionId: String) async throws(RedisError) -> Outcome {
         let extractor = engine.extractor
         if let ip, let shape = extractor.blocklistShape {
-            var check = BloomCheckCall(bitmap: extractor.keys.ipBlocklist, shape: shape)
+            var check = BloomCheckCall(counters: extractor.keys.ipBlocklistCounters, shape: shape)
             check.append(ip)
             if try BloomCheckCall.decode(try await control.send(check.command), items: 1)[0] { return .ipBlacklist }
         }

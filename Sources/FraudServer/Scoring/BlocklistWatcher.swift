@@ -21,7 +21,7 @@ struct BlocklistWatcher: Service {
                 let shape = try await store.blocklistShape(on: connection)
                 outage.succeeded(logger: logger)
                 if shape != engine.blocklistShape {
-                    logger.notice("IP blocklist changed", metadata: ["counters": "\(shape.map { "\($0.bits)" } ?? "none")"])
+                    logger.notice("IP blocklist changed", metadata: ["counters": "\(shape.map { "\($0.counters)" } ?? "none")"])
                     engine.useBlocklist(shape)
                 }
             } catch {

@@ -1,0 +1,56 @@
+import FraudCore
+import Hummingbird
+import RedisClient
+
+/// `PUT`, `DELETE` and `GET /v1/blocklist/ip/{ip}`: manage the IP blocklist while serving.
+struct BlocklistRoutes {
+    let engine: DecisionEngine
+    let control: RedisConnection
+
+    /// Adds the routes to `router`.
+    func add(to router: Router<BasicRequestContext>) {
+        router.put("/v1/blocklist/ip/{ip}") { _, context in await change(context, add: true) }
+        router.delete("/v1/blocklist/ip/{ip}") { _, context in await change(context, add: false) }
+        router.get("/v1/blocklist/ip/{ip}") { _, context in await check(context) }
+    }
+
+    struct Membership: Encodable {
+        var ip: String
+        var blocklisted: Bool
+        var changed: Bool?
+    }
+
+    private var store: FeatureStore { FeatureStore(namespace: engine.configuration.namespace) }
+
+    private func change(_ context: BasicRequestContext, add: Bool) async -> Response {
+        guard let ip = context.parameters.get("ip"), !ip.isEmpty else {
+            return APIResponse.error(.badRequest, "missing_ip", "the path needs an IP: /v1/blocklist/ip/{ip}")
+        }
+        do {
+            if add {
+                let shape = try await store.addToBlocklist([ip], on: control)
+                engine.useBlocklist(shape)
+                return APIResponse.json(Membership(ip: ip, blocklisted: true, changed: true))
+            }
+            let removed = try await store.removeFromBlocklist([ip], on: control)[0]
+            if !removed {
+                return APIResponse.error(.notFound, "not_blocklisted", "\(ip) is not on the blocklist")
+            }
+            return APIResponse.json(Membership(ip: ip, blocklisted: false, changed: true))
+        } catch {
+            return APIResponse.error(.serviceUnavailable, "redis_unavailable", error.message)
+        }
+    }
+
+    private func check(_ context: BasicRequestContext) async -> Response {
+        guard let ip = context.parameters.get("ip"), !ip.isEmpty else {
+            return APIResponse.error(.badRequest, "missing_ip", "the path needs an IP: /v1/blocklist/ip/{ip}")
+        }
+        do {
+            let listed = try await store.isBlocklisted([ip], on: control)[0]
+            return APIResponse.json(Membership(ip: ip, blocklisted: listed, changed: nil))
+        } catch {
+            return APIResponse.error(.serviceUnavailable, "redis_unavailable", error.message)
+        }
+    }
+}
