@@ -37,10 +37,6 @@ public struct ScoringServer: Sendable {
         public let engine: DecisionEngine
     }
 
-    /// Longest a lane waits for one round trip before its connection counts as broken; requests are
-    /// answered degraded at their deadline long before.
-    static let laneCommandTimeoutMilliseconds = 1_000
-
     private func connect(_ name: String, commandTimeoutMilliseconds: Int? = nil) async throws(RedisError) -> RedisConnection {
         var redis = self.redis
         redis.clientName = "fraudstream-\(configuration.serverId)-\(name)"
@@ -62,7 +58,7 @@ public struct ScoringServer: Sendable {
 
         var lanes: [ScoringLane] = []
         for index in 0..<configuration.lanes {
-            let connection = try await connect("lane-\(index)", commandTimeoutMilliseconds: Self.laneCommandTimeoutMilliseconds)
+            let connection = try await connect("lane-\(index)", commandTimeoutMilliseconds: configuration.redisTimeoutMilliseconds)
             lanes.append(ScoringLane(index: index, engine: engine, connection: connection, logger: logger))
         }
         let statistics = WorkerStatistics(

@@ -189,16 +189,22 @@ struct ScoringAPITests {
     }
 
     @Test func aPausedRedisGetsADegradedAnswerInTimeAndTheRetryGetsTheSame() async throws {
-        try await Harness.with(configure: { $0.deadlineMilliseconds = 50; $0.onTimeout = "decline" }) { api in
+        // The deadline is short next to the pause and long next to a loaded machine's hiccups; the lanes wait
+        // out the pause (no connection dropped), so the degraded answer gets stored once Redis is back.
+        try await Harness.with(configure: {
+            $0.deadlineMilliseconds = 300
+            $0.onTimeout = "decline"
+            $0.redisTimeoutMilliseconds = 20_000
+        }) { api in
             let client = try await api.connect()
             _ = try await client.request(.POST, "/v1/score", json: Harness.transaction("warm", user: 7))
-            _ = try await api.redis.send(RedisCommand("CLIENT", "PAUSE", 800, "ALL"))
+            _ = try await api.redis.send(RedisCommand("CLIENT", "PAUSE", 3_000, "ALL"))
             let started = ContinuousClock.now
             let reply = try await client.request(.POST, "/v1/score", json: Harness.transaction("t-slow", user: 8))
             let elapsed = ContinuousClock.now - started
             let body = try Harness.object(reply)
             #expect(reply.status == 200)
-            #expect(elapsed < .milliseconds(600), "answered after \(elapsed) with Redis paused for 800 ms")
+            #expect(elapsed < .milliseconds(2_000), "answered after \(elapsed) with Redis paused for 3 s")
             #expect(body["degraded"] as? Bool == true)
             #expect(body["decision"] as? String == "decline")
             #expect(body["reasons"] as? [String] == ["degraded"])
@@ -286,15 +292,6 @@ struct ScoringAPITests {
             #expect(scored["model_version"] as? Int == 2)
             await client.close()
         }
-    }
-}
-
-extension Sequence {
-    /// Maps in order, awaiting each.
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var result: [T] = []
-        for element in self { result.append(try await transform(element)) }
-        return result
     }
 }
 

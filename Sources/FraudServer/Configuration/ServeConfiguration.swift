@@ -40,6 +40,10 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var maxClockSkewMilliseconds = Int(EntryValidator.defaultMaxClockSkewMilliseconds)
     /// Feature definitions shared with training and the worker.
     public var features = FeatureSettings()
+    /// Longest a lane waits for one Redis round trip before it drops the connection (`REDIS_TIMEOUT_MS`);
+    /// requests are answered degraded at their deadline long before, but a batch not written by then is not
+    /// recorded.
+    public var redisTimeoutMilliseconds = 1_000
     /// How often promotions and the blocklist's shape are checked, ms.
     public var modelCheckMilliseconds = 1_000
 
@@ -60,6 +64,7 @@ public struct ServeConfiguration: Sendable, Equatable {
             (ServeSettings.batchSize, 1...10_000, \.batchSize),
             (Settings.fetchers, 1...64, \.lanes),
             (ServeSettings.idempotencyTTL, 1...Settings.maximumTTLSeconds, \.idempotencyTTLSeconds),
+            (ServeSettings.redisTimeoutMilliseconds, 10...600_000, \.redisTimeoutMilliseconds),
             (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
             (Settings.statsTTL, 1...Settings.maximumTTLSeconds, \.statsTTLSeconds),
             (Settings.shutdownTimeoutMilliseconds, 100...600_000, \.shutdownTimeoutMilliseconds),
@@ -111,6 +116,8 @@ public enum ServeSettings {
     public static let batchSize = Setting("API_BATCH_SIZE", flag: "batch-size")
     /// How long first decisions are kept for retries.
     public static let idempotencyTTL = Setting("IDEMPOTENCY_TTL", flag: "idempotency-ttl")
+    /// Longest wait for one lane round trip.
+    public static let redisTimeoutMilliseconds = Setting("REDIS_TIMEOUT_MS", flag: "redis-timeout-ms")
     /// The server's id in results and statistics.
     public static let serverId = Setting("SERVER_ID", flag: "server-id")
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FraudCore
+import FraudServer
 import Foundation
 import RedisClient
 
@@ -8,7 +9,11 @@ struct LoadTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load-test",
         abstract: "Start workers, generate traffic, wait until the group has drained, print the run's statistics, stop the workers.",
-        discussion: "Exits 1 when any generated transaction is left without a result or dead letter (for example when no worker runs)."
+        discussion: """
+            Exits 1 when any generated transaction is left without a result or dead letter (for example when no worker runs).
+
+            With --http URL it drives a running `fraudstream serve` instead (no workers): POST /v1/score open-loop on             --connections keep-alive connections, each transaction due at the pattern's time and its latency measured             from that scheduled time (queueing for a connection included), then the latency percentiles, the answers             by status and the run's statistics as the server recorded them.
+            """
     )
 
     @OptionGroup var connection: ConnectionOptions
@@ -24,10 +29,15 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Worker --max-in-flight.") var maxInFlight: Int?
     @Option(help: "Seconds to wait for the workers to become ready.") var readyTimeout: Double = 30
     @Option(help: "Seconds to wait, after generating, for everything to be processed.") var drainTimeout: Double = 60
+    @Option(help: "Drive the scoring API at this URL (http://host:port) instead of the stream and workers.")
+    var http: String?
+    @Option(help: "With --http: keep-alive connections, one request in flight each.") var connections: Int = 32
     @Flag(help: "Print the statistics as JSON on standard output (and nothing else there; progress goes to standard error).") var json = false
 
     func validate() throws {
         guard workers >= 0 && workers <= 32 else { throw ValidationError("--workers must be between 0 and 32") }
+        guard (1...4_096).contains(connections) else { throw ValidationError("--connections must be between 1 and 4096") }
+        if let http, HTTPTarget(http) == nil { throw ValidationError("--http must look like http://host:port, not '\(http)'") }
     }
 
     func run() async throws {
@@ -40,6 +50,10 @@ struct LoadTestCommand: AsyncParsableCommand {
         let streams = StreamNames(resolving: settings)
         let ns = streams.namespace
         let redis = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-load-test"))
+        if let http, let target = HTTPTarget(http) {
+            try await runHTTP(target, redis: redis, namespace: ns, say: say)
+            return
+        }
         let stream = streams.transactions
         let group = streams.consumerGroup
         let base = "loadtest-\(getpid())"
@@ -122,4 +136,69 @@ struct LoadTestCommand: AsyncParsableCommand {
         }
         throw FraudError(.failedCheck, "workers not ready after \(readyTimeout) s")
     }
+
+    /// The open-loop HTTP load test against `fraudstream serve`.
+    private func runHTTP(_ target: HTTPTarget, redis: RedisConnection, namespace ns: String, say: @escaping @Sendable (String) -> Void) async throws {
+        let run = traffic.runId ?? TrafficGenerator.makeRunId()
+        let prepared = try await PreparedWorld.load(namespace: ns, on: redis)
+        var worldConfiguration = WorldConfiguration()
+        worldConfiguration.users = traffic.users ?? prepared?.users ?? 5_000
+        worldConfiguration.days = 1
+        worldConfiguration.seed = traffic.worldSeed ?? prepared?.seed ?? 42
+        var options = HTTPLoadTest.Options(host: target.host, port: target.port, runId: run, plan: traffic.plan)
+        options.fraudRatio = traffic.fraudRatio
+        options.seed = traffic.seed
+        options.connections = connections
+        options.timeScale = traffic.timeScale ?? max(1, traffic.ratePerSecond * 86_400 / (Double(worldConfiguration.users) * 6))
+        let plan = options.plan
+        say("load-test   run \(run): \(plan.totalCount) requests, \(traffic.pattern) around \(Int(traffic.ratePerSecond))/s for "
+            + String(format: "%.1f s", plan.durationSeconds) + " → POST \(target.description)/v1/score on \(connections) connections")
+        let report = try await HTTPLoadTest(options: options, world: WorldGenerator.generate(worldConfiguration)).run { sent, seconds in
+            say("progress    \(sent) / \(plan.totalCount) sent, \(String(format: "%.1f", seconds)) s")
+        }
+        let statuses = report.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+        func ms(_ percentile: Double) -> String { String(format: "%.2f", report.latency.percentile(percentile) / 1000) }
+        say(String(format: "sent        %d requests in %.2f s: target %.0f/s, achieved %.0f/s", report.sent, report.seconds,
+                   plan.averagePerSecond, report.achievedPerSecond))
+        say("answers     \(statuses.isEmpty ? "none" : statuses); degraded \(report.degraded); connection failures \(report.failed)")
+        say("latency     from scheduled send: p50 \(ms(50)) ms, p90 \(ms(90)) ms, p99 \(ms(99)) ms, p99.9 \(ms(99.9)) ms, max "
+            + String(format: "%.2f ms", report.latency.maximum / 1000))
+        // The server records decisions after answering: wait until the run's counters have them all.
+        let answered = report.statuses[200] ?? 0
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
+        var recorded = 0
+        while clock.now < deadline {
+            recorded = try await RunStatistics.counters(run: run, namespace: ns, on: redis)["processed"] ?? 0
+            if recorded >= answered { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .milliseconds(1_200))  // the server flushes latency histograms every second
+        let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
+        if json {
+            printJSON(statistics.jsonObject)
+        } else {
+            printLine("")
+            printLine(statistics.report)
+        }
+        if recorded < answered {
+            throw FraudError(.failedCheck, "\(answered - recorded) answered requests of run \(run) are not in the run's statistics")
+        }
+    }
+}
+
+/// `http://host:port` of `load-test --http`.
+struct HTTPTarget: CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let components = URLComponents(string: text), components.scheme == "http", let host = components.host, !host.isEmpty else {
+            return nil
+        }
+        self.host = host
+        port = components.port ?? 80
+    }
+
+    var description: String { "http://\(host):\(port)" }
 }

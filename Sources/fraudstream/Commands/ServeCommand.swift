@@ -44,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
     var fetchers: Int?
     @Option(parsing: .unconditional, help: "Seconds a transaction's first decision is kept for retries [IDEMPOTENCY_TTL] (default 86400).")
     var idempotencyTtl: Int?
+    @Option(parsing: .unconditional, help: "Longest wait for one lane round trip before the connection is dropped, ms; a batch not written by then is not recorded [REDIS_TIMEOUT_MS] (default 1000).")
+    var redisTimeoutMs: Int?
     @Option(help: "Id written as worker_id with the API's results and statistics [SERVER_ID] (default api-<host>-<pid>).")
     var serverId: String?
     @Option(parsing: .unconditional, help: "Serve this model version and ignore promotions [MODEL_VERSION] (default: the promoted one, followed live).")
@@ -74,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
             ServeSettings.deadlineMilliseconds: deadlineMs.map(String.init), ServeSettings.onTimeout: onTimeout,
             ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
             ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
+            ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init),
             Settings.modelVersion: modelVersion.map(String.init), Settings.threshold: threshold.map { "\($0)" },
             Settings.reviewThreshold: reviewThreshold.map { "\($0)" }, Settings.resultsStream: resultsStream,
             Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.statsTTL: statsTtl.map(String.init),
