@@ -90,13 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = SettingsResolver.command(connection.flags, namespace.flags, flags)
         let configuration = try ServeConfiguration.resolve(
             settings, defaultServerId: "api-\(ProcessInfo.processInfo.hostName)-\(getpid())")
-        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-        let level = Logger.Level(rawValue: try settings.choice(Settings.logLevel, of: levels) ?? "info") ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        try bootstrapLogging(settings)
         let logger = Logger(label: "fraudstream.serve")
         let server = ScoringServer(configuration: configuration, redis: try connection.configuration(settings), logger: logger)
         let assembly = try await server.assemble { port in

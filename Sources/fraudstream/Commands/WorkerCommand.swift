@@ -117,13 +117,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let settings = self.settings
         let configuration = try workerConfiguration()
         let processCount = try settings.integer(Settings.workers, in: 1...64) ?? 1
-        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-        let level = Logger.Level(rawValue: try settings.choice(Settings.logLevel, of: levels) ?? "info") ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        try bootstrapLogging(settings)
         let logger = Logger(label: "fraudstream.worker")
         if processCount > 1 {
             let restart = try settings.boolean(Settings.restartChildren) ?? true
