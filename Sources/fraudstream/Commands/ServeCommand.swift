@@ -27,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var decisions: DecisionOptions
 
     @Option(help: "Address to listen on [HOST] (default 127.0.0.1; 0.0.0.0 for every interface).")
     var host: String?
@@ -48,26 +49,6 @@ struct ServeCommand: AsyncParsableCommand {
     var redisTimeoutMs: Int?
     @Option(help: "Id written as worker_id with the API's results and statistics [SERVER_ID] (default api-<host>-<pid>).")
     var serverId: String?
-    @Option(parsing: .unconditional, help: "Serve this model version and ignore promotions [MODEL_VERSION] (default: the promoted one, followed live).")
-    var modelVersion: Int?
-    @Option(parsing: .unconditional, help: "Score at or above which is_fraud=1 and the decision is decline [FRAUD_THRESHOLD] (default 0.7).")
-    var threshold: Double?
-    @Option(parsing: .unconditional, help: "Score at or above which the decision is at least review [REVIEW_THRESHOLD] (default 0.3).")
-    var reviewThreshold: Double?
-    @Option(help: "Results stream [FRAUD_RESULTS_STREAM] (default <namespace>:results).")
-    var resultsStream: String?
-    @Option(parsing: .unconditional, help: "Approximate MAXLEN of the results stream; 0 = no cap [MAX_STREAM_LENGTH] (default 1000000).")
-    var maxStreamLength: Int?
-    @Option(parsing: .unconditional, help: "Seconds a run's statistics keys live after the run's last write [STATS_TTL] (default 2592000).")
-    var statsTtl: Int?
-    @Option(parsing: .unconditional, help: "How long SIGTERM/SIGINT may take to finish requests and flush, ms [SHUTDOWN_TIMEOUT_MS] (default 5000).")
-    var shutdownTimeoutMs: Int?
-    @Option(parsing: .unconditional, help: "Reject (422) transactions whose timestamp is older than this, epoch ms [EARLIEST_TIMESTAMP_MS] (default 946684800000).")
-    var earliestTimestampMs: Int?
-    @Option(parsing: .unconditional, help: "Reject (422) transactions whose timestamp is more than this far in the future, ms [MAX_CLOCK_SKEW_MS] (default 31622400000).")
-    var maxClockSkewMs: Int?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).")
-    var logLevel: String?
 
     /// The flags given, by the setting each overrides.
     var flags: [Setting: String?] {
@@ -77,17 +58,11 @@ struct ServeCommand: AsyncParsableCommand {
             ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
             ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
             ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init),
-            Settings.modelVersion: modelVersion.map(String.init), Settings.threshold: threshold.map { "\($0)" },
-            Settings.reviewThreshold: reviewThreshold.map { "\($0)" }, Settings.resultsStream: resultsStream,
-            Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.statsTTL: statsTtl.map(String.init),
-            Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),
-            Settings.earliestTimestampMilliseconds: earliestTimestampMs.map(String.init),
-            Settings.maxClockSkewMilliseconds: maxClockSkewMs.map(String.init), Settings.logLevel: logLevel,
         ]
     }
 
     func run() async throws {
-        let settings = SettingsResolver.command(connection.flags, namespace.flags, flags)
+        let settings = SettingsResolver.command(connection.flags, namespace.flags, decisions.flags, flags)
         let configuration = try ServeConfiguration.resolve(
             settings, defaultServerId: "api-\(ProcessInfo.processInfo.hostName)-\(getpid())")
         try bootstrapLogging(settings)

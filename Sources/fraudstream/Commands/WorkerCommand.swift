@@ -22,6 +22,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var decisions: DecisionOptions
 
     @Option(parsing: .unconditional, help: "Most entries per batch [BATCH_SIZE] (default 256).")
     var batchSize: Int?
@@ -41,12 +42,6 @@ struct WorkerCommand: AsyncParsableCommand {
     var consumerName: String?
     @Option(parsing: .unconditional, help: "Worker processes under one supervisor that forwards signals [WORKERS] (default 1).")
     var workers: Int?
-    @Option(parsing: .unconditional, help: "Serve this model version and ignore promotions [MODEL_VERSION] (default: the promoted one, followed live).")
-    var modelVersion: Int?
-    @Option(parsing: .unconditional, help: "Score at or above which is_fraud=1 and the decision is decline [FRAUD_THRESHOLD] (default 0.7).")
-    var threshold: Double?
-    @Option(parsing: .unconditional, help: "Score at or above which the decision is at least review [REVIEW_THRESHOLD] (default 0.3). Whatever the score, ip_blocklist, impossible_travel and click_spam make an approve a review.")
-    var reviewThreshold: Double?
     @Option(parsing: .unconditional, help: "Claim entries idle this long in other consumers, ms [CLAIM_IDLE_MS] (default 30000).")
     var claimIdleMs: Int?
     @Option(parsing: .unconditional, help: "Dead-letter an entry delivered more often than this [MAX_DELIVERIES] (default 5).")
@@ -55,32 +50,18 @@ struct WorkerCommand: AsyncParsableCommand {
     var leaseTtlMs: Int?
     @Option(help: "Input stream [TRANSACTION_STREAM] (default <namespace>:transactions).")
     var stream: String?
-    @Option(help: "Results stream [FRAUD_RESULTS_STREAM] (default <namespace>:results).")
-    var resultsStream: String?
     @Option(help: "Dead-letter stream [DEAD_LETTER_STREAM] (default <namespace>:dead_letters).")
     var deadLetterStream: String?
-    @Option(parsing: .unconditional, help: "Approximate MAXLEN of results and dead letters; 0 = no cap [MAX_STREAM_LENGTH] (default 1000000).")
-    var maxStreamLength: Int?
     @Option(parsing: .unconditional, help: "Seconds a per-transaction result key <namespace>:result:<id> lives; 0 = no key [RESULT_TTL] (default 0).")
     var resultTtl: Int?
     @Option(parsing: .unconditional, help: "Seconds all keys of a user without a profile live after its last transaction [UNKNOWN_USER_TTL] (default 604800).")
     var unknownUserTtl: Int?
     @Option(parsing: .unconditional, help: "Seconds a known user's window, devices, sketch and merchant slots live after its last transaction [USER_STATE_TTL] (default 2592000).")
     var userStateTtl: Int?
-    @Option(parsing: .unconditional, help: "Seconds a run's statistics keys live after the run's last write [STATS_TTL] (default 2592000).")
-    var statsTtl: Int?
-    @Option(parsing: .unconditional, help: "How long SIGTERM/SIGINT may take to drain; past it the rest stays pending and the exit code is 75 [SHUTDOWN_TIMEOUT_MS] (default 5000).")
-    var shutdownTimeoutMs: Int?
-    @Option(parsing: .unconditional, help: "Dead-letter transactions whose timestamp is older than this, epoch ms [EARLIEST_TIMESTAMP_MS] (default 946684800000 = 2000-01-01; catches epoch seconds).")
-    var earliestTimestampMs: Int?
-    @Option(parsing: .unconditional, help: "Dead-letter transactions whose timestamp is more than this far in the future, ms [MAX_CLOCK_SKEW_MS] (default 31622400000 = 366 days, as generate runs event time ahead; 86400000 for real traffic).")
-    var maxClockSkewMs: Int?
     @Flag(inversion: .prefixedNo, help: "With --workers N: start a child that died again, with backoff [RESTART_CHILDREN] (default on).")
     var restartChildren: Bool?
     @Flag(help: "Print throughput, in-flight batches and time per stage every 5 seconds [PROFILE=1].")
     var profile = false
-    @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).")
-    var logLevel: String?
 
     /// The flags given, by the setting each overrides.
     var flags: [Setting: String?] {
@@ -89,24 +70,17 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.fetchers: fetchers.map(String.init), Settings.writers: writers.map(String.init),
             Settings.maxInFlight: maxInFlight.map(String.init), Settings.blockMilliseconds: blockMs.map(String.init),
             Settings.consumerGroup: consumerGroup, Settings.consumerName: consumerName, Settings.workers: workers.map(String.init),
-            Settings.modelVersion: modelVersion.map(String.init), Settings.threshold: threshold.map { "\($0)" },
-            Settings.reviewThreshold: reviewThreshold.map { "\($0)" }, Settings.claimIdleMilliseconds: claimIdleMs.map(String.init),
+            Settings.claimIdleMilliseconds: claimIdleMs.map(String.init),
             Settings.maxDeliveries: maxDeliveries.map(String.init), Settings.leaseTTLMilliseconds: leaseTtlMs.map(String.init),
-            Settings.transactionStream: stream,
-            Settings.resultsStream: resultsStream, Settings.deadLetterStream: deadLetterStream,
-            Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.resultTTL: resultTtl.map(String.init),
+            Settings.transactionStream: stream, Settings.deadLetterStream: deadLetterStream,
+            Settings.resultTTL: resultTtl.map(String.init),
             Settings.unknownUserTTL: unknownUserTtl.map(String.init), Settings.userStateTTL: userStateTtl.map(String.init),
-            Settings.statsTTL: statsTtl.map(String.init),
-            Settings.profile: profile ? "1" : nil, Settings.logLevel: logLevel,
-            Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),
-            Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },
-            Settings.earliestTimestampMilliseconds: earliestTimestampMs.map(String.init),
-            Settings.maxClockSkewMilliseconds: maxClockSkewMs.map(String.init),
+            Settings.profile: profile ? "1" : nil, Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },
         ]
     }
 
     /// Flags over environment over defaults, resolved in one place.
-    var settings: SettingsResolver { .command(connection.flags, namespace.flags, flags) }
+    var settings: SettingsResolver { .command(connection.flags, namespace.flags, decisions.flags, flags) }
 
     /// The worker's configuration.
     func workerConfiguration() throws(FraudError) -> WorkerConfiguration {
