@@ -80,12 +80,15 @@ struct DrainBenchmark {
         logger.logLevel = .warning
         let assembly = try await Worker(configuration: worker, redis: configuration, logger: logger).assemble(signals: [])
         let clock = ContinuousClock()
+        _ = try await redis.send(RedisCommand("CONFIG", "RESETSTAT"))
+        let before = try await CPUMeter.read(redis)
         let drainStart = clock.now
         let group = Task { try await assembly.run() }
         while assembly.counters.snapshot.written + assembly.counters.snapshot.deadLettered < transactions {
             try await Task.sleep(for: .milliseconds(10))
         }
         let drainSeconds = (clock.now - drainStart).seconds
+        let after = try await CPUMeter.read(redis)
         await assembly.group.triggerGracefulShutdown()
         try await group.value
         let snapshot = assembly.counters.snapshot
@@ -97,6 +100,18 @@ struct DrainBenchmark {
         table.add(
             "drain \(transactions) with 1 worker, full features", grouped(Double(snapshot.written) / drainSeconds), "tx/s",
             "target >= 40,000; batch \(worker.batchSize), fetchers \(worker.fetchers), writers \(worker.writers), in-flight \(worker.maxInFlight)")
+        let drained = Double(max(1, snapshot.written))
+        table.add(
+            "  Redis CPU per tx", String(format: "%.1f", (after.redisMicroseconds - before.redisMicroseconds) / drained), "µs",
+            "INFO cpu used_cpu_user+sys during the drain / tx; target <= 20")
+        table.add(
+            "  worker CPU per tx", String(format: "%.1f", (after.processMicroseconds - before.processMicroseconds) / drained), "µs",
+            "getrusage of the worker's process during the drain / tx (the bench only polls meanwhile); target <= 15")
+        for cost in CPUMeter.commandCosts(from: before, to: after, transactions: Int(drained)).prefix(16) {
+            table.add(
+                "    \(cost.command)", String(format: "%.2f", cost.microsecondsPerTransaction), "µs/tx",
+                String(format: "INFO commandstats: %.2f calls per tx (FCALL includes the commands it runs)", cost.callsPerTransaction))
+        }
         table.add("  results written / pending after drain", "\(resultCount) / \(pending)", "entries", "exactly one result each, nothing pending")
         table.add(
             "  Redis round trips per batch", String(format: "%.2f", Double(snapshot.roundTrips) / Double(max(1, snapshot.batches))), "trips",

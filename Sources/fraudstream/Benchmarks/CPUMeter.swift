@@ -1,0 +1,60 @@
+import Foundation
+import RedisClient
+
+/// CPU time of Redis (`INFO cpu`) and of this process (`getrusage`), and Redis's per-command time
+/// (`INFO commandstats`), read before and after a measured interval.
+struct CPUMeter {
+    /// A reading.
+    struct Reading {
+        /// Redis's `used_cpu_user + used_cpu_sys`, µs.
+        var redisMicroseconds: Double
+        /// This process's user + system time, µs.
+        var processMicroseconds: Double
+        /// `INFO commandstats`: command → (calls, usec).
+        var commands: [String: (calls: Double, microseconds: Double)]
+    }
+
+    /// Reads all three now.
+    static func read(_ redis: RedisConnection) async throws -> Reading {
+        let cpu = try await info(redis, section: "cpu")
+        let redisSeconds = (Double(cpu["used_cpu_user"] ?? "") ?? 0) + (Double(cpu["used_cpu_sys"] ?? "") ?? 0)
+        var commands: [String: (Double, Double)] = [:]
+        for (name, value) in try await info(redis, section: "commandstats") where name.hasPrefix("cmdstat_") {
+            var calls = 0.0
+            var usec = 0.0
+            for part in value.split(separator: ",") {
+                let pair = part.split(separator: "=")
+                guard pair.count == 2 else { continue }
+                if pair[0] == "calls" { calls = Double(pair[1]) ?? 0 }
+                if pair[0] == "usec" { usec = Double(pair[1]) ?? 0 }
+            }
+            commands[String(name.dropFirst("cmdstat_".count))] = (calls, usec)
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let process = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+        return Reading(redisMicroseconds: redisSeconds * 1e6, processMicroseconds: process, commands: commands)
+    }
+
+    /// `INFO <section>` as name → value.
+    static func info(_ redis: RedisConnection, section: String) async throws -> [String: String] {
+        let text = try await redis.send(RedisCommand("INFO", section)).string ?? ""
+        var result: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            result[String(line[..<colon])] = String(line[line.index(after: colon)...])
+        }
+        return result
+    }
+
+    /// Per-command time between two readings, µs per transaction, largest first.
+    static func commandCosts(from before: Reading, to after: Reading, transactions: Int) -> [(command: String, callsPerTransaction: Double, microsecondsPerTransaction: Double)] {
+        after.commands.compactMap { name, value in
+            let earlier = before.commands[name] ?? (0, 0)
+            let calls = value.calls - earlier.calls
+            let usec = value.microseconds - earlier.microseconds
+            guard calls > 0 else { return nil }
+            return (name, calls / Double(transactions), usec / Double(transactions))
+        }.sorted { $0.microsecondsPerTransaction > $1.microsecondsPerTransaction }
+    }
+}
