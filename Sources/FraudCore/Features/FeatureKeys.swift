@@ -7,7 +7,7 @@ public struct FeatureKeys: Sendable {
     public init(namespace: String) { self.namespace = namespace }
 
     /// `<ns>:{<user>}:profile`: the profile hash, plus the running state the feature functions keep
-    /// there (`n`, `mean`, `m2`, `last_ts`, `loc_ts`, `last_lat`, `last_lon`, `hll_bucket`, `ttl_mark`).
+    /// there (`n`, `mean`, `m2`, `last_ts`, `loc_ts`, `last_lat`, `last_lon`, `hll_bucket`, `ttl_mark`, `hll_mask`).
     public func profile(_ user: String) -> String { "\(namespace):{\(user)}:profile" }
     /// `<ns>:{<user>}:` as bytes: the prefix of every per-user key, built once per transaction.
     public func userPrefix(_ user: String) -> [UInt8] {
@@ -29,7 +29,9 @@ public struct FeatureKeys: Sendable {
     public func merchantSlot(_ user: String, _ slot: Int) -> String { "\(namespace):{\(user)}:merchants:\(slot)" }
     /// Fields of the profile hash that hold running state, deleted when history is replayed again
     /// (`ttl_mark` too: without it the replay's first transaction refreshes the TTLs of the keys it re-creates).
-    public static let runningStateFields = ["n", "mean", "m2", "last_ts", "loc_ts", "last_lat", "last_lon", "hll_bucket", "ttl_mark"]
+    public static let runningStateFields = [
+        "n", "mean", "m2", "last_ts", "loc_ts", "last_lat", "last_lon", "hll_bucket", "ttl_mark", "hll_mask",
+    ]
     /// `<ns>:{<user>}:decision:<transaction>`: the scoring API's first decision for a transaction (JSON), so a
     /// retried request gets the same answer; it carries the user's hash tag, so it shares the user's slot.
     public func decision(user: String, transaction: String) -> String { "\(namespace):{\(user)}:decision:\(transaction)" }
