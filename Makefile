@@ -12,15 +12,16 @@ LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
 .PHONY: deps build release test test-unit test-integration bench redis redis-stop doctor prepare run-worker generate monitor load-test demo clean
 
-## deps: install libhiredis-dev, redis-server and redis-tools with apt-get when missing (idempotent)
+## deps: install libhiredis-dev, libjemalloc-dev, redis-server and redis-tools with apt-get when missing (idempotent)
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists hiredis 2>/dev/null \
+	    || ! pkg-config --exists jemalloc 2>/dev/null \
 	    || ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1 \
 	    || ! command -v redis-benchmark >/dev/null 2>&1; then \
-	  echo "make deps: installing libhiredis-dev redis-server redis-tools pkg-config"; \
+	  echo "make deps: installing libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config"; \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhiredis-dev redis-server redis-tools pkg-config >/dev/null; \
-	else echo "make deps: libhiredis-dev and redis-server present"; fi
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config >/dev/null; \
+	else echo "make deps: libhiredis-dev, libjemalloc-dev and redis-server present"; fi
 
 ## build: debug build of everything
 build: deps

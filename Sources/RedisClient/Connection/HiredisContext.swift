@@ -55,10 +55,13 @@ final class HiredisContext {
     /// connection stops the loop and returns the replies that did arrive, with an error that
     /// names the commands whose outcome is unknown.
     func execute(_ commands: [RedisCommand]) -> (replies: [RESPValue], failure: RedisError?) {
-        for command in commands {
-            if append(command) != REDIS_OK {
-                return ([], ioError(errnoValue: errno, unconfirmed: 0..<0, partial: []))
-            }
+        // The whole pipeline, encoded once and appended to hiredis's output buffer in one call.
+        let encoded = RedisCommand.encodeRESP(commands)
+        let appended = encoded.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
+        }
+        if appended != REDIS_OK {
+            return ([], ioError(errnoValue: errno, unconfirmed: 0..<0, partial: []))
         }
         var replies: [RESPValue] = []
         replies.reserveCapacity(commands.count)
@@ -73,29 +76,6 @@ final class HiredisContext {
             freeReplyObject(raw)
         }
         return (replies, nil)
-    }
-
-    private func append(_ command: RedisCommand) -> Int32 {
-        let count = command.count
-        return command.storage.withUnsafeBufferPointer { storage in
-            command.ends.withUnsafeBufferPointer { ends in
-                withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { argv in
-                    withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { lengths in
-                        let base = UnsafeRawPointer(storage.baseAddress)
-                        var start = 0
-                        for index in 0..<count {
-                            let end = ends[index]
-                            // An empty storage (all arguments empty) has no base address; any non-nil pointer works for length 0.
-                            let pointer = base.map { $0 + start } ?? UnsafeRawPointer(bitPattern: 1)!
-                            argv[index] = pointer.assumingMemoryBound(to: CChar.self)
-                            lengths[index] = end - start
-                            start = end
-                        }
-                        return redisAppendCommandArgv(context, Int32(count), argv.baseAddress, lengths.baseAddress)
-                    }
-                }
-            }
-        }
     }
 
     private var errorText: String {
