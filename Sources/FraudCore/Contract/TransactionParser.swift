@@ -41,20 +41,21 @@ public enum TransactionParser {
         if fields.isEmpty {
             return .failure(Rejection(code: "empty_entry", reason: "entry has no fields (deleted from the stream?)"))
         }
-        var values: [String: String] = [:]
-        values.reserveCapacity(fields.count)
-        for (name, value) in fields where values[name] == nil { values[name] = value }
+        var values = ContractFields()
+        for (name, value) in fields { values.setIfAbsent(name, value) }
         if let data = values["data"], values["transaction_id"] == nil {
+            var decoded = ContractFields()
             switch decodeJSON(data) {
-            case .success(let decoded): values = decoded
+            case .success(let object):
+                for (name, value) in object { decoded.setIfAbsent(name, value) }
             case .failure(let rejection): return .failure(rejection)
             }
-            return build(values, timestampMayBeSeconds: true)
+            return build(decoded, timestampMayBeSeconds: true)
         }
         return build(values, timestampMayBeSeconds: false)
     }
 
-    private static func build(_ values: [String: String], timestampMayBeSeconds: Bool) -> Result<Transaction, Rejection> {
+    private static func build(_ values: ContractFields, timestampMayBeSeconds: Bool) -> Result<Transaction, Rejection> {
         func required(_ name: String) -> Result<String, Rejection> {
             guard let value = values[name], !value.isEmpty else {
                 return .failure(Rejection(code: "missing_field", reason: "missing required field '\(name)'"))
@@ -84,7 +85,7 @@ public enum TransactionParser {
         case .success(let text): amountText = text
         case .failure(let rejection): return .failure(rejection)
         }
-        guard let amount = Double(amountText.trimmingCharacters(in: .whitespaces)), amount.isFinite, amount > 0 else {
+        guard let amount = Double(trimmedIfNeeded(amountText)), amount.isFinite, amount > 0 else {
             return .failure(Rejection(code: "invalid_amount", reason: "amount '\(amountText.prefix(40))' is not a finite decimal > 0"))
         }
         let timestampText: String
@@ -150,6 +151,15 @@ public enum TransactionParser {
             runId: runId, isFraud: isFraud, scenario: optional("fraud_scenario")))
     }
 
+    /// `text` without surrounding spaces and tabs; the same string, without copying, when it has none (the common case).
+    private static func trimmedIfNeeded(_ text: String) -> String {
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last else { return text }
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        if !isSpace(first) && !isSpace(last) { return text }
+        return text.trimmingCharacters(in: .whitespaces)
+    }
+
     private static func decodeJSON(_ text: String) -> Result<[String: String], Rejection> {
         guard let object = try? JSONDecoder().decode([String: JSONScalar].self, from: Data(text.utf8)) else {
             return .failure(Rejection(code: "invalid_json", reason: "field 'data' is not a flat JSON object"))
@@ -185,5 +195,48 @@ public struct JSONScalar: Decodable, Sendable {
         } else {
             text = nil
         }
+    }
+}
+
+/// The contract's fields of one entry, first occurrence of each name kept; other names are ignored here (the
+/// entry keeps them). A fixed table with names matched by a `switch` instead of a dictionary: parsing runs per
+/// transaction, and hashing every field name showed in a worker's profile.
+struct ContractFields {
+    private var values: [String?] = Array(repeating: nil, count: 17)
+
+    /// The slot of a contract field name, or nil.
+    private static func slot(_ name: String) -> Int? {
+        switch name {
+        case "transaction_id": return 0
+        case "user_id": return 1
+        case "amount": return 2
+        case "merchant_id": return 3
+        case "timestamp": return 4
+        case "currency": return 5
+        case "card_provider": return 6
+        case "merchant_category": return 7
+        case "lat": return 8
+        case "lon": return 9
+        case "device_id": return 10
+        case "ip": return 11
+        case "run_id": return 12
+        case "is_fraud": return 13
+        case "fraud_scenario": return 14
+        case "location": return 15
+        case "data": return 16
+        default: return nil
+        }
+    }
+
+    /// Keeps `value` for `name` unless the name was seen before.
+    mutating func setIfAbsent(_ name: String, _ value: String) {
+        guard let slot = Self.slot(name), values[slot] == nil else { return }
+        values[slot] = value
+    }
+
+    /// The value of a contract field.
+    subscript(name: String) -> String? {
+        guard let slot = Self.slot(name) else { return nil }
+        return values[slot]
     }
 }

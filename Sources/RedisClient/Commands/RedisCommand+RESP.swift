@@ -23,6 +23,10 @@ extension RedisCommand {
             position += 1
         }
         func decimal(_ value: Int) {
+            if value < 10 {
+                byte(UInt8(ascii: "0") + UInt8(value))
+                return
+            }
             let digits = Self.decimalDigits(value)
             var remaining = value
             for index in stride(from: digits - 1, through: 0, by: -1) {

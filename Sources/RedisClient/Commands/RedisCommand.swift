@@ -80,21 +80,25 @@ public struct RedisCommand: Sendable, Hashable {
     }
 }
 
-/// Writes a decimal integer without creating a `String` (commands are built per transaction).
+/// Writes a decimal integer without creating a `String` (commands are built per transaction): the digits
+/// go right to left into a small stack buffer and are appended in one step.
 @inlinable
 func appendDecimal(_ value: Int64, to buffer: inout [UInt8]) {
-    if value == 0 {
-        buffer.append(UInt8(ascii: "0"))
-        return
-    }
     var magnitude = value.magnitude
     if value < 0 { buffer.append(UInt8(ascii: "-")) }
-    let start = buffer.count
-    while magnitude > 0 {
-        buffer.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-        magnitude /= 10
+    if magnitude < 10 {
+        buffer.append(UInt8(ascii: "0") + UInt8(magnitude))
+        return
     }
-    buffer[start...].reverse()
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+        var start = 20
+        while magnitude > 0 {
+            start -= 1
+            digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+        }
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
+    }
 }
 
 /// A value that can be one argument of a ``RedisCommand``.
