@@ -147,7 +147,7 @@ struct ScoringAPITests {
             try await check("/v1/score", "{\"transaction_id\": \"a\", \"user_id\": \"u1\", \"merchant_id\": \"m\"}", 422, "missing_field",
                 message: "missing required field 'amount'")
             try await check("/v1/score", Harness.transaction("neg", amount: -3), 422, "invalid_amount",
-                message: "amount '-3' is not a finite decimal > 0")
+                message: "amount '-3.0' is not a finite decimal > 0")
             try await check("/v1/score", Harness.transaction("secs", extra: "\"timestamp\": 1790812800"), 422, "invalid_timestamp")
             try await check("/v1/score", Harness.transaction("run", run: "bad run!"), 422, "invalid_run_id")
             let huge = "{\"transaction_id\": \"h\", \"pad\": \"" + String(repeating: "x", count: 70_000) + "\"}"

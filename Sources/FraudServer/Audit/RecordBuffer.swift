@@ -74,6 +74,24 @@ final class RecordBuffer: Sendable {
         }
     }
 
+    /// Up to `maximum` records that are waiting now, without waiting.
+    func takeAvailable(maximum: Int) -> [RecordDecisionsCall.Record] {
+        let (taken, producers) = state.withLock { state -> ([RecordDecisionsCall.Record], [CheckedContinuation<Void, Never>]) in
+            let count = min(maximum, state.records.count)
+            guard count > 0 else { return ([], []) }
+            let taken = Array(state.records.prefix(count))
+            state.records.removeFirst(count)
+            let producers = state.producers
+            state.producers = []
+            return (taken, producers)
+        }
+        for producer in producers { producer.resume() }
+        return taken
+    }
+
+    /// Whether ``close()`` was called.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
     /// Records waiting.
     var count: Int { state.withLock { $0.records.count } }
 

@@ -16,6 +16,11 @@ enum APIResponse {
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// A JSON body already written as text.
+    static func jsonText(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: jsonHeaders, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
     /// The error shape of every endpoint: `{"error": code, "message": text}`.
     struct ErrorBody: Encodable {
         var error: String

@@ -30,7 +30,7 @@ struct OperationsRoutes {
     }
 
     private func readiness() async -> Response {
-        let version = await engine.scorer.modelVersion
+        let version = engine.scorer.servingModel.version
         do {
             _ = try await control.send(RedisCommand("PING"), timeoutMilliseconds: Self.readinessTimeoutMilliseconds)
             return APIResponse.json(Readiness(status: "ready", redis: "ok", model_version: version, in_flight: engine.depth))
@@ -52,7 +52,7 @@ struct OperationsRoutes {
     }
 
     private func currentModel() async -> Response {
-        let model = await engine.scorer.servingModel
+        let model = engine.scorer.servingModel
         return APIResponse.json(ModelSummary(
             version: model.version, kind: model.kind, created_ms: model.createdMilliseconds, threshold: engine.configuration.threshold,
             training_data: model.trainingData, feature_names: model.featureNames, metrics: model.metrics))

@@ -21,7 +21,7 @@ struct ScoringRoutes {
         let transaction: Transaction
         do {
             let body = try await TransactionBody.collect(request, limit: TransactionBody.maximumBytes)
-            let object = try TransactionBody.decode([String: JSONScalar].self, from: body, shape: "a JSON object (a transaction)")
+            let object = try TransactionBody.object(body, shape: "a JSON object (a transaction)")
             transaction = try TransactionBody.transaction(
                 object, validator: engine.configuration.validator, nowMilliseconds: TransactionBody.nowMilliseconds
             ).get()
@@ -34,22 +34,27 @@ struct ScoringRoutes {
             return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
         }
         let latency = (ContinuousClock.now - started).microseconds
-        return APIResponse.json(ScoreResponse(transaction: transaction, answer: answers[0], latencyMicroseconds: latency))
-    }
-
-    /// The body of a batch request: `{"transactions": [...]}`.
-    struct BatchRequest: Decodable {
-        var transactions: [[String: JSONScalar]]
+        let response = ScoreResponse(transaction: transaction, answer: answers[0], latencyMicroseconds: latency)
+        if let text = response.directJSON { return APIResponse.jsonText(text) }
+        return APIResponse.json(response)
     }
 
     private func scoreBatch(_ request: Request) async -> Response {
         let started = ContinuousClock.now
-        let objects: [[String: JSONScalar]]
+        let objects: [[FlatJSON.Member]]
         do {
+            let shape = "a JSON object {\"transactions\": [transaction, ...]}"
             let body = try await TransactionBody.collect(request, limit: TransactionBody.maximumBatchBytes)
-            objects = try TransactionBody.decode(
-                BatchRequest.self, from: body, shape: "a JSON object {\"transactions\": [transaction, ...]}"
-            ).transactions
+            let members = try TransactionBody.object(body, shape: shape)
+            guard case .array(let elements)? = members.first(where: { $0.name == "transactions" })?.value else {
+                throw TransactionBody.Problem(status: .badRequest, code: "invalid_body", message: "the body is not \(shape)")
+            }
+            objects = try elements.map { element throws(TransactionBody.Problem) in
+                guard case .object(let fields) = element else {
+                    throw TransactionBody.Problem(status: .badRequest, code: "invalid_body", message: "every transaction must be a JSON object")
+                }
+                return fields
+            }
         } catch let problem as TransactionBody.Problem {
             return problem.response
         } catch {
@@ -69,7 +74,7 @@ struct ScoringRoutes {
             case .success(let transaction): valid.append((index, transaction))
             case .failure(let problem):
                 elements[index] = .rejected(
-                    index: index, transactionId: object["transaction_id"]?.text, status: Int(problem.status.code),
+                    index: index, transactionId: TransactionBody.text(object, "transaction_id"), status: Int(problem.status.code),
                     code: problem.code, message: problem.message)
             }
         }

@@ -33,33 +33,41 @@ enum TransactionBody {
         }
     }
 
-    /// Decodes `buffer` as `type`, mapping JSON errors to `400`.
-    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer, shape: String) throws(Problem) -> T {
-        let data = Data(buffer.readableBytesView)
-        if data.isEmpty { throw Problem(status: .badRequest, code: "empty_body", message: "the body is empty; expected \(shape)") }
+    /// The body's JSON, mapping syntax errors to `400`.
+    static func json(_ buffer: ByteBuffer, shape: String) throws(Problem) -> FlatJSON.Value {
+        let bytes = Array(buffer.readableBytesView)
+        if bytes.isEmpty { throw Problem(status: .badRequest, code: "empty_body", message: "the body is empty; expected \(shape)") }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
-        } catch DecodingError.dataCorrupted(let context) {
-            let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            throw Problem(
-                status: .badRequest, code: "malformed_json",
-                message: "the body is not valid JSON" + (detail.map { ": \($0)" } ?? ""))
+            return try FlatJSON.parse(bytes)
         } catch {
-            throw Problem(status: .badRequest, code: "invalid_body", message: "the body is not \(shape)")
+            throw Problem(status: .badRequest, code: "malformed_json", message: "the body is not valid JSON: \(error.description)")
         }
     }
 
-    /// One transaction from its JSON fields: the contract's parser, the server's clock for a missing
+    /// The members of a JSON object body; any other JSON is `400`.
+    static func object(_ buffer: ByteBuffer, shape: String) throws(Problem) -> [FlatJSON.Member] {
+        guard case .object(let members) = try json(buffer, shape: shape) else {
+            throw Problem(status: .badRequest, code: "invalid_body", message: "the body is not \(shape)")
+        }
+        return members
+    }
+
+    /// One transaction from its JSON members: the contract's parser, the server's clock for a missing
     /// `timestamp`, and the worker's plausibility window.
     static func transaction(
-        _ object: [String: JSONScalar], validator: EntryValidator, nowMilliseconds: Int64
+        _ members: [FlatJSON.Member], validator: EntryValidator, nowMilliseconds: Int64
     ) -> Result<Transaction, Problem> {
         var fields: [(String, String)] = []
-        fields.reserveCapacity(object.count + 1)
-        for (name, value) in object {
-            if let text = value.text { fields.append((name, text)) }
+        fields.reserveCapacity(members.count + 1)
+        var hasTimestamp = false
+        for member in members {
+            let name = member.name
+            let value = member.value
+            guard let text = value.fieldText else { continue }
+            if name == "timestamp" { hasTimestamp = true }
+            fields.append((name, text))
         }
-        if object["timestamp"]?.text == nil { fields.append(("timestamp", String(nowMilliseconds))) }
+        if !hasTimestamp { fields.append(("timestamp", String(nowMilliseconds))) }
         switch TransactionParser.parse(fields) {
         case .failure(let rejection):
             return .failure(Problem(status: .unprocessableContent, code: rejection.code, message: rejection.reason))
@@ -69,6 +77,12 @@ enum TransactionBody {
             }
             return .success(transaction)
         }
+    }
+
+    /// The text of member `name`, if it is a non-empty scalar.
+    static func text(_ members: [FlatJSON.Member], _ name: String) -> String? {
+        guard let value = members.first(where: { $0.name == name })?.value.fieldText, !value.isEmpty else { return nil }
+        return value
     }
 
     /// The server's clock in epoch milliseconds.

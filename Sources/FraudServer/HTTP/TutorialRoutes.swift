@@ -31,22 +31,21 @@ struct TutorialRoutes {
     var outcomesKey: String { "\(engine.configuration.namespace):tutorial:outcomes" }
 
     private func answer(_ request: Request) async -> Response {
-        let object: [String: JSONScalar]
+        let object: [FlatJSON.Member]
         do {
             let body = try await TransactionBody.collect(request, limit: TransactionBody.maximumBytes)
-            object = try TransactionBody.decode(
-                [String: JSONScalar].self, from: body, shape: "a JSON object {\"device_id\", \"ip\", \"transaction_id\"}")
+            object = try TransactionBody.object(body, shape: "a JSON object {\"device_id\", \"ip\", \"transaction_id\"}")
         } catch let problem as TransactionBody.Problem {
             return problem.response
         } catch {
             return APIResponse.error(.badRequest, "invalid_body", "\(error)")
         }
-        let ip = object["ip"]?.text.flatMap { $0.isEmpty ? nil : $0 }
-        let device = object["device_id"]?.text.flatMap { $0.isEmpty ? nil : $0 }
+        let ip = TransactionBody.text(object, "ip")
+        let device = TransactionBody.text(object, "device_id")
         guard ip != nil || device != nil else {
             return APIResponse.error(.unprocessableContent, "missing_field", "missing required field 'device_id' or 'ip'")
         }
-        let transactionId = object["transaction_id"]?.text.flatMap { $0.isEmpty ? nil : $0 } ?? UUID().uuidString
+        let transactionId = TransactionBody.text(object, "transaction_id") ?? UUID().uuidString
         do {
             let outcome = try await decide(ip: ip, device: device, transactionId: transactionId)
             _ = try await control.send(RedisCommand("HINCRBY", outcomesKey, outcome.rawValue, 1))

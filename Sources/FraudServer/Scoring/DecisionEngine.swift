@@ -10,10 +10,11 @@ import Synchronization
 public final class DecisionEngine: Sendable {
     /// Settings.
     public let configuration: ServeConfiguration
-    /// The scorer (model hot swap between batches, as in the worker).
-    public let scorer: Scorer
+    /// The model and rules (hot swap between batches, as in the worker).
+    public let scorer: SharedScorer
     let queue: ScoreQueue
     let records: RecordBuffer
+    let deadlines: DeadlineQueue
     let keys: FeatureKeys
     let counters = EngineCounters()
     private let extractorState: Mutex<FeatureExtractor>
@@ -21,12 +22,12 @@ public final class DecisionEngine: Sendable {
     /// Creates an engine serving `model`, with the blocklist of `blocklistShape`.
     public init(configuration: ServeConfiguration, model: ModelRecord, blocklistShape: BloomFilterShape?, logger: Logger) {
         self.configuration = configuration
-        scorer = Scorer(
-            model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold),
-            logger: logger)
+        scorer = SharedScorer(
+            model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold))
         queue = ScoreQueue(capacity: configuration.maxInFlight, lanes: configuration.lanes)
         records = RecordBuffer(capacity: max(1_000, configuration.maxInFlight * 2))
         keys = FeatureKeys(namespace: configuration.namespace)
+        deadlines = DeadlineQueue(deadlineMilliseconds: configuration.deadlineMilliseconds)
         extractorState = Mutex(FeatureExtractor(settings: configuration.features, blocklistShape: blocklistShape))
     }
 
@@ -58,29 +59,25 @@ public final class DecisionEngine: Sendable {
             counters.add(overloaded: transactions.count)
             return nil
         }
-        let deadline = receivedAt + .milliseconds(configuration.deadlineMilliseconds)
-        return await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                // At the deadline, whatever is still waiting is answered from the transaction alone.
-                do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
-                for item in pending where !item.isAnswered {
-                    item.expire(degraded: await self.degradedAnswer(item.transaction))
-                }
-            }
-            var answers: [DecisionAnswer] = []
-            answers.reserveCapacity(pending.count)
-            for item in pending { answers.append(await item.wait()) }
-            group.cancelAll()
-            counters.add(answers)
-            return answers
-        }
+        // At the deadline, whatever is still waiting is answered from the transaction alone (DeadlineQueue).
+        deadlines.add(pending, deadline: receivedAt + .milliseconds(configuration.deadlineMilliseconds))
+        var answers: [DecisionAnswer] = []
+        answers.reserveCapacity(pending.count)
+        for item in pending { answers.append(await item.wait()) }
+        counters.add(answers)
+        return answers
+    }
+
+    /// Answers requests at their deadline until ``deadlines`` is closed (after the lanes have finished).
+    func answerAtDeadlines() async {
+        await deadlines.run { item in item.expire(degraded: self.degradedAnswer(item.transaction)) }
     }
 
     /// The answer without state: the model on the transaction-only vector, the `--on-timeout` decision and
     /// the reason `degraded`.
-    func degradedAnswer(_ transaction: Transaction) async -> DecisionAnswer {
+    func degradedAnswer(_ transaction: Transaction) -> DecisionAnswer {
         let vector = extractor.transactionOnlyVector(transaction)
-        return DecisionAnswer(decision: await scorer.degraded(vector, decision: configuration.onTimeout), degraded: true)
+        return DecisionAnswer(decision: scorer.degraded(vector, decision: configuration.onTimeout), degraded: true)
     }
 }
 

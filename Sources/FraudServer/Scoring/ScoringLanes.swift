@@ -1,7 +1,7 @@
 import Logging
 import ServiceLifecycle
 
-/// The scoring lanes as one service. On graceful shutdown (after the HTTP server has stopped taking
+/// The scoring lanes, and the loop answering requests at their deadline, as one service. On graceful shutdown (after the HTTP server has stopped taking
 /// requests and finished those in flight) the queue closes, the lanes drain it and return, and the
 /// recorder's buffer is closed so the recorder can flush and finish.
 struct ScoringLanes: Service {
@@ -9,12 +9,17 @@ struct ScoringLanes: Service {
     let engine: DecisionEngine
 
     func run() async {
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                for lane in lanes { group.addTask { await lane.run() } }
+        await withTaskGroup(of: Void.self) { deadlines in
+            deadlines.addTask { await engine.answerAtDeadlines() }
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    for lane in lanes { group.addTask { await lane.run() } }
+                }
+            } onGracefulShutdown: {
+                engine.queue.close()
             }
-        } onGracefulShutdown: {
-            engine.queue.close()
+            // Every request is answered once the lanes have drained the queue.
+            engine.deadlines.close()
         }
         engine.records.close()
     }

@@ -7,12 +7,12 @@ import ServiceLifecycle
 public struct ModelWatcher: Service {
     private let connection: RedisConnection
     private let store: ModelStore
-    private let scorer: Scorer
+    private let scorer: any ModelReceiver
     private let intervalMilliseconds: Int
     private let logger: Logger
 
     /// Creates a watcher that installs promotions into `scorer`.
-    public init(connection: RedisConnection, store: ModelStore, scorer: Scorer, intervalMilliseconds: Int, logger: Logger) {
+    public init(connection: RedisConnection, store: ModelStore, scorer: any ModelReceiver, intervalMilliseconds: Int, logger: Logger) {
         self.connection = connection
         self.store = store
         self.scorer = scorer

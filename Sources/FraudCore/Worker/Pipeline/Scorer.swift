@@ -14,9 +14,6 @@ public actor Scorer {
         self.logger = logger
     }
 
-    /// The model that scores the next batch: a queued one, else the one in use.
-    public var servingModel: ModelRecord { pending ?? model }
-
     /// The version in use.
     public var modelVersion: Int { model.version }
 
@@ -42,27 +39,6 @@ public actor Scorer {
         }
     }
 
-    /// Scores every item of a batch and, where `explain` says so, splits its margin into per-feature
-    /// contributions (same model version as the score).
-    public func score(_ vectors: [[Double]], explain: [Bool]) -> [ExplainedDecision] {
-        switchToPendingModel()
-        let ensemble = model.ensemble
-        let version = model.version
-        return zip(vectors, explain).map { vector, wanted in
-            let decision = rules.decide(score: ensemble.probability(vector), features: vector, modelVersion: version)
-            guard wanted else { return ExplainedDecision(decision: decision, baseMargin: 0, contributions: nil) }
-            let split = ensemble.contributions(vector)
-            return ExplainedDecision(decision: decision, baseMargin: split.base, contributions: split.features)
-        }
-    }
-
-    /// The answer when no state could be read in time: the model's score of the transaction-only `vector`,
-    /// the configured `decision`, and the reason `degraded`.
-    public func degraded(_ vector: [Double], decision: String) -> ScoredDecision {
-        let score = model.ensemble.probability(vector)
-        return ScoredDecision(
-            score: score, isFraud: decision == "decline", decision: decision, reasons: "degraded", modelVersion: model.version)
-    }
 
     private func switchToPendingModel() {
         if let next = pending {
@@ -70,6 +46,37 @@ public actor Scorer {
             model = next
             pending = nil
         }
+    }
+}
+
+extension Scorer: ModelReceiver {}
+
+/// What follows promotions (``ModelWatcher``): the worker's ``Scorer``, the scoring API's scorer.
+public protocol ModelReceiver: Sendable {
+    /// The version that will score next.
+    var nextModelVersion: Int { get async }
+    /// Queues a model to take over at the next batch boundary.
+    func install(_ record: ModelRecord) async
+}
+
+extension ModelRecord {
+    /// Scores `vectors` with this model and `rules` and, where `explain` says so, splits each margin into
+    /// per-feature contributions (the same model version as the score).
+    public func explainedDecisions(_ vectors: [[Double]], explain: [Bool], rules: FraudRules) -> [ExplainedDecision] {
+        zip(vectors, explain).map { vector, wanted in
+            let decision = rules.decide(score: ensemble.probability(vector), features: vector, modelVersion: version)
+            guard wanted else { return ExplainedDecision(decision: decision, baseMargin: 0, contributions: nil) }
+            let split = ensemble.contributions(vector)
+            return ExplainedDecision(decision: decision, baseMargin: split.base, contributions: split.features)
+        }
+    }
+
+    /// The answer when no state could be read in time: this model's score of the transaction-only `vector`,
+    /// the configured `decision`, and the reason `degraded`.
+    public func degradedDecision(_ vector: [Double], decision: String) -> ScoredDecision {
+        ScoredDecision(
+            score: ensemble.probability(vector), isFraud: decision == "decline", decision: decision, reasons: "degraded",
+            modelVersion: version)
     }
 }
 
