@@ -92,14 +92,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         }
         let backlog = try? await GroupBacklog.measure(stream: stream, group: group, on: redis)
         say("drained     \(done) of \(report.sent) transactions have a result or a dead letter; group \(group): \(backlog.map(\.description) ?? "no group")")
-        try await Task.sleep(for: .milliseconds(1_200))  // let workers flush latency histograms
-        let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
-        if json {
-            printJSON(statistics.jsonObject)
-        } else {
-            printLine("")
-            printLine(statistics.report)
-        }
+        try await printStatistics(run: run, namespace: ns, redis: redis)
 
         WorkerProcesses.signal(processes, SIGTERM)
         await WorkerProcesses.waitForExit(processes, timeout: .seconds(10))
@@ -135,6 +128,19 @@ struct LoadTestCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw FraudError(.failedCheck, "workers not ready after \(readyTimeout) s")
+    }
+
+    /// The run's statistics as a report (or JSON with `--json`), after the writers' latency histograms had time
+    /// to be flushed (workers and the server flush every second).
+    private func printStatistics(run: String, namespace ns: String, redis: RedisConnection) async throws {
+        try await Task.sleep(for: .milliseconds(1_200))
+        let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
+        if json {
+            printJSON(statistics.jsonObject)
+        } else {
+            printLine("")
+            printLine(statistics.report)
+        }
     }
 
     /// The open-loop HTTP load test against `fraudstream serve`.
@@ -173,14 +179,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             if recorded >= answered { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        try await Task.sleep(for: .milliseconds(1_200))  // the server flushes latency histograms every second
-        let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
-        if json {
-            printJSON(statistics.jsonObject)
-        } else {
-            printLine("")
-            printLine(statistics.report)
-        }
+        try await printStatistics(run: run, namespace: ns, redis: redis)
         if recorded < answered {
             throw FraudError(.failedCheck, "\(answered - recorded) answered requests of run \(run) are not in the run's statistics")
         }

@@ -26,9 +26,6 @@ public actor Scorer {
         pending = record
     }
 
-    /// The rules on top of the score.
-    public nonisolated var decisionRules: FraudRules { rules }
-
     /// Scores every item of a batch.
     public func score(_ vectors: [[Double]]) -> [ScoredDecision] {
         switchToPendingModel()
