@@ -23,7 +23,35 @@ struct DrainBenchmark {
         return median(passes)
     }
 
-    func run(into table: inout BenchTable) async throws {
+    /// One drain's figures.
+    struct Sample {
+        var preloadPerSecond: Double
+        var drainPerSecond: Double
+        var redisMicroseconds: Double
+        var workerMicroseconds: Double
+        var commands: [(command: String, callsPerTransaction: Double, microsecondsPerTransaction: Double)]
+        var results: Int
+        var pending: Int
+        var roundTripsPerBatch: Double
+        var averageBatch: Int
+        var featuresMicroseconds: Double
+        var scoringMicroseconds: Double
+        var writeMicroseconds: Double
+        var queueMicroseconds: Double
+    }
+
+    /// Runs `repeats` drains, each from the same freshly prepared state, and adds the medians to `table`.
+    func run(into table: inout BenchTable, repeats: Int) async throws {
+        var model: ModelRecord?
+        var samples: [Sample] = []
+        for _ in 0..<max(1, repeats) {
+            samples.append(try await sample(model: &model, table: &table))
+        }
+        add(samples, to: &table)
+    }
+
+    /// Prepares the namespace (the model is trained on the first call only) and drains one backlog.
+    func sample(model: inout ModelRecord?, table: inout BenchTable) async throws -> Sample {
         let redis = try await RedisConnection.connect(configuration, name: "bench-drain")
         // Start from an empty namespace, so a server given with --redis-url gives comparable numbers.
         let keyspace = Keyspace(namespace: namespace)
@@ -40,13 +68,19 @@ struct DrainBenchmark {
             falsePositiveRate: FeatureStore.defaultBlocklistFalsePositiveRate, on: redis)
         let settings = FeatureSettings(namespace: namespace)
         let rows = try await store.replay(world.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
-        let record = ModelTraining.train(
-            history: world.history, rows: rows, parameters: GBDTParameters(), threshold: 0.7,
-            trainingData: "bench users=2000 days=7 seed=11", now: 0)
+        let record: ModelRecord
+        if let trained = model {
+            record = trained
+        } else {
+            record = ModelTraining.train(
+                history: world.history, rows: rows, parameters: GBDTParameters(), threshold: 0.7,
+                trainingData: "bench users=2000 days=7 seed=11", now: 0)
+            model = record
+            table.add(
+                "model inference per transaction (\(record.parameters.trees) trees)", String(format: "%.2f", Self.inferenceMicroseconds(record, rows: rows)),
+                "µs", "median of 7 passes over \(rows.count) real feature rows; target <= 5")
+        }
         _ = try await ModelStore(namespace: namespace).save(record, promote: true, on: redis)
-        table.add(
-            "model inference per transaction (\(record.parameters.trees) trees)", String(format: "%.2f", Self.inferenceMicroseconds(record, rows: rows)),
-            "µs", "median of 7 passes over \(rows.count) real feature rows; target <= 5")
 
         // The backlog: live traffic from the same world.
         var synthesizer = TrafficSynthesizer(world: world, seed: 5, fraudRatio: 0.02, runId: "bench-drain")
@@ -95,30 +129,59 @@ struct DrainBenchmark {
         let resultCount = try await redis.send(RedisCommand("XLEN", worker.resultsStream)).int ?? 0
         let pending = try await redis.send(XPendingSummary(stream: worker.transactionStream, group: worker.consumerGroup)).count
 
-        func perTransaction(_ micros: Int) -> String { String(format: "%.1f", Double(micros) / Double(max(1, snapshot.written))) }
-        table.add("preload \(transactions) transactions (XADD, pipelined)", grouped(Double(transactions) / loadSeconds), "tx/s", "generator side")
-        table.add(
-            "drain \(transactions) with 1 worker, full features", grouped(Double(snapshot.written) / drainSeconds), "tx/s",
-            "target >= 40,000; batch \(worker.batchSize), fetchers \(worker.fetchers), writers \(worker.writers), in-flight \(worker.maxInFlight)")
+        func perTransaction(_ micros: Int) -> Double { Double(micros) / Double(max(1, snapshot.written)) }
         let drained = Double(max(1, snapshot.written))
-        table.add(
-            "  Redis CPU per tx", String(format: "%.1f", (after.redisMicroseconds - before.redisMicroseconds) / drained), "µs",
-            "INFO cpu used_cpu_user+sys during the drain / tx; target <= 20")
-        table.add(
-            "  worker CPU per tx", String(format: "%.1f", (after.processMicroseconds - before.processMicroseconds) / drained), "µs",
-            "getrusage of the worker's process during the drain / tx (the bench only polls meanwhile); target <= 15")
-        for cost in CPUMeter.commandCosts(from: before, to: after, transactions: Int(drained)).prefix(16) {
-            table.add(
-                "    \(cost.command)", String(format: "%.2f", cost.microsecondsPerTransaction), "µs/tx",
-                String(format: "INFO commandstats: %.2f calls per tx (FCALL includes the commands it runs)", cost.callsPerTransaction))
+        return Sample(
+            preloadPerSecond: Double(transactions) / loadSeconds, drainPerSecond: Double(snapshot.written) / drainSeconds,
+            redisMicroseconds: (after.redisMicroseconds - before.redisMicroseconds) / drained,
+            workerMicroseconds: (after.processMicroseconds - before.processMicroseconds) / drained,
+            commands: CPUMeter.commandCosts(from: before, to: after, transactions: Int(drained)), results: resultCount, pending: pending,
+            roundTripsPerBatch: Double(snapshot.roundTrips) / Double(max(1, snapshot.batches)),
+            averageBatch: snapshot.written / max(1, snapshot.batches), featuresMicroseconds: perTransaction(snapshot.featureMicroseconds),
+            scoringMicroseconds: perTransaction(snapshot.scoringMicroseconds), writeMicroseconds: perTransaction(snapshot.writeMicroseconds),
+            queueMicroseconds: perTransaction(snapshot.queueMicroseconds))
+    }
+
+    /// The medians of `samples` (and the range of the headline figures) as table rows.
+    func add(_ samples: [Sample], to table: inout BenchTable) {
+        func middle(_ value: (Sample) -> Double) -> Double { median(samples.map(value)) }
+        func range(_ value: (Sample) -> Double, _ format: (Double) -> String) -> String {
+            let values = samples.map(value)
+            return samples.count > 1 ? "\(format(values.min() ?? 0))–\(format(values.max() ?? 0)) over \(samples.count) drains; " : ""
         }
-        table.add("  results written / pending after drain", "\(resultCount) / \(pending)", "entries", "exactly one result each, nothing pending")
+        let oneDecimal: (Double) -> String = { String(format: "%.1f", $0) }
+        table.add("preload \(transactions) transactions (XADD, pipelined)", grouped(middle(\.preloadPerSecond)), "tx/s", "generator side")
         table.add(
-            "  Redis round trips per batch", String(format: "%.2f", Double(snapshot.roundTrips) / Double(max(1, snapshot.batches))), "trips",
-            "read + features per fetcher + write/ack; avg batch \(snapshot.written / max(1, snapshot.batches))")
-        table.add("  features (pipelined FCALLs) per tx", perTransaction(snapshot.featureMicroseconds), "µs", "wall time of the stage / tx")
-        table.add("  scoring (trees + rules) per tx", perTransaction(snapshot.scoringMicroseconds), "µs", "")
-        table.add("  write + ack per tx", perTransaction(snapshot.writeMicroseconds), "µs", "")
-        table.add("  queue wait per tx (summed per batch)", perTransaction(snapshot.queueMicroseconds), "µs", "time between stages")
+            "drain \(transactions) with 1 worker, full features", grouped(middle(\.drainPerSecond)), "tx/s",
+            range(\.drainPerSecond, grouped) + "target >= 40,000; batch \(worker.batchSize), fetchers \(worker.fetchers), "
+                + "writers \(worker.writers), in-flight \(worker.maxInFlight)")
+        table.add(
+            "  Redis CPU per tx", oneDecimal(middle(\.redisMicroseconds)), "µs",
+            range(\.redisMicroseconds, oneDecimal) + "INFO cpu used_cpu_user+sys during the drain / tx; target <= 20")
+        table.add(
+            "  worker CPU per tx", oneDecimal(middle(\.workerMicroseconds)), "µs",
+            range(\.workerMicroseconds, oneDecimal) + "getrusage of the worker's process during the drain / tx; target <= 15")
+        var names: [String] = []
+        for sample in samples { for cost in sample.commands where !names.contains(cost.command) { names.append(cost.command) } }
+        let costs = names.map { name -> (String, Double, Double) in
+            let matching = samples.map { $0.commands.first { $0.command == name } }
+            return (name, median(matching.map { $0?.callsPerTransaction ?? 0 }), median(matching.map { $0?.microsecondsPerTransaction ?? 0 }))
+        }.sorted { $0.2 > $1.2 }
+        for (name, calls, micros) in costs.prefix(16) {
+            table.add(
+                "    \(name)", String(format: "%.2f", micros), "µs/tx",
+                String(format: "INFO commandstats: %.2f calls per tx (FCALL includes the commands it runs)", calls))
+        }
+        let last = samples[samples.count - 1]
+        table.add(
+            "  results written / pending after drain", "\(last.results) / \(last.pending)", "entries",
+            "exactly one result each, nothing pending (last drain)")
+        table.add(
+            "  Redis round trips per batch", String(format: "%.2f", middle(\.roundTripsPerBatch)), "trips",
+            "read + features per fetcher + write/ack; avg batch \(last.averageBatch)")
+        table.add("  features (pipelined FCALLs) per tx", oneDecimal(middle(\.featuresMicroseconds)), "µs", "wall time of the stage / tx")
+        table.add("  scoring (trees + rules) per tx", oneDecimal(middle(\.scoringMicroseconds)), "µs", "")
+        table.add("  write + ack per tx", oneDecimal(middle(\.writeMicroseconds)), "µs", "")
+        table.add("  queue wait per tx (summed per batch)", oneDecimal(middle(\.queueMicroseconds)), "µs", "time between stages")
     }
 }

@@ -49,12 +49,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Worker --max-in-flight for the drain.")
     var maxInFlight: Int = 8
 
+    @Option(help: "Drains to run (each from the same freshly prepared state); the table shows medians and the range.")
+    var drainRepeats: Int = 3
+
     @Option(name: .customLong("redis-url"), help: "Benchmark an existing server instead of a private one.")
     var redisURL: String?
 
     func validate() throws {
-        guard requests > 0, pipeline > 0, clients > 0, swiftClients > 0, repeats > 0 else {
-            throw ValidationError("--requests, --pipeline, --clients and --repeats must be positive")
+        guard requests > 0, pipeline > 0, clients > 0, swiftClients > 0, repeats > 0, drainRepeats > 0 else {
+            throw ValidationError("--requests, --pipeline, --clients, --repeats and --drain-repeats must be positive")
         }
         let suites = suite.split(separator: ",").map(String.init)
         guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain"].contains) else {
@@ -83,7 +86,7 @@ struct BenchCommand: AsyncParsableCommand {
             worker.fetchers = fetchers
             worker.writers = writers
             worker.maxInFlight = maxInFlight
-            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker).run(into: &table)
+            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker).run(into: &table, repeats: drainRepeats)
         }
         print(table.render())
         if let server { await server.stop() }
