@@ -8,6 +8,8 @@ struct DrainBenchmark {
     var configuration: RedisConfiguration
     var transactions: Int
     var worker: WorkerConfiguration
+    /// Users of the world the backlog comes from (issue 12's workload: 10,000).
+    var users = 10_000
     var namespace = "bench"
 
     /// Median time of one `probability` call over real rows.
@@ -58,7 +60,7 @@ struct DrainBenchmark {
         try await keyspace.delete(try await keyspace.keys(matching: "\(namespace):*", on: redis), on: redis)
         // A small world, prepared exactly as `fraudstream prepare` does.
         var worldConfiguration = WorldConfiguration()
-        worldConfiguration.users = 2_000
+        worldConfiguration.users = users
         worldConfiguration.days = 7
         worldConfiguration.seed = 11
         let world = WorldGenerator.generate(worldConfiguration)
@@ -74,7 +76,7 @@ struct DrainBenchmark {
         } else {
             record = ModelTraining.train(
                 history: world.history, rows: rows, parameters: GBDTParameters(), threshold: 0.7,
-                trainingData: "bench users=2000 days=7 seed=11", now: 0)
+                trainingData: "bench users=\(users) days=7 seed=11", now: 0)
             model = record
             table.add(
                 "model inference per transaction (\(record.parameters.trees) trees)", String(format: "%.2f", Self.inferenceMicroseconds(record, rows: rows)),
@@ -152,7 +154,7 @@ struct DrainBenchmark {
         let oneDecimal: (Double) -> String = { String(format: "%.1f", $0) }
         table.add("preload \(transactions) transactions (XADD, pipelined)", grouped(middle(\.preloadPerSecond)), "tx/s", "generator side")
         table.add(
-            "drain \(transactions) with 1 worker, full features", grouped(middle(\.drainPerSecond)), "tx/s",
+            "drain \(transactions) from \(users) users, 1 worker", grouped(middle(\.drainPerSecond)), "tx/s",
             range(\.drainPerSecond, grouped) + "target >= 40,000; batch \(worker.batchSize), fetchers \(worker.fetchers), "
                 + "writers \(worker.writers), in-flight \(worker.maxInFlight)")
         table.add(

@@ -49,6 +49,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Worker --max-in-flight for the drain.")
     var maxInFlight: Int = 8
 
+    @Option(help: "Users of the world the drain's backlog comes from.")
+    var drainUsers: Int = 10_000
+
     @Option(help: "Drains to run (each from the same freshly prepared state); the table shows medians and the range.")
     var drainRepeats: Int = 3
 
@@ -56,7 +59,7 @@ struct BenchCommand: AsyncParsableCommand {
     var redisURL: String?
 
     func validate() throws {
-        guard requests > 0, pipeline > 0, clients > 0, swiftClients > 0, repeats > 0, drainRepeats > 0 else {
+        guard requests > 0, pipeline > 0, clients > 0, swiftClients > 0, repeats > 0, drainRepeats > 0, drainUsers > 0 else {
             throw ValidationError("--requests, --pipeline, --clients, --repeats and --drain-repeats must be positive")
         }
         let suites = suite.split(separator: ",").map(String.init)
@@ -86,7 +89,7 @@ struct BenchCommand: AsyncParsableCommand {
             worker.fetchers = fetchers
             worker.writers = writers
             worker.maxInFlight = maxInFlight
-            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker).run(into: &table, repeats: drainRepeats)
+            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers).run(into: &table, repeats: drainRepeats)
         }
         print(table.render())
         if let server { await server.stop() }
