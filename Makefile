@@ -10,7 +10,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: deps build release test test-unit test-integration bench redis redis-stop doctor prepare run-worker generate monitor load-test demo clean
+.PHONY: deps build release test test-unit test-integration bench redis redis-stop doctor prepare run-worker serve generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server and redis-tools with apt-get when missing (idempotent)
 deps:
@@ -74,6 +74,10 @@ prepare: release
 ## run-worker: start a worker against the configured Redis (default: make redis); WORKER_FLAGS="--profile" etc.
 run-worker: release
 	$(RELEASE_BIN) worker $(WORKER_FLAGS)
+
+## serve: start the scoring API (POST /v1/score) on 127.0.0.1:8080; SERVE_FLAGS="--port 9090 --deadline-ms 10" etc.
+serve: release
+	$(RELEASE_BIN) serve $(SERVE_FLAGS)
 
 ## generate: publish synthetic traffic; GENERATE_FLAGS="--tps 5000 --duration 30 --pattern wave" etc.
 generate: release
