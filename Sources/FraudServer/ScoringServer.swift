@@ -106,6 +106,8 @@ public struct ScoringServer: Sendable {
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = signals
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(configuration.shutdownTimeoutMilliseconds)
+        // After that, cancelled services get a bounded time too: a stuck Redis call never keeps the process alive.
+        groupConfiguration.maximumCancellationDuration = .seconds(2)
         logger.info(
             "scoring API ready",
             metadata: ["model_version": "\(model.version)", "lanes": "\(configuration.lanes)", "deadline_ms": "\(configuration.deadlineMilliseconds)"])

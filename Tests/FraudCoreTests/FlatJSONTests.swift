@@ -38,6 +38,13 @@ struct FlatJSONTests {
         }
     }
 
+    @Test func rejectsInvalidUTF8() {
+        let bytes = Array(#"{"id": "tx"#.utf8) + [0xFF] + Array(#""}"#.utf8)
+        #expect(throws: FlatJSON.SyntaxError.self) { try FlatJSON.parse(bytes) }
+        let escaped = Array(#"{"id": "a\n"#.utf8) + [0xC3] + Array(#""}"#.utf8)
+        #expect(throws: FlatJSON.SyntaxError.self) { try FlatJSON.parse(escaped) }
+    }
+
     @Test func rejectsNestingPastTheLimit() {
         let deep = String(repeating: "[", count: 40) + String(repeating: "]", count: 40)
         #expect(throws: FlatJSON.SyntaxError.self) { try FlatJSON.parse(Array(deep.utf8)) }

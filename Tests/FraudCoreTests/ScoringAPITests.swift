@@ -240,6 +240,11 @@ struct ScoringAPITests {
             let third = try await client.request(.POST, "/v1/score", json: Harness.transaction("q-3", user: 11))
             #expect(first.status == 200 && second.status == 200)
             #expect(third.status == 503, "\(third.text)")
+            // A batch that could never fit is not "try again later".
+            let tooBig = try await client.request(
+                .POST, "/v1/score/batch",
+                json: "{\"transactions\": [\(Harness.transaction("q-a", user: 13)), \(Harness.transaction("q-b", user: 14)), \(Harness.transaction("q-c", user: 15))]}")
+            #expect(tooBig.status == 413, "\(tooBig.text)")
             #expect(third.header("retry-after") == "1")
             #expect(try Harness.object(third)["error"] as? String == "overloaded")
             // When Redis is back the queue drains and requests are scored again.

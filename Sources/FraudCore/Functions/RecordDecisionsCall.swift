@@ -4,7 +4,7 @@ import RedisClient
 /// `source=api`) and counts them in the run statistics, like the worker's results.
 ///
 /// The API makes each decision once (a per-transaction decision key set with `SET NX` before recording), so
-/// this call only writes; a batch marker makes a retried call write nothing twice. The layouts are defined here once: ``Argument`` and ``RecordValue`` give the order
+/// this call only writes; a per-instance sequence number makes a retried call write nothing twice. The layouts are defined here once: ``Argument`` and ``RecordValue`` give the order
 /// the command is built in; the reply is the number of results written.
 public struct RecordDecisionsCall: Sendable {
     /// The function's name in ``FunctionLibrary/results``.
@@ -18,9 +18,10 @@ public struct RecordDecisionsCall: Sendable {
     public enum Key: Int, CaseIterable, Sendable {
         /// The results stream.
         case resultsStream = 1
-        /// `{<results stream>}:recorded:<token>`: set when the batch is written (one hour), so a retry of a
-        /// call whose reply was lost writes nothing twice; the hash tag puts it in the stream's slot.
-        case batchMarker
+        /// `{<results stream>}:recorded:<instance>`: the last sequence number this server instance applied (kept an
+        /// hour after its last call), so a retry of a call whose reply was lost writes nothing twice; the hash tag puts
+        /// it in the stream's slot. One key per server instance, however many calls it makes.
+        case instanceMarker
     }
 
     /// The arguments by their position in `ARGV` (1-based).
@@ -37,6 +38,8 @@ public struct RecordDecisionsCall: Sendable {
         case recordCount
         /// ``RecordDecisionsCall/valuesPerRecord``.
         case valuesPerRecord
+        /// This call's sequence number, increasing per instance; a retry repeats it.
+        case sequence
         /// The first of R records.
         case firstRecord
     }
@@ -125,12 +128,12 @@ public struct RecordDecisionsCall: Sendable {
         self.statsTTLSeconds = statsTTLSeconds
     }
 
-    /// The marker key of the batch with `token`.
-    public func batchMarker(_ token: String) -> String { "{\(resultsStream)}:recorded:\(token)" }
+    /// The marker key of a server instance.
+    public func instanceMarker(_ instance: String) -> String { "{\(resultsStream)}:recorded:\(instance)" }
 
-    /// `FCALL fs_record_decisions` for `records`, as the batch `token` (unique per batch, the same for its retries).
-    public func command(_ records: [Record], token: String) -> RedisCommand {
-        var command = RedisCommand("FCALL", Self.function, Self.keyCount, resultsStream, batchMarker(token))
+    /// `FCALL fs_record_decisions` for `records`, as call `sequence` of server `instance` (a retry repeats both).
+    public func command(_ records: [Record], instance: String, sequence: Int) -> RedisCommand {
+        var command = RedisCommand("FCALL", Self.function, Self.keyCount, resultsStream, instanceMarker(instance))
         for argument in Self.argumentOrder {
             switch argument {
             case .serverId: command.append(serverId)
@@ -139,6 +142,7 @@ public struct RecordDecisionsCall: Sendable {
             case .statsTTLSeconds: command.append(statsTTLSeconds)
             case .recordCount: command.append(records.count)
             case .valuesPerRecord: command.append(Self.valuesPerRecord)
+            case .sequence: command.append(sequence)
             case .firstRecord:
                 for record in records { append(record, to: &command) }
             }

@@ -186,22 +186,25 @@ end
 -- The scoring API's decisions (fraudstream serve), already made and made once (the caller keeps one decision
 -- key per transaction, set with SET NX before it records): appended to the results stream marked source=api and
 -- counted in the run statistics like the worker's results.
--- A batch carries a token; its marker key (in the results stream's slot) makes a retried call whose first
--- attempt was applied (the reply was lost) write nothing again.
--- KEYS: 1 results stream, 2 the batch's marker '{<results stream>}:recorded:<token>'
+-- Each server numbers its calls; the last number applied is kept in one key per server (in the results stream's
+-- slot, one hour after its last call), so a retried call whose first attempt was applied (the reply was lost)
+-- writes nothing again.
+-- KEYS: 1 results stream, 2 the server's marker '{<results stream>}:recorded:<instance>'
 -- ARGV: 1 server id (worker_id field), 2 namespace, 3 results MAXLEN (0 = none), 4 statistics keys' TTL s,
---       5 record count R, 6 values per record F,
+--       5 record count R, 6 values per record F, 7 this call's sequence number (increasing per instance),
 --       then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
 --         model version, label ('' unknown, 0, 1), latency us (receipt to decision, on the server's clock),
 --         features ms, scoring ms, amount, degraded (0/1)
 -- Returns: the number of results written (0 for a retry of an applied call).
 local function record_decisions(keys, args)
-  if redis.call('EXISTS', keys[2]) == 1 then return 0 end
+  local sequence = tonumber(args[7])
+  local applied = tonumber(redis.call('GET', keys[2]) or '0')
+  if sequence <= applied then return 0 end
   local worker, ns = args[1], args[2]
   local maxlen = tonumber(args[3])
   local stats_ttl = args[4]
   local r, F = tonumber(args[5]), tonumber(args[6])
-  local first = 7
+  local first = 8
   local now = redis.call('TIME')
   local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
   local runs = {}
@@ -224,7 +227,7 @@ local function record_decisions(keys, args)
     if args[b + 13] == '1' then s.degraded = s.degraded + 1 end
   end
   write_run_stats(runs, ns, worker, now_ms, stats_ttl)
-  redis.call('SET', keys[2], '1', 'PX', 3600000)
+  redis.call('SET', keys[2], sequence, 'PX', 3600000)
   return r
 end
 

@@ -31,6 +31,15 @@ public struct DecisionRecorder: Service {
     /// Writes batches until the buffer is closed and drained (the lanes have finished), then stays until its
     /// own turn in the group's shutdown.
     public func run() async throws {
+        // Whatever ends this loop (a Redis error that is not transient, or cancellation past the shutdown
+        // timeout), the lanes must not wait on a buffer nobody takes from; what is left is logged, not silently lost.
+        defer {
+            buffer.close()
+            let left = buffer.count
+            if left > 0 {
+                logger.error("stopped with API decisions not recorded in the results stream", metadata: ["decisions": "\(left)"])
+            }
+        }
         var sequence = 0
         while true {
             var records = await buffer.take(maximum: batchSize)
@@ -45,7 +54,7 @@ public struct DecisionRecorder: Service {
                 records += buffer.takeAvailable(maximum: batchSize - records.count)
             }
             sequence += 1
-            let command = call.command(records, token: "\(instance)-\(sequence)")
+            let command = call.command(records, instance: instance, sequence: sequence)
             let connection = self.connection
             // Retried until cancelled (a shutdown past its timeout): the batch marker makes a retry of an
             // applied call write nothing again.

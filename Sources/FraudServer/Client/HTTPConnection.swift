@@ -63,6 +63,8 @@ public final class HTTPConnection: Sendable {
         } else if method == .POST || method == .PUT {
             head.headers.add(name: "Content-Length", value: "0")
         }
+        // A closed channel has no handlers left to answer the request: fail now instead of waiting forever.
+        guard channel.isActive else { throw Failure(description: "the connection is closed") }
         let promise = channel.eventLoop.makePromise(of: Reply.self)
         let outgoing = ResponseCollector.Outgoing(head: head, body: body.map { ByteBuffer(bytes: $0) }, promise: promise)
         channel.writeAndFlush(outgoing, promise: nil)

@@ -176,7 +176,7 @@ enum FlatJSON {
             while position < bytes.count {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") {
-                    let text = String(decoding: bytes[start..<position], as: UTF8.self)
+                    guard let text = String(validating: bytes[start..<position], as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
                     position += 1
                     return text
                 }
@@ -190,7 +190,8 @@ enum FlatJSON {
                 switch byte {
                 case UInt8(ascii: "\""):
                     position += 1
-                    return String(decoding: scalars, as: UTF8.self)
+                    guard let text = String(validating: scalars, as: UTF8.self) else { throw fail("invalid UTF-8 in a string") }
+                    return text
                 case UInt8(ascii: "\\"):
                     position += 1
                     guard position < bytes.count else { throw fail("unexpected end of the body") }

@@ -78,6 +78,11 @@ struct ScoringRoutes {
                     code: problem.code, message: problem.message)
             }
         }
+        if valid.count > engine.configuration.maxInFlight {
+            return APIResponse.error(
+                .contentTooLarge, "batch_too_large",
+                "\(valid.count) transactions in one request; this server admits at most \(engine.configuration.maxInFlight) at once (--max-in-flight)")
+        }
         if !valid.isEmpty {
             guard let answers = await engine.decide(valid.map(\.transaction), explain: explain(request)) else {
                 return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)

@@ -9,8 +9,9 @@ import RedisClient
 /// the IP is on the blocklist, else `click_spam` when the device already had `CLICK_SPAM_THRESHOLD` or more
 /// events in the last `CLICK_SPAM_WINDOW_IN_SEC` seconds (this one is then more than the threshold), else
 /// `clean`. The device's events live in the same sorted set the worker's click-spam feature reads
-/// (`<ns>:{device:<id>}:events`, idempotent per `transaction_id`), and each outcome is counted in the hash
-/// `<ns>:tutorial:outcomes`.
+/// (`<ns>:{device:<id>}:events`, idempotent per `transaction_id`), and each answer is counted in the hash
+/// `<ns>:tutorial:outcomes` (per request, as the tutorial counts: a repeated `transaction_id` is not a new device
+/// event, but its answer is counted again).
 struct TutorialRoutes {
     let engine: DecisionEngine
     let control: RedisConnection

@@ -45,7 +45,8 @@ actor ScoringLane {
                 outage.succeeded(logger: logger)
             } catch {
                 outage.failed(error, logger: logger, detail: ["transactions": "\(batch.count)"])
-                for item in batch { item.settle(engine.degradedAnswer(item.transaction)) }
+                // The expire rule: a computed answer (its SET may have been applied) wins over a degraded one.
+                for item in batch { item.expire(degraded: engine.degradedAnswer(item.transaction)) }
                 engine.counters.add(unrecorded: batch.count)
             }
             engine.queue.finish(batch.count)

@@ -9,6 +9,17 @@ struct ScoringLanes: Service {
     let engine: DecisionEngine
 
     func run() async {
+        // Cancelled (a shutdown past its timeout): close both queues so no lane waits for work or for room.
+        await withTaskCancellationHandler {
+            await runLanes()
+        } onCancel: {
+            engine.queue.close()
+            engine.records.close()
+            engine.deadlines.close()
+        }
+    }
+
+    private func runLanes() async {
         await withTaskGroup(of: Void.self) { deadlines in
             deadlines.addTask { await engine.answerAtDeadlines() }
             await withGracefulShutdownHandler {
