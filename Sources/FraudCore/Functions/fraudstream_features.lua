@@ -50,11 +50,13 @@ local function user_features(keys, args)
   local st = redis.call('HMGET', keys[1], 'home_lat', 'home_lon', 'preferred_card', 'segment', 'risk_score',
     'account_created', 'n', 'mean', 'm2', 'last_ts', 'loc_ts', 'last_lat', 'last_lon', 'hll_bucket', 'ttl_mark',
     'hll_mask')
-  -- Exact sliding windows over event time, (ts - w, ts], minus this transaction itself.
-  local out = {st[1], st[2], st[3], st[4], st[5], st[6],
-    redis.call('ZCOUNT', keys[2], args[9], args[1]) - 1,
-    redis.call('ZCOUNT', keys[2], args[10], args[1]) - 1,
-    redis.call('ZCOUNT', keys[2], args[11], args[1]) - 1,
+  -- Exact sliding windows over event time, (ts - w, ts], minus this transaction itself. The windows nest, so a
+  -- wider one that is empty answers for the narrower ones (a user's last minute is usually empty).
+  local day = redis.call('ZCOUNT', keys[2], args[11], args[1]) - 1
+  local hour, minute = 0, 0
+  if day > 0 then hour = redis.call('ZCOUNT', keys[2], args[10], args[1]) - 1 end
+  if hour > 0 then minute = redis.call('ZCOUNT', keys[2], args[9], args[1]) - 1 end
+  local out = {st[1], st[2], st[3], st[4], st[5], st[6], minute, hour, day,
     st[7], st[8], st[9], st[10], st[11], st[12], st[13]}
 
   local bucket = tonumber(args[8])
