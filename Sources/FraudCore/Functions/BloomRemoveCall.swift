@@ -12,38 +12,22 @@ public struct BloomRemoveCall: Sendable {
     public static let function = "fs_bloom_remove"
 
     /// Number of keys the call passes.
-    public static let keyCount = Key.allCases.count
+    public static let keyCount = BloomItemCall.keyCount
+    /// The keys by their position in `KEYS`, shared with the other item call.
+    public typealias Key = BloomItemCall.Key
+    /// The arguments by their position in `ARGV`, shared with the other item call.
+    public typealias Argument = BloomItemCall.Argument
 
-    /// The keys by their position in `KEYS` (1-based).
-    public enum Key: Int, CaseIterable, Sendable {
-        /// The filter's string of 4-bit counters.
-        case counters = 1
-    }
-
-    /// The arguments by their position in `ARGV` (1-based).
-    public enum Argument: Int, CaseIterable, Sendable {
-        /// The first counter offset (`#<index>`) of the item, followed by the others.
-        case firstOffset = 1
-    }
-
-    /// The filter's counters key.
-    public let counters: String
-    /// The filter's shape.
-    public let shape: BloomFilterShape
+    /// The key and shape.
+    public let layout: BloomItemCall
 
     /// Creates the call for the filter whose counters are in `counters`.
     public init(counters: String, shape: BloomFilterShape) {
-        self.counters = counters
-        self.shape = shape
+        layout = BloomItemCall(counters: counters, shape: shape)
     }
 
     /// `FCALL fs_bloom_remove` for `item`.
-    public func command(_ item: String) -> RedisCommand {
-        var command = RedisCommand("FCALL", Self.function, Self.keyCount, counters)
-        var scratch: [Int] = []
-        shape.appendCounterArguments(item, to: &command, scratch: &scratch)
-        return command
-    }
+    public func command(_ item: String) -> RedisCommand { layout.command(Self.function, item: item) }
 
     /// Whether the item was removed (`false`: it was not a member).
     public static func decode(_ reply: RESPValue) throws(RedisError) -> Bool {
