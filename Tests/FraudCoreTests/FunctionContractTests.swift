@@ -132,6 +132,38 @@ struct FunctionContractTests {
         }
     }
 
+    @Test func runningStateOfContractVersion5IsPackedByTheNextTransaction() async throws {
+        let settings = FeatureSettings()
+        let call = UserFeaturesCall(settings: settings)
+        let keys = FeatureKeys(namespace: settings.namespace)
+        try await withFunctionsServer { redis in
+            // A profile hash as version 5 left it: the running state in text fields.
+            let legacy: [String: String] = [
+                "n": "3", "mean": "10.5", "m2": "8.25", "last_ts": "\(t0 - 1_000)", "loc_ts": "\(t0 - 2_000)",
+                "last_lat": "40.5", "last_lon": "-74.25", "hll_bucket": "\((t0 - 1_000) / UserFeaturesCall.merchantBucketMilliseconds)",
+                "hll_mask": "1",
+            ]
+            _ = try await redis.send(RedisCommand("HSET", arguments: [keys.profile("old")] + legacy.flatMap { [$0.key, $0.value] }))
+            let first = try UserFeaturesCall.decode(try await redis.send(call.command(tx("o1", user: "old", amount: 20, at: t0))))
+            #expect(first.isFresh)
+            #expect(first.transactionCount == 3 && first.amountMean == 10.5 && first.amountM2 == 8.25)
+            #expect(first.lastTimestampMilliseconds == Double(t0 - 1_000) && first.locationTimestampMilliseconds == Double(t0 - 2_000))
+            #expect(first.lastLatitude == 40.5 && first.lastLongitude == -74.25)
+
+            let fields = try await redis.send(RedisCommand("HKEYS", keys.profile("old"))).array?.compactMap(\.string) ?? []
+            #expect(Set(fields) == ["state", "ttl_mark"], "the text fields are replaced by the packed one: \(fields)")
+            let state = try #require(try await redis.send(RedisCommand("HGET", keys.profile("old"), "state")).bytes)
+            let packed = try #require(UserFeaturesCall.PackedState(state))
+            #expect(packed.transactionCount == 4)
+            #expect(packed.amountMean == 10.5 + (20 - 10.5) / 4)
+            #expect(packed.lastTimestampMilliseconds == Double(t0))
+            // No location on this transaction: the previous located one is kept.
+            #expect(packed.locationTimestampMilliseconds == Double(t0 - 2_000) && packed.lastLatitude == 40.5)
+            // The packed field is small enough for the hash to keep its compact encoding.
+            #expect(try await redis.send(RedisCommand("OBJECT", "ENCODING", keys.profile("old"))).string == "listpack")
+        }
+    }
+
     @Test func deviceEventsCountsEarlierEventsInTheWindowOnce() async throws {
         let call = DeviceEventsCall(settings: FeatureSettings(clickSpamWindowSeconds: 5))
         let first = call.command(device: "bot", tx("e1", user: "a", at: t0, device: "bot"))

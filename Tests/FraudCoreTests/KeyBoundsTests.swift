@@ -93,7 +93,8 @@ struct KeyBoundsTests {
             }
             // The profile and its running state stay; the next transaction starts new windows, with TTLs again.
             let stored = try await redis.send(RedisCommand("HGETALL", keys.profile("known"))).stringPairs ?? [:]
-            #expect(stored["segment"] == "premium" && stored["n"] == "20")
+            let state = try await redis.send(RedisCommand("HGET", keys.profile("known"), "state")).bytes
+            #expect(stored["segment"] == "premium" && state.flatMap { UserFeaturesCall.PackedState($0) }?.transactionCount == 20)
             #expect(try await redis.send(RedisCommand("PTTL", keys.profile("known"))).int == -1)
             let next = try await extractor.fetch([tx("k20", user: "known", at: t0 + 20 * 400_000, device: "d9")], on: redis)
             #expect(next[0][Feature.transactionsLastDay] == 0)

@@ -7,7 +7,7 @@ public struct FeatureKeys: Sendable {
     public init(namespace: String) { self.namespace = namespace }
 
     /// `<ns>:{<user>}:profile`: the profile hash, plus the running state the feature functions keep
-    /// there (`n`, `mean`, `m2`, `last_ts`, `loc_ts`, `last_lat`, `last_lon`, `hll_bucket`, `ttl_mark`, `hll_mask`).
+    /// there (`state`: packed, see ``UserFeaturesCall/PackedState``; `ttl_mark`).
     public func profile(_ user: String) -> String { "\(namespace):{\(user)}:profile" }
     /// `<ns>:{<user>}:` as bytes: the prefix of every per-user key, built once per transaction.
     public func userPrefix(_ user: String) -> [UInt8] {
@@ -28,9 +28,10 @@ public struct FeatureKeys: Sendable {
     /// `<ns>:{<user>}:merchants:<slot>`: HyperLogLog of merchants in a 10-minute bucket (slot = bucket mod 6).
     public func merchantSlot(_ user: String, _ slot: Int) -> String { "\(namespace):{\(user)}:merchants:\(slot)" }
     /// Fields of the profile hash that hold running state, deleted when history is replayed again
-    /// (`ttl_mark` too: without it the replay's first transaction refreshes the TTLs of the keys it re-creates).
+    /// (`ttl_mark` too: without it the replay's first transaction refreshes the TTLs of the keys it re-creates),
+    /// with the text fields contract version 5 and earlier kept the same state in.
     public static let runningStateFields = [
-        "n", "mean", "m2", "last_ts", "loc_ts", "last_lat", "last_lon", "hll_bucket", "ttl_mark", "hll_mask",
+        "state", "ttl_mark", "n", "mean", "m2", "last_ts", "loc_ts", "last_lat", "last_lon", "hll_bucket", "hll_mask",
     ]
     /// `<ns>:{<user>}:decision:<transaction>`: the scoring API's first decision for a transaction (JSON), so a
     /// retried request gets the same answer; it carries the user's hash tag, so it shares the user's slot.

@@ -110,20 +110,8 @@ public struct UserFeaturesCall: Sendable {
         case transactionsLastHour
         /// Other transactions in (ts-24h, ts].
         case transactionsLastDay
-        /// Running `n` before this transaction, or nil.
-        case transactionCount
-        /// Running mean amount, or nil.
-        case amountMean
-        /// Running sum of squared deviations (Welford), or nil.
-        case amountM2
-        /// Previous transaction's time, or nil.
-        case lastTimestamp
-        /// Previous located transaction's time, or nil.
-        case locationTimestamp
-        /// Previous located transaction's latitude, or nil.
-        case lastLatitude
-        /// Previous located transaction's longitude, or nil.
-        case lastLongitude
+        /// The running state before this transaction, packed (``PackedState``), or nil for a user without one.
+        case runningState
         /// Distinct merchants over the merchant slots.
         case distinctMerchants
         /// 1 when the device is new for the user.
@@ -259,6 +247,16 @@ public struct UserFeaturesCall: Sendable {
             default: throw RedisError(code: .unexpectedReply, message: "\(function) \(field) is not text: \(reply)")
             }
         }
+        let state: PackedState?
+        switch element(.runningState) {
+        case .null: state = nil
+        case .bulkString(let bytes):
+            guard let unpacked = PackedState(bytes) else {
+                throw RedisError(code: .unexpectedReply, message: "\(function) running state has \(bytes.count) bytes, not \(PackedState.byteCount)")
+            }
+            state = unpacked
+        default: throw RedisError(code: .unexpectedReply, message: "\(function) running state is not a string: \(reply)")
+        }
         return UserFeaturesReply(
             homeLatitude: try number(.homeLatitude),
             homeLongitude: try number(.homeLongitude),
@@ -269,16 +267,69 @@ public struct UserFeaturesCall: Sendable {
             transactionsLastMinute: try count(.transactionsLastMinute),
             transactionsLastHour: try count(.transactionsLastHour),
             transactionsLastDay: try count(.transactionsLastDay),
-            transactionCount: try number(.transactionCount),
-            amountMean: try number(.amountMean),
-            amountM2: try number(.amountM2),
-            lastTimestampMilliseconds: try number(.lastTimestamp),
-            locationTimestampMilliseconds: try number(.locationTimestamp),
-            lastLatitude: try number(.lastLatitude),
-            lastLongitude: try number(.lastLongitude),
+            transactionCount: state?.transactionCount,
+            amountMean: state?.amountMean,
+            amountM2: state?.amountM2,
+            lastTimestampMilliseconds: state?.lastTimestampMilliseconds,
+            locationTimestampMilliseconds: state?.locationTimestampMilliseconds,
+            lastLatitude: state?.lastLatitude,
+            lastLongitude: state?.lastLongitude,
             distinctMerchants: try count(.distinctMerchants),
             isNewDevice: try count(.newDevice) == 1,
             merchantPairCount: try count(.merchantPairCount),
             isFresh: try count(.fresh) == 1)
+    }
+}
+
+extension UserFeaturesCall {
+    /// A user's running state as `fs_user_features` keeps it in the profile hash field `state`, little-endian:
+    /// the count as a `UInt32`, six IEEE 754 doubles (NaN where absent), the merchant bucket as a `UInt32` and the
+    /// slot mask as a byte. Binary doubles round-trip exactly, so the function neither formats nor parses a
+    /// number to keep them; 57 bytes keep the hash under `hash-max-listpack-value` (64), in its compact encoding.
+    public struct PackedState: Sendable, Equatable {
+        /// The field's length in bytes.
+        public static let byteCount = 57
+        /// Transactions folded in (`n`).
+        public var transactionCount: Double?
+        /// Their mean amount.
+        public var amountMean: Double?
+        /// Welford's M2 of the amounts.
+        public var amountM2: Double?
+        /// The latest transaction's event time in ms.
+        public var lastTimestampMilliseconds: Double?
+        /// The latest located transaction's event time in ms.
+        public var locationTimestampMilliseconds: Double?
+        /// Its latitude.
+        public var lastLatitude: Double?
+        /// Its longitude.
+        public var lastLongitude: Double?
+        /// The newest merchant bucket written (event time / bucket length).
+        public var merchantBucket: Int
+        /// Which merchant slots hold merchants (bit i = slot i).
+        public var merchantSlotMask: Int
+
+        /// Unpacks the field; nil when it does not have ``byteCount`` bytes.
+        public init?(_ bytes: some Collection<UInt8>) {
+            guard bytes.count == Self.byteCount else { return nil }
+            let bytes = Array(bytes)
+            func integer(at offset: Int, size: Int) -> UInt64 {
+                var value: UInt64 = 0
+                for index in 0..<size { value |= UInt64(bytes[offset + index]) << UInt64(8 * index) }
+                return value
+            }
+            func double(at offset: Int) -> Double? {
+                let value = Double(bitPattern: integer(at: offset, size: 8))
+                return value.isNaN ? nil : value
+            }
+            transactionCount = Double(integer(at: 0, size: 4))
+            amountMean = double(at: 4)
+            amountM2 = double(at: 12)
+            lastTimestampMilliseconds = double(at: 20)
+            locationTimestampMilliseconds = double(at: 28)
+            lastLatitude = double(at: 36)
+            lastLongitude = double(at: 44)
+            merchantBucket = Int(integer(at: 52, size: 4))
+            merchantSlotMask = Int(bytes[56])
+        }
     }
 }

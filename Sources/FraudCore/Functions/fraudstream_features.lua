@@ -1,6 +1,7 @@
 #!lua name=fraudstream
--- fraudstream: the feature functions, contract version 5 (5: the IP blocklist is a counting Bloom filter of
--- 4-bit counters at <ns>:blocklist:ip:counters, and fs_bloom_remove deletes from it).
+-- fraudstream: the feature functions, contract version 6 (6: a user's running state is one packed field,
+-- `state`; 5: the IP blocklist is a counting Bloom filter of 4-bit counters at <ns>:blocklist:ip:counters,
+-- and fs_bloom_remove deletes from it).
 --
 -- This library owns the state the dynamic features are computed from: per user, the running fields of the
 -- profile hash, the 24 h window set, the recent-device set, the merchant count-min sketch and the merchant
@@ -23,8 +24,9 @@
 --       13 device trim stop '-(cap+1)', 14 refresh mark of a known user, 15 refresh mark of an unknown user,
 --       16 known user's state TTL ms, 17 unknown user's TTL ms, 18.. count-min offsets (#N)
 --       (bounds and marks come precomputed: number formatting is the dearest thing a script does)
--- Returns: profile x6 (nil if absent), count 1m, 1h, 24h, n, mean, m2, last_ts, loc_ts, last_lat, last_lon
---          (nil if absent), distinct merchants, new device (0/1), pair count, fresh (0/1)
+-- Returns: profile x6 (nil if absent), count 1m, 1h, 24h, the packed running state before the transaction
+--          (nil if none; layout at state_format below), distinct merchants, new device (0/1), pair count,
+--          fresh (0/1)
 -- A transaction already in the window set is a redelivery: its features are read, nothing is folded in again.
 --
 -- Expiry. A user is known when the profile hash holds static profile fields (home_lat, preferred_card or
@@ -44,46 +46,67 @@
 -- less to allocate and collect per transaction.
 local bitfield_args = {}
 
+-- The running state is one binary field of the profile hash, `state`, packed little-endian (struct.pack
+-- '<I4ddddddI4B', 57 bytes): n (uint32), mean, m2 (Welford), last_ts, loc_ts, last_lat, last_lon (float64, NaN
+-- where absent: no located transaction yet), hll_bucket (uint32), hll_mask (uint8). Binary doubles round-trip
+-- exactly with no number formatting or parsing, and one field is one HMGET value and one HSET pair instead of
+-- nine (contract version 6; see legacy_state). It stays under hash-max-listpack-value (64 bytes), so the profile
+-- hash keeps its compact listpack encoding.
+local state_format = '<I4ddddddI4B'
+local nan = 0 / 0
+local legacy_fields = {'n', 'mean', 'm2', 'last_ts', 'loc_ts', 'last_lat', 'last_lon', 'hll_bucket', 'hll_mask'}
+
+-- The running state a profile hash of contract version 5 or earlier keeps in separate text fields, packed;
+-- nil when it has none. Read only when `state` is absent (a user's first transaction, or the first after an
+-- upgrade), and the old fields are deleted once the packed state is written.
+local function legacy_state(key)
+  local old = redis.call('HMGET', key, unpack(legacy_fields))
+  if not old[1] then return nil end
+  local values = {}
+  for i = 1, 9 do values[i] = tonumber(old[i]) or nan end
+  values[1], values[8] = values[1] == values[1] and values[1] or 0, tonumber(old[8]) or 0
+  -- Slots written before hll_mask existed: count all of them.
+  values[9] = tonumber(old[9]) or 63
+  return struct.pack(state_format, unpack(values)), true
+end
+
 local function user_features(keys, args)
   local slots = #keys - 4
   local fresh = redis.call('ZADD', keys[2], 'NX', args[1], args[2]) == 1
   local st = redis.call('HMGET', keys[1], 'home_lat', 'home_lon', 'preferred_card', 'segment', 'risk_score',
-    'account_created', 'n', 'mean', 'm2', 'last_ts', 'loc_ts', 'last_lat', 'last_lon', 'hll_bucket', 'ttl_mark',
-    'hll_mask')
+    'account_created', 'state', 'ttl_mark')
+  local state, legacy = st[7], false
+  if not state then state, legacy = legacy_state(keys[1]) end
   -- Exact sliding windows over event time, (ts - w, ts], minus this transaction itself. The windows nest, so a
   -- wider one that is empty answers for the narrower ones (a user's last minute is usually empty).
   local day = redis.call('ZCOUNT', keys[2], args[11], args[1]) - 1
   local hour, minute = 0, 0
   if day > 0 then hour = redis.call('ZCOUNT', keys[2], args[10], args[1]) - 1 end
   if hour > 0 then minute = redis.call('ZCOUNT', keys[2], args[9], args[1]) - 1 end
-  local out = {st[1], st[2], st[3], st[4], st[5], st[6], minute, hour, day,
-    st[7], st[8], st[9], st[10], st[11], st[12], st[13]}
+  -- The state before this transaction goes back as it is stored: the caller unpacks it.
+  local out = {st[1], st[2], st[3], st[4], st[5], st[6], minute, hour, day, state or false}
 
+  local n, mean, m2, last_ts, loc_ts, last_lat, last_lon, last_bucket, mask = 0, 0, 0, nan, nan, nan, nan, nil, 0
+  if state then n, mean, m2, last_ts, loc_ts, last_lat, last_lon, last_bucket, mask = struct.unpack(state_format, state) end
   local bucket = tonumber(args[8])
-  local last_bucket = tonumber(st[14])
   -- Which merchant slots hold merchants (bit i = slot i): PFCOUNT then reads only those. A PFCOUNT of several
   -- keys merges them into a dense register array first (a fixed ~2 µs); of one key it counts the sparse HLL.
-  -- Same registers, same estimate. State written before this field existed counts as all slots.
-  local mask = tonumber(st[16])
-  if not mask then mask = last_bucket and 63 or 0 end
+  -- Same registers, same estimate.
   -- Expiry (see the head of the file): which TTL, from which key on, and whether this call refreshes.
   local known = st[1] or st[3] or st[4]
   local mark, ttl, first_expiring = args[15], args[17], 1
   if known then mark, ttl, first_expiring = args[14], args[16], 2 end
-  local refresh = fresh and st[15] ~= mark
+  local refresh = fresh and st[8] ~= mark
   local counted_mask = mask
   if fresh then
     -- Running mean and variance of the amount (Welford), previous transaction time and place.
-    local n = tonumber(st[7]) or 0
-    local mean = tonumber(st[8]) or 0
-    local m2 = tonumber(st[9]) or 0
     local amount = tonumber(args[3])
     local n1 = n + 1
     local delta = amount - mean
     local mean1 = mean + delta / n1
     local m21 = m2 + delta * (amount - mean1)
-    local newest = args[8]
-    if last_bucket and bucket <= last_bucket then newest = st[14] end
+    local newest = bucket
+    if last_bucket and bucket <= last_bucket then newest = last_bucket end
     -- Entering a new bucket empties the slots whose buckets have left the window (6 slots: an hour).
     local stale = nil
     if last_bucket and bucket > last_bucket then
@@ -97,14 +120,11 @@ local function user_features(keys, args)
     end
     counted_mask = mask
     local stored_mask = bit.bor(mask, bit.lshift(1, bucket % slots))
-    if args[6] ~= '' then
-      redis.call('HSET', keys[1], 'n', n1, 'mean', string.format('%.17g', mean1), 'm2', string.format('%.17g', m21),
-        'last_ts', args[1], 'loc_ts', args[1], 'last_lat', args[6], 'last_lon', args[7], 'hll_bucket', newest,
-        'hll_mask', stored_mask)
-    else
-      redis.call('HSET', keys[1], 'n', n1, 'mean', string.format('%.17g', mean1), 'm2', string.format('%.17g', m21),
-        'last_ts', args[1], 'hll_bucket', newest, 'hll_mask', stored_mask)
-    end
+    local ts = tonumber(args[1])
+    if args[6] ~= '' then loc_ts, last_lat, last_lon = ts, tonumber(args[6]), tonumber(args[7]) end
+    redis.call('HSET', keys[1], 'state',
+      struct.pack(state_format, n1, mean1, m21, ts, loc_ts, last_lat, last_lon, newest, stored_mask))
+    if legacy then redis.call('HDEL', keys[1], unpack(legacy_fields)) end
     -- Keep the window set to 24 h; every 8th transaction is enough to bound it.
     if n1 % 8 == 0 then
       redis.call('ZREMRANGEBYSCORE', keys[2], '-inf', args[12])
@@ -118,7 +138,7 @@ local function user_features(keys, args)
   for i = 0, slots - 1 do
     if bit.band(counted_mask, bit.lshift(1, i)) ~= 0 then counted[#counted + 1] = keys[5 + i] end
   end
-  if #counted > 0 then out[17] = redis.call('PFCOUNT', unpack(counted)) else out[17] = 0 end
+  if #counted > 0 then out[11] = redis.call('PFCOUNT', unpack(counted)) else out[11] = 0 end
 
   local bitfield, nb = bitfield_args, 0
   if fresh then
@@ -129,13 +149,13 @@ local function user_features(keys, args)
     -- Device seen before for this user: ZADD answers 1 for a new member (GT: a late event never lowers a
     -- device's time). Only a new device grows the set, so only then is it trimmed to the most recent ones.
     if args[5] ~= '' then
-      out[18] = redis.call('ZADD', keys[3], 'GT', args[1], args[5])
-      if out[18] == 1 then
+      out[12] = redis.call('ZADD', keys[3], 'GT', args[1], args[5])
+      if out[12] == 1 then
         redis.call('ZREMRANGEBYRANK', keys[3], '0', args[13])
         if not refresh then redis.call('PEXPIRE', keys[3], ttl) end
       end
     else
-      out[18] = 0
+      out[12] = 0
     end
     -- How often this (user, merchant) pair occurred: count-min sketch in 16-bit saturating counters.
     bitfield[1], bitfield[2], nb = 'OVERFLOW', 'SAT', 2
@@ -144,7 +164,7 @@ local function user_features(keys, args)
       nb = nb + 4
     end
   else
-    out[18] = 0
+    out[12] = 0
     for i = 18, #args do
       bitfield[nb + 1], bitfield[nb + 2], bitfield[nb + 3] = 'GET', 'u16', args[i]
       nb = nb + 3
@@ -154,8 +174,8 @@ local function user_features(keys, args)
   local minimum = counts[1]
   for i = 2, #counts do if counts[i] < minimum then minimum = counts[i] end end
   if fresh then minimum = minimum - 1 end
-  out[19] = minimum
-  out[20] = fresh and 1 or 0
+  out[13] = minimum
+  out[14] = fresh and 1 or 0
 
   -- After every write above, so keys this call created get their TTL too.
   if refresh then
