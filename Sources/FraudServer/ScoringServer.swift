@@ -35,6 +35,8 @@ public struct ScoringServer: Sendable {
         public let group: ServiceGroup
         /// The decision engine (tests read its counters).
         public let engine: DecisionEngine
+        /// The server's metrics, served at `GET /metrics`.
+        public let metrics: FraudMetrics
     }
 
     private func connect(_ name: String, commandTimeoutMilliseconds: Int? = nil) async throws(RedisError) -> RedisConnection {
@@ -55,6 +57,9 @@ public struct ScoringServer: Sendable {
         let model = try await models.load(configuration.pinnedModelVersion, on: control)
         let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
         let engine = DecisionEngine(configuration: configuration, model: model, blocklistShape: shape, logger: logger)
+        let metrics = FraudMetrics()
+        metrics.modelServing(version: model.version)
+        _ = metrics.counter(FraudMetrics.Name.apiDegraded)
 
         var lanes: [ScoringLane] = []
         for index in 0..<configuration.lanes {
@@ -70,10 +75,13 @@ public struct ScoringServer: Sendable {
             buffer: engine.records, connection: try await connect("recorder"),
             call: RecordDecisionsCall(
                 resultsStream: configuration.streams.results, serverId: configuration.serverId, namespace: configuration.namespace,
-                maxStreamLength: configuration.maxStreamLength, statsTTLSeconds: configuration.statsTTLSeconds),
-            statistics: statistics, logger: logger)
+                maxStreamLength: configuration.maxStreamLength, statsTTLSeconds: configuration.statsTTLSeconds,
+                timeSeriesRetentionSeconds: configuration.timeSeriesRetentionSeconds),
+            statistics: statistics, metrics: metrics, logger: logger)
 
         let router = Router()
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        MetricsRoutes(metrics: metrics).add(to: router)
         ScoringRoutes(engine: engine).add(to: router)
         TutorialRoutes(engine: engine, control: control).add(to: router)
         BlocklistRoutes(engine: engine, control: control).add(to: router)
@@ -97,7 +105,9 @@ public struct ScoringServer: Sendable {
         add(recorder)
         let watch = try await connect("watch")
         if configuration.pinnedModelVersion == nil {
-            add(ModelWatcher(connection: watch, store: models, scorer: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+            add(ModelWatcher(
+                connection: watch, store: models, scorer: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger,
+                metrics: metrics))
         }
         add(BlocklistWatcher(engine: engine, connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         add(ScoringLanes(lanes: lanes, engine: engine))
@@ -111,6 +121,6 @@ public struct ScoringServer: Sendable {
         logger.info(
             "scoring API ready",
             metadata: ["model_version": "\(model.version)", "lanes": "\(configuration.lanes)", "deadline_ms": "\(configuration.deadlineMilliseconds)"])
-        return Assembly(group: ServiceGroup(configuration: groupConfiguration), engine: engine)
+        return Assembly(group: ServiceGroup(configuration: groupConfiguration), engine: engine, metrics: metrics)
     }
 }

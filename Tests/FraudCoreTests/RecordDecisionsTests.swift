@@ -35,8 +35,14 @@ struct RecordDecisionsTests {
             // One marker key per instance, however many calls.
             #expect(try await redis.send(RedisCommand("GET", call.instanceMarker("i1"))).string == "2")
             #expect(try await redis.send(RedisCommand("EXISTS", call.instanceMarker("i1"), call.instanceMarker("i2"))).int == 2)
-            // The stream, the run hash, the server's hash under it, the run's worker set and the two markers.
-            #expect(try await redis.send(RedisCommand("DBSIZE")).int == 6)
+            // The stream, the run hash, the server's hash under it, the run's worker set, the two markers, and the
+            // fraud counts over time (a per-second and a per-minute hash, unless the calls straddled a minute).
+            #expect((8...10).contains(try await redis.send(RedisCommand("DBSIZE")).int ?? 0))
+            let series = TimeSeries(keys: TimeSeriesKeys(namespace: "fraud", resultsStream: "fraud:results"))
+            let now = try await TimeSeries.serverMilliseconds(on: redis)
+            let minutes = try await series.read(from: now - 120_000, to: now, resolution: .minute, on: redis)
+            #expect(minutes.map { $0.count("scored") }.reduce(0, +) == 4)
+            #expect(minutes.map { $0.count("approve") }.reduce(0, +) == 4)
         }
     }
 }

@@ -51,8 +51,8 @@ struct ScoringAPITests {
             // Features counted once: one window member, running count 1, one audit record.
             let window = try await api.redis.send(RedisCommand("ZCARD", "fraud:{u1}:window"))
             #expect(window.int == 1)
-            let count = try await api.redis.send(RedisCommand("HGET", "fraud:{u1}:profile", "n"))
-            #expect(count.string == "1")
+            let state = try await api.redis.send(RedisCommand("HGET", "fraud:{u1}:profile", "state")).bytes
+            #expect(state.flatMap { UserFeaturesCall.PackedState($0) }?.transactionCount == 1)
             try await waitUntil("the first decision is recorded") { try await api.results().count == 1 }
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await api.results().count == 1)

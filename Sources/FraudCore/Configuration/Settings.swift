@@ -32,6 +32,12 @@ public enum Settings {
     public static let userStateTTL = Setting("USER_STATE_TTL", flag: "user-state-ttl")
     /// Seconds the statistics keys of a run live after the run's last write.
     public static let statsTTL = Setting("STATS_TTL", flag: "stats-ttl")
+    /// Port of the worker's Prometheus listener (`GET /metrics`); unset = no listener.
+    public static let metricsPort = Setting("METRICS_PORT", flag: "metrics-port")
+    /// Address the worker's Prometheus listener binds.
+    public static let metricsHost = Setting("METRICS_HOST", flag: "metrics-host")
+    /// Seconds the fraud counts over time (per minute; per second at most an hour) are kept; 0 = not written.
+    public static let timeSeriesRetention = Setting("TIMESERIES_RETENTION", flag: "timeseries-retention")
     /// Score at or above which a transaction is fraud (decline).
     public static let threshold = Setting("FRAUD_THRESHOLD", flag: "threshold")
     /// Score at or above which the decision is review.

@@ -40,6 +40,10 @@ public struct RecordDecisionsCall: Sendable {
         case valuesPerRecord
         /// This call's sequence number, increasing per instance; a retry repeats it.
         case sequence
+        /// ``TimeSeriesKeys/prefix``: where the fraud counts over time go.
+        case timeSeriesPrefix
+        /// How long they are kept, s; 0 writes none.
+        case timeSeriesRetentionSeconds
         /// The first of R records.
         case firstRecord
     }
@@ -118,9 +122,15 @@ public struct RecordDecisionsCall: Sendable {
     public let maxStreamLength: Int
     /// TTL of the statistics keys in s.
     public let statsTTLSeconds: Int
+    /// How long the fraud counts over time are kept, s; 0 writes none.
+    public let timeSeriesRetentionSeconds: Int
 
     /// Creates the call.
-    public init(resultsStream: String, serverId: String, namespace: String, maxStreamLength: Int, statsTTLSeconds: Int) {
+    public init(
+        resultsStream: String, serverId: String, namespace: String, maxStreamLength: Int, statsTTLSeconds: Int,
+        timeSeriesRetentionSeconds: Int = TimeSeriesKeys.defaultRetentionSeconds
+    ) {
+        self.timeSeriesRetentionSeconds = timeSeriesRetentionSeconds
         self.resultsStream = resultsStream
         self.serverId = serverId
         self.namespace = namespace
@@ -143,6 +153,8 @@ public struct RecordDecisionsCall: Sendable {
             case .recordCount: command.append(records.count)
             case .valuesPerRecord: command.append(Self.valuesPerRecord)
             case .sequence: command.append(sequence)
+            case .timeSeriesPrefix: command.append(TimeSeriesKeys(namespace: namespace, resultsStream: resultsStream).prefix)
+            case .timeSeriesRetentionSeconds: command.append(timeSeriesRetentionSeconds)
             case .firstRecord:
                 for record in records { append(record, to: &command) }
             }

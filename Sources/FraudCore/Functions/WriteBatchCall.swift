@@ -67,6 +67,10 @@ public struct WriteBatchCall: Sendable {
         /// This worker's lease token; empty skips the check. A lease held under another token fences the
         /// call off: it writes and acknowledges nothing and fails with `LEASELOST`.
         case leaseToken
+        /// ``TimeSeriesKeys/prefix``: where the fraud counts over time go.
+        case timeSeriesPrefix
+        /// How long they are kept, s; 0 writes none.
+        case timeSeriesRetentionSeconds
         /// The first of R result records, then D dead-letter records.
         case firstRecord
     }
@@ -166,6 +170,8 @@ public struct WriteBatchCall: Sendable {
             case .deadLetterHeaderValues: command.append(Self.deadLetterHeaderValues)
             case .statsTTLSeconds: command.append(configuration.statsTTLSeconds)
             case .leaseToken: command.append(leaseToken)
+            case .timeSeriesPrefix: command.append(TimeSeriesKeys(namespace: configuration.namespace, resultsStream: configuration.resultsStream).prefix)
+            case .timeSeriesRetentionSeconds: command.append(configuration.timeSeriesRetentionSeconds)
             case .firstRecord:
                 appendResults(batch, to: &command)
                 appendDeadLetters(batch.deadLetters, to: &command)

@@ -1,5 +1,5 @@
 #!lua name=fraudstream_results
--- fraudstream_results: the result functions, contract version 4.
+-- fraudstream_results: the result functions, contract version 5 (5: fraud counts over time).
 --
 -- This library owns what a scored batch leaves behind: the results stream, the per-transaction result keys
 -- (optional, off by default), the dead-letter stream, the per-run and per-worker statistics hashes with their
@@ -70,13 +70,48 @@ local function write_run_stats(runs, ns, worker, now_ms, stats_ttl)
   end
 end
 
+-- Fraud counts over time, like a time-series module's but in core Redis: per second and per minute, per metric,
+-- in hashes under the caller's prefix ('<ns>:ts:{<results stream>}', the results stream's slot):
+--   <prefix>:s:<unix minute>  field '<second of the minute>:<metric>', kept min(retention, 1 h) + 1 min;
+--   <prefix>:m:<unix hour>    field '<minute of the hour>:<metric>', kept retention + 1 h.
+-- Metrics: scored, approve, review, decline, fraud (flagged), dead_letter, reason:<code>. The second is the
+-- write's, on Redis's clock; a call adds its counts once per metric, in the same atomic call as the results.
+local function count_series(series, decision, is_fraud, reasons)
+  series.scored = (series.scored or 0) + 1
+  series[decision] = (series[decision] or 0) + 1
+  if is_fraud == '1' then series.fraud = (series.fraud or 0) + 1 end
+  if reasons ~= '' then
+    for reason in string.gmatch(reasons, '[^,]+') do
+      local metric = 'reason:' .. reason
+      series[metric] = (series[metric] or 0) + 1
+    end
+  end
+end
+
+local function write_series(prefix, retention, now_ms, series)
+  if retention <= 0 or next(series) == nil then return end
+  local second = math.floor(now_ms / 1000)
+  local minute = math.floor(second / 60)
+  local hour = math.floor(minute / 60)
+  local per_second = prefix .. ':s:' .. minute
+  local per_minute = prefix .. ':m:' .. hour
+  local second_field = (second % 60) .. ':'
+  local minute_field = (minute % 60) .. ':'
+  for metric, count in pairs(series) do
+    redis.call('HINCRBY', per_second, second_field .. metric, count)
+    redis.call('HINCRBY', per_minute, minute_field .. metric, count)
+  end
+  redis.call('EXPIRE', per_second, math.min(retention, 3600) + 60)
+  redis.call('EXPIRE', per_minute, retention + 3600)
+end
+
 -- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream, 4 the consumer-name lease
 -- ARGV: 1 group, 2 consumer, 3 results MAXLEN (0 = none), 4 result key TTL s (0 = none), 5 worker id,
 --       6 namespace, 7 result count R, 8 dead-letter count D, 9 dead-letter MAXLEN (0 = none),
 --       10 smallest and 11 largest entry id of the batch, 12 values per result record F,
 --       13 values per dead-letter record before its pairs H, 14 statistics keys' TTL s,
---       15 this worker's lease token ('' = no check),
---       then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
+--       15 this worker's lease token ('' = no check), 16 time-series key prefix, 17 time-series retention s
+--       (0 = none), then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
 --         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount
 --       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
 -- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
@@ -90,7 +125,8 @@ local function write_batch(keys, args)
   local F, H = tonumber(args[12]), tonumber(args[13])
   local stats_ttl = args[14]
   local token = args[15]
-  local first = 16
+  local series_prefix, series_retention = args[16], tonumber(args[17])
+  local first = 18
 
   -- Fencing: a worker whose consumer name another live worker holds (it was paused past its lease)
   -- writes and acknowledges nothing; an expired lease (an outage) is retaken by its keeper.
@@ -125,6 +161,7 @@ local function write_batch(keys, args)
   local acks = {}
   local out = {0, 0}
   local runs = {}
+  local series = {}
 
   for i = 0, r - 1 do
     local b = first + i * F
@@ -148,6 +185,7 @@ local function write_batch(keys, args)
           worker_id = worker, source_id = id, latency_ms = latency}), 'EX', ttl)
       end
       count_result(run_stats(runs, args[b + 3]), args[b + 5], args[b + 6], args[b + 9], latency_us)
+      count_series(series, args[b + 6], args[b + 5], args[b + 7])
       acks[#acks + 1] = id
       out[1] = out[1] + 1
       out[#out + 1] = latency_us
@@ -171,6 +209,7 @@ local function write_batch(keys, args)
       end
       local s = run_stats(runs, entry[3])
       s.dead_letters = s.dead_letters + 1
+      series.dead_letter = (series.dead_letter or 0) + 1
       acks[#acks + 1] = id
       out[2] = out[2] + 1
     end
@@ -180,6 +219,7 @@ local function write_batch(keys, args)
   if #acks > 0 then redis.call('XACK', keys[1], group, unpack(acks)) end
 
   write_run_stats(runs, ns, worker, now_ms, stats_ttl)
+  write_series(series_prefix, series_retention, now_ms, series)
   return out
 end
 
@@ -192,7 +232,7 @@ end
 -- KEYS: 1 results stream, 2 the server's marker '{<results stream>}:recorded:<instance>'
 -- ARGV: 1 server id (worker_id field), 2 namespace, 3 results MAXLEN (0 = none), 4 statistics keys' TTL s,
 --       5 record count R, 6 values per record F, 7 this call's sequence number (increasing per instance),
---       then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
+--       8 time-series key prefix, 9 time-series retention s (0 = none), then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
 --         model version, label ('' unknown, 0, 1), latency us (receipt to decision, on the server's clock),
 --         features ms, scoring ms, amount, degraded (0/1)
 -- Returns: the number of results written (0 for a retry of an applied call).
@@ -204,10 +244,12 @@ local function record_decisions(keys, args)
   local maxlen = tonumber(args[3])
   local stats_ttl = args[4]
   local r, F = tonumber(args[5]), tonumber(args[6])
-  local first = 8
+  local series_prefix, series_retention = args[8], tonumber(args[9])
+  local first = 10
   local now = redis.call('TIME')
   local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
   local runs = {}
+  local series = {}
   for i = 0, r - 1 do
     local b = first + i * F
     local latency_us = tonumber(args[b + 9])
@@ -223,10 +265,12 @@ local function record_decisions(keys, args)
     end
     local s = run_stats(runs, args[b + 2])
     count_result(s, args[b + 4], args[b + 5], args[b + 8], latency_us)
+    count_series(series, args[b + 5], args[b + 4], args[b + 6])
     s.api = s.api + 1
     if args[b + 13] == '1' then s.degraded = s.degraded + 1 end
   end
   write_run_stats(runs, ns, worker, now_ms, stats_ttl)
+  write_series(series_prefix, series_retention, now_ms, series)
   redis.call('SET', keys[2], sequence, 'PX', 3600000)
   return r
 end

@@ -13,6 +13,7 @@ public struct DecisionRecorder: Service {
     let connection: RedisConnection
     let call: RecordDecisionsCall
     let statistics: WorkerStatistics
+    let metrics: FraudMetrics
     let logger: Logger
     /// Most records per call.
     let batchSize = 500
@@ -20,7 +21,11 @@ public struct DecisionRecorder: Service {
     static let gatherDelay: Duration = .milliseconds(5)
     private let instance = "\(UInt64.random(in: 0...UInt64.max))"
 
-    init(buffer: RecordBuffer, connection: RedisConnection, call: RecordDecisionsCall, statistics: WorkerStatistics, logger: Logger) {
+    init(
+        buffer: RecordBuffer, connection: RedisConnection, call: RecordDecisionsCall, statistics: WorkerStatistics, metrics: FraudMetrics,
+        logger: Logger
+    ) {
+        self.metrics = metrics
         self.buffer = buffer
         self.connection = connection
         self.call = call
@@ -58,10 +63,16 @@ public struct DecisionRecorder: Service {
             let connection = self.connection
             // Retried until cancelled (a shutdown past its timeout): the batch marker makes a retry of an
             // applied call write nothing again.
-            _ = try await RetryPolicy.untilCancelled.run(
+            let written = try await RetryPolicy.untilCancelled.run(
                 "recording \(records.count) API decisions", logger: logger, recover: reloadingLibrary(.results, on: connection)
             ) { () async throws(RedisError) -> Int in
                 try RecordDecisionsCall.decode(try await connection.send(command))
+            }
+            // A retry of an applied call writes (and counts) nothing: the metrics follow what the call wrote.
+            if written > 0 {
+                metrics.scored(records.lazy.map { (decision: $0.decision.decision, reasons: $0.decision.reasons) }, source: "api")
+                metrics.endToEnd(microseconds: records.lazy.map(\.latencyMicroseconds), source: "api")
+                metrics.counter(FraudMetrics.Name.apiDegraded).increment(by: records.lazy.filter(\.degraded).count)
             }
             await statistics.record(
                 requests: records.map { record in

@@ -32,6 +32,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var maxStreamLength = 1_000_000
     /// TTL of the statistics keys (`STATS_TTL`).
     public var statsTTLSeconds = RunStatisticsKeys.defaultTTLSeconds
+    /// How long the fraud counts over time are kept, s (`TIMESERIES_RETENTION`); 0 writes none.
+    public var timeSeriesRetentionSeconds = TimeSeriesKeys.defaultRetentionSeconds
     /// How long SIGTERM/SIGINT may take to finish in-flight requests and flush (`SHUTDOWN_TIMEOUT_MS`).
     public var shutdownTimeoutMilliseconds = 5_000
     /// The oldest plausible event time, epoch ms (`EARLIEST_TIMESTAMP_MS`).
@@ -67,6 +69,7 @@ public struct ServeConfiguration: Sendable, Equatable {
             (ServeSettings.redisTimeoutMilliseconds, 10...600_000, \.redisTimeoutMilliseconds),
             (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
             (Settings.statsTTL, 1...Settings.maximumTTLSeconds, \.statsTTLSeconds),
+            (Settings.timeSeriesRetention, 0...Settings.maximumTTLSeconds, \.timeSeriesRetentionSeconds),
             (Settings.shutdownTimeoutMilliseconds, 100...600_000, \.shutdownTimeoutMilliseconds),
             (Settings.earliestTimestampMilliseconds, 0...4_102_444_800_000, \.earliestTimestampMilliseconds),
             (Settings.maxClockSkewMilliseconds, 0...3_153_600_000_000, \.maxClockSkewMilliseconds),

@@ -142,7 +142,10 @@ public actor RedisConnection {
     private func connectedContext() throws(RedisError) -> HiredisContext {
         if let context { return context }
         let opened = try openAuthenticated()
-        if hasConnected { reconnectCount += 1 }
+        if hasConnected {
+            reconnectCount += 1
+            RedisActivity.reconnected()
+        }
         hasConnected = true
         context = opened
         return opened

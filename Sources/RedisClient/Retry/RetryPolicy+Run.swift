@@ -41,8 +41,10 @@ extension RetryPolicy {
             case .giveUp:
                 throw failure
             case .retryNow:
+                RedisActivity.retried()
                 logger.notice("\(what()) failed; repaired, retrying", metadata: ["error": "\(failure)"])
             case .retry(let milliseconds):
+                RedisActivity.retried()
                 outage.failed(failure, logger: logger, detail: ["retry_ms": "\(milliseconds)"])
                 do {
                     try await sleep(.milliseconds(milliseconds))

@@ -3,6 +3,8 @@ import FraudCore
 import Foundation
 import Logging
 import RedisClient
+import FraudServer
+import ServiceLifecycle
 
 /// `fraudstream worker`: score the input stream until SIGINT/SIGTERM.
 struct WorkerCommand: AsyncParsableCommand {
@@ -62,6 +64,10 @@ struct WorkerCommand: AsyncParsableCommand {
     var restartChildren: Bool?
     @Flag(help: "Print throughput, in-flight batches and time per stage every 5 seconds [PROFILE=1].")
     var profile = false
+    @Option(parsing: .unconditional, help: "Serve Prometheus metrics on this port at GET /metrics; with --workers N, child i listens on port+i-1 [METRICS_PORT] (default: no listener).")
+    var metricsPort: Int?
+    @Option(help: "Address the metrics listener binds [METRICS_HOST] (default 127.0.0.1; 0.0.0.0 for a Prometheus on another host).")
+    var metricsHost: String?
 
     /// The flags given, by the setting each overrides.
     var flags: [Setting: String?] {
@@ -75,7 +81,7 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.transactionStream: stream, Settings.deadLetterStream: deadLetterStream,
             Settings.resultTTL: resultTtl.map(String.init),
             Settings.unknownUserTTL: unknownUserTtl.map(String.init), Settings.userStateTTL: userStateTtl.map(String.init),
-            Settings.profile: profile ? "1" : nil, Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },
+            Settings.profile: profile ? "1" : nil, Settings.metricsPort: metricsPort.map(String.init), Settings.metricsHost: metricsHost, Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },
         ]
     }
 
@@ -91,17 +97,25 @@ struct WorkerCommand: AsyncParsableCommand {
         let settings = self.settings
         let configuration = try workerConfiguration()
         let processCount = try settings.integer(Settings.workers, in: 1...64) ?? 1
+        let metricsPort = try settings.integer(Settings.metricsPort, in: 0...65_535)
+        let metricsHost = settings.string(Settings.metricsHost) ?? "127.0.0.1"
         try bootstrapLogging(settings)
         let logger = Logger(label: "fraudstream.worker")
         if processCount > 1 {
             let restart = try settings.boolean(Settings.restartChildren) ?? true
             let code = try await WorkerSupervisor(
-                count: processCount, baseName: configuration.consumerName, restartChildren: restart, logger: logger
+                count: processCount, baseName: configuration.consumerName, restartChildren: restart, metricsPort: metricsPort,
+                logger: logger
             ).run()
             if code != 0 { throw ExitCode(code) }
             return
         }
         let worker = Worker(configuration: configuration, redis: try connection.configuration(settings), logger: logger)
-        try await worker.run()
+        let endpoint = metricsPort.map { port in
+            { @Sendable (metrics: FraudMetrics) -> any Service in
+                MetricsEndpoint(metrics: metrics, host: metricsHost, port: port, logger: logger)
+            }
+        }
+        try await worker.run(metricsEndpoint: endpoint)
     }
 }

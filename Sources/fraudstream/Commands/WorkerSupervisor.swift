@@ -15,6 +15,8 @@ struct WorkerSupervisor {
     let count: Int
     let baseName: String
     let restartChildren: Bool
+    /// The metrics port given to the supervisor: child i listens on port + i - 1 (0: each picks a free one).
+    let metricsPort: Int?
     let logger: Logger
 
     /// Restarts of one slot: five tries, half a second doubling to ten.
@@ -45,7 +47,7 @@ struct WorkerSupervisor {
 
     func run() async throws -> Int32 {
         var arguments = Array(CommandLine.arguments.dropFirst())
-        arguments = Self.removing(["--workers", "--consumer-name"], from: arguments)
+        arguments = Self.removing(["--workers", "--consumer-name", "--metrics-port"], from: arguments)
         let children = Children()
         // Forward signals instead of dying from them.
         var sources: [any DispatchSourceSignal] = []
@@ -60,7 +62,9 @@ struct WorkerSupervisor {
         return try await withThrowingTaskGroup(of: Int32.self) { group in
             for slot in 1...count {
                 let name = "\(baseName)-\(slot)"
-                let childArguments = arguments + ["--workers", "1", "--consumer-name", name]
+                var childArguments = arguments + ["--workers", "1", "--consumer-name", name]
+                // Each child listens on its own port: the first on the given one, the next on the one after, …
+                if let metricsPort { childArguments += ["--metrics-port", String(metricsPort == 0 ? 0 : metricsPort + slot - 1)] }
                 group.addTask { try await supervise(slot: slot, name: name, arguments: childArguments, children: children) }
             }
             var status: Int32 = 0

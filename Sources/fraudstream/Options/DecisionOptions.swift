@@ -16,6 +16,8 @@ struct DecisionOptions: ParsableArguments {
     var maxStreamLength: Int?
     @Option(parsing: .unconditional, help: "Seconds a run's statistics keys live after the run's last write [STATS_TTL] (default 2592000).")
     var statsTtl: Int?
+    @Option(parsing: .unconditional, help: "Seconds the fraud counts over time are kept (per minute; per second for at most an hour); 0 = not written [TIMESERIES_RETENTION] (default 86400).")
+    var timeseriesRetention: Int?
     @Option(parsing: .unconditional, help: "How long SIGTERM/SIGINT may take to finish what is in flight, ms; a worker then leaves the rest pending and exits 75 [SHUTDOWN_TIMEOUT_MS] (default 5000).")
     var shutdownTimeoutMs: Int?
     @Option(parsing: .unconditional, help: "Refuse transactions whose timestamp is older than this, epoch ms (worker: dead letter; serve: 422) [EARLIEST_TIMESTAMP_MS] (default 946684800000 = 2000-01-01; catches epoch seconds).")
@@ -31,6 +33,7 @@ struct DecisionOptions: ParsableArguments {
             Settings.modelVersion: modelVersion.map(String.init), Settings.threshold: threshold.map { "\($0)" },
             Settings.reviewThreshold: reviewThreshold.map { "\($0)" }, Settings.resultsStream: resultsStream,
             Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.statsTTL: statsTtl.map(String.init),
+            Settings.timeSeriesRetention: timeseriesRetention.map(String.init),
             Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),
             Settings.earliestTimestampMilliseconds: earliestTimestampMs.map(String.init),
             Settings.maxClockSkewMilliseconds: maxClockSkewMs.map(String.init), Settings.logLevel: logLevel,

@@ -153,10 +153,10 @@ struct WorkerHarness {
     /// has drained, also when `body` throws.
     func withWorker<T>(
         _ configuration: WorkerConfiguration, stageDelay: Duration? = nil, logger: Logger = quietLogger,
-        _ body: (Worker.Assembly) async throws -> T
+        metricsEndpoint: (@Sendable (FraudMetrics) -> any Service)? = nil, _ body: (Worker.Assembly) async throws -> T
     ) async throws -> T {
         let worker = Worker(configuration: configuration, redis: server.configuration, logger: logger)
-        let assembly = try await worker.assemble(signals: [], stageDelay: stageDelay)
+        let assembly = try await worker.assemble(signals: [], stageDelay: stageDelay, metricsEndpoint: metricsEndpoint)
         let groupTask = Task { try await assembly.run() }
         let result: T
         do {

@@ -11,6 +11,48 @@ public final class PipelineCounters: Sendable {
     private let queueMicros = Atomic<Int>(0)
     private let roundTrips = Atomic<Int>(0)
     private let batches = Atomic<Int>(0)
+    private let waitingForFeatures = Atomic<Int>(0)
+    private let waitingForScoring = Atomic<Int>(0)
+    private let waitingForWriter = Atomic<Int>(0)
+    private let waitingForAcker = Atomic<Int>(0)
+
+    /// The edges between stages; a batch waits at one while the next stage is busy (the channel depth).
+    public enum Edge: String, CaseIterable, Sendable {
+        /// Batcher to feature stage.
+        case features = "batcher_to_features"
+        /// Feature stage to scoring stage.
+        case scoring = "features_to_scoring"
+        /// Scoring stage to result writers.
+        case writer = "scoring_to_writer"
+        /// Result writers to acknowledgement bookkeeping.
+        case acker = "writer_to_acker"
+    }
+
+    /// Sends `element` on `channel`, counted as waiting at `edge` until the next stage takes it.
+    func send<Element: Sendable>(_ element: Element, on channel: StageChannel<Element>, at edge: Edge) async {
+        bump(edge, 1)
+        await channel.send(element)
+        bump(edge, -1)
+    }
+
+    /// Batches waiting at `edge` now.
+    public func waiting(at edge: Edge) -> Int {
+        switch edge {
+        case .features: waitingForFeatures.load(ordering: .relaxed)
+        case .scoring: waitingForScoring.load(ordering: .relaxed)
+        case .writer: waitingForWriter.load(ordering: .relaxed)
+        case .acker: waitingForAcker.load(ordering: .relaxed)
+        }
+    }
+
+    private func bump(_ edge: Edge, _ delta: Int) {
+        switch edge {
+        case .features: waitingForFeatures.bump(delta)
+        case .scoring: waitingForScoring.bump(delta)
+        case .writer: waitingForWriter.bump(delta)
+        case .acker: waitingForAcker.bump(delta)
+        }
+    }
 
     /// Creates zeroed counters.
     public init() {}

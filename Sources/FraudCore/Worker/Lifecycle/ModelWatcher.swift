@@ -10,9 +10,14 @@ public struct ModelWatcher: Service {
     private let scorer: any ModelReceiver
     private let intervalMilliseconds: Int
     private let logger: Logger
+    private let metrics: FraudMetrics?
 
     /// Creates a watcher that installs promotions into `scorer`.
-    public init(connection: RedisConnection, store: ModelStore, scorer: any ModelReceiver, intervalMilliseconds: Int, logger: Logger) {
+    public init(
+        connection: RedisConnection, store: ModelStore, scorer: any ModelReceiver, intervalMilliseconds: Int, logger: Logger,
+        metrics: FraudMetrics? = nil
+    ) {
+        self.metrics = metrics
         self.connection = connection
         self.store = store
         self.scorer = scorer
@@ -36,6 +41,7 @@ public struct ModelWatcher: Service {
                 do {
                     let record = try await store.load(latest, on: connection)
                     await scorer.install(record)
+                    metrics?.modelServing(version: record.version)
                     logger.notice("model version promoted; installing", metadata: ["version": "\(latest)"])
                 } catch let error as FraudError where error.code == .modelUnavailable {
                     rejected = latest

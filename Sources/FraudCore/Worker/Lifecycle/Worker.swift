@@ -43,6 +43,8 @@ public struct Worker: Sendable {
         public let consumer: Consumer
         /// The lease on the consumer name, held from assembly until ``run()`` returns.
         public let lease: ConsumerLease
+        /// The worker's metrics (`--metrics-port` serves them).
+        public let metrics: FraudMetrics
         let control: RedisConnection
         let configuration: WorkerConfiguration
         let logger: Logger
@@ -126,7 +128,10 @@ public struct Worker: Sendable {
     }
 
     /// Connects, loads the functions and the model, and wires the stages.
-    public func assemble(signals: [UnixSignal] = [.sigterm, .sigint], stageDelay: Duration? = nil) async throws -> Assembly {
+    public func assemble(
+        signals: [UnixSignal] = [.sigterm, .sigint], stageDelay: Duration? = nil, metrics: FraudMetrics = FraudMetrics(),
+        metricsEndpoint: (@Sendable (FraudMetrics) -> any Service)? = nil
+    ) async throws -> Assembly {
         if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
         let control = try await connect("control")
         for library in FunctionLibrary.all { try await library.load(on: control) }
@@ -139,6 +144,8 @@ public struct Worker: Sendable {
 
         let limiter = InFlightLimiter(capacity: configuration.maxInFlight)
         let counters = PipelineCounters()
+        metrics.modelServing(version: model.version)
+        addSamplers(to: metrics, limiter: limiter, counters: counters, control: control)
         let statistics = WorkerStatistics(
             namespace: configuration.namespace, workerId: configuration.workerId, settingsDescription: settingsDescription,
             statsTTLSeconds: configuration.statsTTLSeconds)
@@ -173,11 +180,11 @@ public struct Worker: Sendable {
                     earliestTimestampMilliseconds: Int64(configuration.earliestTimestampMilliseconds),
                     maxClockSkewMilliseconds: Int64(configuration.maxClockSkewMilliseconds)),
                 batchSize: configuration.batchSize, lingerMilliseconds: configuration.lingerMilliseconds,
-                blockMilliseconds: configuration.blockMilliseconds),
+                blockMilliseconds: configuration.blockMilliseconds, counters: counters),
             FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters),
             ScoringStage(input: featured, output: scored, scorer: scorer, counters: counters, delay: stageDelay),
-            ResultWriterStage(input: scored, output: acknowledged, writers: writers),
-            Acker(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters),
+            ResultWriterStage(input: scored, output: acknowledged, writers: writers, counters: counters),
+            Acker(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters, metrics: metrics),
         ]
 
         // Started in this order, shut down in reverse: the pipeline drains first, statistics flush, and the
@@ -186,9 +193,13 @@ public struct Worker: Sendable {
         func add(_ service: any Service) {
             services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
+        // The metrics listener starts first and stops last: a draining worker can still be scraped.
+        if let metricsEndpoint { add(metricsEndpoint(metrics)) }
         add(StatisticsFlusher(statistics: statistics, connection: try await connect("stats"), intervalMilliseconds: configuration.statisticsFlushMilliseconds, logger: logger))
         if configuration.pinnedModelVersion == nil {
-            add(ModelWatcher(connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+            add(ModelWatcher(
+                connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger,
+                metrics: metrics))
         }
         add(StreamRetention(
             connection: control, stream: configuration.transactionStream, maximumLength: configuration.maxStreamLength,
@@ -218,13 +229,27 @@ public struct Worker: Sendable {
                        "group": "\(configuration.consumerGroup)", "settings": "\(settingsDescription)"])
         return Assembly(
             group: ServiceGroup(configuration: groupConfiguration), limiter: limiter, counters: counters,
-            statistics: statistics, scorer: scorer, consumer: consumer, lease: lease, control: control,
+            statistics: statistics, scorer: scorer, consumer: consumer, lease: lease, metrics: metrics, control: control,
             configuration: configuration, logger: logger)
     }
 
+    /// Gauges read at scrape time: batches in flight, batches waiting at each edge, and the input stream's
+    /// consumer-group backlog (``GroupBacklogSampler``, at most once a second however often it is scraped).
+    private func addSamplers(to metrics: FraudMetrics, limiter: InFlightLimiter, counters: PipelineCounters, control: RedisConnection) {
+        let inFlight = metrics.gauge(FraudMetrics.Name.batchesInFlight)
+        metrics.addSampler { inFlight.record(await limiter.inFlight) }
+        for edge in PipelineCounters.Edge.allCases {
+            let gauge = metrics.gauge(FraudMetrics.Name.channelDepth, [("edge", edge.rawValue)])
+            metrics.addSampler { gauge.record(counters.waiting(at: edge)) }
+        }
+        let backlog = GroupBacklogSampler(
+            stream: configuration.transactionStream, group: configuration.consumerGroup, connection: control, metrics: metrics, logger: logger)
+        metrics.addSampler { await backlog.sample() }
+    }
+
     /// Runs until SIGINT/SIGTERM, then drains and returns.
-    public func run() async throws {
-        let assembly = try await assemble()
+    public func run(metricsEndpoint: (@Sendable (FraudMetrics) -> any Service)? = nil) async throws {
+        let assembly = try await assemble(metricsEndpoint: metricsEndpoint)
         try await assembly.run()
         let snapshot = assembly.counters.snapshot
         logger.info("worker stopped", metadata: ["written": "\(snapshot.written)", "dead_lettered": "\(snapshot.deadLettered)"])

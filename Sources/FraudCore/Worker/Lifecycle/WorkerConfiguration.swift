@@ -44,6 +44,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// Lifetime in seconds of every statistics key of a run (`STATS_TTL`), refreshed with each batch
     /// and each latency flush the run gets, so a finished run's statistics go after this long.
     public var statsTTLSeconds = RunStatisticsKeys.defaultTTLSeconds
+    /// How long the fraud counts over time are kept, s (`TIMESERIES_RETENTION`); 0 writes none.
+    public var timeSeriesRetentionSeconds = TimeSeriesKeys.defaultRetentionSeconds
     /// Score at or above which `is_fraud` is 1 and the decision is `decline` (`FRAUD_THRESHOLD`).
     public var threshold = 0.7
     /// Score at or above which the decision is at least `review`.
@@ -104,6 +106,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
             (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
             (Settings.resultTTL, 0...Settings.maximumTTLSeconds, \.resultTTLSeconds),
             (Settings.statsTTL, 1...Settings.maximumTTLSeconds, \.statsTTLSeconds),
+            (Settings.timeSeriesRetention, 0...Settings.maximumTTLSeconds, \.timeSeriesRetentionSeconds),
             (Settings.batchSize, 1...10_000, \.batchSize),
             (Settings.lingerMilliseconds, 0...60_000, \.lingerMilliseconds),
             (Settings.fetchers, 1...64, \.fetchers),

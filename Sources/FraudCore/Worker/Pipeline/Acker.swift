@@ -13,8 +13,13 @@ public struct Acker: Service {
     private let limiter: InFlightLimiter
     private let statistics: WorkerStatistics
     private let counters: PipelineCounters
+    private let metrics: FraudMetrics
 
-    init(input: StageChannel<AcknowledgedBatch>, limiter: InFlightLimiter, statistics: WorkerStatistics, counters: PipelineCounters) {
+    init(
+        input: StageChannel<AcknowledgedBatch>, limiter: InFlightLimiter, statistics: WorkerStatistics, counters: PipelineCounters,
+        metrics: FraudMetrics
+    ) {
+        self.metrics = metrics
         self.input = input
         self.limiter = limiter
         self.statistics = statistics
@@ -29,7 +34,25 @@ public struct Acker: Service {
                 batch.items.count, deadLetters: batch.deadLetters.count, microseconds: batch.timings.writeMicroseconds,
                 queueMicroseconds: batch.timings.queueMicroseconds)
             await statistics.record(batch, endToEndMicroseconds: acknowledged.endToEndMicroseconds)
+            record(acknowledged)
             await limiter.release()
         }
+    }
+
+    /// The batch in the metrics: what was written (a result whose entry was no longer this consumer's, latency
+    /// -1, was not), its dead letters, latencies and size.
+    private func record(_ acknowledged: AcknowledgedBatch) {
+        let batch = acknowledged.batch
+        let latencies = acknowledged.endToEndMicroseconds
+        metrics.scored(
+            zip(batch.decisions, latencies).lazy.filter { $0.1 >= 0 }.map { (decision: $0.0.decision, reasons: $0.0.reasons) },
+            source: "stream")
+        metrics.deadLettered(reasons: batch.deadLetters.lazy.map(\.reason))
+        metrics.endToEnd(microseconds: latencies, source: "stream")
+        metrics.stage("queue", microseconds: batch.timings.queueMicroseconds)
+        metrics.stage("features", microseconds: batch.timings.featuresMicroseconds)
+        metrics.stage("scoring", microseconds: batch.timings.scoringMicroseconds)
+        metrics.stage("write", microseconds: batch.timings.writeMicroseconds)
+        metrics.batch(size: batch.entryCount)
     }
 }

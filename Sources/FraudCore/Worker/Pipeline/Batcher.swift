@@ -16,12 +16,14 @@ public struct Batcher: Service {
     private let batchSize: Int
     private let lingerMilliseconds: Int
     private let blockMilliseconds: Int
+    private let counters: PipelineCounters
 
     /// Creates the stage.
     init(
         consumer: Consumer, output: StageChannel<Batch>, limiter: InFlightLimiter, validator: EntryValidator, batchSize: Int,
-        lingerMilliseconds: Int, blockMilliseconds: Int
+        lingerMilliseconds: Int, blockMilliseconds: Int, counters: PipelineCounters
     ) {
+        self.counters = counters
         self.consumer = consumer
         self.output = output
         self.limiter = limiter
@@ -65,7 +67,7 @@ public struct Batcher: Service {
                 continue
             }
             sequence += 1
-            await output.send(makeBatch(entries, sequence: sequence, readAt: readAt))
+            await counters.send(makeBatch(entries, sequence: sequence, readAt: readAt), on: output, at: .features)
             if consumerStopped { return }
         }
     }

@@ -41,7 +41,7 @@ public struct FeatureStage: Service {
             batch.timings.featuresMicroseconds = elapsed
             counters.featured(microseconds: elapsed, roundTrips: roundTrips)
             batch.dispatchedAt = .now
-            await output.send(batch)
+            await counters.send(batch, on: output, at: .scoring)
         }
     }
 

@@ -9,8 +9,10 @@ public struct ResultWriterStage: Service {
     private let input: StageChannel<Batch>
     private let output: StageChannel<AcknowledgedBatch>
     private let writers: [ResultWriter]
+    private let counters: PipelineCounters
 
-    init(input: StageChannel<Batch>, output: StageChannel<AcknowledgedBatch>, writers: [ResultWriter]) {
+    init(input: StageChannel<Batch>, output: StageChannel<AcknowledgedBatch>, writers: [ResultWriter], counters: PipelineCounters) {
+        self.counters = counters
         self.input = input
         self.output = output
         self.writers = writers
@@ -32,7 +34,7 @@ public struct ResultWriterStage: Service {
                             throw FraudError(stage: "writing results", error)
                         }
                         batch.timings.writeMicroseconds = (ContinuousClock.now - start).microseconds
-                        await output.send(AcknowledgedBatch(batch: batch, endToEndMicroseconds: latencies))
+                        await counters.send(AcknowledgedBatch(batch: batch, endToEndMicroseconds: latencies), on: output, at: .acker)
                     }
                 }
             }

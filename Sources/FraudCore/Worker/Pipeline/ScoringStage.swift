@@ -29,7 +29,7 @@ public struct ScoringStage: Service {
             batch.timings.scoringMicroseconds = elapsed
             counters.scored(microseconds: elapsed)
             batch.dispatchedAt = .now
-            await output.send(batch)
+            await counters.send(batch, on: output, at: .writer)
         }
     }
 }

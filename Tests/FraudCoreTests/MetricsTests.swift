@@ -1,0 +1,143 @@
+import Foundation
+import FraudServer
+import Logging
+import RedisClient
+import RedisHarness
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@testable import FraudCore
+
+@Suite("Prometheus metrics of a real worker and a real server")
+struct MetricsTests {
+    /// Starts the worker's metrics listener on a free port and returns its scraper.
+    final class Listener: Sendable {
+        let port = Mutex<Int?>(nil)
+
+        func endpoint() -> @Sendable (FraudMetrics) -> any Service {
+            { metrics in
+                MetricsEndpoint(metrics: metrics, host: "127.0.0.1", port: 0, logger: WorkerHarness.quietLogger) { port in
+                    self.port.withLock { $0 = port }
+                }
+            }
+        }
+
+        func scrape() async throws -> PrometheusText {
+            try await waitUntil("the metrics listener listens") { self.port.withLock { $0 } != nil }
+            let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: port.withLock { $0 } ?? 0)
+            defer { Task { await connection.close() } }
+            let reply = try await connection.request(.GET, "/metrics")
+            #expect(reply.status == 200)
+            #expect(reply.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            return PrometheusText(reply.text)
+        }
+    }
+
+    /// A valid transaction of a user seen nowhere else, always with the same amount, merchant and place, so
+    /// every one of them fires the same reasons.
+    static func newUser(_ index: Int, prefix: String) -> [(String, String)] {
+        [
+            ("transaction_id", "\(prefix)-tx-\(index)"), ("user_id", "\(prefix)-user-\(index)"), ("amount", "25"),
+            ("merchant_id", "m1"), ("timestamp", String(1_790_812_800_000 + Int64(index))), ("lat", "40.5"), ("lon", "-74.1"),
+            ("ip", "10.\(index / 65_536 % 256).\(index / 256 % 256).\(index % 256)"), ("device_id", "\(prefix)-device-\(index)"),
+            ("run_id", "metrics-run"),
+        ]
+    }
+
+    @Test func workerCountersEqualTheResultsWrittenAndLabelsStayBounded() async throws {
+        try await WorkerHarness.with { harness in
+            let valid = 1_200
+            try await harness.publish((0..<valid).map { WorkerHarness.fields($0) })
+            try await harness.publish((0..<3).map { [("transaction_id", "broken-\($0)"), ("amount", "lots")] })
+            var configuration = harness.configuration()
+            configuration.batchSize = 100
+            let listener = Listener()
+            try await harness.withWorker(configuration, metricsEndpoint: listener.endpoint()) { _ in
+                try await waitUntil("everything is written") {
+                    let written = try await harness.length("fraud:results")
+                    let dead = try await harness.length("fraud:dead_letters")
+                    return written == valid && dead == 3
+                }
+                let metrics = try await listener.scrape()
+                let results = try await harness.entries("fraud:results")
+
+                // Counters equal what was written, per decision and per reason.
+                #expect(metrics.sum(FraudMetrics.Name.scored, ["source": "stream"]) == Double(valid))
+                let expected = TimeSeriesTests.expectedCounts(results, deadLetters: 3)
+                for decision in ["approve", "review", "decline"] {
+                    #expect(metrics.sum(FraudMetrics.Name.scored, ["decision": decision]) == Double(expected[decision] ?? 0), "\(decision)")
+                }
+                for (metric, count) in expected where metric.hasPrefix("reason:") {
+                    let reason = String(metric.dropFirst("reason:".count))
+                    #expect(metrics.sum(FraudMetrics.Name.reasons, ["reason": reason]) == Double(count), "\(reason)")
+                }
+                #expect(metrics.sum(FraudMetrics.Name.deadLetters) == 3)
+                // Histograms have observations: one end-to-end latency per result, one stage time per batch.
+                #expect(metrics.sum(FraudMetrics.Name.endToEnd + "_count") == Double(valid))
+                let batches = metrics.sum(FraudMetrics.Name.batchSize + "_count")
+                #expect(batches >= Double(valid / 100))
+                #expect(metrics.sum(FraudMetrics.Name.batchSize + "_sum") == Double(valid + 3))
+                for stage in ["queue", "features", "scoring", "write"] {
+                    #expect(metrics.sum(FraudMetrics.Name.stage + "_count", ["stage": stage]) == batches, "\(stage)")
+                }
+                #expect(metrics.sum(FraudMetrics.Name.endToEnd + "_bucket", ["le": "+Inf"]) == Double(valid))
+                // Gauges: the model served, nothing left in the group.
+                #expect(metrics.sum(FraudMetrics.Name.modelInfo, ["version": "1"]) == 1)
+                #expect(metrics.sum(FraudMetrics.Name.inputPending) == 0)
+                #expect(metrics.sum(FraudMetrics.Name.inputLag) == 0)
+                #expect(metrics.named(FraudMetrics.Name.channelDepth).count == PipelineCounters.Edge.allCases.count)
+                #expect(metrics.named(FraudMetrics.Name.redisReconnects).count == 1)
+
+                // Bounded labels: 1,000 new users, then 10,000 more, add no series the first thousand did not.
+                try await harness.publish((0..<1_000).map { Self.newUser($0, prefix: "a") })
+                try await waitUntil("the first new users are written") { try await harness.length("fraud:results") == valid + 1_000 }
+                let before = try await listener.scrape().series
+                try await harness.publish((0..<10_000).map { Self.newUser($0, prefix: "b") })
+                try await waitUntil("10,000 more users are written", timeout: .seconds(120)) {
+                    try await harness.length("fraud:results") == valid + 11_000
+                }
+                let after = try await listener.scrape()
+                #expect(after.series == before, "new series: \(after.series.subtracting(before).sorted())")
+                #expect(after.sum(FraudMetrics.Name.scored) == Double(valid + 11_000))
+                #expect(!after.samples.contains { sample in sample.labels.values.contains { $0.contains("-user-") || $0.contains("-tx-") || $0.contains("-device-") || $0.hasPrefix("10.0.") } })
+            }
+        }
+    }
+
+    @Test func serverCountsRequestsByRoutePatternAndDecisionsAsRecorded() async throws {
+        try await ScoringAPIHarness.with { api in
+            let client = try await api.connect()
+            let requests = 30
+            for index in 0..<requests {
+                let reply = try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("m-\(index)", user: index % 20))
+                #expect(reply.status == 200)
+            }
+            #expect(try await client.request(.POST, "/v1/score", json: "{\"transaction_id\": 1").status == 400)
+            #expect(try await client.request(.PUT, "/v1/blocklist/ip/203.0.113.9").status < 300)
+            try await waitUntil("every decision is recorded") { try await api.results().count == requests }
+
+            let scraped = try await client.request(.GET, "/metrics")
+            #expect(scraped.status == 200)
+            let metrics = PrometheusText(scraped.text)
+            #expect(metrics.sum(FraudMetrics.Name.apiRequests, ["endpoint": "/v1/score", "status": "200"]) == Double(requests))
+            #expect(metrics.sum(FraudMetrics.Name.apiRequests, ["endpoint": "/v1/score", "status": "400"]) == 1)
+            #expect(metrics.sum(FraudMetrics.Name.apiDuration + "_count", ["endpoint": "/v1/score"]) == Double(requests + 1))
+            // The blocklist route is counted under its pattern: the address is not a label.
+            let blocklist = metrics.named(FraudMetrics.Name.apiRequests).filter { $0.labels["endpoint"]?.hasPrefix("/v1/blocklist/ip/") == true }
+            #expect(blocklist.count == 1)
+            #expect(!metrics.samples.contains { $0.labels.values.contains { $0.contains("203.0.113.9") } })
+            // Decisions as recorded in the results stream.
+            let results = try await api.results()
+            #expect(metrics.sum(FraudMetrics.Name.scored, ["source": "api"]) == Double(results.count))
+            for decision in ["approve", "review", "decline"] {
+                let count = results.filter { $0["decision"] == decision }.count
+                #expect(metrics.sum(FraudMetrics.Name.scored, ["source": "api", "decision": decision]) == Double(count), "\(decision)")
+            }
+            #expect(metrics.sum(FraudMetrics.Name.endToEnd + "_count", ["source": "api"]) == Double(requests))
+            #expect(metrics.sum(FraudMetrics.Name.apiDegraded) == 0)
+            #expect(metrics.sum(FraudMetrics.Name.modelInfo) == 1)
+            await client.close()
+        }
+    }
+}
