@@ -10,7 +10,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: deps build release test test-unit test-integration bench redis redis-stop doctor prepare run-worker serve generate monitor load-test demo clean
+.PHONY: deps deps-prometheus build release test test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server and redis-tools with apt-get when missing (idempotent)
 deps:
@@ -23,6 +23,14 @@ deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config >/dev/null; \
 	else echo "make deps: libhiredis-dev, libjemalloc-dev and redis-server present"; fi
 
+## deps-prometheus: install Debian's prometheus when missing (only test-prometheus needs it)
+deps-prometheus: deps
+	@if ! command -v prometheus >/dev/null 2>&1; then \
+	  echo "make deps-prometheus: installing prometheus"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	else echo "make deps-prometheus: prometheus present"; fi
+
 ## build: debug build of everything
 build: deps
 	$(SWIFT) build
@@ -34,8 +42,13 @@ release: deps
 ## test: unit tests and integration tests against private redis-servers
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip IsolatedTimingTests
+	$(SWIFT) test --skip-build --skip IsolatedTimingTests --skip PrometheusDashboardTests
 	$(SWIFT) test --skip-build --filter IsolatedTimingTests
+
+## test-prometheus: a real Prometheus scrapes a worker and a server; every Grafana dashboard query must return data
+test-prometheus: deps-prometheus
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter PrometheusDashboardTests
 
 ## test-unit: only the unit tests (targets *UnitTests: no redis-server, no child processes)
 test-unit: deps
@@ -45,7 +58,7 @@ test-unit: deps
 ## test-integration: only the integration tests (each starts its own redis-server), isolated timing suite last
 test-integration: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip 'UnitTests\.' --skip IsolatedTimingTests
+	$(SWIFT) test --skip-build --skip 'UnitTests\.' --skip IsolatedTimingTests --skip PrometheusDashboardTests
 	$(SWIFT) test --skip-build --filter IsolatedTimingTests
 
 ## bench: release-build benchmarks, printed as a table
