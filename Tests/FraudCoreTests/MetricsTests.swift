@@ -73,6 +73,14 @@ struct MetricsTests {
                     #expect(metrics.sum(FraudMetrics.Name.reasons, ["reason": reason]) == Double(count), "\(reason)")
                 }
                 #expect(metrics.sum(FraudMetrics.Name.deadLetters) == 3)
+                // monitor --stats reads the same counts (the run's statistics, written in the same call as the results).
+                let run = try await RunStatistics.load(run: "run-test", namespace: "fraud", on: harness.redis)
+                #expect(Double(run.processed) == metrics.sum(FraudMetrics.Name.scored))
+                for decision in ["approve", "review", "decline"] {
+                    #expect(Double(run.counters[decision] ?? 0) == metrics.sum(FraudMetrics.Name.scored, ["decision": decision]), "\(decision)")
+                }
+                let unnamed = try await RunStatistics.load(run: "none", namespace: "fraud", on: harness.redis)
+                #expect(Double(unnamed.counters["dead_letters"] ?? 0) == metrics.sum(FraudMetrics.Name.deadLetters))
                 // Histograms have observations: one end-to-end latency per result, one stage time per batch.
                 #expect(metrics.sum(FraudMetrics.Name.endToEnd + "_count") == Double(valid))
                 let batches = metrics.sum(FraudMetrics.Name.batchSize + "_count")

@@ -2,6 +2,8 @@ import Foundation
 import RedisHarness
 import Testing
 
+@testable import FraudCore
+
 @Suite("fraudstream monitor")
 struct MonitorCommandTests {
     @Test func unknownRunIsAnErrorForStatsAndPlot() async throws {
@@ -36,6 +38,32 @@ struct MonitorCommandTests {
             let json = try await FraudStreamBinary.run(["monitor", "--json"] + redisArguments)
             #expect(json.status == 64)
             #expect(json.standardOutput.isEmpty)  // no clear-screen codes into a pipe
+        }
+    }
+
+    @Test func plotAndLiveViewShowTheFraudCountsOverTime() async throws {
+        try await WorkerHarness.with { harness in
+            try await harness.publish((0..<300).map { WorkerHarness.fields($0) })
+            _ = try await harness.runWorker(harness.configuration()) { try await harness.length("fraud:results") >= 300 }
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+            let plotFile = FileManager.default.temporaryDirectory.appendingPathComponent("monitor-\(UUID().uuidString).svg").path
+            defer { try? FileManager.default.removeItem(atPath: plotFile) }
+            let plot = try await FraudStreamBinary.run(["monitor", "--plot", plotFile, "--run-id", "run-test"] + redisArguments)
+            #expect(plot.status == 0, "\(plot.standardError)")
+            let svg = try String(contentsOfFile: plotFile, encoding: .utf8)
+            for title in ["decisions per second", "fraud rate", "reasons per second (top 5)", "end-to-end latency by percentile"] {
+                #expect(svg.contains(title), "\(title)")
+            }
+            // Axes carry units and ticks; the time panels have data (polylines), the latency panel its percentiles.
+            for unit in [">tx/s<", ">%<", ">ms<", ">/s<", "time since the run&apos;s first result (s)", ">p99<"] {
+                #expect(svg.contains(unit) || svg.contains(unit.replacingOccurrences(of: "&apos;", with: "'")), "\(unit)")
+            }
+            #expect(svg.components(separatedBy: "<polyline").count + svg.components(separatedBy: "<circle").count - 2 >= 8)
+            #expect(!svg.contains("no data"))
+
+            let live = try await FraudStreamBinary.run(["monitor", "--iterations", "1", "--refresh", "0.1"] + redisArguments)
+            #expect(live.status == 0)
+            #expect(live.standardOutput.contains("last 60 s    300 scored (5.0/s): approve"), "\(live.standardOutput)")
         }
     }
 }

@@ -1,61 +1,165 @@
 import Foundation
 
-/// An SVG chart of a run: the end-to-end latency distribution (percentile curve) and throughput per second.
+/// An SVG chart of a run, four panels with labelled axes, ticks and units: decisions per second over time, the
+/// fraud rate over time, the most frequent reasons over time (all three from the fraud counts over time,
+/// ``TimeSeries``), and the end-to-end latency by percentile (from the run's histogram).
 public enum RunPlot {
-    /// Renders the chart. `throughput` holds results per second, in time order.
-    public static func svg(_ statistics: RunStatistics, throughput: [Int]) -> String {
-        let width = 900.0, height = 360.0, margin = 50.0
-        let panelWidth = (width - 3 * margin) / 2, panelHeight = height - 2 * margin - 20
+    /// One line of a panel.
+    public struct Line: Sendable {
+        /// Legend text.
+        public var name: String
+        /// Stroke colour.
+        public var color: String
+        /// One value per x position (nil: no value there).
+        public var values: [Double?]
+
+        /// Creates a line.
+        public init(name: String, color: String, values: [Double?]) {
+            self.name = name
+            self.color = color
+            self.values = values
+        }
+    }
+
+    static let palette = ["#2471a3", "#e67e22", "#c0392b", "#27ae60", "#8e44ad", "#7f8c8d"]
+
+    /// Renders the chart. `points` are the run's seconds (or minutes) of fraud counts, in time order;
+    /// `stepSeconds` is their spacing.
+    public static func svg(_ statistics: RunStatistics, points: [TimeSeriesPoint], stepSeconds: Int) -> String {
+        let width = 1000.0, height = 640.0
         var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="11">
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(margin)" y="24" font-size="15">FraudStream run \(escape(statistics.runId)): \(statistics.processed) transactions</text>
+            <text x="20" y="24" font-size="15">FraudStream run \(escape(statistics.runId)): \(statistics.processed) transactions, \
+            \(statistics.counters["predicted_fraud"] ?? 0) flagged</text>
+            <text x="20" y="42" fill="#555">Time panels: all results written in the namespace during the run, per \
+            \(stepSeconds == 1 ? "second" : "minute") (fraud counts over time); latency: this run's histogram.</text>
 
             """
-        // Left: latency percentile curve (x: percentile on a log "nines" axis, y: ms).
+        let xs = points.indices.map { Double($0 * stepSeconds) }
+        let unit = stepSeconds == 1 ? "s" : "min"
+        let xLabel = "time since the run's first result (\(unit))"
+        let xScale = stepSeconds == 1 ? 1.0 : 60.0
+        let perSecond = { (metric: String) in points.map { Double($0.count(metric)) / Double(stepSeconds) } }
+
+        // Top left: decisions per second.
+        svg += panel(
+            x: 70, y: 80, width: 380, height: 200, title: "decisions per second", xLabel: xLabel, yUnit: "tx/s",
+            xs: xs.map { $0 / xScale },
+            lines: [
+                Line(name: "approve", color: palette[0], values: perSecond("approve")),
+                Line(name: "review", color: palette[1], values: perSecond("review")),
+                Line(name: "decline", color: palette[2], values: perSecond("decline")),
+            ])
+        // Top right: fraud rate.
+        svg += panel(
+            x: 580, y: 80, width: 380, height: 200, title: "fraud rate", xLabel: xLabel, yUnit: "%", xs: xs.map { $0 / xScale },
+            lines: [
+                Line(name: "flagged", color: palette[2], values: points.map { $0.fraudRate.map { $0 * 100 } }),
+                Line(
+                    name: "declined or reviewed", color: palette[1],
+                    values: points.map { point in
+                        point.count("scored") > 0 ? Double(point.count("review") + point.count("decline")) * 100 / Double(point.count("scored")) : nil
+                    }),
+            ])
+        // Bottom left: the five most frequent reasons.
+        var reasonTotals: [String: Int] = [:]
+        for point in points {
+            for (metric, count) in point.counts where metric.hasPrefix("reason:") { reasonTotals[String(metric.dropFirst(7)), default: 0] += count }
+        }
+        let top = reasonTotals.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5)
+        svg += panel(
+            x: 70, y: 380, width: 380, height: 200, title: "reasons per second (top 5)", xLabel: xLabel, yUnit: "/s",
+            xs: xs.map { $0 / xScale },
+            lines: top.enumerated().map { index, reason in
+                Line(name: reason.key, color: palette[(index + 3) % palette.count], values: perSecond("reason:" + reason.key))
+            })
+        // Bottom right: latency by percentile.
         let histogram = statistics.latency["end_to_end"]
         let percentiles = [50.0, 75, 90, 95, 99, 99.5, 99.9, 99.99]
-        let values = percentiles.map { histogram.percentile($0) / 1000 }
-        let maxValue = max(values.max() ?? 1, 0.001) * 1.1
-        let left = margin, top = margin + 10
-        svg += axes(x: left, y: top, width: panelWidth, height: panelHeight, title: "end-to-end latency (ms) by percentile")
-        var points: [String] = []
-        for (index, (percentile, value)) in zip(percentiles, values).enumerated() {
-            let x = left + panelWidth * Double(index) / Double(percentiles.count - 1)
-            let y = top + panelHeight * (1 - value / maxValue)
-            points.append(String(format: "%.1f,%.1f", x, y))
-            svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#c0392b\"/>", x, y)
-            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">p%@</text>", x, top + panelHeight + 16, trimmed(percentile))
-            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">%.2f</text>\n", x, y - 8, value)
-        }
-        svg += "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>\n"
-        svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10\">%.2f ms</text>\n", left - 4, top + 4, maxValue)
-
-        // Right: throughput per second.
-        let right = 2 * margin + panelWidth
-        svg += axes(x: right, y: top, width: panelWidth, height: panelHeight, title: "results per second")
-        let peak = Double(max(throughput.max() ?? 1, 1)) * 1.1
-        if !throughput.isEmpty {
-            let step = panelWidth / Double(max(throughput.count - 1, 1))
-            let line = throughput.enumerated().map { index, value in
-                String(format: "%.1f,%.1f", right + step * Double(index), top + panelHeight * (1 - Double(value) / peak))
-            }
-            svg += "<polyline fill=\"none\" stroke=\"#2471a3\" stroke-width=\"2\" points=\"\(line.joined(separator: " "))\"/>\n"
-        }
-        svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"10\">%.0f/s</text>\n", right - 4, top + 4, peak)
-        svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">seconds (%d)</text>\n", right + panelWidth / 2, top + panelHeight + 16, throughput.count)
+        svg += panel(
+            x: 580, y: 380, width: 380, height: 200, title: "end-to-end latency by percentile", xLabel: "percentile", yUnit: "ms",
+            xs: percentiles.indices.map(Double.init),
+            lines: [Line(name: "end to end", color: palette[2], values: percentiles.map { histogram.count > 0 ? histogram.percentile($0) / 1000 : nil })],
+            xTickLabels: percentiles.enumerated().map { (Double($0.offset), "p" + trimmed($0.element)) }, markers: true)
         svg += "</svg>\n"
         return svg
     }
 
-    private static func axes(x: Double, y: Double, width: Double, height: Double, title: String) -> String {
-        String(
-            format: """
-                <text x="%.1f" y="%.1f">%@</text>
-                <line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>
-                <line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>
+    /// A line panel with axes, ticks, units and a legend.
+    static func panel(
+        x: Double, y: Double, width: Double, height: Double, title: String, xLabel: String, yUnit: String, xs: [Double], lines: [Line],
+        xTickLabels: [(Double, String)]? = nil, markers: Bool = false
+    ) -> String {
+        var svg = String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\">%@</text>\n", x, y - 10, escape(title))
+        let values = lines.flatMap { $0.values.compactMap { $0 } }
+        let yTicks = niceTicks(upTo: max(values.max() ?? 0, 0))
+        let yMax = yTicks.last ?? 1
+        let xMin = xs.first ?? 0, xMax = max(xs.last ?? 1, xMin + 1)
+        let px = { (value: Double) in x + width * (value - xMin) / (xMax - xMin) }
+        let py = { (value: Double) in y + height * (1 - value / yMax) }
+        // Axes and grid.
+        svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x, y, x, y + height)
+        svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x, y + height, x + width, y + height)
+        for tick in yTicks {
+            let ty = py(tick)
+            svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x, ty, x + width, ty)
+            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", x - 6, ty + 4, label(tick))
+        }
+        svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%@</text>\n", x - 6, y - 10, escape(yUnit))
+        let xTicks = xTickLabels ?? niceTicks(upTo: xMax).filter { $0 >= xMin }.map { ($0, label($0)) }
+        for (value, text) in xTicks {
+            let tx = px(value)
+            svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", tx, y + height, tx, y + height + 4)
+            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", tx, y + height + 16, escape(text))
+        }
+        svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#555\">%@</text>\n", x + width / 2, y + height + 32, escape(xLabel))
+        // Lines (a gap where a value is missing) and the legend.
+        for (index, line) in lines.enumerated() {
+            var segment: [String] = []
+            func flush() {
+                if segment.count > 1 {
+                    svg += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\" points=\"\(segment.joined(separator: " "))\"/>\n"
+                } else if let only = segment.first, !markers {
+                    // A lone value (a one-second run) is a dot, not an invisible line.
+                    let xy = only.split(separator: ",")
+                    svg += "<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(line.color)\"/>\n"
+                }
+                segment = []
+            }
+            for (position, value) in zip(xs, line.values) {
+                guard let value else { flush(); continue }
+                segment.append(String(format: "%.1f,%.1f", px(position), py(value)))
+                if markers {
+                    svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>", px(position), py(value), line.color)
+                    svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">%@</text>\n", px(position), py(value) - 7, label(value))
+                }
+            }
+            flush()
+            let lx = x + 10 + Double(index % 3) * 125, ly = y + height + 48 + Double(index / 3) * 14
+            svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"3\" fill=\"%@\"/>", lx, ly - 4, line.color)
+            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", lx + 14, ly, escape(line.name))
+        }
+        if values.isEmpty {
+            svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#999\">no data</text>\n", x + width / 2, y + height / 2)
+        }
+        return svg
+    }
 
-                """, x, y - 6, title, x, y, x, y + height, x, y + height, x + width, y + height)
+    /// Round tick values from 0 to at least `maximum` (five or so; 1, 2 or 5 times a power of ten apart).
+    static func niceTicks(upTo maximum: Double) -> [Double] {
+        guard maximum > 0 else { return [0, 1] }
+        let rough = maximum / 5
+        let power = pow(10, floor(log10(rough)))
+        let step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= rough } ?? 10 * power
+        let count = Int(ceil(maximum / step - 1e-9))
+        return (0...max(count, 1)).map { Double($0) * step }
+    }
+
+    /// A tick or value label: whole numbers without decimals, small ones with up to three.
+    static func label(_ value: Double) -> String {
+        if value == value.rounded() && abs(value) < 1e15 { return String(Int(value)) }
+        return String(format: abs(value) < 1 ? "%.3g" : "%.2f", value)
     }
 
     private static func trimmed(_ value: Double) -> String {

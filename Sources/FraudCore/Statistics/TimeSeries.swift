@@ -81,10 +81,10 @@ public struct TimeSeries: Sendable {
         return points
     }
 
-    /// Counts summed over the `seconds` whole seconds before the one holding `now` (epoch ms, Redis's clock),
-    /// per metric.
+    /// Counts summed over the last `seconds` seconds, the one holding `now` (epoch ms, Redis's clock, so far)
+    /// included, per metric.
     public func totals(lastSeconds seconds: Int, now: Int64, on redis: RedisConnection) async throws -> [String: Int] {
-        let end = now - 1_000
+        let end = now
         let points = try await read(from: end - Int64(seconds - 1) * 1_000, to: end, resolution: .second, on: redis)
         return points.reduce(into: [:]) { sums, point in
             for (metric, count) in point.counts { sums[metric, default: 0] += count }

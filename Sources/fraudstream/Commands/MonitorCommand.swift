@@ -24,7 +24,7 @@ struct MonitorCommand: AsyncParsableCommand {
     @Flag(help: "Print a run's statistics (the newest run unless --run-id).") var stats = false
     @Option(help: "The run for --stats and --plot.") var runId: String?
     @Flag(help: "Machine-readable output for --latest, --runs and --stats.") var json = false
-    @Option(help: "Write an SVG chart of a run's latency distribution and throughput to this file.") var plot: String?
+    @Option(help: "Write an SVG chart of a run to this file: decisions, fraud rate and reasons over time (from the fraud counts over time), and latency by percentile.") var plot: String?
     @Option(help: "Latency budget in ms; results over it are highlighted.") var budgetMs: Double = 5
     @Option(help: "Refresh interval of the live view, seconds.") var refresh: Double = 1
     @Option(help: "Stop the live view after this many refreshes (0 = until Ctrl-C).") var iterations: Int = 0
@@ -78,8 +78,8 @@ struct MonitorCommand: AsyncParsableCommand {
             }
             let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
             if let plot {
-                let series = try await throughputSeries(run: run, statistics: statistics, stream: resultsStream, redis: redis)
-                try RunPlot.svg(statistics, throughput: series).write(toFile: plot, atomically: true, encoding: .utf8)
+                let (points, step) = try await runSeries(statistics: statistics, streams: streams, redis: redis)
+                try RunPlot.svg(statistics, points: points, stepSeconds: step).write(toFile: plot, atomically: true, encoding: .utf8)
                 print("wrote \(plot)")
             }
             if stats { json ? printJSON(statistics.jsonObject) : print(statistics.report) }
@@ -130,7 +130,7 @@ struct MonitorCommand: AsyncParsableCommand {
             // From stream ids, not XINFO's lag, which Redis 7.0 gets wrong after an AOF reload.
             let groups = (try? await GroupBacklog.measure(stream: input, on: redis)) ?? []
             // Fill the terminal: its height less the header lines, unless --count asks for fewer.
-            let header = 3 + groups.count
+            let header = 4 + groups.count
             let fitting = Self.terminalRows().map { max(1, $0 - header - 1) } ?? 10
             let entries = try await newest(min(count ?? fitting, 1_000), stream: resultsStream, redis: redis)
             var screen = "\u{1B}[2J\u{1B}[H"
@@ -138,6 +138,7 @@ struct MonitorCommand: AsyncParsableCommand {
             if let previousLength {
                 screen += String(format: "throughput  %.0f results/s\n", Double(length - previousLength) / refresh)
             }
+            screen += await lastMinuteLine(streams: streams, redis: redis) + "\n"
             for group in groups {
                 screen += "group       \(group.group): \(group), consumers \(group.consumers)\n"
             }
@@ -159,24 +160,38 @@ struct MonitorCommand: AsyncParsableCommand {
         return Int(size.ws_row)
     }
 
-    private func throughputSeries(run: String, statistics: RunStatistics, stream: String, redis: RedisConnection) async throws -> [Int] {
-        guard let first = statistics.counters["first_ms"], let last = statistics.counters["last_ms"] else { return [] }
-        var buckets = [Int](repeating: 0, count: max(1, (last - first) / 1000 + 1))
-        var cursor = "\(first - 1000)"
-        let end = "\(last + 1000)"
-        while true {
-            let entries = try await redis.send(XRange(stream: stream, start: cursor, end: end, count: 10_000))
-            if entries.isEmpty { break }
-            for entry in entries {
-                guard entry.value(of: "run_id") == run, let id = StreamID(entry.id) else { continue }
-                let index = min(buckets.count - 1, max(0, (Int(id.milliseconds) - first) / 1000))
-                buckets[index] += 1
-            }
-            guard let lastId = entries.last?.id else { break }
-            cursor = "(" + lastId
-            if entries.count < 10_000 { break }
+    /// The fraud counts over time across the run (first to last result): per second when the run lasted at
+    /// most an hour and is recent enough to still have them, else per minute.
+    private func runSeries(statistics: RunStatistics, streams: StreamNames, redis: RedisConnection) async throws -> ([TimeSeriesPoint], Int) {
+        guard let first = statistics.counters["first_ms"], let last = statistics.counters["last_ms"] else { return ([], 1) }
+        let series = TimeSeries(keys: TimeSeriesKeys(namespace: streams.namespace, resultsStream: streams.results))
+        let now = try await TimeSeries.serverMilliseconds(on: redis)
+        let keptPerSecond = Int64(TimeSeriesKeys.perSecondRetentionCapSeconds) * 1_000
+        if last - first <= 3_600_000 && now - Int64(first) < keptPerSecond {
+            return (try await series.read(from: Int64(first), to: Int64(last), resolution: .second, on: redis), 1)
         }
-        return buckets
+        return (try await series.read(from: Int64(first), to: Int64(last), resolution: .minute, on: redis), 60)
+    }
+
+    /// The live view's summary of the last minute, from the fraud counts over time.
+    private func lastMinuteLine(streams: StreamNames, redis: RedisConnection) async -> String {
+        let series = TimeSeries(keys: TimeSeriesKeys(namespace: streams.namespace, resultsStream: streams.results))
+        guard let now = try? await TimeSeries.serverMilliseconds(on: redis),
+              let totals = try? await series.totals(lastSeconds: 60, now: now, on: redis)
+        else { return "last 60 s    (fraud counts over time unavailable)" }
+        return Self.lastMinuteText(totals)
+    }
+
+    /// `last 60 s    1200 scored (20.0/s): approve 1100, review 80, decline 20; flagged 1.7%; dead letters 0; top reasons …`.
+    static func lastMinuteText(_ totals: [String: Int]) -> String {
+        let scored = totals["scored"] ?? 0
+        let flagged = scored > 0 ? String(format: "%.1f%%", Double(totals["fraud"] ?? 0) * 100 / Double(scored)) : "n/a"
+        let reasons = totals.filter { $0.key.hasPrefix("reason:") }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .prefix(3).map { "\($0.key.dropFirst(7)) \($0.value)" }
+        return String(format: "last 60 s    %d scored (%.1f/s): ", scored, Double(scored) / 60)
+            + "approve \(totals["approve"] ?? 0), review \(totals["review"] ?? 0), decline \(totals["decline"] ?? 0); "
+            + "flagged \(flagged); dead letters \(totals["dead_letter"] ?? 0)"
+            + (reasons.isEmpty ? "" : "; top reasons " + reasons.joined(separator: ", "))
     }
 }
 
