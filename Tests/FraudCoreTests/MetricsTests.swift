@@ -73,6 +73,7 @@ struct MetricsTests {
                     #expect(metrics.sum(FraudMetrics.Name.reasons, ["reason": reason]) == Double(count), "\(reason)")
                 }
                 #expect(metrics.sum(FraudMetrics.Name.deadLetters) == 3)
+                #expect(metrics.sum(FraudMetrics.Name.deadLetters, ["class": "missing_field"]) == 3)
                 // monitor --stats reads the same counts (the run's statistics, written in the same call as the results).
                 let run = try await RunStatistics.load(run: "run-test", namespace: "fraud", on: harness.redis)
                 #expect(Double(run.processed) == metrics.sum(FraudMetrics.Name.scored))
@@ -146,6 +147,33 @@ struct MetricsTests {
             #expect(metrics.sum(FraudMetrics.Name.apiDegraded) == 0)
             #expect(metrics.sum(FraudMetrics.Name.modelInfo) == 1)
             await client.close()
+        }
+    }
+
+    @Test func workerCommandServesMetricsOnItsPortAndRefusesABadOne() async throws {
+        try await WorkerHarness.with { harness in
+            try await harness.publish((0..<20).map { WorkerHarness.fields($0) })
+            let port = try RedisServer.freePort()
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+            try await ChildProcess.run(
+                ["worker", "--consumer-name", "metrics-cli", "--block-ms", "100", "--log-level", "warning", "--metrics-port", String(port)]
+                    + redisArguments
+            ) { worker in
+                try await harness.waitForLength("fraud:results", atLeast: 20)
+                var text = ""
+                try await waitUntil("the worker's metrics listener answers") {
+                    guard let connection = try? await HTTPConnection.connect(host: "127.0.0.1", port: port) else { return false }
+                    defer { Task { await connection.close() } }
+                    text = (try? await connection.request(.GET, "/metrics").text) ?? ""
+                    return PrometheusText(text).sum(FraudMetrics.Name.scored) == 20
+                }
+                #expect(PrometheusText(text).sum(FraudMetrics.Name.modelInfo) == 1)
+                worker.send(SIGTERM)
+                #expect(try await worker.waitForExit() == .exited(0), "stderr: \(worker.standardError)")
+            }
+            let bad = try await FraudStreamBinary.run(["worker", "--metrics-port", "70000"] + redisArguments)
+            #expect(bad.status == 64)
+            #expect(bad.standardError.contains("70000") && bad.standardError.split(separator: "\n").count == 1, "\(bad.standardError)")
         }
     }
 }

@@ -87,7 +87,7 @@ struct PrometheusDashboardTests {
                     if try await Self.seriesCount(query, port: prometheusPort) == 0 { empty.append(query) }
                 }
                 #expect(empty.isEmpty, "queries without data: \(empty)")
-                #expect(GrafanaDashboard.expressions.count >= 20)
+                #expect(GrafanaDashboard.expressions.count == 21)
                 // The dashboard parses as JSON and names the data source as a variable.
                 let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(GrafanaDashboard.json().utf8)) as? [String: Any])
                 #expect((dashboard["panels"] as? [Any])?.count == GrafanaDashboard.panels.count)

@@ -140,11 +140,10 @@ public final class FraudMetrics: Sendable {
         }
     }
 
-    /// Counts dead letters by class: the reason's first word (`invalid_field`, `max_deliveries`, …).
-    public func deadLettered(reasons: some Sequence<String>) {
-        for reason in reasons {
-            let word = reason.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-            counter(Name.deadLetters, [("class", cappedLabel("class", word.isEmpty ? "other" : String(word)))]).increment()
+    /// Counts dead letters by class (``DeadLetter/kind``: `missing_field`, `invalid_amount`, `max_deliveries`, …).
+    public func deadLettered(classes: some Sequence<String>) {
+        for kind in classes {
+            counter(Name.deadLetters, [("class", cappedLabel("class", kind.isEmpty ? "other" : kind))]).increment()
         }
     }
 

@@ -1,7 +1,10 @@
 import FraudCore
+import FraudServer
 import Foundation
 import Logging
 import RedisClient
+import ServiceLifecycle
+import Synchronization
 
 /// Drains a pre-loaded backlog with one worker (in this process) and the full feature set.
 struct DrainBenchmark {
@@ -11,6 +14,11 @@ struct DrainBenchmark {
     /// Users of the world the backlog comes from (issue 12's workload: 10,000).
     var users = 10_000
     var namespace = "bench"
+    /// What the drain runs beside the pipeline: nothing (`off`: no fraud counts over time either), the product's
+    /// defaults (`defaults`: counts over time, no metrics listener), or those plus the metrics listener scraped
+    /// over HTTP every second (`scraped`, fifteen times Prometheus's default rate).
+    enum Observability: String { case off, defaults, scraped }
+    var observability = Observability.defaults
 
     /// Median time of one `probability` call over real rows.
     static func inferenceMicroseconds(_ record: ModelRecord, rows: [[Double]]) -> Double {
@@ -91,6 +99,7 @@ struct DrainBenchmark {
         worker.consumerName = "bench"
         worker.resultTTLSeconds = 0
         worker.maxStreamLength = 0
+        if observability == .off { worker.timeSeriesRetentionSeconds = 0 }
         let loadStart = ContinuousClock.now
         var start = 0
         let base = Int64(Date().timeIntervalSince1970 * 1000)
@@ -114,7 +123,27 @@ struct DrainBenchmark {
 
         var logger = Logger(label: "bench.worker")
         logger.logLevel = .warning
-        let assembly = try await Worker(configuration: worker, redis: configuration, logger: logger).assemble(signals: [])
+        let metricsPort = Mutex<Int?>(nil)
+        let quiet = logger
+        let endpoint: (@Sendable (FraudMetrics) -> any Service)? =
+            observability == .scraped
+            ? { @Sendable (metrics: FraudMetrics) -> any Service in
+                MetricsEndpoint(metrics: metrics, host: "127.0.0.1", port: 0, logger: quiet) { port in metricsPort.withLock { $0 = port } }
+            } : nil
+        let assembly = try await Worker(configuration: worker, redis: configuration, logger: logger).assemble(signals: [], metricsEndpoint: endpoint)
+        let scraper = Task {
+            guard endpoint != nil else { return }
+            var connection: HTTPConnection?
+            while !Task.isCancelled {
+                if connection == nil, let port = metricsPort.withLock({ $0 }) {
+                    connection = try? await HTTPConnection.connect(host: "127.0.0.1", port: port)
+                }
+                _ = try? await connection?.request(.GET, "/metrics")
+                try? await Task.sleep(for: .seconds(1))
+            }
+            await connection?.close()
+        }
+        defer { scraper.cancel() }
         let clock = ContinuousClock()
         _ = try await redis.send(RedisCommand("CONFIG", "RESETSTAT"))
         let before = try await CPUMeter.read(redis)
@@ -185,5 +214,36 @@ struct DrainBenchmark {
         table.add("  scoring (trees + rules) per tx", oneDecimal(middle(\.scoringMicroseconds)), "µs", "")
         table.add("  write + ack per tx", oneDecimal(middle(\.writeMicroseconds)), "µs", "")
         table.add("  queue wait per tx (summed per batch)", oneDecimal(middle(\.queueMicroseconds)), "µs", "time between stages")
+    }
+
+    /// Drains with observability off, at the defaults and scraped, interleaved `repeats` times, and adds each
+    /// one's medians and their ratio to `off` to `table`.
+    func compareObservability(into table: inout BenchTable, repeats: Int) async throws {
+        var model: ModelRecord?
+        var samples: [Observability: [Sample]] = [:]
+        var scratch = BenchTable()
+        for _ in 0..<max(1, repeats) {
+            for mode in [Observability.off, .defaults, .scraped] {
+                var benchmark = self
+                benchmark.observability = mode
+                samples[mode, default: []].append(try await benchmark.sample(model: &model, table: &scratch))
+            }
+        }
+        let base = samples[.off] ?? []
+        let baseRate = median(base.map(\.drainPerSecond))
+        for mode in [Observability.off, .defaults, .scraped] {
+            let modeSamples = samples[mode] ?? []
+            let rate = median(modeSamples.map(\.drainPerSecond))
+            let what = switch mode {
+            case .off: "no counts over time, no listener"
+            case .defaults: "counts over time (TIMESERIES_RETENTION default)"
+            case .scraped: "counts over time + /metrics scraped every 1 s"
+            }
+            table.add(
+                "drain, observability \(mode.rawValue)", grouped(rate), "tx/s",
+                String(format: "%.1f%% of off; ", rate / max(baseRate, 1) * 100) + "\(what); median of \(modeSamples.count)")
+            table.add("  Redis CPU per tx", String(format: "%.1f", median(modeSamples.map(\.redisMicroseconds))), "µs", "")
+            table.add("  worker CPU per tx", String(format: "%.1f", median(modeSamples.map(\.workerMicroseconds))), "µs", "")
+        }
     }
 }

@@ -12,11 +12,12 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
             Starts its own redis-server on a free port unless --redis-url is given, so numbers are \
             comparable between runs. Suites: client (pipelined SET against redis-benchmark), drain (model \
-            inference, then a pre-loaded backlog drained by one worker with the full feature set).
+            inference, then a pre-loaded backlog drained by one worker with the full feature set), observability (the same \
+            drain without fraud counts over time, with them, and with them plus /metrics scraped every second, interleaved).
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, drain, or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, observability (not in all), or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -63,8 +64,8 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--requests, --pipeline, --clients, --repeats and --drain-repeats must be positive")
         }
         let suites = suite.split(separator: ",").map(String.init)
-        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain"].contains) else {
-            throw ValidationError("--suite must be client, drain or all (comma-separated), not '\(suite)'")
+        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "observability"].contains) else {
+            throw ValidationError("--suite must be client, drain, observability or all (comma-separated), not '\(suite)'")
         }
     }
 
@@ -90,6 +91,15 @@ struct BenchCommand: AsyncParsableCommand {
             worker.writers = writers
             worker.maxInFlight = maxInFlight
             try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers).run(into: &table, repeats: drainRepeats)
+        }
+        if suites.contains("observability") {
+            var worker = WorkerConfiguration()
+            worker.batchSize = batchSize
+            worker.fetchers = fetchers
+            worker.writers = writers
+            worker.maxInFlight = maxInFlight
+            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers)
+                .compareObservability(into: &table, repeats: drainRepeats)
         }
         print(table.render())
         if let server { await server.stop() }

@@ -47,7 +47,7 @@ public struct Acker: Service {
         metrics.scored(
             zip(batch.decisions, latencies).lazy.filter { $0.1 >= 0 }.map { (decision: $0.0.decision, reasons: $0.0.reasons) },
             source: "stream")
-        metrics.deadLettered(reasons: batch.deadLetters.lazy.map(\.reason))
+        metrics.deadLettered(classes: batch.deadLetters.lazy.map(\.kind))
         metrics.endToEnd(microseconds: latencies, source: "stream")
         metrics.stage("queue", microseconds: batch.timings.queueMicroseconds)
         metrics.stage("features", microseconds: batch.timings.featuresMicroseconds)

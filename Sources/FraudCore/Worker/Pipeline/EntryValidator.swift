@@ -56,18 +56,20 @@ public struct EntryValidator: Sendable {
             if entry.deliveries > maxDeliveries {
                 deadLetters.append(DeadLetter(
                     sourceId: entry.id, reason: "delivered \(entry.deliveries) times (max \(maxDeliveries))",
-                    runId: runId(), fields: entry.fields))
+                    runId: runId(), fields: entry.fields, kind: "max_deliveries"))
                 continue
             }
             switch TransactionParser.parse(entry.fields) {
             case .success(let transaction):
                 if let problem = implausibleTimestamp(transaction.timestampMilliseconds, nowMilliseconds: nowMilliseconds) {
-                    deadLetters.append(DeadLetter(sourceId: entry.id, reason: problem, runId: runId(), fields: entry.fields))
+                    deadLetters.append(DeadLetter(
+                        sourceId: entry.id, reason: problem, runId: runId(), fields: entry.fields, kind: "implausible_timestamp"))
                 } else {
                     items.append(BatchItem(sourceId: entry.id, transaction: transaction))
                 }
             case .failure(let rejection):
-                deadLetters.append(DeadLetter(sourceId: entry.id, reason: rejection.reason, runId: runId(), fields: entry.fields))
+                deadLetters.append(DeadLetter(
+                    sourceId: entry.id, reason: rejection.reason, runId: runId(), fields: entry.fields, kind: rejection.code))
             }
         }
         return (items, deadLetters)
