@@ -77,37 +77,32 @@ public final class FraudMetrics: Sendable {
         labels.reduce(name) { $0 + "|" + $1.0 + "=" + $1.1 }
     }
 
+    /// The handler of `name` and `labels` in `cache`, made by `make` the first time.
+    private func cached<Handler>(
+        _ cache: borrowing Mutex<[String: Handler]>, _ name: String, _ labels: [(String, String)], _ make: () -> Handler
+    ) -> Handler {
+        cache.withLock { handlers in
+            let key = Self.key(name, labels)
+            if let handler = handlers[key] { return handler }
+            let handler = make()
+            handlers[key] = handler
+            return handler
+        }
+    }
+
     /// The counter `name` with `labels`.
     public func counter(_ name: String, _ labels: [(String, String)] = []) -> CoreMetrics.Counter {
-        counters.withLock { cache in
-            let key = Self.key(name, labels)
-            if let counter = cache[key] { return counter }
-            let counter = CoreMetrics.Counter(label: name, dimensions: labels, factory: factory)
-            cache[key] = counter
-            return counter
-        }
+        cached(counters, name, labels) { CoreMetrics.Counter(label: name, dimensions: labels, factory: factory) }
     }
 
     /// The latency histogram `name` with `labels` (seconds, ``latencyBuckets``).
     public func timer(_ name: String, _ labels: [(String, String)] = []) -> CoreMetrics.Timer {
-        timers.withLock { cache in
-            let key = Self.key(name, labels)
-            if let timer = cache[key] { return timer }
-            let timer = CoreMetrics.Timer(label: name, dimensions: labels, factory: factory)
-            cache[key] = timer
-            return timer
-        }
+        cached(timers, name, labels) { CoreMetrics.Timer(label: name, dimensions: labels, factory: factory) }
     }
 
     /// The gauge `name` with `labels`.
     public func gauge(_ name: String, _ labels: [(String, String)] = []) -> CoreMetrics.Gauge {
-        gauges.withLock { cache in
-            let key = Self.key(name, labels)
-            if let gauge = cache[key] { return gauge }
-            let gauge = CoreMetrics.Gauge(label: name, dimensions: labels, factory: factory)
-            cache[key] = gauge
-            return gauge
-        }
+        cached(gauges, name, labels) { CoreMetrics.Gauge(label: name, dimensions: labels, factory: factory) }
     }
 
     /// `value` if the capped label `name` already has it or still has room, else `other`.

@@ -26,7 +26,7 @@ public enum RunPlot {
     /// Renders the chart. `points` are the run's seconds (or minutes) of fraud counts, in time order;
     /// `stepSeconds` is their spacing.
     public static func svg(_ statistics: RunStatistics, points: [TimeSeriesPoint], stepSeconds: Int) -> String {
-        let width = 1000.0, height = 640.0
+        let width = 1000.0, height = 680.0
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="11">
             <rect width="100%" height="100%" fill="white"/>
@@ -95,7 +95,10 @@ public enum RunPlot {
         let values = lines.flatMap { $0.values.compactMap { $0 } }
         let yTicks = niceTicks(upTo: max(values.max() ?? 0, 0))
         let yMax = yTicks.last ?? 1
-        let xMin = xs.first ?? 0, xMax = max(xs.last ?? 1, xMin + 1)
+        // A numeric x axis ends at its last round tick, so every tick lies on it.
+        let numericTicks = niceTicks(upTo: xs.last ?? 1)
+        let xMin = xs.first ?? 0
+        let xMax = max(xTickLabels == nil ? (numericTicks.last ?? 1) : (xs.last ?? 1), xMin + 1)
         let px = { (value: Double) in x + width * (value - xMin) / (xMax - xMin) }
         let py = { (value: Double) in y + height * (1 - value / yMax) }
         // Axes and grid.
@@ -107,7 +110,7 @@ public enum RunPlot {
             svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", x - 6, ty + 4, label(tick))
         }
         svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%@</text>\n", x - 6, y - 10, escape(yUnit))
-        let xTicks = xTickLabels ?? niceTicks(upTo: xMax).filter { $0 >= xMin }.map { ($0, label($0)) }
+        let xTicks = xTickLabels ?? numericTicks.filter { $0 >= xMin }.map { ($0, label($0)) }
         for (value, text) in xTicks {
             let tx = px(value)
             svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", tx, y + height, tx, y + height + 4)
