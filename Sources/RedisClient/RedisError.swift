@@ -27,6 +27,10 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code("cancelled")
         /// A reply had a shape the caller did not expect.
         public static let unexpectedReply = Code("unexpectedReply")
+        /// One command's keys are in different hash slots of a Redis Cluster (found before sending).
+        public static let crossSlot = Code("crossSlot")
+        /// A cluster kept redirecting a command (`MOVED`/`ASK`) or has no node serving its slot.
+        public static let clusterRouting = Code("clusterRouting")
     }
 
     /// What went wrong.

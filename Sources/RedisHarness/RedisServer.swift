@@ -52,7 +52,7 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Starts a server on a free port and waits until it answers `PING`.
     public static func start(
-        password: String? = nil, unixSocket: Bool = false, extraArguments: [String] = []
+        password: String? = nil, unixSocket: Bool = false, extraArguments: [String] = [], portChooser: (() throws -> Int)? = nil
     ) async throws -> RedisServer {
         let binary = try locateBinary()
         var lastError: any Error = StartError(description: "redis-server did not start")
@@ -61,7 +61,7 @@ public final class RedisServer: @unchecked Sendable {
                 .appendingPathComponent("fraudstream-redis-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = RedisServer(
-                port: try freePort(), directory: directory, password: password,
+                port: try (portChooser ?? freePort)(), directory: directory, password: password,
                 extraArguments: extraArguments + (unixSocket ? ["--unixsocket", directory.path + "/redis.sock"] : []))
             do {
                 try await server.launch(binary: binary)
@@ -91,6 +91,7 @@ public final class RedisServer: @unchecked Sendable {
         lock.withLock { self.processID = pid }
         var probe = configuration
         probe.connectTimeoutMilliseconds = 200
+        probe.clusterMode = .disabled
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             guard Self.isRunning(pid) else { break }

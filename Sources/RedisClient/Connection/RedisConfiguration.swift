@@ -27,6 +27,18 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var commandTimeoutMilliseconds: Int
     /// Name reported by `CLIENT LIST`, set with `CLIENT SETNAME` after connecting.
     public var clientName: String?
+    /// Whether the server is a Redis Cluster node whose cluster the connection routes over (`REDIS_CLUSTER`).
+    public var clusterMode: ClusterMode = .automatic
+
+    /// How a connection treats Redis Cluster.
+    public enum ClusterMode: Sendable, Equatable {
+        /// Asks the server (`INFO cluster`) when connecting, and routes over the cluster when it is one.
+        case automatic
+        /// The server must be a cluster node.
+        case enabled
+        /// A single server: no question asked, no routing (also how a cluster connection talks to each node).
+        case disabled
+    }
 
     /// A configuration for a TCP endpoint.
     public init(

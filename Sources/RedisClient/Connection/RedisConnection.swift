@@ -18,8 +18,10 @@ public actor RedisConnection {
     /// with `withTaskExecutorPreference(connection.executor)` to avoid a thread hop per call.
     public nonisolated let executor: ThreadExecutor
     private let interrupter = SocketInterrupter()
-    private var context: HiredisContext?
+    var context: HiredisContext?
     private var hasConnected = false
+    /// The cluster's topology and node connections when the server is a cluster node (``RedisConfiguration/clusterMode``).
+    var cluster: ClusterState?
 
     /// How many times a lost connection has been re-established.
     public private(set) var reconnectCount = 0
@@ -51,8 +53,10 @@ public actor RedisConnection {
     /// Connects now (one attempt, no backoff) unless already connected.
     public func connect() throws(RedisError) {
         guard context == nil else { return }
-        context = try openAuthenticated()
+        let opened = try openAuthenticated()
+        context = opened
         hasConnected = true
+        try detectCluster(on: opened)
     }
 
     /// Closes the socket; the next call reconnects.
@@ -79,6 +83,16 @@ public actor RedisConnection {
     /// the others' results. When the connection breaks midway the error's
     /// ``RedisError/unconfirmedCommands`` names the commands that may or may not have run.
     public func pipeline(
+        _ commands: [RedisCommand], timeoutMilliseconds: Int? = nil
+    ) async throws(RedisError) -> [RESPValue] {
+        if commands.isEmpty { return [] }
+        if context == nil { _ = try connectedContext() }
+        if cluster != nil { return try await clusterPipeline(commands, timeoutMilliseconds: timeoutMilliseconds) }
+        return try await directPipeline(commands, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// `commands` on this connection's own socket, whatever the server is.
+    func directPipeline(
         _ commands: [RedisCommand], timeoutMilliseconds: Int? = nil
     ) async throws(RedisError) -> [RESPValue] {
         if commands.isEmpty { return [] }
@@ -148,6 +162,7 @@ public actor RedisConnection {
         }
         hasConnected = true
         context = opened
+        try detectCluster(on: opened)
         return opened
     }
 

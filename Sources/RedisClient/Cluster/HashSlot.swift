@@ -1,0 +1,34 @@
+/// Redis Cluster's key-to-slot mapping: CRC16 (XMODEM: polynomial 0x1021, initial 0) of the key, or of its hash
+/// tag, modulo 16384. The hash tag is what lies between the first `{` and the first `}` after it, when that is
+/// not empty; keys sharing a tag share a slot (Redis Cluster specification, "Keys hash tags").
+public enum HashSlot {
+    /// Slots in a cluster.
+    public static let count = 16_384
+
+    private static let table: [UInt16] = (0..<256).map { byte in
+        var crc = UInt16(byte) << 8
+        for _ in 0..<8 { crc = crc & 0x8000 != 0 ? (crc << 1) ^ 0x1021 : crc << 1 }
+        return crc
+    }
+
+    /// CRC16/XMODEM of `bytes`.
+    public static func crc16(_ bytes: some Collection<UInt8>) -> UInt16 {
+        var crc: UInt16 = 0
+        for byte in bytes { crc = (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ byte)] }
+        return crc
+    }
+
+    /// The slot of a key given as bytes.
+    public static func of(_ key: some Collection<UInt8>) -> Int {
+        if let open = key.firstIndex(of: UInt8(ascii: "{")) {
+            let afterOpen = key.index(after: open)
+            if let close = key[afterOpen...].firstIndex(of: UInt8(ascii: "}")), close != afterOpen {
+                return Int(crc16(key[afterOpen..<close])) % count
+            }
+        }
+        return Int(crc16(key)) % count
+    }
+
+    /// The slot of a key.
+    public static func of(_ key: String) -> Int { of(Array(key.utf8)) }
+}
