@@ -42,7 +42,8 @@ release: deps
 ## test: unit tests and integration tests against private redis-servers
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip IsolatedTimingTests --skip PrometheusDashboardTests
+	$(SWIFT) test --skip-build --skip IsolatedTimingTests --skip PrometheusDashboardTests --skip 'Cluster.*Tests'
+	$(SWIFT) test --skip-build --filter 'Cluster.*Tests'
 	$(SWIFT) test --skip-build --filter IsolatedTimingTests
 
 ## test-prometheus: a real Prometheus scrapes a worker and a server; every Grafana dashboard query must return data
@@ -58,7 +59,8 @@ test-unit: deps
 ## test-integration: only the integration tests (each starts its own redis-server), isolated timing suite last
 test-integration: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip 'UnitTests\.' --skip IsolatedTimingTests --skip PrometheusDashboardTests
+	$(SWIFT) test --skip-build --skip 'UnitTests\.' --skip IsolatedTimingTests --skip PrometheusDashboardTests --skip 'Cluster.*Tests'
+	$(SWIFT) test --skip-build --filter 'Cluster.*Tests'
 	$(SWIFT) test --skip-build --filter IsolatedTimingTests
 
 ## bench: release-build benchmarks, printed as a table

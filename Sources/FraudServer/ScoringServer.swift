@@ -70,7 +70,7 @@ public struct ScoringServer: Sendable {
             namespace: configuration.namespace, workerId: configuration.serverId,
             settingsDescription: "api lanes=\(configuration.lanes) batch_size=\(configuration.batchSize) "
                 + "deadline_ms=\(configuration.deadlineMilliseconds) on_timeout=\(configuration.onTimeout) threshold=\(configuration.threshold)",
-            statsTTLSeconds: configuration.statsTTLSeconds)
+            statsTTLSeconds: configuration.statsTTLSeconds, resultsStream: configuration.streams.results)
         let recorder = DecisionRecorder(
             buffer: engine.records, connection: try await connect("recorder"),
             call: RecordDecisionsCall(

@@ -116,7 +116,12 @@ struct ClusterTests {
             let redis = try await RedisConnection.connect(cluster.configuration)
             let key = "survivor"
             _ = try await redis.send(RedisCommand("SET", key, "before"))
-            _ = try await redis.send(RedisCommand("WAIT", 1, 2_000))
+            // Replication is asynchronous: only a write a replica has acknowledged survives the primary for sure.
+            var acknowledged = 0
+            for _ in 0..<20 where acknowledged < 1 {
+                acknowledged = try await redis.send(RedisCommand("WAIT", 1, 500)).int ?? 0
+            }
+            #expect(acknowledged == 1, "the replica acknowledged the write before the primary was killed")
             let primaryPort = try await Self.ownerPort(of: key, in: cluster)
             // The test talks to the cluster through a node that is not the one being killed.
             let victim = try #require(cluster.node(port: primaryPort))
@@ -124,16 +129,19 @@ struct ClusterTests {
             let started = ContinuousClock.now
             var value: String?
             var failures = 0
-            while ContinuousClock.now - started < .seconds(30) {
+            var lastError = ""
+            while ContinuousClock.now - started < .seconds(45) {
                 do {
                     value = try await redis.send(RedisCommand("GET", key)).string
                     if value != nil { break }
+                    lastError = "GET answered nil"
                 } catch {
                     failures += 1
-                    try await Task.sleep(for: .milliseconds(200))
+                    lastError = "\(error)"
                 }
+                try await Task.sleep(for: .milliseconds(200))
             }
-            #expect(value == "before", "the replica, promoted, serves the key (after \(failures) failed tries)")
+            #expect(value == "before", "the replica, promoted, serves the key (after \(failures) failed tries; last: \(lastError))")
             let newOwner = try await Self.ownerPort(of: key, in: cluster)
             #expect(newOwner != primaryPort)
             _ = try await redis.send(RedisCommand("SET", key, "after"))

@@ -10,6 +10,9 @@ public enum Settings {
     public static let redisPort = Setting("REDIS_PORT")
     /// `REDIS_PASSWORD`.
     public static let redisPassword = Setting("REDIS_PASSWORD")
+    /// Redis Cluster: 1 = the server must be a cluster node and the default stream names carry the hash tag
+    /// `{p0}`; 0 = never ask; unset = ask the server (`INFO cluster`) and route over a cluster when it is one.
+    public static let redisCluster = Setting("REDIS_CLUSTER", flag: "cluster")
     /// Key namespace.
     public static let namespace = Setting("NAMESPACE", flag: "namespace")
     /// Input stream.

@@ -1,3 +1,5 @@
+import RedisClient
+
 /// The streams and group of a namespace: the one place their default names are derived.
 public struct StreamNames: Sendable, Equatable {
     /// The namespace they live under.
@@ -26,8 +28,32 @@ public struct StreamNames: Sendable, Equatable {
     }
 
     /// The names a command uses: each flag, else its environment variable, else the namespace's default.
+    /// The default names of partition `partition` on a Redis Cluster: `<ns>:{p<i>}:transactions`, `…:results`,
+    /// `…:dead_letters`, so a worker's write (input acknowledgement, results, dead letters, statistics, counts
+    /// over time) touches one hash slot.
+    public init(namespace: String, partition: Int) {
+        self.init(namespace: namespace)
+        transactions = "\(namespace):{p\(partition)}:transactions"
+        results = "\(namespace):{p\(partition)}:results"
+        deadLetters = "\(namespace):{p\(partition)}:dead_letters"
+    }
+
+    /// The hash tag the input, results and dead-letter streams share, or nil when they do not all carry the
+    /// same one (fine on a single Redis; on a cluster a worker's write call needs them in one slot).
+    public var sharedHashTag: String? {
+        guard let tag = HashSlot.tag(of: transactions), HashSlot.tag(of: results) == tag, HashSlot.tag(of: deadLetters) == tag else {
+            return nil
+        }
+        return tag
+    }
+
     public init(resolving settings: SettingsResolver) {
-        self.init(namespace: settings.string(Settings.namespace) ?? Self.defaultNamespace)
+        let namespace = settings.string(Settings.namespace) ?? Self.defaultNamespace
+        if (try? settings.boolean(Settings.redisCluster)) == true {
+            self.init(namespace: namespace, partition: 0)
+        } else {
+            self.init(namespace: namespace)
+        }
         if let value = settings.string(Settings.transactionStream) { transactions = value }
         if let value = settings.string(Settings.resultsStream) { results = value }
         if let value = settings.string(Settings.deadLetterStream) { deadLetters = value }

@@ -44,6 +44,8 @@ public struct RecordDecisionsCall: Sendable {
         case timeSeriesPrefix
         /// How long they are kept, s; 0 writes none.
         case timeSeriesRetentionSeconds
+        /// ``RunStatisticsKeys/base`` of the run statistics the call adds to.
+        case statsBase
         /// The first of R records.
         case firstRecord
     }
@@ -139,7 +141,7 @@ public struct RecordDecisionsCall: Sendable {
     }
 
     /// The marker key of a server instance.
-    public func instanceMarker(_ instance: String) -> String { "{\(resultsStream)}:recorded:\(instance)" }
+    public func instanceMarker(_ instance: String) -> String { "\(HashSlot.colocatedTag(of: resultsStream)):recorded:\(instance)" }
 
     /// `FCALL fs_record_decisions` for `records`, as call `sequence` of server `instance` (a retry repeats both).
     public func command(_ records: [Record], instance: String, sequence: Int) -> RedisCommand {
@@ -155,6 +157,7 @@ public struct RecordDecisionsCall: Sendable {
             case .sequence: command.append(sequence)
             case .timeSeriesPrefix: command.append(TimeSeriesKeys(namespace: namespace, resultsStream: resultsStream).prefix)
             case .timeSeriesRetentionSeconds: command.append(timeSeriesRetentionSeconds)
+            case .statsBase: command.append(RunStatisticsKeys(namespace: namespace, tag: RunStatisticsKeys.tag(forResultsStream: resultsStream)).base)
             case .firstRecord:
                 for record in records { append(record, to: &command) }
             }

@@ -71,6 +71,8 @@ public struct WriteBatchCall: Sendable {
         case timeSeriesPrefix
         /// How long they are kept, s; 0 writes none.
         case timeSeriesRetentionSeconds
+        /// ``RunStatisticsKeys/base`` of the run statistics the call adds to.
+        case statsBase
         /// The first of R result records, then D dead-letter records.
         case firstRecord
     }
@@ -172,6 +174,7 @@ public struct WriteBatchCall: Sendable {
             case .leaseToken: command.append(leaseToken)
             case .timeSeriesPrefix: command.append(TimeSeriesKeys(namespace: configuration.namespace, resultsStream: configuration.resultsStream).prefix)
             case .timeSeriesRetentionSeconds: command.append(configuration.timeSeriesRetentionSeconds)
+            case .statsBase: command.append(configuration.statisticsKeys.base)
             case .firstRecord:
                 appendResults(batch, to: &command)
                 appendDeadLetters(batch.deadLetters, to: &command)

@@ -51,10 +51,11 @@ local function count_result(s, is_fraud, decision, label, latency_us)
   end
 end
 
--- Adds a call's counters to each run's hash and the writer's hash under it, once per run per call.
-local function write_run_stats(runs, ns, worker, now_ms, stats_ttl)
+-- Adds a call's counters to each run's hash and the writer's hash under it, once per run per call. `base` is
+-- '<ns>:stats', or '<ns>:stats:{<tag>}' for a hash-tagged results stream (a cluster partition: same slot).
+local function write_run_stats(runs, base, worker, now_ms, stats_ttl)
   for run, s in pairs(runs) do
-    local run_key = ns .. ':stats:run:' .. run
+    local run_key = base .. ':run:' .. run
     local worker_key = run_key .. ':worker:' .. worker
     for _, key in ipairs({run_key, worker_key}) do
       for field, value in pairs(s) do
@@ -111,7 +112,7 @@ end
 --       10 smallest and 11 largest entry id of the batch, 12 values per result record F,
 --       13 values per dead-letter record before its pairs H, 14 statistics keys' TTL s,
 --       15 this worker's lease token ('' = no check), 16 time-series key prefix, 17 time-series retention s
---       (0 = none), then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
+--       (0 = none), 18 statistics key base, then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
 --         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount
 --       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
 -- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
@@ -126,7 +127,8 @@ local function write_batch(keys, args)
   local stats_ttl = args[14]
   local token = args[15]
   local series_prefix, series_retention = args[16], tonumber(args[17])
-  local first = 18
+  local stats_base = args[18]
+  local first = 19
 
   -- Fencing: a worker whose consumer name another live worker holds (it was paused past its lease)
   -- writes and acknowledges nothing; an expired lease (an outage) is retaken by its keeper.
@@ -218,7 +220,7 @@ local function write_batch(keys, args)
   -- One multi-id XACK, after every write above.
   if #acks > 0 then redis.call('XACK', keys[1], group, unpack(acks)) end
 
-  write_run_stats(runs, ns, worker, now_ms, stats_ttl)
+  write_run_stats(runs, stats_base, worker, now_ms, stats_ttl)
   write_series(series_prefix, series_retention, now_ms, series)
   return out
 end
@@ -232,7 +234,7 @@ end
 -- KEYS: 1 results stream, 2 the server's marker '{<results stream>}:recorded:<instance>'
 -- ARGV: 1 server id (worker_id field), 2 namespace, 3 results MAXLEN (0 = none), 4 statistics keys' TTL s,
 --       5 record count R, 6 values per record F, 7 this call's sequence number (increasing per instance),
---       8 time-series key prefix, 9 time-series retention s (0 = none), then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
+--       8 time-series key prefix, 9 time-series retention s (0 = none), 10 statistics key base, then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
 --         model version, label ('' unknown, 0, 1), latency us (receipt to decision, on the server's clock),
 --         features ms, scoring ms, amount, degraded (0/1)
 -- Returns: the number of results written (0 for a retry of an applied call).
@@ -245,7 +247,8 @@ local function record_decisions(keys, args)
   local stats_ttl = args[4]
   local r, F = tonumber(args[5]), tonumber(args[6])
   local series_prefix, series_retention = args[8], tonumber(args[9])
-  local first = 10
+  local stats_base = args[10]
+  local first = 11
   local now = redis.call('TIME')
   local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
   local runs = {}
@@ -269,7 +272,7 @@ local function record_decisions(keys, args)
     s.api = s.api + 1
     if args[b + 13] == '1' then s.degraded = s.degraded + 1 end
   end
-  write_run_stats(runs, ns, worker, now_ms, stats_ttl)
+  write_run_stats(runs, stats_base, worker, now_ms, stats_ttl)
   write_series(series_prefix, series_retention, now_ms, series)
   redis.call('SET', keys[2], sequence, 'PX', 3600000)
   return r

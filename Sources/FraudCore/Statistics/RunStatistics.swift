@@ -33,45 +33,75 @@ public struct RunStatistics: Sendable {
         return Double(processed) / (Double(last - first) / 1000)
     }
 
-    /// Reads a run.
-    public static func load(run: String, namespace: String, on connection: RedisConnection) async throws(RedisError) -> RunStatistics {
-        let keys = RunStatisticsKeys(namespace: namespace)
-        let replies = try await connection.pipeline([
-            RedisCommand("HGETALL", keys.run(run)), RedisCommand("SMEMBERS", keys.workers(run: run)),
-            RedisCommand("HGETALL", keys.meta(run: run)),
-        ])
-        let counters = (try replies[0].get().stringPairs ?? [:]).compactMapValues { Int($0) }
-        let workerIds = (try replies[1].get().array ?? []).compactMap(\.string).sorted()
-        let meta = try replies[2].get().stringPairs ?? [:]
-        var commands: [RedisCommand] = []
-        for worker in workerIds {
-            commands.append(RedisCommand("HGETALL", keys.worker(run: run, worker: worker)))
-            commands.append(RedisCommand("HGETALL", keys.workerLatency(run: run, worker: worker)))
+    /// The key sets a run's statistics may be under: `<ns>:stats`, and `<ns>:stats:{<tag>}` when the results
+    /// stream carries a hash tag (a cluster partition). Counters add up across them.
+    static func keySets(namespace: String, resultsStream: String?) -> [RunStatisticsKeys] {
+        var sets = [RunStatisticsKeys(namespace: namespace)]
+        if let tag = resultsStream.flatMap(RunStatisticsKeys.tag(forResultsStream:)) { sets.append(RunStatisticsKeys(namespace: namespace, tag: tag)) }
+        return sets
+    }
+
+    /// Adds `more` counters to `counters`: sums, except the run's first write (smallest) and last write (largest).
+    static func merge(_ more: [String: Int], into counters: inout [String: Int]) {
+        for (field, value) in more {
+            switch field {
+            case "first_ms": counters[field] = min(counters[field] ?? value, value)
+            case "last_ms": counters[field] = max(counters[field] ?? value, value)
+            default: counters[field, default: 0] += value
+            }
         }
-        let workerReplies = try await connection.pipeline(commands)
+    }
+
+    /// A run's statistics, merged over every writer (and every key set, see ``keySets(namespace:resultsStream:)``).
+    public static func load(
+        run: String, namespace: String, resultsStream: String? = nil, on connection: RedisConnection
+    ) async throws(RedisError) -> RunStatistics {
+        var counters: [String: Int] = [:]
         var workers: [String: [String: String]] = [:]
         var latency = StageHistograms()
-        for (index, worker) in workerIds.enumerated() {
-            workers[worker] = try workerReplies[index * 2].get().stringPairs ?? [:]
-            var mine = StageHistograms()
-            for (stage, encoded) in try workerReplies[index * 2 + 1].get().stringPairs ?? [:] {
-                mine.byStage[stage] = LatencyHistogram(encoded: encoded)
+        let meta = try await connection.send(RedisCommand("HGETALL", RunStatisticsKeys(namespace: namespace).meta(run: run))).stringPairs ?? [:]
+        for keys in keySets(namespace: namespace, resultsStream: resultsStream) {
+            let replies = try await connection.pipeline([RedisCommand("HGETALL", keys.run(run)), RedisCommand("SMEMBERS", keys.workers(run: run))])
+            merge((try replies[0].get().stringPairs ?? [:]).compactMapValues { Int($0) }, into: &counters)
+            let workerIds = (try replies[1].get().array ?? []).compactMap(\.string).sorted()
+            var commands: [RedisCommand] = []
+            for worker in workerIds {
+                commands.append(RedisCommand("HGETALL", keys.worker(run: run, worker: worker)))
+                commands.append(RedisCommand("HGETALL", keys.workerLatency(run: run, worker: worker)))
             }
-            latency.add(mine)
+            let workerReplies = try await connection.pipeline(commands)
+            for (index, worker) in workerIds.enumerated() {
+                workers[worker] = try workerReplies[index * 2].get().stringPairs ?? [:]
+                var mine = StageHistograms()
+                for (stage, encoded) in try workerReplies[index * 2 + 1].get().stringPairs ?? [:] {
+                    mine.byStage[stage] = LatencyHistogram(encoded: encoded)
+                }
+                latency.add(mine)
+            }
         }
         return RunStatistics(runId: run, counters: counters, workers: workers, latency: latency, meta: meta)
     }
 
-    /// A run's exact counters only (one round trip; no histograms).
-    public static func counters(run: String, namespace: String, on connection: RedisConnection) async throws(RedisError) -> [String: Int] {
-        let reply = try await connection.send(RedisCommand("HGETALL", RunStatisticsKeys(namespace: namespace).run(run)))
-        return (reply.stringPairs ?? [:]).compactMapValues { Int($0) }
+    /// A run's counters alone (all writers).
+    public static func counters(
+        run: String, namespace: String, resultsStream: String? = nil, on connection: RedisConnection
+    ) async throws(RedisError) -> [String: Int] {
+        var counters: [String: Int] = [:]
+        for keys in keySets(namespace: namespace, resultsStream: resultsStream) {
+            let reply = try await connection.send(RedisCommand("HGETALL", keys.run(run)))
+            merge((reply.stringPairs ?? [:]).compactMapValues { Int($0) }, into: &counters)
+        }
+        return counters
     }
 
-    /// `true` when anything is recorded for `run`: its generator metadata or a worker's counters.
-    public static func exists(run: String, namespace: String, on connection: RedisConnection) async throws(RedisError) -> Bool {
-        let keys = RunStatisticsKeys(namespace: namespace)
-        return try await connection.send(RedisCommand("EXISTS", keys.run(run), keys.meta(run: run))).int ?? 0 > 0
+    /// Whether a run has statistics or generator metadata.
+    public static func exists(
+        run: String, namespace: String, resultsStream: String? = nil, on connection: RedisConnection
+    ) async throws(RedisError) -> Bool {
+        for keys in keySets(namespace: namespace, resultsStream: resultsStream) {
+            if try await connection.send(RedisCommand("EXISTS", keys.run(run))).int ?? 0 > 0 { return true }
+        }
+        return try await connection.send(RedisCommand("EXISTS", RunStatisticsKeys(namespace: namespace).meta(run: run))).int ?? 0 > 0
     }
 
     /// One line of the run list.
@@ -87,20 +117,29 @@ public struct RunStatistics: Sendable {
     }
 
     /// Runs found with `SCAN` (never `KEYS`), newest first by first result time.
-    public static func runIds(namespace: String, on connection: RedisConnection) async throws(RedisError) -> [Summary] {
-        let prefix = "\(namespace):stats:run:"
-        let keys = try await Keyspace(namespace: namespace).keys(matching: "\(prefix)*", on: connection)
-        let runs = Set(keys.compactMap { key -> String? in
-            let rest = key.dropFirst(prefix.count)
-            return rest.contains(":") ? nil : String(rest)
-        })
-        let ordered = runs.sorted()
-        let replies = try await connection.pipeline(ordered.map { RedisCommand("HMGET", prefix + $0, "first_ms", "processed", "predicted_fraud") })
-        return zip(ordered, replies).map { run, reply in
-            let values = reply.array ?? []
-            func value(_ index: Int) -> Int { index < values.count ? values[index].int ?? 0 : 0 }
-            return Summary(run: run, firstMilliseconds: value(0), processed: value(1), predictedFraud: value(2))
-        }.sorted { $0.firstMilliseconds > $1.firstMilliseconds }
+    public static func runIds(
+        namespace: String, resultsStream: String? = nil, on connection: RedisConnection
+    ) async throws(RedisError) -> [Summary] {
+        var summaries: [String: Summary] = [:]
+        for keys in keySets(namespace: namespace, resultsStream: resultsStream) {
+            let prefix = keys.base + ":run:"
+            let found = try await Keyspace(namespace: namespace).keys(matching: "\(prefix)*", on: connection)
+            let runs = Set(found.compactMap { key -> String? in
+                let rest = key.dropFirst(prefix.count)
+                return rest.contains(":") ? nil : String(rest)
+            }).sorted()
+            let replies = try await connection.pipeline(runs.map { RedisCommand("HMGET", prefix + $0, "first_ms", "processed", "predicted_fraud") })
+            for (run, reply) in zip(runs, replies) {
+                let values = reply.array ?? []
+                func value(_ index: Int) -> Int { index < values.count ? values[index].int ?? 0 : 0 }
+                var summary = summaries[run] ?? Summary(run: run, firstMilliseconds: value(0), processed: 0, predictedFraud: 0)
+                summary.firstMilliseconds = min(summary.firstMilliseconds, value(0))
+                summary.processed += value(1)
+                summary.predictedFraud += value(2)
+                summaries[run] = summary
+            }
+        }
+        return summaries.values.sorted { $0.firstMilliseconds > $1.firstMilliseconds }
     }
 
     /// A JSON-ready dictionary (the `--stats --json` schema).

@@ -8,11 +8,11 @@ public struct TimeSeriesKeys: Sendable {
     /// Per-second counts are kept for the retention, but at most this long; per-minute ones for the retention.
     public static let perSecondRetentionCapSeconds = 3_600
 
-    /// `<ns>:ts:{<results stream>}`.
+    /// `<ns>:ts:{<results stream>}`, or `<ns>:ts:{<tag>}` when the stream's name has a hash tag: its slot.
     public let prefix: String
 
     /// Creates the names for a namespace's results stream.
-    public init(namespace: String, resultsStream: String) { prefix = "\(namespace):ts:{\(resultsStream)}" }
+    public init(namespace: String, resultsStream: String) { prefix = "\(namespace):ts:\(HashSlot.colocatedTag(of: resultsStream))" }
 
     /// `<prefix>:s:<unix minute>`: field `<second of the minute>:<metric>`.
     public func perSecond(minute: Int64) -> String { "\(prefix):s:\(minute)" }

@@ -20,9 +20,10 @@ public actor WorkerStatistics {
     private let instance = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
 
     /// Creates the statistics of one worker; every flush refreshes the TTL of the run's keys it writes.
-    public init(namespace: String, workerId: String, settingsDescription: String, statsTTLSeconds: Int) {
+    public init(namespace: String, workerId: String, settingsDescription: String, statsTTLSeconds: Int, resultsStream: String? = nil) {
         call = MergeLatencyCall(
-            keys: RunStatisticsKeys(namespace: namespace), workerId: workerId, settings: settingsDescription,
+            keys: RunStatisticsKeys(namespace: namespace, tag: resultsStream.flatMap(RunStatisticsKeys.tag(forResultsStream:))),
+            workerId: workerId, settings: settingsDescription,
             statsTTLSeconds: statsTTLSeconds)
     }
 

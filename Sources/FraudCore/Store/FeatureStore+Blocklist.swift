@@ -13,7 +13,9 @@ extension FeatureStore {
     /// allocated at its full size once, and the bitmap of the old layout is deleted.
     public func writeBlocklist(_ ips: [String], shape: BloomFilterShape, on connection: RedisConnection) async throws(RedisError) {
         var commands = [
-            RedisCommand("DEL", keys.ipBlocklistCounters, keys.ipBlocklistShape, keys.legacyIPBlocklistBitmap),
+            // One key per DEL: on a Redis Cluster the three live in different slots.
+            RedisCommand("DEL", keys.ipBlocklistCounters), RedisCommand("DEL", keys.ipBlocklistShape),
+            RedisCommand("DEL", keys.legacyIPBlocklistBitmap),
             Self.shapeCommand(shape, key: keys.ipBlocklistShape),
             RedisCommand("BITFIELD", keys.ipBlocklistCounters, "SET", "u4", "#\(shape.counters - 1)", 0),
         ]

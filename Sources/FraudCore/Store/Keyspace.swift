@@ -8,8 +8,16 @@ public struct Keyspace: Sendable {
     /// Creates a keyspace helper.
     public init(namespace: String) { self.namespace = namespace }
 
-    /// Every key matching `pattern`, found with `SCAN … MATCH … COUNT 1000`.
+    /// Every key matching `pattern`, found with `SCAN … MATCH … COUNT 1000` (on every primary of a cluster).
     public func keys(matching pattern: String, on connection: RedisConnection) async throws(RedisError) -> [String] {
+        var found: [String] = []
+        for node in try await connection.primaryConnections() {
+            found += try await scan(matching: pattern, on: node)
+        }
+        return found
+    }
+
+    private func scan(matching pattern: String, on connection: RedisConnection) async throws(RedisError) -> [String] {
         var cursor = "0"
         var found: [String] = []
         repeat {
@@ -23,20 +31,23 @@ public struct Keyspace: Sendable {
         return found
     }
 
-    /// Deletes keys with `UNLINK`, pipelined.
+    /// Deletes keys with `UNLINK`, pipelined; on a cluster each `UNLINK` holds keys of one hash slot.
     public func delete(_ keys: [String], on connection: RedisConnection) async throws(RedisError) {
-        var start = 0
-        while start < keys.count {
-            let end = min(keys.count, start + 5_000)
-            var commands: [RedisCommand] = []
-            var chunk = start
-            while chunk < end {
-                let stop = min(end, chunk + 500)
-                commands.append(RedisCommand("UNLINK", arguments: keys[chunk..<stop].map { $0 as any RedisArgument }))
-                chunk = stop
+        let groups: [[String]] = await connection.isCluster ? Array(Dictionary(grouping: keys, by: { HashSlot.of($0) }).values) : [keys]
+        var commands: [RedisCommand] = []
+        for group in groups {
+            var start = 0
+            while start < group.count {
+                let stop = min(group.count, start + 500)
+                commands.append(RedisCommand("UNLINK", arguments: group[start..<stop].map { $0 as any RedisArgument }))
+                start = stop
             }
-            for reply in try await connection.pipeline(commands) { _ = try reply.get() }
-            start = end
+        }
+        var start = 0
+        while start < commands.count {
+            let stop = min(commands.count, start + 5_000)
+            for reply in try await connection.pipeline(Array(commands[start..<stop])) { _ = try reply.get() }
+            start = stop
         }
     }
 

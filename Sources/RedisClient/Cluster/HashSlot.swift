@@ -31,4 +31,15 @@ public enum HashSlot {
 
     /// The slot of a key.
     public static func of(_ key: String) -> Int { of(Array(key.utf8)) }
+
+    /// The key's hash tag (what lies between its first `{` and the next `}`), or nil when it has none.
+    public static func tag(of key: String) -> String? {
+        guard let open = key.firstIndex(of: "{") else { return nil }
+        let rest = key[key.index(after: open)...]
+        guard let close = rest.firstIndex(of: "}"), close != rest.startIndex else { return nil }
+        return String(rest[..<close])
+    }
+
+    /// What a key derived from `key` must carry to share its slot: `{<tag>}` when it has a tag, else `{<key>}`.
+    public static func colocatedTag(of key: String) -> String { "{\(tag(of: key) ?? key)}" }
 }

@@ -100,7 +100,7 @@ struct TrafficOptions: ParsableArguments {
         let redisConfiguration = try connection.configuration(settings, name: "fraudstream-generate")
         let redis = try await RedisConnection.connect(redisConfiguration)
         let run = runId ?? TrafficGenerator.makeRunId()
-        if !appendRun, try await RunStatistics.exists(run: run, namespace: streams.namespace, on: redis) {
+        if !appendRun, try await RunStatistics.exists(run: run, namespace: streams.namespace, resultsStream: streams.results, on: redis) {
             throw FraudError(.invalidSetting, "run '\(run)' already has statistics; choose another --run-id, or add --append-run to add to it")
         }
         // The prepared world's users and merchants, unless the flags say otherwise.

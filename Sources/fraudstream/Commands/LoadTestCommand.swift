@@ -34,6 +34,9 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "With --http: keep-alive connections, one request in flight each.") var connections: Int = 32
     @Flag(help: "Print the statistics as JSON on standard output (and nothing else there; progress goes to standard error).") var json = false
 
+    /// The results stream the statistics are tagged by (see ``RunStatisticsKeys``).
+    var resultsStreamName: String { StreamNames(resolving: SettingsResolver.command(connection.flags, namespace.flags, traffic.flags)).results }
+
     func validate() throws {
         guard workers >= 0 && workers <= 32 else { throw ValidationError("--workers must be between 0 and 32") }
         guard (1...4_096).contains(connections) else { throw ValidationError("--connections must be between 1 and 4096") }
@@ -76,14 +79,14 @@ struct LoadTestCommand: AsyncParsableCommand {
         let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
         var done = 0
         while clock.now < deadline {
-            let counters = try await RunStatistics.counters(run: run, namespace: ns, on: redis)
+            let counters = try await RunStatistics.counters(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)
             done = (counters["processed"] ?? 0) + (counters["dead_letters"] ?? 0)
             if done >= report.sent { break }
             // Counters are written in the call that acknowledges, so once the group has nothing undelivered
             // and nothing pending (from stream ids: XINFO's lag is wrong after an AOF reload) nothing more
             // will come. A cap of 1 answers "anything left?" without reading the backlog.
             if let backlog = try? await GroupBacklog.measure(stream: stream, group: group, on: redis, cap: 1), backlog.isDrained {
-                let counters = try await RunStatistics.counters(run: run, namespace: ns, on: redis)
+                let counters = try await RunStatistics.counters(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)
                 done = (counters["processed"] ?? 0) + (counters["dead_letters"] ?? 0)
                 break
             }
@@ -134,7 +137,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     /// to be flushed (workers and the server flush every second).
     private func printStatistics(run: String, namespace ns: String, redis: RedisConnection) async throws {
         try await Task.sleep(for: .milliseconds(1_200))
-        let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
+        let statistics = try await RunStatistics.load(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)
         if json {
             printJSON(statistics.jsonObject)
         } else {
@@ -175,7 +178,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
         var recorded = 0
         while clock.now < deadline {
-            recorded = try await RunStatistics.counters(run: run, namespace: ns, on: redis)["processed"] ?? 0
+            recorded = try await RunStatistics.counters(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)["processed"] ?? 0
             if recorded >= answered { break }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -29,6 +29,9 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(help: "Refresh interval of the live view, seconds.") var refresh: Double = 1
     @Option(help: "Stop the live view after this many refreshes (0 = until Ctrl-C).") var iterations: Int = 0
 
+    /// The results stream the statistics are tagged by (see ``RunStatisticsKeys``).
+    var resultsStreamName: String { StreamNames(resolving: SettingsResolver.command(connection.flags, namespace.flags)).results }
+
     func validate() throws {
         let modes = [latest ? "--latest" : nil, runs ? "--runs" : nil, stats || plot != nil ? "--stats/--plot" : nil].compactMap { $0 }
         if modes.count > 1 { throw ValidationError("\(modes.joined(separator: " and ")) are different views; give one of them") }
@@ -55,7 +58,7 @@ struct MonitorCommand: AsyncParsableCommand {
         let ns = streams.namespace
         let resultsStream = streams.results
         if runs {
-            let list = try await RunStatistics.runIds(namespace: ns, on: redis)
+            let list = try await RunStatistics.runIds(namespace: ns, resultsStream: resultsStreamName, on: redis)
             if json {
                 printJSON(list.map {
                     ["run_id": $0.run, "first_ms": $0.firstMilliseconds, "transactions": $0.processed, "fraud_detected": $0.predictedFraud]
@@ -73,10 +76,10 @@ struct MonitorCommand: AsyncParsableCommand {
         }
         if stats || plot != nil {
             guard let run = try await resolveRun(ns, redis) else { throw FraudError(.notFound, "no runs under '\(ns)' yet") }
-            guard try await RunStatistics.exists(run: run, namespace: ns, on: redis) else {
+            guard try await RunStatistics.exists(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis) else {
                 throw FraudError(.notFound, "no run '\(run)' under '\(ns)' (fraudstream monitor --runs lists them)")
             }
-            let statistics = try await RunStatistics.load(run: run, namespace: ns, on: redis)
+            let statistics = try await RunStatistics.load(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)
             if let plot {
                 let (points, step) = try await runSeries(statistics: statistics, streams: streams, redis: redis)
                 try RunPlot.svg(statistics, points: points, stepSeconds: step).write(toFile: plot, atomically: true, encoding: .utf8)
@@ -100,7 +103,7 @@ struct MonitorCommand: AsyncParsableCommand {
 
     private func resolveRun(_ ns: String, _ redis: RedisConnection) async throws -> String? {
         if let runId { return runId }
-        return try await RunStatistics.runIds(namespace: ns, on: redis).first?.run
+        return try await RunStatistics.runIds(namespace: ns, resultsStream: resultsStreamName, on: redis).first?.run
     }
 
     private func newest(_ count: Int, stream: String, redis: RedisConnection) async throws -> [[String: String]] {

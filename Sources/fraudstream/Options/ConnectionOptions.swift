@@ -11,7 +11,10 @@ struct ConnectionOptions: ParsableArguments {
     var connectTimeoutMilliseconds: Int = 2_000
 
     /// The flags this group sets.
-    var flags: [Setting: String?] { [Settings.redisURL: redisURL] }
+    @Flag(name: .customLong("cluster"), help: "The Redis is a Redis Cluster: route over it, and name the default streams with the hash tag {p0} (env REDIS_CLUSTER=1; unset: ask the server).")
+    var cluster = false
+
+    var flags: [Setting: String?] { [Settings.redisURL: redisURL, Settings.redisCluster: cluster ? "1" : nil] }
 
     /// The resolved configuration: `REDIS_URL`, else `REDIS_HOST` / `REDIS_PORT` / `REDIS_PASSWORD`.
     func configuration(_ settings: SettingsResolver, name: String? = nil) throws -> RedisConfiguration {
@@ -19,6 +22,11 @@ struct ConnectionOptions: ParsableArguments {
         var configuration = try RedisConfiguration.fromEnvironment(environment)
         configuration.connectTimeoutMilliseconds = connectTimeoutMilliseconds
         configuration.clientName = name
+        switch try settings.boolean(Settings.redisCluster) {
+        case true?: configuration.clusterMode = .enabled
+        case false?: configuration.clusterMode = .disabled
+        case nil: configuration.clusterMode = .automatic
+        }
         return configuration
     }
 

@@ -134,6 +134,7 @@ public struct Worker: Sendable {
     ) async throws -> Assembly {
         if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
         let control = try await connect("control")
+        if await control.isCluster { try Self.checkClusterLayout(configuration) }
         for library in FunctionLibrary.all { try await library.load(on: control) }
         let models = ModelStore(namespace: configuration.namespace)
         let model = try await models.load(configuration.pinnedModelVersion, on: control)
@@ -148,7 +149,7 @@ public struct Worker: Sendable {
         addSamplers(to: metrics, limiter: limiter, counters: counters, control: control)
         let statistics = WorkerStatistics(
             namespace: configuration.namespace, workerId: configuration.workerId, settingsDescription: settingsDescription,
-            statsTTLSeconds: configuration.statsTTLSeconds)
+            statsTTLSeconds: configuration.statsTTLSeconds, resultsStream: configuration.resultsStream)
         let scorer = Scorer(
             model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold),
             logger: logger)
@@ -231,6 +232,22 @@ public struct Worker: Sendable {
             group: ServiceGroup(configuration: groupConfiguration), limiter: limiter, counters: counters,
             statistics: statistics, scorer: scorer, consumer: consumer, lease: lease, metrics: metrics, control: control,
             configuration: configuration, logger: logger)
+    }
+
+    /// On a Redis Cluster a worker's write call (acknowledgement, results, dead letters, statistics, counts over
+    /// time) must touch one hash slot: the three streams must share a hash tag. Refuses anything else clearly.
+    static func checkClusterLayout(_ configuration: WorkerConfiguration) throws(FraudError) {
+        guard configuration.streams.sharedHashTag != nil else {
+            throw FraudError(
+                .invalidSetting,
+                "on a Redis Cluster the input, results and dead-letter streams must share a hash tag so one call writes and "
+                    + "acknowledges atomically (\(configuration.streams.transactions), \(configuration.streams.results), "
+                    + "\(configuration.streams.deadLetters)); use --cluster (REDIS_CLUSTER=1) for the defaults <ns>:{p0}:transactions, "
+                    + "…:results, …:dead_letters, or name all three with one {tag}")
+        }
+        guard configuration.resultTTLSeconds == 0 else {
+            throw FraudError(.invalidSetting, "RESULT_TTL > 0 (per-transaction result keys) is not supported on a Redis Cluster; the results stream holds every result")
+        }
     }
 
     /// Gauges read at scrape time: batches in flight, batches waiting at each edge, and the input stream's

@@ -46,6 +46,11 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var statsTTLSeconds = RunStatisticsKeys.defaultTTLSeconds
     /// How long the fraud counts over time are kept, s (`TIMESERIES_RETENTION`); 0 writes none.
     public var timeSeriesRetentionSeconds = TimeSeriesKeys.defaultRetentionSeconds
+
+    /// Where this worker's run statistics go: tagged like its results stream, so its write call touches one slot.
+    public var statisticsKeys: RunStatisticsKeys {
+        RunStatisticsKeys(namespace: namespace, tag: RunStatisticsKeys.tag(forResultsStream: resultsStream))
+    }
     /// Score at or above which `is_fraud` is 1 and the decision is `decline` (`FRAUD_THRESHOLD`).
     public var threshold = 0.7
     /// Score at or above which the decision is at least `review`.

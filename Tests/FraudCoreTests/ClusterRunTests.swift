@@ -1,0 +1,67 @@
+import Foundation
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudCore
+
+/// The product on a real local Redis Cluster (3 primaries, 3 replicas), through the binary as a user runs it.
+@Suite("FraudStream on a real local Redis Cluster")
+struct ClusterRunTests {
+    @Test func prepareGenerateWorkerAndMonitorRunOnACluster() async throws {
+        try await withRedisCluster { cluster in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(cluster.nodes[0].port)", "--cluster"]
+            let prepare = try await FraudStreamBinary.run(["prepare", "--users", "300", "--days", "3", "--trees", "20"] + redisArguments)
+            #expect(prepare.status == 0, "\(prepare.standardError)")
+            let count = 1_500
+            let generate = try await FraudStreamBinary.run(
+                ["generate", "--count", String(count), "--tps", "5000", "--run-id", "cluster-run"] + redisArguments)
+            #expect(generate.status == 0, "\(generate.standardError)")
+
+            let redis = try await RedisConnection.connect(cluster.configuration)
+            #expect(await redis.isCluster)
+            let streams = StreamNames(namespace: "fraud", partition: 0)
+            #expect(try await redis.send(RedisCommand("XLEN", streams.transactions)).int == count)
+            try await ChildProcess.run(["worker", "--consumer-name", "cluster-worker", "--block-ms", "100", "--fetchers", "2"] + redisArguments) { worker in
+                try await waitUntil("every transaction has a result", timeout: .seconds(60)) {
+                    try await redis.send(RedisCommand("XLEN", streams.results)).int == count
+                }
+                worker.send(SIGTERM)
+                #expect(try await worker.waitForExit() == .exited(0), "stderr: \(worker.standardError)")
+            }
+            // Exactly one result per transaction, nothing pending.
+            let results = try await redis.send(RedisCommand("XRANGE", streams.results, "-", "+")).array ?? []
+            let ids = results.compactMap { entry -> String? in
+                let fields = entry.array?.last?.array ?? []
+                guard let index = fields.firstIndex(where: { $0.string == "transaction_id" }), index + 1 < fields.count else { return nil }
+                return fields[index + 1].string
+            }
+            #expect(ids.count == count && Set(ids).count == count)
+            let pending = try await redis.send(XPendingSummary(stream: streams.transactions, group: streams.consumerGroup)).count
+            #expect(pending == 0)
+
+            // The statistics as monitor --stats reads them.
+            let stats = try await FraudStreamBinary.run(["monitor", "--stats", "--json", "--run-id", "cluster-run"] + redisArguments)
+            #expect(stats.status == 0, "\(stats.standardError)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.standardOutput.utf8)) as? [String: Any])
+            #expect(object["transactions"] as? Int == count, "\(stats.standardOutput.prefix(400))")
+
+            // The users' feature state is spread over all three primaries.
+            let keyspace = Keyspace(namespace: "fraud")
+            for primary in try await redis.primaryConnections() {
+                let windows = try await keyspace.keys(matching: "fraud:{u*}:window", on: primary)
+                #expect(windows.count > 30, "a primary holds \(windows.count) of the users' windows")
+            }
+        }
+    }
+
+    @Test func aWorkerRefusesStreamsInDifferentSlotsWithOneLine() async throws {
+        try await withRedisCluster { cluster in
+            // Auto-detected cluster, but the single-node default names (no shared hash tag).
+            let outcome = try await FraudStreamBinary.run(["worker", "--redis-url", "redis://127.0.0.1:\(cluster.nodes[1].port)"])
+            #expect(outcome.status == 64)
+            #expect(outcome.standardError.contains("must share a hash tag") && outcome.standardError.split(separator: "\n").count == 1,
+                    "\(outcome.standardError)")
+        }
+    }
+}
