@@ -46,6 +46,12 @@ struct ClusterRunTests {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.standardOutput.utf8)) as? [String: Any])
             #expect(object["transactions"] as? Int == count, "\(stats.standardOutput.prefix(400))")
 
+            // doctor reports the cluster's shape.
+            let doctor = try await FraudStreamBinary.run(["doctor"] + redisArguments)
+            #expect(doctor.status == 0, "\(doctor.standardError)")
+            #expect(doctor.standardOutput.contains("Redis Cluster: 3 primaries, 3 replicas, 16384 of 16384 slots served"), "\(doctor.standardOutput)")
+            #expect(doctor.standardOutput.components(separatedBy: "replicas 127.0.0.1:").count - 1 == 3)
+
             // The users' feature state is spread over all three primaries.
             let keyspace = Keyspace(namespace: "fraud")
             for primary in try await redis.primaryConnections() {
@@ -62,6 +68,16 @@ struct ClusterRunTests {
             #expect(outcome.status == 64)
             #expect(outcome.standardError.contains("must share a hash tag") && outcome.standardError.split(separator: "\n").count == 1,
                     "\(outcome.standardError)")
+        }
+    }
+
+    @Test func doctorWarnsAboutAPrimaryWithoutAReplica() async throws {
+        try await withRedisCluster(primaries: 3, replicasPerPrimary: 0) { cluster in
+            let doctor = try await FraudStreamBinary.run(["doctor", "--redis-url", "redis://127.0.0.1:\(cluster.nodes[2].port)"])
+            #expect(doctor.status == 0)
+            #expect(doctor.standardOutput.contains("Redis Cluster: 3 primaries, 0 replicas"), "\(doctor.standardOutput)")
+            #expect(doctor.standardOutput.components(separatedBy: "no replica: if it fails").count - 1 == 3)
+            #expect(doctor.standardOutput.contains("warn  cluster-node"))
         }
     }
 }

@@ -94,10 +94,36 @@ public struct RedisDoctor: Sendable {
                 detail: "off: anyone who reaches this port can read and write transactions"))
         }
 
+        if await connection.isCluster {
+            findings.append(contentsOf: try await clusterFindings(connection))
+        }
+
         if loadsFunctions {
             findings.append(try await loadFunctions(connection))
         }
         return Report(findings: findings)
+    }
+
+    /// The cluster's shape (primaries, their slots and replicas), a warning per primary without a replica (its
+    /// failure loses its slots until it is back), and whether every slot is served.
+    func clusterFindings(_ connection: RedisConnection) async throws(RedisError) -> [Finding] {
+        let shape = try await connection.clusterShape()
+        var findings: [Finding] = []
+        let slots = shape.map(\.slots).reduce(0, +)
+        let replicas = shape.map(\.replicas.count).reduce(0, +)
+        findings.append(Finding(
+            severity: slots == HashSlot.count ? .ok : .fail, check: "cluster",
+            detail: "Redis Cluster: \(shape.count) primaries, \(replicas) replicas, \(slots) of \(HashSlot.count) slots served"
+                + (slots == HashSlot.count ? "" : " (the cluster is incomplete: commands for the rest fail)")))
+        for primary in shape {
+            findings.append(Finding(
+                severity: primary.replicas.isEmpty ? .warn : .ok, check: "cluster-node",
+                detail: "primary \(primary.primary): \(primary.slots) slots, "
+                    + (primary.replicas.isEmpty
+                        ? "no replica: if it fails, its slots are down until it is back"
+                        : "replicas \(primary.replicas.joined(separator: ", "))")))
+        }
+        return findings
     }
 
     /// The `version` finding for an `INFO server` reply: `fail` below ``minimumVersion`` or when the
