@@ -80,4 +80,82 @@ struct ClusterRunTests {
             #expect(doctor.standardOutput.contains("warn  cluster-node"))
         }
     }
+
+    /// Transaction ids of the results in `stream`, with repeats.
+    static func resultIds(_ stream: String, on redis: RedisConnection) async throws -> [String] {
+        let results = try await redis.send(RedisCommand("XRANGE", stream, "-", "+")).array ?? []
+        return results.compactMap { entry -> String? in
+            let fields = entry.array?.last?.array ?? []
+            guard let index = fields.firstIndex(where: { $0.string == "transaction_id" }), index + 1 < fields.count else { return nil }
+            return fields[index + 1].string
+        }
+    }
+
+    @Test func aWorkerCarriesOnWhenItsStreamsPrimaryFailsOver() async throws {
+        try await withRedisCluster { cluster in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(cluster.nodes[0].port)", "--cluster"]
+            #expect(try await FraudStreamBinary.run(["prepare", "--users", "300", "--days", "3", "--trees", "20"] + redisArguments).status == 0)
+            let count = 20_000
+            #expect(try await FraudStreamBinary.run(
+                ["generate", "--count", String(count), "--tps", "20000", "--run-id", "failover-run"] + redisArguments).status == 0)
+            let redis = try await RedisConnection.connect(cluster.configuration)
+            let streams = StreamNames(namespace: "fraud", partition: 0)
+            // The backlog is on the replica before anything fails: this test is about the worker, not the producer.
+            let ownerPort = try await ClusterTestSupport.ownerPort(of: streams.transactions, in: cluster)
+            var direct = try #require(cluster.node(port: ownerPort)).configuration
+            direct.clusterMode = .disabled
+            let primary = try await RedisConnection.connect(direct)
+            #expect(try await primary.send(RedisCommand("WAIT", 1, 5_000)).int == 1)
+
+            try await ChildProcess.run(
+                ["worker", "--consumer-name", "survivor", "--block-ms", "100", "--batch-size", "64", "--claim-idle-ms", "2000"]
+                    + redisArguments
+            ) { worker in
+                try await waitUntil("the worker is under way", timeout: .seconds(60)) {
+                    try await redis.send(RedisCommand("XLEN", streams.results)).int ?? 0 > 2_000
+                }
+                await (try #require(cluster.node(port: ownerPort))).kill()
+                let killedAt = ContinuousClock.now
+                // The replica is promoted, the worker finds it and drains the rest, by itself.
+                try await waitUntil("every transaction has a result on the promoted replica", timeout: .seconds(120), pollEvery: .milliseconds(500)) {
+                    guard let length = try? await redis.send(RedisCommand("XLEN", streams.results)).int else { return false }
+                    return length >= count
+                }
+                let recovery = ContinuousClock.now - killedAt
+                let ids = try await Self.resultIds(streams.results, on: redis)
+                let distinct = Set(ids)
+                let pending = try await redis.send(XPendingSummary(stream: streams.transactions, group: streams.consumerGroup)).count
+                print("failover: \(count) transactions, \(ids.count) results on the promoted replica, \(distinct.count) distinct, "
+                    + "\(ids.count - distinct.count) repeated, \(count - distinct.count) without a result, \(pending) pending; "
+                    + "all written \(recovery) after the primary was killed")
+                #expect(distinct.count == count, "every transaction has a result")
+                #expect(ids.count == count, "exactly one result each on the surviving side")
+                #expect(pending == 0)
+                worker.send(SIGTERM)
+                #expect(try await worker.waitForExit() == .exited(0), "the worker carried on and stops cleanly: \(worker.standardError.suffix(800))")
+            }
+        }
+    }
+}
+
+/// Shared by the cluster suites.
+enum ClusterTestSupport {
+    /// The port of the primary serving `key`'s slot, from `CLUSTER SLOTS` of the first node that answers.
+    static func ownerPort(of key: String, in cluster: RedisCluster) async throws -> Int {
+        for node in cluster.nodes {
+            var configuration = node.configuration
+            configuration.clusterMode = .disabled
+            guard let connection = try? await RedisConnection.connect(configuration),
+                  let reply = try? await connection.send(RedisCommand("CLUSTER", "SLOTS")).array
+            else { continue }
+            let slot = HashSlot.of(key)
+            for range in reply {
+                guard let parts = range.array, parts.count >= 3, let start = parts[0].int, let end = parts[1].int,
+                      (start...end).contains(slot), let port = parts[2].array?[1].int
+                else { continue }
+                return port
+            }
+        }
+        throw RedisError(code: .connectionRefused, message: "no cluster node answered CLUSTER SLOTS")
+    }
 }

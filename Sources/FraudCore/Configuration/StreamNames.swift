@@ -28,14 +28,14 @@ public struct StreamNames: Sendable, Equatable {
     }
 
     /// The names a command uses: each flag, else its environment variable, else the namespace's default.
-    /// The default names of partition `partition` on a Redis Cluster: `<ns>:{p<i>}:transactions`, `…:results`,
-    /// `…:dead_letters`, so a worker's write (input acknowledgement, results, dead letters, statistics, counts
-    /// over time) touches one hash slot.
+    /// The default names of partition `partition` on a Redis Cluster: `<ns>:transactions:{p<i>}`,
+    /// `<ns>:results:{p<i>}`, `<ns>:dead_letters:{p<i>}`, so a worker's write (input acknowledgement, results,
+    /// dead letters, statistics, counts over time) touches one hash slot.
     public init(namespace: String, partition: Int) {
         self.init(namespace: namespace)
-        transactions = "\(namespace):{p\(partition)}:transactions"
-        results = "\(namespace):{p\(partition)}:results"
-        deadLetters = "\(namespace):{p\(partition)}:dead_letters"
+        transactions = "\(namespace):transactions:{p\(partition)}"
+        results = "\(namespace):results:{p\(partition)}"
+        deadLetters = "\(namespace):dead_letters:{p\(partition)}"
     }
 
     /// The hash tag the input, results and dead-letter streams share, or nil when they do not all carry the

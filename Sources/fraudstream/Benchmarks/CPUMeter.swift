@@ -6,34 +6,42 @@ import RedisClient
 struct CPUMeter {
     /// A reading.
     struct Reading {
-        /// Redis's `used_cpu_user + used_cpu_sys`, µs.
+        /// Redis's `used_cpu_user + used_cpu_sys`, µs (summed over the primaries of a cluster).
         var redisMicroseconds: Double
+        /// The same per primary (one entry for a single server).
+        var nodeMicroseconds: [Double]
         /// This process's user + system time, µs.
         var processMicroseconds: Double
         /// `INFO commandstats`: command → (calls, usec).
         var commands: [String: (calls: Double, microseconds: Double)]
     }
 
-    /// Reads all three now.
+    /// `INFO cpu` and `INFO commandstats` of the server, or of every primary of a cluster, summed; and this
+    /// process's CPU time.
     static func read(_ redis: RedisConnection) async throws -> Reading {
-        let cpu = try await info(redis, section: "cpu")
-        let redisSeconds = (Double(cpu["used_cpu_user"] ?? "") ?? 0) + (Double(cpu["used_cpu_sys"] ?? "") ?? 0)
-        var commands: [String: (Double, Double)] = [:]
-        for (name, value) in try await info(redis, section: "commandstats") where name.hasPrefix("cmdstat_") {
-            var calls = 0.0
-            var usec = 0.0
-            for part in value.split(separator: ",") {
-                let pair = part.split(separator: "=")
-                guard pair.count == 2 else { continue }
-                if pair[0] == "calls" { calls = Double(pair[1]) ?? 0 }
-                if pair[0] == "usec" { usec = Double(pair[1]) ?? 0 }
+        var nodes: [Double] = []
+        var commands: [String: (calls: Double, microseconds: Double)] = [:]
+        for node in try await redis.primaryConnections() {
+            let cpu = try await info(node, section: "cpu")
+            nodes.append(((Double(cpu["used_cpu_user"] ?? "") ?? 0) + (Double(cpu["used_cpu_sys"] ?? "") ?? 0)) * 1e6)
+            for (name, value) in try await info(node, section: "commandstats") where name.hasPrefix("cmdstat_") {
+                var calls = 0.0
+                var usec = 0.0
+                for part in value.split(separator: ",") {
+                    let pair = part.split(separator: "=")
+                    guard pair.count == 2 else { continue }
+                    if pair[0] == "calls" { calls = Double(pair[1]) ?? 0 }
+                    if pair[0] == "usec" { usec = Double(pair[1]) ?? 0 }
+                }
+                let key = String(name.dropFirst("cmdstat_".count))
+                let sum = commands[key] ?? (0, 0)
+                commands[key] = (sum.calls + calls, sum.microseconds + usec)
             }
-            commands[String(name.dropFirst("cmdstat_".count))] = (calls, usec)
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let process = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e6 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
-        return Reading(redisMicroseconds: redisSeconds * 1e6, processMicroseconds: process, commands: commands)
+        return Reading(redisMicroseconds: nodes.reduce(0, +), nodeMicroseconds: nodes, processMicroseconds: process, commands: commands)
     }
 
     /// `INFO <section>` as name → value.

@@ -19,6 +19,10 @@ struct DrainBenchmark {
     /// over HTTP every second (`scraped`, fifteen times Prometheus's default rate).
     enum Observability: String { case off, defaults, scraped }
     var observability = Observability.defaults
+    /// Workers draining together (each in this process, its own consumer name).
+    var workers = 1
+    /// The server is a Redis Cluster: the streams are partition 0's (`<ns>:transactions:{p0}` …).
+    var cluster = false
 
     /// Median time of one `probability` call over real rows.
     static func inferenceMicroseconds(_ record: ModelRecord, rows: [[Double]]) -> Double {
@@ -38,6 +42,8 @@ struct DrainBenchmark {
         var preloadPerSecond: Double
         var drainPerSecond: Double
         var redisMicroseconds: Double
+        /// The busiest primary's share (a single server: all of it).
+        var busiestNodeMicroseconds: Double
         var workerMicroseconds: Double
         var commands: [(command: String, callsPerTransaction: Double, microsecondsPerTransaction: Double)]
         var results: Int
@@ -96,6 +102,7 @@ struct DrainBenchmark {
         var synthesizer = TrafficSynthesizer(world: world, seed: 5, fraudRatio: 0.02, runId: "bench-drain")
         var worker = self.worker
         worker.namespace = namespace  // derives the stream names under it
+        if cluster { worker.streams = StreamNames(namespace: namespace, partition: 0) }
         worker.consumerName = "bench"
         worker.resultTTLSeconds = 0
         worker.maxStreamLength = 0
@@ -130,7 +137,14 @@ struct DrainBenchmark {
             ? { @Sendable (metrics: FraudMetrics) -> any Service in
                 MetricsEndpoint(metrics: metrics, host: "127.0.0.1", port: 0, logger: quiet) { port in metricsPort.withLock { $0 = port } }
             } : nil
-        let assembly = try await Worker(configuration: worker, redis: configuration, logger: logger).assemble(signals: [], metricsEndpoint: endpoint)
+        var assemblies: [Worker.Assembly] = []
+        for index in 0..<max(1, workers) {
+            var named = worker
+            if workers > 1 { named.consumerName = "bench-\(index + 1)" }
+            assemblies.append(try await Worker(configuration: named, redis: configuration, logger: logger).assemble(
+                signals: [], metricsEndpoint: index == 0 ? endpoint : nil))
+        }
+        let assembly = assemblies[0]
         let scraper = Task {
             guard endpoint != nil else { return }
             var connection: HTTPConnection?
@@ -148,15 +162,27 @@ struct DrainBenchmark {
         _ = try await redis.send(RedisCommand("CONFIG", "RESETSTAT"))
         let before = try await CPUMeter.read(redis)
         let drainStart = clock.now
-        let group = Task { try await assembly.run() }
-        while assembly.counters.snapshot.written + assembly.counters.snapshot.deadLettered < transactions {
+        let groups = assemblies.map { assembly in Task { try await assembly.run() } }
+        func done() -> Int { assemblies.reduce(0) { $0 + $1.counters.snapshot.written + $1.counters.snapshot.deadLettered } }
+        while done() < transactions {
             try await Task.sleep(for: .milliseconds(10))
         }
         let drainSeconds = (clock.now - drainStart).seconds
         let after = try await CPUMeter.read(redis)
-        await assembly.group.triggerGracefulShutdown()
-        try await group.value
-        let snapshot = assembly.counters.snapshot
+        for assembly in assemblies { await assembly.group.triggerGracefulShutdown() }
+        for group in groups { try await group.value }
+        var snapshot = assembly.counters.snapshot
+        for other in assemblies.dropFirst() {
+            let more = other.counters.snapshot
+            snapshot.written += more.written
+            snapshot.deadLettered += more.deadLettered
+            snapshot.featureMicroseconds += more.featureMicroseconds
+            snapshot.scoringMicroseconds += more.scoringMicroseconds
+            snapshot.writeMicroseconds += more.writeMicroseconds
+            snapshot.queueMicroseconds += more.queueMicroseconds
+            snapshot.roundTrips += more.roundTrips
+            snapshot.batches += more.batches
+        }
         let resultCount = try await redis.send(RedisCommand("XLEN", worker.resultsStream)).int ?? 0
         let pending = try await redis.send(XPendingSummary(stream: worker.transactionStream, group: worker.consumerGroup)).count
 
@@ -165,6 +191,7 @@ struct DrainBenchmark {
         return Sample(
             preloadPerSecond: Double(transactions) / loadSeconds, drainPerSecond: Double(snapshot.written) / drainSeconds,
             redisMicroseconds: (after.redisMicroseconds - before.redisMicroseconds) / drained,
+            busiestNodeMicroseconds: zip(after.nodeMicroseconds, before.nodeMicroseconds).map { $0 - $1 }.max().map { $0 / drained } ?? 0,
             workerMicroseconds: (after.processMicroseconds - before.processMicroseconds) / drained,
             commands: CPUMeter.commandCosts(from: before, to: after, transactions: Int(drained)), results: resultCount, pending: pending,
             roundTripsPerBatch: Double(snapshot.roundTrips) / Double(max(1, snapshot.batches)),
@@ -244,6 +271,37 @@ struct DrainBenchmark {
                 String(format: "%.1f%% of off; ", rate / max(baseRate, 1) * 100) + "\(what); median of \(modeSamples.count)")
             table.add("  Redis CPU per tx", String(format: "%.1f", median(modeSamples.map(\.redisMicroseconds))), "µs", "")
             table.add("  worker CPU per tx", String(format: "%.1f", median(modeSamples.map(\.workerMicroseconds))), "µs", "")
+        }
+    }
+
+    /// The same drain on this benchmark's single server and on a local 3-primary cluster (`clusterConfiguration`)
+    /// with one and with two workers, interleaved `repeats` times; adds medians and the Redis CPU ratio to `table`.
+    func compareCluster(clusterConfiguration: RedisConfiguration, into table: inout BenchTable, repeats: Int) async throws {
+        var model: ModelRecord?
+        var scratch = BenchTable()
+        var onCluster = self
+        onCluster.configuration = clusterConfiguration
+        onCluster.cluster = true
+        var twoWorkers = onCluster
+        twoWorkers.workers = 2
+        let runs = [("single server, 1 worker", self), ("3-primary cluster, 1 worker", onCluster), ("3-primary cluster, 2 workers", twoWorkers)]
+        var samples: [[Sample]] = Array(repeating: [], count: runs.count)
+        for _ in 0..<max(1, repeats) {
+            for (index, run) in runs.enumerated() {
+                samples[index].append(try await run.1.sample(model: &model, table: &scratch))
+            }
+        }
+        let single = median(samples[0].map(\.redisMicroseconds))
+        for (index, run) in runs.enumerated() {
+            let redis = median(samples[index].map(\.redisMicroseconds))
+            table.add(
+                "drain, \(run.0)", grouped(median(samples[index].map(\.drainPerSecond))), "tx/s",
+                "median of \(samples[index].count); \(samples[index].last?.results ?? 0) results, \(samples[index].last?.pending ?? 0) pending")
+            table.add(
+                "  Redis CPU per tx (all primaries)", String(format: "%.1f", redis), "µs",
+                index == 0 ? "INFO cpu" : String(format: "%.2f× the single server; target within 1.15×", redis / max(single, 0.001)))
+            table.add("  busiest primary per tx", String(format: "%.1f", median(samples[index].map(\.busiestNodeMicroseconds))), "µs", "")
+            table.add("  worker CPU per tx", String(format: "%.1f", median(samples[index].map(\.workerMicroseconds))), "µs", "all workers")
         }
     }
 }

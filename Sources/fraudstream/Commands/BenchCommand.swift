@@ -13,11 +13,12 @@ struct BenchCommand: AsyncParsableCommand {
             Starts its own redis-server on a free port unless --redis-url is given, so numbers are \
             comparable between runs. Suites: client (pipelined SET against redis-benchmark), drain (model \
             inference, then a pre-loaded backlog drained by one worker with the full feature set), observability (the same \
-            drain without fraud counts over time, with them, and with them plus /metrics scraped every second, interleaved).
+            drain without fraud counts over time, with them, and with them plus /metrics scraped every second, interleaved), \
+            cluster (the drain on the single server and on a local 3-primary Redis Cluster with 1 and 2 workers, interleaved).
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, drain, observability (not in all), or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, observability, cluster (the last two not in all), or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -64,8 +65,8 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--requests, --pipeline, --clients, --repeats and --drain-repeats must be positive")
         }
         let suites = suite.split(separator: ",").map(String.init)
-        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "observability"].contains) else {
-            throw ValidationError("--suite must be client, drain, observability or all (comma-separated), not '\(suite)'")
+        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "observability", "cluster"].contains) else {
+            throw ValidationError("--suite must be client, drain, observability, cluster or all (comma-separated), not '\(suite)'")
         }
     }
 
@@ -91,6 +92,22 @@ struct BenchCommand: AsyncParsableCommand {
             worker.writers = writers
             worker.maxInFlight = maxInFlight
             try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers).run(into: &table, repeats: drainRepeats)
+        }
+        if suites.contains("cluster") {
+            var worker = WorkerConfiguration()
+            worker.batchSize = batchSize
+            worker.fetchers = fetchers
+            worker.writers = writers
+            worker.maxInFlight = maxInFlight
+            let cluster = try await RedisCluster.start(primaries: 3, replicasPerPrimary: 0)
+            do {
+                try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers)
+                    .compareCluster(clusterConfiguration: cluster.configuration, into: &table, repeats: drainRepeats)
+                await cluster.stop()
+            } catch {
+                await cluster.stop()
+                throw error
+            }
         }
         if suites.contains("observability") {
             var worker = WorkerConfiguration()
