@@ -52,6 +52,12 @@ public struct ScoringServer: Sendable {
         signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> Assembly {
         let control = try await connect("control")
+        if await control.isCluster, configuration.streams.partitions.contains(where: { HashSlot.tag(of: $0.results) == nil }) {
+            throw FraudError(
+                .invalidSetting,
+                "on a Redis Cluster the results stream needs a hash tag (its statistics and counts over time share its slot); "
+                    + "use --cluster (REDIS_CLUSTER=1) for the default <ns>:results:{p0}, or name it with a {tag}")
+        }
         for library in FunctionLibrary.all { try await library.load(on: control) }
         let models = ModelStore(namespace: configuration.namespace)
         let model = try await models.load(configuration.pinnedModelVersion, on: control)
@@ -71,12 +77,14 @@ public struct ScoringServer: Sendable {
             settingsDescription: "api lanes=\(configuration.lanes) batch_size=\(configuration.batchSize) "
                 + "deadline_ms=\(configuration.deadlineMilliseconds) on_timeout=\(configuration.onTimeout) threshold=\(configuration.threshold)",
             statsTTLSeconds: configuration.statsTTLSeconds, resultsStream: configuration.streams.results)
+        var recordCall = RecordDecisionsCall(
+            resultsStream: configuration.streams.results, serverId: configuration.serverId, namespace: configuration.namespace,
+            maxStreamLength: configuration.maxStreamLength, statsTTLSeconds: configuration.statsTTLSeconds,
+            timeSeriesRetentionSeconds: configuration.timeSeriesRetentionSeconds)
+        recordCall.partitions = configuration.streams
         let recorder = DecisionRecorder(
             buffer: engine.records, connection: try await connect("recorder"),
-            call: RecordDecisionsCall(
-                resultsStream: configuration.streams.results, serverId: configuration.serverId, namespace: configuration.namespace,
-                maxStreamLength: configuration.maxStreamLength, statsTTLSeconds: configuration.statsTTLSeconds,
-                timeSeriesRetentionSeconds: configuration.timeSeriesRetentionSeconds),
+            call: recordCall,
             statistics: statistics, metrics: metrics, logger: logger)
 
         let router = Router()

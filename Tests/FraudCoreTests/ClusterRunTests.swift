@@ -61,6 +61,53 @@ struct ClusterRunTests {
         }
     }
 
+    @Test func fourPartitionsSpreadOverThePrimariesAndEveryTransactionHasOneResult() async throws {
+        try await withRedisCluster { cluster in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(cluster.nodes[0].port)", "--cluster", "--partitions", "4"]
+            let connectionOnly = Array(redisArguments.prefix(3))
+            #expect(try await FraudStreamBinary.run(["prepare", "--users", "300", "--days", "3", "--trees", "20"] + connectionOnly).status == 0)
+            let count = 4_000
+            let generate = try await FraudStreamBinary.run(["generate", "--count", String(count), "--tps", "8000", "--run-id", "p4"] + redisArguments)
+            #expect(generate.status == 0, "\(generate.standardError)")
+            let redis = try await RedisConnection.connect(cluster.configuration)
+            let streams = StreamNames(namespace: "fraud").partitioned(count: 4)
+            var lengths: [Int] = []
+            for partition in streams.partitions { lengths.append(try await redis.send(RedisCommand("XLEN", partition.transactions)).int ?? 0) }
+            #expect(lengths.reduce(0, +) == count && lengths.allSatisfy { $0 > count / 8 }, "\(lengths)")
+            // The four partitions' slots are served by more than one primary.
+            var owners = Set<Int>()
+            for partition in streams.partitions { owners.insert(try await ClusterTestSupport.ownerPort(of: partition.transactions, in: cluster)) }
+            #expect(owners.count >= 2, "partitions on \(owners)")
+            // Each user's transactions are all in its partition.
+            for partition in streams.partitions {
+                let entries = try await redis.send(XRange(stream: partition.transactions, count: 200))
+                for entry in entries {
+                    let user = try #require(entry.value(of: "user_id"))
+                    #expect(StreamNames.partitionIndex(forUser: user, count: 4) == partition.partitionIndex)
+                }
+            }
+
+            try await ChildProcess.run(["worker", "--consumer-name", "all-partitions", "--block-ms", "100"] + redisArguments) { worker in
+                try await waitUntil("every partition is drained", timeout: .seconds(60)) {
+                    var written = 0
+                    for partition in streams.partitions { written += try await redis.send(RedisCommand("XLEN", partition.results)).int ?? 0 }
+                    return written == count
+                }
+                worker.send(SIGTERM)
+                #expect(try await worker.waitForExit() == .exited(0), "stderr: \(worker.standardError)")
+            }
+            var ids: [String] = []
+            for partition in streams.partitions {
+                ids += try await Self.resultIds(partition.results, on: redis)
+                #expect(try await redis.send(XPendingSummary(stream: partition.transactions, group: partition.consumerGroup)).count == 0)
+            }
+            #expect(ids.count == count && Set(ids).count == count)
+            let stats = try await FraudStreamBinary.run(["monitor", "--stats", "--json", "--run-id", "p4"] + redisArguments)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.standardOutput.utf8)) as? [String: Any])
+            #expect(object["transactions"] as? Int == count, "\(stats.standardOutput.prefix(300)) \(stats.standardError)")
+        }
+    }
+
     @Test func aWorkerRefusesStreamsInDifferentSlotsWithOneLine() async throws {
         try await withRedisCluster { cluster in
             // Auto-detected cluster, but the single-node default names (no shared hash tag).
@@ -101,11 +148,14 @@ struct ClusterRunTests {
             let redis = try await RedisConnection.connect(cluster.configuration)
             let streams = StreamNames(namespace: "fraud", partition: 0)
             // The backlog is on the replica before anything fails: this test is about the worker, not the producer.
+            // WAIT counts its own connection's writes, and replication keeps order: a write in the streams' slot
+            // acknowledged by the replica means everything the generator wrote there before it is on the replica too.
             let ownerPort = try await ClusterTestSupport.ownerPort(of: streams.transactions, in: cluster)
             var direct = try #require(cluster.node(port: ownerPort)).configuration
             direct.clusterMode = .disabled
             let primary = try await RedisConnection.connect(direct)
-            #expect(try await primary.send(RedisCommand("WAIT", 1, 5_000)).int == 1)
+            _ = try await primary.send(RedisCommand("SET", "fraud:replication-mark:{p0}", "1"))
+            #expect(try await primary.send(RedisCommand("WAIT", 1, 10_000)).int == 1)
 
             try await ChildProcess.run(
                 ["worker", "--consumer-name", "survivor", "--block-ms", "100", "--batch-size", "64", "--claim-idle-ms", "2000"]

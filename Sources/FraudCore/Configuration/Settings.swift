@@ -10,6 +10,11 @@ public enum Settings {
     public static let redisPort = Setting("REDIS_PORT")
     /// `REDIS_PASSWORD`.
     public static let redisPassword = Setting("REDIS_PASSWORD")
+    /// Partitions of the input stream: `<stream>:{p<i>}` for i in 0..<N, a user's transactions in partition
+    /// CRC16(user_id) mod N.
+    public static let partitions = Setting("PARTITIONS", flag: "partitions")
+    /// The partitions a worker reads (comma-separated indices); default all.
+    public static let partitionSet = Setting("PARTITION_SET", flag: "partition-set")
     /// Redis Cluster: 1 = the server must be a cluster node and the default stream names carry the hash tag
     /// `{p0}`; 0 = never ask; unset = ask the server (`INFO cluster`) and route over a cluster when it is one.
     public static let redisCluster = Setting("REDIS_CLUSTER", flag: "cluster")

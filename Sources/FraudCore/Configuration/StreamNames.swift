@@ -27,15 +27,55 @@ public struct StreamNames: Sendable, Equatable {
         consumerGroup = Self.defaultConsumerGroup
     }
 
-    /// The names a command uses: each flag, else its environment variable, else the namespace's default.
     /// The default names of partition `partition` on a Redis Cluster: `<ns>:transactions:{p<i>}`,
     /// `<ns>:results:{p<i>}`, `<ns>:dead_letters:{p<i>}`, so a worker's write (input acknowledgement, results,
     /// dead letters, statistics, counts over time) touches one hash slot.
-    public init(namespace: String, partition: Int) {
+    public init(namespace: String, partition: Int, of count: Int = 1) {
         self.init(namespace: namespace)
-        transactions = "\(namespace):transactions:{p\(partition)}"
-        results = "\(namespace):results:{p\(partition)}"
-        deadLetters = "\(namespace):dead_letters:{p\(partition)}"
+        self = partitioned(count: max(count, partition + 1)).partition(partition)
+    }
+
+    /// How many partitions the input has (`PARTITIONS`): 1 is one stream, named as it is given.
+    public var partitionCount = 1
+    /// Which partition these names are (0 when not partitioned).
+    public var partitionIndex = 0
+    /// The names before a partition's `:{p<i>}`; nil when not partitioned.
+    private var unpartitioned: [String]?
+
+    /// Whether the names carry partition tags (`--partitions` > 1, or a cluster).
+    public var isPartitioned: Bool { unpartitioned != nil }
+
+    /// Partition 0 of these names split `count` ways: each name gets `:{p<i>}`.
+    public func partitioned(count: Int) -> StreamNames {
+        var names = self
+        names.unpartitioned = unpartitioned ?? [transactions, results, deadLetters]
+        names.partitionCount = max(1, count)
+        return names.partition(0)
+    }
+
+    /// The names of partition `index` (these names themselves when not partitioned).
+    public func partition(_ index: Int) -> StreamNames {
+        guard let base = unpartitioned else { return self }
+        var names = self
+        names.partitionIndex = index
+        names.transactions = "\(base[0]):{p\(index)}"
+        names.results = "\(base[1]):{p\(index)}"
+        names.deadLetters = "\(base[2]):{p\(index)}"
+        return names
+    }
+
+    /// Every partition's names, in order.
+    public var partitions: [StreamNames] { (0..<partitionCount).map(partition) }
+
+    /// The partition a user's transactions go to: CRC16 (XMODEM, Redis Cluster's) of the user id, mod the
+    /// number of partitions, so one user's transactions stay in order in one stream. Any producer can compute it.
+    public static func partitionIndex(forUser user: String, count: Int) -> Int {
+        count <= 1 ? 0 : Int(HashSlot.crc16(Array(user.utf8))) % count
+    }
+
+    /// The names of the partition `user`'s transactions go to.
+    public func partition(forUser user: String) -> StreamNames {
+        partition(Self.partitionIndex(forUser: user, count: partitionCount))
     }
 
     /// The hash tag the input, results and dead-letter streams share, or nil when they do not all carry the
@@ -47,16 +87,18 @@ public struct StreamNames: Sendable, Equatable {
         return tag
     }
 
+    /// The names a command uses: each flag, else its environment variable, else the namespace's default; split
+    /// into `PARTITIONS` partitions when more than one, or into one tagged partition on a cluster
+    /// (`REDIS_CLUSTER=1`). Returns partition 0's names; ``partitions`` has them all.
     public init(resolving settings: SettingsResolver) {
-        let namespace = settings.string(Settings.namespace) ?? Self.defaultNamespace
-        if (try? settings.boolean(Settings.redisCluster)) == true {
-            self.init(namespace: namespace, partition: 0)
-        } else {
-            self.init(namespace: namespace)
-        }
+        self.init(namespace: settings.string(Settings.namespace) ?? Self.defaultNamespace)
         if let value = settings.string(Settings.transactionStream) { transactions = value }
         if let value = settings.string(Settings.resultsStream) { results = value }
         if let value = settings.string(Settings.deadLetterStream) { deadLetters = value }
         if let value = settings.string(Settings.consumerGroup) { consumerGroup = value }
+        let count = (try? settings.integer(Settings.partitions, in: 1...1_024)) ?? nil
+        if (count ?? 1) > 1 || (try? settings.boolean(Settings.redisCluster)) == true {
+            self = partitioned(count: count ?? 1)
+        }
     }
 }

@@ -140,6 +140,25 @@ public struct RecordDecisionsCall: Sendable {
         self.statsTTLSeconds = statsTTLSeconds
     }
 
+    /// The input's partitions (``StreamNames``): decisions of a user go to its partition's results stream.
+    public var partitions: StreamNames?
+
+    /// The partition `user`'s decisions are recorded in (0 when not partitioned).
+    public func partition(forUser user: String) -> Int {
+        guard let partitions, partitions.isPartitioned else { return 0 }
+        return StreamNames.partitionIndex(forUser: user, count: partitions.partitionCount)
+    }
+
+    /// The same call for partition `index`'s results stream.
+    public func forPartition(_ index: Int) -> RecordDecisionsCall {
+        guard let partitions, partitions.isPartitioned else { return self }
+        var call = RecordDecisionsCall(
+            resultsStream: partitions.partition(index).results, serverId: serverId, namespace: namespace, maxStreamLength: maxStreamLength,
+            statsTTLSeconds: statsTTLSeconds, timeSeriesRetentionSeconds: timeSeriesRetentionSeconds)
+        call.partitions = partitions
+        return call
+    }
+
     /// The marker key of a server instance.
     public func instanceMarker(_ instance: String) -> String { "\(HashSlot.colocatedTag(of: resultsStream)):recorded:\(instance)" }
 

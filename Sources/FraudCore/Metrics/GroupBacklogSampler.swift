@@ -26,12 +26,12 @@ public actor GroupBacklogSampler {
     private var lastRead: ContinuousClock.Instant?
 
     /// Creates a sampler of `group` on `stream`, read through `connection`.
-    public init(stream: String, group: String, connection: RedisConnection, metrics: FraudMetrics, logger: Logger) {
+    public init(stream: String, group: String, partition: Int = 0, connection: RedisConnection, metrics: FraudMetrics, logger: Logger) {
         self.stream = stream
         self.group = group
         self.connection = connection
-        lag = metrics.gauge(FraudMetrics.Name.inputLag, [("group", group)])
-        pending = metrics.gauge(FraudMetrics.Name.inputPending, [("group", group)])
+        lag = metrics.gauge(FraudMetrics.Name.inputLag, [("group", group), ("partition", String(partition))])
+        pending = metrics.gauge(FraudMetrics.Name.inputPending, [("group", group), ("partition", String(partition))])
         errors = metrics.counter(FraudMetrics.Name.metricsSampleErrors)
         self.logger = logger
     }

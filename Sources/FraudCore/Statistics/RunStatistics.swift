@@ -35,9 +35,11 @@ public struct RunStatistics: Sendable {
 
     /// The key sets a run's statistics may be under: `<ns>:stats`, and `<ns>:stats:{<tag>}` when the results
     /// stream carries a hash tag (a cluster partition). Counters add up across them.
-    static func keySets(namespace: String, resultsStream: String?) -> [RunStatisticsKeys] {
+    static func keySets(namespace: String, resultsStreams: [String]) -> [RunStatisticsKeys] {
         var sets = [RunStatisticsKeys(namespace: namespace)]
-        if let tag = resultsStream.flatMap(RunStatisticsKeys.tag(forResultsStream:)) { sets.append(RunStatisticsKeys(namespace: namespace, tag: tag)) }
+        for tag in Set(resultsStreams.compactMap(RunStatisticsKeys.tag(forResultsStream:))).sorted() {
+            sets.append(RunStatisticsKeys(namespace: namespace, tag: tag))
+        }
         return sets
     }
 
@@ -52,15 +54,15 @@ public struct RunStatistics: Sendable {
         }
     }
 
-    /// A run's statistics, merged over every writer (and every key set, see ``keySets(namespace:resultsStream:)``).
+    /// A run's statistics, merged over every writer (and every key set, see ``keySets(namespace:resultsStreams:)``).
     public static func load(
-        run: String, namespace: String, resultsStream: String? = nil, on connection: RedisConnection
+        run: String, namespace: String, resultsStreams: [String] = [], on connection: RedisConnection
     ) async throws(RedisError) -> RunStatistics {
         var counters: [String: Int] = [:]
         var workers: [String: [String: String]] = [:]
         var latency = StageHistograms()
         let meta = try await connection.send(RedisCommand("HGETALL", RunStatisticsKeys(namespace: namespace).meta(run: run))).stringPairs ?? [:]
-        for keys in keySets(namespace: namespace, resultsStream: resultsStream) {
+        for keys in keySets(namespace: namespace, resultsStreams: resultsStreams) {
             let replies = try await connection.pipeline([RedisCommand("HGETALL", keys.run(run)), RedisCommand("SMEMBERS", keys.workers(run: run))])
             merge((try replies[0].get().stringPairs ?? [:]).compactMapValues { Int($0) }, into: &counters)
             let workerIds = (try replies[1].get().array ?? []).compactMap(\.string).sorted()
@@ -84,10 +86,10 @@ public struct RunStatistics: Sendable {
 
     /// A run's counters alone (all writers).
     public static func counters(
-        run: String, namespace: String, resultsStream: String? = nil, on connection: RedisConnection
+        run: String, namespace: String, resultsStreams: [String] = [], on connection: RedisConnection
     ) async throws(RedisError) -> [String: Int] {
         var counters: [String: Int] = [:]
-        for keys in keySets(namespace: namespace, resultsStream: resultsStream) {
+        for keys in keySets(namespace: namespace, resultsStreams: resultsStreams) {
             let reply = try await connection.send(RedisCommand("HGETALL", keys.run(run)))
             merge((reply.stringPairs ?? [:]).compactMapValues { Int($0) }, into: &counters)
         }
@@ -96,9 +98,9 @@ public struct RunStatistics: Sendable {
 
     /// Whether a run has statistics or generator metadata.
     public static func exists(
-        run: String, namespace: String, resultsStream: String? = nil, on connection: RedisConnection
+        run: String, namespace: String, resultsStreams: [String] = [], on connection: RedisConnection
     ) async throws(RedisError) -> Bool {
-        for keys in keySets(namespace: namespace, resultsStream: resultsStream) {
+        for keys in keySets(namespace: namespace, resultsStreams: resultsStreams) {
             if try await connection.send(RedisCommand("EXISTS", keys.run(run))).int ?? 0 > 0 { return true }
         }
         return try await connection.send(RedisCommand("EXISTS", RunStatisticsKeys(namespace: namespace).meta(run: run))).int ?? 0 > 0
@@ -118,10 +120,10 @@ public struct RunStatistics: Sendable {
 
     /// Runs found with `SCAN` (never `KEYS`), newest first by first result time.
     public static func runIds(
-        namespace: String, resultsStream: String? = nil, on connection: RedisConnection
+        namespace: String, resultsStreams: [String] = [], on connection: RedisConnection
     ) async throws(RedisError) -> [Summary] {
         var summaries: [String: Summary] = [:]
-        for keys in keySets(namespace: namespace, resultsStream: resultsStream) {
+        for keys in keySets(namespace: namespace, resultsStreams: resultsStreams) {
             let prefix = keys.base + ":run:"
             let found = try await Keyspace(namespace: namespace).keys(matching: "\(prefix)*", on: connection)
             let runs = Set(found.compactMap { key -> String? in

@@ -49,11 +49,18 @@ public struct TimeSeries: Sendable {
         var milliseconds: Int64 { self == .second ? 1_000 : 60_000 }
     }
 
-    /// The key names.
-    public let keys: TimeSeriesKeys
+    /// The key names (of the first partition).
+    public var keys: TimeSeriesKeys { keySets[0] }
+    /// Every partition's key names: reads add them up.
+    public let keySets: [TimeSeriesKeys]
 
-    /// Creates a reader.
-    public init(keys: TimeSeriesKeys) { self.keys = keys }
+    /// Creates a reader of one results stream's counts.
+    public init(keys: TimeSeriesKeys) { keySets = [keys] }
+
+    /// Creates a reader of every partition's counts.
+    public init(streams: StreamNames) {
+        keySets = streams.partitions.map { TimeSeriesKeys(namespace: $0.namespace, resultsStream: $0.results) }
+    }
 
     /// One point per second or minute from the one holding `from` to the one holding `to` (epoch ms), in time
     /// order, with empty intervals present (counts empty). At most 100,000 points.
@@ -63,13 +70,14 @@ public struct TimeSeries: Sendable {
         guard last - first < 100_000 else { throw FraudError(.invalidSetting, "time range too long for one read: \(last - first + 1) points") }
         // A hash holds 60 points: a minute of seconds, or an hour of minutes.
         let firstHash = first / 60, lastHash = last / 60
-        let commands = (firstHash...lastHash).map { hash in
-            RedisCommand("HGETALL", resolution == .second ? keys.perSecond(minute: hash) : keys.perMinute(hour: hash))
+        let hashes = Array(firstHash...lastHash)
+        let commands = keySets.flatMap { keys in
+            hashes.map { hash in RedisCommand("HGETALL", resolution == .second ? keys.perSecond(minute: hash) : keys.perMinute(hour: hash)) }
         }
         let replies = try await redis.pipeline(commands)
         var points = (first...last).map { TimeSeriesPoint(startMilliseconds: $0 * step, counts: [:]) }
         for (offset, reply) in replies.enumerated() {
-            let hash = firstHash + Int64(offset)
+            let hash = hashes[offset % hashes.count]
             guard let fields = try reply.get().stringPairs else { continue }
             for (field, value) in fields {
                 guard let colon = field.firstIndex(of: ":"), let within = Int64(field[..<colon]), let count = Int(value) else { continue }

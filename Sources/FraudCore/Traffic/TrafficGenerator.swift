@@ -9,6 +9,9 @@ public struct TrafficGenerator: Sendable {
     public struct Options: Sendable {
         /// Input stream.
         public var stream = StreamNames().transactions
+        /// The input's partitions: a transaction goes to its user's (``StreamNames/partition(forUser:)``); when set,
+        /// it replaces ``stream``.
+        public var partitions: StreamNames?
         /// Key namespace (run metadata).
         public var namespace = StreamNames.defaultNamespace
         /// Run id written into every transaction.
@@ -124,7 +127,8 @@ public struct TrafficGenerator: Sendable {
                             transaction.transactionId = "\(options.runId)-\(lane)-\(number)"
                             number += 1
                             if transaction.isFraud == true { fraud += 1 }
-                            var command = RedisCommand("XADD", options.stream, "*")
+                            let stream = options.partitions?.partition(forUser: transaction.userId).transactions ?? options.stream
+                            var command = RedisCommand("XADD", stream, "*")
                             for (name, value) in transaction.streamFields {
                                 command.append(name)
                                 command.append(value)

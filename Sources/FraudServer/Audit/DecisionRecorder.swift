@@ -45,7 +45,7 @@ public struct DecisionRecorder: Service {
                 logger.error("stopped with API decisions not recorded in the results stream", metadata: ["decisions": "\(left)"])
             }
         }
-        var sequence = 0
+        var sequences: [Int: Int] = [:]
         while true {
             var records = await buffer.take(maximum: batchSize)
             if records.isEmpty {
@@ -58,21 +58,26 @@ public struct DecisionRecorder: Service {
                 try? await Task.sleep(for: Self.gatherDelay)
                 records += buffer.takeAvailable(maximum: batchSize - records.count)
             }
-            sequence += 1
-            let command = call.command(records, instance: instance, sequence: sequence)
-            let connection = self.connection
-            // Retried until cancelled (a shutdown past its timeout): the batch marker makes a retry of an
-            // applied call write nothing again.
-            let written = try await RetryPolicy.untilCancelled.run(
-                "recording \(records.count) API decisions", logger: logger, recover: reloadingLibrary(.results, on: connection)
-            ) { () async throws(RedisError) -> Int in
-                try RecordDecisionsCall.decode(try await connection.send(command))
-            }
-            // A retry of an applied call writes (and counts) nothing: the metrics follow what the call wrote.
-            if written > 0 {
-                metrics.scored(records.lazy.map { (decision: $0.decision.decision, reasons: $0.decision.reasons) }, source: "api")
-                metrics.endToEnd(microseconds: records.lazy.map(\.latencyMicroseconds), source: "api")
-                metrics.counter(FraudMetrics.Name.apiDegraded).increment(by: records.lazy.filter(\.degraded).count)
+            // Each partition's decisions go to its results stream, in a call of its own (one slot each on a cluster).
+            for (partition, group) in Dictionary(grouping: records, by: { call.partition(forUser: $0.transaction.userId) })
+                .sorted(by: { $0.key < $1.key }) {
+                sequences[partition, default: 0] += 1
+                let partitionCall = call.forPartition(partition)
+                let command = partitionCall.command(group, instance: instance, sequence: sequences[partition] ?? 1)
+                let connection = self.connection
+                // Retried until cancelled (a shutdown past its timeout): the batch marker makes a retry of an
+                // applied call write nothing again.
+                let written = try await RetryPolicy.untilCancelled.run(
+                    "recording \(group.count) API decisions", logger: logger, recover: reloadingLibrary(.results, on: connection)
+                ) { () async throws(RedisError) -> Int in
+                    try RecordDecisionsCall.decode(try await connection.send(command))
+                }
+                // A retry of an applied call writes (and counts) nothing: the metrics follow what the call wrote.
+                if written > 0 {
+                    metrics.scored(group.lazy.map { (decision: $0.decision.decision, reasons: $0.decision.reasons) }, source: "api")
+                    metrics.endToEnd(microseconds: group.lazy.map(\.latencyMicroseconds), source: "api")
+                    metrics.counter(FraudMetrics.Name.apiDegraded).increment(by: group.lazy.filter(\.degraded).count)
+                }
             }
             await statistics.record(
                 requests: records.map { record in

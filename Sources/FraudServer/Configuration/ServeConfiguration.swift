@@ -79,6 +79,7 @@ public struct ServeConfiguration: Sendable, Equatable {
     /// Flags over environment over defaults, each value checked.
     public static func resolve(_ settings: SettingsResolver, defaultServerId: String) throws(FraudError) -> ServeConfiguration {
         var configuration = ServeConfiguration()
+        _ = try settings.integer(Settings.partitions, in: 1...1_024)
         configuration.streams = StreamNames(resolving: settings)
         configuration.features = try FeatureSettings.resolve(settings)
         configuration.features.namespace = configuration.streams.namespace

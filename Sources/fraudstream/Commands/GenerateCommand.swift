@@ -53,6 +53,8 @@ struct TrafficOptions: ParsableArguments {
     var appendRun = false
     @Option(help: "Input stream [TRANSACTION_STREAM] (default <namespace>:transactions).")
     var stream: String?
+    @Option(parsing: .unconditional, help: "Partitions of the input: a transaction goes to <stream>:{p<i>}, i = CRC16(user_id) mod N [PARTITIONS] (default 1: the stream itself).")
+    var partitions: Int?
     @Option(help: "Event time runs this many times faster than the clock (default: so each user makes about 6 transactions per simulated day).")
     var timeScale: Double?
     @Option(help: "Seconds the run's statistics keys live after its last write [STATS_TTL] (default 2592000).")
@@ -79,7 +81,9 @@ struct TrafficOptions: ParsableArguments {
     }
 
     /// The flags of this group that override settings.
-    var flags: [Setting: String?] { [Settings.transactionStream: stream, Settings.statsTTL: statsTtl.map(String.init)] }
+    var flags: [Setting: String?] {
+        [Settings.transactionStream: stream, Settings.statsTTL: statsTtl.map(String.init), Settings.partitions: partitions.map(String.init)]
+    }
 
     var ratePerSecond: Double { tps ?? interval.map { 1 / $0 } ?? 1_000 }
 
@@ -96,11 +100,12 @@ struct TrafficOptions: ParsableArguments {
         connection: ConnectionOptions, settings: SettingsResolver, printProgress: Bool,
         say: @escaping @Sendable (String) -> Void = { printLine($0) }
     ) async throws -> TrafficGenerator.Report {
+        _ = try settings.integer(Settings.partitions, in: 1...1_024)
         let streams = StreamNames(resolving: settings)
         let redisConfiguration = try connection.configuration(settings, name: "fraudstream-generate")
         let redis = try await RedisConnection.connect(redisConfiguration)
         let run = runId ?? TrafficGenerator.makeRunId()
-        if !appendRun, try await RunStatistics.exists(run: run, namespace: streams.namespace, resultsStream: streams.results, on: redis) {
+        if !appendRun, try await RunStatistics.exists(run: run, namespace: streams.namespace, resultsStreams: streams.partitions.map(\.results), on: redis) {
             throw FraudError(.invalidSetting, "run '\(run)' already has statistics; choose another --run-id, or add --append-run to add to it")
         }
         // The prepared world's users and merchants, unless the flags say otherwise.
@@ -121,6 +126,7 @@ struct TrafficOptions: ParsableArguments {
         var options = TrafficGenerator.Options(runId: run, plan: plan)
         options.namespace = streams.namespace
         options.stream = streams.transactions
+        if streams.isPartitioned { options.partitions = streams }
         options.fraudRatio = fraudRatio
         options.threads = threads
         options.seed = seed
@@ -129,7 +135,7 @@ struct TrafficOptions: ParsableArguments {
         let planned = options.plan
         let durationText = String(format: "%.1f", planned.durationSeconds)
         let rateText = Int(ratePerSecond)
-        say("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s (average \(Int(planned.averagePerSecond.rounded()))/s) for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(options.stream)")
+        say("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s (average \(Int(planned.averagePerSecond.rounded()))/s) for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(streams.isPartitioned ? "\(streams.partitionCount) partition(s) of \(streams.partition(0).transactions.replacingOccurrences(of: "{p0}", with: "{p<i>}"))" : options.stream)")
         let total = planned.totalCount
         var progress: (@Sendable (Int, Double) -> Void)?
         if printProgress {

@@ -34,8 +34,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "With --http: keep-alive connections, one request in flight each.") var connections: Int = 32
     @Flag(help: "Print the statistics as JSON on standard output (and nothing else there; progress goes to standard error).") var json = false
 
-    /// The results stream the statistics are tagged by (see ``RunStatisticsKeys``).
-    var resultsStreamName: String { StreamNames(resolving: SettingsResolver.command(connection.flags, namespace.flags, traffic.flags)).results }
+    /// The results streams (one per partition) the statistics are tagged by (see ``RunStatisticsKeys``).
+    var resultsStreamNames: [String] { StreamNames(resolving: SettingsResolver.command(connection.flags, namespace.flags, traffic.flags)).partitions.map(\.results) }
 
     func validate() throws {
         guard workers >= 0 && workers <= 32 else { throw ValidationError("--workers must be between 0 and 32") }
@@ -79,22 +79,31 @@ struct LoadTestCommand: AsyncParsableCommand {
         let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
         var done = 0
         while clock.now < deadline {
-            let counters = try await RunStatistics.counters(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)
+            let counters = try await RunStatistics.counters(run: run, namespace: ns, resultsStreams: resultsStreamNames, on: redis)
             done = (counters["processed"] ?? 0) + (counters["dead_letters"] ?? 0)
             if done >= report.sent { break }
             // Counters are written in the call that acknowledges, so once the group has nothing undelivered
             // and nothing pending (from stream ids: XINFO's lag is wrong after an AOF reload) nothing more
             // will come. A cap of 1 answers "anything left?" without reading the backlog.
-            if let backlog = try? await GroupBacklog.measure(stream: stream, group: group, on: redis, cap: 1), backlog.isDrained {
-                let counters = try await RunStatistics.counters(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)
+            var drained = true
+            for partition in streams.partitions {
+                let backlog = try? await GroupBacklog.measure(stream: partition.transactions, group: group, on: redis, cap: 1)
+                if backlog?.isDrained != true { drained = false }
+            }
+            if drained {
+                let counters = try await RunStatistics.counters(run: run, namespace: ns, resultsStreams: resultsStreamNames, on: redis)
                 done = (counters["processed"] ?? 0) + (counters["dead_letters"] ?? 0)
                 break
             }
             if workers > 0 && processes.allSatisfy({ !$0.isRunning }) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let backlog = try? await GroupBacklog.measure(stream: stream, group: group, on: redis)
-        say("drained     \(done) of \(report.sent) transactions have a result or a dead letter; group \(group): \(backlog.map(\.description) ?? "no group")")
+        var backlogs: [String] = []
+        for partition in streams.partitions {
+            let backlog = try? await GroupBacklog.measure(stream: partition.transactions, group: group, on: redis)
+            backlogs.append((streams.partitionCount > 1 ? "p\(partition.partitionIndex) " : "") + (backlog.map(\.description) ?? "no group"))
+        }
+        say("drained     \(done) of \(report.sent) transactions have a result or a dead letter; group \(group): \(backlogs.joined(separator: "; "))")
         try await printStatistics(run: run, namespace: ns, redis: redis)
 
         WorkerProcesses.signal(processes, SIGTERM)
@@ -114,6 +123,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         if let maxInFlight { arguments += ["--max-in-flight", String(maxInFlight)] }
         if let stream = traffic.stream { arguments += ["--stream", stream] }
         if let statsTtl = traffic.statsTtl { arguments += ["--stats-ttl", String(statsTtl)] }
+        if let partitions = traffic.partitions { arguments += ["--partitions", String(partitions)] }
+        if connection.cluster { arguments += ["--cluster"] }
         return try WorkerProcesses.start(arguments)
     }
 
@@ -126,8 +137,12 @@ struct LoadTestCommand: AsyncParsableCommand {
             if let exited = processes.first(where: { !$0.isRunning }) {
                 throw FraudError(.failedCheck, "a worker exited before it was ready (status \(exited.terminationStatus)); is there a model? run `fraudstream prepare`")
             }
-            let clients = (try? await redis.send(RedisCommand("CLIENT", "LIST")).string) ?? ""
-            if names.allSatisfy({ clients.contains("name=fraudstream-\($0)-consumer ") }) { return }
+            // Every node of a cluster: a consumer connects to its stream's primary.
+            var clients = ""
+            for node in (try? await redis.primaryConnections()) ?? [redis] {
+                clients += (try? await node.send(RedisCommand("CLIENT", "LIST")).string) ?? ""
+            }
+            if names.allSatisfy({ clients.contains("name=fraudstream-\($0)-consumer ") || clients.contains("name=fraudstream-\($0)-consumer-p") }) { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw FraudError(.failedCheck, "workers not ready after \(readyTimeout) s")
@@ -137,7 +152,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     /// to be flushed (workers and the server flush every second).
     private func printStatistics(run: String, namespace ns: String, redis: RedisConnection) async throws {
         try await Task.sleep(for: .milliseconds(1_200))
-        let statistics = try await RunStatistics.load(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)
+        let statistics = try await RunStatistics.load(run: run, namespace: ns, resultsStreams: resultsStreamNames, on: redis)
         if json {
             printJSON(statistics.jsonObject)
         } else {
@@ -178,7 +193,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
         var recorded = 0
         while clock.now < deadline {
-            recorded = try await RunStatistics.counters(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)["processed"] ?? 0
+            recorded = try await RunStatistics.counters(run: run, namespace: ns, resultsStreams: resultsStreamNames, on: redis)["processed"] ?? 0
             if recorded >= answered { break }
             try await Task.sleep(for: .milliseconds(100))
         }

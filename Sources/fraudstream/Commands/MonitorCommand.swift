@@ -28,9 +28,15 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(help: "Latency budget in ms; results over it are highlighted.") var budgetMs: Double = 5
     @Option(help: "Refresh interval of the live view, seconds.") var refresh: Double = 1
     @Option(help: "Stop the live view after this many refreshes (0 = until Ctrl-C).") var iterations: Int = 0
+    @Option(parsing: .unconditional, help: "Partitions of the input, as the producers and workers use them [PARTITIONS] (default 1).") var partitions: Int?
 
-    /// The results stream the statistics are tagged by (see ``RunStatisticsKeys``).
-    var resultsStreamName: String { StreamNames(resolving: SettingsResolver.command(connection.flags, namespace.flags)).results }
+    /// Settings of this command: connection, namespace and partitions.
+    var settings: SettingsResolver {
+        .command(connection.flags, namespace.flags, [Settings.partitions: partitions.map(String.init)])
+    }
+
+    /// The results streams (one per partition) the statistics are tagged by (see ``RunStatisticsKeys``).
+    var resultsStreamNames: [String] { StreamNames(resolving: settings).partitions.map(\.results) }
 
     func validate() throws {
         let modes = [latest ? "--latest" : nil, runs ? "--runs" : nil, stats || plot != nil ? "--stats/--plot" : nil].compactMap { $0 }
@@ -52,13 +58,13 @@ struct MonitorCommand: AsyncParsableCommand {
     static let nothingYet = "nothing yet — run fraudstream generate (and a worker)"
 
     func run() async throws {
-        let settings = SettingsResolver.command(connection.flags, namespace.flags)
+        let settings = self.settings
+        _ = try settings.integer(Settings.partitions, in: 1...1_024)
         let streams = StreamNames(resolving: settings)
         let redis = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-monitor"))
         let ns = streams.namespace
-        let resultsStream = streams.results
         if runs {
-            let list = try await RunStatistics.runIds(namespace: ns, resultsStream: resultsStreamName, on: redis)
+            let list = try await RunStatistics.runIds(namespace: ns, resultsStreams: resultsStreamNames, on: redis)
             if json {
                 printJSON(list.map {
                     ["run_id": $0.run, "first_ms": $0.firstMilliseconds, "transactions": $0.processed, "fraud_detected": $0.predictedFraud]
@@ -76,10 +82,10 @@ struct MonitorCommand: AsyncParsableCommand {
         }
         if stats || plot != nil {
             guard let run = try await resolveRun(ns, redis) else { throw FraudError(.notFound, "no runs under '\(ns)' yet") }
-            guard try await RunStatistics.exists(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis) else {
+            guard try await RunStatistics.exists(run: run, namespace: ns, resultsStreams: resultsStreamNames, on: redis) else {
                 throw FraudError(.notFound, "no run '\(run)' under '\(ns)' (fraudstream monitor --runs lists them)")
             }
-            let statistics = try await RunStatistics.load(run: run, namespace: ns, resultsStream: resultsStreamName, on: redis)
+            let statistics = try await RunStatistics.load(run: run, namespace: ns, resultsStreams: resultsStreamNames, on: redis)
             if let plot {
                 let (points, step) = try await runSeries(statistics: statistics, streams: streams, redis: redis)
                 try RunPlot.svg(statistics, points: points, stepSeconds: step).write(toFile: plot, atomically: true, encoding: .utf8)
@@ -89,7 +95,7 @@ struct MonitorCommand: AsyncParsableCommand {
             return
         }
         if latest {
-            let entries = try await newest(count ?? 10, stream: resultsStream, redis: redis)
+            let entries = try await newest(count ?? 10, streams: streams.partitions.map(\.results), redis: redis)
             if json {
                 printJSON(entries)
             } else {
@@ -103,12 +109,19 @@ struct MonitorCommand: AsyncParsableCommand {
 
     private func resolveRun(_ ns: String, _ redis: RedisConnection) async throws -> String? {
         if let runId { return runId }
-        return try await RunStatistics.runIds(namespace: ns, resultsStream: resultsStreamName, on: redis).first?.run
+        return try await RunStatistics.runIds(namespace: ns, resultsStreams: resultsStreamNames, on: redis).first?.run
     }
 
-    private func newest(_ count: Int, stream: String, redis: RedisConnection) async throws -> [[String: String]] {
-        let entries = try await redis.send(XRange(stream: stream, count: count, reverse: true))
-        return entries.map { Dictionary($0.fields, uniquingKeysWith: { first, _ in first }) }
+    /// The newest `count` results over every partition's results stream, newest first (by entry id).
+    private func newest(_ count: Int, streams: [String], redis: RedisConnection) async throws -> [[String: String]] {
+        var entries: [(time: (Int64, Int64), fields: [String: String])] = []
+        for stream in streams {
+            for entry in try await redis.send(XRange(stream: stream, count: count, reverse: true)) {
+                let parts = entry.id.split(separator: "-").map { Int64($0) ?? 0 }
+                entries.append(((parts.first ?? 0, parts.last ?? 0), Dictionary(entry.fields, uniquingKeysWith: { first, _ in first })))
+            }
+        }
+        return entries.sorted { $0.time > $1.time }.prefix(count).map(\.fields)
     }
 
     private func line(_ result: [String: String], color: Bool) -> String {
@@ -123,27 +136,31 @@ struct MonitorCommand: AsyncParsableCommand {
     }
 
     private func live(streams: StreamNames, redis: RedisConnection) async throws {
-        let resultsStream = streams.results
-        let input = streams.transactions
+        let resultsStreams = streams.partitions.map(\.results)
         var previousLength: Int?
         var iteration = 0
         while iterations == 0 || iteration < iterations {
             iteration += 1
-            let length = try await redis.send(RedisCommand("XLEN", resultsStream)).int ?? 0
+            var length = 0
+            for stream in resultsStreams { length += try await redis.send(RedisCommand("XLEN", stream)).int ?? 0 }
             // From stream ids, not XINFO's lag, which Redis 7.0 gets wrong after an AOF reload.
-            let groups = (try? await GroupBacklog.measure(stream: input, on: redis)) ?? []
+            var groups: [(partition: String, backlog: GroupBacklog)] = []
+            for partition in streams.partitions {
+                let label = streams.partitionCount > 1 ? " p\(partition.partitionIndex)" : ""
+                groups += ((try? await GroupBacklog.measure(stream: partition.transactions, on: redis)) ?? []).map { (label, $0) }
+            }
             // Fill the terminal: its height less the header lines, unless --count asks for fewer.
             let header = 4 + groups.count
             let fitting = Self.terminalRows().map { max(1, $0 - header - 1) } ?? 10
-            let entries = try await newest(min(count ?? fitting, 1_000), stream: resultsStream, redis: redis)
+            let entries = try await newest(min(count ?? fitting, 1_000), streams: resultsStreams, redis: redis)
             var screen = "\u{1B}[2J\u{1B}[H"
-            screen += "FraudStream monitor  \(Date())  results: \(resultsStream)\n"
+            screen += "FraudStream monitor  \(Date())  results: \(resultsStreams.count > 1 ? "\(resultsStreams.count) partitions of \(streams.partition(0).results.replacingOccurrences(of: "{p0}", with: "{p<i>}"))" : resultsStreams[0])\n"
             if let previousLength {
                 screen += String(format: "throughput  %.0f results/s\n", Double(length - previousLength) / refresh)
             }
             screen += await lastMinuteLine(streams: streams, redis: redis) + "\n"
-            for group in groups {
-                screen += "group       \(group.group): \(group), consumers \(group.consumers)\n"
+            for (partition, group) in groups {
+                screen += "group       \(group.group)\(partition): \(group), consumers \(group.consumers)\n"
             }
             if entries.isEmpty {
                 screen += "\n" + Self.nothingYet + "\n"
@@ -167,7 +184,7 @@ struct MonitorCommand: AsyncParsableCommand {
     /// most an hour and is recent enough to still have them, else per minute.
     private func runSeries(statistics: RunStatistics, streams: StreamNames, redis: RedisConnection) async throws -> ([TimeSeriesPoint], Int) {
         guard let first = statistics.counters["first_ms"], let last = statistics.counters["last_ms"] else { return ([], 1) }
-        let series = TimeSeries(keys: TimeSeriesKeys(namespace: streams.namespace, resultsStream: streams.results))
+        let series = TimeSeries(streams: streams)
         let now = try await TimeSeries.serverMilliseconds(on: redis)
         let keptPerSecond = Int64(TimeSeriesKeys.perSecondRetentionCapSeconds) * 1_000
         if last - first <= 3_600_000 && now - Int64(first) < keptPerSecond {
@@ -178,7 +195,7 @@ struct MonitorCommand: AsyncParsableCommand {
 
     /// The live view's summary of the last minute, from the fraud counts over time.
     private func lastMinuteLine(streams: StreamNames, redis: RedisConnection) async -> String {
-        let series = TimeSeries(keys: TimeSeriesKeys(namespace: streams.namespace, resultsStream: streams.results))
+        let series = TimeSeries(streams: streams)
         guard let now = try? await TimeSeries.serverMilliseconds(on: redis),
               let totals = try? await series.totals(lastSeconds: 60, now: now, on: redis)
         else { return "last 60 s    (fraud counts over time unavailable)" }

@@ -64,6 +64,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var restartChildren: Bool?
     @Flag(help: "Print throughput, in-flight batches and time per stage every 5 seconds [PROFILE=1].")
     var profile = false
+    @Option(help: "The partitions this worker reads, comma-separated (e.g. 0,2) [PARTITION_SET] (default all).")
+    var partitionSet: String?
     @Option(parsing: .unconditional, help: "Serve Prometheus metrics on this port at GET /metrics; with --workers N, child i listens on port+i-1 [METRICS_PORT] (default: no listener).")
     var metricsPort: Int?
     @Option(help: "Address the metrics listener binds [METRICS_HOST] (default 127.0.0.1; 0.0.0.0 for a Prometheus on another host).")
@@ -81,7 +83,8 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.transactionStream: stream, Settings.deadLetterStream: deadLetterStream,
             Settings.resultTTL: resultTtl.map(String.init),
             Settings.unknownUserTTL: unknownUserTtl.map(String.init), Settings.userStateTTL: userStateTtl.map(String.init),
-            Settings.profile: profile ? "1" : nil, Settings.metricsPort: metricsPort.map(String.init), Settings.metricsHost: metricsHost, Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },
+            Settings.profile: profile ? "1" : nil, Settings.metricsPort: metricsPort.map(String.init), Settings.metricsHost: metricsHost,
+            Settings.partitionSet: partitionSet, Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },
         ]
     }
 

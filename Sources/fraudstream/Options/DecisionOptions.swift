@@ -12,6 +12,8 @@ struct DecisionOptions: ParsableArguments {
     var reviewThreshold: Double?
     @Option(help: "Results stream [FRAUD_RESULTS_STREAM] (default <namespace>:results).")
     var resultsStream: String?
+    @Option(parsing: .unconditional, help: "Partitions of the input: <stream>:{p0} … <stream>:{p<N-1>} (results and dead letters likewise), a user's transactions in partition CRC16(user_id) mod N; a worker reads them all, one consumer group each [PARTITIONS] (default 1: the streams themselves).")
+    var partitions: Int?
     @Option(parsing: .unconditional, help: "Approximate MAXLEN of results and dead letters; 0 = no cap [MAX_STREAM_LENGTH] (default 1000000).")
     var maxStreamLength: Int?
     @Option(parsing: .unconditional, help: "Seconds a run's statistics keys live after the run's last write [STATS_TTL] (default 2592000).")
@@ -32,6 +34,7 @@ struct DecisionOptions: ParsableArguments {
         [
             Settings.modelVersion: modelVersion.map(String.init), Settings.threshold: threshold.map { "\($0)" },
             Settings.reviewThreshold: reviewThreshold.map { "\($0)" }, Settings.resultsStream: resultsStream,
+            Settings.partitions: partitions.map(String.init),
             Settings.maxStreamLength: maxStreamLength.map(String.init), Settings.statsTTL: statsTtl.map(String.init),
             Settings.timeSeriesRetention: timeseriesRetention.map(String.init),
             Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),

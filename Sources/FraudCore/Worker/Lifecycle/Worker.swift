@@ -39,15 +39,27 @@ public struct Worker: Sendable {
         public let statistics: WorkerStatistics
         /// The scorer (model version).
         public let scorer: Scorer
-        /// The consumer.
-        public let consumer: Consumer
-        /// The lease on the consumer name, held from assembly until ``run()`` returns.
-        public let lease: ConsumerLease
+        /// The consumer (of the first partition read).
+        public var consumer: Consumer { partitions[0].consumer }
+        /// The lease on the consumer name (of the first partition read), held from assembly until ``run()`` returns.
+        public var lease: ConsumerLease { partitions[0].lease }
+        /// Every partition read: its streams, consumer and lease.
+        public let partitions: [Partition]
         /// The worker's metrics (`--metrics-port` serves them).
         public let metrics: FraudMetrics
         let control: RedisConnection
         let configuration: WorkerConfiguration
         let logger: Logger
+
+        /// One partition of the input as this worker reads it: a pipeline of its own, a lease of its own.
+        public struct Partition: Sendable {
+            /// Its streams.
+            public let streams: StreamNames
+            /// Its consumer.
+            public let consumer: Consumer
+            /// The lease on the consumer name in its stream's slot.
+            public let lease: ConsumerLease
+        }
 
         /// Runs the services until graceful shutdown (signal or ``ServiceGroup/triggerGracefulShutdown()``),
         /// then leaves the consumer group when nothing is pending for this worker and releases the
@@ -65,7 +77,9 @@ public struct Worker: Sendable {
                 failure = error
             }
             let snapshot = counters.snapshot
-            let pending = await consumer.entriesRead - snapshot.written - snapshot.deadLettered
+            var read = 0
+            for partition in partitions { read += await partition.consumer.entriesRead }
+            let pending = read - snapshot.written - snapshot.deadLettered
             let reason = failure.flatMap(Self.reason)
             // Leave the group only after a clean drain (DELCONSUMER would drop pending entries); release
             // the lease after leaving, in every case (compare-and-set: a lease lost to another worker stays theirs).
@@ -82,12 +96,14 @@ public struct Worker: Sendable {
             if let reason { throw reason }
         }
 
-        /// Deletes the lease if this worker still holds it.
+        /// Deletes the leases this worker still holds.
         func releaseLease() async {
-            do {
-                try await lease.release(on: control)
-            } catch {
-                logger.warning("could not release the consumer-name lease; it expires on its own", metadata: ["error": "\(error)"])
+            for partition in partitions {
+                do {
+                    try await partition.lease.release(on: control)
+                } catch {
+                    logger.warning("could not release the consumer-name lease; it expires on its own", metadata: ["error": "\(error)"])
+                }
             }
         }
 
@@ -105,18 +121,20 @@ public struct Worker: Sendable {
         /// Removes this consumer from the group so names of finished workers do not pile up. Only when
         /// nothing is pending for it: `XGROUP DELCONSUMER` would drop pending entries.
         func leaveGroupIfIdle() async {
-            do {
-                let pending = try await control.send(
-                    XPendingRange(
-                        stream: configuration.transactionStream, group: configuration.consumerGroup, count: 1,
-                        consumer: configuration.consumerName))
-                guard pending.isEmpty else { return }
-                try await control.send(
-                    RedisCommand(
-                        "XGROUP", "DELCONSUMER", configuration.transactionStream, configuration.consumerGroup,
-                        configuration.consumerName))
-            } catch {
-                logger.debug("could not leave the consumer group", metadata: ["error": "\(error)"])
+            for partition in partitions {
+                do {
+                    let pending = try await control.send(
+                        XPendingRange(
+                            stream: partition.streams.transactions, group: configuration.consumerGroup, count: 1,
+                            consumer: configuration.consumerName))
+                    guard pending.isEmpty else { continue }
+                    try await control.send(
+                        RedisCommand(
+                            "XGROUP", "DELCONSUMER", partition.streams.transactions, configuration.consumerGroup,
+                            configuration.consumerName))
+                } catch {
+                    logger.debug("could not leave the consumer group", metadata: ["error": "\(error)"])
+                }
             }
         }
     }
@@ -143,82 +161,106 @@ public struct Worker: Sendable {
         featureSettings.namespace = configuration.namespace
         let extractor = FeatureExtractor(settings: featureSettings, blocklistShape: shape)
 
+        // One bound for the whole worker, however many partitions it reads: memory stays bounded.
         let limiter = InFlightLimiter(capacity: configuration.maxInFlight)
         let counters = PipelineCounters()
         metrics.modelServing(version: model.version)
-        addSamplers(to: metrics, limiter: limiter, counters: counters, control: control)
-        let statistics = WorkerStatistics(
-            namespace: configuration.namespace, workerId: configuration.workerId, settingsDescription: settingsDescription,
-            statsTTLSeconds: configuration.statsTTLSeconds, resultsStream: configuration.resultsStream)
         let scorer = Scorer(
             model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold),
             logger: logger)
-        let consumer = Consumer(configuration: configuration, connection: try await connect("consumer"), counters: counters, logger: logger)
-        try await consumer.ensureGroup()
+        // The feature fetchers serve every partition (a user always goes to the same one).
         var fetchers: [FeatureFetcher] = []
         for index in 0..<configuration.fetchers {
             fetchers.append(FeatureFetcher(connection: try await connect("features-\(index)"), extractor: extractor, logger: logger))
         }
-        // The writers carry the lease token: a write under a name another live worker took over is fenced off.
-        let lease = ConsumerLease(
-            streams: configuration.streams, consumer: configuration.consumerName, ttlMilliseconds: configuration.leaseTTLMilliseconds)
-        var writers: [ResultWriter] = []
-        for index in 0..<configuration.writers {
-            writers.append(ResultWriter(
-                connection: try await connect("writer-\(index)"), configuration: configuration, leaseToken: lease.token, logger: logger))
-        }
+        let partitionStreams = configuration.partitionIndices.map { configuration.streams.partition($0) }
+        let suffix = { (name: String, index: Int) in partitionStreams.count > 1 || configuration.streams.isPartitioned ? "\(name)-p\(index)" : name }
+        addSamplers(to: metrics, limiter: limiter, counters: counters, control: control, partitions: partitionStreams)
 
-        let batches = StageChannel<Batch>()
-        let featured = StageChannel<Batch>()
-        let scored = StageChannel<Batch>()
-        let acknowledged = StageChannel<AcknowledgedBatch>()
-        // The stages run as one pipeline service: only the consumer reacts to graceful shutdown (it
-        // stops reading, so the batcher finishes); the others end when their input ends.
-        let stages: [any Service] = [
-            Batcher(
-                consumer: consumer, output: batches, limiter: limiter, validator: EntryValidator(
-                    maxDeliveries: configuration.maxDeliveries,
-                    earliestTimestampMilliseconds: Int64(configuration.earliestTimestampMilliseconds),
-                    maxClockSkewMilliseconds: Int64(configuration.maxClockSkewMilliseconds)),
-                batchSize: configuration.batchSize, lingerMilliseconds: configuration.lingerMilliseconds,
-                blockMilliseconds: configuration.blockMilliseconds, counters: counters),
-            FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters),
-            ScoringStage(input: featured, output: scored, scorer: scorer, counters: counters, delay: stageDelay),
-            ResultWriterStage(input: scored, output: acknowledged, writers: writers, counters: counters),
-            Acker(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters, metrics: metrics),
-        ]
-
-        // Started in this order, shut down in reverse: the pipeline drains first, statistics flush, and the
-        // consumer-name lease is renewed until the very end.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         func add(_ service: any Service) {
             services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
-        // The metrics listener starts first and stops last: a draining worker can still be scraped.
+        // Started in this order, shut down in reverse: the metrics listener first (a draining worker can still be
+        // scraped), the pipelines drain first, statistics flush, and the consumer-name leases are renewed until the end.
         if let metricsEndpoint { add(metricsEndpoint(metrics)) }
-        add(StatisticsFlusher(statistics: statistics, connection: try await connect("stats"), intervalMilliseconds: configuration.statisticsFlushMilliseconds, logger: logger))
         if configuration.pinnedModelVersion == nil {
             add(ModelWatcher(
                 connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger,
                 metrics: metrics))
         }
-        add(StreamRetention(
-            connection: control, stream: configuration.transactionStream, maximumLength: configuration.maxStreamLength,
-            intervalMilliseconds: configuration.retentionCheckMilliseconds, logger: logger))
         if configuration.profile {
             add(ProfileReporter(counters: counters, limiter: limiter, intervalSeconds: 5, workerId: configuration.workerId))
         }
+        var stages: [any Service] = []
+        var partitions: [Assembly.Partition] = []
+        var statisticsOfPartitions: [WorkerStatistics] = []
+        var keepers: [LeaseKeeper] = []
+        for streams in partitionStreams {
+            var partitionConfiguration = configuration
+            partitionConfiguration.streams = streams
+            let index = streams.partitionIndex
+            let statistics = WorkerStatistics(
+                namespace: configuration.namespace, workerId: configuration.workerId, settingsDescription: settingsDescription,
+                statsTTLSeconds: configuration.statsTTLSeconds, resultsStream: streams.results)
+            statisticsOfPartitions.append(statistics)
+            let consumer = Consumer(
+                configuration: partitionConfiguration, connection: try await connect(suffix("consumer", index)), counters: counters, logger: logger)
+            try await consumer.ensureGroup()
+            // The writers carry the lease token: a write under a name another live worker took over is fenced off.
+            let lease = ConsumerLease(
+                streams: streams, consumer: configuration.consumerName, ttlMilliseconds: configuration.leaseTTLMilliseconds)
+            var writers: [ResultWriter] = []
+            for writer in 0..<configuration.writers {
+                writers.append(ResultWriter(
+                    connection: try await connect(suffix("writer-\(writer)", index)), configuration: partitionConfiguration,
+                    leaseToken: lease.token, logger: logger))
+            }
+            let batches = StageChannel<Batch>()
+            let featured = StageChannel<Batch>()
+            let scored = StageChannel<Batch>()
+            let acknowledged = StageChannel<AcknowledgedBatch>()
+            // Only the consumer reacts to graceful shutdown (it stops reading, so the batcher finishes); the other
+            // stages end when their input ends.
+            stages += [
+                Batcher(
+                    consumer: consumer, output: batches, limiter: limiter, validator: EntryValidator(
+                        maxDeliveries: configuration.maxDeliveries,
+                        earliestTimestampMilliseconds: Int64(configuration.earliestTimestampMilliseconds),
+                        maxClockSkewMilliseconds: Int64(configuration.maxClockSkewMilliseconds)),
+                    batchSize: configuration.batchSize, lingerMilliseconds: configuration.lingerMilliseconds,
+                    blockMilliseconds: configuration.blockMilliseconds, counters: counters),
+                FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters),
+                ScoringStage(input: featured, output: scored, scorer: scorer, counters: counters, delay: stageDelay),
+                ResultWriterStage(input: scored, output: acknowledged, writers: writers, counters: counters),
+                Acker(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters, metrics: metrics),
+            ]
+            add(StatisticsFlusher(
+                statistics: statistics, connection: try await connect(suffix("stats", index)),
+                intervalMilliseconds: configuration.statisticsFlushMilliseconds, logger: logger))
+            add(StreamRetention(
+                connection: control, stream: streams.transactions, maximumLength: configuration.maxStreamLength,
+                intervalMilliseconds: configuration.retentionCheckMilliseconds, logger: logger))
+            partitions.append(Assembly.Partition(streams: streams, consumer: consumer, lease: lease))
+        }
+        // Every partition's stages run as one pipeline service: a stage that fails for good stops them all.
         add(WorkerPipeline(stages: stages))
 
-        // The consumer-name lease is taken last, so a worker that fails to assemble never holds it, and
-        // before anything reads; its keeper starts first and stops last.
-        let leaseConnection = try await connect("lease")
-        try await lease.acquire(on: leaseConnection, logger: logger)
-        let keeper = LeaseKeeper(
-            lease: lease, connection: leaseConnection, renewIntervalMilliseconds: configuration.leaseRenewMilliseconds, logger: logger)
+        // The consumer-name leases are taken last, so a worker that fails to assemble never holds one, and
+        // before anything reads; their keepers start first and stop last.
+        for partition in partitions {
+            let leaseConnection = try await connect(suffix("lease", partition.streams.partitionIndex))
+            try await partition.lease.acquire(on: leaseConnection, logger: logger)
+            keepers.append(LeaseKeeper(
+                lease: partition.lease, connection: leaseConnection, renewIntervalMilliseconds: configuration.leaseRenewMilliseconds,
+                logger: logger))
+        }
         services.insert(
-            .init(service: keeper, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            contentsOf: keepers.map {
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
             at: 0)
+        let statistics = statisticsOfPartitions[0]
 
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = signals
@@ -226,11 +268,11 @@ public struct Worker: Sendable {
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(configuration.shutdownTimeoutMilliseconds)
         logger.info(
             "worker ready",
-            metadata: ["model_version": "\(model.version)", "stream": "\(configuration.transactionStream)",
+            metadata: ["model_version": "\(model.version)", "stream": "\(partitionStreams.map(\.transactions).joined(separator: ","))",
                        "group": "\(configuration.consumerGroup)", "settings": "\(settingsDescription)"])
         return Assembly(
             group: ServiceGroup(configuration: groupConfiguration), limiter: limiter, counters: counters,
-            statistics: statistics, scorer: scorer, consumer: consumer, lease: lease, metrics: metrics, control: control,
+            statistics: statistics, scorer: scorer, partitions: partitions, metrics: metrics, control: control,
             configuration: configuration, logger: logger)
     }
 
@@ -252,16 +294,21 @@ public struct Worker: Sendable {
 
     /// Gauges read at scrape time: batches in flight, batches waiting at each edge, and the input stream's
     /// consumer-group backlog (``GroupBacklogSampler``, at most once a second however often it is scraped).
-    private func addSamplers(to metrics: FraudMetrics, limiter: InFlightLimiter, counters: PipelineCounters, control: RedisConnection) {
+    private func addSamplers(
+        to metrics: FraudMetrics, limiter: InFlightLimiter, counters: PipelineCounters, control: RedisConnection, partitions: [StreamNames]
+    ) {
         let inFlight = metrics.gauge(FraudMetrics.Name.batchesInFlight)
         metrics.addSampler { inFlight.record(await limiter.inFlight) }
         for edge in PipelineCounters.Edge.allCases {
             let gauge = metrics.gauge(FraudMetrics.Name.channelDepth, [("edge", edge.rawValue)])
             metrics.addSampler { gauge.record(counters.waiting(at: edge)) }
         }
-        let backlog = GroupBacklogSampler(
-            stream: configuration.transactionStream, group: configuration.consumerGroup, connection: control, metrics: metrics, logger: logger)
-        metrics.addSampler { await backlog.sample() }
+        for streams in partitions {
+            let backlog = GroupBacklogSampler(
+                stream: streams.transactions, group: configuration.consumerGroup, partition: streams.partitionIndex, connection: control,
+                metrics: metrics, logger: logger)
+            metrics.addSampler { await backlog.sample() }
+        }
     }
 
     /// Runs until SIGINT/SIGTERM, then drains and returns.

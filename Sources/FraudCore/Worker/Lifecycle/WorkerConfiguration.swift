@@ -46,6 +46,11 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var statsTTLSeconds = RunStatisticsKeys.defaultTTLSeconds
     /// How long the fraud counts over time are kept, s (`TIMESERIES_RETENTION`); 0 writes none.
     public var timeSeriesRetentionSeconds = TimeSeriesKeys.defaultRetentionSeconds
+    /// The partitions this worker reads (`PARTITION_SET`); nil reads all of ``StreamNames/partitionCount``.
+    public var partitionSet: [Int]?
+
+    /// The partitions this worker reads, in order.
+    public var partitionIndices: [Int] { partitionSet ?? Array(0..<streams.partitionCount) }
 
     /// Where this worker's run statistics go: tagged like its results stream, so its write call touches one slot.
     public var statisticsKeys: RunStatisticsKeys {
@@ -131,7 +136,16 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// out of range is an error naming its flag or variable, never replaced by the default.
     public static func resolve(_ settings: SettingsResolver, defaultConsumerName: String) throws(FraudError) -> WorkerConfiguration {
         var configuration = WorkerConfiguration()
+        _ = try settings.integer(Settings.partitions, in: 1...1_024)
         configuration.streams = StreamNames(resolving: settings)
+        if let text = settings.string(Settings.partitionSet) {
+            let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let indices = parts.compactMap { Int($0) }
+            guard indices.count == parts.count, !indices.isEmpty else {
+                throw FraudError(.invalidSetting, "\(Settings.partitionSet) '\(text)' is not a comma-separated list of partition numbers")
+            }
+            configuration.partitionSet = Array(Set(indices)).sorted()
+        }
         configuration.features = try FeatureSettings.resolve(settings)
         configuration.consumerName = settings.string(Settings.consumerName) ?? defaultConsumerName
         for entry in integerSettings {
@@ -154,6 +168,13 @@ public struct WorkerConfiguration: Sendable, Equatable {
         if !(0...1).contains(threshold) { return "\(Settings.threshold) must be between 0 and 1" }
         if !(0...1).contains(reviewThreshold) { return "\(Settings.reviewThreshold) must be between 0 and 1" }
         if consumerName.isEmpty { return "\(Settings.consumerName) must not be empty" }
+        if let partitionSet, let outside = partitionSet.first(where: { !(0..<streams.partitionCount).contains($0) }) {
+            return "\(Settings.partitionSet) names partition \(outside), but there are \(streams.partitionCount) (0…\(streams.partitionCount - 1); set \(Settings.partitions))"
+        }
+        if streams.partitionCount > 1, let tagged = [streams.partition(0).transactions, streams.partition(0).results, streams.partition(0).deadLetters]
+            .first(where: { $0.filter { $0 == "{" }.count > 1 }) {
+            return "with \(Settings.partitions) > 1 the stream names get a partition tag each; \(tagged) already had a {hash tag}"
+        }
         let ttlRange = 1...Settings.maximumTTLSeconds
         if !ttlRange.contains(features.userStateTTLSeconds) { return "\(Settings.userStateTTL) must be between 1 and \(ttlRange.upperBound)" }
         if !ttlRange.contains(features.unknownUserTTLSeconds) { return "\(Settings.unknownUserTTL) must be between 1 and \(ttlRange.upperBound)" }
