@@ -1,6 +1,7 @@
 import Foundation
 import RedisClient
 import RedisHarness
+import FraudServer
 import Testing
 
 @testable import FraudCore
@@ -105,6 +106,52 @@ struct ClusterRunTests {
             let stats = try await FraudStreamBinary.run(["monitor", "--stats", "--json", "--run-id", "p4"] + redisArguments)
             let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.standardOutput.utf8)) as? [String: Any])
             #expect(object["transactions"] as? Int == count, "\(stats.standardOutput.prefix(300)) \(stats.standardError)")
+        }
+    }
+
+    @Test func serveAndLoadTestRunOnAClusterWithTwoPartitions() async throws {
+        try await withRedisCluster { cluster in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(cluster.nodes[1].port)", "--cluster", "--partitions", "2"]
+            #expect(try await FraudStreamBinary.run(["prepare", "--users", "300", "--days", "3", "--trees", "20"] + Array(redisArguments.prefix(3))).status == 0)
+            let redis = try await RedisConnection.connect(cluster.configuration)
+            let streams = StreamNames(namespace: "fraud").partitioned(count: 2)
+            let port = try RedisServer.freePort()
+            try await ChildProcess.run(["serve", "--port", String(port), "--log-level", "warning"] + redisArguments) { server in
+                var client: HTTPConnection?
+                try await waitUntil("the server answers", timeout: .seconds(60)) {
+                    client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port)
+                    return client != nil
+                }
+                let http = try #require(client)
+                let requests = 40
+                for index in 0..<requests {
+                    let body = "{\"transaction_id\": \"api-\(index)\", \"user_id\": \"u\(index)\", \"amount\": 25.5, \"merchant_id\": \"m1\", \"run_id\": \"api-run\"}"
+                    let reply = try await http.request(.POST, "/v1/score", json: body)
+                    #expect(reply.status == 200, "\(reply.text)")
+                }
+                // Each decision is recorded in its user's partition.
+                try await waitUntil("every decision is recorded") {
+                    var total = 0
+                    for partition in streams.partitions { total += try await redis.send(RedisCommand("XLEN", partition.results)).int ?? 0 }
+                    return total == requests
+                }
+                for partition in streams.partitions {
+                    for entry in try await redis.send(XRange(stream: partition.results, count: 100)) {
+                        #expect(streams.partition(forUser: entry.value(of: "user_id") ?? "").partitionIndex == partition.partitionIndex)
+                    }
+                }
+                let stats = try await FraudStreamBinary.run(["monitor", "--stats", "--json", "--run-id", "api-run"] + redisArguments)
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.standardOutput.utf8)) as? [String: Any])
+                #expect(object["transactions"] as? Int == requests, "\(stats.standardOutput.prefix(300))")
+                await http.close()
+                server.send(SIGTERM)
+                #expect(try await server.waitForExit() == .exited(0), "\(server.standardError.suffix(500))")
+            }
+            // load-test starts its workers with the same partitions and waits until both are drained.
+            let load = try await FraudStreamBinary.run(
+                ["load-test", "--count", "2000", "--tps", "4000", "--workers", "1", "--run-id", "load-run"] + redisArguments, timeout: .seconds(180))
+            #expect(load.status == 0, "\(load.standardOutput.suffix(800)) \(load.standardError.suffix(500))")
+            #expect(load.standardOutput.contains("2000 of 2000 transactions have a result"), "\(load.standardOutput.suffix(800))")
         }
     }
 
