@@ -21,8 +21,10 @@ struct DrainBenchmark {
     var observability = Observability.defaults
     /// Workers draining together (each in this process, its own consumer name).
     var workers = 1
-    /// The server is a Redis Cluster: the streams are partition 0's (`<ns>:transactions:{p0}` …).
+    /// The server is a Redis Cluster: the streams are partitioned (`<ns>:transactions:{p0}` …).
     var cluster = false
+    /// Input partitions (with `cluster`, at least 1 tagged partition).
+    var partitions = 1
 
     /// Median time of one `probability` call over real rows.
     static func inferenceMicroseconds(_ record: ModelRecord, rows: [[Double]]) -> Double {
@@ -102,7 +104,7 @@ struct DrainBenchmark {
         var synthesizer = TrafficSynthesizer(world: world, seed: 5, fraudRatio: 0.02, runId: "bench-drain")
         var worker = self.worker
         worker.namespace = namespace  // derives the stream names under it
-        if cluster { worker.streams = StreamNames(namespace: namespace, partition: 0) }
+        if cluster || partitions > 1 { worker.streams = StreamNames(namespace: namespace).partitioned(count: partitions) }
         worker.consumerName = "bench"
         worker.resultTTLSeconds = 0
         worker.maxStreamLength = 0
@@ -116,7 +118,7 @@ struct DrainBenchmark {
             commands.reserveCapacity(end - start)
             for index in start..<end {
                 let transaction = synthesizer.next(timestampMilliseconds: base + Int64(index))
-                var command = RedisCommand("XADD", worker.transactionStream, "*")
+                var command = RedisCommand("XADD", worker.streams.partition(forUser: transaction.userId).transactions, "*")
                 for (name, value) in transaction.streamFields {
                     command.append(name)
                     command.append(value)
@@ -183,8 +185,12 @@ struct DrainBenchmark {
             snapshot.roundTrips += more.roundTrips
             snapshot.batches += more.batches
         }
-        let resultCount = try await redis.send(RedisCommand("XLEN", worker.resultsStream)).int ?? 0
-        let pending = try await redis.send(XPendingSummary(stream: worker.transactionStream, group: worker.consumerGroup)).count
+        var resultCount = 0
+        var pending = 0
+        for partition in worker.streams.partitions {
+            resultCount += try await redis.send(RedisCommand("XLEN", partition.results)).int ?? 0
+            pending += try await redis.send(XPendingSummary(stream: partition.transactions, group: worker.consumerGroup)).count
+        }
 
         func perTransaction(_ micros: Int) -> Double { Double(micros) / Double(max(1, snapshot.written)) }
         let drained = Double(max(1, snapshot.written))
@@ -284,7 +290,12 @@ struct DrainBenchmark {
         onCluster.cluster = true
         var twoWorkers = onCluster
         twoWorkers.workers = 2
-        let runs = [("single server, 1 worker", self), ("3-primary cluster, 1 worker", onCluster), ("3-primary cluster, 2 workers", twoWorkers)]
+        var partitioned = twoWorkers
+        partitioned.partitions = 3
+        let runs = [
+            ("single server, 1 worker", self), ("3-primary cluster, 1 worker", onCluster), ("3-primary cluster, 2 workers", twoWorkers),
+            ("3-primary cluster, 3 partitions, 2 workers", partitioned),
+        ]
         var samples: [[Sample]] = Array(repeating: [], count: runs.count)
         for _ in 0..<max(1, repeats) {
             for (index, run) in runs.enumerated() {
