@@ -70,6 +70,16 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
+    /// The worker settings every drain suite uses.
+    var drainWorker: WorkerConfiguration {
+        var worker = WorkerConfiguration()
+        worker.batchSize = batchSize
+        worker.fetchers = fetchers
+        worker.writers = writers
+        worker.maxInFlight = maxInFlight
+        return worker
+    }
+
     func run() async throws {
         #if DEBUG
         print("note: this is a debug build; use `make bench` (release) for real numbers")
@@ -86,19 +96,11 @@ struct BenchCommand: AsyncParsableCommand {
             ).run(into: &table)
         }
         if suites.contains("all") || suites.contains("drain") {
-            var worker = WorkerConfiguration()
-            worker.batchSize = batchSize
-            worker.fetchers = fetchers
-            worker.writers = writers
-            worker.maxInFlight = maxInFlight
+            let worker = drainWorker
             try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers).run(into: &table, repeats: drainRepeats)
         }
         if suites.contains("cluster") {
-            var worker = WorkerConfiguration()
-            worker.batchSize = batchSize
-            worker.fetchers = fetchers
-            worker.writers = writers
-            worker.maxInFlight = maxInFlight
+            let worker = drainWorker
             let cluster = try await RedisCluster.start(primaries: 3, replicasPerPrimary: 0)
             do {
                 try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers)
@@ -110,11 +112,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         if suites.contains("observability") {
-            var worker = WorkerConfiguration()
-            worker.batchSize = batchSize
-            worker.fetchers = fetchers
-            worker.writers = writers
-            worker.maxInFlight = maxInFlight
+            let worker = drainWorker
             try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers)
                 .compareObservability(into: &table, repeats: drainRepeats)
         }
