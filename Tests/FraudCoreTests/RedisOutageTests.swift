@@ -69,7 +69,9 @@ struct RedisOutageTests {
 
     @Test func sigtermWhileRedisIsDownExitsWithinTheTimeoutAndAnotherWorkerFinishes() async throws {
         try await WorkerHarness.with(redisArguments: ["--appendonly", "yes", "--appendfsync", "always"]) { harness in
-            let ids = try await harness.publish((0..<Self.count).map { WorkerHarness.fields($0) })
+            // A backlog far longer than what is written before Redis goes down, however fast the worker is.
+            let count = 20_000
+            let ids = try await harness.publish((0..<count).map { WorkerHarness.fields($0) })
             let arguments = [
                 "worker", "--redis-url", "redis://127.0.0.1:\(harness.server.port)", "--batch-size", "20", "--block-ms", "100",
                 "--consumer-name", "first", "--log-level", "warning",
@@ -92,12 +94,12 @@ struct RedisOutageTests {
             }
             try await harness.server.restart()
             try await waitUntil("the restarted server to finish loading") {
-                (try? await harness.redis.send(RedisCommand("XLEN", "fraud:transactions")).int) == Self.count
+                (try? await harness.redis.send(RedisCommand("XLEN", "fraud:transactions")).int) == count
             }
             #expect(try await harness.pendingCount() > 0)  // the first worker left its in-flight entries pending
             var second = harness.configuration(consumer: "second")
             second.claimIdleMilliseconds = 200
-            _ = try await harness.runWorker(second) { await Self.resultsSoFar(harness) >= Self.count }
+            _ = try await harness.runWorker(second) { await Self.resultsSoFar(harness) >= count }
             try await Self.expectExactlyOneResultEach(harness, ids: ids)
         }
     }
