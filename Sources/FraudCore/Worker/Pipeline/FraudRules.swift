@@ -1,44 +1,44 @@
-/// Human-readable reason codes and the decision policy on top of the model's score.
+/// The decision policy on top of the model's score: thresholds, and a rule set (``RuleSet``) that adds reason
+/// codes and can move the decision.
+///
+/// In order: the matching `score` rules' sum is added to the model's score (clamped to 0…1); at or above
+/// ``threshold`` the decision is `decline` and `is_fraud` 1, as it is when a `decline` rule matches; else at or
+/// above ``reviewThreshold``, or when a `review` rule matches, `review`; else `approve`. An `approve` rule (an
+/// allow rule) makes the decision `approve` and `is_fraud` 0 unless a `decline` or `review` rule matched too. A
+/// `decline` whose only reason is `new_user` also gets the reason `model_score` (the model decided).
 public struct FraudRules: Sendable, Equatable {
     /// `is_fraud` and `decline` at or above this score.
     public var threshold: Double
     /// `review` at or above this score.
     public var reviewThreshold: Double
+    /// The rules (default: ``RuleSet/standard``, the reasons FraudStream always had).
+    public var ruleSet: RuleSet
 
     /// Creates the policy.
-    public init(threshold: Double, reviewThreshold: Double) {
+    public init(threshold: Double, reviewThreshold: Double, ruleSet: RuleSet = .standard) {
         self.threshold = threshold
         self.reviewThreshold = min(reviewThreshold, threshold)
+        self.ruleSet = ruleSet
     }
 
-    /// Reasons that send a transaction to at least `review` whatever the score.
-    public static let hardReasons: Set<String> = ["ip_blocklist", "impossible_travel", "click_spam"]
-
-    /// Reason codes that explain what in the features looks risky, in a fixed order.
+    /// Reason codes of the rules matching `features` (text fields read as empty, the score as 0), in rule order.
     public func reasons(_ features: [Double]) -> [String] {
-        var codes: [String] = []
-        if features[Feature.unknownUser] == 1 { codes.append("new_user") }
-        if features[Feature.ipBlocklisted] == 1 { codes.append("ip_blocklist") }
-        if features[Feature.clickSpam] == 1 { codes.append("click_spam") }
-        if features[Feature.transactionsLastMinute] >= 5 { codes.append("velocity_1m") }
-        if features[Feature.transactionsLastHour] >= 20 { codes.append("velocity_1h") }
-        if features[Feature.transactionsLastMinute] >= 3 && features[Feature.amount] < 5 { codes.append("card_testing") }
-        if features[Feature.travelSpeedKilometresPerHour] > 900 { codes.append("impossible_travel") }
-        if features[Feature.userTransactionCount] >= 3 && features[Feature.amountToMeanRatio] >= 5 { codes.append("amount_spike") }
-        if features[Feature.newDevice] == 1 && features[Feature.userTransactionCount] > 0 { codes.append("new_device") }
-        if features[Feature.distanceFromHomeKilometres] > 1_000 { codes.append("far_from_home") }
-        if features[Feature.distinctMerchantsLastHour] >= 5 { codes.append("many_merchants_1h") }
-        return codes
+        ruleSet.evaluate(RuleInput(features: features, score: 0, transaction: nil)).reasons
     }
 
-    /// The decision and reasons for a score.
-    public func decide(score: Double, features: [Double], modelVersion: Int) -> ScoredDecision {
-        var codes = reasons(features)
-        let isFraud = score >= threshold
-        var decision = isFraud ? "decline" : (score >= reviewThreshold ? "review" : "approve")
-        if decision == "approve" && codes.contains(where: Self.hardReasons.contains) { decision = "review" }
+    /// The decision for a scored transaction.
+    public func decide(score: Double, features: [Double], modelVersion: Int, transaction: Transaction? = nil) -> ScoredDecision {
+        let verdict = ruleSet.evaluate(RuleInput(features: features, score: score, transaction: transaction))
+        var codes = verdict.reasons
+        let adjusted = verdict.scoreDelta == 0 ? score : min(1, max(0, score + verdict.scoreDelta))
+        var isFraud = adjusted >= threshold || verdict.decline
+        var decision = isFraud ? "decline" : (adjusted >= reviewThreshold || verdict.review ? "review" : "approve")
+        if verdict.approve && !verdict.decline && !verdict.review {
+            decision = "approve"
+            isFraud = false
+        }
         if isFraud && codes.allSatisfy({ $0 == "new_user" }) { codes.append("model_score") }
         return ScoredDecision(
-            score: score, isFraud: isFraud, decision: decision, reasons: codes.joined(separator: ","), modelVersion: modelVersion)
+            score: adjusted, isFraud: isFraud, decision: decision, reasons: codes.joined(separator: ","), modelVersion: modelVersion)
     }
 }
