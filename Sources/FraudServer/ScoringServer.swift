@@ -62,7 +62,9 @@ public struct ScoringServer: Sendable {
         let models = ModelStore(namespace: configuration.namespace)
         let model = try await models.load(configuration.pinnedModelVersion, on: control)
         let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
-        let engine = DecisionEngine(configuration: configuration, model: model, blocklistShape: shape, logger: logger)
+        let ruleStore = RuleStore(namespace: configuration.namespace)
+        let rules = try await ruleStore.load(on: control)
+        let engine = DecisionEngine(configuration: configuration, model: model, rules: rules, blocklistShape: shape, logger: logger)
         let metrics = FraudMetrics()
         metrics.modelServing(version: model.version)
         _ = metrics.counter(FraudMetrics.Name.apiDegraded)
@@ -117,6 +119,7 @@ public struct ScoringServer: Sendable {
                 connection: watch, store: models, scorer: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger,
                 metrics: metrics))
         }
+        add(RuleWatcher(connection: watch, store: ruleStore, receiver: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         add(BlocklistWatcher(engine: engine, connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         add(ScoringLanes(lanes: lanes, engine: engine))
         add(application)

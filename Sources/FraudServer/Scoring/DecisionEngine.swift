@@ -19,11 +19,18 @@ public final class DecisionEngine: Sendable {
     let counters = EngineCounters()
     private let extractorState: Mutex<FeatureExtractor>
 
-    /// Creates an engine serving `model`, with the blocklist of `blocklistShape`.
-    public init(configuration: ServeConfiguration, model: ModelRecord, blocklistShape: BloomFilterShape?, logger: Logger) {
+    /// Creates an engine serving `model` and `rules` (default: the built-in rule set), with the blocklist of
+    /// `blocklistShape`.
+    public init(
+        configuration: ServeConfiguration, model: ModelRecord, rules: RuleStore.Version? = nil, blocklistShape: BloomFilterShape?,
+        logger: Logger
+    ) {
         self.configuration = configuration
         scorer = SharedScorer(
-            model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold))
+            model: model,
+            rules: FraudRules(
+                threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold, ruleSet: rules?.ruleSet ?? .standard),
+            rulesVersion: rules?.version ?? 0)
         queue = ScoreQueue(capacity: configuration.maxInFlight, lanes: configuration.lanes)
         records = RecordBuffer(capacity: max(1_000, configuration.maxInFlight * 2))
         keys = FeatureKeys(namespace: configuration.namespace)

@@ -74,7 +74,8 @@ actor ScoringLane {
             }
         }
         if toScore.isEmpty { return }
-        let explained = engine.scorer.score(toScore.map { vectors[$0] }, explain: toScore.map { batch[$0].explain })
+        let explained = engine.scorer.score(
+            toScore.map { vectors[$0] }, explain: toScore.map { batch[$0].explain }, transactions: toScore.map { batch[$0].transaction })
         let scored = clock.now
 
         var stores: [DecisionAnswer] = []

@@ -7,17 +7,19 @@ public final class SharedScorer: ModelReceiver {
     private struct State {
         var model: ModelRecord
         var pending: ModelRecord?
+        var rules: FraudRules
+        var rulesVersion: Int
     }
 
-    /// The rules on top of the score.
-    public let rules: FraudRules
     private let state: Mutex<State>
 
-    /// Creates a scorer serving `model`.
-    public init(model: ModelRecord, rules: FraudRules) {
-        self.rules = rules
-        state = Mutex(State(model: model, pending: nil))
+    /// Creates a scorer serving `model` with `rules` (rule set version `rulesVersion`; 0 = the built-in one).
+    public init(model: ModelRecord, rules: FraudRules, rulesVersion: Int = 0) {
+        state = Mutex(State(model: model, pending: nil, rules: rules, rulesVersion: rulesVersion))
     }
+
+    /// The rules on top of the score, as they decide now.
+    public var rules: FraudRules { state.withLock { $0.rules } }
 
     /// The model that scores the next batch: a queued one, else the one in use.
     public var servingModel: ModelRecord { state.withLock { $0.pending ?? $0.model } }
@@ -32,24 +34,38 @@ public final class SharedScorer: ModelReceiver {
         }
     }
 
-    /// The model for a batch, switching to a queued one first.
-    private func modelForBatch() -> ModelRecord {
+    /// The model and rules for a batch, switching to a queued model first.
+    private func modelForBatch() -> (ModelRecord, FraudRules) {
         state.withLock { state in
             if let next = state.pending {
                 state.model = next
                 state.pending = nil
             }
-            return state.model
+            return (state.model, state.rules)
         }
     }
 
-    /// Scores a batch (explanations where asked for).
-    func score(_ vectors: [[Double]], explain: [Bool]) -> [ExplainedDecision] {
-        modelForBatch().explainedDecisions(vectors, explain: explain, rules: rules)
+    /// Scores a micro-batch (with the transactions, for rules on their text fields).
+    func score(_ vectors: [[Double]], explain: [Bool], transactions: [Transaction]? = nil) -> [ExplainedDecision] {
+        let (model, rules) = modelForBatch()
+        return model.explainedDecisions(vectors, explain: explain, rules: rules, transactions: transactions)
     }
 
     /// The degraded answer's decision for a transaction-only vector.
     func degraded(_ vector: [Double], decision: String) -> ScoredDecision {
         servingModel.degradedDecision(vector, decision: decision)
+    }
+}
+
+extension SharedScorer: RuleReceiver {
+    /// The rule set version deciding now.
+    public var nextRulesVersion: Int { state.withLock { $0.rulesVersion } }
+
+    /// Takes effect for the next batch any lane scores.
+    public func install(rules ruleSet: RuleSet, version: Int) {
+        state.withLock { state in
+            state.rules.ruleSet = ruleSet
+            state.rulesVersion = version
+        }
     }
 }

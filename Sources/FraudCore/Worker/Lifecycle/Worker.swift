@@ -165,9 +165,12 @@ public struct Worker: Sendable {
         let limiter = InFlightLimiter(capacity: configuration.maxInFlight)
         let counters = PipelineCounters()
         metrics.modelServing(version: model.version)
+        let ruleStore = RuleStore(namespace: configuration.namespace)
+        let rules = try await ruleStore.load(on: control)
         let scorer = Scorer(
-            model: model, rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold),
-            logger: logger)
+            model: model,
+            rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold, ruleSet: rules.ruleSet),
+            rulesVersion: rules.version, logger: logger)
         // The feature fetchers serve every partition (a user always goes to the same one).
         var fetchers: [FeatureFetcher] = []
         for index in 0..<configuration.fetchers {
@@ -189,6 +192,7 @@ public struct Worker: Sendable {
                 connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger,
                 metrics: metrics))
         }
+        add(RuleWatcher(connection: control, store: ruleStore, receiver: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         if configuration.profile {
             add(ProfileReporter(counters: counters, limiter: limiter, intervalSeconds: 5, workerId: configuration.workerId))
         }

@@ -4,13 +4,16 @@ import Logging
 public actor Scorer {
     private var model: ModelRecord
     private var pending: ModelRecord?
-    private let rules: FraudRules
+    private var rules: FraudRules
+    private var rulesVersion: Int
+    private var pendingRules: (ruleSet: RuleSet, version: Int)?
     private let logger: Logger
 
-    /// Creates a scorer serving `model`.
-    public init(model: ModelRecord, rules: FraudRules, logger: Logger) {
+    /// Creates a scorer serving `model` with `rules` (rule set version `rulesVersion`; 0 = the built-in one).
+    public init(model: ModelRecord, rules: FraudRules, rulesVersion: Int = 0, logger: Logger) {
         self.model = model
         self.rules = rules
+        self.rulesVersion = rulesVersion
         self.logger = logger
     }
 
@@ -27,17 +30,33 @@ public actor Scorer {
     }
 
     /// Scores every item of a batch.
-    public func score(_ vectors: [[Double]]) -> [ScoredDecision] {
+    public func score(_ vectors: [[Double]], transactions: [Transaction]? = nil) -> [ScoredDecision] {
         switchToPendingModel()
         let ensemble = model.ensemble
         let version = model.version
-        return vectors.map { vector in
-            rules.decide(score: ensemble.probability(vector), features: vector, modelVersion: version)
+        return vectors.indices.map { index in
+            let vector = vectors[index]
+            return rules.decide(
+                score: ensemble.probability(vector), features: vector, modelVersion: version, transaction: transactions?[index])
         }
+    }
+
+    /// The rule set version deciding now, or at the next batch when one is queued.
+    public var nextRulesVersion: Int { pendingRules?.version ?? rulesVersion }
+
+    /// Queues a rule set for the next batch.
+    public func install(rules ruleSet: RuleSet, version: Int) {
+        pendingRules = (ruleSet, version)
     }
 
 
     private func switchToPendingModel() {
+        if let next = pendingRules {
+            logger.notice("switched rules between batches", metadata: ["from": "\(rulesVersion)", "to": "\(next.version)"])
+            rules.ruleSet = next.ruleSet
+            rulesVersion = next.version
+            pendingRules = nil
+        }
         if let next = pending {
             logger.notice("switched model between batches", metadata: ["from": "\(model.version)", "to": "\(next.version)"])
             model = next
@@ -47,6 +66,7 @@ public actor Scorer {
 }
 
 extension Scorer: ModelReceiver {}
+extension Scorer: RuleReceiver {}
 
 /// What follows promotions (``ModelWatcher``): the worker's ``Scorer``, the scoring API's scorer.
 public protocol ModelReceiver: Sendable {
@@ -59,9 +79,13 @@ public protocol ModelReceiver: Sendable {
 extension ModelRecord {
     /// Scores `vectors` with this model and `rules` and, where `explain` says so, splits each margin into
     /// per-feature contributions (the same model version as the score).
-    public func explainedDecisions(_ vectors: [[Double]], explain: [Bool], rules: FraudRules) -> [ExplainedDecision] {
-        zip(vectors, explain).map { vector, wanted in
-            let decision = rules.decide(score: ensemble.probability(vector), features: vector, modelVersion: version)
+    public func explainedDecisions(
+        _ vectors: [[Double]], explain: [Bool], rules: FraudRules, transactions: [Transaction]? = nil
+    ) -> [ExplainedDecision] {
+        vectors.indices.map { index in
+            let (vector, wanted) = (vectors[index], explain[index])
+            let decision = rules.decide(
+                score: ensemble.probability(vector), features: vector, modelVersion: version, transaction: transactions?[index])
             guard wanted else { return ExplainedDecision(decision: decision, baseMargin: 0, contributions: nil) }
             let split = ensemble.contributions(vector)
             return ExplainedDecision(decision: decision, baseMargin: split.base, contributions: split.features)

@@ -23,7 +23,7 @@ public struct ScoringStage: Service {
         for await var batch in input {
             let start = ContinuousClock.now
             batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
-            batch.decisions = await scorer.score(batch.vectors)
+            batch.decisions = await scorer.score(batch.vectors, transactions: batch.items.map(\.transaction))
             if let delay { try? await Task.sleep(for: delay) }
             let elapsed = (ContinuousClock.now - start).microseconds
             batch.timings.scoringMicroseconds = elapsed

@@ -1,0 +1,73 @@
+import Foundation
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudCore
+
+@Suite("Rule sets in Redis, promoted to a running worker")
+struct RuleSetTests {
+    @Test func aPromotedRuleSetDecidesTheNextBatchesOfARunningWorker() async throws {
+        try await WorkerHarness.with { harness in
+            try await harness.publish((0..<50).map { WorkerHarness.fields($0, run: "before") })
+            let store = RuleStore(namespace: "fraud")
+            let assembly = try await harness.runWorker(harness.configuration(), while: { assembly in
+                try await harness.waitForLength("fraud:results", atLeast: 50)
+                let text = RuleSet.defaultText + #"merchant_id in ["m1", "m2"] and amount > 0 => review reason watched_merchant"# + "\n"
+                let version = try await store.save(text, note: "test", promote: true, on: harness.redis)
+                #expect(version == 1)
+                try await waitUntil("the worker installs the promoted rules") { await assembly.scorer.nextRulesVersion == 1 }
+                try await harness.publish((50..<150).map { WorkerHarness.fields($0, run: "after") })
+            }) { try await harness.length("fraud:results") >= 150 }
+            #expect(await assembly.scorer.nextRulesVersion == 1)
+            let results = try await harness.entries("fraud:results")
+            let before = results.filter { $0["run_id"] == "before" }
+            let after = results.filter { $0["run_id"] == "after" }
+            #expect(before.count == 50 && after.count == 100)
+            #expect(!before.contains { ($0["reasons"] ?? "").contains("watched_merchant") })
+            // The new rule reads a text field of the transaction (merchant_id) and moves approvals to review.
+            let watched = after.filter { ["m1", "m2"].contains(WorkerHarness.fields(Int(($0["transaction_id"] ?? "tx-0").dropFirst(3)) ?? 0)
+                .first { $0.0 == "merchant_id" }?.1 ?? "") }
+            #expect(!watched.isEmpty)
+            for result in watched {
+                #expect((result["reasons"] ?? "").contains("watched_merchant"), "\(result)")
+                #expect(result["decision"] != "approve")
+            }
+            #expect(!after.filter { !watched.map { $0["transaction_id"] }.contains($0["transaction_id"]) }
+                .contains { ($0["reasons"] ?? "").contains("watched_merchant") })
+        }
+    }
+
+    @Test func theRulesCommandValidatesAddsRemovesAndPromotes() async throws {
+        try await withRedisServer { server in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(server.port)"]
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let bad = directory.appendingPathComponent("bad.rules").path
+            try "# fine\namount >> 5 => review reason x\n".write(toFile: bad, atomically: true, encoding: .utf8)
+            let validate = try await FraudStreamBinary.run(["rules", "validate", bad])
+            #expect(validate.status == 65)
+            #expect(validate.standardError == "fraudstream: \(bad): line 2, column 9: expected a value, a name or '('\n")
+
+            let list = try await FraudStreamBinary.run(["rules", "list"] + redisArguments)
+            #expect(list.standardOutput.hasPrefix("* v0  built-in  11 rules"))
+            let add = try await FraudStreamBinary.run(["rules", "add", "amount > 5000 => decline reason huge_amount"] + redisArguments)
+            #expect(add.status == 0 && add.standardOutput.contains("stored rule set version 1 (12 rules), promoted"), "\(add.standardOutput) \(add.standardError)")
+            let refused = try await FraudStreamBinary.run(["rules", "add", "amount > \"x\" => decline reason y"] + redisArguments)
+            #expect(refused.status == 65 && refused.standardError.contains("column 8"))
+            let remove = try await FraudStreamBinary.run(["rules", "remove", "velocity_1h", "--no-promote"] + redisArguments)
+            #expect(remove.standardOutput.contains("stored rule set version 2 (11 rules):"), "\(remove.standardOutput)")
+            let show = try await FraudStreamBinary.run(["rules", "show", "2"] + redisArguments)
+            #expect(show.standardOutput.hasPrefix("# rule set version 2: v1 - velocity_1h\n"))
+            let rules = show.standardOutput.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            #expect(rules.contains { $0.contains("huge_amount") } && !rules.contains { $0.contains("velocity_1h") })
+            let listed = try await FraudStreamBinary.run(["rules", "list"] + redisArguments)
+            #expect(listed.standardOutput.contains("* v1"))
+            #expect(try await FraudStreamBinary.run(["rules", "promote", "2"] + redisArguments).status == 0)
+            let redis = try await RedisConnection.connect(server.configuration)
+            #expect(try await RuleStore(namespace: "fraud").latestVersion(on: redis) == 2)
+            #expect(try await FraudStreamBinary.run(["rules", "promote", "9"] + redisArguments).status == 66)
+        }
+    }
+}
