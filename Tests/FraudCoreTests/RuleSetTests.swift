@@ -38,6 +38,30 @@ struct RuleSetTests {
         }
     }
 
+    @Test func perRuleHitsAndPrecisionInTheRunStatisticsEqualTheResults() async throws {
+        try await WorkerHarness.with { harness in
+            try await harness.publish((0..<400).map { WorkerHarness.fields($0) })
+            _ = try await harness.runWorker(harness.configuration()) { try await harness.length("fraud:results") >= 400 }
+            let results = try await harness.entries("fraud:results")
+            var hits: [String: Int] = [:], fraud: [String: Int] = [:], labelled: [String: Int] = [:]
+            for result in results {
+                let label = WorkerHarness.fields(Int((result["transaction_id"] ?? "tx-0").dropFirst(3)) ?? 0).first { $0.0 == "is_fraud" }?.1
+                for reason in (result["reasons"] ?? "").split(separator: ",").map(String.init) {
+                    hits[reason, default: 0] += 1
+                    if label != nil { labelled[reason, default: 0] += 1 }
+                    if label == "1" { fraud[reason, default: 0] += 1 }
+                }
+            }
+            let statistics = try await RunStatistics.load(run: "run-test", namespace: "fraud", on: harness.redis)
+            #expect(statistics.rules.count == hits.count && !hits.isEmpty)
+            for rule in statistics.rules {
+                #expect(rule.hits == hits[rule.reason] && rule.labelled == labelled[rule.reason, default: 0]
+                    && rule.fraud == fraud[rule.reason, default: 0], "\(rule)")
+            }
+            #expect(statistics.report.contains("rules       hits, and precision on labelled hits"))
+        }
+    }
+
     @Test func theRulesCommandValidatesAddsRemovesAndPromotes() async throws {
         try await withRedisServer { server in
             let redisArguments = ["--redis-url", "redis://127.0.0.1:\(server.port)"]

@@ -77,7 +77,9 @@ end
 --   <prefix>:m:<unix hour>    field '<minute of the hour>:<metric>', kept retention + 1 h.
 -- Metrics: scored, approve, review, decline, fraud (flagged), dead_letter, reason:<code>. The second is the
 -- write's, on Redis's clock; a call adds its counts once per metric, in the same atomic call as the results.
-local function count_series(series, decision, is_fraud, reasons)
+-- Also counts each reason (rule) in the run's statistics `s`: hits 'reason:<code>', and with a label
+-- 'reason_labelled:<code>' and 'reason_fraud:<code>' (a rule's precision: fraud / labelled).
+local function count_series(series, decision, is_fraud, reasons, s, label)
   series.scored = (series.scored or 0) + 1
   series[decision] = (series[decision] or 0) + 1
   if is_fraud == '1' then series.fraud = (series.fraud or 0) + 1 end
@@ -85,6 +87,15 @@ local function count_series(series, decision, is_fraud, reasons)
     for reason in string.gmatch(reasons, '[^,]+') do
       local metric = 'reason:' .. reason
       series[metric] = (series[metric] or 0) + 1
+      s[metric] = (s[metric] or 0) + 1
+      if label ~= '' then
+        local labelled = 'reason_labelled:' .. reason
+        s[labelled] = (s[labelled] or 0) + 1
+        if label == '1' then
+          local fraud = 'reason_fraud:' .. reason
+          s[fraud] = (s[fraud] or 0) + 1
+        end
+      end
     end
   end
 end
@@ -186,8 +197,9 @@ local function write_batch(keys, args)
           is_fraud = args[b + 5], decision = args[b + 6], reasons = args[b + 7], model_version = args[b + 8],
           worker_id = worker, source_id = id, latency_ms = latency}), 'EX', ttl)
       end
-      count_result(run_stats(runs, args[b + 3]), args[b + 5], args[b + 6], args[b + 9], latency_us)
-      count_series(series, args[b + 6], args[b + 5], args[b + 7])
+      local s = run_stats(runs, args[b + 3])
+      count_result(s, args[b + 5], args[b + 6], args[b + 9], latency_us)
+      count_series(series, args[b + 6], args[b + 5], args[b + 7], s, args[b + 9])
       acks[#acks + 1] = id
       out[1] = out[1] + 1
       out[#out + 1] = latency_us
@@ -268,7 +280,7 @@ local function record_decisions(keys, args)
     end
     local s = run_stats(runs, args[b + 2])
     count_result(s, args[b + 4], args[b + 5], args[b + 8], latency_us)
-    count_series(series, args[b + 5], args[b + 4], args[b + 6])
+    count_series(series, args[b + 5], args[b + 4], args[b + 6], s, args[b + 8])
     s.api = s.api + 1
     if args[b + 13] == '1' then s.degraded = s.degraded + 1 end
   end

@@ -145,6 +145,30 @@ public struct RunStatistics: Sendable {
     }
 
     /// A JSON-ready dictionary (the `--stats --json` schema).
+    /// One rule's (reason code's) figures in a run.
+    public struct RuleFigures: Sendable, Equatable {
+        /// The reason code.
+        public var reason: String
+        /// Results it was among the reasons of.
+        public var hits: Int
+        /// Of those, results with a label.
+        public var labelled: Int
+        /// Of those, labelled fraud.
+        public var fraud: Int
+        /// Labelled fraud over labelled hits; nil without labelled hits.
+        public var precision: Double? { labelled > 0 ? Double(fraud) / Double(labelled) : nil }
+    }
+
+    /// Every reason code's hits and precision, most hits first.
+    public var rules: [RuleFigures] {
+        counters.compactMap { field, hits -> RuleFigures? in
+            guard field.hasPrefix("reason:") else { return nil }
+            let reason = String(field.dropFirst("reason:".count))
+            return RuleFigures(
+                reason: reason, hits: hits, labelled: counters["reason_labelled:\(reason)"] ?? 0, fraud: counters["reason_fraud:\(reason)"] ?? 0)
+        }.sorted { $0.hits != $1.hits ? $0.hits > $1.hits : $0.reason < $1.reason }
+    }
+
     public var jsonObject: [String: Any] {
         var stages: [String: Any] = [:]
         for stage in StageHistograms.stages {
@@ -165,6 +189,9 @@ public struct RunStatistics: Sendable {
             "start_ms": counters["first_ms"] ?? 0, "end_ms": counters["last_ms"] ?? 0,
             "pattern": meta["pattern"] ?? "", "target_tps": Double(meta["target_tps"] ?? "") ?? 0,
             "generated": Int(meta["sent"] ?? "") ?? 0,
+            "rules": Dictionary(uniqueKeysWithValues: rules.map { rule in
+                (rule.reason, ["hits": rule.hits, "labelled": rule.labelled, "fraud": rule.fraud, "precision": rule.precision as Any] as [String: Any])
+            }),
         ]
     }
 
@@ -203,6 +230,14 @@ public struct RunStatistics: Sendable {
             lines.append(stage.padding(toLength: 12, withPad: " ", startingAt: 0) + cells.map { column($0, width) }.joined(separator: " "))
         }
         lines.append("")
+        if !rules.isEmpty {
+            lines.append("rules       hits, and precision on labelled hits (fraud / labelled)")
+            for rule in rules {
+                lines.append("  " + rule.reason.padding(toLength: 28, withPad: " ", startingAt: 0) + column("\(rule.hits)", 8)
+                    + "  precision " + ratio(rule.fraud, rule.labelled) + " (\(rule.fraud) of \(rule.labelled))")
+            }
+            lines.append("")
+        }
         for (worker, fields) in workers.sorted(by: { $0.key < $1.key }) {
             lines.append("worker      \(worker): \(fields["processed"] ?? "0") scored; \(fields["settings"] ?? "")")
         }
