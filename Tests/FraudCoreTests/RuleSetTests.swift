@@ -62,6 +62,33 @@ struct RuleSetTests {
         }
     }
 
+    @Test func aShadowModelScoresEveryTransactionAndIsComparedOnLabels() async throws {
+        try await WorkerHarness.with { harness in
+            let models = ModelStore(namespace: "fraud")
+            let challenger = try await models.save(WorkerHarness.tinyModel(seed: 7), promote: false, on: harness.redis)
+            try await models.setShadow(challenger, on: harness.redis)
+            let count = 300
+            _ = try await harness.runWorker(harness.configuration(), while: { assembly in
+                try await waitUntil("the worker loads the shadow model") { await assembly.scorer.shadowModelVersion == challenger }
+                try await harness.publish((0..<count).map { WorkerHarness.fields($0) })
+            }) { try await harness.length("fraud:results") >= count }
+            let results = try await harness.entries("fraud:results")
+            #expect(results.count == count)
+            #expect(results.allSatisfy { $0["shadow_model_version"] == String(challenger) && Double($0["shadow_score"] ?? "") != nil })
+            #expect(results.allSatisfy { $0["model_version"] == "1" })  // the champion still decides
+            // The challenger's confusion matrix covers every labelled result, and matches its scores.
+            let statistics = try await RunStatistics.load(run: "run-test", namespace: "fraud", on: harness.redis)
+            let shadow = ["shadow_tp", "shadow_fp", "shadow_tn", "shadow_fn"].map { statistics.counters[$0] ?? 0 }
+            #expect(shadow.reduce(0, +) == statistics.counters["labelled"])
+            let flagged = results.filter { (Double($0["shadow_score"] ?? "") ?? 0) >= 0.7 }.count
+            #expect(shadow[0] + shadow[1] == flagged)
+            #expect(statistics.report.contains("shadow      \(count) labelled: precision"))
+            // Off again: nothing more is shadow-scored.
+            try await models.setShadow(nil, on: harness.redis)
+            #expect(try await models.shadowVersion(on: harness.redis) == nil)
+        }
+    }
+
     @Test func theRulesCommandValidatesAddsRemovesAndPromotes() async throws {
         try await withRedisServer { server in
             let redisArguments = ["--redis-url", "redis://127.0.0.1:\(server.port)"]

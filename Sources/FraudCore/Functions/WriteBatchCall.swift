@@ -107,6 +107,12 @@ public struct WriteBatchCall: Sendable {
         case scoringMilliseconds
         /// The amount.
         case amount
+        /// The shadow model's score, six decimals, or empty when no shadow model is set.
+        case shadowScore
+        /// `1` when the shadow score is at or above the threshold, `0`, or empty.
+        case shadowIsFraud
+        /// The shadow model's version, or empty.
+        case shadowModelVersion
     }
 
     /// The values of a dead-letter record before its pairs, by offset; the last one is the pair count K,
@@ -205,6 +211,9 @@ public struct WriteBatchCall: Sendable {
                 case .featuresMilliseconds: command.append(featuresMs)
                 case .scoringMilliseconds: command.append(scoringMs)
                 case .amount: command.append(transaction.amount)
+                case .shadowScore: command.append(decision.shadowScore.map(Self.scoreText) ?? "")
+                case .shadowIsFraud: command.append(decision.shadowIsFraud.map { $0 ? "1" : "0" } ?? "")
+                case .shadowModelVersion: command.append(decision.shadowModelVersion.map(String.init) ?? "")
                 }
             }
         }

@@ -51,6 +51,15 @@ local function count_result(s, is_fraud, decision, label, latency_us)
   end
 end
 
+-- The shadow (challenger) model's confusion matrix on labelled results: shadow_tp, shadow_fp, shadow_tn, shadow_fn.
+local function count_shadow(s, shadow_is_fraud, label)
+  if shadow_is_fraud == '' or label == '' then return end
+  local field
+  if label == '1' then field = shadow_is_fraud == '1' and 'shadow_tp' or 'shadow_fn'
+  else field = shadow_is_fraud == '1' and 'shadow_fp' or 'shadow_tn' end
+  s[field] = (s[field] or 0) + 1
+end
+
 -- Adds a call's counters to each run's hash and the writer's hash under it, once per run per call. `base` is
 -- '<ns>:stats', or '<ns>:stats:{<tag>}' for a hash-tagged results stream (a cluster partition: same slot).
 local function write_run_stats(runs, base, worker, now_ms, stats_ttl)
@@ -123,8 +132,10 @@ end
 --       10 smallest and 11 largest entry id of the batch, 12 values per result record F,
 --       13 values per dead-letter record before its pairs H, 14 statistics keys' TTL s,
 --       15 this worker's lease token ('' = no check), 16 time-series key prefix, 17 time-series retention s
---       (0 = none), 18 statistics key base, then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
---         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount
+--       (0 = none), 18 statistics key base,
+--       then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
+--         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount,
+--         shadow score, shadow is_fraud, shadow model version ('' when no shadow model)
 --       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
 -- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
 local function write_batch(keys, args)
@@ -186,6 +197,10 @@ local function write_batch(keys, args)
         'score', args[b + 4], 'is_fraud', args[b + 5], 'decision', args[b + 6], 'reasons', args[b + 7],
         'model_version', args[b + 8], 'worker_id', worker, 'source_id', id, 'latency_ms', latency,
         'queue_ms', args[b + 10], 'features_ms', args[b + 11], 'scoring_ms', args[b + 12], 'amount', args[b + 13]}
+      if args[b + 14] ~= '' then
+        fields[#fields + 1], fields[#fields + 2] = 'shadow_score', args[b + 14]
+        fields[#fields + 1], fields[#fields + 2] = 'shadow_model_version', args[b + 16]
+      end
       if maxlen > 0 then
         redis.call('XADD', keys[2], 'MAXLEN', '~', maxlen, '*', unpack(fields))
       else
@@ -199,6 +214,7 @@ local function write_batch(keys, args)
       end
       local s = run_stats(runs, args[b + 3])
       count_result(s, args[b + 5], args[b + 6], args[b + 9], latency_us)
+      count_shadow(s, args[b + 15], args[b + 9])
       count_series(series, args[b + 6], args[b + 5], args[b + 7], s, args[b + 9])
       acks[#acks + 1] = id
       out[1] = out[1] + 1
@@ -246,7 +262,8 @@ end
 -- KEYS: 1 results stream, 2 the server's marker '{<results stream>}:recorded:<instance>'
 -- ARGV: 1 server id (worker_id field), 2 namespace, 3 results MAXLEN (0 = none), 4 statistics keys' TTL s,
 --       5 record count R, 6 values per record F, 7 this call's sequence number (increasing per instance),
---       8 time-series key prefix, 9 time-series retention s (0 = none), 10 statistics key base, then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
+--       8 time-series key prefix, 9 time-series retention s (0 = none), 10 statistics key base,
+--       then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
 --         model version, label ('' unknown, 0, 1), latency us (receipt to decision, on the server's clock),
 --         features ms, scoring ms, amount, degraded (0/1)
 -- Returns: the number of results written (0 for a retry of an applied call).

@@ -145,6 +145,17 @@ public struct RunStatistics: Sendable {
     }
 
     /// A JSON-ready dictionary (the `--stats --json` schema).
+    /// The shadow (challenger) model's precision and recall on the same labelled results, next to the champion's.
+    var shadowLine: String {
+        let tp = counters["shadow_tp"] ?? 0, fp = counters["shadow_fp"] ?? 0, fn = counters["shadow_fn"] ?? 0, tn = counters["shadow_tn"] ?? 0
+        guard tp + fp + fn + tn > 0 else { return "shadow      none (fraudstream models shadow N scores with a challenger too)" }
+        func ratio(_ numerator: Int, _ denominator: Int) -> String {
+            denominator == 0 ? "n/a" : String(format: "%.4f", Double(numerator) / Double(denominator))
+        }
+        return "shadow      \(tp + fp + fn + tn) labelled: precision \(ratio(tp, tp + fp)), recall \(ratio(tp, tp + fn)) "
+            + "(tp \(tp) fp \(fp) tn \(tn) fn \(fn)); the champion above decided"
+    }
+
     /// One rule's (reason code's) figures in a run.
     public struct RuleFigures: Sendable, Equatable {
         /// The reason code.
@@ -189,6 +200,10 @@ public struct RunStatistics: Sendable {
             "start_ms": counters["first_ms"] ?? 0, "end_ms": counters["last_ms"] ?? 0,
             "pattern": meta["pattern"] ?? "", "target_tps": Double(meta["target_tps"] ?? "") ?? 0,
             "generated": Int(meta["sent"] ?? "") ?? 0,
+            "shadow_confusion": [
+                "tp": counters["shadow_tp"] ?? 0, "fp": counters["shadow_fp"] ?? 0, "tn": counters["shadow_tn"] ?? 0,
+                "fn": counters["shadow_fn"] ?? 0,
+            ],
             "rules": Dictionary(uniqueKeysWithValues: rules.map { rule in
                 (rule.reason, ["hits": rule.hits, "labelled": rule.labelled, "fraud": rule.fraud, "precision": rule.precision as Any] as [String: Any])
             }),
@@ -213,6 +228,7 @@ public struct RunStatistics: Sendable {
                 + "review \(counters["review"] ?? 0), decline \(counters["decline"] ?? 0)",
             "labels      \(counters["labelled"] ?? 0) labelled: precision \(ratio(tp, tp + fp)), recall \(ratio(tp, tp + fn)) "
                 + "(tp \(tp) fp \(fp) tn \(counters["tn"] ?? 0) fn \(fn))",
+            shadowLine,
             String(format: "throughput  %.0f results/s", throughput)
                 + (meta["target_tps"].map { ", generator target \($0)/s (\(meta["pattern"] ?? "?"))" } ?? ""),
             "",

@@ -49,6 +49,24 @@ public struct ModelStore: Sendable {
         try await connection.send(RedisCommand("GET", latestKey)).int
     }
 
+    /// `<ns>:model:shadow`: the challenger version every transaction is also scored with (`models shadow N`).
+    public var shadowKey: String { "\(namespace):model:shadow" }
+
+    /// The shadow model's version, nil when none is set.
+    public func shadowVersion(on connection: RedisConnection) async throws(RedisError) -> Int? {
+        try await connection.send(RedisCommand("GET", shadowKey)).int
+    }
+
+    /// Sets (or, with nil, clears) the shadow model; a version that does not exist is refused.
+    public func setShadow(_ version: Int?, on connection: RedisConnection) async throws {
+        guard let version else {
+            _ = try await connection.send(RedisCommand("DEL", shadowKey))
+            return
+        }
+        _ = try await load(version, on: connection)
+        _ = try await connection.send(RedisCommand("SET", shadowKey, version))
+    }
+
     /// Makes `version` the one workers serve.
     public func promote(_ version: Int, on connection: RedisConnection) async throws {
         guard try await connection.send(RedisCommand("EXISTS", key(version))).int == 1 else {

@@ -8,7 +8,7 @@ struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "List, show and promote model versions stored in Redis.",
-        subcommands: [List.self, Show.self, Promote.self],
+        subcommands: [List.self, Show.self, Promote.self, Shadow.self],
         defaultSubcommand: List.self
     )
 
@@ -78,6 +78,26 @@ struct ModelsCommand: AsyncParsableCommand {
             _ = try await store.load(version, on: redis)  // refuse to promote a model this build cannot serve
             try await store.promote(version, on: redis)
             print("promoted model version \(version)")
+        }
+    }
+
+    struct Shadow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Score every transaction with a second model version that decides nothing (champion/challenger).",
+            discussion: "Results then carry shadow_score and shadow_model_version; monitor --stats compares both models on labelled traffic. Running workers pick it up within a second.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var namespace: NamespaceOptions
+        @Argument(help: "Version number of the challenger.") var version: Int?
+        @Flag(help: "Stop shadow scoring.") var off = false
+
+        func validate() throws {
+            if off == (version != nil) { throw ValidationError("give a version, or --off") }
+        }
+
+        func run() async throws {
+            let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-models"))
+            try await ModelStore(namespace: namespace.resolved).setShadow(off ? nil : version, on: redis)
+            print(off ? "shadow scoring off" : "shadow model version \(version ?? 0): every transaction is scored with it too")
         }
     }
 }

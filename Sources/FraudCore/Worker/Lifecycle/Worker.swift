@@ -193,6 +193,7 @@ public struct Worker: Sendable {
                 metrics: metrics))
         }
         add(RuleWatcher(connection: control, store: ruleStore, receiver: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+        add(ShadowWatcher(connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         if configuration.profile {
             add(ProfileReporter(counters: counters, limiter: limiter, intervalSeconds: 5, workerId: configuration.workerId))
         }

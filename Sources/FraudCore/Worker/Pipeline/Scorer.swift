@@ -7,6 +7,8 @@ public actor Scorer {
     private var rules: FraudRules
     private var rulesVersion: Int
     private var pendingRules: (ruleSet: RuleSet, version: Int)?
+    /// The challenger scoring every transaction too, without deciding (`models shadow N`).
+    private var shadow: ModelRecord?
     private let logger: Logger
 
     /// Creates a scorer serving `model` with `rules` (rule set version `rulesVersion`; 0 = the built-in one).
@@ -34,11 +36,31 @@ public actor Scorer {
         switchToPendingModel()
         let ensemble = model.ensemble
         let version = model.version
+        let shadow = self.shadow
+        let threshold = rules.threshold
         return vectors.indices.map { index in
             let vector = vectors[index]
-            return rules.decide(
+            var decision = rules.decide(
                 score: ensemble.probability(vector), features: vector, modelVersion: version, transaction: transactions?[index])
+            if let shadow {
+                let score = shadow.ensemble.probability(vector)
+                decision.shadowScore = score
+                decision.shadowIsFraud = score >= threshold
+                decision.shadowModelVersion = shadow.version
+            }
+            return decision
         }
+    }
+
+    /// The shadow model's version, nil when none.
+    public var shadowModelVersion: Int? { shadow?.version }
+
+    /// Sets (nil: clears) the shadow model; the next batch is scored with it too.
+    public func installShadow(_ record: ModelRecord?) {
+        if record?.version != shadow?.version {
+            logger.notice("shadow model changed", metadata: ["from": "\(shadow?.version.description ?? "none")", "to": "\(record?.version.description ?? "none")"])
+        }
+        shadow = record
     }
 
     /// The rule set version deciding now, or at the next batch when one is queued.

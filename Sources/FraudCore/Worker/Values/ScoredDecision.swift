@@ -10,6 +10,12 @@ public struct ScoredDecision: Sendable, Equatable {
     public var reasons: String
     /// The model version that scored it.
     public var modelVersion: Int
+    /// The shadow (challenger) model's score of the same vector, when one is set (`models shadow N`); it decides nothing.
+    public var shadowScore: Double?
+    /// Whether the shadow model's score is at or above the threshold.
+    public var shadowIsFraud: Bool?
+    /// The shadow model's version.
+    public var shadowModelVersion: Int?
 
     /// Creates a decision (the API rebuilds one from its stored decision key).
     public init(score: Double, isFraud: Bool, decision: String, reasons: String, modelVersion: Int) {
