@@ -76,6 +76,13 @@ struct RuleLanguageTests {
         #expect(Self.problem(bigList)?.message.hasPrefix("lists hold at most") == true)
     }
 
+    @Test func ruleFilesWithWindowsLineEndingsAndHashesInStrings() throws {
+        let set = try RuleSet(parsing: "# header\r\nmerchant_id == \"m#1\" => review reason hash_merchant # comment\r\nnew_device => score +0 reason nd\r\n")
+        #expect(set.rules.map(\.reason) == ["hash_merchant", "nd"])
+        let transaction = Transaction(transactionId: "t", userId: "u", amount: 1, merchantId: "m#1", timestampMilliseconds: 1)
+        #expect(set.rules[0].matches(Self.input(transaction: transaction)))
+    }
+
     @Test func ruleFilesSkipCommentsAndReportTheLine() throws {
         let set = try RuleSet(parsing: "# header\n\namount > 100 => review reason big  # trailing comment\nnew_device => score +0.1 reason nd\n")
         #expect(set.rules.map(\.reason) == ["big", "nd"])

@@ -21,8 +21,8 @@ public struct RuleSet: Sendable, Equatable {
     /// Parses and compiles every rule of `text`; throws the first line's problem.
     public init(parsing text: String) throws(FileProblem) {
         var rules: [Rule] = []
-        for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let code = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        for (offset, line) in Self.lines(text).enumerated() {
+            let code = Self.withoutComment(line)
             guard !code.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
             do {
                 rules.append(try Rule.parse(code))
@@ -38,6 +38,25 @@ public struct RuleSet: Sendable, Equatable {
     }
 
     public static func == (lhs: RuleSet, rhs: RuleSet) -> Bool { lhs.text == rhs.text }
+
+    /// The lines of a rule file, whatever its line endings (`\n`, `\r\n`, `\r`).
+    public static func lines(_ text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+    }
+
+    /// A line without its comment: from the first `#` outside a "string" on.
+    public static func withoutComment(_ line: Substring) -> String {
+        var inString = false
+        var end = line.endIndex
+        for index in line.indices {
+            if line[index] == "\"" { inString.toggle() }
+            if line[index] == "#" && !inString {
+                end = index
+                break
+            }
+        }
+        return String(line[..<end])
+    }
 
     /// The rules FraudStream shipped as code before rules were data, as a rule file: same reasons, same order,
     /// same effect (the three that made an approve a review are `review` rules; the rest only add their reason).

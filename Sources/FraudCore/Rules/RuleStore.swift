@@ -39,12 +39,14 @@ public struct RuleStore: Sendable {
     public func save(_ text: String, note: String, promote: Bool, on connection: RedisConnection) async throws -> Int {
         _ = try RuleSet(parsing: text)
         let version = try await connection.send(RedisCommand("INCR", counterKey)).int ?? 0
-        var commands = [
+        let commands = [
             RedisCommand("HSET", key(version), "text", text, "created_ms", Int64(Date().timeIntervalSince1970 * 1000), "note", note),
             RedisCommand("ZADD", indexKey, version, String(version)),
         ]
-        if promote { commands.append(RedisCommand("SET", latestKey, version)) }
         for reply in try await connection.pipeline(commands) { _ = try reply.get() }
+        // Promoted only once the version is stored: on a cluster the keys live on different nodes, and a watcher
+        // must never see the promotion before the version.
+        if promote { _ = try await connection.send(RedisCommand("SET", latestKey, version)) }
         return version
     }
 

@@ -34,7 +34,7 @@ public struct RuleWatcher: Service {
                     let version = try await store.load(latest, on: connection)
                     await receiver.install(rules: version.ruleSet, version: version.version)
                     logger.notice("rule set promoted; installing", metadata: ["version": "\(latest)", "rules": "\(version.ruleSet.rules.count)"])
-                } catch let error as FraudError where error.code == .invalidData || error.code == .notFound {
+                } catch let error as FraudError where error.code == .invalidData {
                     rejected = latest
                     logger.error("promoted rule set rejected; keeping the current one", metadata: ["version": "\(latest)", "error": "\(error)"])
                 }

@@ -73,7 +73,14 @@ public struct RunStatistics: Sendable {
             }
             let workerReplies = try await connection.pipeline(commands)
             for (index, worker) in workerIds.enumerated() {
-                workers[worker] = try workerReplies[index * 2].get().stringPairs ?? [:]
+                // A worker reading several partitions has a hash under each: its counters add up.
+                let fields = try workerReplies[index * 2].get().stringPairs ?? [:]
+                var merged = workers[worker] ?? [:]
+                var numbers = merged.compactMapValues { Int($0) }
+                merge(fields.compactMapValues { Int($0) }, into: &numbers)
+                for (field, value) in fields where Int(value) == nil { merged[field] = value }
+                for (field, value) in numbers { merged[field] = String(value) }
+                workers[worker] = merged
                 var mine = StageHistograms()
                 for (stage, encoded) in try workerReplies[index * 2 + 1].get().stringPairs ?? [:] {
                     mine.byStage[stage] = LatencyHistogram(encoded: encoded)

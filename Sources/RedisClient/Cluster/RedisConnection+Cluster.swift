@@ -98,7 +98,7 @@ extension RedisConnection {
         cluster = state
     }
 
-    private nonisolated var seedHost: String {
+    nonisolated var seedHost: String {
         if case .tcp(let host, _) = configuration.endpoint { return host }
         return "127.0.0.1"
     }
@@ -110,6 +110,8 @@ extension RedisConnection {
         var lastError: RedisError?
         do {
             let reply = try await directPipeline([RedisCommand("CLUSTER", "SLOTS")])[0].get()
+            // Re-read after the await: connections made meanwhile stay.
+            state = cluster ?? state
             state.install(try ClusterState.parseSlots(reply, seedHost: seedHost))
             cluster = state
             return
@@ -221,7 +223,9 @@ extension RedisConnection {
                     failure = failure ?? error
                 case .success(let nodeReplies):
                     for (entry, reply) in zip(entries, nodeReplies) {
-                        if let message = reply.errorMessage, let redirect = Redirect(message) {
+                        if let message = reply.errorMessage, var redirect = Redirect(message) {
+                            // An empty host means the host of the node that answered (as in CLUSTER SLOTS).
+                            if redirect.address.host.isEmpty || redirect.address.host == "?" { redirect.address.host = seedHost }
                             if redirect.isAsk {
                                 next.append((entry.index, redirect.address))
                             } else {

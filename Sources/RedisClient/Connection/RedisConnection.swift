@@ -54,9 +54,10 @@ public actor RedisConnection {
     public func connect() throws(RedisError) {
         guard context == nil else { return }
         let opened = try openAuthenticated()
+        // Detected before the socket is kept: a failed check leaves no half-set-up connection behind.
+        try detectCluster(on: opened)
         context = opened
         hasConnected = true
-        try detectCluster(on: opened)
     }
 
     /// Closes the socket; the next call reconnects.
@@ -86,7 +87,9 @@ public actor RedisConnection {
         _ commands: [RedisCommand], timeoutMilliseconds: Int? = nil
     ) async throws(RedisError) -> [RESPValue] {
         if commands.isEmpty { return [] }
-        if context == nil { _ = try connectedContext() }
+        // Once the cluster is known, the node this connection was opened to is not needed for routing (it may be
+        // the one that failed): only the first connection asks it.
+        if context == nil && cluster == nil { _ = try connectedContext() }
         if cluster != nil { return try await clusterPipeline(commands, timeoutMilliseconds: timeoutMilliseconds) }
         return try await directPipeline(commands, timeoutMilliseconds: timeoutMilliseconds)
     }
@@ -160,9 +163,9 @@ public actor RedisConnection {
             reconnectCount += 1
             RedisActivity.reconnected()
         }
+        try detectCluster(on: opened)
         hasConnected = true
         context = opened
-        try detectCluster(on: opened)
         return opened
     }
 

@@ -110,9 +110,9 @@ struct RulesCommand: AsyncParsableCommand {
         func run() async throws {
             try await RulesCommand.withStore(connection, namespace) { store, redis in
                 let current = try await store.load(on: redis)
-                let lines = current.ruleSet.text.split(separator: "\n", omittingEmptySubsequences: false)
+                let lines = RuleSet.lines(current.ruleSet.text)
                 let kept = lines.filter { line in
-                    let code = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+                    let code = RuleSet.withoutComment(line)
                     guard let rule = try? Rule.parse(code) else { return true }
                     return rule.reason != reason
                 }

@@ -161,8 +161,11 @@ public struct Worker: Sendable {
         featureSettings.namespace = configuration.namespace
         let extractor = FeatureExtractor(settings: featureSettings, blocklistShape: shape)
 
-        // One bound for the whole worker, however many partitions it reads: memory stays bounded.
-        let limiter = InFlightLimiter(capacity: configuration.maxInFlight)
+        // One bound per partition read (memory stays bounded: partitions × --max-in-flight batches): a shared one
+        // would let quiet partitions, each holding a permit while blocked in a read, starve a busy one.
+        let partitionIndices = configuration.partitionIndices
+        let limiters = partitionIndices.map { _ in InFlightLimiter(capacity: configuration.maxInFlight) }
+        let limiter = limiters[0]
         let counters = PipelineCounters()
         metrics.modelServing(version: model.version)
         let ruleStore = RuleStore(namespace: configuration.namespace)
@@ -178,7 +181,7 @@ public struct Worker: Sendable {
         }
         let partitionStreams = configuration.partitionIndices.map { configuration.streams.partition($0) }
         let suffix = { (name: String, index: Int) in partitionStreams.count > 1 || configuration.streams.isPartitioned ? "\(name)-p\(index)" : name }
-        addSamplers(to: metrics, limiter: limiter, counters: counters, control: control, partitions: partitionStreams)
+        addSamplers(to: metrics, limiters: limiters, counters: counters, control: control, partitions: partitionStreams)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         func add(_ service: any Service) {
@@ -201,7 +204,8 @@ public struct Worker: Sendable {
         var partitions: [Assembly.Partition] = []
         var statisticsOfPartitions: [WorkerStatistics] = []
         var keepers: [LeaseKeeper] = []
-        for streams in partitionStreams {
+        for (position, streams) in partitionStreams.enumerated() {
+            let limiter = limiters[position]
             var partitionConfiguration = configuration
             partitionConfiguration.streams = streams
             let index = streams.partitionIndex
@@ -253,12 +257,20 @@ public struct Worker: Sendable {
 
         // The consumer-name leases are taken last, so a worker that fails to assemble never holds one, and
         // before anything reads; their keepers start first and stop last.
-        for partition in partitions {
-            let leaseConnection = try await connect(suffix("lease", partition.streams.partitionIndex))
-            try await partition.lease.acquire(on: leaseConnection, logger: logger)
-            keepers.append(LeaseKeeper(
-                lease: partition.lease, connection: leaseConnection, renewIntervalMilliseconds: configuration.leaseRenewMilliseconds,
-                logger: logger))
+        var held: [(ConsumerLease, RedisConnection)] = []
+        do {
+            for partition in partitions {
+                let leaseConnection = try await connect(suffix("lease", partition.streams.partitionIndex))
+                try await partition.lease.acquire(on: leaseConnection, logger: logger)
+                held.append((partition.lease, leaseConnection))
+                keepers.append(LeaseKeeper(
+                    lease: partition.lease, connection: leaseConnection, renewIntervalMilliseconds: configuration.leaseRenewMilliseconds,
+                    logger: logger))
+            }
+        } catch {
+            // A worker that fails to assemble holds no lease: those already taken go back at once.
+            for (lease, connection) in held { try? await lease.release(on: connection) }
+            throw error
         }
         services.insert(
             contentsOf: keepers.map {
@@ -300,10 +312,14 @@ public struct Worker: Sendable {
     /// Gauges read at scrape time: batches in flight, batches waiting at each edge, and the input stream's
     /// consumer-group backlog (``GroupBacklogSampler``, at most once a second however often it is scraped).
     private func addSamplers(
-        to metrics: FraudMetrics, limiter: InFlightLimiter, counters: PipelineCounters, control: RedisConnection, partitions: [StreamNames]
+        to metrics: FraudMetrics, limiters: [InFlightLimiter], counters: PipelineCounters, control: RedisConnection, partitions: [StreamNames]
     ) {
         let inFlight = metrics.gauge(FraudMetrics.Name.batchesInFlight)
-        metrics.addSampler { inFlight.record(await limiter.inFlight) }
+        metrics.addSampler {
+            var total = 0
+            for limiter in limiters { total += await limiter.inFlight }
+            inFlight.record(total)
+        }
         for edge in PipelineCounters.Edge.allCases {
             let gauge = metrics.gauge(FraudMetrics.Name.channelDepth, [("edge", edge.rawValue)])
             metrics.addSampler { gauge.record(counters.waiting(at: edge)) }
