@@ -1,0 +1,69 @@
+import ArgumentParser
+import FraudCore
+import Foundation
+import RedisClient
+
+/// `fraudstream backtest`: what a rule set and a model would have decided on the world's labelled history, before
+/// anything is promoted.
+struct BacktestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtest",
+        abstract: "Replay the labelled history through the serving feature path and report what a rule set and a model would have decided.",
+        discussion: """
+            Like export-features, the world's history is replayed in a scratch namespace (<namespace>:backtest:<pid>, \
+            deleted afterwards; serving state is untouched). The last --evaluate-fraction of event time (default 0.2, \
+            the part prepare holds out from training) is decided with the model and the rules, and the report gives \
+            precision and recall overall and per fraud scenario, and each rule's hits and precision. The same world \
+            seed gives the same figures.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var world: WorldOptions
+
+    @Option(help: "Rule set version (0: the built-in rules; default: the promoted one).") var rules: Int?
+    @Option(help: "Model version (default: the promoted one).") var model: Int?
+    @Option(help: "Decline threshold.") var threshold: Double = 0.7
+    @Option(help: "Review threshold.") var reviewThreshold: Double = 0.3
+    @Option(help: "The share of event time, at the end, that is decided (1: all of it).") var evaluateFraction: Double = 0.2
+    @Flag(help: "Machine-readable output.") var json = false
+
+    func validate() throws {
+        guard (0.01...1).contains(evaluateFraction) else { throw ValidationError("--evaluate-fraction must be between 0.01 and 1") }
+        guard (0...1).contains(threshold), (0...1).contains(reviewThreshold) else { throw ValidationError("thresholds must be between 0 and 1") }
+    }
+
+    func run() async throws {
+        let resolver = SettingsResolver.command(connection.flags, namespace.flags)
+        let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-backtest"))
+        let base = StreamNames(resolving: resolver).namespace
+        let record = try await ModelStore(namespace: base).load(model, on: redis)
+        let ruleVersion = rules == 0 ? RuleStore.Version.builtIn : try await RuleStore(namespace: base).load(rules, on: redis)
+        let synthetic = try world.load()
+        let scratch = "\(base):backtest:\(getpid())"
+        let store = FeatureStore(namespace: scratch)
+        let keyspace = Keyspace(namespace: scratch)
+        let rows: [[Double]]
+        do {
+            let shape = try await store.install(
+                synthetic, blocklistCapacity: FeatureStore.defaultBlocklistCapacity,
+                falsePositiveRate: FeatureStore.defaultBlocklistFalsePositiveRate, on: redis)
+            let settings = try FeatureSettings.resolve(resolver).with(namespace: scratch)
+            rows = try await store.replay(synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
+            try await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
+        } catch {
+            try? await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
+            throw error
+        }
+        let report = Backtest.run(
+            history: synthetic.history, rows: rows, model: record,
+            rules: FraudRules(threshold: threshold, reviewThreshold: reviewThreshold, ruleSet: ruleVersion.ruleSet),
+            evaluateFraction: evaluateFraction)
+        if json {
+            printJSON(report.jsonObject(model: record.version, rules: ruleVersion.version))
+        } else {
+            print(report.text(model: record.version, rules: ruleVersion.version))
+        }
+    }
+}
