@@ -22,6 +22,8 @@ public struct RecordDecisionsCall: Sendable {
         /// hour after its last call), so a retry of a call whose reply was lost writes nothing twice; the hash tag puts
         /// it in the stream's slot. One key per server instance, however many calls it makes.
         case instanceMarker
+        /// The review queue (``ReviewKeys/stream``): `review` decisions are appended there too.
+        case reviewStream
     }
 
     /// The arguments by their position in `ARGV` (1-based).
@@ -164,7 +166,9 @@ public struct RecordDecisionsCall: Sendable {
 
     /// `FCALL fs_record_decisions` for `records`, as call `sequence` of server `instance` (a retry repeats both).
     public func command(_ records: [Record], instance: String, sequence: Int) -> RedisCommand {
-        var command = RedisCommand("FCALL", Self.function, Self.keyCount, resultsStream, instanceMarker(instance))
+        var command = RedisCommand(
+            "FCALL", Self.function, Self.keyCount, resultsStream, instanceMarker(instance),
+            ReviewKeys(namespace: namespace, resultsStream: resultsStream).stream)
         for argument in Self.argumentOrder {
             switch argument {
             case .serverId: command.append(serverId)

@@ -32,6 +32,8 @@ public struct WriteBatchCall: Sendable {
         case deadLetterStream
         /// The consumer-name lease (``ConsumerLease/key(streams:consumer:)``), checked before anything is written.
         case consumerLease
+        /// The review queue (``ReviewKeys/stream``): every `review` decision is appended there too.
+        case reviewStream
     }
 
     /// The arguments by their position in `ARGV` (1-based).
@@ -113,6 +115,9 @@ public struct WriteBatchCall: Sendable {
         case shadowIsFraud
         /// The shadow model's version, or empty.
         case shadowModelVersion
+        /// For a `review` decision, the feature vector (comma-separated), kept with the review so an analyst's
+        /// label can train the next model; empty otherwise.
+        case features
     }
 
     /// The values of a dead-letter record before its pairs, by offset; the last one is the pair count K,
@@ -159,7 +164,8 @@ public struct WriteBatchCall: Sendable {
         var command = RedisCommand(
             "FCALL", Self.function, Self.keyCount, configuration.transactionStream, configuration.resultsStream,
             configuration.deadLetterStream,
-            ConsumerLease.key(streams: configuration.streams, consumer: configuration.consumerName))
+            ConsumerLease.key(streams: configuration.streams, consumer: configuration.consumerName),
+            ReviewKeys(namespace: configuration.namespace, resultsStream: configuration.resultsStream).stream)
         let bounds = StreamID.bounds(of: batch.items.map(\.sourceId) + batch.deadLetters.map(\.sourceId)) ?? ("0-0", "0-0")
         for argument in Self.argumentOrder {
             switch argument {
@@ -193,7 +199,7 @@ public struct WriteBatchCall: Sendable {
         let queueMs = Self.millisecondsText(batch.timings.queueMicroseconds)
         let featuresMs = Self.millisecondsText(batch.timings.featuresMicroseconds)
         let scoringMs = Self.millisecondsText(batch.timings.scoringMicroseconds)
-        for (item, decision) in zip(batch.items, batch.decisions) {
+        for (index, (item, decision)) in zip(batch.items, batch.decisions).enumerated() {
             let transaction = item.transaction
             for value in Self.resultOrder {
                 switch value {
@@ -214,6 +220,12 @@ public struct WriteBatchCall: Sendable {
                 case .shadowScore: command.append(decision.shadowScore.map(Self.scoreText) ?? "")
                 case .shadowIsFraud: command.append(decision.shadowIsFraud.map { $0 ? "1" : "0" } ?? "")
                 case .shadowModelVersion: command.append(decision.shadowModelVersion.map(String.init) ?? "")
+                case .features:
+                    if decision.decision == "review", index < batch.vectors.count {
+                        command.append(batch.vectors[index].map { String(format: "%.6g", $0) }.joined(separator: ","))
+                    } else {
+                        command.append("")
+                    }
                 }
             }
         }

@@ -51,6 +51,17 @@ local function count_result(s, is_fraud, decision, label, latency_us)
   end
 end
 
+-- A review decision in the review queue, for an analyst: `fraudstream review list|resolve`.
+local function add_review(key, maxlen, transaction, user, run, score, reasons, amount, source, features)
+  local fields = {'transaction_id', transaction, 'user_id', user, 'run_id', run, 'score', score, 'reasons', reasons,
+    'amount', amount, 'source_id', source, 'features', features}
+  if maxlen > 0 then
+    redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+  else
+    redis.call('XADD', key, '*', unpack(fields))
+  end
+end
+
 -- The shadow (challenger) model's confusion matrix on labelled results: shadow_tp, shadow_fp, shadow_tn, shadow_fn.
 local function count_shadow(s, shadow_is_fraud, label)
   if shadow_is_fraud == '' or label == '' then return end
@@ -126,7 +137,7 @@ local function write_series(prefix, retention, now_ms, series)
   redis.call('EXPIRE', per_minute, retention + 3600)
 end
 
--- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream, 4 the consumer-name lease
+-- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream, 4 the consumer-name lease, 5 the review queue
 -- ARGV: 1 group, 2 consumer, 3 results MAXLEN (0 = none), 4 result key TTL s (0 = none), 5 worker id,
 --       6 namespace, 7 result count R, 8 dead-letter count D, 9 dead-letter MAXLEN (0 = none),
 --       10 smallest and 11 largest entry id of the batch, 12 values per result record F,
@@ -135,7 +146,8 @@ end
 --       (0 = none), 18 statistics key base,
 --       then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
 --         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount,
---         shadow score, shadow is_fraud, shadow model version ('' when no shadow model)
+--         shadow score, shadow is_fraud, shadow model version ('' when no shadow model), the feature vector of a
+--         review decision ('' otherwise)
 --       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
 -- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
 local function write_batch(keys, args)
@@ -206,6 +218,9 @@ local function write_batch(keys, args)
       else
         redis.call('XADD', keys[2], '*', unpack(fields))
       end
+      if args[b + 6] == 'review' then
+        add_review(keys[5], maxlen, args[b + 1], args[b + 2], args[b + 3], args[b + 4], args[b + 7], args[b + 13], id, args[b + 17])
+      end
       if ttl > 0 then
         redis.call('SET', ns .. ':result:' .. args[b + 1], cjson.encode({
           transaction_id = args[b + 1], user_id = args[b + 2], run_id = args[b + 3], score = args[b + 4],
@@ -259,7 +274,7 @@ end
 -- Each server numbers its calls; the last number applied is kept in one key per server (in the results stream's
 -- slot, one hour after its last call), so a retried call whose first attempt was applied (the reply was lost)
 -- writes nothing again.
--- KEYS: 1 results stream, 2 the server's marker '{<results stream>}:recorded:<instance>'
+-- KEYS: 1 results stream, 2 the server's marker '{<results stream>}:recorded:<instance>', 3 the review queue
 -- ARGV: 1 server id (worker_id field), 2 namespace, 3 results MAXLEN (0 = none), 4 statistics keys' TTL s,
 --       5 record count R, 6 values per record F, 7 this call's sequence number (increasing per instance),
 --       8 time-series key prefix, 9 time-series retention s (0 = none), 10 statistics key base,
@@ -294,6 +309,9 @@ local function record_decisions(keys, args)
       redis.call('XADD', keys[1], 'MAXLEN', '~', maxlen, '*', unpack(fields))
     else
       redis.call('XADD', keys[1], '*', unpack(fields))
+    end
+    if args[b + 5] == 'review' then
+      add_review(keys[3], maxlen, args[b], args[b + 1], args[b + 2], args[b + 3], args[b + 6], args[b + 12], '', '')
     end
     local s = run_stats(runs, args[b + 2])
     count_result(s, args[b + 4], args[b + 5], args[b + 8], latency_us)

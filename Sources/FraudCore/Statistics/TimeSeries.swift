@@ -108,3 +108,18 @@ public struct TimeSeries: Sendable {
         return seconds * 1_000 + micros / 1_000
     }
 }
+
+/// The review queue and the analysts' labels.
+public struct ReviewKeys: Sendable {
+    /// `<ns>:review`, or `<ns>:review:{<tag>}` beside a hash-tagged results stream (a partition): every
+    /// `review` decision, appended by the same call that writes the result.
+    public let stream: String
+    /// `<ns>:labels`: transaction id → `1` (fraud) or `0` (legit), from `review resolve` and `labels import`.
+    public let labels: String
+
+    /// The names for a namespace's results stream.
+    public init(namespace: String, resultsStream: String) {
+        stream = HashSlot.tag(of: resultsStream).map { "\(namespace):review:{\($0)}" } ?? "\(namespace):review"
+        labels = "\(namespace):labels"
+    }
+}

@@ -28,6 +28,12 @@ struct PrepareCommand: AsyncParsableCommand {
     @Option(help: "Also write the training matrix as CSV to this path.")
     var exportCSV: String?
 
+    @Flag(help: "Train on the analysts' labelled reviews (review resolve, labels import) too, alongside the synthetic history.")
+    var retrain = false
+
+    @Option(help: "With --retrain: partitions of the streams whose review queues are read [PARTITIONS].")
+    var partitions: Int?
+
     func run() async throws {
         let clock = ContinuousClock()
         let started = clock.now
@@ -66,8 +72,26 @@ struct PrepareCommand: AsyncParsableCommand {
             printLine("export      \(exportCSV)")
         }
 
+        var history = synthetic.history
+        var trainingRows = rows
+        if retrain {
+            // Labelled reviews are training data, never held out: dated at the start of the history, they fall in
+            // the training part of the time split, and the held-out evaluation stays the synthetic one.
+            let streams = StreamNames(resolving: .command(connection.flags, self.namespace.flags, [Settings.partitions: partitions.map(String.init)]))
+            let labelled = try await ReviewQueue(streams: streams).labelledRows(on: redis)
+            let start = synthetic.history.first?.timestampMilliseconds ?? 0
+            for row in labelled {
+                history.insert(
+                    Transaction(
+                        transactionId: row.transactionId, userId: "review", amount: max(row.features[Feature.amount], 0.01), merchantId: "review",
+                        timestampMilliseconds: start, isFraud: row.fraud, scenario: row.fraud ? "analyst_fraud" : nil),
+                    at: 0)
+                trainingRows.insert(row.features, at: 0)
+            }
+            printLine("retrain     \(labelled.count) labelled reviews (\(labelled.filter(\.fraud).count) fraud) join the training rows")
+        }
         let record = ModelTraining.train(
-            history: synthetic.history, rows: rows, parameters: training.parameters, threshold: threshold,
+            history: history, rows: trainingRows, parameters: training.parameters, threshold: threshold,
             trainingData: world.describe(synthetic), now: Int64(Date().timeIntervalSince1970 * 1000))
         let models = ModelStore(namespace: namespace)
         let version = try await models.save(record, promote: !noPromote, on: redis)

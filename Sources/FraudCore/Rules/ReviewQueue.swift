@@ -1,0 +1,90 @@
+import RedisClient
+
+/// The analysts' side of `review` decisions: the review queue every partition's write call appends to, and the
+/// labels analysts (`review resolve`) and chargeback files (`labels import`) give, which `prepare --retrain`
+/// trains on.
+public struct ReviewQueue: Sendable {
+    /// One review decision.
+    public struct Item: Sendable, Equatable {
+        /// Its entry id in the review stream.
+        public var id: String
+        /// The transaction.
+        public var transactionId: String
+        /// Its user.
+        public var userId: String
+        /// Its run.
+        public var runId: String
+        /// The model's score.
+        public var score: String
+        /// The reasons.
+        public var reasons: String
+        /// The amount.
+        public var amount: String
+        /// The feature vector the decision was made on (nil for the API's reviews, which do not keep it).
+        public var features: [Double]?
+    }
+
+    /// Every partition's review stream and the labels hash.
+    public let keys: [ReviewKeys]
+
+    /// The queue of a namespace's streams (every partition).
+    public init(streams: StreamNames) {
+        keys = streams.partitions.map { ReviewKeys(namespace: $0.namespace, resultsStream: $0.results) }
+    }
+
+    /// The labels hash.
+    public var labelsKey: String { keys[0].labels }
+
+    /// Review decisions, newest first, up to `count` per partition; only those without a label unless `all`.
+    public func items(count: Int, all: Bool, on redis: RedisConnection) async throws -> [Item] {
+        var items: [Item] = []
+        for key in keys {
+            for entry in try await redis.send(XRange(stream: key.stream, count: count, reverse: true)) {
+                let fields = Dictionary(entry.fields, uniquingKeysWith: { first, _ in first })
+                let features = (fields["features"] ?? "").split(separator: ",").compactMap { Double($0) }
+                items.append(Item(
+                    id: entry.id, transactionId: fields["transaction_id"] ?? "", userId: fields["user_id"] ?? "",
+                    runId: fields["run_id"] ?? "", score: fields["score"] ?? "", reasons: fields["reasons"] ?? "",
+                    amount: fields["amount"] ?? "", features: features.count == FeatureSchema.count ? features : nil))
+            }
+        }
+        guard !all, !items.isEmpty else { return items }
+        let labels = try await redis.send(RedisCommand("HMGET", arguments: [labelsKey] + items.map { $0.transactionId as any RedisArgument })).array ?? []
+        return zip(items, labels).filter { $0.1.string == nil }.map(\.0)
+    }
+
+    /// Records labels (`true` = fraud); a later label of the same transaction replaces an earlier one.
+    public func label(_ labels: [(transactionId: String, fraud: Bool)], on redis: RedisConnection) async throws {
+        var start = 0
+        while start < labels.count {
+            let chunk = labels[start..<min(labels.count, start + 1_000)]
+            var arguments: [any RedisArgument] = [labelsKey]
+            for (transaction, fraud) in chunk { arguments += [transaction, fraud ? "1" : "0"] }
+            _ = try await redis.send(RedisCommand("HSET", arguments: arguments))
+            start += chunk.count
+        }
+    }
+
+    /// The labelled reviews that kept their feature vector: training rows for the next model.
+    public func labelledRows(on redis: RedisConnection) async throws -> [(features: [Double], fraud: Bool, transactionId: String)] {
+        var rows: [(features: [Double], fraud: Bool, transactionId: String)] = []
+        for key in keys {
+            var cursor = "-"
+            while true {
+                let entries = try await redis.send(XRange(stream: key.stream, start: cursor, end: "+", count: 5_000))
+                guard !entries.isEmpty else { break }
+                let ids = entries.map { $0.value(of: "transaction_id") ?? "" }
+                let labels = try await redis.send(RedisCommand("HMGET", arguments: [labelsKey] + ids.map { $0 as any RedisArgument })).array ?? []
+                for (entry, label) in zip(entries, labels) {
+                    guard let label = label.string, let text = entry.value(of: "features") else { continue }
+                    let features = text.split(separator: ",").compactMap { Double($0) }
+                    guard features.count == FeatureSchema.count else { continue }
+                    rows.append((features, label == "1", entry.value(of: "transaction_id") ?? ""))
+                }
+                guard let last = entries.last?.id, entries.count == 5_000 else { break }
+                cursor = "(" + last
+            }
+        }
+        return rows
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudCore
+
+@Suite("The review queue and analysts' labels against a real redis-server")
+struct ReviewQueueTests {
+    @Test func reviewsAreQueuedResolvedImportedAndTrainedOn() async throws {
+        try await WorkerHarness.with { harness in
+            try await harness.publish((0..<300).map { WorkerHarness.fields($0) })
+            _ = try await harness.runWorker(harness.configuration()) { try await harness.length("fraud:results") >= 300 }
+            let results = try await harness.entries("fraud:results")
+            let reviewed = results.filter { $0["decision"] == "review" }.compactMap { $0["transaction_id"] }
+            #expect(!reviewed.isEmpty)
+            // Every review decision is in the queue, with the vector it was decided on.
+            let queue = ReviewQueue(streams: StreamNames(namespace: "fraud"))
+            let items = try await queue.items(count: 1_000, all: true, on: harness.redis)
+            #expect(Set(items.map(\.transactionId)) == Set(reviewed) && items.count == reviewed.count)
+            #expect(items.allSatisfy { $0.features?.count == FeatureSchema.count })
+
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+            let first = try #require(reviewed.first)
+            let listed = try await FraudStreamBinary.run(["review", "list", "--count", "1000"] + redisArguments)
+            #expect(listed.standardOutput.contains("\(first)  user"))
+            #expect(try await FraudStreamBinary.run(["review", "resolve", first, "fraud"] + redisArguments).status == 0)
+            let after = try await FraudStreamBinary.run(["review", "list", "--count", "1000"] + redisArguments)
+            #expect(!after.standardOutput.contains("\(first)  user"))
+            #expect(try await FraudStreamBinary.run(["review", "resolve", first, "maybe"] + redisArguments).status == 64)
+
+            // Chargebacks: a file of transaction_id,label.
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("labels-\(UUID().uuidString).csv").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let more = Array(reviewed.dropFirst().prefix(3))
+            try (["transaction_id,label"] + more.enumerated().map { "\($0.element),\($0.offset == 0 ? "legit" : "fraud")" })
+                .joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            let imported = try await FraudStreamBinary.run(["labels", "import", file] + redisArguments)
+            #expect(imported.standardOutput == "imported \(more.count) labels\n", "\(imported.standardError)")
+            let rows = try await queue.labelledRows(on: harness.redis)
+            #expect(rows.count == 1 + more.count)
+            #expect(rows.filter(\.fraud).count == 1 + more.count - 1)
+
+            // The next retraining trains on them.
+            let prepare = try await FraudStreamBinary.run(
+                ["prepare", "--users", "200", "--days", "3", "--trees", "10", "--retrain"] + redisArguments)
+            #expect(prepare.status == 0, "\(prepare.standardError)")
+            #expect(prepare.standardOutput.contains("retrain     \(rows.count) labelled reviews (\(rows.count - 1) fraud) join the training rows"),
+                    "\(prepare.standardOutput)")
+        }
+    }
+}
