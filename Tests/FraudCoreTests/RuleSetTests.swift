@@ -59,6 +59,13 @@ struct RuleSetTests {
                     && rule.fraud == fraud[rule.reason, default: 0], "\(rule)")
             }
             #expect(statistics.report.contains("rules       hits, and precision on labelled hits"))
+            // Recall per scenario: these entries are labelled fraud without a scenario name ("unknown").
+            let fraudIds = Set((0..<400).filter { $0 % 10 == 0 }.map { "tx-\($0)" })
+            let fraudResults = results.filter { fraudIds.contains($0["transaction_id"] ?? "") }
+            #expect(statistics.counters["scenario:unknown"] == fraudIds.count)
+            #expect(statistics.counters["scenario_declined:unknown", default: 0] == fraudResults.filter { $0["is_fraud"] == "1" }.count)
+            #expect(statistics.counters["scenario_flagged:unknown", default: 0] == fraudResults.filter { $0["decision"] != "approve" }.count)
+            #expect(statistics.report.contains("scenarios   labelled fraud, recall declined"))
         }
     }
 

@@ -118,6 +118,9 @@ public struct WriteBatchCall: Sendable {
         /// For a `review` decision, the feature vector (comma-separated), kept with the review so an analyst's
         /// label can train the next model; empty otherwise.
         case features
+        /// The transaction's `fraud_scenario` when it is labelled fraud (synthetic traffic), else empty: recall per
+        /// scenario in the run statistics.
+        case scenario
     }
 
     /// The values of a dead-letter record before its pairs, by offset; the last one is the pair count K,
@@ -220,6 +223,7 @@ public struct WriteBatchCall: Sendable {
                 case .shadowScore: command.append(decision.shadowScore.map(Self.scoreText) ?? "")
                 case .shadowIsFraud: command.append(decision.shadowIsFraud.map { $0 ? "1" : "0" } ?? "")
                 case .shadowModelVersion: command.append(decision.shadowModelVersion.map(String.init) ?? "")
+                case .scenario: command.append(transaction.isFraud == true ? (transaction.scenario ?? "unknown") : "")
                 case .features:
                     if decision.decision == "review", index < batch.vectors.count {
                         command.append(batch.vectors[index].map { String(format: "%.6g", $0) }.joined(separator: ","))

@@ -147,7 +147,7 @@ end
 --       then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
 --         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount,
 --         shadow score, shadow is_fraud, shadow model version ('' when no shadow model), the feature vector of a
---         review decision ('' otherwise)
+--         review decision ('' otherwise), the fraud scenario of labelled fraud ('' otherwise)
 --       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
 -- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
 local function write_batch(keys, args)
@@ -230,6 +230,13 @@ local function write_batch(keys, args)
       local s = run_stats(runs, args[b + 3])
       count_result(s, args[b + 5], args[b + 6], args[b + 9], latency_us)
       count_shadow(s, args[b + 15], args[b + 9])
+      -- Recall per fraud scenario: labelled fraud of each scenario, and how much of it was declined / flagged.
+      local scenario = args[b + 18]
+      if scenario ~= '' then
+        s['scenario:' .. scenario] = (s['scenario:' .. scenario] or 0) + 1
+        if args[b + 5] == '1' then s['scenario_declined:' .. scenario] = (s['scenario_declined:' .. scenario] or 0) + 1 end
+        if args[b + 6] ~= 'approve' then s['scenario_flagged:' .. scenario] = (s['scenario_flagged:' .. scenario] or 0) + 1 end
+      end
       count_series(series, args[b + 6], args[b + 5], args[b + 7], s, args[b + 9])
       acks[#acks + 1] = id
       out[1] = out[1] + 1

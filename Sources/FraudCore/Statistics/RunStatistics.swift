@@ -253,6 +253,16 @@ public struct RunStatistics: Sendable {
             lines.append(stage.padding(toLength: 12, withPad: " ", startingAt: 0) + cells.map { column($0, width) }.joined(separator: " "))
         }
         lines.append("")
+        let scenarios = counters.keys.filter { $0.hasPrefix("scenario:") }.map { String($0.dropFirst("scenario:".count)) }.sorted()
+        if !scenarios.isEmpty {
+            lines.append("scenarios   labelled fraud, recall declined, recall declined or reviewed")
+            for scenario in scenarios {
+                let fraud = counters["scenario:\(scenario)"] ?? 0
+                lines.append("  " + scenario.padding(toLength: 28, withPad: " ", startingAt: 0) + column("\(fraud)", 8)
+                    + "  " + ratio(counters["scenario_declined:\(scenario)"] ?? 0, fraud) + "  " + ratio(counters["scenario_flagged:\(scenario)"] ?? 0, fraud))
+            }
+            lines.append("")
+        }
         if !rules.isEmpty {
             lines.append("rules       hits, and precision on labelled hits (fraud / labelled)")
             for rule in rules {
