@@ -90,6 +90,27 @@ struct RuleSetTests {
             let flagged = results.filter { (Double($0["shadow_score"] ?? "") ?? 0) >= 0.7 }.count
             #expect(shadow[0] + shadow[1] == flagged)
             #expect(statistics.report.contains("shadow      \(count) labelled: precision"))
+            // Both PR AUCs, from the histograms the write call keeps, equal those of the results' scores at 0.01.
+            func averagePrecision(_ scoreField: String) -> Double {
+                var positives = [Int](repeating: 0, count: 101), negatives = [Int](repeating: 0, count: 101)
+                for result in results {
+                    let bucket = Int(floor((Double(result[scoreField] ?? "0") ?? 0) * 100))
+                    let index = Int((result["transaction_id"] ?? "tx-1").dropFirst(3)) ?? 1
+                    if index % 10 == 0 { positives[bucket] += 1 } else { negatives[bucket] += 1 }
+                }
+                let total = positives.reduce(0, +)
+                var tp = 0, flagged = 0, area = 0.0
+                for bucket in stride(from: 100, through: 0, by: -1) where positives[bucket] + negatives[bucket] > 0 {
+                    tp += positives[bucket]
+                    flagged += positives[bucket] + negatives[bucket]
+                    area += Double(positives[bucket]) / Double(total) * Double(tp) / Double(flagged)
+                }
+                return area
+            }
+            let champion = try #require(statistics.prAUC())
+            let challengerAUC = try #require(statistics.prAUC(shadow: true))
+            #expect(abs(champion - averagePrecision("score")) < 1e-9)
+            #expect(abs(challengerAUC - averagePrecision("shadow_score")) < 1e-9)
             // Off again: nothing more is shadow-scored.
             try await models.setShadow(nil, on: harness.redis)
             #expect(try await models.shadowVersion(on: harness.redis) == nil)

@@ -230,6 +230,15 @@ local function write_batch(keys, args)
       local s = run_stats(runs, args[b + 3])
       count_result(s, args[b + 5], args[b + 6], args[b + 9], latency_us)
       count_shadow(s, args[b + 15], args[b + 9])
+      -- Score histograms by label (100 buckets), for each model's PR AUC on the same labelled traffic.
+      if args[b + 9] ~= '' then
+        local field = 'ps:' .. math.floor(tonumber(args[b + 4]) * 100) .. ':' .. args[b + 9]
+        s[field] = (s[field] or 0) + 1
+        if args[b + 14] ~= '' then
+          local shadow = 'pss:' .. math.floor(tonumber(args[b + 14]) * 100) .. ':' .. args[b + 9]
+          s[shadow] = (s[shadow] or 0) + 1
+        end
+      end
       -- Recall per fraud scenario: labelled fraud of each scenario, and how much of it was declined / flagged.
       local scenario = args[b + 18]
       if scenario ~= '' then

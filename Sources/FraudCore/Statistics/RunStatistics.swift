@@ -152,6 +152,28 @@ public struct RunStatistics: Sendable {
     }
 
     /// A JSON-ready dictionary (the `--stats --json` schema).
+    /// Average precision (PR AUC) of a model's scores on the run's labelled results, from the score histograms
+    /// by label the write call keeps (`ps:<bucket>:<label>` for the champion, `pss:…` for the shadow; 100
+    /// buckets, so scores within 0.01 tie); nil without labelled fraud.
+    public func prAUC(shadow: Bool = false) -> Double? {
+        let prefix = shadow ? "pss:" : "ps:"
+        var positives = [Int](repeating: 0, count: 101), negatives = [Int](repeating: 0, count: 101)
+        for (field, count) in counters where field.hasPrefix(prefix) {
+            let parts = field.dropFirst(prefix.count).split(separator: ":")
+            guard parts.count == 2, let bucket = Int(parts[0]), (0...100).contains(bucket) else { continue }
+            if parts[1] == "1" { positives[bucket] += count } else { negatives[bucket] += count }
+        }
+        let total = positives.reduce(0, +)
+        guard total > 0 else { return nil }
+        var truePositives = 0, flagged = 0, area = 0.0
+        for bucket in stride(from: 100, through: 0, by: -1) where positives[bucket] + negatives[bucket] > 0 {
+            truePositives += positives[bucket]
+            flagged += positives[bucket] + negatives[bucket]
+            area += Double(positives[bucket]) / Double(total) * (Double(truePositives) / Double(flagged))
+        }
+        return area
+    }
+
     /// The shadow (challenger) model's precision and recall on the same labelled results, next to the champion's.
     var shadowLine: String {
         let tp = counters["shadow_tp"] ?? 0, fp = counters["shadow_fp"] ?? 0, fn = counters["shadow_fn"] ?? 0, tn = counters["shadow_tn"] ?? 0
@@ -159,7 +181,8 @@ public struct RunStatistics: Sendable {
         func ratio(_ numerator: Int, _ denominator: Int) -> String {
             denominator == 0 ? "n/a" : String(format: "%.4f", Double(numerator) / Double(denominator))
         }
-        return "shadow      \(tp + fp + fn + tn) labelled: precision \(ratio(tp, tp + fp)), recall \(ratio(tp, tp + fn)) "
+        return "shadow      \(tp + fp + fn + tn) labelled: precision \(ratio(tp, tp + fp)), recall \(ratio(tp, tp + fn)), "
+            + "PR AUC \(prAUC(shadow: true).map { String(format: "%.4f", $0) } ?? "n/a") (champion \(prAUC().map { String(format: "%.4f", $0) } ?? "n/a")) "
             + "(tp \(tp) fp \(fp) tn \(tn) fn \(fn)); the champion above decided"
     }
 
@@ -207,6 +230,7 @@ public struct RunStatistics: Sendable {
             "start_ms": counters["first_ms"] ?? 0, "end_ms": counters["last_ms"] ?? 0,
             "pattern": meta["pattern"] ?? "", "target_tps": Double(meta["target_tps"] ?? "") ?? 0,
             "generated": Int(meta["sent"] ?? "") ?? 0,
+            "pr_auc": prAUC() as Any, "shadow_pr_auc": prAUC(shadow: true) as Any,
             "shadow_confusion": [
                 "tp": counters["shadow_tp"] ?? 0, "fp": counters["shadow_fp"] ?? 0, "tn": counters["shadow_tn"] ?? 0,
                 "fn": counters["shadow_fn"] ?? 0,
@@ -233,7 +257,8 @@ public struct RunStatistics: Sendable {
                 + (meta["sent"].map { ", \($0) generated" } ?? ""),
             "fraud       \(counters["predicted_fraud"] ?? 0) detected; decisions approve \(counters["approve"] ?? 0), "
                 + "review \(counters["review"] ?? 0), decline \(counters["decline"] ?? 0)",
-            "labels      \(counters["labelled"] ?? 0) labelled: precision \(ratio(tp, tp + fp)), recall \(ratio(tp, tp + fn)) "
+            "labels      \(counters["labelled"] ?? 0) labelled: precision \(ratio(tp, tp + fp)), recall \(ratio(tp, tp + fn)), "
+                + "PR AUC \(prAUC().map { String(format: "%.4f", $0) } ?? "n/a") "
                 + "(tp \(tp) fp \(fp) tn \(counters["tn"] ?? 0) fn \(fn))",
             shadowLine,
             String(format: "throughput  %.0f results/s", throughput)
