@@ -120,6 +120,7 @@ public struct ScoringServer: Sendable {
                 metrics: metrics))
         }
         add(RuleWatcher(connection: watch, store: ruleStore, receiver: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+        add(ShadowWatcher(connection: watch, store: models, scorer: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         add(BlocklistWatcher(engine: engine, connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         add(ScoringLanes(lanes: lanes, engine: engine))
         add(application)

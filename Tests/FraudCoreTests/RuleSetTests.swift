@@ -117,6 +117,23 @@ struct RuleSetTests {
         }
     }
 
+    @Test func theScoringAPIShadowScoresToo() async throws {
+        try await ScoringAPIHarness.with { api in
+            let models = ModelStore(namespace: "fraud")
+            let challenger = try await models.save(WorkerHarness.tinyModel(seed: 9), promote: false, on: api.redis)
+            try await models.setShadow(challenger, on: api.redis)
+            try await waitUntil("the server loads the shadow model") { api.engine.scorer.shadowModelVersion == challenger }
+            let client = try await api.connect()
+            for index in 0..<10 {
+                #expect(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("s-\(index)", user: index)).status == 200)
+            }
+            try await waitUntil("every decision is recorded") { try await api.results().count == 10 }
+            let results = try await api.results()
+            #expect(results.allSatisfy { $0["shadow_model_version"] == String(challenger) && Double($0["shadow_score"] ?? "") != nil })
+            await client.close()
+        }
+    }
+
     @Test func theRulesCommandValidatesAddsRemovesAndPromotes() async throws {
         try await withRedisServer { server in
             let redisArguments = ["--redis-url", "redis://127.0.0.1:\(server.port)"]

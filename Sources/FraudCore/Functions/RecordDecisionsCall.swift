@@ -82,6 +82,12 @@ public struct RecordDecisionsCall: Sendable {
         case amount
         /// `1` when the answer was degraded (Redis too slow or unreachable for the deadline).
         case degraded
+        /// The shadow model's score, or empty.
+        case shadowScore
+        /// `1`/`0` at the threshold, or empty.
+        case shadowIsFraud
+        /// The shadow model's version, or empty.
+        case shadowModelVersion
     }
 
     /// One decision to record.
@@ -206,6 +212,9 @@ public struct RecordDecisionsCall: Sendable {
             case .scoringMilliseconds: command.append(WriteBatchCall.millisecondsText(record.scoringMicroseconds))
             case .amount: command.append(transaction.amount)
             case .degraded: command.append(record.degraded ? "1" : "0")
+            case .shadowScore: command.append(record.decision.shadowScore.map(WriteBatchCall.scoreText) ?? "")
+            case .shadowIsFraud: command.append(record.decision.shadowIsFraud.map { $0 ? "1" : "0" } ?? "")
+            case .shadowModelVersion: command.append(record.decision.shadowModelVersion.map(String.init) ?? "")
             }
         }
     }

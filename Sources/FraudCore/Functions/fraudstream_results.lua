@@ -71,6 +71,19 @@ local function count_shadow(s, shadow_is_fraud, label)
   s[field] = (s[field] or 0) + 1
 end
 
+-- On labelled results: the shadow model's confusion matrix, and both models' score histograms by label (100
+-- buckets, 'ps:<bucket>:<label>' and 'pss:…') for each model's PR AUC on the same traffic.
+local function count_models(s, label, score, shadow_score, shadow_is_fraud)
+  if label == '' then return end
+  count_shadow(s, shadow_is_fraud, label)
+  local field = 'ps:' .. math.floor(tonumber(score) * 100) .. ':' .. label
+  s[field] = (s[field] or 0) + 1
+  if shadow_score ~= '' then
+    local shadow = 'pss:' .. math.floor(tonumber(shadow_score) * 100) .. ':' .. label
+    s[shadow] = (s[shadow] or 0) + 1
+  end
+end
+
 -- Adds a call's counters to each run's hash and the writer's hash under it, once per run per call. `base` is
 -- '<ns>:stats', or '<ns>:stats:{<tag>}' for a hash-tagged results stream (a cluster partition: same slot).
 local function write_run_stats(runs, base, worker, now_ms, stats_ttl)
@@ -229,16 +242,7 @@ local function write_batch(keys, args)
       end
       local s = run_stats(runs, args[b + 3])
       count_result(s, args[b + 5], args[b + 6], args[b + 9], latency_us)
-      count_shadow(s, args[b + 15], args[b + 9])
-      -- Score histograms by label (100 buckets), for each model's PR AUC on the same labelled traffic.
-      if args[b + 9] ~= '' then
-        local field = 'ps:' .. math.floor(tonumber(args[b + 4]) * 100) .. ':' .. args[b + 9]
-        s[field] = (s[field] or 0) + 1
-        if args[b + 14] ~= '' then
-          local shadow = 'pss:' .. math.floor(tonumber(args[b + 14]) * 100) .. ':' .. args[b + 9]
-          s[shadow] = (s[shadow] or 0) + 1
-        end
-      end
+      count_models(s, args[b + 9], args[b + 4], args[b + 14], args[b + 15])
       -- Recall per fraud scenario: labelled fraud of each scenario, and how much of it was declined / flagged.
       local scenario = args[b + 18]
       if scenario ~= '' then
@@ -296,7 +300,8 @@ end
 --       8 time-series key prefix, 9 time-series retention s (0 = none), 10 statistics key base,
 --       then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
 --         model version, label ('' unknown, 0, 1), latency us (receipt to decision, on the server's clock),
---         features ms, scoring ms, amount, degraded (0/1)
+--         features ms, scoring ms, amount, degraded (0/1), shadow score, shadow is_fraud, shadow model version
+--         ('' when no shadow model)
 -- Returns: the number of results written (0 for a retry of an applied call).
 local function record_decisions(keys, args)
   local sequence = tonumber(args[7])
@@ -321,6 +326,10 @@ local function record_decisions(keys, args)
       'model_version', args[b + 7], 'worker_id', worker, 'source', 'api', 'source_id', '',
       'latency_ms', string.format('%.3f', latency_us / 1000), 'queue_ms', '0.000', 'features_ms', args[b + 10],
       'scoring_ms', args[b + 11], 'amount', args[b + 12]}
+    if args[b + 14] ~= '' then
+      fields[#fields + 1], fields[#fields + 2] = 'shadow_score', args[b + 14]
+      fields[#fields + 1], fields[#fields + 2] = 'shadow_model_version', args[b + 16]
+    end
     if maxlen > 0 then
       redis.call('XADD', keys[1], 'MAXLEN', '~', maxlen, '*', unpack(fields))
     else
@@ -332,6 +341,7 @@ local function record_decisions(keys, args)
     local s = run_stats(runs, args[b + 2])
     count_result(s, args[b + 4], args[b + 5], args[b + 8], latency_us)
     count_series(series, args[b + 5], args[b + 4], args[b + 6], s, args[b + 8])
+    count_models(s, args[b + 8], args[b + 3], args[b + 14], args[b + 15])
     s.api = s.api + 1
     if args[b + 13] == '1' then s.degraded = s.degraded + 1 end
   end

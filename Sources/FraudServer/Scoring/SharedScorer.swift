@@ -9,6 +9,7 @@ public final class SharedScorer: ModelReceiver {
         var pending: ModelRecord?
         var rules: FraudRules
         var rulesVersion: Int
+        var shadow: ModelRecord?
     }
 
     private let state: Mutex<State>
@@ -35,20 +36,20 @@ public final class SharedScorer: ModelReceiver {
     }
 
     /// The model and rules for a batch, switching to a queued model first.
-    private func modelForBatch() -> (ModelRecord, FraudRules) {
+    private func modelForBatch() -> (ModelRecord, FraudRules, ModelRecord?) {
         state.withLock { state in
             if let next = state.pending {
                 state.model = next
                 state.pending = nil
             }
-            return (state.model, state.rules)
+            return (state.model, state.rules, state.shadow)
         }
     }
 
     /// Scores a micro-batch (with the transactions, for rules on their text fields).
     func score(_ vectors: [[Double]], explain: [Bool], transactions: [Transaction]? = nil) -> [ExplainedDecision] {
-        let (model, rules) = modelForBatch()
-        return model.explainedDecisions(vectors, explain: explain, rules: rules, transactions: transactions)
+        let (model, rules, shadow) = modelForBatch()
+        return model.explainedDecisions(vectors, explain: explain, rules: rules, transactions: transactions, shadow: shadow)
     }
 
     /// The degraded answer's decision for a transaction-only vector.
@@ -67,5 +68,15 @@ extension SharedScorer: RuleReceiver {
             state.rules.ruleSet = ruleSet
             state.rulesVersion = version
         }
+    }
+}
+
+extension SharedScorer: ShadowReceiver {
+    /// The shadow model's version, nil when none.
+    public var shadowModelVersion: Int? { state.withLock { $0.shadow?.version } }
+
+    /// Sets (nil: clears) the shadow model for the next batches.
+    public func installShadow(_ record: ModelRecord?) {
+        state.withLock { $0.shadow = record }
     }
 }

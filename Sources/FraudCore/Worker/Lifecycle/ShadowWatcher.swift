@@ -4,14 +4,24 @@ import ServiceLifecycle
 
 /// Polls `<ns>:model:shadow` and gives the worker's scorer the challenger model to score every transaction with
 /// (champion/challenger): set with `fraudstream models shadow N`, cleared with `models shadow --off`.
-struct ShadowWatcher: Service {
+public struct ShadowWatcher: Service {
     let connection: RedisConnection
     let store: ModelStore
-    let scorer: Scorer
+    let scorer: any ShadowReceiver
     let intervalMilliseconds: Int
     let logger: Logger
 
-    func run() async {
+    /// Creates a watcher.
+    public init(connection: RedisConnection, store: ModelStore, scorer: any ShadowReceiver, intervalMilliseconds: Int, logger: Logger) {
+        self.connection = connection
+        self.store = store
+        self.scorer = scorer
+        self.intervalMilliseconds = intervalMilliseconds
+        self.logger = logger
+    }
+
+    /// Polls until graceful shutdown.
+    public func run() async {
         var outage = OutageLog("shadow model check")
         var rejected: Int?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -38,3 +48,13 @@ struct ShadowWatcher: Service {
         }
     }
 }
+
+/// What takes a shadow (challenger) model: the worker's ``Scorer`` and the API's scorer.
+public protocol ShadowReceiver: Sendable {
+    /// The shadow model's version, nil when none.
+    var shadowModelVersion: Int? { get async }
+    /// Sets (nil: clears) the shadow model.
+    func installShadow(_ record: ModelRecord?) async
+}
+
+extension Scorer: ShadowReceiver {}

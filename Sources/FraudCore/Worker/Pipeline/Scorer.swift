@@ -102,12 +102,18 @@ extension ModelRecord {
     /// Scores `vectors` with this model and `rules` and, where `explain` says so, splits each margin into
     /// per-feature contributions (the same model version as the score).
     public func explainedDecisions(
-        _ vectors: [[Double]], explain: [Bool], rules: FraudRules, transactions: [Transaction]? = nil
+        _ vectors: [[Double]], explain: [Bool], rules: FraudRules, transactions: [Transaction]? = nil, shadow: ModelRecord? = nil
     ) -> [ExplainedDecision] {
         vectors.indices.map { index in
             let (vector, wanted) = (vectors[index], explain[index])
-            let decision = rules.decide(
+            var decision = rules.decide(
                 score: ensemble.probability(vector), features: vector, modelVersion: version, transaction: transactions?[index])
+            if let shadow {
+                let score = shadow.ensemble.probability(vector)
+                decision.shadowScore = score
+                decision.shadowIsFraud = score >= rules.threshold
+                decision.shadowModelVersion = shadow.version
+            }
             guard wanted else { return ExplainedDecision(decision: decision, baseMargin: 0, contributions: nil) }
             let split = ensemble.contributions(vector)
             return ExplainedDecision(decision: decision, baseMargin: split.base, contributions: split.features)
