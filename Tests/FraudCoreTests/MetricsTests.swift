@@ -73,6 +73,16 @@ struct MetricsTests {
                     #expect(metrics.sum(FraudMetrics.Name.reasons, ["reason": reason]) == Double(count), "\(reason)")
                 }
                 #expect(metrics.sum(FraudMetrics.Name.deadLetters) == 3)
+                // Each rule's precision from the metrics: its reasons on labelled results, by label.
+                for (metric, count) in expected where metric.hasPrefix("reason:") {
+                    let reason = String(metric.dropFirst("reason:".count))
+                    let labelledFraud = results.filter { result in
+                        (result["reasons"] ?? "").split(separator: ",").contains(Substring(reason))
+                            && (Int((result["transaction_id"] ?? "tx-1").dropFirst(3)) ?? 1) % 10 == 0
+                    }.count
+                    #expect(metrics.sum(FraudMetrics.Name.labelledReasons, ["reason": reason, "label": "fraud"]) == Double(labelledFraud), "\(reason)")
+                    #expect(metrics.sum(FraudMetrics.Name.labelledReasons, ["reason": reason]) == Double(count), "\(reason)")
+                }
                 #expect(metrics.sum(FraudMetrics.Name.deadLetters, ["class": "missing_field"]) == 3)
                 // monitor --stats reads the same counts (the run's statistics, written in the same call as the results).
                 let run = try await RunStatistics.load(run: "run-test", namespace: "fraud", on: harness.redis)

@@ -41,12 +41,17 @@ struct ReviewQueueTests {
             #expect(rows.count == 1 + more.count)
             #expect(rows.filter(\.fraud).count == 1 + more.count - 1)
 
-            // The next retraining trains on them.
+            // The next retraining trains on them: the same world gives that many more training rows with --retrain.
+            let plain = try await FraudStreamBinary.run(["prepare", "--users", "200", "--days", "3", "--trees", "10"] + redisArguments)
+            #expect(plain.status == 0)
+            let withoutLabels = try await ModelStore(namespace: "fraud").load(on: harness.redis).metrics.trainingRows
             let prepare = try await FraudStreamBinary.run(
                 ["prepare", "--users", "200", "--days", "3", "--trees", "10", "--retrain"] + redisArguments)
             #expect(prepare.status == 0, "\(prepare.standardError)")
             #expect(prepare.standardOutput.contains("retrain     \(rows.count) labelled reviews (\(rows.count - 1) fraud) join the training rows"),
                     "\(prepare.standardOutput)")
+            let withLabels = try await ModelStore(namespace: "fraud").load(on: harness.redis).metrics.trainingRows
+            #expect(withLabels == withoutLabels + rows.count)
         }
     }
 }

@@ -28,6 +28,7 @@ public final class FraudMetrics: Sendable {
     public enum Name {
         public static let scored = "fraudstream_transactions_scored_total"
         public static let reasons = "fraudstream_reasons_total"
+        public static let labelledReasons = "fraudstream_reasons_labelled_total"
         public static let deadLetters = "fraudstream_dead_letters_total"
         public static let endToEnd = "fraudstream_end_to_end_latency_seconds"
         public static let stage = "fraudstream_stage_latency_seconds"
@@ -132,6 +133,24 @@ public final class FraudMetrics: Sendable {
         }
         for (reason, count) in byReason {
             counter(Name.reasons, [("reason", cappedLabel("reason", reason)), ("source", source)]).increment(by: count)
+        }
+    }
+
+    /// Counts the reasons of labelled results by label (`fraud`, `legit`): each rule's precision is
+    /// `…{label="fraud"}` over the sum of both.
+    public func labelledReasons(_ decisions: some Sequence<(reasons: String, fraud: Bool)>, source: String) {
+        var counts: [String: (fraud: Int, legit: Int)] = [:]
+        for (reasons, fraud) in decisions where !reasons.isEmpty {
+            for reason in reasons.split(separator: ",") {
+                var count = counts[String(reason)] ?? (0, 0)
+                if fraud { count.fraud += 1 } else { count.legit += 1 }
+                counts[String(reason)] = count
+            }
+        }
+        for (reason, count) in counts {
+            let label = cappedLabel("reason", reason)
+            if count.fraud > 0 { counter(Name.labelledReasons, [("reason", label), ("label", "fraud"), ("source", source)]).increment(by: count.fraud) }
+            if count.legit > 0 { counter(Name.labelledReasons, [("reason", label), ("label", "legit"), ("source", source)]).increment(by: count.legit) }
         }
     }
 

@@ -47,6 +47,10 @@ public struct Acker: Service {
         metrics.scored(
             zip(batch.decisions, latencies).lazy.filter { $0.1 >= 0 }.map { (decision: $0.0.decision, reasons: $0.0.reasons) },
             source: "stream")
+        metrics.labelledReasons(
+            zip(zip(batch.items, batch.decisions), latencies).lazy.filter { $0.1 >= 0 && $0.0.0.transaction.isFraud != nil }
+                .map { (reasons: $0.0.1.reasons, fraud: $0.0.0.transaction.isFraud == true) },
+            source: "stream")
         metrics.deadLettered(classes: batch.deadLetters.lazy.map(\.kind))
         metrics.endToEnd(microseconds: latencies, source: "stream")
         metrics.stage("queue", microseconds: batch.timings.queueMicroseconds)
