@@ -19,6 +19,13 @@ struct ReviewQueueTests {
             let items = try await queue.items(count: 1_000, all: true, on: harness.redis)
             #expect(Set(items.map(\.transactionId)) == Set(reviewed) && items.count == reviewed.count)
             #expect(items.allSatisfy { $0.features?.count == FeatureSchema.count })
+            // --count counts unlabelled ones: with the newest two labelled, the first one listed is the third newest.
+            if items.count >= 3 {
+                try await queue.label([(items[0].transactionId, true), (items[1].transactionId, false)], on: harness.redis)
+                let next = try await queue.items(count: 1, all: false, on: harness.redis)
+                #expect(next.map(\.transactionId) == [items[2].transactionId])
+                try await harness.redis.send(RedisCommand("HDEL", queue.labelsKey, items[0].transactionId, items[1].transactionId))
+            }
 
             let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
             let first = try #require(reviewed.first)

@@ -35,22 +35,36 @@ public struct ReviewQueue: Sendable {
     /// The labels hash.
     public var labelsKey: String { keys[0].labels }
 
-    /// Review decisions, newest first, up to `count` per partition; only those without a label unless `all`.
+    /// Review decisions, newest first, up to `count` per partition; only those without a label unless `all` (older
+    /// entries are read until `count` unlabelled ones are found or the queue ends).
     public func items(count: Int, all: Bool, on redis: RedisConnection) async throws -> [Item] {
         var items: [Item] = []
         for key in keys {
-            for entry in try await redis.send(XRange(stream: key.stream, count: count, reverse: true)) {
-                let fields = Dictionary(entry.fields, uniquingKeysWith: { first, _ in first })
-                let features = (fields["features"] ?? "").split(separator: ",").compactMap { Double($0) }
-                items.append(Item(
-                    id: entry.id, transactionId: fields["transaction_id"] ?? "", userId: fields["user_id"] ?? "",
-                    runId: fields["run_id"] ?? "", score: fields["score"] ?? "", reasons: fields["reasons"] ?? "",
-                    amount: fields["amount"] ?? "", features: features.count == FeatureSchema.count ? features : nil))
+            var found: [Item] = []
+            var end = "+"
+            while found.count < count {
+                let entries = try await redis.send(XRange(stream: key.stream, start: "-", end: end, count: max(count, 100), reverse: true))
+                guard !entries.isEmpty else { break }
+                var page = entries.map { entry -> Item in
+                    let fields = Dictionary(entry.fields, uniquingKeysWith: { first, _ in first })
+                    let features = (fields["features"] ?? "").split(separator: ",").compactMap { Double($0) }
+                    return Item(
+                        id: entry.id, transactionId: fields["transaction_id"] ?? "", userId: fields["user_id"] ?? "",
+                        runId: fields["run_id"] ?? "", score: fields["score"] ?? "", reasons: fields["reasons"] ?? "",
+                        amount: fields["amount"] ?? "", features: features.count == FeatureSchema.count ? features : nil)
+                }
+                if !all {
+                    let labels = try await redis.send(
+                        RedisCommand("HMGET", arguments: [labelsKey] + page.map { $0.transactionId as any RedisArgument })).array ?? []
+                    page = zip(page, labels).filter { $0.1.string == nil }.map(\.0)
+                }
+                found += page.prefix(count - found.count)
+                guard let last = entries.last?.id, entries.count >= max(count, 100) else { break }
+                end = "(" + last
             }
+            items += found
         }
-        guard !all, !items.isEmpty else { return items }
-        let labels = try await redis.send(RedisCommand("HMGET", arguments: [labelsKey] + items.map { $0.transactionId as any RedisArgument })).array ?? []
-        return zip(items, labels).filter { $0.1.string == nil }.map(\.0)
+        return items
     }
 
     /// Records labels (`true` = fraud); a later label of the same transaction replaces an earlier one.

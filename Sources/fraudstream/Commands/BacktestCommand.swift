@@ -41,6 +41,13 @@ struct BacktestCommand: AsyncParsableCommand {
         let record = try await ModelStore(namespace: base).load(model, on: redis)
         let ruleVersion = rules == 0 ? RuleStore.Version.builtIn : try await RuleStore(namespace: base).load(rules, on: redis)
         let synthetic = try world.load()
+        if world.world == nil, let prepared = try await PreparedWorld.load(namespace: base, on: redis),
+           prepared.users != synthetic.configuration.users || prepared.seed != synthetic.configuration.seed {
+            printLineToStandardError(
+                "warning: backtesting a world of \(synthetic.configuration.users) users (seed \(synthetic.configuration.seed)), but prepare stored "
+                    + "\(prepared.users) users (seed \(prepared.seed)): pass --users \(prepared.users) --seed \(prepared.seed) (and its --days) "
+                    + "to backtest the history the model was trained on")
+        }
         let scratch = "\(base):backtest:\(getpid())"
         let store = FeatureStore(namespace: scratch)
         let keyspace = Keyspace(namespace: scratch)

@@ -133,7 +133,7 @@ struct RulesCommand: AsyncParsableCommand {
             let text = try RulesCommand.read(file)
             do {
                 let set = try RuleSet(parsing: text)
-                print("\(file): \(set.rules.count) rules, valid")
+                print("\(file): \(set.rules.count) rule\(set.rules.count == 1 ? "" : "s"), valid")
             } catch {
                 throw FraudError(.invalidData, "\(file): \(error)")
             }
@@ -149,6 +149,11 @@ struct RulesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let text = try RulesCommand.read(file)
+            do {
+                _ = try RuleSet(parsing: text)
+            } catch {
+                throw FraudError(.invalidData, "\(file): \(error)")
+            }
             try await RulesCommand.withStore(connection, namespace) { store, redis in
                 try await RulesCommand.store(text, note: "import \(file)", promote: promote, store: store, redis: redis)
             }
