@@ -66,6 +66,13 @@ struct RuleSetTests {
             #expect(statistics.counters["scenario_declined:unknown", default: 0] == fraudResults.filter { $0["is_fraud"] == "1" }.count)
             #expect(statistics.counters["scenario_flagged:unknown", default: 0] == fraudResults.filter { $0["decision"] != "approve" }.count)
             #expect(statistics.report.contains("scenarios   labelled fraud, recall declined"))
+            // Those fields are the run's only: the writer's hash keeps its fixed counters.
+            let workerFields = try await harness.redis.send(RedisCommand("HKEYS", RunStatisticsKeys(namespace: "fraud").worker(run: "run-test", worker: "w1")))
+                .array?.compactMap(\.string) ?? []
+            #expect(workerFields.contains("processed") && !workerFields.contains { $0.contains(":") }, "\(workerFields)")
+            // A scenario outside the known ones counts as `other`: producers' free text adds no fields.
+            #expect(WriteBatchCall.scenarioLabel("made_up") == "other" && WriteBatchCall.scenarioLabel(nil) == "unknown")
+            #expect(WriteBatchCall.scenarioLabel("amount_spike") == "amount_spike")
         }
     }
 

@@ -198,6 +198,13 @@ public struct WriteBatchCall: Sendable {
         return command
     }
 
+    /// A fraud scenario as counted in the run statistics: one of ``FraudScenario``, `unknown` when there is none,
+    /// `other` for anything else, so a producer's free text cannot add fields without bound.
+    static func scenarioLabel(_ scenario: String?) -> String {
+        guard let scenario else { return "unknown" }
+        return FraudScenario(rawValue: scenario) != nil ? scenario : "other"
+    }
+
     private func appendResults(_ batch: Batch, to command: inout RedisCommand) {
         let queueMs = Self.millisecondsText(batch.timings.queueMicroseconds)
         let featuresMs = Self.millisecondsText(batch.timings.featuresMicroseconds)
@@ -223,7 +230,7 @@ public struct WriteBatchCall: Sendable {
                 case .shadowScore: command.append(decision.shadowScore.map(Self.scoreText) ?? "")
                 case .shadowIsFraud: command.append(decision.shadowIsFraud.map { $0 ? "1" : "0" } ?? "")
                 case .shadowModelVersion: command.append(decision.shadowModelVersion.map(String.init) ?? "")
-                case .scenario: command.append(transaction.isFraud == true ? (transaction.scenario ?? "unknown") : "")
+                case .scenario: command.append(transaction.isFraud == true ? Self.scenarioLabel(transaction.scenario) : "")
                 case .features:
                     if decision.decision == "review", index < batch.vectors.count {
                         command.append(batch.vectors[index].map { String(format: "%.6g", $0) }.joined(separator: ","))

@@ -86,13 +86,15 @@ end
 
 -- Adds a call's counters to each run's hash and the writer's hash under it, once per run per call. `base` is
 -- '<ns>:stats', or '<ns>:stats:{<tag>}' for a hash-tagged results stream (a cluster partition: same slot).
+-- The per-rule, per-scenario and histogram fields (their names hold a ':') go to the run's hash only: readers
+-- take them from there, and the writer's hash keeps its fixed set of counters.
 local function write_run_stats(runs, base, worker, now_ms, stats_ttl)
   for run, s in pairs(runs) do
     local run_key = base .. ':run:' .. run
     local worker_key = run_key .. ':worker:' .. worker
-    for _, key in ipairs({run_key, worker_key}) do
+    for index, key in ipairs({run_key, worker_key}) do
       for field, value in pairs(s) do
-        if value ~= 0 then redis.call('HINCRBY', key, field, value) end
+        if value ~= 0 and (index == 1 or not string.find(field, ':', 1, true)) then redis.call('HINCRBY', key, field, value) end
       end
       redis.call('HSETNX', key, 'first_ms', now_ms)
       redis.call('HSET', key, 'last_ms', now_ms)

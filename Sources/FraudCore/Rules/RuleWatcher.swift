@@ -22,26 +22,17 @@ public struct RuleWatcher: Service {
 
     /// Polls until graceful shutdown; a version that does not compile is logged once and skipped.
     public func run() async {
-        var rejected: Int?
-        var outage = OutageLog("rule check")
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
-            do {
-                let latest = try await store.latestVersion(on: connection) ?? 0
-                outage.succeeded(logger: logger)
-                guard latest != (await receiver.nextRulesVersion), latest != rejected else { continue }
-                do {
-                    let version = try await store.load(latest, on: connection)
-                    await receiver.install(rules: version.ruleSet, version: version.version)
-                    logger.notice("rule set promoted; installing", metadata: ["version": "\(latest)", "rules": "\(version.ruleSet.rules.count)"])
-                } catch let error as FraudError where error.code == .invalidData {
-                    rejected = latest
-                    logger.error("promoted rule set rejected; keeping the current one", metadata: ["version": "\(latest)", "error": "\(error)"])
-                }
-            } catch {
-                if Task.isCancelled { return }
-                outage.failed(error, logger: logger)
-            }
-        }
+        let (connection, store, receiver, logger) = (self.connection, self.store, self.receiver, self.logger)
+        await VersionPoller(what: "rule check", intervalMilliseconds: intervalMilliseconds, logger: logger).run(
+            whenNone: .keep,
+            // No version promoted: the built-in rules, version 0.
+            wanted: { try await store.latestVersion(on: connection) ?? 0 },
+            current: { await receiver.nextRulesVersion },
+            install: { version in
+                let loaded = try await store.load(version, on: connection)
+                await receiver.install(rules: loaded.ruleSet, version: loaded.version)
+                logger.notice("rule set promoted; installing", metadata: ["version": "\(loaded.version)", "rules": "\(loaded.ruleSet.rules.count)"])
+            },
+            isRejection: { ($0 as? FraudError)?.code == .invalidData })
     }
 }

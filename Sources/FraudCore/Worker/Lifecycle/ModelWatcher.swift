@@ -27,30 +27,18 @@ public struct ModelWatcher: Service {
 
     /// Polls for promotions until graceful shutdown.
     public func run() async {
-        var rejected: Int?
-        var outage = OutageLog("model check")
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
-                let promoted = try await store.latestVersion(on: connection)
-                outage.succeeded(logger: logger)
-                guard let latest = promoted else { continue }
-                // A promotion queued for the next batch counts as installed: an idle worker logs it once.
-                let current = await scorer.nextModelVersion
-                guard latest != current, latest != rejected else { continue }
-                do {
-                    let record = try await store.load(latest, on: connection)
-                    await scorer.install(record)
-                    metrics?.modelServing(version: record.version)
-                    logger.notice("model version promoted; installing", metadata: ["version": "\(latest)"])
-                } catch let error as FraudError where error.code == .modelUnavailable {
-                    rejected = latest
-                    logger.error("promoted model rejected; keeping the current one", metadata: ["version": "\(latest)", "error": "\(error)"])
-                }
-            } catch {
-                if Task.isCancelled { return }
-                outage.failed(error, logger: logger)
-            }
-        }
+        let (connection, store, scorer, metrics, logger) = (self.connection, self.store, self.scorer, self.metrics, self.logger)
+        await VersionPoller(what: "model check", intervalMilliseconds: intervalMilliseconds, logger: logger).run(
+            whenNone: .keep,
+            wanted: { try await store.latestVersion(on: connection) },
+            // A promotion queued for the next batch counts as installed: an idle worker logs it once.
+            current: { await scorer.nextModelVersion },
+            install: { version in
+                let record = try await store.load(version, on: connection)
+                await scorer.install(record)
+                metrics?.modelServing(version: record.version)
+                logger.notice("model version promoted; installing", metadata: ["version": "\(record.version)"])
+            },
+            isRejection: { ($0 as? FraudError)?.code == .modelUnavailable })
     }
 }

@@ -22,30 +22,15 @@ public struct ShadowWatcher: Service {
 
     /// Polls until graceful shutdown.
     public func run() async {
-        var outage = OutageLog("shadow model check")
-        var rejected: Int?
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let wanted = try await store.shadowVersion(on: connection)
-                outage.succeeded(logger: logger)
-                if wanted != (await scorer.shadowModelVersion), wanted == nil || wanted != rejected {
-                    if let wanted {
-                        do {
-                            await scorer.installShadow(try await store.load(wanted, on: connection))
-                        } catch let error as FraudError where error.code == .modelUnavailable {
-                            rejected = wanted
-                            logger.error("shadow model rejected", metadata: ["version": "\(wanted)", "error": "\(error)"])
-                        }
-                    } else {
-                        await scorer.installShadow(nil)
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                outage.failed(error, logger: logger)
-            }
-            await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
-        }
+        let (connection, store, scorer) = (self.connection, self.store, self.scorer)
+        await VersionPoller(what: "shadow model check", intervalMilliseconds: intervalMilliseconds, logger: logger).run(
+            whenNone: .clear,
+            wanted: { try await store.shadowVersion(on: connection) },
+            current: { await scorer.shadowModelVersion },
+            install: { version in
+                if let version { await scorer.installShadow(try await store.load(version, on: connection)) } else { await scorer.installShadow(nil) }
+            },
+            isRejection: { ($0 as? FraudError)?.code == .modelUnavailable })
     }
 }
 
