@@ -88,6 +88,10 @@ public struct RecordDecisionsCall: Sendable {
         case shadowIsFraud
         /// The shadow model's version, or empty.
         case shadowModelVersion
+        /// ``WriteBatchCall/scoreBucket(_:)`` of the score.
+        case scoreBucket
+        /// The same of the shadow score, or empty.
+        case shadowScoreBucket
     }
 
     /// One decision to record.
@@ -215,6 +219,8 @@ public struct RecordDecisionsCall: Sendable {
             case .shadowScore: command.append(record.decision.shadowScore.map(WriteBatchCall.scoreText) ?? "")
             case .shadowIsFraud: command.append(record.decision.shadowIsFraud.map { $0 ? "1" : "0" } ?? "")
             case .shadowModelVersion: command.append(record.decision.shadowModelVersion.map(String.init) ?? "")
+            case .scoreBucket: command.append(WriteBatchCall.scoreBucket(record.decision.score))
+            case .shadowScoreBucket: command.append(record.decision.shadowScore.map { String(WriteBatchCall.scoreBucket($0)) } ?? "")
             }
         }
     }

@@ -73,13 +73,14 @@ end
 
 -- On labelled results: the shadow model's confusion matrix, and both models' score histograms by label (100
 -- buckets, 'ps:<bucket>:<label>' and 'pss:…') for each model's PR AUC on the same traffic.
-local function count_models(s, label, score, shadow_score, shadow_is_fraud)
+-- The buckets come precomputed (floor(score * 100) of the written score), so no number is formatted here.
+local function count_models(s, label, bucket, shadow_bucket, shadow_is_fraud)
   if label == '' then return end
   count_shadow(s, shadow_is_fraud, label)
-  local field = 'ps:' .. math.floor(tonumber(score) * 100) .. ':' .. label
+  local field = 'ps:' .. bucket .. ':' .. label
   s[field] = (s[field] or 0) + 1
-  if shadow_score ~= '' then
-    local shadow = 'pss:' .. math.floor(tonumber(shadow_score) * 100) .. ':' .. label
+  if shadow_bucket ~= '' then
+    local shadow = 'pss:' .. shadow_bucket .. ':' .. label
     s[shadow] = (s[shadow] or 0) + 1
   end
 end
@@ -162,7 +163,8 @@ end
 --       then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
 --         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount,
 --         shadow score, shadow is_fraud, shadow model version ('' when no shadow model), the feature vector of a
---         review decision ('' otherwise), the fraud scenario of labelled fraud ('' otherwise)
+--         review decision ('' otherwise), the score's and the shadow score's histogram buckets (0-100; '' without
+--         a shadow), the fraud scenario of labelled fraud ('' otherwise)
 --       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
 -- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
 local function write_batch(keys, args)
@@ -244,9 +246,9 @@ local function write_batch(keys, args)
       end
       local s = run_stats(runs, args[b + 3])
       count_result(s, args[b + 5], args[b + 6], args[b + 9], latency_us)
-      count_models(s, args[b + 9], args[b + 4], args[b + 14], args[b + 15])
+      count_models(s, args[b + 9], args[b + 18], args[b + 19], args[b + 15])
       -- Recall per fraud scenario: labelled fraud of each scenario, and how much of it was declined / flagged.
-      local scenario = args[b + 18]
+      local scenario = args[b + 20]
       if scenario ~= '' then
         s['scenario:' .. scenario] = (s['scenario:' .. scenario] or 0) + 1
         if args[b + 5] == '1' then s['scenario_declined:' .. scenario] = (s['scenario_declined:' .. scenario] or 0) + 1 end
@@ -303,7 +305,7 @@ end
 --       then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
 --         model version, label ('' unknown, 0, 1), latency us (receipt to decision, on the server's clock),
 --         features ms, scoring ms, amount, degraded (0/1), shadow score, shadow is_fraud, shadow model version
---         ('' when no shadow model)
+--         ('' when no shadow model), the score's and the shadow score's histogram buckets
 -- Returns: the number of results written (0 for a retry of an applied call).
 local function record_decisions(keys, args)
   local sequence = tonumber(args[7])
@@ -343,7 +345,7 @@ local function record_decisions(keys, args)
     local s = run_stats(runs, args[b + 2])
     count_result(s, args[b + 4], args[b + 5], args[b + 8], latency_us)
     count_series(series, args[b + 5], args[b + 4], args[b + 6], s, args[b + 8])
-    count_models(s, args[b + 8], args[b + 3], args[b + 14], args[b + 15])
+    count_models(s, args[b + 8], args[b + 17], args[b + 18], args[b + 15])
     s.api = s.api + 1
     if args[b + 13] == '1' then s.degraded = s.degraded + 1 end
   end
