@@ -75,13 +75,17 @@ struct ConsumerLeaseTests {
 
     @Test func leaseOfACrashedWorkerExpiresAndThenTheNameCanBeTaken() async throws {
         try await WorkerHarness.with { harness in
-            // What a crashed worker leaves: its token under the key, expiring on its own.
-            try await harness.redis.send(RedisCommand("SET", Self.leaseKey(), "crashed-token", "PX", 5_000))
+            // What a crashed worker leaves: its token under the key, expiring on its own. The TTL is long enough
+            // that a loaded machine cannot let it run out while the second worker assembles.
+            try await harness.redis.send(RedisCommand("SET", Self.leaseKey(), "crashed-token", "PX", 600_000))
             let refusal = try await Self.refusal(harness, harness.configuration(consumer: "w1"))
             #expect(refusal.code == .consumerNameInUse)
             let match = try #require(refusal.message.wholeMatch(of: Self.heldLine), "\(refusal.message)")
-            #expect((1...5).contains(Int(match.1) ?? 0))
-            try await waitUntil("the crashed worker's lease to expire", timeout: .seconds(10)) {
+            #expect((1...600).contains(Int(match.1) ?? 0))
+            #expect(try await harness.redis.send(RedisCommand("GET", Self.leaseKey())).string == "crashed-token")
+            // Now let it run out, as it would once the crashed worker's TTL passes.
+            try await harness.redis.send(RedisCommand("PEXPIRE", Self.leaseKey(), "300"))
+            try await waitUntil("the crashed worker's lease to expire", timeout: .seconds(60)) {
                 try await harness.redis.send(RedisCommand("EXISTS", Self.leaseKey())).int == 0
             }
             try await harness.publish((0..<20).map { WorkerHarness.fields($0) })

@@ -59,7 +59,14 @@ struct MetricsTests {
                     let dead = try await harness.length("fraud:dead_letters")
                     return written == valid && dead == 3
                 }
-                let metrics = try await listener.scrape()
+                // The counters move after the write call returns, and the group gauges are sampled at most once a
+                // second: wait until the scrape is quiescent, then every figure must be exact.
+                var metrics = try await listener.scrape()
+                try await waitUntil("the metrics to count every result and acknowledgement", timeout: .seconds(60)) {
+                    metrics = try await listener.scrape()
+                    return metrics.sum(FraudMetrics.Name.scored) >= Double(valid) && metrics.sum(FraudMetrics.Name.deadLetters) >= 3
+                        && metrics.sum(FraudMetrics.Name.inputPending) == 0 && metrics.sum(FraudMetrics.Name.inputLag) == 0
+                }
                 let results = try await harness.entries("fraud:results")
 
                 // Counters equal what was written, per decision and per reason.
@@ -111,12 +118,19 @@ struct MetricsTests {
                 // Bounded labels: 1,000 new users, then 10,000 more, add no series the first thousand did not.
                 try await harness.publish((0..<1_000).map { Self.newUser($0, prefix: "a") })
                 try await waitUntil("the first new users are written") { try await harness.length("fraud:results") == valid + 1_000 }
+                try await waitUntil("the metrics to count them") {
+                    try await listener.scrape().sum(FraudMetrics.Name.scored) >= Double(valid + 1_000)
+                }
                 let before = try await listener.scrape().series
                 try await harness.publish((0..<10_000).map { Self.newUser($0, prefix: "b") })
                 try await waitUntil("10,000 more users are written", timeout: .seconds(120)) {
                     try await harness.length("fraud:results") == valid + 11_000
                 }
-                let after = try await listener.scrape()
+                var after = try await listener.scrape()
+                try await waitUntil("the metrics to count the 11,000 new users' results", timeout: .seconds(60)) {
+                    after = try await listener.scrape()
+                    return after.sum(FraudMetrics.Name.scored) >= Double(valid + 11_000)
+                }
                 #expect(after.series == before, "new series: \(after.series.subtracting(before).sorted())")
                 #expect(after.sum(FraudMetrics.Name.scored) == Double(valid + 11_000))
                 #expect(!after.samples.contains { sample in sample.labels.values.contains { $0.contains("-user-") || $0.contains("-tx-") || $0.contains("-device-") || $0.hasPrefix("10.0.") } })

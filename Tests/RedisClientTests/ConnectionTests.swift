@@ -204,7 +204,9 @@ struct ConnectionTests {
         }
         let elapsed = clock.now - start
         #expect(elapsed >= .milliseconds(250))
-        #expect(elapsed < .seconds(5))
+        // An outcome, not a speed: without the timeout the connect would wait forever. The bound is generous
+        // because a machine whose cores another job holds can delay the connection thread by seconds.
+        #expect(elapsed < .seconds(60))
     }
 
     @Test func runsOnItsOwnThread() async throws {
