@@ -10,7 +10,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: deps deps-prometheus build release test test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve generate monitor load-test demo clean
+.PHONY: deps deps-prometheus build release install test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server and redis-tools with apt-get when missing (idempotent)
 deps:
@@ -39,17 +39,31 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## test: unit tests and integration tests against private redis-servers
+## test: unit tests and integration tests against private redis-servers; every phase runs, and all failures are reported
+# Each phase runs in a process group of its own; whatever a crashed phase leaves (redis-servers, workers) is killed.
+PHASE = .ci/in-process-group
+TEST_MAIN    = --skip IsolatedTimingTests --skip PrometheusDashboardTests --skip 'Cluster.*Tests'
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip IsolatedTimingTests --skip PrometheusDashboardTests --skip 'Cluster.*Tests'
-	$(SWIFT) test --skip-build --filter 'Cluster.*Tests'
-	$(SWIFT) test --skip-build --filter IsolatedTimingTests
+	@failed=""; \
+	$(PHASE) "test (main)" $(SWIFT) test --skip-build $(TEST_MAIN) || failed="$$failed main"; \
+	$(PHASE) "test (cluster)" $(SWIFT) test --skip-build --filter 'Cluster.*Tests' || failed="$$failed cluster"; \
+	$(PHASE) "test (timing)" $(SWIFT) test --skip-build --filter IsolatedTimingTests || failed="$$failed timing"; \
+	if [ -n "$$failed" ]; then echo "make test: failed phases:$$failed (the failing tests are marked ✘ above)" >&2; exit 1; fi; \
+	echo "make test: every phase passed"
+
+## test-stress: `make test` with a CPU hog on every core for the whole run (the suite must hold on a busy machine)
+test-stress: deps
+	$(SWIFT) build --build-tests
+	@hogs=""; for core in $$(seq $$(nproc)); do sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
+	trap 'kill $$hogs 2>/dev/null' EXIT INT TERM; \
+	echo "make test-stress: $$(nproc) CPU hogs running (pids$$hogs)"; \
+	$(MAKE) --no-print-directory test
 
 ## test-prometheus: a real Prometheus scrapes a worker and a server; every Grafana dashboard query must return data
 test-prometheus: deps-prometheus
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --filter PrometheusDashboardTests
+	$(PHASE) "test-prometheus" $(SWIFT) test --skip-build --filter PrometheusDashboardTests
 
 ## test-unit: only the unit tests (targets *UnitTests: no redis-server, no child processes)
 test-unit: deps
@@ -59,9 +73,11 @@ test-unit: deps
 ## test-integration: only the integration tests (each starts its own redis-server), isolated timing suite last
 test-integration: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip 'UnitTests\.' --skip IsolatedTimingTests --skip PrometheusDashboardTests --skip 'Cluster.*Tests'
-	$(SWIFT) test --skip-build --filter 'Cluster.*Tests'
-	$(SWIFT) test --skip-build --filter IsolatedTimingTests
+	@failed=""; \
+	$(PHASE) "test (integration)" $(SWIFT) test --skip-build --skip 'UnitTests\.' $(TEST_MAIN) || failed="$$failed integration"; \
+	$(PHASE) "test (cluster)" $(SWIFT) test --skip-build --filter 'Cluster.*Tests' || failed="$$failed cluster"; \
+	$(PHASE) "test (timing)" $(SWIFT) test --skip-build --filter IsolatedTimingTests || failed="$$failed timing"; \
+	if [ -n "$$failed" ]; then echo "make test-integration: failed phases:$$failed" >&2; exit 1; fi
 
 ## bench: release-build benchmarks, printed as a table
 bench: release

@@ -88,6 +88,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `fraudstream --version`: the git commit, written before each build.
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
         .executableTarget(
             name: "fraudstream",
             dependencies: [
@@ -102,7 +104,8 @@ let package = Package(
             swiftSettings: swiftSettings,
             // jemalloc (Debian's libjemalloc-dev) replaces glibc's malloc in the executable: a worker allocates a
             // reply and a command per transaction, and glibc's consolidation showed as a tenth of its CPU.
-            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))],
+            plugins: ["BuildInfoPlugin"]
         ),
         // Unit tests: no redis-server and no child processes, so they run in seconds
         // (`swift test --filter UnitTests`, or `make test-unit`).

@@ -125,11 +125,16 @@ public struct ScoringServer: Sendable {
         add(ScoringLanes(lanes: lanes, engine: engine))
         add(application)
 
+        // One deadline for the whole shutdown; its marker goes last, so the group tells it first.
+        let deadline = ShutdownDeadline(
+            milliseconds: configuration.shutdownTimeoutMilliseconds,
+            exitCode: configuration.exitsPastShutdownDeadline ? FraudError.Code.stoppedWithPending.exitCode : nil, what: "scoring API")
+        services.append(.init(service: deadline.marker, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = signals
-        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(configuration.shutdownTimeoutMilliseconds)
-        // After that, cancelled services get a bounded time too: a stuck Redis call never keeps the process alive.
-        groupConfiguration.maximumCancellationDuration = .seconds(2)
+        // Past the drain the group cancels every service (a blocked Redis call is interrupted). No cancellation bound:
+        // ServiceGroup ends the process with a fatal error past one; the deadline's watchdog exits with a line instead.
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(deadline.drainMilliseconds)
         logger.info(
             "scoring API ready",
             metadata: ["model_version": "\(model.version)", "lanes": "\(configuration.lanes)", "deadline_ms": "\(configuration.deadlineMilliseconds)"])

@@ -43,6 +43,53 @@ public enum ChildSpawner {
         guard result == 0 else {
             throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }
+        ChildRegistry.shared.register(pid)
         return pid
+    }
+
+    /// Forgets a child that has been reaped, so a later sweep never signals a pid the kernel may reuse.
+    public static func forget(_ pid: pid_t) {
+        ChildRegistry.shared.forget(pid)
+    }
+}
+
+/// A pidfile per child in a shared folder (`<tmp>/fraudstream-children/<owner pid>-<child pid>`), so children
+/// a crashed test process never stopped are found and killed by the next one: each spawn first sweeps the
+/// entries whose owner is gone. `make test` also runs each phase in a process group of its own and kills what
+/// is left of it (`.ci/in-process-group`); this covers `swift test` run by hand.
+final class ChildRegistry: @unchecked Sendable {
+    static let shared = ChildRegistry()
+    private let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fraudstream-children").path
+    private let owner = getpid()
+    private let lock = NSLock()
+    private var swept = false
+
+    func register(_ child: pid_t) {
+        lock.withLock {
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            if !swept {
+                swept = true
+                sweep()
+            }
+            FileManager.default.createFile(atPath: "\(folder)/\(owner)-\(child)", contents: Data())
+        }
+    }
+
+    func forget(_ child: pid_t) {
+        lock.withLock { _ = unlink("\(folder)/\(owner)-\(child)") }
+    }
+
+    /// Kills the children of owners that no longer run, when they are still one of ours (by command line).
+    private func sweep() {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            let parts = name.split(separator: "-")
+            guard parts.count == 2, let ownerPid = pid_t(parts[0]), let childPid = pid_t(parts[1]) else { continue }
+            guard ownerPid != owner, kill(ownerPid, 0) != 0, errno == ESRCH else { continue }
+            let commandLine = (try? String(contentsOfFile: "/proc/\(childPid)/cmdline", encoding: .utf8)) ?? ""
+            if ["redis-server", "valkey-server", "fraudstream", "redis-cli"].contains(where: { commandLine.contains($0) }) {
+                kill(childPid, SIGKILL)
+            }
+            unlink("\(folder)/\(name)")
+        }
     }
 }

@@ -28,6 +28,9 @@ public final class RedisServer: @unchecked Sendable {
         self.extraArguments = extraArguments
     }
 
+    /// The server's process id while it runs (to pause it with SIGSTOP in tests).
+    public var processIdentifier: pid_t? { lock.withLock { processID } }
+
     /// A client configuration that reaches this server.
     public var configuration: RedisConfiguration {
         RedisConfiguration(host: "127.0.0.1", port: port, password: password)
@@ -134,6 +137,7 @@ public final class RedisServer: @unchecked Sendable {
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)
         }
+        ChildSpawner.forget(pid)
     }
 
     /// Reaps the child if it has exited; `true` while it still runs.

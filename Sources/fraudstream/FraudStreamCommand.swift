@@ -12,10 +12,16 @@ struct FraudStreamCommand: AsyncParsableCommand {
             Redis settings come from --redis-url, else REDIS_URL, else REDIS_HOST / REDIS_PORT / \
             REDIS_PASSWORD, else the local server that `make redis` starts on 127.0.0.1:6390.
             """,
+        version: "fraudstream \(FraudStreamCommand.version) (commit \(BuildInfo.commit))",
         subcommands: [
             DoctorCommand.self, PrepareCommand.self, WorkerCommand.self, GenerateCommand.self, MonitorCommand.self, LoadTestCommand.self, ModelsCommand.self, ExportFeaturesCommand.self, BenchCommand.self, ServeCommand.self, BlocklistCommand.self, ObservabilityCommand.self, RulesCommand.self, BacktestCommand.self, ReviewCommand.self, LabelsCommand.self,
         ]
     )
+}
+
+extension FraudStreamCommand {
+    /// The release this source tree is; the commit comes from the build (``BuildInfo``).
+    static let version = "0.20.0"
 }
 
 /// Entry point: runs the parsed command and turns every failure into one readable line and an exit

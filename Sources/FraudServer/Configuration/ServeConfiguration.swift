@@ -36,6 +36,9 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var timeSeriesRetentionSeconds = TimeSeriesKeys.defaultRetentionSeconds
     /// How long SIGTERM/SIGINT may take to finish in-flight requests and flush (`SHUTDOWN_TIMEOUT_MS`).
     public var shutdownTimeoutMilliseconds = 5_000
+    /// Whether the process ends (exit 75, one line) when a shutdown outlasts ``shutdownTimeoutMilliseconds``: set by
+    /// the `serve` command, never by in-process hosts such as tests. See ``ShutdownDeadline``.
+    public var exitsPastShutdownDeadline = false
     /// The oldest plausible event time, epoch ms (`EARLIEST_TIMESTAMP_MS`).
     public var earliestTimestampMilliseconds = Int(EntryValidator.defaultEarliestTimestampMilliseconds)
     /// How far in the future an event time may be, ms (`MAX_CLOCK_SKEW_MS`).

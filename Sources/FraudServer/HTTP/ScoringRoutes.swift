@@ -25,10 +25,8 @@ struct ScoringRoutes {
             transaction = try TransactionBody.transaction(
                 object, validator: engine.configuration.validator, nowMilliseconds: TransactionBody.nowMilliseconds
             ).get()
-        } catch let problem as TransactionBody.Problem {
-            return problem.response
         } catch {
-            return APIResponse.error(.badRequest, "invalid_body", "\(error)")
+            return error.response
         }
         guard let answers = await engine.decide([transaction], explain: explain(request)) else {
             return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)

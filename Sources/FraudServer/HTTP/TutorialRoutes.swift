@@ -36,10 +36,8 @@ struct TutorialRoutes {
         do {
             let body = try await TransactionBody.collect(request, limit: TransactionBody.maximumBytes)
             object = try TransactionBody.object(body, shape: "a JSON object {\"device_id\", \"ip\", \"transaction_id\"}")
-        } catch let problem as TransactionBody.Problem {
-            return problem.response
         } catch {
-            return APIResponse.error(.badRequest, "invalid_body", "\(error)")
+            return error.response
         }
         let ip = TransactionBody.text(object, "ip")
         let device = TransactionBody.text(object, "device_id")

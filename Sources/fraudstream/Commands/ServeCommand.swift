@@ -63,14 +63,16 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = SettingsResolver.command(connection.flags, namespace.flags, decisions.flags, flags)
-        let configuration = try ServeConfiguration.resolve(
+        var configuration = try ServeConfiguration.resolve(
             settings, defaultServerId: "api-\(ProcessInfo.processInfo.hostName)-\(getpid())")
+        configuration.exitsPastShutdownDeadline = true
         try bootstrapLogging(settings)
         let logger = Logger(label: "fraudstream.serve")
+        let host = configuration.host
         let server = ScoringServer(configuration: configuration, redis: try connection.configuration(settings), logger: logger)
         let assembly = try await server.assemble { port in
             // One line on standard output, for scripts: where to send requests.
-            printLine("listening on http://\(configuration.host):\(port)")
+            printLine("listening on http://\(host):\(port)")
         }
         try await assembly.group.run()
         let counts = assembly.engine.answerCounts

@@ -98,7 +98,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = self.settings
-        let configuration = try workerConfiguration()
+        var configuration = try workerConfiguration()
+        configuration.exitsPastShutdownDeadline = true
         let processCount = try settings.integer(Settings.workers, in: 1...64) ?? 1
         let metricsPort = try settings.integer(Settings.metricsPort, in: 0...65_535)
         let metricsHost = settings.string(Settings.metricsHost) ?? "127.0.0.1"

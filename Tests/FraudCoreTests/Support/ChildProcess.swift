@@ -86,6 +86,7 @@ final class ChildProcess: @unchecked Sendable {
             if termination != nil { return true }
             var status: Int32 = 0
             guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+            ChildSpawner.forget(pid)
             termination = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
             return true
         }
@@ -110,6 +111,7 @@ final class ChildProcess: @unchecked Sendable {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             if waitpid(pid, &status, 0) == pid {
+                ChildSpawner.forget(pid)
                 lock.withLock { termination = .signaled(SIGKILL) }
             }
         }

@@ -50,6 +50,8 @@ public struct Worker: Sendable {
         let control: RedisConnection
         let configuration: WorkerConfiguration
         let logger: Logger
+        /// The one deadline of the whole shutdown (drain, leaving the group, releasing the lease).
+        let deadline: ShutdownDeadline
 
         /// One partition of the input as this worker reads it: a pipeline of its own, a lease of its own.
         public struct Partition: Sendable {
@@ -83,8 +85,16 @@ public struct Worker: Sendable {
             let reason = failure.flatMap(Self.reason)
             // Leave the group only after a clean drain (DELCONSUMER would drop pending entries); release
             // the lease after leaving, in every case (compare-and-set: a lease lost to another worker stays theirs).
-            if pending == 0 && reason == nil { await leaveGroupIfIdle() }
-            await releaseLease()
+            // Both within what is left of the shutdown's one deadline: a hung Redis is given up on, not waited out.
+            let finished = await deadline.bounded { [self] in
+                if pending == 0 && reason == nil { await leaveGroupIfIdle() }
+                await releaseLease()
+            }
+            if !finished {
+                logger.warning(
+                    "shutdown deadline reached before leaving the group and releasing the lease; the lease expires on its own",
+                    metadata: ["shutdown_timeout_ms": "\(configuration.shutdownTimeoutMilliseconds)"])
+            }
             if pending > 0 {
                 logger.warning("stopped with entries still pending", metadata: ["pending": "\(pending)"])
                 throw FraudError(
@@ -269,7 +279,7 @@ public struct Worker: Sendable {
             }
         } catch {
             // A worker that fails to assemble holds no lease: those already taken go back at once.
-            for (lease, connection) in held { try? await lease.release(on: connection) }
+            for (lease, connection) in held { _ = try? await lease.release(on: connection) }
             throw error
         }
         services.insert(
@@ -279,10 +289,17 @@ public struct Worker: Sendable {
             at: 0)
         let statistics = statisticsOfPartitions[0]
 
+        // The deadline's marker goes last: the group tells it first when shutdown begins.
+        let deadline = ShutdownDeadline(
+            milliseconds: configuration.shutdownTimeoutMilliseconds,
+            exitCode: configuration.exitsPastShutdownDeadline ? FraudError.Code.stoppedWithPending.exitCode : nil, what: "worker")
+        services.append(.init(service: deadline.marker, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = signals
-        // Past this the group cancels every service: what is written is acknowledged, the rest stays pending.
-        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(configuration.shutdownTimeoutMilliseconds)
+        // Past this the group cancels every service (a blocked Redis call is interrupted): what is written is
+        // acknowledged, the rest stays pending. No cancellation bound: ServiceGroup ends the process with a fatal
+        // error past one, where the deadline's watchdog exits with a line and the documented code instead.
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(deadline.drainMilliseconds)
         logger.info(
             "worker ready",
             metadata: ["model_version": "\(model.version)", "stream": "\(partitionStreams.map(\.transactions).joined(separator: ","))",
@@ -290,7 +307,7 @@ public struct Worker: Sendable {
         return Assembly(
             group: ServiceGroup(configuration: groupConfiguration), limiter: limiter, counters: counters,
             statistics: statistics, scorer: scorer, partitions: partitions, metrics: metrics, control: control,
-            configuration: configuration, logger: logger)
+            configuration: configuration, logger: logger, deadline: deadline)
     }
 
     /// On a Redis Cluster a worker's write call (acknowledgement, results, dead letters, statistics, counts over

@@ -94,6 +94,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var statisticsFlushMilliseconds = 1_000
     /// How long SIGTERM/SIGINT may take to drain before the rest is left pending (`SHUTDOWN_TIMEOUT_MS`).
     public var shutdownTimeoutMilliseconds = 5_000
+    /// Whether the process ends (exit 75, one line) when a shutdown outlasts ``shutdownTimeoutMilliseconds``: set by
+    /// the `worker` command, never by in-process hosts such as tests. See ``ShutdownDeadline``.
+    public var exitsPastShutdownDeadline = false
     /// The oldest plausible event time, epoch ms (`EARLIEST_TIMESTAMP_MS`, 2000-01-01); older entries are dead-lettered.
     public var earliestTimestampMilliseconds = Int(EntryValidator.defaultEarliestTimestampMilliseconds)
     /// How far in the future an event time may be (`MAX_CLOCK_SKEW_MS`, 366 days); later entries are dead-lettered.
