@@ -48,6 +48,31 @@ struct LoadTestCommandTests {
         }
     }
 
+    @Test(arguments: [SIGINT, SIGTERM])
+    func interruptedLoadTestStopsItsWorkersAndSaysSo(_ signal: Int32) async throws {
+        try await withRedisServer { server in
+            let url = "redis://127.0.0.1:\(server.port)"
+            let prepare = try await FraudStreamBinary.run(["prepare", "--users", "50", "--days", "2", "--trees", "5", "--redis-url", url])
+            try #require(prepare.status == 0, "prepare failed: \(prepare.standardError)")
+            try await ChildProcess.run([
+                "load-test", "--workers", "2", "--users", "50", "--tps", "100", "--duration", "600", "--redis-url", url,
+            ]) { loadTest in
+                try await waitUntil("the load test's workers to be ready", timeout: .seconds(120)) {
+                    loadTest.standardOutput.contains("workers     2 ready")
+                }
+                let workers = ChildProcess.children(of: loadTest.pid)
+                #expect(workers.count == 2)
+                loadTest.send(signal)  // to load-test alone, as a terminal's Ctrl-C reaches it
+                let termination = try await loadTest.waitForExit(timeout: .seconds(90))
+                #expect(termination == .exited(128 + signal), "stderr: \(loadTest.standardError)")
+                let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+                #expect(loadTest.standardError.contains("load-test interrupted by \(name); stopping its 2 worker process(es)"), "\(loadTest.standardError)")
+                #expect(loadTest.standardError.contains("worker processes stopped"), "\(loadTest.standardError)")
+                for worker in workers { #expect(!ChildProcess.isAlive(worker), "worker process \(worker) still runs") }
+            }
+        }
+    }
+
     @Test func jsonLoadTestWritesOnlyJSONToStandardOutput() async throws {
         try await withRedisServer { server in
             let url = "redis://127.0.0.1:\(server.port)"

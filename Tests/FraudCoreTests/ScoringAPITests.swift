@@ -150,6 +150,20 @@ struct ScoringAPITests {
                 message: "amount '-3.0' is not a finite decimal > 0")
             try await check("/v1/score", Harness.transaction("secs", extra: "\"timestamp\": 1790812800"), 422, "invalid_timestamp")
             try await check("/v1/score", Harness.transaction("run", run: "bad run!"), 422, "invalid_run_id")
+            // JSON of the wrong type is named, not read as 1 or as a missing field.
+            let typed = "\"transaction_id\": \"typed\", \"user_id\": \"u1\", \"merchant_id\": \"m\", \"timestamp\": 1790812800000"
+            try await check("/v1/score", "{\(typed), \"amount\": true}", 422, "invalid_type", message: "amount must be a number, not a boolean")
+            try await check("/v1/score", "{\(typed), \"amount\": {\"v\": 1}}", 422, "invalid_type", message: "amount must be a number, not an object")
+            try await check("/v1/score", "{\(typed), \"amount\": [12]}", 422, "invalid_type", message: "amount must be a number, not an array")
+            try await check("/v1/score", "{\(typed), \"amount\": 5, \"lat\": false}", 422, "invalid_type", message: "lat must be a number, not a boolean")
+            try await check("/v1/score", "{\(typed), \"amount\": 5, \"ip\": {\"v4\": \"1.2.3.4\"}}", 422, "invalid_type",
+                message: "ip must be a string, not an object")
+            try await check("/v1/score", "{\(typed), \"amount\": 5, \"is_fraud\": [1]}", 422, "invalid_type",
+                message: "is_fraud must be 0, 1, true or false, not an array")
+            let batch = try await client.request(.POST, "/v1/score/batch", json: "{\"transactions\": [{\(typed), \"amount\": true}]}")
+            let item = try #require((Harness.object(batch)["results"] as? [[String: Any]])?.first)
+            #expect(item["status"] as? Int == 422)
+            #expect(item["message"] as? String == "amount must be a number, not a boolean")
             let huge = "{\"transaction_id\": \"h\", \"pad\": \"" + String(repeating: "x", count: 70_000) + "\"}"
             let tooLarge = try await api.connect()
             let reply = try await tooLarge.request(.POST, "/v1/score", json: huge)

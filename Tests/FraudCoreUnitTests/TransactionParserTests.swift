@@ -54,6 +54,13 @@ struct TransactionParserTests {
         #expect(transaction.isFraud == false)
         #expect(reject([("data", "{not json")])?.code == "invalid_json")
         #expect(reject([("data", #"{"transaction_id":"t"}"#)])?.code == "missing_field")
+        // A contract field of the wrong JSON type is named, not read as 1 or as missing.
+        let base = #""transaction_id":"t","user_id":"u","merchant_id":"m","timestamp":1790812800"#
+        #expect(reject([("data", "{\(base),\"amount\":true}")]) == .init(code: "invalid_type", reason: "amount must be a number, not a boolean"))
+        #expect(reject([("data", "{\(base),\"amount\":{\"v\":1}}")]) == .init(code: "invalid_type", reason: "amount must be a number, not an object"))
+        #expect(reject([("data", "{\(base),\"amount\":5,\"ip\":[1]}")])?.code == "invalid_type")
+        #expect(try TransactionParser.parse([("data", "{\(base),\"amount\":5,\"is_fraud\":true}")]).get().isFraud == true)
+        #expect(try TransactionParser.parse([("data", "{\(base),\"amount\":5,\"extra\":{\"kept\":1}}")]).get().amount == 5)
     }
 
     @Test func acceptsRunIdsOfBoundedLengthAndCharacterSet() throws {

@@ -166,9 +166,46 @@ public enum TransactionParser {
         }
         var values: [String: String] = [:]
         for (key, value) in object {
+            if let kind = value.kind, let rejection = typeRejection(field: key, kind: kind) { return .failure(rejection) }
             if let text = value.text { values[key] = text }
         }
         return .success(values)
+    }
+
+    /// The JSON type a field was given when it is neither a string, a number nor null.
+    public enum JSONKind: Sendable {
+        case boolean, object, array
+
+        var described: String {
+            switch self {
+            case .boolean: "a boolean"
+            case .object: "an object"
+            case .array: "an array"
+            }
+        }
+    }
+
+    /// The contract's numeric fields: a JSON number or a string holding one.
+    static let numericFields: Set<String> = ["amount", "timestamp", "lat", "lon"]
+    /// The contract's text fields: a string (or a number, taken as its text).
+    static let textFields: Set<String> = [
+        "transaction_id", "user_id", "merchant_id", "currency", "card_provider", "merchant_category", "device_id", "ip", "run_id",
+    ]
+
+    /// A contract field of the wrong JSON type (`invalid_type`), on the stream's `data` field and in the scoring API's
+    /// body alike: `"amount": true` is not the amount 1, and `"amount": {"v": 1}` is not a missing amount. `is_fraud`
+    /// may be a boolean; fields outside the contract are not checked.
+    public static func typeRejection(field: String, kind: JSONKind) -> Rejection? {
+        let expected: String
+        switch field {
+        case _ where numericFields.contains(field): expected = "a number"
+        case _ where textFields.contains(field): expected = "a string"
+        case "is_fraud":
+            if kind == .boolean { return nil }
+            expected = "0, 1, true or false"
+        default: return nil
+        }
+        return Rejection(code: "invalid_type", reason: "\(field) must be \(expected), not \(kind.described)")
     }
 }
 
@@ -178,22 +215,24 @@ public enum TransactionParser {
 public struct JSONScalar: Decodable, Sendable {
     /// The value as stream-field text.
     public let text: String?
+    /// The JSON type when it is not a string, number or null.
+    public let kind: TransactionParser.JSONKind?
 
     /// Decodes any JSON value; never throws for a well-formed one.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
-            text = nil
+            (text, kind) = (nil, nil)
         } else if let string = try? container.decode(String.self) {
-            text = string
+            (text, kind) = (string, nil)
         } else if let integer = try? container.decode(Int64.self) {
-            text = String(integer)
+            (text, kind) = (String(integer), nil)
         } else if let number = try? container.decode(Double.self) {
-            text = String(number)
+            (text, kind) = (String(number), nil)
         } else if let flag = try? container.decode(Bool.self) {
-            text = flag ? "1" : "0"
+            (text, kind) = (flag ? "1" : "0", .boolean)
         } else {
-            text = nil
+            (text, kind) = (nil, (try? container.decode([JSONScalar].self)) != nil ? .array : .object)
         }
     }
 }

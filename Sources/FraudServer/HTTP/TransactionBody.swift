@@ -63,6 +63,7 @@ enum TransactionBody {
         for member in members {
             let name = member.name
             let value = member.value
+            if let problem = typeProblem(name, value) { return .failure(problem) }
             guard let text = value.fieldText else { continue }
             if name == "timestamp" { hasTimestamp = true }
             fields.append((name, text))
@@ -77,6 +78,19 @@ enum TransactionBody {
             }
             return .success(transaction)
         }
+    }
+
+    /// A contract field of the wrong JSON type, as the stream path dead-letters it (``TransactionParser/typeRejection(field:kind:)``).
+    static func typeProblem(_ name: String, _ value: FlatJSON.Value) -> Problem? {
+        let kind: TransactionParser.JSONKind
+        switch value {
+        case .string, .number, .null: return nil
+        case .bool: kind = .boolean
+        case .object: kind = .object
+        case .array: kind = .array
+        }
+        guard let rejection = TransactionParser.typeRejection(field: name, kind: kind) else { return nil }
+        return Problem(status: .unprocessableContent, code: rejection.code, message: rejection.reason)
     }
 
     /// The text of member `name`, if it is a non-empty scalar.

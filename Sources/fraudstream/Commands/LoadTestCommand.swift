@@ -50,6 +50,8 @@ struct LoadTestCommand: AsyncParsableCommand {
             if toStandardError { printLineToStandardError(line) } else { printLine(line) }
         }
         let settings = SettingsResolver.command(connection.flags, namespace.flags, traffic.flags)
+        // Ctrl-C or SIGTERM stops the workers this command started, and says so.
+        let interruption = InterruptionGuard(command: "load-test")
         let streams = StreamNames(resolving: settings)
         let ns = streams.namespace
         let redis = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-load-test"))
@@ -63,7 +65,9 @@ struct LoadTestCommand: AsyncParsableCommand {
         var processes: [Process] = []
         defer { WorkerProcesses.signal(processes, SIGTERM) }
         for index in 1...max(workers, 1) where workers > 0 {
-            processes.append(try startWorker(name: "\(base)-\(index)", namespace: ns))
+            let process = try startWorker(name: "\(base)-\(index)", namespace: ns)
+            interruption.add(process)
+            processes.append(process)
         }
         if workers > 0 {
             try await waitUntilReady(names: (1...workers).map { "\(base)-\($0)" }, processes: processes, stream: stream, group: group, redis: redis)

@@ -97,6 +97,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        WorkerProcesses.followParent()
         let settings = self.settings
         var configuration = try workerConfiguration()
         configuration.exitsPastShutdownDeadline = true
