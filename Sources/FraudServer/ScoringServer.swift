@@ -61,6 +61,7 @@ public struct ScoringServer: Sendable {
         for library in FunctionLibrary.all { try await library.load(on: control) }
         let models = ModelStore(namespace: configuration.namespace)
         let model = try await models.load(configuration.pinnedModelVersion, on: control)
+        let epoch = try await NamespaceEpoch(namespace: configuration.namespace).ensure(on: control)
         let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
         let ruleStore = RuleStore(namespace: configuration.namespace)
         let rules = try await ruleStore.load(on: control)
@@ -121,6 +122,10 @@ public struct ScoringServer: Sendable {
         }
         add(RuleWatcher(connection: watch, store: ruleStore, receiver: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         add(ShadowWatcher(connection: watch, store: models, scorer: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+        add(StateWatcher(
+            connection: watch, namespace: configuration.namespace, epoch: epoch, stateGuard: engine.stateGuard,
+            pinnedModelVersion: configuration.pinnedModelVersion, receiver: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds,
+            metrics: metrics, logger: logger))
         add(BlocklistWatcher(engine: engine, connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         add(ScoringLanes(lanes: lanes, engine: engine))
         add(application)

@@ -45,6 +45,10 @@ public final class FraudMetrics: Sendable {
         public static let apiDuration = "fraudstream_api_request_duration_seconds"
         public static let apiDegraded = "fraudstream_api_degraded_total"
         public static let metricsSampleErrors = "fraudstream_metrics_sample_errors_total"
+        /// 1 while the namespace's state is lost from Redis (``StateWatcher``), else 0.
+        public static let stateLost = "fraudstream_state_lost"
+        /// Times the namespace's state was found lost from Redis.
+        public static let stateLosses = "fraudstream_state_losses_total"
     }
 
     /// Where the registry's text comes from.

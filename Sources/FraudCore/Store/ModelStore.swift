@@ -34,6 +34,8 @@ public struct ModelStore: Sendable {
             RedisCommand("ZADD", indexKey, version, String(version)),
         ]
         if promote { commands.append(RedisCommand("SET", latestKey, version)) }
+        // The namespace's epoch is born with its first model (see NamespaceEpoch).
+        commands.append(RedisCommand("SET", NamespaceEpoch(namespace: namespace).key, NamespaceEpoch.newToken(), "NX"))
         for reply in try await connection.pipeline(commands) { _ = try reply.get() }
         return version
     }

@@ -39,6 +39,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     /// Whether the process ends (exit 75, one line) when a shutdown outlasts ``shutdownTimeoutMilliseconds``: set by
     /// the `serve` command, never by in-process hosts such as tests. See ``ShutdownDeadline``.
     public var exitsPastShutdownDeadline = false
+    /// Go on deciding from memory when Redis lost the namespace's state (`KEEP_SERVING_ON_STATE_LOSS`).
+    public var keepServingOnStateLoss = false
     /// The oldest plausible event time, epoch ms (`EARLIEST_TIMESTAMP_MS`).
     public var earliestTimestampMilliseconds = Int(EntryValidator.defaultEarliestTimestampMilliseconds)
     /// How far in the future an event time may be, ms (`MAX_CLOCK_SKEW_MS`).
@@ -95,6 +97,7 @@ public struct ServeConfiguration: Sendable, Equatable {
         if let value = try settings.decimal(Settings.threshold, in: 0...1) { configuration.threshold = value }
         if let value = try settings.decimal(Settings.reviewThreshold, in: 0...1) { configuration.reviewThreshold = value }
         if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
+        if let value = try settings.boolean(Settings.keepServingOnStateLoss) { configuration.keepServingOnStateLoss = value }
         if configuration.serverId.isEmpty { throw FraudError(.invalidSetting, "\(ServeSettings.serverId) must not be empty") }
         return configuration
     }

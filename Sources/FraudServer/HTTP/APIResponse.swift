@@ -33,6 +33,15 @@ enum APIResponse {
     }
 
     /// `503` with `Retry-After: 1`: the server's queue is full.
+    /// `503 state_lost`: Redis lost the namespace's state, and nothing is decided from memory (``StateGuard``).
+    static func stateLost() -> Response {
+        var headers = HTTPFields()
+        headers[HTTPField.Name("Retry-After")!] = "5"
+        return error(
+            .serviceUnavailable, "state_lost",
+            "Redis lost this namespace's state (model, rules, features); no decision is made until it has a model again", headers: headers)
+    }
+
     static func overloaded(_ depth: Int, capacity: Int) -> Response {
         var headers = HTTPFields()
         headers[HTTPField.Name("Retry-After")!] = "1"

@@ -27,16 +27,23 @@ struct OperationsRoutes {
         var redis: String
         var model_version: Int
         var in_flight: Int
+        /// `ok`, or `lost` when Redis lost the namespace's state.
+        var state: String
     }
 
     private func readiness() async -> Response {
         let version = engine.scorer.servingModel.version
+        let state = engine.stateGuard.isLost ? "lost" : "ok"
         do {
             _ = try await control.send(RedisCommand("PING"), timeoutMilliseconds: Self.readinessTimeoutMilliseconds)
-            return APIResponse.json(Readiness(status: "ready", redis: "ok", model_version: version, in_flight: engine.depth))
+            // A server whose state Redis lost is not ready, even when it keeps deciding from memory.
+            let ready = state == "ok"
+            return APIResponse.json(
+                Readiness(status: ready ? "ready" : "not_ready", redis: "ok", model_version: version, in_flight: engine.depth, state: state),
+                status: ready ? .ok : .serviceUnavailable)
         } catch {
             return APIResponse.json(
-                Readiness(status: "not_ready", redis: error.message, model_version: version, in_flight: engine.depth),
+                Readiness(status: "not_ready", redis: error.message, model_version: version, in_flight: engine.depth, state: state),
                 status: .serviceUnavailable)
         }
     }

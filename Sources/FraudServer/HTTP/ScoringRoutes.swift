@@ -28,6 +28,7 @@ struct ScoringRoutes {
         } catch {
             return error.response
         }
+        if engine.stateGuard.isPaused { return APIResponse.stateLost() }
         guard let answers = await engine.decide([transaction], explain: explain(request)) else {
             return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
         }
@@ -82,6 +83,7 @@ struct ScoringRoutes {
                 "\(valid.count) transactions in one request; this server admits at most \(engine.configuration.maxInFlight) at once (--max-in-flight)")
         }
         if !valid.isEmpty {
+            if engine.stateGuard.isPaused { return APIResponse.stateLost() }
             guard let answers = await engine.decide(valid.map(\.transaction), explain: explain(request)) else {
                 return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
             }

@@ -45,6 +45,7 @@ struct TutorialRoutes {
             return APIResponse.error(.unprocessableContent, "missing_field", "missing required field 'device_id' or 'ip'")
         }
         let transactionId = TransactionBody.text(object, "transaction_id") ?? UUID().uuidString
+        if engine.stateGuard.isPaused { return APIResponse.stateLost() }
         do {
             let outcome = try await decide(ip: ip, device: device, transactionId: transactionId)
             _ = try await control.send(RedisCommand("HINCRBY", outcomesKey, outcome.rawValue, 1))

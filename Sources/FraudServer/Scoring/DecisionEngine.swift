@@ -17,6 +17,8 @@ public final class DecisionEngine: Sendable {
     let deadlines: DeadlineQueue
     let keys: FeatureKeys
     let counters = EngineCounters()
+    /// Whether the namespace's state is still in Redis (``StateWatcher`` marks it).
+    public let stateGuard: StateGuard
     private let extractorState: Mutex<FeatureExtractor>
 
     /// Creates an engine serving `model` and `rules` (default: the built-in rule set), with the blocklist of
@@ -26,6 +28,7 @@ public final class DecisionEngine: Sendable {
         logger: Logger
     ) {
         self.configuration = configuration
+        stateGuard = StateGuard(keepServing: configuration.keepServingOnStateLoss)
         scorer = SharedScorer(
             model: model,
             rules: FraudRules(

@@ -52,6 +52,8 @@ public struct Worker: Sendable {
         let logger: Logger
         /// The one deadline of the whole shutdown (drain, leaving the group, releasing the lease).
         let deadline: ShutdownDeadline
+        /// Whether Redis still holds the namespace's state (``StateWatcher``).
+        public let stateGuard: StateGuard
 
         /// One partition of the input as this worker reads it: a pipeline of its own, a lease of its own.
         public struct Partition: Sendable {
@@ -166,6 +168,8 @@ public struct Worker: Sendable {
         for library in FunctionLibrary.all { try await library.load(on: control) }
         let models = ModelStore(namespace: configuration.namespace)
         let model = try await models.load(configuration.pinnedModelVersion, on: control)
+        let epoch = try await NamespaceEpoch(namespace: configuration.namespace).ensure(on: control)
+        let stateGuard = StateGuard(keepServing: configuration.keepServingOnStateLoss)
         let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
         var featureSettings = configuration.features
         featureSettings.namespace = configuration.namespace
@@ -207,6 +211,10 @@ public struct Worker: Sendable {
         }
         add(RuleWatcher(connection: control, store: ruleStore, receiver: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         add(ShadowWatcher(connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+        add(StateWatcher(
+            connection: control, namespace: configuration.namespace, epoch: epoch, stateGuard: stateGuard,
+            pinnedModelVersion: configuration.pinnedModelVersion, receiver: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds,
+            metrics: metrics, logger: logger))
         if configuration.profile {
             add(ProfileReporter(counters: counters, limiter: limiter, intervalSeconds: 5, workerId: configuration.workerId))
         }
@@ -248,7 +256,7 @@ public struct Worker: Sendable {
                         earliestTimestampMilliseconds: Int64(configuration.earliestTimestampMilliseconds),
                         maxClockSkewMilliseconds: Int64(configuration.maxClockSkewMilliseconds)),
                     batchSize: configuration.batchSize, lingerMilliseconds: configuration.lingerMilliseconds,
-                    blockMilliseconds: configuration.blockMilliseconds, counters: counters),
+                    blockMilliseconds: configuration.blockMilliseconds, counters: counters, stateGuard: stateGuard),
                 FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters),
                 ScoringStage(input: featured, output: scored, scorer: scorer, counters: counters, delay: stageDelay),
                 ResultWriterStage(input: scored, output: acknowledged, writers: writers, counters: counters),
@@ -307,7 +315,7 @@ public struct Worker: Sendable {
         return Assembly(
             group: ServiceGroup(configuration: groupConfiguration), limiter: limiter, counters: counters,
             statistics: statistics, scorer: scorer, partitions: partitions, metrics: metrics, control: control,
-            configuration: configuration, logger: logger, deadline: deadline)
+            configuration: configuration, logger: logger, deadline: deadline, stateGuard: stateGuard)
     }
 
     /// On a Redis Cluster a worker's write call (acknowledgement, results, dead letters, statistics, counts over

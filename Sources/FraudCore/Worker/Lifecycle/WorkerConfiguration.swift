@@ -103,6 +103,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var maxClockSkewMilliseconds = Int(EntryValidator.defaultMaxClockSkewMilliseconds)
     /// Print throughput, queue depths and time per stage every few seconds.
     public var profile = false
+    /// Go on deciding from memory when Redis lost the namespace's state (`KEEP_SERVING_ON_STATE_LOSS`).
+    public var keepServingOnStateLoss = false
     /// Feature definitions shared with training.
     public var features = FeatureSettings()
 
@@ -158,6 +160,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         if let value = try settings.decimal(Settings.reviewThreshold, in: 0...1) { configuration.reviewThreshold = value }
         if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
         if let value = try settings.boolean(Settings.profile) { configuration.profile = value }
+        if let value = try settings.boolean(Settings.keepServingOnStateLoss) { configuration.keepServingOnStateLoss = value }
         if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
         return configuration
     }

@@ -17,12 +17,14 @@ public struct Batcher: Service {
     private let lingerMilliseconds: Int
     private let blockMilliseconds: Int
     private let counters: PipelineCounters
+    private let stateGuard: StateGuard?
 
     /// Creates the stage.
     init(
         consumer: Consumer, output: StageChannel<Batch>, limiter: InFlightLimiter, validator: EntryValidator, batchSize: Int,
-        lingerMilliseconds: Int, blockMilliseconds: Int, counters: PipelineCounters
+        lingerMilliseconds: Int, blockMilliseconds: Int, counters: PipelineCounters, stateGuard: StateGuard? = nil
     ) {
+        self.stateGuard = stateGuard
         self.counters = counters
         self.consumer = consumer
         self.output = output
@@ -39,6 +41,11 @@ public struct Batcher: Service {
         var sequence = 0
         let clock = ContinuousClock()
         while true {
+            // No reading while the namespace's state is lost from Redis (StateGuard): nothing is decided from memory.
+            if let stateGuard, stateGuard.isPaused {
+                await stateGuard.waitWhilePaused()
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+            }
             do {
                 // Graceful shutdown wakes a batcher parked on a full pipeline; in-flight batches still drain.
                 try await cancelWhenGracefulShutdown { try await limiter.acquire() }
