@@ -13,7 +13,7 @@ struct FraudStreamCommand: AsyncParsableCommand {
             REDIS_PASSWORD, else the local server that `make redis` starts on 127.0.0.1:6390.
             """,
         subcommands: [
-            DoctorCommand.self, PrepareCommand.self, WorkerCommand.self, GenerateCommand.self, MonitorCommand.self, LoadTestCommand.self, ModelsCommand.self, ExportFeaturesCommand.self, BenchCommand.self, ServeCommand.self, BlocklistCommand.self, ObservabilityCommand.self, RulesCommand.self, BacktestCommand.self, ReviewCommand.self, LabelsCommand.self,
+            DoctorCommand.self, PrepareCommand.self, TrainCommand.self, WorkerCommand.self, GenerateCommand.self, MonitorCommand.self, LoadTestCommand.self, ModelsCommand.self, ExportFeaturesCommand.self, BenchCommand.self, ServeCommand.self, BlocklistCommand.self, ObservabilityCommand.self, RulesCommand.self, BacktestCommand.self, ReviewCommand.self, LabelsCommand.self,
         ]
     )
 }
