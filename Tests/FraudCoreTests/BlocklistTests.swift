@@ -138,4 +138,48 @@ struct BlocklistTests {
             #expect(try await store.isBlocklisted(["6.6.6.6"], on: redis) == [true])
         }
     }
+
+    @Test func loadingAWorldAgainCountsInOnlyWhatIsMissingAndNeverAnOperatorsEntry() async throws {
+        try await withFeatureServer { redis, store, _ in
+            let keys = store.keys
+            func load(_ ips: [String]) async throws -> FeatureStore.WorldBlocklistLoad {
+                try await store.loadWorldBlocklist(ips, capacity: 1_000, falsePositiveRate: 0.001, on: redis)
+            }
+            // Operators' entries, one of them also a world IP.
+            try await store.addToBlocklist(["203.0.113.7", "1.1.1.1"], on: redis)
+            let first = try await load(["1.1.1.1", "2.2.2.2", "2.2.2.2", "3.3.3.3"])
+            // The filter `blocklist add` created is kept, whatever size was asked for.
+            #expect(first.shape == BloomFilterShape(
+                capacity: FeatureStore.defaultBlocklistCapacity, falsePositiveRate: FeatureStore.defaultBlocklistFalsePositiveRate))
+            #expect(first.requestedShape == BloomFilterShape(capacity: 1_000, falsePositiveRate: 0.001))
+            #expect(!first.created && first.worldIPs == 3 && first.added == 3 && first.removed == 0)
+            let counters = try await redis.send(RedisCommand("GET", keys.ipBlocklistCounters)).bytes
+
+            // The same world again changes no counter.
+            let again = try await load(["3.3.3.3", "2.2.2.2", "1.1.1.1"])
+            #expect(again.added == 0 && again.removed == 0)
+            #expect(try await redis.send(RedisCommand("GET", keys.ipBlocklistCounters)).bytes == counters)
+
+            // An operator removes a world IP: reloading the world does not bring it back.
+            #expect(try await store.removeFromBlocklist(["3.3.3.3"], on: redis) == [true])
+            #expect(try await load(["1.1.1.1", "2.2.2.2", "3.3.3.3"]).added == 0)
+            #expect(try await store.isBlocklisted(["3.3.3.3"], on: redis) == [false])
+
+            // Another world: its new IP in, the old world's out, and the operators' count of 1.1.1.1 stays.
+            let next = try await load(["4.4.4.4"])
+            #expect(next.added == 1 && next.removed == 3)
+            #expect(try await store.worldBlocklistIPs(on: redis) == ["4.4.4.4"])
+            #expect(try await store.isBlocklisted(["203.0.113.7", "1.1.1.1", "4.4.4.4", "2.2.2.2"], on: redis) == [true, true, true, false])
+        }
+    }
+
+    @Test func aWorldLoadedWhereThereIsNoFilterCreatesOneOfTheAskedSize() async throws {
+        try await withFeatureServer { redis, store, _ in
+            let load = try await store.loadWorldBlocklist(["1.1.1.1"], capacity: 500, falsePositiveRate: 0.01, on: redis)
+            #expect(load.created && !load.replacedOldLayout && load.added == 1)
+            #expect(load.shape == BloomFilterShape(capacity: 500, falsePositiveRate: 0.01))
+            #expect(try await store.blocklistShape(on: redis) == load.shape)
+            #expect(try await store.isBlocklisted(["1.1.1.1", "9.9.9.9"], on: redis) == [true, false])
+        }
+    }
 }

@@ -30,6 +30,8 @@ struct CommandLineTests {
         ["monitor", "--count", "many"],
         ["load-test", "--workers", "99"],
         ["prepare", "--trees", "0"],
+        ["train", "--trees", "0"],
+        ["train", "--world", "Fixtures/world-sample", "--from-csv", "rows.csv"],
         ["models", "show", "latest"],
         ["models", "promote", "two"],
         ["export-features", "--out", "/dev/null", "--users", "0"],
@@ -40,7 +42,7 @@ struct CommandLineTests {
 
     /// Every command that talks to Redis, with a malformed `--redis-url` (a bad setting, not a bad flag).
     static let badRedisURL: [[String]] = [
-        ["worker"], ["generate", "--count", "5"], ["monitor", "--latest"], ["load-test"], ["prepare"], ["models", "list"],
+        ["worker"], ["generate", "--count", "5"], ["monitor", "--latest"], ["load-test"], ["prepare"], ["train"], ["models", "list"],
         ["models", "show"], ["models", "promote", "1"], ["export-features", "--out", "/dev/null"], ["bench", "--suite", "client"],
         ["doctor"],
     ].map { $0 + ["--redis-url", "ftp://nowhere"] }

@@ -35,6 +35,14 @@ struct ReviewQueueTests {
             let after = try await FraudStreamBinary.run(["review", "list", "--count", "1000"] + redisArguments)
             #expect(!after.standardOutput.contains("\(first)  user"))
             #expect(try await FraudStreamBinary.run(["review", "resolve", first, "maybe"] + redisArguments).status == 64)
+            // An id the queue does not hold is an error naming it, and labels nothing.
+            let unknown = try await FraudStreamBinary.run(["review", "resolve", "does-not-exist", "fraud"] + redisArguments)
+            #expect(unknown.status == 66)
+            #expect(unknown.standardOutput.isEmpty)
+            #expect(unknown.standardError.split(separator: "\n").count == 1)
+            #expect(unknown.standardError.hasPrefix("fraudstream: no review decision for transaction 'does-not-exist' in fraud:review"),
+                    "\(unknown.standardError)")
+            #expect(try await harness.redis.send(RedisCommand("HEXISTS", queue.labelsKey, "does-not-exist")).int == 0)
 
             // Chargebacks: a file of transaction_id,label.
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("labels-\(UUID().uuidString).csv").path
@@ -42,23 +50,40 @@ struct ReviewQueueTests {
             let more = Array(reviewed.dropFirst().prefix(3))
             try (["transaction_id,label"] + more.enumerated().map { "\($0.element),\($0.offset == 0 ? "legit" : "fraud")" })
                 .joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            // An id listed twice is an error naming both lines, and nothing is imported.
+            try #require(more.count >= 2, "the worker made \(reviewed.count) review decisions")
+            let twice = FileManager.default.temporaryDirectory.appendingPathComponent("labels-\(UUID().uuidString).csv").path
+            defer { try? FileManager.default.removeItem(atPath: twice) }
+            try "transaction_id,label\n\(more[0]),fraud\n# a comment\n\(more[1]),legit\n\(more[0]),legit\n".write(toFile: twice, atomically: true, encoding: .utf8)
+            let labelsBefore = try await harness.redis.send(RedisCommand("HLEN", queue.labelsKey)).int
+            let duplicate = try await FraudStreamBinary.run(["labels", "import", twice] + redisArguments)
+            #expect(duplicate.status == 65)
+            #expect(duplicate.standardError == "fraudstream: \(twice): transaction '\(more[0])' is listed twice, on lines 2 and 5; nothing imported\n")
+            #expect(try await harness.redis.send(RedisCommand("HLEN", queue.labelsKey)).int == labelsBefore)
+
             let imported = try await FraudStreamBinary.run(["labels", "import", file] + redisArguments)
             #expect(imported.standardOutput == "imported \(more.count) labels\n", "\(imported.standardError)")
             let rows = try await queue.labelledRows(on: harness.redis)
             #expect(rows.count == 1 + more.count)
             #expect(rows.filter(\.fraud).count == 1 + more.count - 1)
 
-            // The next retraining trains on them: the same world gives that many more training rows with --retrain.
-            let plain = try await FraudStreamBinary.run(["prepare", "--users", "200", "--days", "3", "--trees", "10"] + redisArguments)
-            #expect(plain.status == 0)
+            // The next training trains on them: the same world gives that many more training rows, and live state stays.
+            let world = ["--users", "200", "--days", "3", "--trees", "10"]
+            let plain = try await FraudStreamBinary.run(["train", "--no-labels"] + world + redisArguments)
+            #expect(plain.status == 0, "\(plain.standardError)")
             let withoutLabels = try await ModelStore(namespace: "fraud").load(on: harness.redis).metrics.trainingRows
-            let prepare = try await FraudStreamBinary.run(
-                ["prepare", "--users", "200", "--days", "3", "--trees", "10", "--retrain"] + redisArguments)
+            let train = try await FraudStreamBinary.run(["train"] + world + redisArguments)
+            #expect(train.status == 0, "\(train.standardError)")
+            #expect(train.standardOutput.contains("labels      \(rows.count) labelled reviews (\(rows.count - 1) fraud) join the training rows"),
+                    "\(train.standardOutput)")
+            let withLabels = try await ModelStore(namespace: "fraud").load(on: harness.redis).metrics.trainingRows
+            #expect(withLabels == withoutLabels + rows.count)
+            // prepare --retrain does the same, once told it may rebuild this namespace's feature state.
+            let prepare = try await FraudStreamBinary.run(["prepare", "--retrain", "--reset-state"] + world + redisArguments)
             #expect(prepare.status == 0, "\(prepare.standardError)")
             #expect(prepare.standardOutput.contains("retrain     \(rows.count) labelled reviews (\(rows.count - 1) fraud) join the training rows"),
                     "\(prepare.standardOutput)")
-            let withLabels = try await ModelStore(namespace: "fraud").load(on: harness.redis).metrics.trainingRows
-            #expect(withLabels == withoutLabels + rows.count)
+            #expect(try await ModelStore(namespace: "fraud").load(on: harness.redis).metrics.trainingRows == withLabels)
         }
     }
 }

@@ -173,4 +173,52 @@ struct RuleSetTests {
             #expect(try await FraudStreamBinary.run(["rules", "promote", "9"] + redisArguments).status == 66)
         }
     }
+
+    @Test func rulesImportKeepsTheBuiltInRulesUnlessReplaceAndSaysWhichItDid() async throws {
+        try await withRedisServer { server in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(server.port)"]
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("team.rules").path
+            // README's four example rules, and one built-in rule word for word (as in a file edited from `rules show`).
+            try """
+                # the team's rules
+                amount > 2000 and distance_from_home_km > 500 and new_device => review reason far_new_device_high_amount
+                merchant_category in ["gift_cards", "jewelry"] and tx_count_1h >= 3 => score +0.2 reason gift_card_burst
+                card_provider == "AMEX" and amount < 1 => decline reason amex_probe
+                merchant_id in ["m42"] and not new_device => approve reason trusted_merchant
+                ip_blocklisted => review reason ip_blocklist
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let validate = try await FraudStreamBinary.run(["rules", "validate", file])
+            try #require(validate.status == 0, "\(validate.standardError)")
+
+            let kept = try await FraudStreamBinary.run(["rules", "import", file] + redisArguments)
+            #expect(kept.status == 0, "\(kept.standardError)")
+            #expect(kept.standardOutput == "stored rule set version 1: 11 built-in rules + 4 from \(file) "
+                + "(the file's 1 other rule is built in already: stored once), promoted\n")
+            let redis = try await RedisConnection.connect(server.configuration)
+            let store = RuleStore(namespace: "fraud")
+            let first = try await store.load(1, on: redis).ruleSet
+            #expect(first.rules.count == 15)
+            #expect(Array(first.rules.prefix(11).map(\.source)) == RuleSet.standard.rules.map(\.source))
+            #expect(first.rules.count { $0.reason == "ip_blocklist" } == 1)
+            #expect(first.rules.contains { $0.reason == "trusted_merchant" })
+
+            let replaced = try await FraudStreamBinary.run(["rules", "import", file, "--replace", "--no-promote"] + redisArguments)
+            #expect(replaced.status == 0, "\(replaced.standardError)")
+            #expect(replaced.standardOutput == "stored rule set version 2: replaced: 5 rules from \(file) (not promoted)\n")
+            #expect(try await store.load(2, on: redis).ruleSet.rules.map(\.reason)
+                == ["far_new_device_high_amount", "gift_card_burst", "amex_probe", "trusted_merchant", "ip_blocklist"])
+            #expect(try await store.latestVersion(on: redis) == 1)
+            let list = try await FraudStreamBinary.run(["rules", "list"] + redisArguments)
+            #expect(list.standardOutput.contains("built-in + import \(file)") && list.standardOutput.contains("import \(file) --replace"))
+
+            // A bad line names the file's own line, with or without the built-in rules in front.
+            try "amount > 1 => review reason ok\namount >> 5 => review reason x\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let bad = try await FraudStreamBinary.run(["rules", "import", file] + redisArguments)
+            #expect(bad.status == 65)
+            #expect(bad.standardError == "fraudstream: \(file): line 2, column 9: expected a value, a name or '('\n")
+        }
+    }
 }

@@ -43,6 +43,9 @@ public struct FeatureKeys: Sendable {
     public var ipBlocklistCounters: String { "\(namespace):blocklist:ip:counters" }
     /// `<ns>:blocklist:ip:shape`: the filter's size (`counters`, `counter_bits`, `hashes`, `capacity`, `fp_rate`).
     public var ipBlocklistShape: String { "\(namespace):blocklist:ip:shape" }
+    /// `<ns>:blocklist:ip:world`: the IPs a world loaded into the filter (a set), so loading a world again
+    /// counts in only what is missing and counts out only what the world itself added, never an operator's entry.
+    public var ipBlocklistWorld: String { "\(namespace):blocklist:ip:world" }
     /// `<ns>:blocklist:ip`: where the plain Bloom filter bitmap of contract version 4 and earlier lived. Never
     /// read (its bits are not counters); ``FeatureStore/writeBlocklist(_:shape:on:)`` deletes it.
     public var legacyIPBlocklistBitmap: String { "\(namespace):blocklist:ip" }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Writes the training matrix as CSV: `transaction_id,timestamp,<features…>,is_fraud,fraud_scenario`.
+/// The training matrix as CSV: `transaction_id,timestamp,<features…>,is_fraud,fraud_scenario` (`export-features`
+/// writes it, `train --from-csv` reads it).
 public enum TrainingMatrixCSV {
     /// The header line.
     public static var header: String {
@@ -24,5 +25,48 @@ public enum TrainingMatrixCSV {
             text += "\n"
         }
         try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    /// Reads a matrix ``write(rows:history:to:)`` wrote; `name` (the file) starts every error line. The header must
+    /// name this build's features in model order, and every row must have them all.
+    public static func read(_ text: String, named name: String) throws(FraudError) -> TrainingHistory {
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).makeIterator()
+        guard let first = lines.next(), first.trimmingCharacters(in: .whitespaces) == header else {
+            throw FraudError(
+                .invalidData, "\(name): line 1: expected the header of export-features with this build's \(FeatureSchema.count) features in model order")
+        }
+        var history = TrainingHistory(transactions: [], rows: [])
+        let columns = FeatureSchema.count + 4
+        var number = 1
+        while let line = lines.next() {
+            number += 1
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == columns else {
+                throw FraudError(.invalidData, "\(name): line \(number): \(fields.count) columns, expected \(columns)")
+            }
+            guard let timestamp = Int64(fields[1]) else {
+                throw FraudError(.invalidData, "\(name): line \(number): timestamp '\(fields[1])' is not epoch milliseconds")
+            }
+            var row: [Double] = []
+            row.reserveCapacity(FeatureSchema.count)
+            for (offset, field) in fields[2..<(2 + FeatureSchema.count)].enumerated() {
+                guard let value = Double(field) else {
+                    throw FraudError(.invalidData, "\(name): line \(number): \(FeatureSchema.names[offset]) '\(field)' is not a number")
+                }
+                row.append(value)
+            }
+            let label = fields[columns - 2]
+            guard label == "0" || label == "1" else {
+                throw FraudError(.invalidData, "\(name): line \(number): is_fraud '\(label)' is not 0 or 1")
+            }
+            let scenario = fields[columns - 1]
+            history.transactions.append(Transaction(
+                transactionId: String(fields[0]), userId: "csv", amount: max(row[Feature.amount], 0.01), merchantId: "csv",
+                timestampMilliseconds: timestamp, isFraud: label == "1", scenario: scenario.isEmpty ? nil : String(scenario)))
+            history.rows.append(row)
+        }
+        guard !history.rows.isEmpty else { throw FraudError(.invalidData, "\(name): no rows after the header") }
+        return history
     }
 }

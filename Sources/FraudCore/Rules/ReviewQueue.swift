@@ -45,14 +45,7 @@ public struct ReviewQueue: Sendable {
             while found.count < count {
                 let entries = try await redis.send(XRange(stream: key.stream, start: "-", end: end, count: max(count, 100), reverse: true))
                 guard !entries.isEmpty else { break }
-                var page = entries.map { entry -> Item in
-                    let fields = Dictionary(entry.fields, uniquingKeysWith: { first, _ in first })
-                    let features = (fields["features"] ?? "").split(separator: ",").compactMap { Double($0) }
-                    return Item(
-                        id: entry.id, transactionId: fields["transaction_id"] ?? "", userId: fields["user_id"] ?? "",
-                        runId: fields["run_id"] ?? "", score: fields["score"] ?? "", reasons: fields["reasons"] ?? "",
-                        amount: fields["amount"] ?? "", features: features.count == FeatureSchema.count ? features : nil)
-                }
+                var page = entries.map(Self.item)
                 if !all {
                     let labels = try await redis.send(
                         RedisCommand("HMGET", arguments: [labelsKey] + page.map { $0.transactionId as any RedisArgument })).array ?? []
@@ -65,6 +58,31 @@ public struct ReviewQueue: Sendable {
             items += found
         }
         return items
+    }
+
+    /// The review decision of `transactionId` in the queue (any partition, newest first), or nil when the queue
+    /// holds none: it was never reviewed, or was trimmed away (`MAXLEN ~ MAX_STREAM_LENGTH`).
+    public func item(transactionId: String, on redis: RedisConnection) async throws -> Item? {
+        for key in keys {
+            var end = "+"
+            while true {
+                let entries = try await redis.send(XRange(stream: key.stream, start: "-", end: end, count: 1_000, reverse: true))
+                if let entry = entries.first(where: { $0.value(of: "transaction_id") == transactionId }) { return Self.item(entry) }
+                guard let last = entries.last?.id, entries.count == 1_000 else { break }
+                end = "(" + last
+            }
+        }
+        return nil
+    }
+
+    /// A queue entry as an item.
+    static func item(_ entry: StreamEntry) -> Item {
+        let fields = Dictionary(entry.fields, uniquingKeysWith: { first, _ in first })
+        let features = (fields["features"] ?? "").split(separator: ",").compactMap { Double($0) }
+        return Item(
+            id: entry.id, transactionId: fields["transaction_id"] ?? "", userId: fields["user_id"] ?? "",
+            runId: fields["run_id"] ?? "", score: fields["score"] ?? "", reasons: fields["reasons"] ?? "",
+            amount: fields["amount"] ?? "", features: features.count == FeatureSchema.count ? features : nil)
     }
 
     /// Records labels (`true` = fraud); a later label of the same transaction replaces an earlier one.

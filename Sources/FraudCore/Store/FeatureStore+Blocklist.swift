@@ -9,13 +9,15 @@ extension FeatureStore {
     /// False-positive rate at capacity of the filter ``addToBlocklist(_:on:)`` creates when there is none.
     public static let defaultBlocklistFalsePositiveRate = 0.001
 
-    /// Replaces the IP blocklist with `ips` in a counting Bloom filter of `shape`. The counters string is
-    /// allocated at its full size once, and the bitmap of the old layout is deleted.
+    /// Replaces the IP blocklist with `ips` in a counting Bloom filter of `shape`, operators' entries included (no
+    /// command does this to a live namespace: `prepare` loads a world with
+    /// ``loadWorldBlocklist(_:capacity:falsePositiveRate:on:)``). The counters string is allocated at its full size
+    /// once, and the bitmap of the old layout and the record of a world's IPs are deleted.
     public func writeBlocklist(_ ips: [String], shape: BloomFilterShape, on connection: RedisConnection) async throws(RedisError) {
         var commands = [
-            // One key per DEL: on a Redis Cluster the three live in different slots.
+            // One key per DEL: on a Redis Cluster they live in different slots.
             RedisCommand("DEL", keys.ipBlocklistCounters), RedisCommand("DEL", keys.ipBlocklistShape),
-            RedisCommand("DEL", keys.legacyIPBlocklistBitmap),
+            RedisCommand("DEL", keys.legacyIPBlocklistBitmap), RedisCommand("DEL", keys.ipBlocklistWorld),
             Self.shapeCommand(shape, key: keys.ipBlocklistShape),
             RedisCommand("BITFIELD", keys.ipBlocklistCounters, "SET", "u4", "#\(shape.counters - 1)", 0),
         ]

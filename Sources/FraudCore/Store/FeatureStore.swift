@@ -17,18 +17,18 @@ public struct FeatureStore: Sendable {
         try await FunctionLibrary.features.load(on: connection)
     }
 
-    /// Installs what serving a world needs: the feature functions, every profile, and the IP blocklist in
-    /// a counting Bloom filter sized for `blocklistCapacity` (at least the list) at `falsePositiveRate`.
+    /// Installs what serving a world needs: the feature functions, every profile, and the world's IPs in the
+    /// blocklist's counting Bloom filter (one sized for `blocklistCapacity`, at least the list, at
+    /// `falsePositiveRate` when there is none). Operators' blocklist entries stay: see
+    /// ``loadWorldBlocklist(_:capacity:falsePositiveRate:on:)``.
     @discardableResult
     public func install(
         _ world: SyntheticWorld, blocklistCapacity: Int, falsePositiveRate: Double, on connection: RedisConnection
-    ) async throws(RedisError) -> BloomFilterShape {
+    ) async throws(RedisError) -> WorldBlocklistLoad {
         try await loadLibrary(on: connection)
         try await writeProfiles(world.profiles, on: connection)
-        let shape = BloomFilterShape(
-            capacity: max(blocklistCapacity, world.blocklistedIPs.count), falsePositiveRate: falsePositiveRate)
-        try await writeBlocklist(world.blocklistedIPs, shape: shape, on: connection)
-        return shape
+        return try await loadWorldBlocklist(
+            world.blocklistedIPs, capacity: blocklistCapacity, falsePositiveRate: falsePositiveRate, on: connection)
     }
 
     /// The profile hash's fields for `profile`.

@@ -8,20 +8,23 @@ public struct Keyspace: Sendable {
     /// Creates a keyspace helper.
     public init(namespace: String) { self.namespace = namespace }
 
-    /// Every key matching `pattern`, found with `SCAN … MATCH … COUNT 1000` (on every primary of a cluster).
-    public func keys(matching pattern: String, on connection: RedisConnection) async throws(RedisError) -> [String] {
+    /// Every key matching `pattern` (and of `type`, e.g. `stream`, when given), found with
+    /// `SCAN … MATCH … COUNT 1000 [TYPE …]` (on every primary of a cluster).
+    public func keys(matching pattern: String, type: String? = nil, on connection: RedisConnection) async throws(RedisError) -> [String] {
         var found: [String] = []
         for node in try await connection.primaryConnections() {
-            found += try await scan(matching: pattern, on: node)
+            found += try await scan(matching: pattern, type: type, on: node)
         }
         return found
     }
 
-    private func scan(matching pattern: String, on connection: RedisConnection) async throws(RedisError) -> [String] {
+    private func scan(matching pattern: String, type: String?, on connection: RedisConnection) async throws(RedisError) -> [String] {
         var cursor = "0"
         var found: [String] = []
         repeat {
-            let reply = try await connection.send(RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", 1_000))
+            var arguments: [any RedisArgument] = [cursor, "MATCH", pattern, "COUNT", 1_000]
+            if let type { arguments += ["TYPE", type] }
+            let reply = try await connection.send(RedisCommand("SCAN", arguments: arguments))
             guard let parts = reply.array, parts.count == 2, let next = parts[0].string else {
                 throw RedisError(code: .unexpectedReply, message: "SCAN returned \(reply)")
             }
@@ -51,27 +54,47 @@ public struct Keyspace: Sendable {
         }
     }
 
+    /// The namespace's dynamic feature state: what ``deleteFeatureState(on:)`` deletes.
+    public struct FeatureState: Sendable, Equatable {
+        /// Per-user and per-device keys (`<ns>:{…}:…`) but profiles: windows, devices, sketches, merchant buckets,
+        /// device events, and the scoring API's first decisions.
+        public var dynamicKeys: [String]
+        /// Profile hashes (`<ns>:{<user>}:profile`): they stay, the running state kept in them goes.
+        public var profiles: [String]
+
+        /// The scoring API's first-decision records (`<ns>:{<user>}:decision:<transaction>`) among ``dynamicKeys``.
+        public var decisionRecords: Int { dynamicKeys.count { $0.contains("}:decision:") } }
+    }
+
+    /// Finds the dynamic feature state with `SCAN`.
+    public func featureState(on connection: RedisConnection) async throws(RedisError) -> FeatureState {
+        var state = FeatureState(dynamicKeys: [], profiles: [])
+        for key in try await keys(matching: "\(namespace):{*", on: connection) {
+            guard let close = key.lastIndex(of: "}") else { continue }
+            if key[key.index(after: close)...] == ":profile" { state.profiles.append(key) } else { state.dynamicKeys.append(key) }
+        }
+        return state
+    }
+
+    /// Deletes `state`: its dynamic keys, and the running-state fields of its profiles.
+    public func delete(_ state: FeatureState, on connection: RedisConnection) async throws(RedisError) {
+        try await delete(state.dynamicKeys, on: connection)
+        var start = 0
+        while start < state.profiles.count {
+            let chunk = state.profiles[start..<min(state.profiles.count, start + 2_000)]
+            let commands = chunk.map { RedisCommand("HDEL", arguments: [$0] + FeatureKeys.runningStateFields.map { $0 as any RedisArgument }) }
+            for reply in try await connection.pipeline(commands) { _ = try reply.get() }
+            start += chunk.count
+        }
+    }
+
     /// Deletes the dynamic feature state (windows, running statistics, devices, sketches, merchant
     /// buckets, device events) so history can be replayed from a clean slate. Profiles, blocklist,
     /// models, streams and statistics stay. Returns how many keys were touched.
     @discardableResult
     public func deleteFeatureState(on connection: RedisConnection) async throws(RedisError) -> Int {
-        let candidates = try await keys(matching: "\(namespace):{*", on: connection)
-        var dynamic: [String] = []
-        var profiles: [String] = []
-        for key in candidates {
-            guard let close = key.lastIndex(of: "}") else { continue }
-            if key[key.index(after: close)...] == ":profile" { profiles.append(key) } else { dynamic.append(key) }
-        }
-        try await delete(dynamic, on: connection)
-        // Profiles stay; the running state kept in them goes.
-        var start = 0
-        while start < profiles.count {
-            let chunk = profiles[start..<min(profiles.count, start + 2_000)]
-            let commands = chunk.map { RedisCommand("HDEL", arguments: [$0] + FeatureKeys.runningStateFields.map { $0 as any RedisArgument }) }
-            for reply in try await connection.pipeline(commands) { _ = try reply.get() }
-            start += chunk.count
-        }
-        return dynamic.count + profiles.count
+        let state = try await featureState(on: connection)
+        try await delete(state, on: connection)
+        return state.dynamicKeys.count + state.profiles.count
     }
 }

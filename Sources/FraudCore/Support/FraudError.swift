@@ -36,6 +36,9 @@ public struct FraudError: Error, Sendable, CustomStringConvertible {
         public static let stoppedWithPending = Code("stoppedWithPending", exitCode: 75)
         /// An operation finished but its outcome is wrong (a load test left work undone) (exit 1).
         public static let failedCheck = Code("failedCheck", exitCode: 1)
+        /// A command refused to delete live state (feature state of a namespace that has served traffic) without the
+        /// flag that asks for it (exit 77, `EX_NOPERM`).
+        public static let liveStateProtected = Code("liveStateProtected", exitCode: 77)
         /// Another live worker holds the consumer name's lease (exit 75, `EX_TEMPFAIL`: try again later or use another name).
         public static let consumerNameInUse = Code("consumerNameInUse", exitCode: 75)
         /// A running worker found its consumer name's lease taken by another worker and stopped (exit 75).

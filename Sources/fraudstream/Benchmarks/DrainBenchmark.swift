@@ -117,7 +117,7 @@ struct DrainBenchmark {
         let store = FeatureStore(namespace: namespace)
         let shape = try await store.install(
             world, blocklistCapacity: FeatureStore.defaultBlocklistCapacity,
-            falsePositiveRate: FeatureStore.defaultBlocklistFalsePositiveRate, on: redis)
+            falsePositiveRate: FeatureStore.defaultBlocklistFalsePositiveRate, on: redis).shape
         let settings = FeatureSettings(namespace: namespace)
         let rows = try await store.replay(world.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
         let record: ModelRecord

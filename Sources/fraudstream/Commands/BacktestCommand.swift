@@ -41,28 +41,10 @@ struct BacktestCommand: AsyncParsableCommand {
         let record = try await ModelStore(namespace: base).load(model, on: redis)
         let ruleVersion = rules == 0 ? RuleStore.Version.builtIn : try await RuleStore(namespace: base).load(rules, on: redis)
         let synthetic = try world.load()
-        if world.world == nil, let prepared = try await PreparedWorld.load(namespace: base, on: redis),
-           prepared.users != synthetic.configuration.users || prepared.seed != synthetic.configuration.seed {
-            printLineToStandardError(
-                "warning: backtesting a world of \(synthetic.configuration.users) users (seed \(synthetic.configuration.seed)), but prepare stored "
-                    + "\(prepared.users) users (seed \(prepared.seed)): pass --users \(prepared.users) --seed \(prepared.seed) (and its --days) "
-                    + "to backtest the history the model was trained on")
-        }
-        let scratch = "\(base):backtest:\(getpid())"
-        let store = FeatureStore(namespace: scratch)
-        let keyspace = Keyspace(namespace: scratch)
-        let rows: [[Double]]
-        do {
-            let shape = try await store.install(
-                synthetic, blocklistCapacity: FeatureStore.defaultBlocklistCapacity,
-                falsePositiveRate: FeatureStore.defaultBlocklistFalsePositiveRate, on: redis)
-            let settings = try FeatureSettings.resolve(resolver).with(namespace: scratch)
-            rows = try await store.replay(synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis)
-            try await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
-        } catch {
-            try? await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
-            throw error
-        }
+        try await world.warnIfUnlikePrepared(
+            synthetic, namespace: base, doing: "backtesting", purpose: "backtest the history the model was trained on", on: redis)
+        let rows = try await ScratchReplay(namespace: "\(base):backtest:\(getpid())").rows(
+            of: synthetic, settings: try FeatureSettings.resolve(resolver), on: redis)
         let report = Backtest.run(
             history: synthetic.history, rows: rows, model: record,
             rules: FraudRules(threshold: threshold, reviewThreshold: reviewThreshold, ruleSet: ruleVersion.ruleSet),

@@ -31,22 +31,11 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
     func run() async throws {
         let resolver = SettingsResolver.command(connection.flags, namespace.flags)
         let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-export"))
-        let scratch = "\(StreamNames(resolving: resolver).namespace):export:\(getpid())"
         let synthetic = try world.load()
-        let store = FeatureStore(namespace: scratch)
-        let keyspace = Keyspace(namespace: scratch)
-        do {
-            let shape = try await store.install(
-                synthetic, blocklistCapacity: blocklistCapacity, falsePositiveRate: blocklistFalsePositiveRate, on: redis)
-            let settings = try FeatureSettings.resolve(resolver).with(namespace: scratch)
-            let rows = try await store.replay(
-                synthetic.history, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), on: redis, progress: ReplayProgress.printer(total: synthetic.history.count))
-            try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: out))
-            try await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
-            printLine("wrote \(rows.count) rows × \(FeatureSchema.count) features to \(out)")
-        } catch {
-            try? await keyspace.delete(try await keyspace.keys(matching: "\(scratch):*", on: redis), on: redis)
-            throw error
-        }
+        let rows = try await ScratchReplay(namespace: "\(StreamNames(resolving: resolver).namespace):export:\(getpid())").rows(
+            of: synthetic, settings: try FeatureSettings.resolve(resolver), blocklistCapacity: blocklistCapacity,
+            falsePositiveRate: blocklistFalsePositiveRate, on: redis, progress: ReplayProgress.printer(total: synthetic.history.count))
+        try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: out))
+        printLine("wrote \(rows.count) rows × \(FeatureSchema.count) features to \(out)")
     }
 }

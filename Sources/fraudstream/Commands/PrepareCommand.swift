@@ -3,17 +3,23 @@ import FraudCore
 import Foundation
 import RedisClient
 
-/// `fraudstream prepare`: profiles, warmed feature state and a trained model version in Redis.
+/// `fraudstream prepare`: the demo's "build a world": profiles, warmed feature state and a trained model version in
+/// Redis. It clears live feature state only in a namespace that has served no traffic, or with `--reset-state`;
+/// `fraudstream train` trains without touching it.
 struct PrepareCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
         abstract: "Generate (or read) the synthetic world, load it, replay history into feature state, train and store a model.",
         discussion: """
-            Loads the Redis Functions library, writes user profiles and the IP blocklist (a counting Bloom filter), \
-            deletes and rebuilds the dynamic feature state by replaying the history in event-time order \
-            through the serving feature code, trains gradient-boosted trees and a logistic baseline on the \
-            first 80% of event time, evaluates on the rest, and stores the result as a new model version \
-            (promoted to latest unless --no-promote). Nothing else in the namespace is deleted.
+            Loads the Redis Functions library, writes user profiles and adds the world's IPs to the IP blocklist (a \
+            counting Bloom filter; entries added with `blocklist add` stay), deletes and rebuilds the dynamic feature \
+            state by replaying the history in event-time order through the serving feature code, trains \
+            gradient-boosted trees and a logistic baseline on the first 80% of event time, evaluates on the rest, and \
+            stores the result as a new model version (promoted to latest unless --no-promote). Nothing else in the \
+            namespace is deleted. In a namespace that has served traffic (its results streams hold entries, run \
+            statistics exist, the scoring API stored decisions, or feature state exists that prepare did not write) it \
+            refuses, saying what it would delete, unless --reset-state; to train a new model without touching live \
+            state, use `fraudstream train`.
             """
     )
 
@@ -34,6 +40,9 @@ struct PrepareCommand: AsyncParsableCommand {
     @Option(help: "With --retrain: partitions of the streams whose review queues are read [PARTITIONS].")
     var partitions: Int?
 
+    @Flag(help: "Delete and rebuild the feature state even though the namespace has served traffic.")
+    var resetState = false
+
     func run() async throws {
         let clock = ContinuousClock()
         let started = clock.now
@@ -44,19 +53,38 @@ struct PrepareCommand: AsyncParsableCommand {
         let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-prepare"))
         let store = FeatureStore(namespace: namespace)
 
+        // Before anything is written: a namespace that has served traffic keeps its live state unless asked.
+        let live = try await LiveState.survey(
+            namespace: namespace, resultsStreams: StreamNames(resolving: resolver).partitions.map(\.results), on: redis)
+        if live.hasServedTraffic && !resetState {
+            throw FraudError(
+                .liveStateProtected,
+                "namespace '\(namespace)' has served traffic (\(live.trafficEvidence.joined(separator: ", "))): prepare would delete "
+                    + "\(live.deletionSummary); pass --reset-state to delete them, or train without touching them with `fraudstream train`")
+        }
+
         let synthetic = try world.load()
         printLine("world       \(world.describe(synthetic)): \(synthetic.profiles.count) users, \(synthetic.merchants.count) merchants, "
             + "\(synthetic.history.count) transactions, \(synthetic.history.filter { $0.isFraud == true }.count) fraud "
             + "(\(elapsedText(clock.now - started)))")
 
-        let shape = try await store.install(
-            synthetic, blocklistCapacity: training.blocklistCapacity, falsePositiveRate: training.blocklistFalsePositiveRate, on: redis)
+        // The world record first: feature state without it counts as state prepare did not write. Then the old
+        // state goes, before the world's profiles are written, so the count is of what was there.
         try await PreparedWorld(users: synthetic.configuration.users, seed: synthetic.configuration.seed).save(namespace: namespace, on: redis)
-        let removed = try await Keyspace(namespace: namespace).deleteFeatureState(on: redis)
+        let keyspace = Keyspace(namespace: namespace)
+        let cleared = try await keyspace.featureState(on: redis)
+        try await keyspace.delete(cleared, on: redis)
+        let blocklist = try await store.install(
+            synthetic, blocklistCapacity: training.blocklistCapacity, falsePositiveRate: training.blocklistFalsePositiveRate, on: redis)
+        let shape = blocklist.shape
         printLine("load        functions library '\(FunctionLibrary.features.name)', \(synthetic.profiles.count) profiles, "
-            + "\(synthetic.blocklistedIPs.count) blocklisted IPs (counting Bloom filter: \(shape.counters) 4-bit counters, "
+            + "\(blocklist.worldIPs) blocklisted IPs (\(Self.describe(blocklist)); counting Bloom filter: \(shape.counters) 4-bit counters, "
             + "\((shape.byteCount + 500) / 1_000) KB, \(shape.hashes) hashes), "
-            + "cleared \(removed) feature-state keys (\(elapsedText(clock.now - started)))")
+            + "cleared \(cleared.dynamicKeys.count + cleared.profiles.count) feature-state keys (\(elapsedText(clock.now - started)))")
+        if blocklist.shape != blocklist.requestedShape {
+            printLine("note        kept the existing blocklist filter (capacity \(shape.capacity), \(shape.counters) counters): re-sizing it "
+                + "would lose the entries operators added, which a counting Bloom filter cannot list")
+        }
 
         let replayStart = clock.now
         let extractor = FeatureExtractor(settings: settings, blocklistShape: shape)
@@ -72,45 +100,22 @@ struct PrepareCommand: AsyncParsableCommand {
             printLine("export      \(exportCSV)")
         }
 
-        var history = synthetic.history
-        var trainingRows = rows
+        var history = TrainingHistory(transactions: synthetic.history, rows: rows)
         if retrain {
-            // Labelled reviews are training data, never held out: dated at the start of the history, they fall in
-            // the training part of the time split, and the held-out evaluation stays the synthetic one.
             let streams = StreamNames(resolving: .command(connection.flags, self.namespace.flags, [Settings.partitions: partitions.map(String.init)]))
-            let labelled = try await ReviewQueue(streams: streams).labelledRows(on: redis)
-            let start = synthetic.history.first?.timestampMilliseconds ?? 0
-            for row in labelled {
-                history.insert(
-                    Transaction(
-                        transactionId: row.transactionId, userId: "review", amount: max(row.features[Feature.amount], 0.01), merchantId: "review",
-                        timestampMilliseconds: start, isFraud: row.fraud, scenario: row.fraud ? "analyst_fraud" : nil),
-                    at: 0)
-                trainingRows.insert(row.features, at: 0)
-            }
-            printLine("retrain     \(labelled.count) labelled reviews (\(labelled.filter(\.fraud).count) fraud) join the training rows")
+            try await ModelTrainingSteps.addLabelledReviews(to: &history, streams: streams, title: "retrain", on: redis)
         }
-        let record = ModelTraining.train(
-            history: history, rows: trainingRows, parameters: training.parameters, threshold: threshold,
-            trainingData: world.describe(synthetic), now: Int64(Date().timeIntervalSince1970 * 1000))
-        let models = ModelStore(namespace: namespace)
-        let version = try await models.save(record, promote: !noPromote, on: redis)
-        printLine("train       \(training.parameters.trees) trees in \(String(format: "%.1f", record.metrics.trainingSeconds)) s "
-            + "(\(elapsedText(clock.now - started)))")
-        printLine("")
-        printLine(ModelReport.evaluationTable(record))
-        printLine("")
-        printLine("model       version \(version) stored as \(models.key(version))" + (noPromote ? " (not promoted)" : ", promoted to latest"))
-        printLine("done in \(elapsedText(clock.now - started))")
+        _ = try await ModelTrainingSteps.trainAndStore(
+            history, options: training, threshold: threshold, trainingData: world.describe(synthetic), promote: !noPromote,
+            namespace: namespace, started: started, on: redis)
     }
-}
 
-extension FeatureSettings {
-    /// A copy with another namespace.
-    func with(namespace: String) -> FeatureSettings {
-        var copy = self
-        copy.namespace = namespace
-        return copy
+    /// What loading the world's blocklist did, e.g. `12 added, 3 of an earlier world removed; operators' entries kept`.
+    static func describe(_ load: FeatureStore.WorldBlocklistLoad) -> String {
+        var parts = [load.created ? "new filter, \(load.added) added" : "\(load.added) added"]
+        if load.removed > 0 { parts.append("\(load.removed) of an earlier world removed") }
+        if load.replacedOldLayout { parts.append("the old-layout bitmap replaced") }
+        return parts.joined(separator: ", ") + (load.created ? "" : "; operators' entries kept")
     }
 }
 

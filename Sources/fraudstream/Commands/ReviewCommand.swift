@@ -11,7 +11,7 @@ struct ReviewCommand: AsyncParsableCommand {
         discussion: """
             Every review decision goes to the review queue (<namespace>:review, per partition <namespace>:review:{p<i>}) \
             in the same call that writes its result. A resolution is a label (<namespace>:labels); the next \
-            prepare --retrain trains on labelled reviews alongside the synthetic history.
+            train (or prepare --retrain) trains on labelled reviews alongside the history.
             """,
         subcommands: [List.self, Resolve.self],
         defaultSubcommand: List.self
@@ -42,7 +42,8 @@ struct ReviewCommand: AsyncParsableCommand {
     }
 
     struct Resolve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Label a transaction: fraud or legit.")
+        static let configuration = CommandConfiguration(
+            abstract: "Label a review decision of the queue: fraud or legit (an id the queue does not hold is an error; labels import labels any id).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var namespace: NamespaceOptions
         @Argument(help: "The transaction id.") var transactionId: String
@@ -55,6 +56,12 @@ struct ReviewCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (queue, redis) = try await ReviewCommand.queue(connection, namespace, partitions: partitions)
+            guard try await queue.item(transactionId: transactionId, on: redis) != nil else {
+                throw FraudError(
+                    .notFound,
+                    "no review decision for transaction '\(transactionId)' in \(queue.keys.map(\.stream).joined(separator: ", ")) "
+                        + "(review list shows them; labels import labels a transaction that was not reviewed)")
+            }
             try await queue.label([(transactionId, verdict == "fraud")], on: redis)
             print("labelled \(transactionId) \(verdict)")
         }
@@ -64,12 +71,12 @@ struct ReviewCommand: AsyncParsableCommand {
 /// `fraudstream labels import FILE`: chargebacks and other known outcomes, as labels for the next retraining.
 struct LabelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "labels", abstract: "Import labels (chargebacks, confirmed fraud or legit) for the next prepare --retrain.",
+        commandName: "labels", abstract: "Import labels (chargebacks, confirmed fraud or legit) for the next train (or prepare --retrain).",
         subcommands: [Import.self])
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read transaction_id,label lines (label: fraud, legit, 1 or 0; # comments and blank lines ignored).")
+            abstract: "Read transaction_id,label lines (label: fraud, legit, 1 or 0; # comments and blank lines ignored; each id once).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var namespace: NamespaceOptions
         @Argument(help: "The file.") var file: String
@@ -77,6 +84,7 @@ struct LabelsCommand: AsyncParsableCommand {
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw FraudError(.invalidSetting, "cannot read \(file)") }
             var labels: [(transactionId: String, fraud: Bool)] = []
+            var lineOf: [String: Int] = [:]
             for (offset, line) in String(decoding: data, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
                 let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
                 let fields = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -85,6 +93,12 @@ struct LabelsCommand: AsyncParsableCommand {
                 guard fields.count == 2, !fields[0].isEmpty, ["fraud", "legit", "1", "0"].contains(fields[1].lowercased()) else {
                     throw FraudError(.invalidData, "\(file): line \(offset + 1): expected transaction_id,fraud|legit|1|0")
                 }
+                // A transaction listed twice has no one outcome: refused before anything is written.
+                if let earlier = lineOf[fields[0]] {
+                    throw FraudError(
+                        .invalidData, "\(file): transaction '\(fields[0])' is listed twice, on lines \(earlier) and \(offset + 1); nothing imported")
+                }
+                lineOf[fields[0]] = offset + 1
                 labels.append((fields[0], ["fraud", "1"].contains(fields[1].lowercased())))
             }
             let (queue, redis) = try await ReviewCommand.queue(connection, namespace, partitions: nil)

@@ -14,7 +14,8 @@ struct RulesCommand: AsyncParsableCommand {
             amount > 2000 and distance_from_home_km > 500 and new_device => review reason far_new_device_high_amount. \
             A rule file has one rule per line; # starts a comment. With no version promoted, the built-in rules \
             (version 0, `rules show 0`) decide. add, remove and import store a new version and promote it unless \
-            --no-promote; running workers and servers switch to a promoted version between batches.
+            --no-promote; import keeps the built-in rules and adds the file's unless --replace. Running workers and \
+            servers switch to a promoted version between batches.
             """,
         subcommands: [List.self, Show.self, Add.self, Remove.self, Validate.self, Import.self, Promote.self],
         defaultSubcommand: List.self
@@ -141,21 +142,30 @@ struct RulesCommand: AsyncParsableCommand {
     }
 
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Store a rule file as a new version.")
+        static let configuration = CommandConfiguration(
+            abstract: "Store the built-in rules plus a rule file's as a new version (--replace: the file's rules alone).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var namespace: NamespaceOptions
         @Argument(help: "The rule file.") var file: String
+        @Flag(help: "Store the file's rules alone, without the built-in rules.") var replace = false
         @Flag(inversion: .prefixedNo, help: "Promote the new version.") var promote = true
 
         func run() async throws {
-            let text = try RulesCommand.read(file)
+            let imported: RuleSet.Import
             do {
-                _ = try RuleSet(parsing: text)
-            } catch {
-                throw FraudError(.invalidData, "\(file): \(error)")
+                imported = try RuleSet.importing(try RulesCommand.read(file), replace: replace)
+            } catch let problem as RuleSet.FileProblem {
+                throw FraudError(.invalidData, "\(file): \(problem)")
             }
             try await RulesCommand.withStore(connection, namespace) { store, redis in
-                try await RulesCommand.store(text, note: "import \(file)", promote: promote, store: store, redis: redis)
+                let version = try await store.save(
+                    imported.text, note: replace ? "import \(file) --replace" : "built-in + import \(file)", promote: promote, on: redis)
+                let what = replace
+                    ? "replaced: \(imported.fileRules) rule\(imported.fileRules == 1 ? "" : "s") from \(file)"
+                    : "\(imported.builtInRules) built-in rules + \(imported.fileRules) from \(file)"
+                        + (imported.alreadyBuiltIn == 0 ? "" : " (the file's \(imported.alreadyBuiltIn) other rule\(imported.alreadyBuiltIn == 1 ? " is" : "s are") "
+                            + "built in already: stored once)")
+                print("stored rule set version \(version): \(what)\(promote ? ", promoted" : " (not promoted)")")
             }
         }
     }

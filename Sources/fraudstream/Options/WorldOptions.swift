@@ -1,6 +1,7 @@
 import ArgumentParser
 import FraudCore
 import Foundation
+import RedisClient
 
 /// Which synthetic world: generated from `--users/--days/--seed`, or read from `--world DIR`.
 struct WorldOptions: ParsableArguments {
@@ -30,6 +31,20 @@ struct WorldOptions: ParsableArguments {
         configuration.days = days
         configuration.seed = seed
         return WorldGenerator.generate(configuration)
+    }
+
+    /// A warning on stderr when the world comes from `--users`/`--seed` that differ from those `prepare` stored in
+    /// `namespace`, e.g. `backtesting a world of 200 users (seed 42), but prepare stored …: pass --users 5000 …`.
+    func warnIfUnlikePrepared(
+        _ synthetic: SyntheticWorld, namespace: String, doing: String, purpose: String, on redis: RedisConnection
+    ) async throws {
+        guard world == nil, let prepared = try await PreparedWorld.load(namespace: namespace, on: redis),
+            prepared.users != synthetic.configuration.users || prepared.seed != synthetic.configuration.seed
+        else { return }
+        printLineToStandardError(
+            "warning: \(doing) a world of \(synthetic.configuration.users) users (seed \(synthetic.configuration.seed)), but prepare stored "
+                + "\(prepared.users) users (seed \(prepared.seed)): pass --users \(prepared.users) --seed \(prepared.seed) (and its --days) "
+                + "to \(purpose)")
     }
 
     /// A short description for logs and the model record.

@@ -1,0 +1,37 @@
+import FraudCore
+import Foundation
+import RedisClient
+
+/// What `prepare` and `train` do alike once the history's feature rows are computed: the analysts' labelled
+/// reviews join the training rows, then trees and the baseline are trained, evaluated and stored as a new version.
+enum ModelTrainingSteps {
+    /// Adds the labelled reviews of the review queues of `streams` to `history` and says how many, on a line that
+    /// starts with `title` (padded to the column of the other lines).
+    static func addLabelledReviews(to history: inout TrainingHistory, streams: StreamNames, title: String, on redis: RedisConnection) async throws {
+        let labelled = try await ReviewQueue(streams: streams).labelledRows(on: redis)
+        history.addLabelledReviews(labelled)
+        printLine("\(title.padding(toLength: 11, withPad: " ", startingAt: 0)) \(labelled.count) labelled reviews "
+            + "(\(labelled.filter(\.fraud).count) fraud) join the training rows")
+    }
+
+    /// Trains on `history` with `options`, prints the held-out evaluation, stores the record under `namespace`
+    /// (promoted unless `promote` is false), prints where, and returns the version.
+    static func trainAndStore(
+        _ history: TrainingHistory, options: TrainingOptions, threshold: Double, trainingData: String, promote: Bool,
+        namespace: String, started: ContinuousClock.Instant, on redis: RedisConnection
+    ) async throws -> Int {
+        let record = ModelTraining.train(
+            history: history.transactions, rows: history.rows, parameters: options.parameters, threshold: threshold,
+            trainingData: trainingData, now: Int64(Date().timeIntervalSince1970 * 1000))
+        let models = ModelStore(namespace: namespace)
+        let version = try await models.save(record, promote: promote, on: redis)
+        printLine("train       \(options.parameters.trees) trees in \(String(format: "%.1f", record.metrics.trainingSeconds)) s "
+            + "(\(elapsedText(ContinuousClock.now - started)))")
+        printLine("")
+        printLine(ModelReport.evaluationTable(record))
+        printLine("")
+        printLine("model       version \(version) stored as \(models.key(version))" + (promote ? ", promoted to latest" : " (not promoted)"))
+        printLine("done in \(elapsedText(ContinuousClock.now - started))")
+        return version
+    }
+}
