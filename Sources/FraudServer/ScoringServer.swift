@@ -65,8 +65,13 @@ public struct ScoringServer: Sendable {
         let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
         let ruleStore = RuleStore(namespace: configuration.namespace)
         let rules = try await ruleStore.load(on: control)
-        let engine = DecisionEngine(configuration: configuration, model: model, rules: rules, blocklistShape: shape, logger: logger)
         let metrics = FraudMetrics()
+        let journal = try DecisionJournal(
+            path: configuration.decisionJournalPath ?? configuration.defaultJournalPath, capacity: configuration.decisionJournalCapacity)
+        let unrecorded = metrics.counter(FraudMetrics.Name.apiUnrecorded)
+        let engine = DecisionEngine(
+            configuration: configuration, model: model, rules: rules, blocklistShape: shape, logger: logger, journal: journal,
+            unrecordedCounter: { unrecorded.increment(by: $0) })
         metrics.modelServing(version: model.version)
         _ = metrics.counter(FraudMetrics.Name.apiDegraded)
 
@@ -88,7 +93,8 @@ public struct ScoringServer: Sendable {
         let recorder = DecisionRecorder(
             buffer: engine.records, connection: try await connect("recorder"),
             call: recordCall,
-            statistics: statistics, metrics: metrics, logger: logger)
+            statistics: statistics, metrics: metrics, logger: logger,
+            keepUnrecorded: { records, maybeApplied in engine.keepUnrecorded(records, maybeApplied: maybeApplied) })
 
         let router = Router()
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
@@ -113,6 +119,9 @@ public struct ScoringServer: Sendable {
             services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
         add(StatisticsFlusher(statistics: statistics, connection: try await connect("stats"), intervalMilliseconds: 1_000, logger: logger))
+        add(JournalReplayer(
+            journal: journal, connection: try await connect("journal"), call: recordCall, keys: engine.keys,
+            idempotencyTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000, metrics: metrics, logger: logger))
         add(recorder)
         let watch = try await connect("watch")
         if configuration.pinnedModelVersion == nil {

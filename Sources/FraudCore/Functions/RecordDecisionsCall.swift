@@ -95,7 +95,7 @@ public struct RecordDecisionsCall: Sendable {
     }
 
     /// One decision to record.
-    public struct Record: Sendable, Equatable {
+    public struct Record: Sendable, Equatable, Codable {
         /// The transaction.
         public var transaction: Transaction
         /// The decision given.

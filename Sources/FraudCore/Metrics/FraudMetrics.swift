@@ -49,6 +49,12 @@ public final class FraudMetrics: Sendable {
         public static let stateLost = "fraudstream_state_lost"
         /// Times the namespace's state was found lost from Redis.
         public static let stateLosses = "fraudstream_state_losses_total"
+        /// Decisions in the API's decision journal, waiting to be recorded.
+        public static let apiJournalEntries = "fraudstream_api_journal_entries"
+        /// Decisions recorded from the journal after an outage.
+        public static let apiJournalRecorded = "fraudstream_api_journal_recorded_total"
+        /// Decisions given to clients that could not be kept for the audit trail (journal full).
+        public static let apiUnrecorded = "fraudstream_api_unrecorded_total"
     }
 
     /// Where the registry's text comes from.

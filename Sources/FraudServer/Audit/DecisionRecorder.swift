@@ -15,6 +15,8 @@ public struct DecisionRecorder: Service {
     let statistics: WorkerStatistics
     let metrics: FraudMetrics
     let logger: Logger
+    /// Where decisions that could not be written go (the engine's journal, or counted as lost).
+    let keepUnrecorded: @Sendable ([RecordDecisionsCall.Record], DecisionJournal.MaybeApplied?) -> Void
     /// Most records per call.
     let batchSize = 500
     /// How long a small batch waits for more decisions before it is written.
@@ -23,8 +25,9 @@ public struct DecisionRecorder: Service {
 
     init(
         buffer: RecordBuffer, connection: RedisConnection, call: RecordDecisionsCall, statistics: WorkerStatistics, metrics: FraudMetrics,
-        logger: Logger
+        logger: Logger, keepUnrecorded: @escaping @Sendable ([RecordDecisionsCall.Record], DecisionJournal.MaybeApplied?) -> Void
     ) {
+        self.keepUnrecorded = keepUnrecorded
         self.metrics = metrics
         self.buffer = buffer
         self.connection = connection
@@ -38,11 +41,13 @@ public struct DecisionRecorder: Service {
     public func run() async throws {
         // Whatever ends this loop (a Redis error that is not transient, or cancellation past the shutdown
         // timeout), the lanes must not wait on a buffer nobody takes from; what is left is logged, not silently lost.
+        // What is left goes to the decision journal, recorded after the next start (``DecisionJournal``).
         defer {
             buffer.close()
-            let left = buffer.count
-            if left > 0 {
-                logger.error("stopped with API decisions not recorded in the results stream", metadata: ["decisions": "\(left)"])
+            let left = buffer.takeAvailable(maximum: Int.max)
+            if !left.isEmpty {
+                logger.warning("stopped with API decisions not yet recorded; kept in the decision journal", metadata: ["decisions": "\(left.count)"])
+                keepUnrecorded(left, nil)
             }
         }
         var sequences: [Int: Int] = [:]
@@ -59,19 +64,33 @@ public struct DecisionRecorder: Service {
                 records += buffer.takeAvailable(maximum: batchSize - records.count)
             }
             // Each partition's decisions go to its results stream, in a call of its own (one slot each on a cluster).
-            for (partition, group) in Dictionary(grouping: records, by: { call.partition(forUser: $0.transaction.userId) })
-                .sorted(by: { $0.key < $1.key }) {
+            var unwritten = Dictionary(grouping: records, by: { call.partition(forUser: $0.transaction.userId) })
+            // Stopped mid-batch (cancelled past the shutdown deadline): the calls not known to be applied go to the journal
+            // with the sequence they had or would have had, which the replay checks against this instance's marker.
+            defer {
+                for (partition, group) in unwritten {
+                    keepUnrecorded(group, DecisionJournal.MaybeApplied(instance: instance, sequence: (sequences[partition] ?? 0) + 1, partition: partition))
+                }
+            }
+            for (partition, group) in unwritten.sorted(by: { $0.key < $1.key }) {
                 sequences[partition, default: 0] += 1
                 let partitionCall = call.forPartition(partition)
                 let command = partitionCall.command(group, instance: instance, sequence: sequences[partition] ?? 1)
                 let connection = self.connection
                 // Retried until cancelled (a shutdown past its timeout): the batch marker makes a retry of an
                 // applied call write nothing again.
-                let written = try await RetryPolicy.untilCancelled.run(
-                    "recording \(group.count) API decisions", logger: logger, recover: reloadingLibrary(.results, on: connection)
-                ) { () async throws(RedisError) -> Int in
-                    try RecordDecisionsCall.decode(try await connection.send(command))
+                let written: Int
+                do {
+                    written = try await RetryPolicy.untilCancelled.run(
+                        "recording \(group.count) API decisions", logger: logger, recover: reloadingLibrary(.results, on: connection)
+                    ) { () async throws(RedisError) -> Int in
+                        try RecordDecisionsCall.decode(try await connection.send(command))
+                    }
+                } catch {
+                    sequences[partition, default: 1] -= 1  // the journal entry names the sequence this call had
+                    throw error
                 }
+                unwritten[partition] = nil
                 // A retry of an applied call writes (and counts) nothing: the metrics follow what the call wrote.
                 if written > 0 {
                     metrics.scored(group.lazy.map { (decision: $0.decision.decision, reasons: $0.decision.reasons) }, source: "api")

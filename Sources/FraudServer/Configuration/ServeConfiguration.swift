@@ -1,3 +1,4 @@
+import Foundation
 import FraudCore
 
 /// Everything `fraudstream serve` needs to know; each value has a flag, an environment twin and a default.
@@ -41,6 +42,23 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var exitsPastShutdownDeadline = false
     /// Go on deciding from memory when Redis lost the namespace's state (`KEEP_SERVING_ON_STATE_LOSS`).
     public var keepServingOnStateLoss = false
+    /// The decision journal's file (`DECISION_JOURNAL`); `nil`: ``defaultJournalPath``.
+    public var decisionJournalPath: String?
+    /// Most decisions the journal keeps (`DECISION_JOURNAL_CAPACITY`).
+    public var decisionJournalCapacity = 100_000
+
+    /// `$XDG_STATE_HOME` (else `~/.local/state`) `/fraudstream/decision-journal-<namespace>-<port>.jsonl`. A server on
+    /// port 0 (any free port: tests, scripts) has no stable name, so its journal is a temporary file of its own, not
+    /// found again after a restart.
+    public var defaultJournalPath: String {
+        if port == 0 {
+            return FileManager.default.temporaryDirectory
+                .appendingPathComponent("fraudstream-journal-\(namespace)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl").path
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let state = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/state")
+        return "\(state)/fraudstream/decision-journal-\(namespace)-\(port).jsonl"
+    }
     /// The oldest plausible event time, epoch ms (`EARLIEST_TIMESTAMP_MS`).
     public var earliestTimestampMilliseconds = Int(EntryValidator.defaultEarliestTimestampMilliseconds)
     /// How far in the future an event time may be, ms (`MAX_CLOCK_SKEW_MS`).
@@ -72,6 +90,7 @@ public struct ServeConfiguration: Sendable, Equatable {
             (Settings.fetchers, 1...64, \.lanes),
             (ServeSettings.idempotencyTTL, 1...Settings.maximumTTLSeconds, \.idempotencyTTLSeconds),
             (ServeSettings.redisTimeoutMilliseconds, 10...600_000, \.redisTimeoutMilliseconds),
+            (ServeSettings.decisionJournalCapacity, 1...100_000_000, \.decisionJournalCapacity),
             (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
             (Settings.statsTTL, 1...Settings.maximumTTLSeconds, \.statsTTLSeconds),
             (Settings.timeSeriesRetention, 0...Settings.maximumTTLSeconds, \.timeSeriesRetentionSeconds),
@@ -98,6 +117,7 @@ public struct ServeConfiguration: Sendable, Equatable {
         if let value = try settings.decimal(Settings.reviewThreshold, in: 0...1) { configuration.reviewThreshold = value }
         if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
         if let value = try settings.boolean(Settings.keepServingOnStateLoss) { configuration.keepServingOnStateLoss = value }
+        if let value = settings.string(ServeSettings.decisionJournal), !value.isEmpty { configuration.decisionJournalPath = value }
         if configuration.serverId.isEmpty { throw FraudError(.invalidSetting, "\(ServeSettings.serverId) must not be empty") }
         return configuration
     }
@@ -130,4 +150,8 @@ public enum ServeSettings {
     public static let redisTimeoutMilliseconds = Setting("REDIS_TIMEOUT_MS", flag: "redis-timeout-ms")
     /// The server's id in results and statistics.
     public static let serverId = Setting("SERVER_ID", flag: "server-id")
+    /// The decision journal's file (``DecisionJournal``).
+    public static let decisionJournal = Setting("DECISION_JOURNAL", flag: "decision-journal")
+    /// Most decisions the journal keeps.
+    public static let decisionJournalCapacity = Setting("DECISION_JOURNAL_CAPACITY", flag: "decision-journal-capacity")
 }

@@ -17,17 +17,25 @@ public final class DecisionEngine: Sendable {
     let deadlines: DeadlineQueue
     let keys: FeatureKeys
     let counters = EngineCounters()
+    /// Decisions given but not recorded yet (Redis away), persisted until ``JournalReplayer`` records them.
+    let journal: DecisionJournal?
+    /// Counts decisions the journal could not keep.
+    let unrecordedCounter: (@Sendable (Int) -> Void)?
     /// Whether the namespace's state is still in Redis (``StateWatcher`` marks it).
     public let stateGuard: StateGuard
     private let extractorState: Mutex<FeatureExtractor>
+    private let logger: Logger
 
     /// Creates an engine serving `model` and `rules` (default: the built-in rule set), with the blocklist of
     /// `blocklistShape`.
-    public init(
+    init(
         configuration: ServeConfiguration, model: ModelRecord, rules: RuleStore.Version? = nil, blocklistShape: BloomFilterShape?,
-        logger: Logger
+        logger: Logger, journal: DecisionJournal? = nil, unrecordedCounter: (@Sendable (Int) -> Void)? = nil
     ) {
         self.configuration = configuration
+        self.journal = journal
+        self.unrecordedCounter = unrecordedCounter
+        self.logger = logger
         stateGuard = StateGuard(keepServing: configuration.keepServingOnStateLoss)
         scorer = SharedScorer(
             model: model,
@@ -76,6 +84,20 @@ public final class DecisionEngine: Sendable {
         for item in pending { answers.append(await item.wait()) }
         counters.add(answers)
         return answers
+    }
+
+    /// Keeps decisions clients received that could not be recorded (Redis away) in the journal, to be recorded once
+    /// Redis is back; what the journal cannot keep is counted and logged as lost from the audit trail.
+    func keepUnrecorded(_ records: [RecordDecisionsCall.Record], maybeApplied: DecisionJournal.MaybeApplied? = nil) {
+        guard !records.isEmpty else { return }
+        let lost = journal?.append(records, maybeApplied: maybeApplied) ?? records.count
+        if lost > 0 {
+            counters.add(unrecorded: lost)
+            unrecordedCounter?(lost)
+            logger.error(
+                "decisions given to clients could not be kept for the audit trail (the decision journal is full or off)",
+                metadata: ["decisions": "\(lost)", "journal_capacity": "\(journal?.capacity ?? 0)"])
+        }
     }
 
     /// Answers requests at their deadline until ``deadlines`` is closed (after the lanes have finished).

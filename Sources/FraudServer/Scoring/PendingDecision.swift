@@ -92,6 +92,14 @@ final class PendingDecision: Sendable {
         if let given { continuation?.resume(returning: given) }
     }
 
+    /// The answer the client got, once it has one.
+    var answer: DecisionAnswer? {
+        state.withLock { state in
+            if case .answered(let answer) = state { return answer }
+            return nil
+        }
+    }
+
     /// Whether the client has its answer already.
     var isAnswered: Bool {
         state.withLock { state in

@@ -13,7 +13,8 @@ import RedisClient
 ///
 /// Decisions that won their key go to the recorder (results stream, `source=api`, and run statistics) after
 /// the clients have their answers. When a round trip fails, the batch's requests are answered degraded at
-/// once (those past their deadline were already) and counted as unrecorded.
+/// once (those past their deadline were already), and the answers they got go to the decision journal, which
+/// records them once Redis is back (``DecisionJournal``).
 ///
 /// The lane is an actor on its connection's thread: its loop, the round trips and the bookkeeping between them run
 /// there, so a batch costs no hop between the cooperative pool and the I/O thread (on a two-core machine each hop
@@ -47,7 +48,14 @@ actor ScoringLane {
                 outage.failed(error, logger: logger, detail: ["transactions": "\(batch.count)"])
                 // The expire rule: a computed answer (its SET may have been applied) wins over a degraded one.
                 for item in batch { item.expire(degraded: engine.degradedAnswer(item.transaction)) }
-                engine.counters.add(unrecorded: batch.count)
+                // What the clients got (replayed answers were recorded when first given) is kept for the audit trail.
+                let now = ContinuousClock.now
+                engine.keepUnrecorded(batch.compactMap { item in
+                    guard let given = item.answer, !given.replayed else { return nil }
+                    return RecordDecisionsCall.Record(
+                        transaction: item.transaction, decision: given.decision, latencyMicroseconds: (now - item.receivedAt).microseconds,
+                        featuresMicroseconds: 0, scoringMicroseconds: 0, degraded: given.degraded)
+                })
             }
             engine.queue.finish(batch.count)
         }
@@ -102,9 +110,11 @@ actor ScoringLane {
                 // An earlier request for the same id won the key: its decision is the one.
                 item.settle(StoredDecision.decode(bytes)?.replayedAnswer ?? stores[position])
             case .error(let message):
-                item.settle(stores[position])
-                engine.counters.add(unrecorded: 1)
+                let given = item.settle(stores[position])
                 logger.warning("could not store a decision", metadata: ["error": "\(message)"])
+                engine.keepUnrecorded([RecordDecisionsCall.Record(
+                    transaction: item.transaction, decision: given.decision, latencyMicroseconds: (now - item.receivedAt).microseconds,
+                    featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded)])
             default:
                 let given = item.settle(stores[position])
                 records.append(RecordDecisionsCall.Record(

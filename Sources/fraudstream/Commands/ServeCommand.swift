@@ -49,6 +49,10 @@ struct ServeCommand: AsyncParsableCommand {
     var redisTimeoutMs: Int?
     @Option(help: "Id written as worker_id with the API's results and statistics [SERVER_ID] (default api-<host>-<pid>).")
     var serverId: String?
+    @Option(help: "File that keeps decisions given while Redis was away until they are recorded; one server per file [DECISION_JOURNAL] (default $XDG_STATE_HOME or ~/.local/state, /fraudstream/decision-journal-<namespace>-<port>.jsonl).")
+    var decisionJournal: String?
+    @Option(parsing: .unconditional, help: "Most decisions the journal keeps; past it the loss is counted and logged [DECISION_JOURNAL_CAPACITY] (default 100000).")
+    var decisionJournalCapacity: Int?
 
     /// The flags given, by the setting each overrides.
     var flags: [Setting: String?] {
@@ -58,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
             ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
             ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
             ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init),
+            ServeSettings.decisionJournal: decisionJournal, ServeSettings.decisionJournalCapacity: decisionJournalCapacity.map(String.init),
         ]
     }
 

@@ -1,5 +1,5 @@
 /// The model's verdict on one transaction.
-public struct ScoredDecision: Sendable, Equatable {
+public struct ScoredDecision: Sendable, Equatable, Codable {
     /// Fraud probability 0…1.
     public var score: Double
     /// `score >= threshold`.

@@ -1,0 +1,118 @@
+import Foundation
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudCore
+@testable import FraudServer
+
+/// Decisions clients received while Redis was away reach the audit trail once it is back, exactly once: through the
+/// server's persisted, bounded decision journal. Against a real redis-server paused with SIGSTOP.
+@Suite("Decision journal against a real redis-server")
+struct DecisionJournalTests {
+    static func batch(_ ids: [String]) -> String {
+        "{\"transactions\": [" + ids.enumerated().map { ScoringAPIHarness.transaction($0.element, user: $0.offset % 20) }.joined(separator: ",") + "]}"
+    }
+
+    /// Result entries by transaction id.
+    static func results(_ redis: RedisConnection) async throws -> [String: [[String: String]]] {
+        let reply = try await redis.send(RedisCommand("XRANGE", "fraud:results", "-", "+"))
+        let entries = (reply.array ?? []).compactMap { $0.array?[1].stringPairs }
+        return Dictionary(grouping: entries, by: { $0["transaction_id"] ?? "" })
+    }
+
+    @Test func degradedAnswersGivenWhileRedisWasPausedAreRecordedOnceItIsBack() async throws {
+        try await ScoringAPIHarness.with(configure: { $0.redisTimeoutMilliseconds = 300 }) { api in
+            let client = try await api.connect()
+            #expect(try await client.request(.POST, "/v1/score/batch", json: Self.batch(["before-0", "before-1"])).status == 200)
+            let pid = try #require(api.redisHarness.server.processIdentifier)
+            defer { kill(pid, SIGCONT) }
+            kill(pid, SIGSTOP)
+            let during = (0..<10).map { "during-\($0)" }
+            let reply = try await client.request(.POST, "/v1/score/batch", json: Self.batch(during))
+            #expect(reply.status == 200)
+            let answers = try #require(ScoringAPIHarness.object(reply)["results"] as? [[String: Any]])
+            #expect(answers.allSatisfy { $0["degraded"] as? Bool == true }, "\(reply.text)")
+            let journal = try #require(api.engine.journal)
+            #expect(journal.count == 10)
+            kill(pid, SIGCONT)
+            // Once Redis answers, the journal is recorded: one result each, marked by the reason degraded.
+            try await waitUntil("the journal to be recorded", timeout: .seconds(60)) { journal.count == 0 }
+            try await waitUntil("the results of every request", timeout: .seconds(60)) {
+                try await Self.results(api.redis).count == 12
+            }
+            let results = try await Self.results(api.redis)
+            for id in during {
+                #expect(results[id]?.count == 1, "\(id): \(results[id] ?? [])")
+                #expect(results[id]?.first?["reasons"]?.contains("degraded") == true)
+            }
+            // A retry of a journalled id gets the answer the client got, not a new decision.
+            let retry = try ScoringAPIHarness.object(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("during-3", user: 3)))
+            #expect(retry["replayed"] as? Bool == true)
+            #expect(retry["degraded"] as? Bool == true)
+            #expect(try await Self.results(api.redis).values.map(\.count).reduce(0, +) == 12)
+            let metrics = try await client.request(.GET, "/metrics").text
+            #expect(metrics.contains("fraudstream_api_journal_recorded_total 10"))
+            await client.close()
+        }
+    }
+
+    @Test func aFullJournalCountsWhatItCouldNotKeep() async throws {
+        try await ScoringAPIHarness.with(configure: { $0.redisTimeoutMilliseconds = 300; $0.decisionJournalCapacity = 3 }) { api in
+            let client = try await api.connect()
+            let pid = try #require(api.redisHarness.server.processIdentifier)
+            defer { kill(pid, SIGCONT) }
+            kill(pid, SIGSTOP)
+            #expect(try await client.request(.POST, "/v1/score/batch", json: Self.batch((0..<5).map { "over-\($0)" })).status == 200)
+            #expect(api.engine.journal?.count == 3)
+            #expect(api.engine.answerCounts.unrecorded == 2)
+            let metrics = try await client.request(.GET, "/metrics").text
+            #expect(metrics.contains("fraudstream_api_unrecorded_total 2"))
+            kill(pid, SIGCONT)
+            try await waitUntil("the journal to be recorded", timeout: .seconds(60)) { api.engine.journal?.count == 0 }
+            #expect(try await Self.results(api.redis).count == 3)
+            await client.close()
+        }
+    }
+
+    @Test func aServerStoppedDuringAnOutageRecordsItsJournalAfterItsNextStart() async throws {
+        try await WorkerHarness.with { harness in
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString.prefix(8))")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let journal = folder.appendingPathComponent("decisions.jsonl").path
+            let arguments = [
+                "serve", "--redis-url", "redis://127.0.0.1:\(harness.server.port)", "--port", "0", "--decision-journal", journal,
+                "--redis-timeout-ms", "300", "--shutdown-timeout-ms", "1000", "--log-level", "error",
+            ]
+            let pid = try #require(harness.server.processIdentifier)
+            defer { kill(pid, SIGCONT) }
+            let ids = (0..<8).map { "restart-\($0)" }
+            try await ChildProcess.run(arguments) { server in
+                try await waitUntil("the server to listen", timeout: .seconds(60)) { server.standardOutput.contains("listening on") }
+                let port = try #require(server.standardOutput.firstMatch(of: #/listening on http://[^:]+:(\d+)/#).flatMap { Int($0.1) })
+                let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+                kill(pid, SIGSTOP)
+                let reply = try await client.request(.POST, "/v1/score/batch", json: Self.batch(ids))
+                #expect(reply.status == 200)
+                server.send(SIGTERM)
+                _ = try await server.waitForExit(timeout: .seconds(60))
+            }
+            let kept = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n")
+            #expect(kept.count == ids.count)
+            kill(pid, SIGCONT)
+            #expect(try await Self.results(harness.redis).isEmpty)
+            // The next start records them, once.
+            try await ChildProcess.run(arguments) { server in
+                try await waitUntil("the journal to be recorded after the restart", timeout: .seconds(60)) {
+                    try await Self.results(harness.redis).count == ids.count
+                }
+                server.send(SIGTERM)
+                _ = try await server.waitForExit(timeout: .seconds(60))
+            }
+            let results = try await Self.results(harness.redis)
+            #expect(Set(results.keys) == Set(ids))
+            #expect(results.values.allSatisfy { $0.count == 1 })
+            #expect(try String(contentsOfFile: journal, encoding: .utf8).isEmpty)
+        }
+    }
+}
