@@ -10,7 +10,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: deps deps-prometheus build release install test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve generate monitor load-test demo clean
+.PHONY: deps deps-prometheus build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server and redis-tools with apt-get when missing (idempotent)
 deps:
@@ -38,6 +38,17 @@ build: deps
 ## release: optimised build (-c release)
 release: deps
 	$(SWIFT) build -c release
+
+## install: release build, then the binary to $(PREFIX)/bin (PREFIX=/usr/local; DESTDIR for packaging)
+PREFIX ?= /usr/local
+install: release
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/fraudstream" "$(DESTDIR)$(PREFIX)/bin/fraudstream"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/fraudstream: $$("$(DESTDIR)$(PREFIX)/bin/fraudstream" --version)"
+
+## uninstall: removes $(PREFIX)/bin/fraudstream
+uninstall:
+	rm -f "$(DESTDIR)$(PREFIX)/bin/fraudstream"
 
 ## test: unit tests and integration tests against private redis-servers; every phase runs, and all failures are reported
 # Each phase runs in a process group of its own; whatever a crashed phase leaves (redis-servers, workers) is killed.
