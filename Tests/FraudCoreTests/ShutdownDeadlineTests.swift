@@ -13,6 +13,16 @@ import Testing
 /// machine does not make them fail.
 @Suite("Shutdown deadline against a real redis-server")
 struct ShutdownDeadlineTests {
+    /// Another worker claims what was left pending and finishes the stream: one result per transaction.
+    static func expectNextWorkerFinishes(_ harness: WorkerHarness, ids: [String]) async throws {
+        var next = harness.configuration(consumer: "next")
+        next.claimIdleMilliseconds = 100
+        _ = try await harness.runWorker(next, timeout: .seconds(120)) { try await harness.length("fraud:results") >= ids.count }
+        let results = try await harness.entries("fraud:results")
+        #expect(results.count == ids.count)
+        #expect(Set(results.compactMap { $0["source_id"] }) == Set(ids))
+    }
+
     @Test func aSlowStageIsCancelledAtTheDeadlineAndItsEntriesStayPendingForTheNextWorker() async throws {
         try await WorkerHarness.with { harness in
             let ids = try await harness.publish((0..<200).map { WorkerHarness.fields($0) })
@@ -39,12 +49,7 @@ struct ShutdownDeadlineTests {
             #expect(try await harness.pendingCount() > 0)
             #expect(try await harness.redis.send(RedisCommand("EXISTS", ConsumerLeaseTests.leaseKey("slow"))).int == 0)
             // The next worker claims the pending entries and finishes the stream: each transaction exactly once.
-            var next = harness.configuration(consumer: "next")
-            next.claimIdleMilliseconds = 100
-            _ = try await harness.runWorker(next, timeout: .seconds(120)) { try await harness.length("fraud:results") >= ids.count }
-            let results = try await harness.entries("fraud:results")
-            #expect(results.count == ids.count)
-            #expect(Set(results.compactMap { $0["source_id"] }) == Set(ids))
+            try await Self.expectNextWorkerFinishes(harness, ids: ids)
         }
     }
 
@@ -71,12 +76,7 @@ struct ShutdownDeadlineTests {
                 #expect(worker.standardError.split(separator: "\n").contains { $0.hasPrefix("fraudstream: ") }, "stderr: \(worker.standardError)")
             }
             // Nothing was lost or doubled: another worker finishes the stream, each transaction exactly once.
-            var next = harness.configuration(consumer: "next")
-            next.claimIdleMilliseconds = 100
-            _ = try await harness.runWorker(next, timeout: .seconds(120)) { try await harness.length("fraud:results") >= ids.count }
-            let results = try await harness.entries("fraud:results")
-            #expect(results.count == ids.count)
-            #expect(Set(results.compactMap { $0["source_id"] }) == Set(ids))
+            try await Self.expectNextWorkerFinishes(harness, ids: ids)
         }
     }
 
