@@ -31,7 +31,7 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
     func run() async throws {
         let resolver = SettingsResolver.command(connection.flags, namespace.flags)
         let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-export"))
-        let scratch = "\(StreamNames(resolving: resolver).namespace):export:\(getpid())"
+        let scratch = "\(StreamNames.namespace(resolving: resolver)):export:\(getpid())"
         let synthetic = try world.load()
         let store = FeatureStore(namespace: scratch)
         let keyspace = Keyspace(namespace: scratch)

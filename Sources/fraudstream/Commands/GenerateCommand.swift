@@ -25,6 +25,13 @@ struct GenerateCommand: AsyncParsableCommand {
     }
 }
 
+extension TrafficOptions {
+    /// An epoch-millisecond time as `2026-12-08T00:00:00Z`.
+    static func isoDate(_ milliseconds: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+}
+
 /// Generator flags, shared by `generate` and `load-test`.
 struct TrafficOptions: ParsableArguments {
     @Option(help: "Transactions to publish (with --tps or --interval; overrides --duration).")
@@ -101,9 +108,10 @@ struct TrafficOptions: ParsableArguments {
         say: @escaping @Sendable (String) -> Void = { printLine($0) }
     ) async throws -> TrafficGenerator.Report {
         _ = try settings.integer(Settings.partitions, in: 1...1_024)
-        let streams = StreamNames(resolving: settings)
         let redisConfiguration = try connection.configuration(settings, name: "fraudstream-generate")
         let redis = try await RedisConnection.connect(redisConfiguration)
+        // Named as the worker names them on this Redis (a cluster's streams carry their partition tag).
+        let streams = await settings.streams(on: redis)
         let run = runId ?? TrafficGenerator.makeRunId()
         if !appendRun, try await RunStatistics.exists(run: run, namespace: streams.namespace, resultsStreams: streams.partitions.map(\.results), on: redis) {
             throw FraudError(.invalidSetting, "run '\(run)' already has statistics; choose another --run-id, or add --append-run to add to it")
@@ -151,6 +159,8 @@ struct TrafficOptions: ParsableArguments {
             }
         }
         let report = try await TrafficGenerator(options: options, world: world).run(redis: redisConfiguration, progress: progress)
+        say("event time  from \(Self.isoDate(report.startEventMilliseconds)) (each transaction at its planned time × \(Int(options.timeScale)); "
+            + "the next run starts at least a day after this one ends)")
         say(String(
             format: "generated   %d transactions (%d fraud) in %.2f s: target %.0f/s, achieved %.0f/s (%+.2f%%), run %@",
             report.sent, report.fraud, report.seconds, report.targetPerSecond, report.achievedPerSecond,

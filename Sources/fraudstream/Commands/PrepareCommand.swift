@@ -77,7 +77,8 @@ struct PrepareCommand: AsyncParsableCommand {
         if retrain {
             // Labelled reviews are training data, never held out: dated at the start of the history, they fall in
             // the training part of the time split, and the held-out evaluation stays the synthetic one.
-            let streams = StreamNames(resolving: .command(connection.flags, self.namespace.flags, [Settings.partitions: partitions.map(String.init)]))
+            let streams = await SettingsResolver.command(connection.flags, self.namespace.flags, [Settings.partitions: partitions.map(String.init)])
+                .streams(on: redis)
             let labelled = try await ReviewQueue(streams: streams).labelledRows(on: redis)
             let start = synthetic.history.first?.timestampMilliseconds ?? 0
             for row in labelled {

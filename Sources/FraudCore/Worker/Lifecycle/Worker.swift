@@ -150,9 +150,15 @@ public struct Worker: Sendable {
         signals: [UnixSignal] = [.sigterm, .sigint], stageDelay: Duration? = nil, metrics: FraudMetrics = FraudMetrics(),
         metricsEndpoint: (@Sendable (FraudMetrics) -> any Service)? = nil
     ) async throws -> Assembly {
+        var configuration = self.configuration
         if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
         let control = try await connect("control")
-        if await control.isCluster { try Self.checkClusterLayout(configuration) }
+        // The streams every command names on this Redis: on a cluster (REDIS_CLUSTER=1, or unset and the server says
+        // so) the default names get their partition tag, as `generate` and the readers resolve them.
+        if await control.isCluster {
+            configuration.streams = configuration.streams.onCluster(true)
+            try Self.checkClusterLayout(configuration)
+        }
         for library in FunctionLibrary.all { try await library.load(on: control) }
         let models = ModelStore(namespace: configuration.namespace)
         let model = try await models.load(configuration.pinnedModelVersion, on: control)
