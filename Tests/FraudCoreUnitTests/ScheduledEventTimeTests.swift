@@ -84,6 +84,15 @@ struct ScheduledEventTimeTests {
         #expect(EventClock.runStart(previousEnd: 1_700_000_000_000, now: now) == 1_796_601_600_000)
     }
 
+    /// A namespace's first run uses --seed; later runs get incidents of their own, reproducibly.
+    @Test func laterRunsOfANamespaceDrawTheirOwnTraffic() {
+        #expect(EventClock.trafficSeed(7, runNumber: 1) == 7)
+        let later = (2...6).map { EventClock.trafficSeed(7, runNumber: $0) }
+        #expect(Set(later + [7]).count == 6)
+        #expect(later == (2...6).map { EventClock.trafficSeed(7, runNumber: $0) })
+        #expect(EventClock.trafficSeed(8, runNumber: 2) != EventClock.trafficSeed(7, runNumber: 2))
+    }
+
     @Test func streamsOnAClusterGetAPartitionTagUnlessTheyShareOne() {
         let plain = StreamNames(resolving: SettingsResolver(environment: [:]), serverIsCluster: false)
         #expect(plain.transactions == "fraud:transactions" && !plain.isPartitioned)

@@ -13,6 +13,12 @@ import RedisClient
 ///   when a run starts, so consecutive runs start alike;
 /// - every run starts at the same time of day, so the same users are active at the same point of each run
 ///   and `hour_of_day` is the same.
+///
+/// The clock also counts the namespace's generated runs (`<ns>:generator:runs`), and run *k* draws its traffic from
+/// ``trafficSeed(_:runNumber:)``: the first run uses `--seed` itself, later ones a seed derived from it and *k*. The
+/// same seed replayed into a namespace would send the same fraudster devices, merchants and amounts at the same
+/// victims, whose state from the earlier run then makes the fraud look familiar (recall fell 0.78 → 0.48 → 0.33 over
+/// three such runs); each run instead gets incidents of its own, and a namespace's sequence of runs is reproducible.
 public struct EventClock: Sendable {
     /// The namespace.
     public let namespace: String
@@ -27,6 +33,23 @@ public struct EventClock: Sendable {
 
     /// `<ns>:generator:event_clock`.
     public var key: String { "\(namespace):generator:event_clock" }
+    /// `<ns>:generator:runs`: how many runs have reserved event time in the namespace.
+    public var runsKey: String { "\(namespace):generator:runs" }
+
+    /// A run's place on the clock.
+    public struct Reservation: Sendable, Equatable {
+        /// Event time of the run's start, epoch milliseconds.
+        public var startMilliseconds: Int64
+        /// Which generated run of the namespace this is, from 1.
+        public var runNumber: Int
+    }
+
+    /// The traffic seed of a namespace's `runNumber`-th run: `seed` for the first, then one derived from both.
+    public static func trafficSeed(_ seed: UInt64, runNumber: Int) -> UInt64 {
+        guard runNumber > 1 else { return seed }
+        var state = seed ^ (UInt64(runNumber) &* 0xD6E8_FEB8_6659_FD93)
+        return SeededRandom.splitMix(&state)
+    }
 
     /// The start of a run: the first UTC midnight at or after both `now` and `previousEnd` + a quiet day.
     public static func runStart(previousEnd: Int64?, now: Int64) -> Int64 {
@@ -35,16 +58,18 @@ public struct EventClock: Sendable {
         return (lower + dayMilliseconds - 1) / dayMilliseconds * dayMilliseconds
     }
 
-    /// Reserves event time for a run lasting `lengthMilliseconds` of event time and returns its start: reads the
+    /// Reserves event time for a run lasting `lengthMilliseconds` of event time and counts the run: reads the
     /// clock and moves it to the run's planned end before anything is sent, so a run that is interrupted still
     /// keeps the next one after it. (Two generators started at the same moment in one namespace may get the same
     /// span; their users then interleave as they would in one run.)
     public func reserve(
         lengthMilliseconds: Int64, now: Int64, on connection: RedisConnection
-    ) async throws(RedisError) -> Int64 {
-        let previous = try await connection.send(RedisCommand("GET", key)).int.map(Int64.init)
+    ) async throws(RedisError) -> Reservation {
+        let replies = try await connection.pipeline([RedisCommand("GET", key), RedisCommand("INCR", runsKey)])
+        let previous = try replies[0].get().int.map(Int64.init)
+        let runNumber = try replies[1].get().int ?? 1
         let start = Self.runStart(previousEnd: previous, now: now)
         try await connection.send(RedisCommand("SET", key, Int(start + max(0, lengthMilliseconds))))
-        return start
+        return Reservation(startMilliseconds: start, runNumber: runNumber)
     }
 }

@@ -51,6 +51,8 @@ public struct TrafficGenerator: Sendable {
         public var targetPerSecond: Double
         /// Event time of the run's start (``EventClock``), epoch milliseconds.
         public var startEventMilliseconds: Int64 = 0
+        /// Which generated run of the namespace this was, from 1 (its traffic comes from ``EventClock/trafficSeed(_:runNumber:)``).
+        public var runNumber = 1
         /// Achieved average rate.
         public var achievedPerSecond: Double { seconds > 0 ? Double(sent) / seconds : 0 }
     }
@@ -96,9 +98,11 @@ public struct TrafficGenerator: Sendable {
         }
         let metaKey = RunStatisticsKeys(namespace: options.namespace).meta(run: options.runId)
         let startedMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
-        let startEvent = try await EventClock(namespace: options.namespace).reserve(
+        let reservation = try await EventClock(namespace: options.namespace).reserve(
             lengthMilliseconds: TrafficLane.endMilliseconds(plan: options.plan, startEventMilliseconds: 0, timeScale: options.timeScale),
             now: startedMilliseconds, on: connections[0])
+        let startEvent = reservation.startMilliseconds
+        let trafficSeed = EventClock.trafficSeed(options.seed, runNumber: reservation.runNumber)
         let endEvent = TrafficLane.endMilliseconds(plan: options.plan, startEventMilliseconds: startEvent, timeScale: options.timeScale)
         // Readers take the partition count from here (an appended run keeps the largest it was written with).
         let partitions = options.partitions?.partitionCount ?? 1
@@ -108,7 +112,8 @@ public struct TrafficGenerator: Sendable {
                 "HSET", metaKey, "pattern", options.plan.pattern.rawValue, "target_tps", options.plan.averagePerSecond, "base_tps", options.plan.targetPerSecond,
                 "planned_count", options.plan.totalCount, "fraud_ratio", options.fraudRatio, "threads", lanes,
                 "seed", Int(truncatingIfNeeded: options.seed), "start_ms", Int(startedMilliseconds), "time_scale", options.timeScale,
-                "partitions", max(partitions, recorded), "start_event_ms", Int(startEvent), "end_event_ms", Int(endEvent)),
+                "partitions", max(partitions, recorded), "start_event_ms", Int(startEvent), "end_event_ms", Int(endEvent),
+                "run_number", reservation.runNumber, "traffic_seed", String(trafficSeed)),
             RedisCommand("EXPIRE", metaKey, options.statsTTLSeconds),
         ]) { _ = try reply.get() }
         let clock = ContinuousClock()
@@ -118,7 +123,7 @@ public struct TrafficGenerator: Sendable {
                 group.addTask(executorPreference: connection.executor) {
                     var pacing = PacingState(plan: options.plan, lane: lane, lanes: lanes)
                     var traffic = TrafficLane(
-                        world: world, seed: options.seed, fraudRatio: options.fraudRatio, runId: options.runId, plan: options.plan,
+                        world: world, seed: trafficSeed, fraudRatio: options.fraudRatio, runId: options.runId, plan: options.plan,
                         lane: lane, lanes: lanes, startEventMilliseconds: startEvent, timeScale: options.timeScale)
                     while !pacing.isFinished {
                         try Task.checkCancellation()
@@ -167,7 +172,7 @@ public struct TrafficGenerator: Sendable {
         let seconds = (clock.now - start).seconds
         let report = Report(
             sent: counters.sent.load(ordering: .relaxed), fraud: counters.fraud.load(ordering: .relaxed), seconds: seconds,
-            targetPerSecond: options.plan.averagePerSecond, startEventMilliseconds: startEvent)
+            targetPerSecond: options.plan.averagePerSecond, startEventMilliseconds: startEvent, runNumber: reservation.runNumber)
         for reply in try await connections[0].pipeline([
             RedisCommand(
                 "HSET", metaKey, "end_ms", Int(Date().timeIntervalSince1970 * 1000), "sent", report.sent,

@@ -159,8 +159,8 @@ struct TrafficOptions: ParsableArguments {
             }
         }
         let report = try await TrafficGenerator(options: options, world: world).run(redis: redisConfiguration, progress: progress)
-        say("event time  from \(Self.isoDate(report.startEventMilliseconds)) (each transaction at its planned time × \(Int(options.timeScale)); "
-            + "the next run starts at least a day after this one ends)")
+        say("event time  from \(Self.isoDate(report.startEventMilliseconds)), each transaction at its planned time × \(Int(options.timeScale)); "
+            + "run \(report.runNumber) generated in '\(streams.namespace)' (the next starts at least a day after this one ends, with incidents of its own)")
         say(String(
             format: "generated   %d transactions (%d fraud) in %.2f s: target %.0f/s, achieved %.0f/s (%+.2f%%), run %@",
             report.sent, report.fraud, report.seconds, report.targetPerSecond, report.achievedPerSecond,

@@ -179,9 +179,11 @@ struct LoadTestCommand: AsyncParsableCommand {
         options.connections = connections
         options.timeScale = traffic.timeScale ?? max(1, traffic.ratePerSecond * 86_400 / (Double(worldConfiguration.users) * 6))
         // Event time continues the namespace's clock, as the stream generator's does: never behind what users' state holds.
-        options.startEventMilliseconds = try await EventClock(namespace: ns).reserve(
+        let reservation = try await EventClock(namespace: ns).reserve(
             lengthMilliseconds: TrafficLane.endMilliseconds(plan: options.plan, startEventMilliseconds: 0, timeScale: options.timeScale),
             now: Int64(Date().timeIntervalSince1970 * 1000), on: redis)
+        options.startEventMilliseconds = reservation.startMilliseconds
+        options.seed = EventClock.trafficSeed(traffic.seed, runNumber: reservation.runNumber)
         let plan = options.plan
         say("load-test   run \(run): \(plan.totalCount) requests, \(traffic.pattern) around \(Int(traffic.ratePerSecond))/s for "
             + String(format: "%.1f s", plan.durationSeconds) + " → POST \(target.description)/v1/score on \(connections) connections")
