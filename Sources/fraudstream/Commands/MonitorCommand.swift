@@ -272,9 +272,10 @@ struct ResultColumns {
     private func cells(_ transaction: String, _ user: String, _ score: String, _ decision: String, _ latency: String, _ reasons: String) -> String {
         // Padded, never cut: a longer value pushes the line rather than losing digits.
         func left(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
-        return [
+        let line = [
             left(transaction, transactionWidth), left(user, userWidth), left(score, 8), left(decision, 8),
             String(repeating: " ", count: max(0, 10 - latency.count)) + latency, reasons,
         ].joined(separator: "  ")
+        return String(line.reversed().drop { $0 == " " }.reversed())
     }
 }
