@@ -143,7 +143,7 @@ struct TrafficOptions: ParsableArguments {
         let planned = options.plan
         let durationText = String(format: "%.1f", planned.durationSeconds)
         let rateText = Int(ratePerSecond)
-        say("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s (average \(Int(planned.averagePerSecond.rounded()))/s) for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(streams.isPartitioned ? "\(streams.partitionCount) partition(s) of \(streams.partition(0).transactions.replacingOccurrences(of: "{p0}", with: "{p<i>}"))" : options.stream)")
+        say("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s (average \(Int(planned.averagePerSecond.rounded()))/s) for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(streams.partitionCount > 1 ? "\(streams.partitionCount) partitions of \(streams.partition(0).transactions.replacingOccurrences(of: "{p0}", with: "{p<i>}"))" : options.stream)")
         let total = planned.totalCount
         var progress: (@Sendable (Int, Double) -> Void)?
         if printProgress {
