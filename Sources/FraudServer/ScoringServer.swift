@@ -61,7 +61,7 @@ public struct ScoringServer: Sendable {
             throw FraudError(
                 .invalidSetting,
                 "on a Redis Cluster the results stream needs a hash tag (its statistics and counts over time share its slot); "
-                    + "use --cluster (REDIS_CLUSTER=1) for the default <ns>:results:{p0}, or name it with a {tag}")
+                    + "leave it at its default (on a cluster <ns>:results:{p0}), or name it with a {tag}")
         }
         for library in FunctionLibrary.all { try await library.load(on: control) }
         let models = ModelStore(namespace: configuration.namespace)

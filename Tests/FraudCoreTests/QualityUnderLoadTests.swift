@@ -53,6 +53,8 @@ struct QualityUnderLoadTests {
     @Test func theSameSeededLoadTestGivesTheSameStreamAndQualityOnABusyMachine() async throws {
         let idle = try await Self.loadTest()
         let busy = try await CPUHog.whileRunning { try await Self.loadTest() }
+        print("quality under load: idle precision \(idle.precision) recall \(idle.recall), "
+            + "busy precision \(busy.precision) recall \(busy.recall)")
         #expect(idle.transactions.count == 4_000 && busy.transactions.count == 4_000)
         // Same transactions, labels and event times relative to the run's start (both lanes' rows, by id).
         #expect(idle.transactions == busy.transactions, "first difference: \(zip(idle.transactions, busy.transactions).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "in length")")

@@ -307,8 +307,8 @@ public struct Worker: Sendable {
                 .invalidSetting,
                 "on a Redis Cluster the input, results and dead-letter streams must share a hash tag so one call writes and "
                     + "acknowledges atomically (\(configuration.streams.transactions), \(configuration.streams.results), "
-                    + "\(configuration.streams.deadLetters)); use --cluster (REDIS_CLUSTER=1) for the defaults <ns>:transactions:{p0}, "
-                    + "<ns>:results:{p0}, <ns>:dead_letters:{p0}, or name all three with one {tag}")
+                    + "\(configuration.streams.deadLetters)); leave them at their defaults (on a cluster "
+                    + "<ns>:transactions:{p0}, <ns>:results:{p0}, <ns>:dead_letters:{p0}), or name all three with one {tag}")
         }
         guard configuration.resultTTLSeconds == 0 else {
             throw FraudError(.invalidSetting, "RESULT_TTL > 0 (per-transaction result keys) is not supported on a Redis Cluster; the results stream holds every result")
