@@ -11,7 +11,9 @@ struct GenerateCommand: AsyncParsableCommand {
         abstract: "Publish synthetic transactions (with labels and fraud scenarios) at a paced rate.",
         discussion: """
             Pacing is open-loop against a schedule: senders compare the clock with the plan and publish what \
-            is due, so a slow send never shifts later sends. Stop by --count or --duration (default 10 s). \
+            is due, so a slow send never shifts later sends. Each transaction's timestamp is its planned time \
+            (never the moment it was sent), from a start on the namespace's event clock: a UTC midnight at least a \
+            day after the previous run. Stop by --count or --duration (default 10 s). \
             Traffic uses the users and merchants of the world that `prepare` loaded (same --users/--world-seed).
             """
     )
@@ -44,13 +46,13 @@ struct TrafficOptions: ParsableArguments {
     var duration: Double?
     @Option(help: "Share of fraudulent transactions, 0–1.")
     var fraudRatio: Double = 0.02
-    @Option(help: "Parallel publishing connections.")
+    @Option(help: "Parallel publishing connections, each with its own share of the users.")
     var threads: Int = 1
     @Option(help: "Rate shape: constant, wave (±50% sinusoid), spike (5× in the middle tenth), random (0.5–1.5× per second).")
     var pattern: String = "constant"
     @Option(help: "Run id (default run-YYYYMMDD-HHMMSS-xxxx).")
     var runId: String?
-    @Option(help: "Seed of the traffic.")
+    @Option(help: "Seed of the traffic: a namespace's first generated run uses it, later runs a seed derived from it and their number.")
     var seed: UInt64 = 1
     @Option(help: "Users of the world (default: those of the world `prepare` loaded, else 5000).")
     var users: Int?
@@ -62,7 +64,7 @@ struct TrafficOptions: ParsableArguments {
     var stream: String?
     @Option(parsing: .unconditional, help: "Partitions of the input: a transaction goes to <stream>:{p<i>}, i = CRC16(user_id) mod N [PARTITIONS] (default 1: the stream itself).")
     var partitions: Int?
-    @Option(help: "Event time runs this many times faster than the clock (default: so each user makes about 6 transactions per simulated day).")
+    @Option(help: "Event time runs this many times faster than the schedule (default: so each user makes about 6 transactions per simulated day).")
     var timeScale: Double?
     @Option(help: "Seconds the run's statistics keys live after its last write [STATS_TTL] (default 2592000).")
     var statsTtl: Int?
