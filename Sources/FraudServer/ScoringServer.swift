@@ -52,11 +52,16 @@ public struct ScoringServer: Sendable {
         signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> Assembly {
         let control = try await connect("control")
-        if await control.isCluster, configuration.streams.partitions.contains(where: { HashSlot.tag(of: $0.results) == nil }) {
+        // The streams every command names on this Redis: on a cluster (REDIS_CLUSTER=1, or unset and the server says
+        // so) the default names get their partition tag, as the worker, `generate` and the readers resolve them.
+        var configuration = self.configuration
+        let isCluster = await control.isCluster
+        configuration.streams = configuration.streams.onCluster(isCluster)
+        if isCluster, configuration.streams.partitions.contains(where: { HashSlot.tag(of: $0.results) == nil }) {
             throw FraudError(
                 .invalidSetting,
                 "on a Redis Cluster the results stream needs a hash tag (its statistics and counts over time share its slot); "
-                    + "use --cluster (REDIS_CLUSTER=1) for the default <ns>:results:{p0}, or name it with a {tag}")
+                    + "leave it at its default (on a cluster <ns>:results:{p0}), or name it with a {tag}")
         }
         for library in FunctionLibrary.all { try await library.load(on: control) }
         let models = ModelStore(namespace: configuration.namespace)

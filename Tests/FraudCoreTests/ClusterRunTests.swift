@@ -155,10 +155,49 @@ struct ClusterRunTests {
         }
     }
 
+    /// Without `--cluster` (REDIS_CLUSTER unset) every command asks the server, as the worker does, and names the
+    /// cluster's streams: `generate` used to write to `fraud:transactions`, which no cluster worker reads.
+    @Test func commandsWithoutTheClusterFlagFindTheClusterAndNameItsStreams() async throws {
+        try await withRedisCluster(primaries: 3, replicasPerPrimary: 0) { cluster in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(cluster.nodes[2].port)"]
+            let prepare = try await FraudStreamBinary.run(["prepare", "--users", "200", "--days", "3", "--trees", "10"] + redisArguments)
+            #expect(prepare.status == 0, "\(prepare.standardError)")
+            let count = 600
+            let generate = try await FraudStreamBinary.run(["generate", "--count", String(count), "--tps", "3000", "--run-id", "auto"] + redisArguments)
+            #expect(generate.status == 0, "\(generate.standardError)")
+            #expect(generate.standardOutput.contains("→ fraud:transactions:{p0}"), "\(generate.standardOutput)")
+            let redis = try await RedisConnection.connect(cluster.configuration)
+            let streams = StreamNames(namespace: "fraud", partition: 0)
+            #expect(try await redis.send(RedisCommand("XLEN", streams.transactions)).int == count)
+            #expect(try await redis.send(RedisCommand("EXISTS", "fraud:transactions")).int == 0)
+            try await ChildProcess.run(["worker", "--consumer-name", "auto-worker", "--block-ms", "100"] + redisArguments) { worker in
+                try await waitUntil("every transaction has a result", timeout: .seconds(90)) {
+                    try await redis.send(RedisCommand("XLEN", streams.results)).int == count
+                }
+                worker.send(SIGTERM)
+                #expect(try await worker.waitForExit() == .exited(0), "stderr: \(worker.standardError)")
+            }
+            let stats = try await FraudStreamBinary.run(["monitor", "--stats", "--json", "--run-id", "auto"] + redisArguments)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(stats.standardOutput.utf8)) as? [String: Any])
+            #expect(object["transactions"] as? Int == count, "\(stats.standardOutput.prefix(300)) \(stats.standardError)")
+            let latest = try await FraudStreamBinary.run(["monitor", "--latest", "--json", "--count", "3"] + redisArguments)
+            #expect((try JSONSerialization.jsonObject(with: Data(latest.standardOutput.utf8)) as? [Any])?.count == 3, "\(latest.standardError)")
+            let review = try await FraudStreamBinary.run(["review", "list", "--all", "--count", "1"] + redisArguments)
+            #expect(review.status == 0, "\(review.standardError)")
+            // load-test: its generator, its workers and its reader all on {p0}.
+            let load = try await FraudStreamBinary.run(
+                ["load-test", "--count", "400", "--tps", "2000", "--run-id", "auto-load"] + redisArguments, timeout: .seconds(180))
+            #expect(load.status == 0, "\(load.standardOutput.suffix(800)) \(load.standardError.suffix(500))")
+            #expect(load.standardOutput.contains("400 of 400 transactions have a result"), "\(load.standardOutput.suffix(800))")
+            #expect(try await redis.send(RedisCommand("EXISTS", "fraud:transactions")).int == 0)
+        }
+    }
+
     @Test func aWorkerRefusesStreamsInDifferentSlotsWithOneLine() async throws {
         try await withRedisCluster { cluster in
-            // Auto-detected cluster, but the single-node default names (no shared hash tag).
-            let outcome = try await FraudStreamBinary.run(["worker", "--redis-url", "redis://127.0.0.1:\(cluster.nodes[1].port)"])
+            // Auto-detected cluster, with an input stream named into a slot of its own (its tag {a}, the others' {p0}).
+            let outcome = try await FraudStreamBinary.run(
+                ["worker", "--stream", "in{a}", "--redis-url", "redis://127.0.0.1:\(cluster.nodes[1].port)"])
             #expect(outcome.status == 64)
             #expect(outcome.standardError.contains("must share a hash tag") && outcome.standardError.split(separator: "\n").count == 1,
                     "\(outcome.standardError)")

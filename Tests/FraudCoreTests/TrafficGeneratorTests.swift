@@ -28,6 +28,48 @@ struct TrafficGeneratorTests {
             #expect(meta["sent"] == "500")
             let ttl = try await harness.redis.send(RedisCommand("TTL", "fraud:stats:run:run-gen:meta")).int ?? -3
             #expect((1...700).contains(ttl))  // STATS_TTL
+            #expect(meta["partitions"] == "1")
+            #expect(meta["run_number"] == "1")
+        }
+    }
+
+    /// Consecutive runs in one namespace: event time moves forward (each run at a UTC midnight a quiet day after
+    /// the previous run's end), every transaction carries its planned time, and the second run has incidents of
+    /// its own (a different traffic seed) with the same schedule.
+    @Test func consecutiveRunsContinueTheEventClockWithTheirOwnTraffic() async throws {
+        try await WorkerHarness.with { harness in
+            var world = WorldConfiguration()
+            world.users = 60
+            world.days = 1
+            let synthetic = WorldGenerator.generate(world)
+            let plan = RatePlan(pattern: .constant, targetPerSecond: 1_000, durationSeconds: nil, count: 300, seed: 3)
+            var ends: [Int64] = []
+            var runs: [[[String: String]]] = []
+            for run in ["first", "second"] {
+                var options = TrafficGenerator.Options(runId: run, plan: plan)
+                options.timeScale = 3_600
+                options.fraudRatio = 0.1
+                let report = try await TrafficGenerator(options: options, world: synthetic).run(redis: harness.server.configuration)
+                #expect(report.startEventMilliseconds % EventClock.dayMilliseconds == 0)
+                #expect(report.runNumber == (run == "first" ? 1 : 2))
+                if let end = ends.last { #expect(report.startEventMilliseconds >= end + EventClock.quietMilliseconds) }
+                let entries = try await harness.entries("fraud:transactions").filter { $0["run_id"] == run }
+                #expect(entries.count == 300)
+                for (number, entry) in entries.enumerated() {
+                    let planned = TrafficLane.eventMilliseconds(
+                        ofTransaction: number, plan: plan, startEventMilliseconds: report.startEventMilliseconds, timeScale: 3_600)
+                    #expect(entry["timestamp"] == String(planned))
+                }
+                let meta = try await harness.redis.send(RedisCommand("HGETALL", "fraud:stats:run:\(run):meta")).stringPairs ?? [:]
+                #expect(meta["start_event_ms"] == String(report.startEventMilliseconds))
+                let clock = try await harness.redis.send(RedisCommand("GET", "fraud:generator:event_clock")).int.map(Int64.init)
+                ends.append(try #require(clock))
+                #expect(meta["end_event_ms"] == String(ends.last ?? 0))
+                runs.append(entries)
+            }
+            let firstUsers = runs[0].map { $0["user_id"] ?? "" }
+            let secondUsers = runs[1].map { $0["user_id"] ?? "" }
+            #expect(firstUsers != secondUsers)
         }
     }
 }

@@ -53,6 +53,22 @@ public struct StreamNames: Sendable, Equatable {
         return names.partition(0)
     }
 
+    /// The same names split into `count` partitions instead (1: the streams as named, untagged), then as on a
+    /// cluster when `isCluster`: what a reader uses for a run whose metadata records its partition count.
+    public func withPartitionCount(_ count: Int, onCluster isCluster: Bool) -> StreamNames {
+        var names = self
+        if let base = unpartitioned {
+            names.transactions = base[0]
+            names.results = base[1]
+            names.deadLetters = base[2]
+            names.unpartitioned = nil
+            names.partitionCount = 1
+            names.partitionIndex = 0
+        }
+        if count > 1 { names = names.partitioned(count: count) }
+        return names.onCluster(isCluster)
+    }
+
     /// The names of partition `index` (these names themselves when not partitioned).
     public func partition(_ index: Int) -> StreamNames {
         guard let base = unpartitioned else { return self }
@@ -88,17 +104,32 @@ public struct StreamNames: Sendable, Equatable {
     }
 
     /// The names a command uses: each flag, else its environment variable, else the namespace's default; split
-    /// into `PARTITIONS` partitions when more than one, or into one tagged partition on a cluster
-    /// (`REDIS_CLUSTER=1`). Returns partition 0's names; ``partitions`` has them all.
-    public init(resolving settings: SettingsResolver) {
-        self.init(namespace: settings.string(Settings.namespace) ?? Self.defaultNamespace)
+    /// into `PARTITIONS` partitions when more than one; on a Redis Cluster, one tagged partition (``onCluster(_:)``).
+    /// A cluster is what the connection found: `REDIS_CLUSTER=1` (`--cluster`) requires one, unset asks the server
+    /// (`INFO cluster`), `0` never asks; pass `await connection.isCluster` as `serverIsCluster` (or `false` before
+    /// connecting, then ``onCluster(_:)`` once connected). Every command resolves its streams this way, so a
+    /// producer and a worker on the same Redis always name the same streams. Returns partition 0's names;
+    /// ``partitions`` has them all.
+    public init(resolving settings: SettingsResolver, serverIsCluster: Bool) {
+        self.init(namespace: Self.namespace(resolving: settings))
         if let value = settings.string(Settings.transactionStream) { transactions = value }
         if let value = settings.string(Settings.resultsStream) { results = value }
         if let value = settings.string(Settings.deadLetterStream) { deadLetters = value }
         if let value = settings.string(Settings.consumerGroup) { consumerGroup = value }
         let count = (try? settings.integer(Settings.partitions, in: 1...1_024)) ?? nil
-        if (count ?? 1) > 1 || (try? settings.boolean(Settings.redisCluster)) == true {
-            self = partitioned(count: count ?? 1)
-        }
+        if (count ?? 1) > 1 { self = partitioned(count: count ?? 1) }
+        self = onCluster(serverIsCluster || (try? settings.boolean(Settings.redisCluster)) == true)
+    }
+
+    /// The namespace of `settings` (`--namespace`, `NAMESPACE`, else `fraud`).
+    public static func namespace(resolving settings: SettingsResolver) -> String {
+        settings.string(Settings.namespace) ?? defaultNamespace
+    }
+
+    /// These names on a Redis Cluster (`isCluster`), or as they are: on a cluster, names that are neither
+    /// partitioned nor share a hash tag become partition 0 of one (`<name>:{p0}`), so a worker's write call touches
+    /// one slot. Names that already share a `{tag}` stay as given.
+    public func onCluster(_ isCluster: Bool) -> StreamNames {
+        isCluster && !isPartitioned && sharedHashTag == nil ? partitioned(count: 1) : self
     }
 }

@@ -125,15 +125,41 @@ public struct RunStatistics: Sendable {
         public var predictedFraud: Int
     }
 
-    /// Runs found with `SCAN` (never `KEYS`), newest first by first result time.
+    /// The partition count a run's generator recorded in its metadata (`partitions`), or nil (a run without
+    /// metadata: the scoring API's, an outside producer's, or one generated before the count was recorded).
+    public static func recordedPartitionCount(
+        run: String, namespace: String, on connection: RedisConnection
+    ) async throws(RedisError) -> Int? {
+        try await connection.send(RedisCommand("HGET", RunStatisticsKeys(namespace: namespace).meta(run: run), "partitions")).int
+    }
+
+    /// Runs found with `SCAN` (never `KEYS`), newest first by first result time. Besides the partitions of
+    /// `resultsStreams`, the statistics of every partition a run's metadata records are added, so a run generated
+    /// over more partitions than the reader names is listed whole.
     public static func runIds(
         namespace: String, resultsStreams: [String] = [], on connection: RedisConnection
     ) async throws(RedisError) -> [Summary] {
         var summaries: [String: Summary] = [:]
-        for keys in keySets(namespace: namespace, resultsStreams: resultsStreams) {
+        var sets = keySets(namespace: namespace, resultsStreams: resultsStreams)
+        var found: [String: [String]] = [:]
+        let untagged = RunStatisticsKeys(namespace: namespace).base + ":run:"
+        found[untagged] = try await Keyspace(namespace: namespace).keys(matching: "\(untagged)*", on: connection)
+        let metaKeys = (found[untagged] ?? []).filter { $0.hasSuffix(":meta") }
+        let counts = try await connection.pipeline(metaKeys.map { RedisCommand("HGET", $0, "partitions") }).compactMap { try? $0.get().int }
+        let known = Set(sets.map(\.base))
+        for index in 0..<(counts.max() ?? 0) {
+            let keys = RunStatisticsKeys(namespace: namespace, tag: "p\(index)")
+            if !known.contains(keys.base) { sets.append(keys) }
+        }
+        for keys in sets {
             let prefix = keys.base + ":run:"
-            let found = try await Keyspace(namespace: namespace).keys(matching: "\(prefix)*", on: connection)
-            let runs = Set(found.compactMap { key -> String? in
+            let matching: [String]
+            if let cached = found[prefix] {
+                matching = cached
+            } else {
+                matching = try await Keyspace(namespace: namespace).keys(matching: "\(prefix)*", on: connection)
+            }
+            let runs = Set(matching.compactMap { key -> String? in
                 let rest = key.dropFirst(prefix.count)
                 return rest.contains(":") ? nil : String(rest)
             }).sorted()

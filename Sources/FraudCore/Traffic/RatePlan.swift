@@ -86,6 +86,27 @@ public struct RatePlan: Sendable {
         return min(totalCount, Int(value.rounded(.down)))
     }
 
+    /// The planned moment of the `n`-th transaction (1-based), in seconds after the start: where the cumulative
+    /// curve reaches `n`, interpolated within its 1 ms step (so at 10,000/s consecutive transactions still get
+    /// distinct moments). The generator stamps event time from this, never from when a send happened, so a
+    /// slow or busy machine sends late but never changes a transaction's event time.
+    public func plannedSecond(ofTransaction n: Int) -> Double {
+        if n <= 0 { return 0 }
+        let target = Double(n)
+        var low = 0
+        var high = cumulative.count - 1
+        if target > cumulative[high] { return durationSeconds }
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] >= target { high = middle } else { low = middle + 1 }
+        }
+        guard low > 0 else { return 0 }
+        let before = cumulative[low - 1]
+        let rise = cumulative[low] - before
+        let fraction = rise > 0 ? (target - before) / rise : 1
+        return (Double(low - 1) + fraction) * stepSeconds
+    }
+
     /// When the `n`-th transaction (1-based) is due, in seconds after the start.
     public func dueSecond(ofTransaction n: Int) -> Double {
         let target = Double(n)

@@ -20,11 +20,11 @@ public struct TrafficGenerator: Sendable {
         public var plan: RatePlan
         /// Share of fraud rows.
         public var fraudRatio = 0.02
-        /// Parallel publishing connections.
+        /// Parallel publishing connections (at most one per user: lanes never share a user).
         public var threads = 1
         /// Seed of the traffic.
         public var seed: UInt64 = 1
-        /// How much faster event time (`timestamp`) runs than the wall clock. A few thousand users cannot
+        /// How much faster event time (`timestamp`) runs than the schedule. A few thousand users cannot
         /// produce thousands of transactions per second at human pace; a scale > 1 keeps each user's
         /// event-time gaps realistic (velocity, travel speed) while the stream is fed at the target rate.
         /// Latency is unaffected: it is measured from the stream entry id.
@@ -49,6 +49,10 @@ public struct TrafficGenerator: Sendable {
         public var seconds: Double
         /// Planned average rate.
         public var targetPerSecond: Double
+        /// Event time of the run's start (``EventClock``), epoch milliseconds.
+        public var startEventMilliseconds: Int64 = 0
+        /// Which generated run of the namespace this was, from 1 (its traffic comes from ``EventClock/trafficSeed(_:runNumber:)``).
+        public var runNumber = 1
         /// Achieved average rate.
         public var achievedPerSecond: Double { seconds > 0 ? Double(sent) / seconds : 0 }
     }
@@ -76,40 +80,51 @@ public struct TrafficGenerator: Sendable {
     }
 
     /// Publishes the whole plan; `progress` is called about once a second with (sent, elapsed seconds).
+    ///
+    /// Pacing follows the wall clock (what is due is sent), but event time does not: each transaction carries its
+    /// planned time (``TrafficLane``) from a start reserved on the namespace's ``EventClock``, so a late send is
+    /// only late, never stamped differently.
     public func run(
         redis: RedisConfiguration, progress: (@Sendable (Int, Double) -> Void)? = nil
     ) async throws -> Report {
         let options = self.options
         let world = self.world
         let counters = GeneratorCounters()
+        // At most one lane per user: lanes never share a user.
+        let lanes = min(max(1, options.threads), max(1, world.profiles.count))
         var connections: [RedisConnection] = []
-        for lane in 0..<max(1, options.threads) {
+        for lane in 0..<lanes {
             connections.append(try await RedisConnection.connect(redis, name: "generator-\(lane)"))
         }
         let metaKey = RunStatisticsKeys(namespace: options.namespace).meta(run: options.runId)
         let startedMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+        let reservation = try await EventClock(namespace: options.namespace).reserve(
+            lengthMilliseconds: TrafficLane.endMilliseconds(plan: options.plan, startEventMilliseconds: 0, timeScale: options.timeScale),
+            now: startedMilliseconds, on: connections[0])
+        let startEvent = reservation.startMilliseconds
+        let trafficSeed = EventClock.trafficSeed(options.seed, runNumber: reservation.runNumber)
+        let endEvent = TrafficLane.endMilliseconds(plan: options.plan, startEventMilliseconds: startEvent, timeScale: options.timeScale)
+        // Readers take the partition count from here (an appended run keeps the largest it was written with).
+        let partitions = options.partitions?.partitionCount ?? 1
+        let recorded = try await connections[0].send(RedisCommand("HGET", metaKey, "partitions")).int ?? 0
         for reply in try await connections[0].pipeline([
             RedisCommand(
                 "HSET", metaKey, "pattern", options.plan.pattern.rawValue, "target_tps", options.plan.averagePerSecond, "base_tps", options.plan.targetPerSecond,
-                "planned_count", options.plan.totalCount, "fraud_ratio", options.fraudRatio, "threads", options.threads,
-                "seed", Int(truncatingIfNeeded: options.seed), "start_ms", Int(startedMilliseconds), "time_scale", options.timeScale),
+                "planned_count", options.plan.totalCount, "fraud_ratio", options.fraudRatio, "threads", lanes,
+                "seed", Int(truncatingIfNeeded: options.seed), "start_ms", Int(startedMilliseconds), "time_scale", options.timeScale,
+                "partitions", max(partitions, recorded), "start_event_ms", Int(startEvent), "end_event_ms", Int(endEvent),
+                "run_number", reservation.runNumber, "traffic_seed", String(trafficSeed)),
             RedisCommand("EXPIRE", metaKey, options.statsTTLSeconds),
         ]) { _ = try reply.get() }
-        // Event time continues where the previous run's scaled clock stopped, so users' histories stay in order.
-        let eventClockKey = "\(options.namespace):generator:event_clock"
-        let previousEvent = try await connections[0].send(RedisCommand("GET", eventClockKey)).int.map(Int64.init) ?? 0
-        let startEventMilliseconds = max(startedMilliseconds, previousEvent + 1_000)
         let clock = ContinuousClock()
         let start = clock.now
-        let lanes = connections.count
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (lane, connection) in connections.enumerated() {
                 group.addTask(executorPreference: connection.executor) {
                     var pacing = PacingState(plan: options.plan, lane: lane, lanes: lanes)
-                    var synthesizer = TrafficSynthesizer(
-                        world: world, seed: options.seed &+ UInt64(lane) &* 7_919, fraudRatio: options.fraudRatio,
-                        runId: options.runId)
-                    var number = 0
+                    var traffic = TrafficLane(
+                        world: world, seed: trafficSeed, fraudRatio: options.fraudRatio, runId: options.runId, plan: options.plan,
+                        lane: lane, lanes: lanes, startEventMilliseconds: startEvent, timeScale: options.timeScale)
                     while !pacing.isFinished {
                         try Task.checkCancellation()
                         let due = pacing.take(atSecond: (clock.now - start).seconds, limit: 2_000)
@@ -118,14 +133,11 @@ public struct TrafficGenerator: Sendable {
                             try await Task.sleep(until: next, tolerance: .microseconds(100), clock: clock)
                             continue
                         }
-                        let now = startEventMilliseconds + Int64((clock.now - start).seconds * options.timeScale * 1000)
                         var commands: [RedisCommand] = []
                         commands.reserveCapacity(due)
                         var fraud = 0
                         for _ in 0..<due {
-                            var transaction = synthesizer.next(timestampMilliseconds: now)
-                            transaction.transactionId = "\(options.runId)-\(lane)-\(number)"
-                            number += 1
+                            let transaction = traffic.next()
                             if transaction.isFraud == true { fraud += 1 }
                             let stream = options.partitions?.partition(forUser: transaction.userId).transactions ?? options.stream
                             var command = RedisCommand("XADD", stream, "*")
@@ -158,11 +170,9 @@ public struct TrafficGenerator: Sendable {
             group.cancelAll()
         }
         let seconds = (clock.now - start).seconds
-        let lastEvent = startEventMilliseconds + Int64(seconds * options.timeScale * 1000)
-        try await connections[0].send(RedisCommand("SET", eventClockKey, Int(max(lastEvent, previousEvent))))
         let report = Report(
             sent: counters.sent.load(ordering: .relaxed), fraud: counters.fraud.load(ordering: .relaxed), seconds: seconds,
-            targetPerSecond: options.plan.averagePerSecond)
+            targetPerSecond: options.plan.averagePerSecond, startEventMilliseconds: startEvent, runNumber: reservation.runNumber)
         for reply in try await connections[0].pipeline([
             RedisCommand(
                 "HSET", metaKey, "end_ms", Int(Date().timeIntervalSince1970 * 1000), "sent", report.sent,

@@ -26,6 +26,7 @@ public struct TrafficSynthesizer: Sendable {
     private var pendingFraudDue: [Int64] = []
     /// Scheduled fraud rows due within this much event time count against the fraud budget.
     static let fraudBudgetHorizonMilliseconds: Int64 = 600_000
+    /// Next one-off device slot of each user, by user number (`habits.index`).
     private var oneOffSlots: [Int]
     private var emitted = 0
     private var fraudEmitted = 0
@@ -34,13 +35,17 @@ public struct TrafficSynthesizer: Sendable {
 
     /// Creates a synthesizer over `world`'s users and merchants. `fraudRatio` (0...1) is the target
     /// share of fraud rows; ids are `<runId>-<n>` when `runId` is given, else `live-<seed>-<n>`.
-    public init(world: SyntheticWorld, seed: UInt64, fraudRatio: Double, runId: String? = nil) {
+    /// With `lanes` > 1 it makes traffic for the users whose number is `lane` mod `lanes` only (legit and
+    /// fraud alike), so parallel senders never share a user and each user's rows reach the stream in
+    /// event-time order however the senders' speeds differ.
+    public init(world: SyntheticWorld, seed: UInt64, fraudRatio: Double, runId: String? = nil, lane: Int = 0, lanes: Int = 1) {
         self.fraudRatio = min(1, max(0, fraudRatio))
         self.runId = runId
         idPrefix = runId ?? "live-\(seed)"
         let atlas = WorldAtlas(configuration: world.configuration, merchants: world.merchants, blocklist: world.blocklistedIPs)
         self.atlas = atlas
-        users = world.profiles.indices.map { index in
+        let lanes = max(1, lanes)
+        users = world.profiles.indices.filter { $0 % lanes == lane }.map { index in
             let profile = world.profiles[index]
             return ScenarioPlayer.Victim(profile: profile, habits: UserHabits(index: index, profile: profile, atlas: atlas))
         }
@@ -64,7 +69,7 @@ public struct TrafficSynthesizer: Sendable {
         let liveOffset = UInt32(truncatingIfNeeded: SeededRandom.splitMix(&mixer)) & 0x1FFF_FFFF
         random = SeededRandom(seed: seed, stream: WorldAtlas.Stream.live.rawValue)
         player = ScenarioPlayer(atlas: atlas, firstDeviceSerial: WorldAtlas.DeviceSpace.liveFraud + liveOffset)
-        oneOffSlots = [Int](repeating: 5, count: users.count)
+        oneOffSlots = [Int](repeating: 5, count: world.profiles.count)
     }
 
     /// Rows produced so far.
@@ -159,7 +164,7 @@ public struct TrafficSynthesizer: Sendable {
         } else if draw < 0.0088 {
             rows = activity.inAppBurst(at: time, whereabouts: .home, using: &random)
         } else {
-            rows = activity.payment(at: time, whereabouts: .home, oneOffSlot: &oneOffSlots[user], using: &random)
+            rows = activity.payment(at: time, whereabouts: .home, oneOffSlot: &oneOffSlots[users[user].habits.index], using: &random)
         }
         return first(of: rows)
     }

@@ -21,8 +21,10 @@ public struct HTTPLoadTest: Sendable {
         public var fraudRatio = 0.02
         /// Seed of the traffic.
         public var seed: UInt64 = 1
-        /// Event time runs this many times faster than the clock.
+        /// Event time runs this many times faster than the schedule.
         public var timeScale = 1.0
+        /// Event time of the run's start (from the namespace's ``EventClock``); nil: now.
+        public var startEventMilliseconds: Int64?
         /// Keep-alive connections, each with one request in flight.
         public var connections = 32
 
@@ -73,15 +75,16 @@ public struct HTTPLoadTest: Sendable {
         let total = options.plan.totalCount
         let counters = LoadCounters()
         let clock = ContinuousClock()
-        let startEvent = Int64(Date().timeIntervalSince1970 * 1000)
-        // Transactions are made up front so producing them never delays a send.
-        var synthesizer = TrafficSynthesizer(world: world, seed: options.seed, fraudRatio: options.fraudRatio, runId: options.runId)
+        // Transactions are made up front so producing them never delays a send; each carries its planned event
+        // time, as the stream generator's do.
+        var traffic = TrafficLane(
+            world: world, seed: options.seed, fraudRatio: options.fraudRatio, runId: options.runId, plan: options.plan,
+            startEventMilliseconds: options.startEventMilliseconds ?? Int64(Date().timeIntervalSince1970 * 1000), timeScale: options.timeScale)
         let encoder = JSONEncoder()
         var bodies: [[UInt8]] = []
         bodies.reserveCapacity(total)
         for number in 0..<total {
-            let due = options.plan.dueSecond(ofTransaction: number)
-            var transaction = synthesizer.next(timestampMilliseconds: startEvent + Int64(due * options.timeScale * 1000))
+            var transaction = traffic.next()
             transaction.transactionId = "\(options.runId)-\(number)"
             transaction.scenario = nil
             bodies.append(Array(try encoder.encode(transaction)))

@@ -104,7 +104,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public static func resolve(_ settings: SettingsResolver, defaultServerId: String) throws(FraudError) -> ServeConfiguration {
         var configuration = ServeConfiguration()
         _ = try settings.integer(Settings.partitions, in: 1...1_024)
-        configuration.streams = StreamNames(resolving: settings)
+        // Named as on a single server until the server connects and learns whether Redis is a cluster (ScoringServer.assemble).
+        configuration.streams = StreamNames(resolving: settings, serverIsCluster: false)
         configuration.features = try FeatureSettings.resolve(settings)
         configuration.features.namespace = configuration.streams.namespace
         configuration.host = settings.string(ServeSettings.host) ?? configuration.host

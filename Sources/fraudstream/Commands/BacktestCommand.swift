@@ -37,7 +37,7 @@ struct BacktestCommand: AsyncParsableCommand {
     func run() async throws {
         let resolver = SettingsResolver.command(connection.flags, namespace.flags)
         let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-backtest"))
-        let base = StreamNames(resolving: resolver).namespace
+        let base = StreamNames.namespace(resolving: resolver)
         let record = try await ModelStore(namespace: base).load(model, on: redis)
         let ruleVersion = rules == 0 ? RuleStore.Version.builtIn : try await RuleStore(namespace: base).load(rules, on: redis)
         let synthetic = try world.load()

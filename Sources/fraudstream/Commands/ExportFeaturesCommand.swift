@@ -32,7 +32,7 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
         let resolver = SettingsResolver.command(connection.flags, namespace.flags)
         let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-export"))
         let synthetic = try world.load()
-        let rows = try await ScratchReplay(namespace: "\(StreamNames(resolving: resolver).namespace):export:\(getpid())").rows(
+        let rows = try await ScratchReplay(namespace: "\(StreamNames.namespace(resolving: resolver)):export:\(getpid())").rows(
             of: synthetic, settings: try FeatureSettings.resolve(resolver), blocklistCapacity: blocklistCapacity,
             falsePositiveRate: blocklistFalsePositiveRate, on: redis, progress: ReplayProgress.printer(total: synthetic.history.count))
         try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: out))

@@ -11,7 +11,9 @@ struct GenerateCommand: AsyncParsableCommand {
         abstract: "Publish synthetic transactions (with labels and fraud scenarios) at a paced rate.",
         discussion: """
             Pacing is open-loop against a schedule: senders compare the clock with the plan and publish what \
-            is due, so a slow send never shifts later sends. Stop by --count or --duration (default 10 s). \
+            is due, so a slow send never shifts later sends. Each transaction's timestamp is its planned time \
+            (never the moment it was sent), from a start on the namespace's event clock: a UTC midnight at least a \
+            day after the previous run. Stop by --count or --duration (default 10 s). \
             Traffic uses the users and merchants of the world that `prepare` loaded (same --users/--world-seed).
             """
     )
@@ -22,6 +24,13 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = try await traffic.generate(connection: connection, settings: .command(connection.flags, namespace.flags, traffic.flags), printProgress: true)
+    }
+}
+
+extension TrafficOptions {
+    /// An epoch-millisecond time as `2026-12-08T00:00:00Z`.
+    static func isoDate(_ milliseconds: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 }
 
@@ -37,13 +46,13 @@ struct TrafficOptions: ParsableArguments {
     var duration: Double?
     @Option(help: "Share of fraudulent transactions, 0–1.")
     var fraudRatio: Double = 0.02
-    @Option(help: "Parallel publishing connections.")
+    @Option(help: "Parallel publishing connections, each with its own share of the users.")
     var threads: Int = 1
     @Option(help: "Rate shape: constant, wave (±50% sinusoid), spike (5× in the middle tenth), random (0.5–1.5× per second).")
     var pattern: String = "constant"
     @Option(help: "Run id (default run-YYYYMMDD-HHMMSS-xxxx).")
     var runId: String?
-    @Option(help: "Seed of the traffic.")
+    @Option(help: "Seed of the traffic: a namespace's first generated run uses it, later runs a seed derived from it and their number.")
     var seed: UInt64 = 1
     @Option(help: "Users of the world (default: those of the world `prepare` loaded, else 5000).")
     var users: Int?
@@ -55,7 +64,7 @@ struct TrafficOptions: ParsableArguments {
     var stream: String?
     @Option(parsing: .unconditional, help: "Partitions of the input: a transaction goes to <stream>:{p<i>}, i = CRC16(user_id) mod N [PARTITIONS] (default 1: the stream itself).")
     var partitions: Int?
-    @Option(help: "Event time runs this many times faster than the clock (default: so each user makes about 6 transactions per simulated day).")
+    @Option(help: "Event time runs this many times faster than the schedule (default: so each user makes about 6 transactions per simulated day).")
     var timeScale: Double?
     @Option(help: "Seconds the run's statistics keys live after its last write [STATS_TTL] (default 2592000).")
     var statsTtl: Int?
@@ -101,9 +110,10 @@ struct TrafficOptions: ParsableArguments {
         say: @escaping @Sendable (String) -> Void = { printLine($0) }
     ) async throws -> TrafficGenerator.Report {
         _ = try settings.integer(Settings.partitions, in: 1...1_024)
-        let streams = StreamNames(resolving: settings)
         let redisConfiguration = try connection.configuration(settings, name: "fraudstream-generate")
         let redis = try await RedisConnection.connect(redisConfiguration)
+        // Named as the worker names them on this Redis (a cluster's streams carry their partition tag).
+        let streams = await settings.streams(on: redis)
         let run = runId ?? TrafficGenerator.makeRunId()
         if !appendRun, try await RunStatistics.exists(run: run, namespace: streams.namespace, resultsStreams: streams.partitions.map(\.results), on: redis) {
             throw FraudError(.invalidSetting, "run '\(run)' already has statistics; choose another --run-id, or add --append-run to add to it")
@@ -135,7 +145,7 @@ struct TrafficOptions: ParsableArguments {
         let planned = options.plan
         let durationText = String(format: "%.1f", planned.durationSeconds)
         let rateText = Int(ratePerSecond)
-        say("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s (average \(Int(planned.averagePerSecond.rounded()))/s) for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(streams.isPartitioned ? "\(streams.partitionCount) partition(s) of \(streams.partition(0).transactions.replacingOccurrences(of: "{p0}", with: "{p<i>}"))" : options.stream)")
+        say("generate    run \(run): \(planned.totalCount) transactions, \(pattern) around \(rateText)/s (average \(Int(planned.averagePerSecond.rounded()))/s) for \(durationText) s, fraud ratio \(fraudRatio), \(threads) thread(s), event time ×\(Int(options.timeScale)) → \(streams.partitionCount > 1 ? "\(streams.partitionCount) partitions of \(streams.partition(0).transactions.replacingOccurrences(of: "{p0}", with: "{p<i>}"))" : options.stream)")
         let total = planned.totalCount
         var progress: (@Sendable (Int, Double) -> Void)?
         if printProgress {
@@ -151,6 +161,8 @@ struct TrafficOptions: ParsableArguments {
             }
         }
         let report = try await TrafficGenerator(options: options, world: world).run(redis: redisConfiguration, progress: progress)
+        say("event time  from \(Self.isoDate(report.startEventMilliseconds)), each transaction at its planned time × \(Int(options.timeScale)); "
+            + "run \(report.runNumber) generated in '\(streams.namespace)' (the next starts at least a day after this one ends, with incidents of its own)")
         say(String(
             format: "generated   %d transactions (%d fraud) in %.2f s: target %.0f/s, achieved %.0f/s (%+.2f%%), run %@",
             report.sent, report.fraud, report.seconds, report.targetPerSecond, report.achievedPerSecond,

@@ -34,9 +34,6 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "With --http: keep-alive connections, one request in flight each.") var connections: Int = 32
     @Flag(help: "Print the statistics as JSON on standard output (and nothing else there; progress goes to standard error).") var json = false
 
-    /// The results streams (one per partition) the statistics are tagged by (see ``RunStatisticsKeys``).
-    var resultsStreamNames: [String] { StreamNames(resolving: SettingsResolver.command(connection.flags, namespace.flags, traffic.flags)).partitions.map(\.results) }
-
     func validate() throws {
         guard workers >= 0 && workers <= 32 else { throw ValidationError("--workers must be between 0 and 32") }
         guard (1...4_096).contains(connections) else { throw ValidationError("--connections must be between 1 and 4096") }
@@ -52,11 +49,12 @@ struct LoadTestCommand: AsyncParsableCommand {
         let settings = SettingsResolver.command(connection.flags, namespace.flags, traffic.flags)
         // Ctrl-C or SIGTERM stops the workers this command started, and says so.
         let interruption = InterruptionGuard(command: "load-test")
-        let streams = StreamNames(resolving: settings)
-        let ns = streams.namespace
         let redis = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-load-test"))
+        // Named as the worker names them on this Redis (a cluster's streams carry their partition tag).
+        let streams = await settings.streams(on: redis)
+        let ns = streams.namespace
         if let http, let target = HTTPTarget(http) {
-            try await runHTTP(target, redis: redis, namespace: ns, say: say)
+            try await runHTTP(target, redis: redis, streams: streams, say: say)
             return
         }
         let stream = streams.transactions
@@ -78,6 +76,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         let run = traffic.runId ?? TrafficGenerator.makeRunId()
         traffic.runId = run
         let report = try await traffic.generate(connection: connection, settings: settings, printProgress: true, say: say)
+        // The statistics of every partition the run recorded (with --append-run it may span more than these settings).
+        let resultsStreamNames = try await RunStreams.resolve(run: run, settings: settings, redis: redis, note: say).partitions.map(\.results)
 
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int(drainTimeout * 1000))
@@ -108,7 +108,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             backlogs.append((streams.partitionCount > 1 ? "p\(partition.partitionIndex) " : "") + (backlog.map(\.description) ?? "no group"))
         }
         say("drained     \(done) of \(report.sent) transactions have a result or a dead letter; group \(group): \(backlogs.joined(separator: "; "))")
-        try await printStatistics(run: run, namespace: ns, redis: redis)
+        try await printStatistics(run: run, namespace: ns, resultsStreams: resultsStreamNames, redis: redis)
 
         WorkerProcesses.signal(processes, SIGTERM)
         await WorkerProcesses.waitForExit(processes, timeout: .seconds(10))
@@ -154,7 +154,7 @@ struct LoadTestCommand: AsyncParsableCommand {
 
     /// The run's statistics as a report (or JSON with `--json`), after the writers' latency histograms had time
     /// to be flushed (workers and the server flush every second).
-    private func printStatistics(run: String, namespace ns: String, redis: RedisConnection) async throws {
+    private func printStatistics(run: String, namespace ns: String, resultsStreams resultsStreamNames: [String], redis: RedisConnection) async throws {
         try await Task.sleep(for: .milliseconds(1_200))
         let statistics = try await RunStatistics.load(run: run, namespace: ns, resultsStreams: resultsStreamNames, on: redis)
         if json {
@@ -166,7 +166,11 @@ struct LoadTestCommand: AsyncParsableCommand {
     }
 
     /// The open-loop HTTP load test against `fraudstream serve`.
-    private func runHTTP(_ target: HTTPTarget, redis: RedisConnection, namespace ns: String, say: @escaping @Sendable (String) -> Void) async throws {
+    private func runHTTP(
+        _ target: HTTPTarget, redis: RedisConnection, streams: StreamNames, say: @escaping @Sendable (String) -> Void
+    ) async throws {
+        let ns = streams.namespace
+        let resultsStreamNames = streams.partitions.map(\.results)
         let run = traffic.runId ?? TrafficGenerator.makeRunId()
         let prepared = try await PreparedWorld.load(namespace: ns, on: redis)
         var worldConfiguration = WorldConfiguration()
@@ -178,6 +182,12 @@ struct LoadTestCommand: AsyncParsableCommand {
         options.seed = traffic.seed
         options.connections = connections
         options.timeScale = traffic.timeScale ?? max(1, traffic.ratePerSecond * 86_400 / (Double(worldConfiguration.users) * 6))
+        // Event time continues the namespace's clock, as the stream generator's does: never behind what users' state holds.
+        let reservation = try await EventClock(namespace: ns).reserve(
+            lengthMilliseconds: TrafficLane.endMilliseconds(plan: options.plan, startEventMilliseconds: 0, timeScale: options.timeScale),
+            now: Int64(Date().timeIntervalSince1970 * 1000), on: redis)
+        options.startEventMilliseconds = reservation.startMilliseconds
+        options.seed = EventClock.trafficSeed(traffic.seed, runNumber: reservation.runNumber)
         let plan = options.plan
         say("load-test   run \(run): \(plan.totalCount) requests, \(traffic.pattern) around \(Int(traffic.ratePerSecond))/s for "
             + String(format: "%.1f s", plan.durationSeconds) + " → POST \(target.description)/v1/score on \(connections) connections")
@@ -201,7 +211,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             if recorded >= answered { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        try await printStatistics(run: run, namespace: ns, redis: redis)
+        try await printStatistics(run: run, namespace: ns, resultsStreams: resultsStreamNames, redis: redis)
         if recorded < answered {
             throw FraudError(.failedCheck, "\(answered - recorded) answered requests of run \(run) are not in the run's statistics")
         }

@@ -35,9 +35,6 @@ struct MonitorCommand: AsyncParsableCommand {
         .command(connection.flags, namespace.flags, [Settings.partitions: partitions.map(String.init)])
     }
 
-    /// The results streams (one per partition) the statistics are tagged by (see ``RunStatisticsKeys``).
-    var resultsStreamNames: [String] { StreamNames(resolving: settings).partitions.map(\.results) }
-
     func validate() throws {
         let modes = [latest ? "--latest" : nil, runs ? "--runs" : nil, stats || plot != nil ? "--stats/--plot" : nil].compactMap { $0 }
         if modes.count > 1 { throw ValidationError("\(modes.joined(separator: " and ")) are different views; give one of them") }
@@ -60,9 +57,11 @@ struct MonitorCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = self.settings
         _ = try settings.integer(Settings.partitions, in: 1...1_024)
-        let streams = StreamNames(resolving: settings)
         let redis = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-monitor"))
+        // Named as the worker names them on this Redis (a cluster's streams carry their partition tag).
+        let streams = await settings.streams(on: redis)
         let ns = streams.namespace
+        let resultsStreamNames = streams.partitions.map(\.results)
         if runs {
             let list = try await RunStatistics.runIds(namespace: ns, resultsStreams: resultsStreamNames, on: redis)
             if json {
@@ -81,13 +80,18 @@ struct MonitorCommand: AsyncParsableCommand {
             return
         }
         if stats || plot != nil {
-            guard let run = try await resolveRun(ns, redis) else { throw FraudError(.notFound, "no runs under '\(ns)' yet") }
-            guard try await RunStatistics.exists(run: run, namespace: ns, resultsStreams: resultsStreamNames, on: redis) else {
+            guard let run = try await resolveRun(ns, resultsStreams: resultsStreamNames, redis) else {
+                throw FraudError(.notFound, "no runs under '\(ns)' yet")
+            }
+            // Every partition the run was generated over, whatever --partitions says.
+            let runStreams = try await RunStreams.resolve(run: run, settings: settings, redis: redis, note: printLineToStandardError)
+            let runResults = runStreams.partitions.map(\.results)
+            guard try await RunStatistics.exists(run: run, namespace: ns, resultsStreams: runResults, on: redis) else {
                 throw FraudError(.notFound, "no run '\(run)' under '\(ns)' (fraudstream monitor --runs lists them)")
             }
-            let statistics = try await RunStatistics.load(run: run, namespace: ns, resultsStreams: resultsStreamNames, on: redis)
+            let statistics = try await RunStatistics.load(run: run, namespace: ns, resultsStreams: runResults, on: redis)
             if let plot {
-                let (points, step) = try await runSeries(statistics: statistics, streams: streams, redis: redis)
+                let (points, step) = try await runSeries(statistics: statistics, streams: runStreams, redis: redis)
                 try RunPlot.svg(statistics, points: points, stepSeconds: step).write(toFile: plot, atomically: true, encoding: .utf8)
                 print("wrote \(plot)")
             }
@@ -97,19 +101,41 @@ struct MonitorCommand: AsyncParsableCommand {
         if latest {
             let entries = try await newest(count ?? 10, streams: streams.partitions.map(\.results), redis: redis)
             if json {
-                printJSON(entries)
+                printJSON(entries.map(Self.jsonObject))
+            } else if entries.isEmpty {
+                print(Self.nothingYet)
             } else {
-                if entries.isEmpty { print(Self.nothingYet) }
-                entries.forEach { print(line($0, color: false)) }
+                let widths = ResultColumns(entries)
+                print(widths.header)
+                entries.forEach { print(line($0, widths, color: false)) }
             }
             return
         }
         try await live(streams: streams, redis: redis)
     }
 
-    private func resolveRun(_ ns: String, _ redis: RedisConnection) async throws -> String? {
+    private func resolveRun(_ ns: String, resultsStreams: [String], _ redis: RedisConnection) async throws -> String? {
         if let runId { return runId }
-        return try await RunStatistics.runIds(namespace: ns, resultsStreams: resultsStreamNames, on: redis).first?.run
+        return try await RunStatistics.runIds(namespace: ns, resultsStreams: resultsStreams, on: redis).first?.run
+    }
+
+    /// Result fields that are integers and decimals: JSON numbers in `--latest --json` (the stream holds text).
+    static let integerFields: Set<String> = ["is_fraud", "model_version", "shadow_model_version"]
+    static let decimalFields: Set<String> = ["score", "shadow_score", "amount", "latency_ms", "queue_ms", "features_ms", "scoring_ms"]
+
+    /// A result as JSON: numeric fields as numbers (text that is not a finite number stays text), the rest as text.
+    static func jsonObject(_ result: [String: String]) -> [String: Any] {
+        var object: [String: Any] = [:]
+        for (field, text) in result {
+            if integerFields.contains(field), let value = Int(text) {
+                object[field] = value
+            } else if decimalFields.contains(field), let value = Double(text), value.isFinite {
+                object[field] = value
+            } else {
+                object[field] = text
+            }
+        }
+        return object
     }
 
     /// The newest `count` results over every partition's results stream, newest first (by entry id).
@@ -124,11 +150,9 @@ struct MonitorCommand: AsyncParsableCommand {
         return entries.sorted { $0.time > $1.time }.prefix(count).map(\.fields)
     }
 
-    private func line(_ result: [String: String], color: Bool) -> String {
+    private func line(_ result: [String: String], _ columns: ResultColumns, color: Bool) -> String {
         let latency = Double(result["latency_ms"] ?? "") ?? 0
-        var text = String(
-            format: "%@  %@  score %@  %-7@  %8@ ms  %@", result["transaction_id"] ?? "?", (result["user_id"] ?? "?").padding(toLength: 8, withPad: " ", startingAt: 0),
-            result["score"] ?? "?", result["decision"] ?? "?", result["latency_ms"] ?? "?", result["reasons"] ?? "")
+        var text = columns.row(result)
         guard color else { return text }
         if result["is_fraud"] == "1" { text = "\u{1B}[31m" + text + "\u{1B}[0m" }
         if latency > budgetMs { text += "  \u{1B}[43;30m over budget \u{1B}[0m" }
@@ -149,8 +173,8 @@ struct MonitorCommand: AsyncParsableCommand {
                 let label = streams.partitionCount > 1 ? " p\(partition.partitionIndex)" : ""
                 groups += ((try? await GroupBacklog.measure(stream: partition.transactions, on: redis)) ?? []).map { (label, $0) }
             }
-            // Fill the terminal: its height less the header lines, unless --count asks for fewer.
-            let header = 4 + groups.count
+            // Fill the terminal: its height less the header lines (the column header too), unless --count asks for fewer.
+            let header = 5 + groups.count
             let fitting = Self.terminalRows().map { max(1, $0 - header - 1) } ?? 10
             let entries = try await newest(min(count ?? fitting, 1_000), streams: resultsStreams, redis: redis)
             var screen = "\u{1B}[2J\u{1B}[H"
@@ -165,7 +189,8 @@ struct MonitorCommand: AsyncParsableCommand {
             if entries.isEmpty {
                 screen += "\n" + Self.nothingYet + "\n"
             } else {
-                screen += "\n" + entries.map { line($0, color: true) }.joined(separator: "\n") + "\n"
+                let columns = ResultColumns(entries)
+                screen += "\n" + columns.header + "\n" + entries.map { line($0, columns, color: true) }.joined(separator: "\n") + "\n"
             }
             print(screen, terminator: "")
             previousLength = length
@@ -219,5 +244,38 @@ struct MonitorCommand: AsyncParsableCommand {
 func printJSON(_ value: Any) {
     if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted]) {
         print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// The columns of a result line in the live view and `--latest`, with their header: the widths fit the longest
+/// transaction and user ids shown, so values stay under their headers.
+struct ResultColumns {
+    let transactionWidth: Int
+    let userWidth: Int
+
+    init(_ results: [[String: String]]) {
+        transactionWidth = max("transaction".count, results.map { ($0["transaction_id"] ?? "?").count }.max() ?? 0)
+        userWidth = max("user".count, results.map { ($0["user_id"] ?? "?").count }.max() ?? 0)
+    }
+
+    /// `transaction  user  score  decision  latency ms  reasons`.
+    var header: String {
+        cells("transaction", "user", "score", "decision", "latency ms", "reasons")
+    }
+
+    /// One result under the header.
+    func row(_ result: [String: String]) -> String {
+        cells(result["transaction_id"] ?? "?", result["user_id"] ?? "?", result["score"] ?? "?", result["decision"] ?? "?",
+              result["latency_ms"] ?? "?", result["reasons"] ?? "")
+    }
+
+    private func cells(_ transaction: String, _ user: String, _ score: String, _ decision: String, _ latency: String, _ reasons: String) -> String {
+        // Padded, never cut: a longer value pushes the line rather than losing digits.
+        func left(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+        let line = [
+            left(transaction, transactionWidth), left(user, userWidth), left(score, 8), left(decision, 8),
+            String(repeating: " ", count: max(0, 10 - latency.count)) + latency, reasons,
+        ].joined(separator: "  ")
+        return String(line.reversed().drop { $0 == " " }.reversed())
     }
 }

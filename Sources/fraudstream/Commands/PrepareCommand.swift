@@ -55,7 +55,7 @@ struct PrepareCommand: AsyncParsableCommand {
 
         // Before anything is written: a namespace that has served traffic keeps its live state unless asked.
         let live = try await LiveState.survey(
-            namespace: namespace, resultsStreams: StreamNames(resolving: resolver).partitions.map(\.results), on: redis)
+            namespace: namespace, resultsStreams: await resolver.streams(on: redis).partitions.map(\.results), on: redis)
         if live.hasServedTraffic && !resetState {
             throw FraudError(
                 .liveStateProtected,
@@ -102,7 +102,9 @@ struct PrepareCommand: AsyncParsableCommand {
 
         var history = TrainingHistory(transactions: synthetic.history, rows: rows)
         if retrain {
-            let streams = StreamNames(resolving: .command(connection.flags, self.namespace.flags, [Settings.partitions: partitions.map(String.init)]))
+            // Named as the worker names them on this Redis (a cluster's streams carry their partition tag).
+            let streams = await SettingsResolver.command(connection.flags, self.namespace.flags, [Settings.partitions: partitions.map(String.init)])
+                .streams(on: redis)
             try await ModelTrainingSteps.addLabelledReviews(to: &history, streams: streams, title: "retrain", on: redis)
         }
         _ = try await ModelTrainingSteps.trainAndStore(

@@ -20,7 +20,7 @@ struct ReviewCommand: AsyncParsableCommand {
     static func queue(_ connection: ConnectionOptions, _ namespace: NamespaceOptions, partitions: Int?) async throws -> (ReviewQueue, RedisConnection) {
         let settings = SettingsResolver.command(connection.flags, namespace.flags, [Settings.partitions: partitions.map(String.init)])
         let redis = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-review"))
-        return (ReviewQueue(streams: StreamNames(resolving: settings)), redis)
+        return (ReviewQueue(streams: await settings.streams(on: redis)), redis)
     }
 
     struct List: AsyncParsableCommand {

@@ -76,7 +76,9 @@ struct TrainCommand: AsyncParsableCommand {
         }
 
         if !noLabels {
-            let streams = StreamNames(resolving: .command(connection.flags, namespace.flags, [Settings.partitions: partitions.map(String.init)]))
+            // Named as the worker names them on this Redis (a cluster's streams carry their partition tag).
+            let streams = await SettingsResolver.command(connection.flags, namespace.flags, [Settings.partitions: partitions.map(String.init)])
+                .streams(on: redis)
             try await ModelTrainingSteps.addLabelledReviews(to: &history, streams: streams, title: "labels", on: redis)
         }
         _ = try await ModelTrainingSteps.trainAndStore(

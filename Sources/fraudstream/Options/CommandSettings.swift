@@ -1,5 +1,6 @@
 import FraudCore
 import Foundation
+import RedisClient
 
 extension SettingsResolver {
     /// The resolver of one command: the flags it parsed over the process environment. The only
@@ -12,5 +13,11 @@ extension SettingsResolver {
             }
         }
         return SettingsResolver(flags: flags, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The streams these settings name on `redis`, resolved as the worker resolves them: partitioned by
+    /// `PARTITIONS`, and tagged on a Redis Cluster (`REDIS_CLUSTER=1`, or unset and the server is one).
+    func streams(on redis: RedisConnection) async -> StreamNames {
+        StreamNames(resolving: self, serverIsCluster: await redis.isCluster)
     }
 }

@@ -11,7 +11,7 @@ struct ConnectionOptions: ParsableArguments {
     var connectTimeoutMilliseconds: Int = 2_000
 
     /// The flags this group sets.
-    @Flag(name: .customLong("cluster"), help: "The Redis is a Redis Cluster: route over it, and name the default streams <ns>:transactions:{p0}, <ns>:results:{p0}, <ns>:dead_letters:{p0} (env REDIS_CLUSTER=1; unset: ask the server).")
+    @Flag(name: .customLong("cluster"), help: "The Redis must be a Redis Cluster: route over it, and name the default streams <ns>:transactions:{p0}, <ns>:results:{p0}, <ns>:dead_letters:{p0} (env REDIS_CLUSTER=1; unset: ask the server, and do the same when it is one).")
     var cluster = false
 
     var flags: [Setting: String?] { [Settings.redisURL: redisURL, Settings.redisCluster: cluster ? "1" : nil] }

@@ -9,9 +9,6 @@ struct NamespaceOptions: ParsableArguments {
     /// The flags this group sets.
     var flags: [Setting: String?] { [Settings.namespace: namespace.flatMap { $0.isEmpty ? nil : $0 }] }
 
-    /// The streams and group under the resolved namespace (flags of other groups may name streams too).
-    func streams(_ settings: SettingsResolver) -> StreamNames { StreamNames(resolving: settings) }
-
     /// The resolved namespace.
-    var resolved: String { StreamNames(resolving: .command(flags)).namespace }
+    var resolved: String { StreamNames.namespace(resolving: .command(flags)) }
 }

@@ -162,9 +162,15 @@ public struct Worker: Sendable {
         signals: [UnixSignal] = [.sigterm, .sigint], stageDelay: Duration? = nil, metrics: FraudMetrics = FraudMetrics(),
         metricsEndpoint: (@Sendable (FraudMetrics) -> any Service)? = nil
     ) async throws -> Assembly {
+        var configuration = self.configuration
         if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
         let control = try await connect("control")
-        if await control.isCluster { try Self.checkClusterLayout(configuration) }
+        // The streams every command names on this Redis: on a cluster (REDIS_CLUSTER=1, or unset and the server says
+        // so) the default names get their partition tag, as `generate` and the readers resolve them.
+        if await control.isCluster {
+            configuration.streams = configuration.streams.onCluster(true)
+            try Self.checkClusterLayout(configuration)
+        }
         for library in FunctionLibrary.all { try await library.load(on: control) }
         let models = ModelStore(namespace: configuration.namespace)
         let model = try await models.load(configuration.pinnedModelVersion, on: control)
@@ -326,8 +332,8 @@ public struct Worker: Sendable {
                 .invalidSetting,
                 "on a Redis Cluster the input, results and dead-letter streams must share a hash tag so one call writes and "
                     + "acknowledges atomically (\(configuration.streams.transactions), \(configuration.streams.results), "
-                    + "\(configuration.streams.deadLetters)); use --cluster (REDIS_CLUSTER=1) for the defaults <ns>:transactions:{p0}, "
-                    + "<ns>:results:{p0}, <ns>:dead_letters:{p0}, or name all three with one {tag}")
+                    + "\(configuration.streams.deadLetters)); leave them at their defaults (on a cluster "
+                    + "<ns>:transactions:{p0}, <ns>:results:{p0}, <ns>:dead_letters:{p0}), or name all three with one {tag}")
         }
         guard configuration.resultTTLSeconds == 0 else {
             throw FraudError(.invalidSetting, "RESULT_TTL > 0 (per-transaction result keys) is not supported on a Redis Cluster; the results stream holds every result")

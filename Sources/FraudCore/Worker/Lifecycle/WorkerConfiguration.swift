@@ -142,7 +142,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public static func resolve(_ settings: SettingsResolver, defaultConsumerName: String) throws(FraudError) -> WorkerConfiguration {
         var configuration = WorkerConfiguration()
         _ = try settings.integer(Settings.partitions, in: 1...1_024)
-        configuration.streams = StreamNames(resolving: settings)
+        // Named as on a single server until the worker connects and learns whether Redis is a cluster (Worker.assemble).
+        configuration.streams = StreamNames(resolving: settings, serverIsCluster: false)
         if let text = settings.string(Settings.partitionSet) {
             let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let indices = parts.compactMap { Int($0) }
