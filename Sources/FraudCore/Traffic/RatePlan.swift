@@ -93,31 +93,30 @@ public struct RatePlan: Sendable {
     public func plannedSecond(ofTransaction n: Int) -> Double {
         if n <= 0 { return 0 }
         let target = Double(n)
-        var low = 0
-        var high = cumulative.count - 1
-        if target > cumulative[high] { return durationSeconds }
-        while low < high {
-            let middle = (low + high) / 2
-            if cumulative[middle] >= target { high = middle } else { low = middle + 1 }
-        }
-        guard low > 0 else { return 0 }
-        let before = cumulative[low - 1]
-        let rise = cumulative[low] - before
+        guard let step = firstStep(reaching: target) else { return durationSeconds }
+        guard step > 0 else { return 0 }
+        let before = cumulative[step - 1]
+        let rise = cumulative[step] - before
         let fraction = rise > 0 ? (target - before) / rise : 1
-        return (Double(low - 1) + fraction) * stepSeconds
+        return (Double(step - 1) + fraction) * stepSeconds
     }
 
     /// When the `n`-th transaction (1-based) is due, in seconds after the start.
     public func dueSecond(ofTransaction n: Int) -> Double {
-        let target = Double(n)
+        guard let step = firstStep(reaching: Double(n)) else { return durationSeconds }
+        return Double(step) * stepSeconds
+    }
+
+    /// The first step whose cumulative count reaches `target` (binary search), or `nil` past the plan's end.
+    private func firstStep(reaching target: Double) -> Int? {
         var low = 0
         var high = cumulative.count - 1
-        if target > cumulative[high] { return durationSeconds }
+        if target > cumulative[high] { return nil }
         while low < high {
             let middle = (low + high) / 2
             if cumulative[middle] >= target { high = middle } else { low = middle + 1 }
         }
-        return Double(low) * stepSeconds
+        return low
     }
 }
 
