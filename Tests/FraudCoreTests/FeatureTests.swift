@@ -41,6 +41,25 @@ struct FeatureTests {
         }
     }
 
+    @Test func runningStatisticsStayFiniteAtTheExtremesTheContractAllows() async throws {
+        try await withFeatureServer { redis, _, extractor in
+            // The largest and smallest amounts the parser accepts, alternating, then a burst of the largest: the
+            // running mean and deviation must stay finite, and the amount features must keep working afterwards.
+            var history: [Transaction] = []
+            for index in 0..<300 {
+                let amount = index % 2 == 0 ? TransactionParser.defaultMaximumAmount : 0.01
+                history.append(tx("x\(index)", amount: index >= 200 ? TransactionParser.defaultMaximumAmount : amount, at: t0 + Int64(index)))
+            }
+            let rows = try await extractor.fetch(history, on: redis)
+            #expect(rows.allSatisfy { row in row.allSatisfy(\.isFinite) })
+            let after = try await extractor.fetch([tx("small", amount: 0.01, at: t0 + 1_000), tx("big", amount: 1e9, at: t0 + 1_001)], on: redis)
+            #expect(after.allSatisfy { row in row.allSatisfy(\.isFinite) })
+            // A spike is still a spike: the small amount reads far below the mean, the z-score is not stuck at 0.
+            #expect(after[0][Feature.amountToMeanRatio] < 1e-6)
+            #expect(after[0][Feature.amountZScore] < -0.5)
+        }
+    }
+
     @Test func travelSpeedAndDistanceFromHomeUseHaversine() async throws {
         try await withFeatureServer { redis, store, extractor in
             let profile = UserProfile(

@@ -148,7 +148,7 @@ struct ScoringAPITests {
                 message: "missing required field 'amount'")
             try await check("/v1/score", Harness.transaction("neg", amount: -3), 422, "invalid_amount",
                 message: "amount '-3.0' is not a finite decimal > 0")
-            try await check("/v1/score", Harness.transaction("secs", extra: "\"timestamp\": 1790812800"), 422, "invalid_timestamp")
+            try await check("/v1/score", Harness.transaction("secs", extra: "\"timestamp\": 1790812800"), 422, "implausible_timestamp")
             try await check("/v1/score", Harness.transaction("run", run: "bad run!"), 422, "invalid_run_id")
             // JSON of the wrong type is named, not read as 1 or as a missing field.
             let typed = "\"transaction_id\": \"typed\", \"user_id\": \"u1\", \"merchant_id\": \"m\", \"timestamp\": 1790812800000"

@@ -9,8 +9,8 @@ struct TransactionParserTests {
         ("timestamp", "1790812800123"), ("lat", "40.7"), ("lon", "-74.0"), ("is_fraud", "1"), ("extra", "kept"),
     ]
 
-    func reject(_ fields: [(String, String)]) -> TransactionParser.Rejection? {
-        if case .failure(let rejection) = TransactionParser.parse(fields) { return rejection }
+    func reject(_ fields: [(String, String)], invalid: Set<String> = []) -> TransactionParser.Rejection? {
+        if case .failure(let rejection) = TransactionParser.parse(fields, invalidUTF8: invalid) { return rejection }
         return nil
     }
 
@@ -38,10 +38,49 @@ struct TransactionParserTests {
         #expect(reject(with("timestamp", "2026-10-01"))?.code == "invalid_timestamp")
         #expect(reject(with("timestamp", "1790812800.5"))?.code == "invalid_timestamp")
         #expect(reject(with("user_id", String(repeating: "x", count: 129)))?.code == "field_too_long")
-        #expect(reject(with("lat", "91"))?.code == "invalid_location")
-        #expect(reject(valid.filter { $0.0 != "lon" })?.code == "invalid_location")
         #expect(reject(with("is_fraud", "maybe"))?.code == "invalid_label")
         #expect(reject([])?.code == "empty_entry")
+    }
+
+    @Test func amountsHaveAnUpperBoundAndTheExtremesAreRefusedWithAReason() throws {
+        func with(_ value: String) -> [(String, String)] { valid.map { $0.0 == "amount" ? ("amount", value) : $0 } }
+        #expect(reject(with("1e308")) == .init(code: "amount_too_large", reason: "amount '1e308' is above the bound 1000000000 (MAX_AMOUNT)"))
+        #expect(reject(with("1000000000000"))?.code == "amount_too_large")
+        #expect(reject(with("NaN"))?.code == "invalid_amount")
+        #expect(reject(with("-inf"))?.code == "invalid_amount")
+        #expect(try TransactionParser.parse(with("1000000000")).get().amount == 1_000_000_000)
+        // The bound is a setting.
+        #expect(try TransactionParser.parse(with("5000"), maximumAmount: 10_000).get().amount == 5_000)
+        #expect(throws: TransactionParser.Rejection.self) { try TransactionParser.parse(with("50000"), maximumAmount: 10_000).get() }
+    }
+
+    @Test func identifiersThatAreNotUTF8AreRefusedAndNeverMangledIntoACollision() {
+        #expect(reject(valid, invalid: ["transaction_id"]) == .init(code: "invalid_utf8", reason: "field 'transaction_id' is not valid UTF-8"))
+        #expect(reject(valid, invalid: ["user_id"])?.code == "invalid_utf8")
+        #expect(reject(valid, invalid: ["merchant_id"])?.code == "invalid_utf8")
+        // An optional field that is not UTF-8 is dropped, with its reason, and the transaction is still scored.
+        let transaction = try? TransactionParser.parse(valid + [("device_id", "dev\u{FFFD}")], invalidUTF8: ["device_id"]).get()
+        #expect(transaction?.deviceId == nil)
+        #expect(transaction?.invalidFields == ["invalid_device"])
+    }
+
+    @Test func anInvalidOptionalFieldDropsItsFeaturesAndSaysSoInsteadOfCostingTheDecision() throws {
+        func with(_ name: String, _ value: String) -> [(String, String)] { valid.map { $0.0 == name ? (name, value) : $0 } }
+        for fields in [with("lat", "91"), with("lon", "181"), with("lat", "north"), valid.filter { $0.0 != "lon" }] {
+            let transaction = try TransactionParser.parse(fields).get()
+            #expect(transaction.latitude == nil && transaction.longitude == nil)
+            #expect(transaction.invalidFields == ["invalid_location"])
+        }
+        // The reference pipeline's shape: a data field with a "lon,lat" location past 180.
+        let reference = #"{"transaction_id":"r1","user_id":"u1","amount":12.5,"merchant_id":"m","timestamp":1790812800,"location":"181.2,40.1"}"#
+        let parsed = try TransactionParser.parse([("data", reference)]).get()
+        #expect(parsed.invalidFields == ["invalid_location"] && parsed.latitude == nil)
+        let long = try TransactionParser.parse(valid + [("ip", String(repeating: "9", count: 129))]).get()
+        #expect(long.ip == nil && long.invalidFields == ["invalid_ip"])
+        // The reason joins the decision's reasons.
+        let decision = FraudRules(threshold: 0.7, reviewThreshold: 0.3).decide(
+            score: 0.1, features: Array(repeating: 0, count: FeatureSchema.count), modelVersion: 1, transaction: parsed)
+        #expect(decision.reasons.split(separator: ",").contains("invalid_location"))
     }
 
     @Test func acceptsReferencePipelineJSONWithSecondsAndLocation() throws {

@@ -76,6 +76,8 @@ public enum Settings {
     public static let restartChildren = Setting("RESTART_CHILDREN", flag: "restart-children")
     /// Profile output every few seconds.
     public static let profile = Setting("PROFILE", flag: "profile")
+    /// The largest acceptable transaction amount.
+    public static let maxAmount = Setting("MAX_AMOUNT", flag: "max-amount")
     /// Go on deciding from memory when Redis lost the namespace's state (``StateGuard``).
     public static let keepServingOnStateLoss = Setting("KEEP_SERVING_ON_STATE_LOSS", flag: "keep-serving-on-state-loss")
     /// How long a graceful shutdown may take before in-flight work is abandoned (left pending).

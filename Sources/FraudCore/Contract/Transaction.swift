@@ -30,6 +30,9 @@ public struct Transaction: Sendable, Hashable, Codable {
     public var isFraud: Bool?
     /// For synthetic data: the fraud scenario that produced this row (`card_testing`, …); never a model input.
     public var scenario: String?
+    /// Reason codes of optional fields that were invalid and dropped (`invalid_location`, `invalid_device`, …); they
+    /// join the decision's reasons. Not part of the stream contract, so not encoded.
+    public var invalidFields: [String] = []
 
     /// Creates a transaction.
     public init(

@@ -36,8 +36,16 @@ public enum TransactionParser {
         public var reason: String
     }
 
-    /// Parses one entry's fields.
-    public static func parse(_ fields: [(String, String)]) -> Result<Transaction, Rejection> {
+    /// The default upper bound of `amount` (`MAX_AMOUNT`): above it a transaction is rejected, so no amount can make a
+    /// user's running statistics overflow.
+    public static let defaultMaximumAmount: Double = 1_000_000_000
+
+    /// Parses one entry's fields. `maximumAmount` bounds `amount`; `invalidUTF8` names the fields whose bytes were not
+    /// valid UTF-8 (a stream field is bytes): a required identifier among them is rejected, never mangled into U+FFFD
+    /// (two ids would collide), and an optional field is dropped with a reason.
+    public static func parse(
+        _ fields: [(String, String)], maximumAmount: Double = defaultMaximumAmount, invalidUTF8: Set<String> = []
+    ) -> Result<Transaction, Rejection> {
         if fields.isEmpty {
             return .failure(Rejection(code: "empty_entry", reason: "entry has no fields (deleted from the stream?)"))
         }
@@ -50,15 +58,24 @@ public enum TransactionParser {
                 for (name, value) in object { decoded.setIfAbsent(name, value) }
             case .failure(let rejection): return .failure(rejection)
             }
-            return build(decoded, timestampMayBeSeconds: true)
+            // The data field's own bytes were checked; JSON text decodes only from valid UTF-8.
+            return build(decoded, timestampMayBeSeconds: true, maximumAmount: maximumAmount, invalidUTF8: invalidUTF8.contains("data") ? ["data"] : [])
         }
-        return build(values, timestampMayBeSeconds: false)
+        return build(values, timestampMayBeSeconds: false, maximumAmount: maximumAmount, invalidUTF8: invalidUTF8)
     }
 
-    private static func build(_ values: ContractFields, timestampMayBeSeconds: Bool) -> Result<Transaction, Rejection> {
+    private static func build(
+        _ values: ContractFields, timestampMayBeSeconds: Bool, maximumAmount: Double, invalidUTF8: Set<String>
+    ) -> Result<Transaction, Rejection> {
+        if invalidUTF8.contains("data") {
+            return .failure(Rejection(code: "invalid_utf8", reason: "field 'data' is not valid UTF-8"))
+        }
         func required(_ name: String) -> Result<String, Rejection> {
             guard let value = values[name], !value.isEmpty else {
                 return .failure(Rejection(code: "missing_field", reason: "missing required field '\(name)'"))
+            }
+            if invalidUTF8.contains(name) {
+                return .failure(Rejection(code: "invalid_utf8", reason: "field '\(name)' is not valid UTF-8"))
             }
             return .success(value)
         }
@@ -88,6 +105,10 @@ public enum TransactionParser {
         guard let amount = Double(trimmedIfNeeded(amountText)), amount.isFinite, amount > 0 else {
             return .failure(Rejection(code: "invalid_amount", reason: "amount '\(amountText.prefix(40))' is not a finite decimal > 0"))
         }
+        guard amount <= maximumAmount else {
+            return .failure(Rejection(
+                code: "amount_too_large", reason: "amount '\(amountText.prefix(40))' is above the bound \(boundText(maximumAmount)) (MAX_AMOUNT)"))
+        }
         let timestampText: String
         switch required("timestamp") {
         case .success(let text): timestampText = text
@@ -102,6 +123,9 @@ public enum TransactionParser {
             return .failure(Rejection(
                 code: "invalid_timestamp", reason: "timestamp '\(timestampText.prefix(40))' is not integer epoch milliseconds"))
         }
+        // An invalid optional field costs the transaction only that field's features: it is dropped, and its
+        // reason code (`invalid_location`, …) goes with the decision's reasons.
+        var invalidFields: [String] = []
         var latitude: Double?
         var longitude: Double?
         if let latText = values["lat"], !latText.isEmpty, let lonText = values["lon"], !lonText.isEmpty {
@@ -113,18 +137,13 @@ public enum TransactionParser {
                 longitude = Double(parts[0].trimmingCharacters(in: .whitespaces))
                 latitude = Double(parts[1].trimmingCharacters(in: .whitespaces))
             }
-            if latitude == nil || longitude == nil {
-                return .failure(Rejection(code: "invalid_location", reason: "location '\(location.prefix(60))' is not \"lon,lat\""))
-            }
-        } else if (values["lat"] ?? "").isEmpty != (values["lon"] ?? "").isEmpty {
-            return .failure(Rejection(code: "invalid_location", reason: "lat and lon must come together"))
         }
-        if let latitude, let longitude {
-            guard (-90...90).contains(latitude), (-180...180).contains(longitude) else {
-                return .failure(Rejection(code: "invalid_location", reason: "lat/lon out of range"))
-            }
-        } else if values["lat"] != nil && !(values["lat"] ?? "").isEmpty {
-            return .failure(Rejection(code: "invalid_location", reason: "lat/lon are not numbers"))
+        let locationGiven = !(values["lat"] ?? "").isEmpty || !(values["lon"] ?? "").isEmpty || !(values["location"] ?? "").isEmpty
+        if let lat = latitude, let lon = longitude, (-90...90).contains(lat), (-180...180).contains(lon) {
+            // a place on Earth
+        } else {
+            (latitude, longitude) = (nil, nil)
+            if locationGiven { invalidFields.append("invalid_location") }
         }
         var isFraud: Bool?
         if let label = values["is_fraud"], !label.isEmpty {
@@ -138,17 +157,35 @@ public enum TransactionParser {
             guard let value = values[name], !value.isEmpty else { return nil }
             return value
         }
+        /// An optional identifier: dropped, with `invalid_<name>`, when it is not valid UTF-8 or too long.
+        func optionalIdentifier(_ name: String, code: String) -> String? {
+            guard let value = optional(name) else { return nil }
+            guard !invalidUTF8.contains(name), value.utf8.count <= maximumIdentifierBytes else {
+                invalidFields.append(code)
+                return nil
+            }
+            return value
+        }
         let runId = optional("run_id")
         if let runId, !isValidRunId(runId) {
             let problem = runId.utf8.count > maximumRunIdBytes ? "is longer than \(maximumRunIdBytes) bytes" : "has characters outside A-Z a-z 0-9 . _ : -"
             return .failure(Rejection(code: "invalid_run_id", reason: "run_id '\(runId.prefix(40))' \(problem)"))
         }
-        return .success(Transaction(
+        var transaction = Transaction(
             transactionId: transactionId, userId: userId, amount: amount, merchantId: merchantId,
-            timestampMilliseconds: timestamp, currency: optional("currency") ?? "USD",
-            cardProvider: optional("card_provider"), merchantCategory: optional("merchant_category"),
-            latitude: latitude, longitude: longitude, deviceId: optional("device_id"), ip: optional("ip"),
-            runId: runId, isFraud: isFraud, scenario: optional("fraud_scenario")))
+            timestampMilliseconds: timestamp, currency: optionalIdentifier("currency", code: "invalid_currency") ?? "USD",
+            cardProvider: optionalIdentifier("card_provider", code: "invalid_card_provider"),
+            merchantCategory: optionalIdentifier("merchant_category", code: "invalid_category"),
+            latitude: latitude, longitude: longitude, deviceId: optionalIdentifier("device_id", code: "invalid_device"),
+            ip: optionalIdentifier("ip", code: "invalid_ip"), runId: runId, isFraud: isFraud,
+            scenario: optionalIdentifier("fraud_scenario", code: "invalid_scenario"))
+        transaction.invalidFields = invalidFields
+        return .success(transaction)
+    }
+
+    /// A bound as people write it: `1000000000`, not `1e+09`.
+    static func boundText(_ value: Double) -> String {
+        value < 1e18 && value == value.rounded() ? String(Int64(value)) : String(value)
     }
 
     /// `text` without surrounding spaces and tabs; the same string, without copying, when it has none (the common case).

@@ -42,6 +42,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var exitsPastShutdownDeadline = false
     /// Go on deciding from memory when Redis lost the namespace's state (`KEEP_SERVING_ON_STATE_LOSS`).
     public var keepServingOnStateLoss = false
+    /// The largest acceptable amount (`MAX_AMOUNT`).
+    public var maxAmount = TransactionParser.defaultMaximumAmount
     /// The decision journal's file (`DECISION_JOURNAL`); `nil`: ``defaultJournalPath``.
     public var decisionJournalPath: String?
     /// Most decisions the journal keeps (`DECISION_JOURNAL_CAPACITY`).
@@ -118,6 +120,7 @@ public struct ServeConfiguration: Sendable, Equatable {
         if let value = try settings.decimal(Settings.reviewThreshold, in: 0...1) { configuration.reviewThreshold = value }
         if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
         if let value = try settings.boolean(Settings.keepServingOnStateLoss) { configuration.keepServingOnStateLoss = value }
+        if let value = try settings.decimal(Settings.maxAmount, in: 0.01...1e15) { configuration.maxAmount = value }
         if let value = settings.string(ServeSettings.decisionJournal), !value.isEmpty { configuration.decisionJournalPath = value }
         if configuration.serverId.isEmpty { throw FraudError(.invalidSetting, "\(ServeSettings.serverId) must not be empty") }
         return configuration
@@ -127,7 +130,7 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var validator: EntryValidator {
         EntryValidator(
             maxDeliveries: 1, earliestTimestampMilliseconds: Int64(earliestTimestampMilliseconds),
-            maxClockSkewMilliseconds: Int64(maxClockSkewMilliseconds))
+            maxClockSkewMilliseconds: Int64(maxClockSkewMilliseconds), maximumAmount: maxAmount)
     }
 }
 

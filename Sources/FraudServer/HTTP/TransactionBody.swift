@@ -69,12 +69,13 @@ enum TransactionBody {
             fields.append((name, text))
         }
         if !hasTimestamp { fields.append(("timestamp", String(nowMilliseconds))) }
-        switch TransactionParser.parse(fields) {
+        switch TransactionParser.parse(fields, maximumAmount: validator.maximumAmount) {
         case .failure(let rejection):
             return .failure(Problem(status: .unprocessableContent, code: rejection.code, message: rejection.reason))
         case .success(let transaction):
             if let problem = validator.implausibleTimestamp(transaction.timestampMilliseconds, nowMilliseconds: nowMilliseconds) {
-                return .failure(Problem(status: .unprocessableContent, code: "invalid_timestamp", message: problem))
+                // The dead-letter stream's code for the same refusal.
+                return .failure(Problem(status: .unprocessableContent, code: "implausible_timestamp", message: problem))
             }
             return .success(transaction)
         }

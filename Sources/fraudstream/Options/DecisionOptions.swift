@@ -28,6 +28,8 @@ struct DecisionOptions: ParsableArguments {
     var maxClockSkewMs: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).")
     var logLevel: String?
+    @Option(parsing: .unconditional, help: "Largest acceptable amount; above it a transaction is refused (worker: dead letter amount_too_large; serve: 422) [MAX_AMOUNT] (default 1000000000).")
+    var maxAmount: Double?
     @Flag(help: "When Redis lost the namespace's state (its epoch key or the served model is gone), go on deciding from the model in memory instead of pausing until the namespace has a model again [KEEP_SERVING_ON_STATE_LOSS=1] (default off).")
     var keepServingOnStateLoss = false
 
@@ -42,7 +44,7 @@ struct DecisionOptions: ParsableArguments {
             Settings.shutdownTimeoutMilliseconds: shutdownTimeoutMs.map(String.init),
             Settings.earliestTimestampMilliseconds: earliestTimestampMs.map(String.init),
             Settings.maxClockSkewMilliseconds: maxClockSkewMs.map(String.init), Settings.logLevel: logLevel,
-            Settings.keepServingOnStateLoss: keepServingOnStateLoss ? "1" : nil,
+            Settings.keepServingOnStateLoss: keepServingOnStateLoss ? "1" : nil, Settings.maxAmount: maxAmount.map { "\($0)" },
         ]
     }
 }

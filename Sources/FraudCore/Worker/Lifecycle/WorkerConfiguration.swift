@@ -105,6 +105,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var profile = false
     /// Go on deciding from memory when Redis lost the namespace's state (`KEEP_SERVING_ON_STATE_LOSS`).
     public var keepServingOnStateLoss = false
+    /// The largest acceptable amount (`MAX_AMOUNT`).
+    public var maxAmount = TransactionParser.defaultMaximumAmount
     /// Feature definitions shared with training.
     public var features = FeatureSettings()
 
@@ -162,6 +164,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
         if let value = try settings.boolean(Settings.profile) { configuration.profile = value }
         if let value = try settings.boolean(Settings.keepServingOnStateLoss) { configuration.keepServingOnStateLoss = value }
+        if let value = try settings.decimal(Settings.maxAmount, in: 0.01...1e15) { configuration.maxAmount = value }
         if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
         return configuration
     }

@@ -10,6 +10,8 @@ public struct EntryValidator: Sendable {
     /// How far in the future an event time may be, in ms (default 366 days: `generate` runs event time
     /// ahead of the clock so a few thousand users keep human pacing; set one day for real traffic).
     public let maxClockSkewMilliseconds: Int64
+    /// The largest acceptable `amount` (`MAX_AMOUNT`, 10^9).
+    public let maximumAmount: Double
 
     /// 366 days in milliseconds.
     public static let defaultMaxClockSkewMilliseconds: Int64 = 366 * 86_400_000
@@ -19,9 +21,11 @@ public struct EntryValidator: Sendable {
     /// Creates a validator.
     public init(
         maxDeliveries: Int, earliestTimestampMilliseconds: Int64 = EntryValidator.defaultEarliestTimestampMilliseconds,
-        maxClockSkewMilliseconds: Int64 = EntryValidator.defaultMaxClockSkewMilliseconds
+        maxClockSkewMilliseconds: Int64 = EntryValidator.defaultMaxClockSkewMilliseconds,
+        maximumAmount: Double = TransactionParser.defaultMaximumAmount
     ) {
         self.maxDeliveries = maxDeliveries
+        self.maximumAmount = maximumAmount
         self.earliestTimestampMilliseconds = earliestTimestampMilliseconds
         self.maxClockSkewMilliseconds = maxClockSkewMilliseconds
     }
@@ -59,7 +63,8 @@ public struct EntryValidator: Sendable {
                     runId: runId(), fields: entry.fields, kind: "max_deliveries"))
                 continue
             }
-            switch TransactionParser.parse(entry.fields) {
+            let invalid = entry.invalidUTF8Fields.isEmpty ? [] : Set(entry.invalidUTF8Fields)
+            switch TransactionParser.parse(entry.fields, maximumAmount: maximumAmount, invalidUTF8: invalid) {
             case .success(let transaction):
                 if let problem = implausibleTimestamp(transaction.timestampMilliseconds, nowMilliseconds: nowMilliseconds) {
                     deadLetters.append(DeadLetter(

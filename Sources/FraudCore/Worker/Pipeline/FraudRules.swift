@@ -38,6 +38,8 @@ public struct FraudRules: Sendable, Equatable {
             isFraud = false
         }
         if isFraud && codes.allSatisfy({ $0 == "new_user" }) { codes.append("model_score") }
+        // Optional fields the parser dropped say so in the reasons (their features read as absent).
+        if let dropped = transaction?.invalidFields, !dropped.isEmpty { codes += dropped }
         return ScoredDecision(
             score: adjusted, isFraud: isFraud, decision: decision, reasons: codes.joined(separator: ","), modelVersion: modelVersion)
     }

@@ -9,12 +9,15 @@ public struct DeliveredEntry: Sendable {
     public var fields: [(String, String)]
     /// How often this entry has been delivered, counting this delivery.
     public var deliveries: Int
+    /// Fields whose values were not valid UTF-8 (``StreamEntry/invalidUTF8Fields``).
+    public var invalidUTF8Fields: [String] = []
 
     /// Wraps a stream entry.
     public init(_ entry: StreamEntry, deliveries: Int = 1) {
         self.id = entry.id
         self.fields = entry.fields
         self.deliveries = deliveries
+        self.invalidUTF8Fields = entry.invalidUTF8Fields
     }
 
     /// Creates an entry from its parts.
