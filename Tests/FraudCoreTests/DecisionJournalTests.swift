@@ -42,9 +42,15 @@ struct DecisionJournalTests {
                 try await Self.results(api.redis).count == 12
             }
             let results = try await Self.results(api.redis)
+            let given = Dictionary(uniqueKeysWithValues: answers.compactMap { answer in
+                (answer["transaction_id"] as? String).map { ($0, answer["latency_ms"] as? Double ?? -1) }
+            })
             for id in during {
                 #expect(results[id]?.count == 1, "\(id): \(results[id] ?? [])")
                 #expect(results[id]?.first?["reasons"]?.contains("degraded") == true)
+                // The recorded latency is what the client saw (receipt to answer), not receipt to recording.
+                let recorded = Double(results[id]?.first?["latency_ms"] ?? "") ?? -1
+                #expect(abs(recorded - (given[id] ?? -1_000)) < 250, "\(id): recorded \(recorded) ms, answered in \(given[id] ?? -1) ms")
             }
             // A retry of a journalled id gets the answer the client got, not a new decision.
             let retry = try ScoringAPIHarness.object(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("during-3", user: 3)))
@@ -53,6 +59,31 @@ struct DecisionJournalTests {
             #expect(try await Self.results(api.redis).values.map(\.count).reduce(0, +) == 12)
             let metrics = try await client.request(.GET, "/metrics").text
             #expect(metrics.contains("fraudstream_api_journal_recorded_total 10"))
+            await client.close()
+        }
+    }
+
+    @Test func answersGivenAtTheDeadlineAreRecordedWithTheLatencyTheClientSaw() async throws {
+        // Answered at a 100 ms deadline while the lane waits for a paused Redis (up to 5 s): once Redis is back the lane
+        // records what the clients got, with their latency, not the time until it could record.
+        try await ScoringAPIHarness.with(configure: { $0.redisTimeoutMilliseconds = 5_000; $0.deadlineMilliseconds = 100 }) { api in
+            let client = try await api.connect()
+            let pid = try #require(api.redisHarness.server.processIdentifier)
+            defer { kill(pid, SIGCONT) }
+            kill(pid, SIGSTOP)
+            let ids = (0..<5).map { "late-\($0)" }
+            let reply = try await client.request(.POST, "/v1/score/batch", json: Self.batch(ids))
+            let answers = try #require(ScoringAPIHarness.object(reply)["results"] as? [[String: Any]])
+            #expect(answers.allSatisfy { $0["degraded"] as? Bool == true }, "\(reply.text)")
+            try await Task.sleep(for: .seconds(1))
+            kill(pid, SIGCONT)
+            try await waitUntil("the late answers to be recorded", timeout: .seconds(60)) { try await Self.results(api.redis).count == 5 }
+            let answered = answers.compactMap { $0["latency_ms"] as? Double }.max() ?? 0
+            for (id, entries) in try await Self.results(api.redis) {
+                let recorded = Double(entries.first?["latency_ms"] ?? "") ?? -1
+                // At least the second Redis was paused lies between the answers and their recording.
+                #expect(recorded <= answered + 500, "\(id): recorded \(recorded) ms, answered within \(answered) ms")
+            }
             await client.close()
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import ServiceLifecycle
 
 /// `<ns>:epoch`: a token that lives as long as the namespace's state does. It is created with the namespace's first
 /// model (``ModelStore/save(_:promote:on:)``, so by `prepare`, `train` and imports alike) and never changes while Redis
@@ -24,6 +25,17 @@ public struct NamespaceEpoch: Sendable {
 
     /// A new epoch: creation time in ms and a random part.
     static func newToken() -> String { "\(Int64(Date().timeIntervalSince1970 * 1000))-\(UInt64.random(in: 0...UInt64.max))" }
+
+    /// Returns once the namespace has an epoch; while Redis has lost its state, checks every quarter second. Ends with
+    /// a `cancelled` error on cancellation or graceful shutdown.
+    public func waitUntilPresent(on connection: RedisConnection) async throws(RedisError) {
+        while try await read(on: connection) == nil {
+            if Task.isCancelled || Task.isShuttingDownGracefully {
+                throw RedisError(code: .cancelled, message: "stopped while waiting for the namespace's state to come back")
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
 
     /// The epoch, or `nil` when the namespace has none (never prepared, or Redis lost its data).
     public func read(on connection: RedisConnection) async throws(RedisError) -> String? {

@@ -82,7 +82,7 @@ public struct DecisionRecorder: Service {
                 let written: Int
                 do {
                     written = try await RetryPolicy.untilCancelled.run(
-                        "recording \(group.count) API decisions", logger: logger, recover: reloadingLibrary(.results, on: connection)
+                        "recording \(group.count) API decisions", logger: logger, recover: reloadingLibrary(.results, on: connection, waitingForStateOf: call.namespace)
                     ) { () async throws(RedisError) -> Int in
                         try RecordDecisionsCall.decode(try await connection.send(command))
                     }

@@ -43,6 +43,8 @@ struct JournalReplayer: Service {
 
     /// Records the journal's next batch; `false` when it is empty.
     func replayBatch() async throws -> Bool {
+        // Not into a namespace whose state Redis lost (it would look as if it had served traffic): wait for it.
+        guard try await NamespaceEpoch(namespace: call.namespace).read(on: connection) != nil else { return false }
         let batch = try journal.nextBatch(maximum: Self.batchSize)
         guard let last = batch.last else { return false }
         // Calls the recorder may have applied before it stopped: skipped when this server instance's marker shows them.
@@ -86,6 +88,8 @@ struct JournalReplayer: Service {
         do {
             return try RecordDecisionsCall.decode(try await connection.send(command))
         } catch where error.message.contains("Function not found") {
+            // Not into a namespace whose state Redis lost: the journal keeps them until it is back.
+            try await NamespaceEpoch(namespace: call.namespace).waitUntilPresent(on: connection)
             try await FunctionLibrary.results.load(on: connection)
             return try RecordDecisionsCall.decode(try await connection.send(command))
         }

@@ -21,7 +21,8 @@ final class PendingDecision: Sendable {
     private enum State {
         case waiting(CheckedContinuation<DecisionAnswer, Never>?)
         case computed(DecisionAnswer, CheckedContinuation<DecisionAnswer, Never>?)
-        case answered(DecisionAnswer)
+        /// The answer given, and when.
+        case answered(DecisionAnswer, ContinuousClock.Instant)
     }
 
     private let state = Mutex<State>(.waiting(nil))
@@ -40,7 +41,7 @@ final class PendingDecision: Sendable {
                 switch state {
                 case .waiting: state = .waiting(continuation); return nil
                 case .computed(let answer, _): state = .computed(answer, continuation); return nil
-                case .answered(let answer): return answer
+                case .answered(let answer, _): return answer
                 }
             }
             if let ready { continuation.resume(returning: ready) }
@@ -53,7 +54,7 @@ final class PendingDecision: Sendable {
             switch state {
             case .waiting(let continuation): state = .computed(answer, continuation); return answer
             case .computed(let earlier, _): return earlier
-            case .answered(let given): return given
+            case .answered(let given, _): return given
             }
         }
     }
@@ -64,9 +65,9 @@ final class PendingDecision: Sendable {
         let (given, continuation) = state.withLock { state -> (DecisionAnswer, CheckedContinuation<DecisionAnswer, Never>?) in
             switch state {
             case .waiting(let continuation), .computed(_, let continuation):
-                state = .answered(answer)
+                state = .answered(answer, .now)
                 return (answer, continuation)
-            case .answered(let given):
+            case .answered(let given, _):
                 return (given, nil)
             }
         }
@@ -80,10 +81,10 @@ final class PendingDecision: Sendable {
         let (given, continuation) = state.withLock { state -> (DecisionAnswer?, CheckedContinuation<DecisionAnswer, Never>?) in
             switch state {
             case .waiting(let continuation):
-                state = .answered(degraded)
+                state = .answered(degraded, .now)
                 return (degraded, continuation)
             case .computed(let answer, let continuation):
-                state = .answered(answer)
+                state = .answered(answer, .now)
                 return (answer, continuation)
             case .answered:
                 return (nil, nil)
@@ -93,9 +94,12 @@ final class PendingDecision: Sendable {
     }
 
     /// The answer the client got, once it has one.
-    var answer: DecisionAnswer? {
+    var answer: DecisionAnswer? { answered?.answer }
+
+    /// The answer the client got and when it got it, once it has one.
+    var answered: (answer: DecisionAnswer, at: ContinuousClock.Instant)? {
         state.withLock { state in
-            if case .answered(let answer) = state { return answer }
+            if case .answered(let answer, let at) = state { return (answer, at) }
             return nil
         }
     }

@@ -49,11 +49,11 @@ actor ScoringLane {
                 // The expire rule: a computed answer (its SET may have been applied) wins over a degraded one.
                 for item in batch { item.expire(degraded: engine.degradedAnswer(item.transaction)) }
                 // What the clients got (replayed answers were recorded when first given) is kept for the audit trail.
-                let now = ContinuousClock.now
+                // Latency is what the client saw: receipt to answer, not to this failure.
                 engine.keepUnrecorded(batch.compactMap { item in
-                    guard let given = item.answer, !given.replayed else { return nil }
+                    guard let (given, at) = item.answered, !given.replayed else { return nil }
                     return RecordDecisionsCall.Record(
-                        transaction: item.transaction, decision: given.decision, latencyMicroseconds: (now - item.receivedAt).microseconds,
+                        transaction: item.transaction, decision: given.decision, latencyMicroseconds: (at - item.receivedAt).microseconds,
                         featuresMicroseconds: 0, scoringMicroseconds: 0, degraded: given.degraded)
                 })
             }
@@ -113,12 +113,12 @@ actor ScoringLane {
                 let given = item.settle(stores[position])
                 logger.warning("could not store a decision", metadata: ["error": "\(message)"])
                 engine.keepUnrecorded([RecordDecisionsCall.Record(
-                    transaction: item.transaction, decision: given.decision, latencyMicroseconds: (now - item.receivedAt).microseconds,
+                    transaction: item.transaction, decision: given.decision, latencyMicroseconds: ((item.answered?.at ?? now) - item.receivedAt).microseconds,
                     featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded)])
             default:
                 let given = item.settle(stores[position])
                 records.append(RecordDecisionsCall.Record(
-                    transaction: item.transaction, decision: given.decision, latencyMicroseconds: (now - item.receivedAt).microseconds,
+                    transaction: item.transaction, decision: given.decision, latencyMicroseconds: ((item.answered?.at ?? now) - item.receivedAt).microseconds,
                     featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded))
             }
         }
@@ -130,6 +130,13 @@ actor ScoringLane {
     private func featureRoundTrip(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
         let replies = try await connection.pipeline(commands)
         guard replies.contains(where: { $0.errorMessage?.contains("Function not found") == true }) else { return replies }
+        // No library and no epoch: Redis lost the namespace's state. Nothing is decided on an empty state; the lane
+        // waits (its requests are answered at their deadline, later ones get 503 state_lost) until it is back.
+        let epoch = NamespaceEpoch(namespace: engine.configuration.namespace)
+        if !engine.configuration.keepServingOnStateLoss, try await epoch.read(on: connection) == nil {
+            engine.stateGuard.mark(lost: true)
+            try await epoch.waitUntilPresent(on: connection)
+        }
         try await FunctionLibrary.features.load(on: connection)
         return try await connection.pipeline(commands)
     }

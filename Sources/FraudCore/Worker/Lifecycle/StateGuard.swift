@@ -22,7 +22,8 @@ public final class StateGuard: Sendable {
     /// Whether deciding is paused: the state is lost and the process was not told to keep serving.
     public var isPaused: Bool { !keepServing && isLost }
 
-    func mark(lost value: Bool) { lost.withLock { $0 = value } }
+    /// Marks the state lost (a stage found the epoch gone) or back (``StateWatcher``).
+    public func mark(lost value: Bool) { lost.withLock { $0 = value } }
 
     /// Returns once deciding is not paused, or on graceful shutdown or cancellation.
     public func waitWhilePaused() async {
@@ -72,6 +73,9 @@ public struct StateWatcher: Service {
         let store = ModelStore(namespace: namespace)
         let epochs = NamespaceEpoch(namespace: namespace)
         var expected = epoch
+        // Whether this loss was logged and counted: a stage that meets the loss first (a missing library with no
+        // epoch) marks the guard itself, and the report still comes from here, once.
+        var reported = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
@@ -82,9 +86,10 @@ public struct StateWatcher: Service {
                 ])
                 let current = try replies[0].get().string
                 let modelStored = try replies[1].get().int == 1
-                if !stateGuard.isLost {
-                    guard current != expected || !modelStored else { continue }
-                    stateGuard.mark(lost: true)
+                if current != expected || !modelStored { stateGuard.mark(lost: true) }
+                guard stateGuard.isLost else { continue }
+                if !reported {
+                    reported = true
                     gauge.record(1)
                     metrics.counter(FraudMetrics.Name.stateLosses).increment()
                     let what = current == nil ? "its epoch key \(epochs.key) is gone" : (current != expected ? "its epoch changed" : "model version \(served) is gone")
@@ -94,7 +99,6 @@ public struct StateWatcher: Service {
                     logger.error(
                         "Redis lost this namespace's state (\(what)): \(consequence)",
                         metadata: ["namespace": "\(namespace)", "model_version": "\(served)"])
-                    continue
                 }
                 // Lost: back once there is an epoch and a model to serve, loaded fresh.
                 guard let current else { continue }
@@ -102,6 +106,7 @@ public struct StateWatcher: Service {
                 await receiver.install(record)
                 metrics.modelServing(version: record.version)
                 expected = current
+                reported = false
                 stateGuard.mark(lost: false)
                 gauge.record(0)
                 logger.notice("the namespace's state is back; deciding again", metadata: ["model_version": "\(record.version)"])

@@ -197,7 +197,9 @@ public struct Worker: Sendable {
         // The feature fetchers serve every partition (a user always goes to the same one).
         var fetchers: [FeatureFetcher] = []
         for index in 0..<configuration.fetchers {
-            fetchers.append(FeatureFetcher(connection: try await connect("features-\(index)"), extractor: extractor, logger: logger))
+            fetchers.append(FeatureFetcher(
+                connection: try await connect("features-\(index)"), extractor: extractor, logger: logger,
+                waitsForState: !configuration.keepServingOnStateLoss))
         }
         let partitionStreams = configuration.partitionIndices.map { configuration.streams.partition($0) }
         let suffix = { (name: String, index: Int) in partitionStreams.count > 1 || configuration.streams.isPartitioned ? "\(name)-p\(index)" : name }

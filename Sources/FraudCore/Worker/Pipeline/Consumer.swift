@@ -72,7 +72,11 @@ public actor Consumer {
                 recover: { error async throws(RedisError) -> Bool in
                     claims.readFailed()
                     if error.serverErrorPrefix == "NOGROUP" {
-                        // The stream or group was deleted under us: create it again and read on.
+                        // The stream or group was deleted under us: create it again and read on, unless Redis lost
+                        // the namespace's whole state (it restarted empty): then wait until it is back (StateGuard).
+                        if !configuration.keepServingOnStateLoss {
+                            try await NamespaceEpoch(namespace: configuration.namespace).waitUntilPresent(on: connection)
+                        }
                         try await ensureGroup()
                         return true
                     }

@@ -10,12 +10,15 @@ public actor FeatureFetcher {
     private let connection: RedisConnection
     private var extractor: FeatureExtractor
     private let logger: Logger
+    /// Whether a missing library waits for the namespace's state to come back (off with `--keep-serving-on-state-loss`).
+    private let waitsForState: Bool
 
     /// Runs on the connection's thread.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { connection.executor.asUnownedSerialExecutor() }
 
     /// Creates a fetcher.
-    public init(connection: RedisConnection, extractor: FeatureExtractor, logger: Logger) {
+    public init(connection: RedisConnection, extractor: FeatureExtractor, logger: Logger, waitsForState: Bool = true) {
+        self.waitsForState = waitsForState
         self.connection = connection
         self.extractor = extractor
         self.logger = logger
@@ -25,7 +28,7 @@ public actor FeatureFetcher {
     public func fetch(_ transactions: [Transaction]) async throws -> [[Double]] {
         if transactions.isEmpty { return [] }
         return try await RetryPolicy.untilCancelled.run(
-            "feature fetch", logger: logger, recover: reloadingLibrary(.features, on: connection)
+            "feature fetch", logger: logger, recover: reloadingLibrary(.features, on: connection, waitingForStateOf: waitsForState ? extractor.settings.namespace : nil)
         ) { () async throws(RedisError) -> [[Double]] in
             try await extractor.fetch(transactions, on: connection)
         }
