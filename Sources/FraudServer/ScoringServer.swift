@@ -1,4 +1,5 @@
 import FraudCore
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -37,6 +38,18 @@ public struct ScoringServer: Sendable {
         public let engine: DecisionEngine
         /// The server's metrics, served at `GET /metrics`.
         public let metrics: FraudMetrics
+        /// Where it listens, for the one line a failed bind prints.
+        let address: String
+
+        /// Runs the services until shutdown; a port that cannot be bound (in use, not allowed) is a ``FraudError``
+        /// with one line, not NIO's error text.
+        public func run() async throws {
+            do {
+                try await group.run()
+            } catch let error as IOError {
+                throw FraudError(.invalidSetting, "cannot listen on \(address): \(String(cString: strerror(error.errnoCode)))")
+            }
+        }
     }
 
     private func connect(_ name: String, commandTimeoutMilliseconds: Int? = nil) async throws(RedisError) -> RedisConnection {
@@ -157,6 +170,8 @@ public struct ScoringServer: Sendable {
         logger.info(
             "scoring API ready",
             metadata: ["model_version": "\(model.version)", "lanes": "\(configuration.lanes)", "deadline_ms": "\(configuration.deadlineMilliseconds)"])
-        return Assembly(group: ServiceGroup(configuration: groupConfiguration), engine: engine, metrics: metrics)
+        return Assembly(
+            group: ServiceGroup(configuration: groupConfiguration), engine: engine, metrics: metrics,
+            address: "\(configuration.host):\(configuration.port)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import FraudCore
+import NIOCore
 import NIOHTTP1
 import Synchronization
 
@@ -67,10 +68,24 @@ public struct HTTPLoadTest: Sendable {
     }
 
     /// Runs the plan; `progress` gets (sent, seconds) about once a second.
+    /// The gist of a connection error: NIO's connection-failure text names the errno in parentheses.
+    static func shortReason(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Connection refused") { return "connection refused" }
+        if text.contains("timed out") || text.contains("Timeout") { return "timed out" }
+        return String(text.prefix(120))
+    }
+
     public func run(progress: (@Sendable (Int, Double) -> Void)? = nil) async throws -> Report {
         let options = self.options
-        let connections = try await (0..<max(1, options.connections)).asyncMap { _ in
-            try await HTTPConnection.connect(host: options.host, port: options.port)
+        let connections: [HTTPConnection]
+        do {
+            connections = try await (0..<max(1, options.connections)).asyncMap { _ in
+                try await HTTPConnection.connect(host: options.host, port: options.port)
+            }
+        } catch {
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? Self.shortReason(error)
+            throw FraudError(.redis, "cannot connect to the scoring API at http://\(options.host):\(options.port): \(reason)")
         }
         let total = options.plan.totalCount
         let counters = LoadCounters()

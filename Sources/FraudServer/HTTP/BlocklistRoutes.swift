@@ -26,6 +26,9 @@ struct BlocklistRoutes {
         guard let ip = context.parameters.get("ip"), !ip.isEmpty else {
             return APIResponse.error(.badRequest, "missing_ip", "the path needs an IP: /v1/blocklist/ip/{ip}")
         }
+        guard IPAddress.isValid(ip) else {
+            return APIResponse.error(.unprocessableContent, "invalid_ip", "'\(ip.prefix(60))' is not an IPv4 or IPv6 address")
+        }
         do {
             if add {
                 let shape = try await store.addToBlocklist([ip], on: control)

@@ -33,6 +33,7 @@ struct BlocklistCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard !ips.isEmpty else { throw ValidationError("give at least one IP") }
+            if let problem = IPAddress.problem(in: ips) { throw problem }
             try await BlocklistCommand.withStore(connection, namespace) { store, redis in
                 _ = try await store.addToBlocklist(ips, on: redis)
                 for ip in ips { print("added \(ip)") }
@@ -48,6 +49,7 @@ struct BlocklistCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard !ips.isEmpty else { throw ValidationError("give at least one IP") }
+            if let problem = IPAddress.problem(in: ips) { throw problem }
             let removed = try await BlocklistCommand.withStore(connection, namespace) { store, redis in
                 try await store.removeFromBlocklist(ips, on: redis)
             }
@@ -81,10 +83,12 @@ struct BlocklistCommand: AsyncParsableCommand {
 
         func run() async throws {
             let text = try String(contentsOfFile: file, encoding: .utf8)
-            let ips = text.split(whereSeparator: \.isNewline)
-                .map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "" }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }
+            let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+                .map { (line: $0.offset + 1, ip: ($0.element.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "")
+                    .trimmingCharacters(in: .whitespaces)) }
+                .filter { !$0.ip.isEmpty }
+            let ips = lines.map(\.ip)
+            if let problem = IPAddress.problem(in: ips, where: { " (\(file) line \(lines[$0].line))" }) { throw problem }
             try await BlocklistCommand.withStore(connection, namespace) { store, redis in
                 var start = 0
                 while start < ips.count {

@@ -79,7 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
             // One line on standard output, for scripts: where to send requests.
             printLine("listening on http://\(host):\(port)")
         }
-        try await assembly.group.run()
+        try await assembly.run()
         let counts = assembly.engine.answerCounts
         logger.info(
             "scoring API stopped",

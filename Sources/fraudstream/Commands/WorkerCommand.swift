@@ -107,6 +107,8 @@ struct WorkerCommand: AsyncParsableCommand {
         try bootstrapLogging(settings)
         let logger = Logger(label: "fraudstream.worker")
         if processCount > 1 {
+            // An unreachable Redis is said once, here, not by every child.
+            _ = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-supervisor"))
             let restart = try settings.boolean(Settings.restartChildren) ?? true
             let code = try await WorkerSupervisor(
                 count: processCount, baseName: configuration.consumerName, restartChildren: restart, metricsPort: metricsPort,

@@ -93,6 +93,12 @@ struct WorkerSupervisor {
             if !signalled && status == 0 { return 0 }
             let cause = signalled ? "was killed by signal \(status)" : "exited with status \(status)"
             let failure: Int32 = signalled ? 128 + status : status
+            // A child that failed at start on a setting, its data or an unreachable Redis fails the same way again: no
+            // restarts, and the others stop too; the child has said why on its own line.
+            if !signalled, Self.notFixedByRestarting.contains(status), clock.now - started < Self.healthyRun {
+                children.shutDown(forwarding: SIGTERM)
+                return failure
+            }
             guard restartChildren else {
                 logger.error("worker process \(cause); not restarting it (--no-restart-children)", metadata: ["consumer": "\(name)"])
                 return failure
@@ -109,6 +115,10 @@ struct WorkerSupervisor {
             if children.shuttingDown { return 0 }
         }
     }
+
+    /// Exit codes of problems a restart cannot fix: bad settings (64), bad data (65), missing input such as no model (66),
+    /// Redis unreachable (69), live state protected (77).
+    static let notFixedByRestarting: Set<Int32> = [64, 65, 66, 69, 77]
 
     /// Drops `--flag value` and `--flag=value` pairs.
     static func removing(_ flags: [String], from arguments: [String]) -> [String] {
