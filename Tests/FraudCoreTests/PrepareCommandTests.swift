@@ -55,8 +55,9 @@ struct PrepareCommandTests {
             #expect(lines.count == 1, "\(refused.standardError)")
             let line = String(lines.first ?? "")
             #expect(line.hasPrefix("fraudstream: namespace 'fraud' has served traffic (fraud:results holds 100 entries, "), "\(line)")
-            #expect(line.contains("prepare would delete \(state.dynamicKeys.count) feature-state keys and the running state of "
-                + "\(state.profiles.count) profiles; pass --reset-state"), "\(line)")
+            // The worker's decisions are among the feature state (one decision key per transaction).
+            #expect(line.contains("prepare would delete \(state.dynamicKeys.count) feature-state keys (100 decision records among them) "
+                + "and the running state of \(state.profiles.count) profiles; pass --reset-state"), "\(line)")
             let untouched = try await KeySnapshot.take(harness.redis)
             #expect(untouched == before, "the refused prepare changed: \(untouched.differences(from: before))")
 
@@ -132,8 +133,8 @@ struct PrepareCommandTests {
 
             try await redis.send(RedisCommand("SET", "fraud:{u1}:decision:t9", "{}"))
             live = try await survey()
-            #expect(live.trafficEvidence == ["1 scoring-API decision record"])
-            #expect(live.deletionSummary == "2 feature-state keys (1 scoring-API decision record among them) and the running state of 1 profile")
+            #expect(live.trafficEvidence == ["1 decision record"])
+            #expect(live.deletionSummary == "2 feature-state keys (1 decision record among them) and the running state of 1 profile")
             try await redis.send(RedisCommand("DEL", "fraud:{u1}:decision:t9"))
 
             // A partition's results stream is found by SCAN, whatever the settings name.

@@ -76,6 +76,8 @@ public enum Settings {
     public static let restartChildren = Setting("RESTART_CHILDREN", flag: "restart-children")
     /// Profile output every few seconds.
     public static let profile = Setting("PROFILE", flag: "profile")
+    /// How long a transaction's decision is kept for duplicates and retries (``DecisionClaim``), s.
+    public static let idempotencyTTL = Setting("IDEMPOTENCY_TTL", flag: "idempotency-ttl")
     /// The largest acceptable transaction amount.
     public static let maxAmount = Setting("MAX_AMOUNT", flag: "max-amount")
     /// Go on deciding from memory when Redis lost the namespace's state (``StateGuard``).

@@ -184,4 +184,21 @@ public struct FeatureExtractor: Sendable {
         let replies = try await connection.pipeline(plan.commands)
         return try vectors(batch, plan: plan, replies: replies)
     }
+
+    /// Each transaction's decision claim (``DecisionClaim``) and its features, in one round trip: the claims go first
+    /// in the pipeline, so a duplicate's claim reply says so before its (idempotent) feature calls run.
+    public func fetch(
+        _ batch: [Transaction], claims: [DecisionClaim], ttlMilliseconds: Int, on connection: RedisConnection
+    ) async throws(RedisError) -> (vectors: [[Double]], statuses: [DecisionClaim.Status]) {
+        if batch.isEmpty { return ([], []) }
+        let plan = plan(batch)
+        let claimCommands = zip(batch, claims).map { transaction, claim in
+            claim.command(key: keys.decision(user: transaction.userId, transaction: transaction.transactionId), ttlMilliseconds: ttlMilliseconds)
+        }
+        let replies = try await connection.pipeline(claimCommands + plan.commands)
+        var statuses: [DecisionClaim.Status] = []
+        statuses.reserveCapacity(batch.count)
+        for (claim, reply) in zip(claims, replies) { statuses.append(try claim.status(reply)) }
+        return (try vectors(batch, plan: plan, replies: Array(replies[batch.count...])), statuses)
+    }
 }

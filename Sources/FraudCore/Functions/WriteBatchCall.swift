@@ -173,7 +173,7 @@ public struct WriteBatchCall: Sendable {
             configuration.deadLetterStream,
             ConsumerLease.key(streams: configuration.streams, consumer: configuration.consumerName),
             ReviewKeys(namespace: configuration.namespace, resultsStream: configuration.resultsStream).stream)
-        let bounds = StreamID.bounds(of: batch.items.map(\.sourceId) + batch.deadLetters.map(\.sourceId)) ?? ("0-0", "0-0")
+        let bounds = StreamID.bounds(of: batch.items.map(\.sourceId) + batch.deadLetters.map(\.sourceId) + batch.duplicates) ?? ("0-0", "0-0")
         for argument in Self.argumentOrder {
             switch argument {
             case .group: command.append(configuration.consumerGroup)
@@ -197,6 +197,8 @@ public struct WriteBatchCall: Sendable {
             case .firstRecord:
                 appendResults(batch, to: &command)
                 appendDeadLetters(batch.deadLetters, to: &command)
+                // Then the duplicates' entry ids, to acknowledge without a result (all the arguments that are left).
+                for id in batch.duplicates { command.append(id) }
             }
         }
         return command

@@ -165,7 +165,8 @@ end
 --         shadow score, shadow is_fraud, shadow model version ('' when no shadow model), the feature vector of a
 --         review decision ('' otherwise), the score's and the shadow score's histogram buckets (0-100; '' without
 --         a shadow), the fraud scenario of labelled fraud ('' otherwise)
---       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs.
+--       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs,
+--       then the entry ids of duplicates (transactions an earlier arrival decided): acknowledged, nothing written.
 -- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
 local function write_batch(keys, args)
   local group, consumer = args[1], args[2]
@@ -199,6 +200,11 @@ local function write_batch(keys, args)
     dead[#dead + 1] = {args[p], args[p + 1], args[p + 2], p + H, k}
     ids[#ids + 1] = args[p]
     p = p + H + 2 * k
+  end
+  local duplicates = {}
+  for i = p, #args do
+    duplicates[#duplicates + 1] = args[i]
+    ids[#ids + 1] = args[i]
   end
   if #ids == 0 then return {0, 0} end
 
@@ -282,6 +288,10 @@ local function write_batch(keys, args)
       acks[#acks + 1] = id
       out[2] = out[2] + 1
     end
+  end
+
+  for _, id in ipairs(duplicates) do
+    if owned[id] then acks[#acks + 1] = id end
   end
 
   -- One multi-id XACK, after every write above.

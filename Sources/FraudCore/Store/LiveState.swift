@@ -40,7 +40,7 @@ public struct LiveState: Sendable {
         var evidence = resultEntries.map { "\($0.stream) holds \($0.entries) entr\($0.entries == 1 ? "y" : "ies")" }
         if statisticsKeys > 0 { evidence.append("\(statisticsKeys) run statistics key\(statisticsKeys == 1 ? "" : "s")") }
         let decisions = featureState.decisionRecords
-        if decisions > 0 { evidence.append("\(decisions) scoring-API decision record\(decisions == 1 ? "" : "s")") }
+        if decisions > 0 { evidence.append("\(decisions) decision record\(decisions == 1 ? "" : "s")") }
         if !prepared && !featureState.dynamicKeys.isEmpty {
             evidence.append("feature state that prepare did not write (no \(PreparedWorld.key(namespace: namespace)))")
         }
@@ -50,12 +50,12 @@ public struct LiveState: Sendable {
     /// Whether the namespace has served traffic (see the type's summary).
     public var hasServedTraffic: Bool { !trafficEvidence.isEmpty }
 
-    /// What clearing the feature state deletes, e.g. `1204 feature-state keys (3 scoring-API decision records among
+    /// What clearing the feature state deletes, e.g. `1204 feature-state keys (3 decision records among
     /// them) and the running state of 200 profiles`.
     public var deletionSummary: String {
         let keys = featureState.dynamicKeys.count, decisions = featureState.decisionRecords, profiles = featureState.profiles.count
         return "\(keys) feature-state key\(keys == 1 ? "" : "s")"
-            + (decisions > 0 ? " (\(decisions) scoring-API decision record\(decisions == 1 ? "" : "s") among them)" : "")
+            + (decisions > 0 ? " (\(decisions) decision record\(decisions == 1 ? "" : "s") among them)" : "")
             + " and the running state of \(profiles) profile\(profiles == 1 ? "" : "s")"
     }
 }

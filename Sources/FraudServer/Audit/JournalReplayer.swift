@@ -60,13 +60,18 @@ struct JournalReplayer: Service {
         }
         let records = batch.filter { !applied.contains($0.sequence) }.map(\.record)
         if !records.isEmpty {
-            let stores = records.map { record in
-                RedisCommand(
-                    "SET", keys.decision(user: record.transaction.userId, transaction: record.transaction.transactionId),
-                    StoredDecision(DecisionAnswer(decision: record.decision, degraded: record.degraded)).json, "NX", "PX",
-                    idempotencyTTLMilliseconds)
+            // Each decision goes to its decision key unless another decision is there (a key still holding only a
+            // claim, from a round trip that failed after claiming, is this very decision's and is filled in).
+            let decisionKeys = records.map { keys.decision(user: $0.transaction.userId, transaction: $0.transaction.transactionId) }
+            let held = try await connection.pipeline(decisionKeys.map { RedisCommand("GET", $0) })
+            var stores: [RedisCommand] = []
+            for (index, record) in records.enumerated() {
+                let existing = held[index].bytes.flatMap { StoredDecision(text: String(decoding: $0, as: UTF8.self)) }
+                guard held[index].isNull || (existing != nil && existing?.decision == nil) else { continue }
+                stores.append(DecisionClaim(record.transaction, claimant: "journal:\(journal.instance)").storeCommand(
+                    key: decisionKeys[index], decision: record.decision, degraded: record.degraded, ttlMilliseconds: idempotencyTTLMilliseconds))
             }
-            for reply in try await connection.pipeline(stores) { _ = try reply.get() }
+            if !stores.isEmpty { for reply in try await connection.pipeline(stores) { _ = try reply.get() } }
             for (partition, group) in Dictionary(grouping: records, by: { call.partition(forUser: $0.transaction.userId) })
                 .sorted(by: { $0.key < $1.key }) {
                 let command = call.forPartition(partition).command(group, instance: journal.instance, sequence: last.sequence)

@@ -149,7 +149,7 @@ public enum ServeSettings {
     /// Transactions per lane round trip.
     public static let batchSize = Setting("API_BATCH_SIZE", flag: "batch-size")
     /// How long first decisions are kept for retries.
-    public static let idempotencyTTL = Setting("IDEMPOTENCY_TTL", flag: "idempotency-ttl")
+    public static let idempotencyTTL = Settings.idempotencyTTL
     /// Longest wait for one lane round trip.
     public static let redisTimeoutMilliseconds = Setting("REDIS_TIMEOUT_MS", flag: "redis-timeout-ms")
     /// The server's id in results and statistics.

@@ -32,6 +32,7 @@ struct ScoringRoutes {
         guard let answers = await engine.decide([transaction], explain: explain(request)) else {
             return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
         }
+        if let refusal = answers[0].refusal { return APIResponse.error(.conflict, refusal.rawValue, refusal.message) }
         let latency = (ContinuousClock.now - started).microseconds
         let response = ScoreResponse(transaction: transaction, answer: answers[0], latencyMicroseconds: latency)
         if let text = response.directJSON { return APIResponse.jsonText(text) }
@@ -89,7 +90,13 @@ struct ScoringRoutes {
             }
             let latency = (ContinuousClock.now - started).microseconds
             for (item, answer) in zip(valid, answers) {
-                elements[item.index] = .decided(ScoreResponse(transaction: item.transaction, answer: answer, latencyMicroseconds: latency))
+                if let refusal = answer.refusal {
+                    elements[item.index] = .rejected(
+                        index: item.index, transactionId: item.transaction.transactionId, status: 409, code: refusal.rawValue,
+                        message: refusal.message)
+                } else {
+                    elements[item.index] = .decided(ScoreResponse(transaction: item.transaction, answer: answer, latencyMicroseconds: latency))
+                }
             }
         }
         return APIResponse.json(BatchAnswer(results: elements.compactMap { $0 }))

@@ -15,6 +15,32 @@ public struct DecisionAnswer: Sendable, Equatable {
     public var baseMargin: Double?
     /// Each feature's share of the margin, when an explanation was asked for.
     public var contributions: [Double]?
+    /// Set when there is no decision to give (``DecisionClaim``): the answer is a `409` with this error and no
+    /// decision is disclosed.
+    public var refusal: Refusal?
+
+    /// Why a request gets no decision.
+    public enum Refusal: String, Sendable, Equatable {
+        /// The transaction id was decided before with other contract fields.
+        case duplicateConflict = "duplicate_conflict"
+        /// Another arrival (the stream worker, another server) is deciding it now.
+        case inProgress = "decision_in_progress"
+
+        /// The message of the `409`.
+        var message: String {
+            switch self {
+            case .duplicateConflict: "this transaction_id was decided before with other contract fields; the first decision stands"
+            case .inProgress: "this transaction is being decided by another arrival; retry shortly"
+            }
+        }
+    }
+
+    /// An answer that refuses, with no decision.
+    static func refused(_ refusal: Refusal) -> DecisionAnswer {
+        var answer = DecisionAnswer(decision: ScoredDecision(score: 0, isFraud: false, decision: "", reasons: "", modelVersion: 0))
+        answer.refusal = refusal
+        return answer
+    }
 
     /// Creates an answer.
     public init(
@@ -30,45 +56,9 @@ public struct DecisionAnswer: Sendable, Equatable {
     }
 }
 
-/// The first decision of a transaction as kept in its decision key (compact JSON), so a retry gets it back.
-struct StoredDecision: Codable, Equatable {
-    /// Score.
-    var s: Double
-    /// `is_fraud` 0/1.
-    var f: Int
-    /// Decision.
-    var d: String
-    /// Reasons, comma-separated.
-    var r: String
-    /// Model version.
-    var v: Int
-    /// Degraded 0/1.
-    var g: Int
-
-    init(_ answer: DecisionAnswer) {
-        s = answer.decision.score
-        f = answer.decision.isFraud ? 1 : 0
-        d = answer.decision.decision
-        r = answer.decision.reasons
-        v = answer.decision.modelVersion
-        g = answer.degraded ? 1 : 0
-    }
-
-    /// The JSON text stored.
-    var json: String {
-        // Encoding five scalars cannot fail.
-        String(decoding: (try? JSONEncoder().encode(self)) ?? Data(), as: UTF8.self)
-    }
-
-    /// Decodes a stored decision; `nil` when the key holds something else.
-    static func decode(_ bytes: [UInt8]) -> StoredDecision? {
-        try? JSONDecoder().decode(StoredDecision.self, from: Data(bytes))
-    }
-
-    /// The answer a retry gets.
-    var replayedAnswer: DecisionAnswer {
-        DecisionAnswer(
-            decision: ScoredDecision(score: s, isFraud: f == 1, decision: d, reasons: r, modelVersion: v), degraded: g == 1,
-            replayed: true)
+extension StoredDecision {
+    /// The answer a duplicate or a retry gets: the stored first decision.
+    var replayedAnswer: DecisionAnswer? {
+        decision.map { DecisionAnswer(decision: $0, degraded: degraded, replayed: true) }
     }
 }

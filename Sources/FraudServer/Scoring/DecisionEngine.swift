@@ -125,6 +125,8 @@ public final class EngineCounters: Sendable {
         public var degraded = 0
         /// Transactions refused with `503`.
         public var overloaded = 0
+        /// Duplicates refused with `409` (``DecisionAnswer/Refusal``).
+        public var refused = 0
         /// Decided transactions whose decision could not be stored or recorded (Redis failed).
         public var unrecorded = 0
     }
@@ -137,7 +139,11 @@ public final class EngineCounters: Sendable {
     func add(_ answers: [DecisionAnswer]) {
         state.withLock { counts in
             for answer in answers {
-                if answer.degraded { counts.degraded += 1 } else if answer.replayed { counts.replayed += 1 } else { counts.scored += 1 }
+                if answer.refusal != nil { counts.refused += 1 } else if answer.degraded { counts.degraded += 1 } else if answer.replayed {
+                    counts.replayed += 1
+                } else {
+                    counts.scored += 1
+                }
             }
         }
     }

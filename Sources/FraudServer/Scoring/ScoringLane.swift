@@ -51,7 +51,7 @@ actor ScoringLane {
                 // What the clients got (replayed answers were recorded when first given) is kept for the audit trail.
                 // Latency is what the client saw: receipt to answer, not to this failure.
                 engine.keepUnrecorded(batch.compactMap { item in
-                    guard let (given, at) = item.answered, !given.replayed else { return nil }
+                    guard let (given, at) = item.answered, !given.replayed, given.refusal == nil else { return nil }
                     return RecordDecisionsCall.Record(
                         transaction: item.transaction, decision: given.decision, latencyMicroseconds: (at - item.receivedAt).microseconds,
                         featuresMicroseconds: 0, scoringMicroseconds: 0, degraded: given.degraded)
@@ -64,65 +64,91 @@ actor ScoringLane {
     private func decide(_ batch: [PendingDecision]) async throws(RedisError) {
         let clock = ContinuousClock()
         let started = clock.now
-        let transactions = batch.map(\.transaction)
+        // The same transaction twice in one batch: only the first goes to Redis; the others get its answer.
+        var leaders: [Int] = []
+        var followers: [(index: Int, leader: Int)] = []
+        var seen: [String: Int] = [:]
+        for (index, item) in batch.enumerated() {
+            let key = item.transaction.userId + "\u{0}" + item.transaction.transactionId
+            if let leader = seen[key] { followers.append((index, leader)) } else {
+                seen[key] = index
+                leaders.append(index)
+            }
+        }
+        let transactions = leaders.map { batch[$0].transaction }
+        let claims = transactions.map { DecisionClaim($0, claimant: "api:\(engine.configuration.serverId):\(nextClaim())") }
         let decisionKeys = transactions.map { engine.keys.decision(user: $0.userId, transaction: $0.transactionId) }
+        let ttl = engine.configuration.idempotencyTTLSeconds * 1000
         let extractor = engine.extractor
         let plan = extractor.plan(transactions)
-        let replies = try await featureRoundTrip(decisionKeys.map { RedisCommand("GET", $0) } + plan.commands)
-        let featureReplies = Array(replies[batch.count...])
-        let vectors = try extractor.vectors(transactions, plan: plan, replies: featureReplies)
+        // One round trip: each transaction's decision claim, then the feature calls (idempotent for a duplicate).
+        let replies = try await featureRoundTrip(zip(claims, decisionKeys).map { $0.command(key: $1, ttlMilliseconds: ttl) } + plan.commands)
+        let vectors = try extractor.vectors(transactions, plan: plan, replies: Array(replies[transactions.count...]))
         let featuresDone = clock.now
 
-        var toScore: [Int] = []
-        for (index, item) in batch.enumerated() {
-            if case .bulkString(let bytes) = replies[index], let stored = StoredDecision.decode(bytes) {
-                item.settle(stored.replayedAnswer)
-            } else {
-                toScore.append(index)
+        var toScore: [Int] = []  // positions in leaders
+        for (position, index) in leaders.enumerated() {
+            switch try claims[position].status(replies[position]) {
+            case .first, .again: toScore.append(position)
+            case .duplicate(let stored): batch[index].settle(stored?.replayedAnswer ?? .refused(.inProgress))
+            case .conflict: batch[index].settle(.refused(.duplicateConflict))
             }
         }
-        if toScore.isEmpty { return }
-        let explained = engine.scorer.score(
-            toScore.map { vectors[$0] }, explain: toScore.map { batch[$0].explain }, transactions: toScore.map { batch[$0].transaction })
-        let scored = clock.now
-
-        var stores: [DecisionAnswer] = []
-        var commands: [RedisCommand] = []
-        let ttl = engine.configuration.idempotencyTTLSeconds * 1000
-        for (position, index) in toScore.enumerated() {
-            let result = explained[position]
-            let answer = DecisionAnswer(
-                decision: result.decision, features: batch[index].explain ? vectors[index] : nil,
-                baseMargin: result.contributions == nil ? nil : result.baseMargin, contributions: result.contributions)
-            let stored = batch[index].propose(answer)
-            stores.append(stored)
-            commands.append(RedisCommand("SET", decisionKeys[index], StoredDecision(stored).json, "NX", "GET", "PX", ttl))
-        }
-        let outcomes = try await connection.pipeline(commands)
         var records: [RecordDecisionsCall.Record] = []
-        let featuresMicroseconds = (featuresDone - started).microseconds
-        let scoringMicroseconds = (scored - featuresDone).microseconds
-        let now = clock.now
-        for (position, index) in toScore.enumerated() {
-            let item = batch[index]
-            switch outcomes[position] {
-            case .bulkString(let bytes):
-                // An earlier request for the same id won the key: its decision is the one.
-                item.settle(StoredDecision.decode(bytes)?.replayedAnswer ?? stores[position])
-            case .error(let message):
-                let given = item.settle(stores[position])
-                logger.warning("could not store a decision", metadata: ["error": "\(message)"])
-                engine.keepUnrecorded([RecordDecisionsCall.Record(
-                    transaction: item.transaction, decision: given.decision, latencyMicroseconds: ((item.answered?.at ?? now) - item.receivedAt).microseconds,
-                    featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded)])
-            default:
-                let given = item.settle(stores[position])
-                records.append(RecordDecisionsCall.Record(
-                    transaction: item.transaction, decision: given.decision, latencyMicroseconds: ((item.answered?.at ?? now) - item.receivedAt).microseconds,
-                    featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded))
+        if !toScore.isEmpty {
+            let explained = engine.scorer.score(
+                toScore.map { vectors[$0] }, explain: toScore.map { batch[leaders[$0]].explain },
+                transactions: toScore.map { transactions[$0] })
+            let scored = clock.now
+            var stores: [DecisionAnswer] = []
+            var commands: [RedisCommand] = []
+            for (slot, position) in toScore.enumerated() {
+                let result = explained[slot]
+                let answer = DecisionAnswer(
+                    decision: result.decision, features: batch[leaders[position]].explain ? vectors[position] : nil,
+                    baseMargin: result.contributions == nil ? nil : result.baseMargin, contributions: result.contributions)
+                // What the client gets (a degraded answer given at the deadline wins) is what is stored.
+                let stored = batch[leaders[position]].propose(answer)
+                stores.append(stored)
+                commands.append(claims[position].storeCommand(
+                    key: decisionKeys[position], decision: stored.decision, degraded: stored.degraded, ttlMilliseconds: ttl))
             }
+            let outcomes = try await connection.pipeline(commands)
+            let featuresMicroseconds = (featuresDone - started).microseconds
+            let scoringMicroseconds = (scored - featuresDone).microseconds
+            let now = clock.now
+            for (slot, position) in toScore.enumerated() {
+                let item = batch[leaders[position]]
+                let given = item.settle(stores[slot])
+                let record = RecordDecisionsCall.Record(
+                    transaction: item.transaction, decision: given.decision,
+                    latencyMicroseconds: ((item.answered?.at ?? now) - item.receivedAt).microseconds,
+                    featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded)
+                if case .error(let message) = outcomes[slot] {
+                    logger.warning("could not store a decision", metadata: ["error": "\(message)"])
+                    engine.keepUnrecorded([record])
+                } else {
+                    records.append(record)
+                }
+            }
+        }
+        for (index, leader) in followers {
+            let same = DecisionClaim.fingerprint(of: batch[index].transaction) == DecisionClaim.fingerprint(of: batch[leader].transaction)
+            var answer = batch[leader].answer ?? .refused(.inProgress)
+            if !same { answer = .refused(.duplicateConflict) } else if answer.refusal == nil { answer.replayed = true }
+            answer.features = nil
+            answer.contributions = nil
+            answer.baseMargin = nil
+            batch[index].settle(answer)
         }
         await engine.records.append(records)
+    }
+
+    /// Numbers this lane's claims (with the server id and the lane: unique per request).
+    private var claimNumber = 0
+    private func nextClaim() -> String {
+        claimNumber += 1
+        return "\(index)-\(claimNumber)"
     }
 
     /// The first round trip; a library missing after a Redis restart or `FUNCTION FLUSH` is loaded again and

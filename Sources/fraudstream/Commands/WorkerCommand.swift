@@ -68,6 +68,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var partitionSet: String?
     @Option(parsing: .unconditional, help: "Serve Prometheus metrics on this port at GET /metrics; with --workers N, child i listens on port+i-1 [METRICS_PORT] (default: no listener).")
     var metricsPort: Int?
+    @Option(parsing: .unconditional, help: "Seconds a transaction's decision is kept, so a duplicate or a retry (on either path) gets it back instead of a new one [IDEMPOTENCY_TTL] (default 86400).")
+    var idempotencyTtl: Int?
     @Option(help: "Address the metrics listener binds [METRICS_HOST] (default 127.0.0.1; 0.0.0.0 for a Prometheus on another host).")
     var metricsHost: String?
 
@@ -85,6 +87,7 @@ struct WorkerCommand: AsyncParsableCommand {
             Settings.unknownUserTTL: unknownUserTtl.map(String.init), Settings.userStateTTL: userStateTtl.map(String.init),
             Settings.profile: profile ? "1" : nil, Settings.metricsPort: metricsPort.map(String.init), Settings.metricsHost: metricsHost,
             Settings.partitionSet: partitionSet, Settings.restartChildren: restartChildren.map { $0 ? "1" : "0" },
+            Settings.idempotencyTTL: idempotencyTtl.map(String.init),
         ]
     }
 

@@ -5,6 +5,7 @@ public final class PipelineCounters: Sendable {
     private let read = Atomic<Int>(0)
     private let written = Atomic<Int>(0)
     private let deadLettered = Atomic<Int>(0)
+    private let duplicated = Atomic<Int>(0)
     private let featureMicros = Atomic<Int>(0)
     private let scoringMicros = Atomic<Int>(0)
     private let writeMicros = Atomic<Int>(0)
@@ -64,9 +65,10 @@ public final class PipelineCounters: Sendable {
     func scored(microseconds: Int64) {
         scoringMicros.bump(Int(microseconds))
     }
-    func written(_ count: Int, deadLetters: Int, microseconds: Int64, queueMicroseconds: Int64) {
+    func written(_ count: Int, deadLetters: Int, duplicates: Int = 0, microseconds: Int64, queueMicroseconds: Int64) {
         written.bump(count)
         deadLettered.bump(deadLetters)
+        duplicated.bump(duplicates)
         writeMicros.bump(Int(microseconds))
         queueMicros.bump(Int(queueMicroseconds))
         roundTrips.bump(1)
@@ -78,6 +80,8 @@ public final class PipelineCounters: Sendable {
     public struct Snapshot: Sendable, Equatable {
         /// Results written and entries dead-lettered since start.
         public var written = 0, deadLettered = 0
+        /// Duplicates acknowledged without a result (``DecisionClaim``).
+        public var duplicates = 0
         /// Summed stage times in µs.
         public var featureMicroseconds = 0, scoringMicroseconds = 0, writeMicroseconds = 0, queueMicroseconds = 0
         /// Redis round trips and written batches.
@@ -88,7 +92,7 @@ public final class PipelineCounters: Sendable {
     public var snapshot: Snapshot {
         Snapshot(
             written: written.load(ordering: .relaxed),
-            deadLettered: deadLettered.load(ordering: .relaxed), featureMicroseconds: featureMicros.load(ordering: .relaxed),
+            deadLettered: deadLettered.load(ordering: .relaxed), duplicates: duplicated.load(ordering: .relaxed), featureMicroseconds: featureMicros.load(ordering: .relaxed),
             scoringMicroseconds: scoringMicros.load(ordering: .relaxed), writeMicroseconds: writeMicros.load(ordering: .relaxed),
             queueMicroseconds: queueMicros.load(ordering: .relaxed), roundTrips: roundTrips.load(ordering: .relaxed),
             batches: batches.load(ordering: .relaxed))

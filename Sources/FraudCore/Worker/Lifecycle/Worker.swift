@@ -83,7 +83,7 @@ public struct Worker: Sendable {
             let snapshot = counters.snapshot
             var read = 0
             for partition in partitions { read += await partition.consumer.entriesRead }
-            let pending = read - snapshot.written - snapshot.deadLettered
+            let pending = read - snapshot.written - snapshot.deadLettered - snapshot.duplicates
             let reason = failure.flatMap(Self.reason)
             // Leave the group only after a clean drain (DELCONSUMER would drop pending entries); release
             // the lease after leaving, in every case (compare-and-set: a lease lost to another worker stays theirs).
@@ -199,7 +199,7 @@ public struct Worker: Sendable {
         for index in 0..<configuration.fetchers {
             fetchers.append(FeatureFetcher(
                 connection: try await connect("features-\(index)"), extractor: extractor, logger: logger,
-                waitsForState: !configuration.keepServingOnStateLoss))
+                waitsForState: !configuration.keepServingOnStateLoss, decisionTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000))
         }
         let partitionStreams = configuration.partitionIndices.map { configuration.streams.partition($0) }
         let suffix = { (name: String, index: Int) in partitionStreams.count > 1 || configuration.streams.isPartitioned ? "\(name)-p\(index)" : name }

@@ -107,6 +107,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var keepServingOnStateLoss = false
     /// The largest acceptable amount (`MAX_AMOUNT`).
     public var maxAmount = TransactionParser.defaultMaximumAmount
+    /// How long a transaction's decision is kept for duplicates (`IDEMPOTENCY_TTL`), s.
+    public var idempotencyTTLSeconds = 86_400
     /// Feature definitions shared with training.
     public var features = FeatureSettings()
 
@@ -132,6 +134,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
             (Settings.blockMilliseconds, 1...600_000, \.blockMilliseconds),
             (Settings.claimIdleMilliseconds, 100...86_400_000, \.claimIdleMilliseconds),
             (Settings.maxDeliveries, 1...1_000, \.maxDeliveries),
+            (Settings.idempotencyTTL, 1...Settings.maximumTTLSeconds, \.idempotencyTTLSeconds),
             (Settings.shutdownTimeoutMilliseconds, 100...600_000, \.shutdownTimeoutMilliseconds),
             (Settings.earliestTimestampMilliseconds, 0...4_102_444_800_000, \.earliestTimestampMilliseconds),
             (Settings.maxClockSkewMilliseconds, 0...3_153_600_000_000, \.maxClockSkewMilliseconds),

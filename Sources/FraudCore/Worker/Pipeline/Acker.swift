@@ -31,7 +31,8 @@ public struct Acker: Service {
         for await acknowledged in input {
             let batch = acknowledged.batch
             counters.written(
-                batch.items.count, deadLetters: batch.deadLetters.count, microseconds: batch.timings.writeMicroseconds,
+                batch.items.count, deadLetters: batch.deadLetters.count, duplicates: batch.duplicates.count,
+                microseconds: batch.timings.writeMicroseconds,
                 queueMicroseconds: batch.timings.queueMicroseconds)
             await statistics.record(batch, endToEndMicroseconds: acknowledged.endToEndMicroseconds)
             record(acknowledged)

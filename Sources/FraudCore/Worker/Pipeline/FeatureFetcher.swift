@@ -17,20 +17,31 @@ public actor FeatureFetcher {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { connection.executor.asUnownedSerialExecutor() }
 
     /// Creates a fetcher.
-    public init(connection: RedisConnection, extractor: FeatureExtractor, logger: Logger, waitsForState: Bool = true) {
+    /// How long a decision key is kept (`IDEMPOTENCY_TTL`), ms.
+    private let decisionTTLMilliseconds: Int
+
+    public init(
+        connection: RedisConnection, extractor: FeatureExtractor, logger: Logger, waitsForState: Bool = true,
+        decisionTTLMilliseconds: Int = 86_400_000
+    ) {
         self.waitsForState = waitsForState
+        self.decisionTTLMilliseconds = decisionTTLMilliseconds
         self.connection = connection
         self.extractor = extractor
         self.logger = logger
     }
 
-    /// Feature vectors of `transactions`, in order; retries transient failures until cancelled.
-    public func fetch(_ transactions: [Transaction]) async throws -> [[Double]] {
-        if transactions.isEmpty { return [] }
+    /// Each item's decision claim (its stream entry id claims it) and feature vector, in order; retries transient
+    /// failures until cancelled (a retry claims as the same arrival, so it is never taken for a duplicate).
+    public func fetch(_ items: [BatchItem]) async throws -> (vectors: [[Double]], statuses: [DecisionClaim.Status]) {
+        if items.isEmpty { return ([], []) }
+        let transactions = items.map(\.transaction)
+        let claims = items.map { DecisionClaim($0.transaction, claimant: $0.sourceId) }
+        let ttl = decisionTTLMilliseconds
         return try await RetryPolicy.untilCancelled.run(
             "feature fetch", logger: logger, recover: reloadingLibrary(.features, on: connection, waitingForStateOf: waitsForState ? extractor.settings.namespace : nil)
-        ) { () async throws(RedisError) -> [[Double]] in
-            try await extractor.fetch(transactions, on: connection)
+        ) { () async throws(RedisError) -> (vectors: [[Double]], statuses: [DecisionClaim.Status]) in
+            try await extractor.fetch(transactions, claims: claims, ttlMilliseconds: ttl, on: connection)
         }
     }
 }

@@ -30,13 +30,14 @@ public struct FeatureStage: Service {
         for await var batch in input {
             let start = ContinuousClock.now
             batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
-            let (vectors, roundTrips): ([[Double]], Int)
+            let (vectors, statuses, roundTrips): ([[Double]], [DecisionClaim.Status], Int)
             do {
-                (vectors, roundTrips) = try await self.vectors(for: batch.items)
+                (vectors, statuses, roundTrips) = try await self.vectors(for: batch.items)
             } catch let error as RedisError where error.code != .cancelled {
                 throw FraudError(stage: "fetching features", error)
             }
             batch.vectors = vectors
+            Self.separateDuplicates(&batch, statuses: statuses)
             let elapsed = (ContinuousClock.now - start).microseconds
             batch.timings.featuresMicroseconds = elapsed
             counters.featured(microseconds: elapsed, roundTrips: roundTrips)
@@ -45,25 +46,60 @@ public struct FeatureStage: Service {
         }
     }
 
-    /// The vectors in item order, and how many fetchers (round trips) it took.
-    private func vectors(for items: [BatchItem]) async throws -> ([[Double]], Int) {
-        if items.isEmpty { return ([], 0) }
-        if fetchers.count == 1 { return (try await fetchers[0].fetch(items.map(\.transaction)), 1) }
+    /// The vectors and claim statuses in item order, and how many fetchers (round trips) it took.
+    private func vectors(for items: [BatchItem]) async throws -> ([[Double]], [DecisionClaim.Status], Int) {
+        if items.isEmpty { return ([], [], 0) }
+        if fetchers.count == 1 {
+            let fetched = try await fetchers[0].fetch(items)
+            return (fetched.vectors, fetched.statuses, 1)
+        }
         var groups = [[Int]](repeating: [], count: fetchers.count)
         for (index, item) in items.enumerated() {
             groups[Self.route(item.transaction.userId, fetchers: fetchers.count)].append(index)
         }
-        var result = [[Double]](repeating: [], count: items.count)
-        try await withThrowingTaskGroup(of: (Int, [[Double]]).self) { group in
+        var vectors = [[Double]](repeating: [], count: items.count)
+        var statuses = [DecisionClaim.Status](repeating: .first, count: items.count)
+        try await withThrowingTaskGroup(of: (Int, [[Double]], [DecisionClaim.Status]).self) { group in
             for (fetcherIndex, indices) in groups.enumerated() where !indices.isEmpty {
-                let transactions = indices.map { items[$0].transaction }
+                let part = indices.map { items[$0] }
                 let fetcher = fetchers[fetcherIndex]
-                group.addTask { (fetcherIndex, try await fetcher.fetch(transactions)) }
+                group.addTask {
+                    let fetched = try await fetcher.fetch(part)
+                    return (fetcherIndex, fetched.vectors, fetched.statuses)
+                }
             }
-            for try await (fetcherIndex, vectors) in group {
-                for (position, index) in groups[fetcherIndex].enumerated() { result[index] = vectors[position] }
+            for try await (fetcherIndex, partVectors, partStatuses) in group {
+                for (position, index) in groups[fetcherIndex].enumerated() {
+                    vectors[index] = partVectors[position]
+                    statuses[index] = partStatuses[position]
+                }
             }
         }
-        return (result, groups.filter { !$0.isEmpty }.count)
+        return (vectors, statuses, groups.filter { !$0.isEmpty }.count)
+    }
+
+    /// Takes the batch's duplicates out: a duplicate of a transaction decided (or being decided) by an earlier arrival
+    /// is acknowledged without a result; one whose contract fields differ is dead-lettered `duplicate_conflict`.
+    static func separateDuplicates(_ batch: inout Batch, statuses: [DecisionClaim.Status]) {
+        guard statuses.contains(where: { if case .first = $0 { false } else if case .again = $0 { false } else { true } }) else { return }
+        var items: [BatchItem] = []
+        var vectors: [[Double]] = []
+        for (index, item) in batch.items.enumerated() {
+            switch statuses[index] {
+            case .first, .again:
+                items.append(item)
+                vectors.append(batch.vectors[index])
+            case .duplicate:
+                batch.duplicates.append(item.sourceId)
+            case .conflict:
+                batch.deadLetters.append(DeadLetter(
+                    sourceId: item.sourceId,
+                    reason: "transaction_id '\(item.transaction.transactionId.prefix(128))' was decided before with other contract fields; "
+                        + "the first decision stands",
+                    runId: item.transaction.runId ?? "", fields: item.transaction.streamFields, kind: "duplicate_conflict"))
+            }
+        }
+        batch.items = items
+        batch.vectors = vectors
     }
 }

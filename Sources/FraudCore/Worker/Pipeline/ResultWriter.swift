@@ -21,15 +21,27 @@ public actor ResultWriter {
     /// Writes and acknowledges `batch`; returns each item's end-to-end latency in µs (-1 when this
     /// worker no longer owned the entry). Transient failures are retried with backoff until
     /// cancelled; a retry never writes twice because the function skips acknowledged entries.
+    ///
+    /// Each decision is also stored in its transaction's decision key (``DecisionClaim``), in the same round trip and
+    /// before the write call, so a duplicate arriving later, on either path, gets it back.
     public func write(_ batch: Batch) async throws -> [Int64] {
         let command = call.command(batch)
+        let keys = FeatureKeys(namespace: call.configuration.namespace)
+        let ttl = call.configuration.idempotencyTTLSeconds * 1000
+        let stores = zip(batch.items, batch.decisions).map { item, decision in
+            DecisionClaim(item.transaction, claimant: item.sourceId).storeCommand(
+                key: keys.decision(user: item.transaction.userId, transaction: item.transaction.transactionId), decision: decision,
+                degraded: false, ttlMilliseconds: ttl)
+        }
         let results = batch.items.count
         let connection = self.connection
         let reply = try await RetryPolicy.untilCancelled.run(
             "writing results of batch \(batch.sequence) (entries stay pending, nothing is written twice)", logger: logger,
             recover: reloadingLibrary(.results, on: connection)
         ) { () async throws(RedisError) -> WriteBatchReply in
-            try WriteBatchCall.decode(try await connection.send(command), results: results)
+            let replies = try await connection.pipeline(stores + [command])
+            for reply in replies.dropLast() { _ = try reply.get() }
+            return try WriteBatchCall.decode(replies[replies.count - 1], results: results)
         }
         return reply.latenciesMicroseconds
     }

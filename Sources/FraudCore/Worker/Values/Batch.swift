@@ -6,6 +6,8 @@ public struct Batch: Sendable {
     public var items: [BatchItem]
     /// Entries to dead-letter.
     public var deadLetters: [DeadLetter]
+    /// Entries of transactions an earlier arrival decided (``DecisionClaim``): acknowledged without a result.
+    public var duplicates: [String] = []
     /// When its first entry was read.
     public var readAt: ContinuousClock.Instant
     /// When it left the batcher.
@@ -18,5 +20,5 @@ public struct Batch: Sendable {
     public var timings = StageTimings()
 
     /// Number of entries (valid and dead-lettered).
-    public var entryCount: Int { items.count + deadLetters.count }
+    public var entryCount: Int { items.count + deadLetters.count + duplicates.count }
 }

@@ -1,0 +1,105 @@
+import Foundation
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudCore
+@testable import FraudServer
+
+/// One decision per transaction, whichever path it arrives by and however often: against a real redis-server, a real
+/// worker and a real scoring server on it.
+@Suite("One decision per transaction against a real redis-server")
+struct OneDecisionTests {
+    /// Result entries by transaction id.
+    static func results(_ redis: RedisConnection) async throws -> [String: [[String: String]]] {
+        let reply = try await redis.send(RedisCommand("XRANGE", "fraud:results", "-", "+"))
+        let entries = (reply.array ?? []).compactMap { $0.array?[1].stringPairs }
+        return Dictionary(grouping: entries, by: { $0["transaction_id"] ?? "" })
+    }
+
+    /// The stream fields of the API harness's transaction `id` for user `u<user>` (same contract fields on both paths).
+    static func streamFields(_ id: String, user: Int, amount: Double = 42.5) -> [(String, String)] {
+        [
+            ("transaction_id", id), ("user_id", "u\(user)"), ("amount", String(amount)), ("merchant_id", "m1"),
+            ("timestamp", String(Int64(Date().timeIntervalSince1970 * 1000))), ("lat", "40.5"), ("lon", "-74.1"),
+            ("card_provider", "VISA"), ("merchant_category", "retail"), ("device_id", "d1"), ("ip", "10.0.0.1"), ("run_id", "api-run"),
+        ]
+    }
+
+    @Test func anXADDSentTwiceIsDecidedOnceAndCountedOnce() async throws {
+        try await WorkerHarness.with { harness in
+            let entries = (0..<60).map { WorkerHarness.fields($0) }
+            // A producer that retries every XADD: each transaction twice, the second after all the first ones.
+            try await harness.publish(entries)
+            try await harness.publish(entries)
+            _ = try await harness.runWorker(harness.configuration()) {
+                guard try await harness.length("fraud:results") >= 60 else { return false }
+                return try await GroupBacklog.measure(stream: "fraud:transactions", group: "inference_workers", on: harness.redis)?.isDrained == true
+            }
+            let results = try await Self.results(harness.redis)
+            #expect(results.count == 60)
+            #expect(results.values.allSatisfy { $0.count == 1 })
+            #expect(try await harness.pendingCount() == 0)  // the duplicates were acknowledged
+            let run = try await RunStatistics.load(run: "run-test", namespace: "fraud", on: harness.redis)
+            #expect(run.processed == 60)
+            #expect(try await harness.length("fraud:dead_letters") == 0)
+        }
+    }
+
+    @Test func theSameTransactionOnBothPathsGetsOneDecision() async throws {
+        try await ScoringAPIHarness.with { api in
+            let harness = api.redisHarness
+            let client = try await api.connect()
+            // Stream first, then the API: the API answers with the stream's decision, replayed.
+            try await harness.publish([Self.streamFields("both-1", user: 4)])
+            _ = try await harness.runWorker(harness.configuration()) { try await Self.results(harness.redis)["both-1"] != nil }
+            let streamResult = try #require(try await Self.results(harness.redis)["both-1"]?.first)
+            let replay = try ScoringAPIHarness.object(
+                try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("both-1", user: 4)))
+            #expect(replay["replayed"] as? Bool == true)
+            #expect(replay["decision"] as? String == streamResult["decision"])
+            #expect((replay["reasons"] as? [String])?.joined(separator: ",") == streamResult["reasons"])
+            // API first, then the stream: the stream's duplicate is acknowledged without a second result.
+            let first = try ScoringAPIHarness.object(
+                try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("both-2", user: 5)))
+            #expect(first["replayed"] as? Bool == false)
+            try await waitUntil("the API's decision to be recorded") { try await Self.results(harness.redis)["both-2"] != nil }
+            try await harness.publish([Self.streamFields("both-2", user: 5)])
+            _ = try await harness.runWorker(harness.configuration()) {
+                try await GroupBacklog.measure(stream: "fraud:transactions", group: "inference_workers", on: harness.redis)?.isDrained == true
+            }
+            let results = try await Self.results(harness.redis)
+            #expect(results["both-1"]?.count == 1 && results["both-2"]?.count == 1)
+            #expect(results["both-2"]?.first?["source"] == "api")
+            #expect(try await harness.length("fraud:dead_letters") == 0)
+            await client.close()
+        }
+    }
+
+    @Test func aDuplicateWithOtherContractFieldsIsAConflictOnBothPaths() async throws {
+        try await ScoringAPIHarness.with { api in
+            let harness = api.redisHarness
+            let client = try await api.connect()
+            #expect(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("c-1", user: 6)).status == 200)
+            // The API: another amount for the same id is a 409, and no decision is disclosed.
+            let conflict = try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("c-1", user: 6, amount: 999))
+            #expect(conflict.status == 409)
+            let body = try ScoringAPIHarness.object(conflict)
+            #expect(body["error"] as? String == "duplicate_conflict")
+            #expect(body["decision"] == nil && body["score"] == nil)
+            // The stream: a dead letter duplicate_conflict; the first decision stands.
+            try await waitUntil("the API's decision to be recorded") { try await Self.results(harness.redis)["c-1"] != nil }
+            try await harness.publish([Self.streamFields("c-1", user: 6, amount: 999)])
+            _ = try await harness.runWorker(harness.configuration()) { try await harness.length("fraud:dead_letters") >= 1 }
+            let dead = try await harness.entries("fraud:dead_letters")
+            #expect(dead.count == 1)
+            #expect(dead.first?["reason"]?.contains("decided before with other contract fields") == true)
+            #expect(try await Self.results(harness.redis)["c-1"]?.count == 1)
+            // The same body again is still the same transaction: replayed.
+            let again = try ScoringAPIHarness.object(
+                try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("c-1", user: 6)))
+            #expect(again["replayed"] as? Bool == true)
+            await client.close()
+        }
+    }
+}
