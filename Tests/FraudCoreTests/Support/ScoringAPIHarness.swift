@@ -43,6 +43,7 @@ struct ScoringAPIHarness {
             configuration.modelCheckMilliseconds = 100
             // Generous, so a loaded test machine never turns an answer degraded; the deadline tests set their own.
             configuration.deadlineMilliseconds = 5_000
+            configuration.shutdownTimeoutMilliseconds = 60_000
             configure(&configuration)
             let listening = Mutex<Int?>(nil)
             let server = ScoringServer(configuration: configuration, redis: redisHarness.server.configuration, logger: Logger(label: "test.serve"))

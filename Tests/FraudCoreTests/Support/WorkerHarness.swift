@@ -69,6 +69,9 @@ struct WorkerHarness {
         configuration.blockMilliseconds = 100
         configuration.statisticsFlushMilliseconds = 100
         configuration.modelCheckMilliseconds = 100
+        // Generous: a machine whose cores another job holds may stall a drain for seconds, and a test that stops a
+        // worker must not depend on the drain beating a deadline (the shutdown tests set their own).
+        configuration.shutdownTimeoutMilliseconds = 60_000
         return configuration
     }
 

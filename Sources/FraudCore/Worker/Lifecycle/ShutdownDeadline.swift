@@ -60,11 +60,12 @@ public final class ShutdownDeadline: Sendable {
     }
 
     /// Runs `body` until it finishes or the deadline passes, whichever is first; past the deadline `body` is
-    /// cancelled (a Redis call in it is interrupted) and this returns `false`.
+    /// cancelled (a Redis call in it is interrupted) and this returns `false`. `body` gets at least the watchdog's
+    /// slack, so a drain that used the whole budget still releases what it holds when Redis answers at once.
     @discardableResult
     public func bounded(_ body: @escaping @Sendable () async -> Void) async -> Bool {
         begin()
-        let left = remaining
+        let left = max(remaining, .milliseconds(Self.watchdogSlackMilliseconds))
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await body()
