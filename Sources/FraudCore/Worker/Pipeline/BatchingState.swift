@@ -42,10 +42,4 @@ public struct BatchingState: Sendable, Equatable {
         if remaining <= 0 { return .emit }
         return .read(count: batchSize - collected, blockMilliseconds: Int(remaining))
     }
-
-    /// Starts the next batch.
-    public mutating func reset() {
-        collected = 0
-        firstEntryAtMilliseconds = nil
-    }
 }

@@ -22,8 +22,6 @@ public actor Consumer {
     public private(set) var entriesRead = 0
     /// Entries taken over from other consumers.
     public private(set) var entriesClaimed = 0
-    /// Own pending entries taken back after a restart or a lost reply.
-    public private(set) var entriesRecovered = 0
     /// Dead consumers removed from the group (``IdleConsumerRemoval``).
     public private(set) var consumersRemoved = 0
     private let idleConsumerRemoval: IdleConsumerRemoval
@@ -104,7 +102,6 @@ public actor Consumer {
                 let (own, lastPendingId) = try await recoverOwn(from: start, count: count)
                 claims.recoveredOwn(lastId: lastPendingId)
                 if !own.isEmpty {
-                    entriesRecovered += own.count
                     return own
                 }
             case .autoClaim(let start):

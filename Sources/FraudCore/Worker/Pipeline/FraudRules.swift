@@ -21,11 +21,6 @@ public struct FraudRules: Sendable, Equatable {
         self.ruleSet = ruleSet
     }
 
-    /// Reason codes of the rules matching `features` (text fields read as empty, the score as 0), in rule order.
-    public func reasons(_ features: [Double]) -> [String] {
-        ruleSet.evaluate(RuleInput(features: features, score: 0, transaction: nil)).reasons
-    }
-
     /// The decision for a scored transaction.
     public func decide(score: Double, features: [Double], modelVersion: Int, transaction: Transaction? = nil) -> ScoredDecision {
         let verdict = ruleSet.evaluate(RuleInput(features: features, score: score, transaction: transaction))
