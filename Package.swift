@@ -119,6 +119,11 @@ let package = Package(
             dependencies: ["FraudCore"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "FraudServerUnitTests",
+            dependencies: ["FraudServer", "FraudCore"],
+            swiftSettings: swiftSettings
+        ),
         // Integration tests: each test starts its own redis-server (RedisHarness); some run the
         // built `fraudstream` executable.
         .testTarget(
