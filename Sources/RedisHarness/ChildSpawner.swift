@@ -71,7 +71,7 @@ final class ChildRegistry: @unchecked Sendable {
                 swept = true
                 sweep()
             }
-            FileManager.default.createFile(atPath: "\(folder)/\(owner)-\(child)", contents: Data())
+            _ = FileManager.default.createFile(atPath: "\(folder)/\(owner)-\(child)", contents: Data())
         }
     }
 

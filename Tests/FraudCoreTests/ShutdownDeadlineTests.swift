@@ -59,7 +59,7 @@ struct ShutdownDeadlineTests {
             let pid = try #require(harness.server.processIdentifier)
             defer { kill(pid, SIGCONT) }
             try await ChildProcess.run(
-                WorkerSignalTests.workerArguments(harness, ["--consumer-name", "frozen", "--shutdown-timeout-ms", "1000"])
+                WorkerSignalTests.workerArguments(harness, ["--consumer-name", "frozen"], shutdownTimeoutMilliseconds: 1_000)
             ) { worker in
                 try await harness.waitForLength("fraud:results", atLeast: 200)
                 kill(pid, SIGSTOP)

@@ -18,9 +18,11 @@ struct WorkerSignalTests {
 
     static let backlog = 10_000
 
-    static func workerArguments(_ harness: WorkerHarness, _ extra: [String]) -> [String] {
+    /// A worker process's arguments. The shutdown timeout is generous by default: a machine whose cores another job
+    /// holds can stall a drain for seconds, and these tests are about signals, not the deadline.
+    static func workerArguments(_ harness: WorkerHarness, _ extra: [String], shutdownTimeoutMilliseconds: Int = 60_000) -> [String] {
         ["worker", "--redis-url", "redis://127.0.0.1:\(harness.server.port)", "--batch-size", "10", "--block-ms", "100",
-         "--log-level", "warning"] + extra
+         "--log-level", "warning", "--shutdown-timeout-ms", String(shutdownTimeoutMilliseconds)] + extra
     }
 
     /// Consumer names registered in the group.
@@ -90,12 +92,24 @@ struct WorkerSignalTests {
                 try await waitUntil("two worker processes") { ChildProcess.children(of: supervisor.pid).count == 2 }
                 let before = ChildProcess.children(of: supervisor.pid)
                 let victim = try #require(before.first)
+                try await waitUntil("both workers to hold their leases") {
+                    for name in ["sup-1", "sup-2"] where try await harness.redis.send(RedisCommand("EXISTS", ConsumerLeaseTests.leaseKey(name))).int != 1 {
+                        return false
+                    }
+                    return true
+                }
                 kill(victim, SIGKILL)
                 try await waitUntil("a new worker process in place of \(victim)", timeout: .seconds(15)) {
                     let now = ChildProcess.children(of: supervisor.pid)
                     return now.count == 2 && !now.contains(victim)
                 }
                 #expect(supervisor.standardError.contains("was killed by signal 9; restarting it"), "stderr: \(supervisor.standardError)")
+                // The replacement takes its slot's name back at once (the slot keeps its lease token across restarts),
+                // rather than being refused until the killed worker's lease expires; it stays up.
+                let replacement = try #require(ChildProcess.children(of: supervisor.pid).first { !before.contains($0) })
+                try await Task.sleep(for: .seconds(2))
+                #expect(ChildProcess.isAlive(replacement), "stderr: \(supervisor.standardError)")
+                #expect(!supervisor.standardError.contains("is held by another live worker"), "stderr: \(supervisor.standardError)")
                 supervisor.send(SIGTERM)
                 let termination = try await supervisor.waitForExit()
                 #expect(termination == .exited(0), "stderr: \(supervisor.standardError)")

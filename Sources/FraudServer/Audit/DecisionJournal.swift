@@ -91,7 +91,7 @@ final class DecisionJournal: Sendable {
     }
 
     deinit {
-        state.withLock { close($0.lockDescriptor) }
+        _ = state.withLock { close($0.lockDescriptor) }
     }
 
     /// Entries waiting.

@@ -104,6 +104,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let settings = self.settings
         var configuration = try workerConfiguration()
         configuration.exitsPastShutdownDeadline = true
+        configuration.leaseToken = ProcessInfo.processInfo.environment[WorkerProcesses.leaseTokenVariable].flatMap { $0.isEmpty ? nil : $0 }
         let processCount = try settings.integer(Settings.workers, in: 1...64) ?? 1
         let metricsPort = try settings.integer(Settings.metricsPort, in: 0...65_535)
         let metricsHost = settings.string(Settings.metricsHost) ?? "127.0.0.1"

@@ -7,12 +7,16 @@ enum WorkerProcesses {
     static let parentVariable = "FRAUDSTREAM_PARENT_PID"
 
     /// Starts this executable with `arguments` (which begin with `worker`).
-    static func start(_ arguments: [String]) throws -> Process {
+    /// The environment variable that carries a supervisor slot's lease token to its child.
+    static let leaseTokenVariable = "FRAUDSTREAM_LEASE_TOKEN"
+
+    static func start(_ arguments: [String], leaseToken: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment[parentVariable] = String(getpid())
+        environment[leaseTokenVariable] = leaseToken
         process.environment = environment
         try process.run()
         return process

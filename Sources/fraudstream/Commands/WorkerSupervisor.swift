@@ -1,4 +1,5 @@
 import Dispatch
+import FraudCore
 import Foundation
 import Logging
 import RedisClient
@@ -77,8 +78,10 @@ struct WorkerSupervisor {
     private func supervise(slot: Int, name: String, arguments: [String], children: Children) async throws -> Int32 {
         var restarts = RetryState(policy: Self.restartPolicy)
         let clock = ContinuousClock()
+        // One lease token per slot: a child restarted after a crash holds its predecessor's lease at once.
+        let leaseToken = ConsumerLease.makeToken()
         while true {
-            let process = try WorkerProcesses.start(arguments)
+            let process = try WorkerProcesses.start(arguments, leaseToken: leaseToken)
             children.set(slot, process)
             if children.shuttingDown { WorkerProcesses.signal([process], SIGTERM) }  // a signal raced the start
             logger.info("started worker process", metadata: ["pid": "\(process.processIdentifier)", "consumer": "\(name)"])

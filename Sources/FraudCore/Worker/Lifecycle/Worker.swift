@@ -244,7 +244,8 @@ public struct Worker: Sendable {
             try await consumer.ensureGroup()
             // The writers carry the lease token: a write under a name another live worker took over is fenced off.
             let lease = ConsumerLease(
-                streams: streams, consumer: configuration.consumerName, ttlMilliseconds: configuration.leaseTTLMilliseconds)
+                streams: streams, consumer: configuration.consumerName, ttlMilliseconds: configuration.leaseTTLMilliseconds,
+                token: configuration.leaseToken ?? ConsumerLease.makeToken())
             var writers: [ResultWriter] = []
             for writer in 0..<configuration.writers {
                 writers.append(ResultWriter(

@@ -107,6 +107,10 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var keepServingOnStateLoss = false
     /// The largest acceptable amount (`MAX_AMOUNT`).
     public var maxAmount = TransactionParser.defaultMaximumAmount
+    /// The consumer-name lease's token, when a supervisor gives one: the same for every restart of one slot, so a
+    /// child restarted after a crash takes its name back at once instead of waiting for its predecessor's lease to
+    /// expire. `nil`: a fresh random token.
+    public var leaseToken: String?
     /// How long a transaction's decision is kept for duplicates (`IDEMPOTENCY_TTL`), s.
     public var idempotencyTTLSeconds = 86_400
     /// Feature definitions shared with training.
