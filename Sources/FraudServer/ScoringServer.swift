@@ -160,7 +160,8 @@ public struct ScoringServer: Sendable {
         // One deadline for the whole shutdown; its marker goes last, so the group tells it first.
         let deadline = ShutdownDeadline(
             milliseconds: configuration.shutdownTimeoutMilliseconds,
-            exitCode: configuration.exitsPastShutdownDeadline ? FraudError.Code.stoppedWithPending.exitCode : nil, what: "scoring API")
+            exitCode: configuration.exitsPastShutdownDeadline ? FraudError.Code.stoppedWithPending.exitCode : nil, what: "scoring API",
+            leftBehind: "decisions not yet recorded stay in the decision journal, recorded after the next start")
         services.append(.init(service: deadline.marker, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.gracefulShutdownSignals = signals

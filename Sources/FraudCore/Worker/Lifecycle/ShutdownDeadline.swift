@@ -18,16 +18,22 @@ public final class ShutdownDeadline: Sendable {
     public let exitCode: Int32?
     /// What shuts down, for the line printed past the deadline ("worker", "scoring API").
     public let what: String
+    /// What becomes of unfinished work, for the same line.
+    public let leftBehind: String
     private let started = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Slack after the deadline before the watchdog ends the process.
     static let watchdogSlackMilliseconds = 250
 
     /// A deadline of `milliseconds` for the shutdown of `what`.
-    public init(milliseconds: Int, exitCode: Int32? = nil, what: String) {
+    public init(
+        milliseconds: Int, exitCode: Int32? = nil, what: String,
+        leftBehind: String = "what was not acknowledged stays pending for another worker to claim"
+    ) {
         self.milliseconds = milliseconds
         self.exitCode = exitCode
         self.what = what
+        self.leftBehind = leftBehind
     }
 
     /// How long the group may drain gracefully before it cancels its services: the budget less a reserve for the
@@ -42,11 +48,11 @@ public final class ShutdownDeadline: Sendable {
             return true
         }
         guard first, let exitCode else { return }
-        let budget = milliseconds, what = self.what
+        let budget = milliseconds, what = self.what, leftBehind = self.leftBehind
         Thread.detachNewThread {
             Thread.sleep(forTimeInterval: Double(budget + Self.watchdogSlackMilliseconds) / 1_000)
             let line = "fraudstream: the \(what) did not finish shutting down within --shutdown-timeout-ms \(budget) "
-                + "(is Redis answering?); exiting now, and what was not acknowledged stays pending for another worker to claim\n"
+                + "(is Redis answering?); exiting now, and \(leftBehind)\n"
             FileHandle.standardError.write(Data(line.utf8))
             fflush(nil)
             _exit(exitCode)
