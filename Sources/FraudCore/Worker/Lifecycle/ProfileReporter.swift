@@ -1,10 +1,11 @@
 import Foundation
 import ServiceLifecycle
 
-/// `--profile`: every few seconds, throughput, in-flight batches and where the time per transaction goes.
+/// `--profile`: every few seconds, throughput, in-flight batches and where the time per transaction goes, over every
+/// partition the worker reads (the in-flight bound is per partition: each is shown when there are several).
 struct ProfileReporter: Service {
     let counters: PipelineCounters
-    let limiter: InFlightLimiter
+    let limiters: [InFlightLimiter]
     let intervalSeconds: Int
     /// The worker's consumer name, at the start of every line (several workers may share a terminal).
     let workerId: String
@@ -19,12 +20,18 @@ struct ProfileReporter: Service {
             func perTransaction(_ micros: Int) -> String {
                 written == 0 ? "-" : String(format: "%.1f", Double(micros) / Double(written))
             }
-            let inFlight = await limiter.inFlight
+            var perPartition: [Int] = []
+            for limiter in limiters { perPartition.append(await limiter.inFlight) }
+            let inFlight = perPartition.reduce(0, +)
+            let capacity = limiters.reduce(0) { $0 + $1.capacity }
+            let parts = limiters.count > 1
+                ? " (" + zip(perPartition, limiters).enumerated().map { "p\($0.offset) \($0.element.0)/\($0.element.1.capacity)" }.joined(separator: ", ") + ")"
+                : ""
             printLine(
                 String(
-                    format: "profile  %@  %8.0f tx/s  in-flight %d/%d batches  avg batch %.0f  round trips/batch %.1f  "
+                    format: "profile  %@  %8.0f tx/s  in-flight %d/%d batches%@  avg batch %.0f  round trips/batch %.1f  "
                         + "µs/tx: queue %@  features %@  scoring %@  write %@",
-                    workerId, Double(written) / Double(intervalSeconds), inFlight, limiter.capacity,
+                    workerId, Double(written) / Double(intervalSeconds), inFlight, capacity, parts,
                     Double(written) / Double(batches), Double(now.roundTrips - previous.roundTrips) / Double(batches),
                     perTransaction(now.queueMicroseconds - previous.queueMicroseconds),
                     perTransaction(now.featureMicroseconds - previous.featureMicroseconds),

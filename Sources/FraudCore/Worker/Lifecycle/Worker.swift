@@ -224,7 +224,7 @@ public struct Worker: Sendable {
             pinnedModelVersion: configuration.pinnedModelVersion, receiver: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds,
             metrics: metrics, logger: logger))
         if configuration.profile {
-            add(ProfileReporter(counters: counters, limiter: limiter, intervalSeconds: 5, workerId: configuration.workerId))
+            add(ProfileReporter(counters: counters, limiters: limiters, intervalSeconds: 5, workerId: configuration.workerId))
         }
         var stages: [any Service] = []
         var partitions: [Assembly.Partition] = []
