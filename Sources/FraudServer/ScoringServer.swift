@@ -153,7 +153,9 @@ public struct ScoringServer: Sendable {
             connection: watch, namespace: configuration.namespace, epoch: epoch, stateGuard: engine.stateGuard,
             pinnedModelVersion: configuration.pinnedModelVersion, receiver: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds,
             metrics: metrics, logger: logger))
-        add(BlocklistWatcher(engine: engine, connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+        add(BlocklistWatcher(
+            namespace: configuration.namespace, connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger,
+            current: { engine.blocklistShape }, use: { engine.useBlocklist($0) }))
         add(ScoringLanes(lanes: lanes, engine: engine))
         add(application)
 

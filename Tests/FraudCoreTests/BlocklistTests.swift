@@ -182,4 +182,22 @@ struct BlocklistTests {
             #expect(try await store.isBlocklisted(["1.1.1.1", "9.9.9.9"], on: redis) == [true, false])
         }
     }
+    @Test func aRunningWorkerFollowsABlocklistCreatedAfterItStarted() async throws {
+        try await WorkerHarness.with { harness in
+            // No blocklist when the worker starts; an operator creates one while it runs.
+            let keys = FeatureKeys(namespace: "fraud")
+            try await harness.redis.send(RedisCommand("DEL", keys.ipBlocklistCounters, keys.ipBlocklistShape))
+            try await harness.withWorker(harness.configuration()) { _ in
+                _ = try await FeatureStore(namespace: "fraud").addToBlocklist(["7.7.7.7"], on: harness.redis)
+                var probe = 0
+                try await waitUntil("a transaction from the new blocklist's IP to be flagged", timeout: .seconds(60), pollEvery: .milliseconds(200)) {
+                    probe += 1
+                    var fields = WorkerHarness.fields(probe).filter { $0.0 != "ip" && $0.0 != "transaction_id" }
+                    fields += [("ip", "7.7.7.7"), ("transaction_id", "probe-\(probe)")]
+                    try await harness.publish([fields])
+                    return try await harness.entries("fraud:results").contains { ($0["reasons"] ?? "").contains("ip_blocklist") }
+                }
+            }
+        }
+    }
 }

@@ -219,6 +219,12 @@ public struct Worker: Sendable {
         }
         add(RuleWatcher(connection: control, store: ruleStore, receiver: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
         add(ShadowWatcher(connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
+        // The fetchers follow the blocklist's shape (a filter created or replaced while the worker runs).
+        let shapeFetchers = fetchers
+        add(BlocklistWatcher(
+            namespace: configuration.namespace, connection: control, intervalMilliseconds: configuration.modelCheckMilliseconds,
+            logger: logger, current: { await shapeFetchers[0].blocklistShape },
+            use: { shape in for fetcher in shapeFetchers { await fetcher.useBlocklist(shape) } }))
         add(StateWatcher(
             connection: control, namespace: configuration.namespace, epoch: epoch, stateGuard: stateGuard,
             pinnedModelVersion: configuration.pinnedModelVersion, receiver: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds,

@@ -31,6 +31,14 @@ public actor FeatureFetcher {
         self.logger = logger
     }
 
+    /// The blocklist's shape in use.
+    public var blocklistShape: BloomFilterShape? { extractor.blocklistShape }
+
+    /// Uses the blocklist of `shape` from the next batch on.
+    public func useBlocklist(_ shape: BloomFilterShape?) {
+        if extractor.blocklistShape != shape { extractor = FeatureExtractor(settings: extractor.settings, blocklistShape: shape) }
+    }
+
     /// Each item's decision claim (its stream entry id claims it) and feature vector, in order; retries transient
     /// failures until cancelled (a retry claims as the same arrival, so it is never taken for a duplicate).
     public func fetch(_ items: [BatchItem]) async throws -> (vectors: [[Double]], statuses: [DecisionClaim.Status]) {
