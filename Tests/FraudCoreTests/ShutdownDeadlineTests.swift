@@ -13,6 +13,17 @@ import Testing
 /// machine does not make them fail.
 @Suite("Shutdown deadline against a real redis-server")
 struct ShutdownDeadlineTests {
+    /// SIGTERM to `process` while Redis is paused: how it ended and how long it took; Redis goes on afterwards.
+    static func terminate(_ process: ChildProcess, redisPid: pid_t) async throws -> (ChildProcess.Termination, Duration) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        process.send(SIGTERM)
+        let termination = try await process.waitForExit(timeout: .seconds(60))
+        let elapsed = clock.now - start
+        kill(redisPid, SIGCONT)
+        return (termination, elapsed)
+    }
+
     /// Another worker claims what was left pending and finishes the stream: one result per transaction.
     static func expectNextWorkerFinishes(_ harness: WorkerHarness, ids: [String]) async throws {
         var next = harness.configuration(consumer: "next")
@@ -63,12 +74,7 @@ struct ShutdownDeadlineTests {
             ) { worker in
                 try await harness.waitForLength("fraud:results", atLeast: 200)
                 kill(pid, SIGSTOP)
-                let clock = ContinuousClock()
-                let start = clock.now
-                worker.send(SIGTERM)
-                let termination = try await worker.waitForExit(timeout: .seconds(60))
-                let elapsed = clock.now - start
-                kill(pid, SIGCONT)
+                let (termination, elapsed) = try await Self.terminate(worker, redisPid: pid)
                 #expect(termination == .exited(FraudError.Code.stoppedWithPending.exitCode), "stderr: \(worker.standardError)")
                 // One step used to wait out a 5 s Redis command timeout after the drain, each in turn.
                 #expect(elapsed < .milliseconds(4_500), "shutdown took \(elapsed) against a 1 s deadline")
@@ -100,12 +106,7 @@ struct ShutdownDeadlineTests {
                 for index in 20..<25 {
                     _ = try? await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("frozen-\(index)", user: index))
                 }
-                let clock = ContinuousClock()
-                let start = clock.now
-                server.send(SIGTERM)
-                let termination = try await server.waitForExit(timeout: .seconds(60))
-                let elapsed = clock.now - start
-                kill(pid, SIGCONT)
+                let (termination, elapsed) = try await Self.terminate(server, redisPid: pid)
                 #expect(
                     termination == .exited(0) || termination == .exited(FraudError.Code.stoppedWithPending.exitCode),
                     "stderr: \(server.standardError)")

@@ -38,6 +38,8 @@ final class DecisionJournal: Sendable {
         var instance: String
         /// The range of a replay call that may have been sent, and not yet removed.
         var inFlight: ClosedRange<Int>?
+        /// Entries up to this number are recorded; the file may still hold them until it is compacted.
+        var recordedThrough: Int? = nil
     }
 
     /// The journal file.
@@ -50,6 +52,9 @@ final class DecisionJournal: Sendable {
         var cursor: Cursor
         var nextSequence: Int
         var lockDescriptor: Int32
+        /// Lines in the file, recorded ones included: compacted once they outnumber the waiting ones by far, so the
+        /// file stays within a small multiple of what waits, and a recorded batch costs a cursor write, not a rewrite.
+        var fileLines: Int
     }
 
     private let state: Mutex<State>
@@ -85,8 +90,10 @@ final class DecisionJournal: Sendable {
         if let data = FileManager.default.contents(atPath: path + ".cursor"), let stored = try? decoder.decode(Cursor.self, from: data) {
             cursor = stored
         }
-        let next = max(entries.map(\.sequence).max() ?? 0, cursor.inFlight?.upperBound ?? 0) + 1
-        state = Mutex(State(entries: entries, cursor: cursor, nextSequence: next, lockDescriptor: lock))
+        let fileLines = entries.count
+        let next = max(entries.map(\.sequence).max() ?? 0, cursor.inFlight?.upperBound ?? 0, cursor.recordedThrough ?? 0) + 1
+        if let recorded = cursor.recordedThrough { entries.removeAll { $0.sequence <= recorded } }
+        state = Mutex(State(entries: entries, cursor: cursor, nextSequence: next, lockDescriptor: lock, fileLines: fileLines))
         try Self.write(cursor, to: path + ".cursor")
     }
 
@@ -121,6 +128,7 @@ final class DecisionJournal: Sendable {
                     }
                 }
                 Self.appendAndSync(bytes, to: path)
+                state.fileLines += kept.count
             }
             return records.count - kept.count
         }
@@ -143,10 +151,15 @@ final class DecisionJournal: Sendable {
         }
     }
 
-    /// Removes the entries up to `sequence` (a replay call for them succeeded) from memory and the file.
+    /// Marks the entries up to `sequence` recorded (a replay call for them succeeded): the cursor says so at once; the
+    /// file drops them when it is compacted (when nothing waits, or when recorded lines outnumber waiting ones by far).
     func recorded(through sequence: Int) throws(FraudError) {
         try state.withLock { state throws(FraudError) in
             state.entries.removeAll { $0.sequence <= sequence }
+            state.cursor.recordedThrough = sequence
+            state.cursor.inFlight = nil
+            try Self.write(state.cursor, to: path + ".cursor")
+            guard state.entries.isEmpty || state.fileLines > 2 * state.entries.count + 1_000 else { return }
             let encoder = JSONEncoder()
             var bytes = Data()
             for entry in state.entries {
@@ -156,8 +169,7 @@ final class DecisionJournal: Sendable {
                 }
             }
             try Self.replace(path, with: bytes)
-            state.cursor.inFlight = nil
-            try Self.write(state.cursor, to: path + ".cursor")
+            state.fileLines = state.entries.count
         }
     }
 

@@ -44,7 +44,7 @@ public actor FeatureFetcher {
     public func fetch(_ items: [BatchItem]) async throws -> (vectors: [[Double]], statuses: [DecisionClaim.Status]) {
         if items.isEmpty { return ([], []) }
         let transactions = items.map(\.transaction)
-        let claims = items.map { DecisionClaim($0.transaction, claimant: $0.sourceId) }
+        let claims = items.map(\.claim)
         let ttl = decisionTTLMilliseconds
         return try await RetryPolicy.untilCancelled.run(
             "feature fetch", logger: logger, recover: reloadingLibrary(.features, on: connection, waitingForStateOf: waitsForState ? extractor.settings.namespace : nil)

@@ -29,7 +29,7 @@ public actor ResultWriter {
         let keys = FeatureKeys(namespace: call.configuration.namespace)
         let ttl = call.configuration.idempotencyTTLSeconds * 1000
         let stores = zip(batch.items, batch.decisions).map { item, decision in
-            DecisionClaim(item.transaction, claimant: item.sourceId).storeCommand(
+            item.claim.storeCommand(
                 key: keys.decision(user: item.transaction.userId, transaction: item.transaction.transactionId), decision: decision,
                 degraded: false, ttlMilliseconds: ttl)
         }
