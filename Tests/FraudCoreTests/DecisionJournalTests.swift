@@ -50,7 +50,7 @@ struct DecisionJournalTests {
                 #expect(results[id]?.first?["reasons"]?.contains("degraded") == true)
                 // The recorded latency is what the client saw (receipt to answer), not receipt to recording.
                 let recorded = Double(results[id]?.first?["latency_ms"] ?? "") ?? -1
-                #expect(abs(recorded - (given[id] ?? -1_000)) < 250, "\(id): recorded \(recorded) ms, answered in \(given[id] ?? -1) ms")
+                #expect(abs(recorded - (given[id] ?? -1_000)) < 0.1, "\(id): recorded \(recorded) ms, answered in \(given[id] ?? -1) ms")
             }
             // A retry of a journalled id gets the answer the client got, not a new decision.
             let retry = try ScoringAPIHarness.object(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("during-3", user: 3)))

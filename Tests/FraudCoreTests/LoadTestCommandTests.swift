@@ -40,7 +40,7 @@ struct LoadTestCommandTests {
             #expect((counters["processed"] ?? 0) + (counters["dead_letters"] ?? 0) == 400)
             #expect(try await redis.send(RedisCommand("XPENDING", "fraud:transactions", "inference_workers")).array?.first?.int == 0)
             // Its workers were stopped gracefully: they disconnected and left the group.
-            try await waitUntil("the load test's workers to disconnect", timeout: .seconds(15)) {
+            try await waitUntil("the load test's workers to disconnect", timeout: .seconds(60)) {
                 !(try await redis.send(RedisCommand("CLIENT", "LIST")).string ?? "").contains("name=fraudstream-loadtest-")
             }
             let consumers = try await redis.send(RedisCommand("XINFO", "CONSUMERS", "fraud:transactions", "inference_workers"))

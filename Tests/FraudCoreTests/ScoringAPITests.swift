@@ -212,18 +212,19 @@ struct ScoringAPITests {
         }) { api in
             let client = try await api.connect()
             _ = try await client.request(.POST, "/v1/score", json: Harness.transaction("warm", user: 7))
-            _ = try await api.redis.send(RedisCommand("CLIENT", "PAUSE", 3_000, "ALL"))
-            let started = ContinuousClock.now
+            // Redis stopped until the answer is in: the answer can only come from the deadline, however slow the machine.
+            let pid = try #require(api.redisHarness.server.processIdentifier)
+            defer { kill(pid, SIGCONT) }
+            kill(pid, SIGSTOP)
             let reply = try await client.request(.POST, "/v1/score", json: Harness.transaction("t-slow", user: 8))
-            let elapsed = ContinuousClock.now - started
             let body = try Harness.object(reply)
             #expect(reply.status == 200)
-            #expect(elapsed < .milliseconds(2_000), "answered after \(elapsed) with Redis paused for 3 s")
             #expect(body["degraded"] as? Bool == true)
             #expect(body["decision"] as? String == "decline")
             #expect(body["reasons"] as? [String] == ["degraded"])
             let ready = try await client.request(.GET, "/readyz")
             #expect(ready.status == 503, "\(ready.text)")
+            kill(pid, SIGCONT)
             // Once Redis is back, the degraded answer is what is stored and recorded, so a retry gets it too.
             try await waitUntil("the degraded decision is stored") {
                 try await api.redis.send(RedisCommand("GET", "fraud:{u8}:decision:t-slow")).string != nil
@@ -248,7 +249,10 @@ struct ScoringAPITests {
             $0.redisTimeoutMilliseconds = 20_000
         }) { api in
             let client = try await api.connect()
-            _ = try await api.redis.send(RedisCommand("CLIENT", "PAUSE", 2_000, "ALL"))
+            // Redis stopped (not paused for a while) until the checks are done, however slow the machine.
+            let pid = try #require(api.redisHarness.server.processIdentifier)
+            defer { kill(pid, SIGCONT) }
+            kill(pid, SIGSTOP)
             let first = try await client.request(.POST, "/v1/score", json: Harness.transaction("q-1", user: 9))
             let second = try await client.request(.POST, "/v1/score", json: Harness.transaction("q-2", user: 10))
             let third = try await client.request(.POST, "/v1/score", json: Harness.transaction("q-3", user: 11))
@@ -261,6 +265,7 @@ struct ScoringAPITests {
             #expect(tooBig.status == 413, "\(tooBig.text)")
             #expect(third.header("retry-after") == "1")
             #expect(try Harness.object(third)["error"] as? String == "overloaded")
+            kill(pid, SIGCONT)
             // When Redis is back the queue drains and requests are scored again.
             try await waitUntil("the queue drains") { api.engine.depth == 0 }
             let later = try await client.request(.POST, "/v1/score", json: Harness.transaction("q-4", user: 12))

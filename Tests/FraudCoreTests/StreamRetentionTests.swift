@@ -23,7 +23,7 @@ struct StreamRetentionTests {
             }
             #expect(try await harness.length("fraud:transactions") == 600)  // nothing the audit group needs is gone
             try await harness.redis.send(RedisCommand("XGROUP", "DESTROY", "fraud:transactions", "audit"))
-            _ = try await harness.runWorker(configuration, timeout: .seconds(10)) {
+            _ = try await harness.runWorker(configuration, timeout: .seconds(60)) {
                 try await harness.length("fraud:transactions") < 600
             }
             let remaining = try await harness.length("fraud:transactions")

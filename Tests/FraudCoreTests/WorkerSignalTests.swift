@@ -99,7 +99,7 @@ struct WorkerSignalTests {
                     return true
                 }
                 kill(victim, SIGKILL)
-                try await waitUntil("a new worker process in place of \(victim)", timeout: .seconds(15)) {
+                try await waitUntil("a new worker process in place of \(victim)", timeout: .seconds(60)) {
                     let now = ChildProcess.children(of: supervisor.pid)
                     return now.count == 2 && !now.contains(victim)
                 }

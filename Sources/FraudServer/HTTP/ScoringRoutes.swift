@@ -29,12 +29,11 @@ struct ScoringRoutes {
             return error.response
         }
         if engine.stateGuard.isPaused { return APIResponse.stateLost() }
-        guard let answers = await engine.decide([transaction], explain: explain(request)) else {
+        guard let given = await engine.decide([transaction], explain: explain(request), receivedAt: started)?.first else {
             return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
         }
-        if let refusal = answers[0].refusal { return APIResponse.error(.conflict, refusal.rawValue, refusal.message) }
-        let latency = (ContinuousClock.now - started).microseconds
-        let response = ScoreResponse(transaction: transaction, answer: answers[0], latencyMicroseconds: latency)
+        if let refusal = given.answer.refusal { return APIResponse.error(.conflict, refusal.rawValue, refusal.message) }
+        let response = ScoreResponse(transaction: transaction, answer: given.answer, latencyMicroseconds: given.latencyMicroseconds)
         if let text = response.directJSON { return APIResponse.jsonText(text) }
         return APIResponse.json(response)
     }
@@ -85,17 +84,17 @@ struct ScoringRoutes {
         }
         if !valid.isEmpty {
             if engine.stateGuard.isPaused { return APIResponse.stateLost() }
-            guard let answers = await engine.decide(valid.map(\.transaction), explain: explain(request)) else {
+            guard let answers = await engine.decide(valid.map(\.transaction), explain: explain(request), receivedAt: started) else {
                 return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
             }
-            let latency = (ContinuousClock.now - started).microseconds
-            for (item, answer) in zip(valid, answers) {
+            for (item, given) in zip(valid, answers) {
+                let answer = given.answer
                 if let refusal = answer.refusal {
                     elements[item.index] = .rejected(
                         index: item.index, transactionId: item.transaction.transactionId, status: 409, code: refusal.rawValue,
                         message: refusal.message)
                 } else {
-                    elements[item.index] = .decided(ScoreResponse(transaction: item.transaction, answer: answer, latencyMicroseconds: latency))
+                    elements[item.index] = .decided(ScoreResponse(transaction: item.transaction, answer: answer, latencyMicroseconds: given.latencyMicroseconds))
                 }
             }
         }

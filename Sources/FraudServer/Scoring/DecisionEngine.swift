@@ -70,8 +70,9 @@ public final class DecisionEngine: Sendable {
 
     /// Decides `transactions`, answering each by the deadline; `nil` when the queue has no room for all of
     /// them (the caller answers `503`).
-    public func decide(_ transactions: [Transaction], explain: Bool) async -> [DecisionAnswer]? {
-        let receivedAt = ContinuousClock.now
+    public func decide(
+        _ transactions: [Transaction], explain: Bool, receivedAt: ContinuousClock.Instant = .now
+    ) async -> [GivenAnswer]? {
         let pending = transactions.map { PendingDecision(transaction: $0, explain: explain, receivedAt: receivedAt) }
         guard queue.submit(pending) else {
             counters.add(overloaded: transactions.count)
@@ -79,11 +80,24 @@ public final class DecisionEngine: Sendable {
         }
         // At the deadline, whatever is still waiting is answered from the transaction alone (DeadlineQueue).
         deadlines.add(pending, deadline: receivedAt + .milliseconds(configuration.deadlineMilliseconds))
-        var answers: [DecisionAnswer] = []
+        var answers: [GivenAnswer] = []
         answers.reserveCapacity(pending.count)
-        for item in pending { answers.append(await item.wait()) }
-        counters.add(answers)
+        for item in pending {
+            let answer = await item.wait()
+            // The latency the response reports is the one the audit trail records: receipt to answer.
+            let at = item.answered?.at ?? .now
+            answers.append(GivenAnswer(answer: answer, latencyMicroseconds: (at - receivedAt).microseconds))
+        }
+        counters.add(answers.map(\.answer))
         return answers
+    }
+
+    /// An answer and the latency it was given with (receipt to answer, as recorded).
+    public struct GivenAnswer: Sendable {
+        /// The answer.
+        public var answer: DecisionAnswer
+        /// Receipt of the request to the answer, in microseconds.
+        public var latencyMicroseconds: Int64
     }
 
     /// Keeps decisions clients received that could not be recorded (Redis away) in the journal, to be recorded once
