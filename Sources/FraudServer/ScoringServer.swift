@@ -76,19 +76,16 @@ public struct ScoringServer: Sendable {
                 "on a Redis Cluster the results stream needs a hash tag (its statistics and counts over time share its slot); "
                     + "leave it at its default (on a cluster <ns>:results:{p0}), or name it with a {tag}")
         }
-        for library in FunctionLibrary.all { try await library.load(on: control) }
-        let models = ModelStore(namespace: configuration.namespace)
-        let model = try await models.load(configuration.pinnedModelVersion, on: control)
-        let epoch = try await NamespaceEpoch(namespace: configuration.namespace).ensure(on: control)
-        let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
-        let ruleStore = RuleStore(namespace: configuration.namespace)
-        let rules = try await ruleStore.load(on: control)
+        let startup = try await ServingState.start(
+            namespace: configuration.namespace, features: configuration.features, threshold: configuration.threshold,
+            reviewThreshold: configuration.reviewThreshold, pinnedModelVersion: configuration.pinnedModelVersion, on: control, logger: logger)
+        let model = startup.serving.servingModel
         let metrics = FraudMetrics()
         let journal = try DecisionJournal(
             path: configuration.decisionJournalPath ?? configuration.defaultJournalPath, capacity: configuration.decisionJournalCapacity)
         let unrecorded = metrics.counter(FraudMetrics.Name.apiUnrecorded)
         let engine = DecisionEngine(
-            configuration: configuration, model: model, rules: rules, blocklistShape: shape, logger: logger, journal: journal,
+            configuration: configuration, serving: startup.serving, logger: logger, journal: journal,
             unrecordedCounter: { unrecorded.increment(by: $0) })
         metrics.modelServing(version: model.version)
         _ = metrics.counter(FraudMetrics.Name.apiDegraded)
@@ -142,20 +139,12 @@ public struct ScoringServer: Sendable {
             idempotencyTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000, metrics: metrics, logger: logger))
         add(recorder)
         let watch = try await connect("watch")
-        if configuration.pinnedModelVersion == nil {
-            add(ModelWatcher(
-                connection: watch, store: models, scorer: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger,
-                metrics: metrics))
+        for watcher in startup.watchers(
+            connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, stateGuard: engine.stateGuard,
+            metrics: metrics, logger: logger)
+        {
+            add(watcher)
         }
-        add(RuleWatcher(connection: watch, store: ruleStore, receiver: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
-        add(ShadowWatcher(connection: watch, store: models, scorer: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
-        add(StateWatcher(
-            connection: watch, namespace: configuration.namespace, epoch: epoch, stateGuard: engine.stateGuard,
-            pinnedModelVersion: configuration.pinnedModelVersion, receiver: engine.scorer, intervalMilliseconds: configuration.modelCheckMilliseconds,
-            metrics: metrics, logger: logger))
-        add(BlocklistWatcher(
-            namespace: configuration.namespace, connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger,
-            current: { engine.blocklistShape }, use: { engine.useBlocklist($0) }))
         add(ScoringLanes(lanes: lanes, engine: engine))
         add(application)
 

@@ -41,7 +41,7 @@ struct ModelHotSwapTests {
             let switched = try #require(versions.firstIndex(of: "2"))
             #expect(versions[..<switched].allSatisfy { $0 == "1" })
             #expect(versions[switched...].allSatisfy { $0 == "2" })
-            #expect(await assembly.scorer.modelVersion == 2)
+            #expect(assembly.serving.modelVersion == 2)
         }
     }
 
@@ -76,7 +76,7 @@ struct ModelHotSwapTests {
             let pinnedVersions = try await harness.entries("fraud:results:pinned").map { $0["model_version"] ?? "" }
             #expect(pinnedVersions.count == next)
             #expect(pinnedVersions.allSatisfy { $0 == "2" })
-            #expect(await pinnedAssembly.scorer.modelVersion == 2)
+            #expect(pinnedAssembly.serving.modelVersion == 2)
             let followingVersions = try await harness.entries("fraud:results").map { $0["model_version"] ?? "" }
             #expect(followingVersions.prefix(20).allSatisfy { $0 == "1" })
             #expect(followingVersions.suffix(20).allSatisfy { $0 == "3" })
@@ -117,7 +117,7 @@ struct ModelHotSwapTests {
                 try await harness.publish((20..<40).map { WorkerHarness.fields($0) })
                 next = 40
                 try await harness.waitForLength("fraud:results", atLeast: 40)
-                #expect(await assembly.scorer.modelVersion == 1)
+                #expect(assembly.serving.modelVersion == 1)
                 // The watcher keeps following: a valid promotion afterwards is served.
                 _ = try await store.save(WorkerHarness.tinyModel(seed: 3), promote: true, on: harness.redis)
                 try await Self.trickle(harness, from: &next, until: 3)
@@ -127,7 +127,7 @@ struct ModelHotSwapTests {
             #expect(versions.prefix(40).allSatisfy { $0 == "1" })
             #expect(!versions.contains(String(badVersion)))
             #expect(versions.last == "3")
-            #expect(await assembly.scorer.modelVersion == 3)
+            #expect(assembly.serving.modelVersion == 3)
             #expect(!log.logged.contains { $0.level >= .error && $0.metadata["version"] != String(badVersion) })
         }
     }
@@ -139,9 +139,9 @@ struct ModelHotSwapTests {
             configuration.modelCheckMilliseconds = 50
             try await harness.withWorker(configuration, logger: log.logger) { assembly in
                 _ = try await ModelStore(namespace: "fraud").save(WorkerHarness.tinyModel(seed: 2), promote: true, on: harness.redis)
-                try await waitUntil("the worker to queue version 2") { await assembly.scorer.nextModelVersion == 2 }
+                try await waitUntil("the worker to queue version 2") { assembly.serving.nextModelVersion == 2 }
                 try await Task.sleep(for: .milliseconds(500))  // about ten more checks while no transaction arrives
-                #expect(await assembly.scorer.modelVersion == 1)  // nothing scored yet, so not switched yet
+                #expect(assembly.serving.modelVersion == 1)  // nothing scored yet, so not switched yet
             }
             let promotions = log.logged.filter { $0.message.hasPrefix("model version promoted") }
             #expect(promotions.count == 1)

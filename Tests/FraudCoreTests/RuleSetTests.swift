@@ -16,10 +16,10 @@ struct RuleSetTests {
                 let text = RuleSet.defaultText + #"merchant_id in ["m1", "m2"] and amount > 0 => review reason watched_merchant"# + "\n"
                 let version = try await store.save(text, note: "test", promote: true, on: harness.redis)
                 #expect(version == 1)
-                try await waitUntil("the worker installs the promoted rules") { await assembly.scorer.nextRulesVersion == 1 }
+                try await waitUntil("the worker installs the promoted rules") { assembly.serving.nextRulesVersion == 1 }
                 try await harness.publish((50..<150).map { WorkerHarness.fields($0, run: "after") })
             }) { try await harness.length("fraud:results") >= 150 }
-            #expect(await assembly.scorer.nextRulesVersion == 1)
+            #expect(assembly.serving.nextRulesVersion == 1)
             let results = try await harness.entries("fraud:results")
             let before = results.filter { $0["run_id"] == "before" }
             let after = results.filter { $0["run_id"] == "after" }
@@ -83,7 +83,7 @@ struct RuleSetTests {
             try await models.setShadow(challenger, on: harness.redis)
             let count = 300
             _ = try await harness.runWorker(harness.configuration(), while: { assembly in
-                try await waitUntil("the worker loads the shadow model") { await assembly.scorer.shadowModelVersion == challenger }
+                try await waitUntil("the worker loads the shadow model") { assembly.serving.shadowModelVersion == challenger }
                 try await harness.publish((0..<count).map { WorkerHarness.fields($0) })
             }) { try await harness.length("fraud:results") >= count }
             let results = try await harness.entries("fraud:results")
@@ -129,7 +129,7 @@ struct RuleSetTests {
             let models = ModelStore(namespace: "fraud")
             let challenger = try await models.save(WorkerHarness.tinyModel(seed: 9), promote: false, on: api.redis)
             try await models.setShadow(challenger, on: api.redis)
-            try await waitUntil("the server loads the shadow model") { api.engine.scorer.shadowModelVersion == challenger }
+            try await waitUntil("the server loads the shadow model") { api.engine.serving.shadowModelVersion == challenger }
             let client = try await api.connect()
             for index in 0..<10 {
                 #expect(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("s-\(index)", user: index)).status == 200)

@@ -88,11 +88,3 @@ public struct RuleStore: Sendable {
         _ = try await connection.send(RedisCommand("SET", latestKey, version))
     }
 }
-
-/// What takes a new rule set: the worker's ``Scorer`` and the API's scorer. It takes effect between batches.
-public protocol RuleReceiver: Sendable {
-    /// The rule set version that will decide next.
-    var nextRulesVersion: Int { get async }
-    /// Queues a rule set to take over at the next batch.
-    func install(rules: RuleSet, version: Int) async
-}

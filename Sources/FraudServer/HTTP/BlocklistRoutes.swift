@@ -32,7 +32,7 @@ struct BlocklistRoutes {
         do {
             if add {
                 let shape = try await store.addToBlocklist([ip], on: control)
-                engine.useBlocklist(shape)
+                engine.serving.useBlocklist(shape)
                 return APIResponse.json(Membership(ip: ip, blocklisted: true, changed: true))
             }
             let removed = try await store.removeFromBlocklist([ip], on: control)[0]

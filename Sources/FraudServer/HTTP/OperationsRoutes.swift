@@ -32,7 +32,7 @@ struct OperationsRoutes {
     }
 
     private func readiness() async -> Response {
-        let version = engine.scorer.servingModel.version
+        let version = engine.serving.servingModel.version
         let state = engine.stateGuard.isLost ? "lost" : "ok"
         do {
             _ = try await control.send(RedisCommand("PING"), timeoutMilliseconds: Self.readinessTimeoutMilliseconds)
@@ -59,7 +59,7 @@ struct OperationsRoutes {
     }
 
     private func currentModel() async -> Response {
-        let model = engine.scorer.servingModel
+        let model = engine.serving.servingModel
         return APIResponse.json(ModelSummary(
             version: model.version, kind: model.kind, created_ms: model.createdMilliseconds, threshold: engine.configuration.threshold,
             training_data: model.trainingData, feature_names: model.featureNames, metrics: model.metrics))

@@ -10,8 +10,8 @@ import Synchronization
 public final class DecisionEngine: Sendable {
     /// Settings.
     public let configuration: ServeConfiguration
-    /// The model and rules (hot swap between batches, as in the worker).
-    public let scorer: SharedScorer
+    /// The model, shadow, rules and features (hot swap between batches; the worker decides with the same holder).
+    public let serving: ServingState
     let queue: ScoreQueue
     let records: RecordBuffer
     let deadlines: DeadlineQueue
@@ -23,44 +23,26 @@ public final class DecisionEngine: Sendable {
     let unrecordedCounter: (@Sendable (Int) -> Void)?
     /// Whether the namespace's state is still in Redis (``StateWatcher`` marks it).
     public let stateGuard: StateGuard
-    private let extractorState: Mutex<FeatureExtractor>
     private let logger: Logger
 
-    /// Creates an engine serving `model` and `rules` (default: the built-in rule set), with the blocklist of
-    /// `blocklistShape`.
+    /// Creates an engine deciding with `serving`.
     init(
-        configuration: ServeConfiguration, model: ModelRecord, rules: RuleStore.Version? = nil, blocklistShape: BloomFilterShape?,
-        logger: Logger, journal: DecisionJournal? = nil, unrecordedCounter: (@Sendable (Int) -> Void)? = nil
+        configuration: ServeConfiguration, serving: ServingState, logger: Logger, journal: DecisionJournal? = nil, unrecordedCounter: (@Sendable (Int) -> Void)? = nil
     ) {
         self.configuration = configuration
         self.journal = journal
         self.unrecordedCounter = unrecordedCounter
         self.logger = logger
         stateGuard = StateGuard(keepServing: configuration.keepServingOnStateLoss)
-        scorer = SharedScorer(
-            model: model,
-            rules: FraudRules(
-                threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold, ruleSet: rules?.ruleSet ?? .standard),
-            rulesVersion: rules?.version ?? 0)
+        self.serving = serving
         queue = ScoreQueue(capacity: configuration.maxInFlight, lanes: configuration.lanes)
         records = RecordBuffer(capacity: max(1_000, configuration.maxInFlight * 2))
         keys = FeatureKeys(namespace: configuration.namespace)
         deadlines = DeadlineQueue(deadlineMilliseconds: configuration.deadlineMilliseconds)
-        extractorState = Mutex(FeatureExtractor(settings: configuration.features, blocklistShape: blocklistShape))
     }
 
     /// The feature definitions in use (the blocklist's shape can change while serving).
-    var extractor: FeatureExtractor { extractorState.withLock { $0 } }
-
-    /// Uses the blocklist of `shape` from the next batch on.
-    public func useBlocklist(_ shape: BloomFilterShape?) {
-        extractorState.withLock { extractor in
-            if extractor.blocklistShape != shape { extractor = FeatureExtractor(settings: extractor.settings, blocklistShape: shape) }
-        }
-    }
-
-    /// The blocklist's shape in use.
-    public var blocklistShape: BloomFilterShape? { extractor.blocklistShape }
+    var extractor: FeatureExtractor { serving.extractor }
 
     /// Transactions admitted and not yet finished.
     public var depth: Int { queue.depth }
@@ -122,8 +104,7 @@ public final class DecisionEngine: Sendable {
     /// The answer without state: the model on the transaction-only vector, the `--on-timeout` decision and
     /// the reason `degraded`.
     func degradedAnswer(_ transaction: Transaction) -> DecisionAnswer {
-        let vector = extractor.transactionOnlyVector(transaction)
-        return DecisionAnswer(decision: scorer.degraded(vector, decision: configuration.onTimeout), degraded: true)
+        DecisionAnswer(decision: serving.degraded(transaction, decision: configuration.onTimeout), degraded: true)
     }
 }
 

@@ -96,9 +96,8 @@ actor ScoringLane {
         }
         var records: [RecordDecisionsCall.Record] = []
         if !toScore.isEmpty {
-            let explained = engine.scorer.score(
-                toScore.map { vectors[$0] }, explain: toScore.map { batch[leaders[$0]].explain },
-                transactions: toScore.map { transactions[$0] })
+            let explained = engine.serving.decide(
+                toScore.map { vectors[$0] }, transactions: toScore.map { transactions[$0] }, explain: toScore.map { batch[leaders[$0]].explain })
             let scored = clock.now
             var stores: [DecisionAnswer] = []
             var commands: [RedisCommand] = []

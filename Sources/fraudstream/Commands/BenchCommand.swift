@@ -12,13 +12,16 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: """
             Starts its own redis-server on a free port unless --redis-url is given, so numbers are \
             comparable between runs. Suites: client (pipelined SET against redis-benchmark), drain (model \
-            inference, then a pre-loaded backlog drained by one worker with the full feature set), observability (the same \
+            inference, then a pre-loaded backlog drained by one worker with the full feature set), api (the same \
+            decision on both paths in pairs: a drain, then a `fraudstream serve` child at --api-rate open loop; CPU of \
+            each process and of Redis per decision and their ratios; the server's capacity with 16 connections, by wrk \
+            when installed; latency at 40% of it), observability (the same \
             drain without fraud counts over time, with them, and with them plus /metrics scraped every second, interleaved), \
             cluster (the drain on the single server and on a local 3-primary Redis Cluster with 1 and 2 workers, interleaved).
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, drain, observability, cluster (the last two not in all), or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster (the last two not in all), or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -57,16 +60,22 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Drains to run (each from the same freshly prepared state); the table shows medians and the range.")
     var drainRepeats: Int = 3
 
+    @Option(help: "Open-loop POST /v1/score requests per API measurement (suite api).")
+    var apiRequests: Int = 40_000
+
+    @Option(help: "Open-loop rate of the API measurement, requests per second (suite api).")
+    var apiRate: Double = 2_000
+
     @Option(name: .customLong("redis-url"), help: "Benchmark an existing server instead of a private one.")
     var redisURL: String?
 
     func validate() throws {
-        guard requests > 0, pipeline > 0, clients > 0, swiftClients > 0, repeats > 0, drainRepeats > 0, drainUsers > 0 else {
+        guard requests > 0, apiRequests > 0, apiRate > 0, pipeline > 0, clients > 0, swiftClients > 0, repeats > 0, drainRepeats > 0, drainUsers > 0 else {
             throw ValidationError("--requests, --pipeline, --clients, --repeats and --drain-repeats must be positive")
         }
         let suites = suite.split(separator: ",").map(String.init)
-        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "observability", "cluster"].contains) else {
-            throw ValidationError("--suite must be client, drain, observability, cluster or all (comma-separated), not '\(suite)'")
+        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster"].contains) else {
+            throw ValidationError("--suite must be client, drain, api, observability, cluster or all (comma-separated), not '\(suite)'")
         }
     }
 
@@ -98,6 +107,11 @@ struct BenchCommand: AsyncParsableCommand {
         if suites.contains("all") || suites.contains("drain") {
             let worker = drainWorker
             try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers).run(into: &table, repeats: drainRepeats)
+        }
+        if suites.contains("all") || suites.contains("api") {
+            let drain = DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
+            let url = redisURL ?? "redis://127.0.0.1:\(server?.port ?? 6379)"
+            try await APIBenchmark(drain: drain, requests: apiRequests, rate: apiRate).run(into: &table, repeats: drainRepeats, redisURL: url)
         }
         if suites.contains("cluster") {
             let worker = drainWorker

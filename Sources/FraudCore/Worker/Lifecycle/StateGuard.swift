@@ -44,7 +44,7 @@ public struct StateWatcher: Service {
     let epoch: String
     let stateGuard: StateGuard
     let pinnedModelVersion: Int?
-    let receiver: any ModelReceiver
+    let serving: ServingState
     let intervalMilliseconds: Int
     let metrics: FraudMetrics
     let logger: Logger
@@ -52,14 +52,14 @@ public struct StateWatcher: Service {
     /// Creates a watcher for the epoch `epoch` seen at start.
     public init(
         connection: RedisConnection, namespace: String, epoch: String, stateGuard: StateGuard, pinnedModelVersion: Int?,
-        receiver: any ModelReceiver, intervalMilliseconds: Int, metrics: FraudMetrics, logger: Logger
+        serving: ServingState, intervalMilliseconds: Int, metrics: FraudMetrics, logger: Logger
     ) {
         self.connection = connection
         self.namespace = namespace
         self.epoch = epoch
         self.stateGuard = stateGuard
         self.pinnedModelVersion = pinnedModelVersion
-        self.receiver = receiver
+        self.serving = serving
         self.intervalMilliseconds = intervalMilliseconds
         self.metrics = metrics
         self.logger = logger
@@ -80,7 +80,7 @@ public struct StateWatcher: Service {
             await gracefulShutdownAwareSleep(milliseconds: intervalMilliseconds)
             if Task.isShuttingDownGracefully || Task.isCancelled { return }
             do {
-                let served = await receiver.nextModelVersion
+                let served = serving.nextModelVersion
                 let replies = try await connection.pipeline([
                     RedisCommand("GET", epochs.key), RedisCommand("EXISTS", store.key(served)),
                 ])
@@ -103,7 +103,7 @@ public struct StateWatcher: Service {
                 // Lost: back once there is an epoch and a model to serve, loaded fresh.
                 guard let current else { continue }
                 guard let record = try? await store.load(pinnedModelVersion, on: connection) else { continue }
-                await receiver.install(record)
+                serving.install(record)
                 metrics.modelServing(version: record.version)
                 expected = current
                 reported = false

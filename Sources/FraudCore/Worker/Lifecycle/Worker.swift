@@ -37,8 +37,8 @@ public struct Worker: Sendable {
         public let counters: PipelineCounters
         /// Latency histograms.
         public let statistics: WorkerStatistics
-        /// The scorer (model version).
-        public let scorer: Scorer
+        /// The serving state (model, shadow, rules, features).
+        public let serving: ServingState
         /// The consumer (of the first partition read).
         public var consumer: Consumer { partitions[0].consumer }
         /// The lease on the consumer name (of the first partition read), held from assembly until ``run()`` returns.
@@ -171,15 +171,12 @@ public struct Worker: Sendable {
             configuration.streams = configuration.streams.onCluster(true)
             try Self.checkClusterLayout(configuration)
         }
-        for library in FunctionLibrary.all { try await library.load(on: control) }
-        let models = ModelStore(namespace: configuration.namespace)
-        let model = try await models.load(configuration.pinnedModelVersion, on: control)
-        let epoch = try await NamespaceEpoch(namespace: configuration.namespace).ensure(on: control)
+        let startup = try await ServingState.start(
+            namespace: configuration.namespace, features: configuration.features, threshold: configuration.threshold,
+            reviewThreshold: configuration.reviewThreshold, pinnedModelVersion: configuration.pinnedModelVersion, on: control, logger: logger)
+        let serving = startup.serving
+        let model = serving.servingModel
         let stateGuard = StateGuard(keepServing: configuration.keepServingOnStateLoss)
-        let shape = try await FeatureStore(namespace: configuration.namespace).blocklistShape(on: control)
-        var featureSettings = configuration.features
-        featureSettings.namespace = configuration.namespace
-        let extractor = FeatureExtractor(settings: featureSettings, blocklistShape: shape)
 
         // One bound per partition read (memory stays bounded: partitions × --max-in-flight batches): a shared one
         // would let quiet partitions, each holding a permit while blocked in a read, starve a busy one.
@@ -188,17 +185,11 @@ public struct Worker: Sendable {
         let limiter = limiters[0]
         let counters = PipelineCounters()
         metrics.modelServing(version: model.version)
-        let ruleStore = RuleStore(namespace: configuration.namespace)
-        let rules = try await ruleStore.load(on: control)
-        let scorer = Scorer(
-            model: model,
-            rules: FraudRules(threshold: configuration.threshold, reviewThreshold: configuration.reviewThreshold, ruleSet: rules.ruleSet),
-            rulesVersion: rules.version, logger: logger)
         // The feature fetchers serve every partition (a user always goes to the same one).
         var fetchers: [FeatureFetcher] = []
         for index in 0..<configuration.fetchers {
             fetchers.append(FeatureFetcher(
-                connection: try await connect("features-\(index)"), extractor: extractor, logger: logger,
+                connection: try await connect("features-\(index)"), serving: serving, logger: logger,
                 waitsForState: !configuration.keepServingOnStateLoss, decisionTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000))
         }
         let partitionStreams = configuration.partitionIndices.map { configuration.streams.partition($0) }
@@ -212,23 +203,12 @@ public struct Worker: Sendable {
         // Started in this order, shut down in reverse: the metrics listener first (a draining worker can still be
         // scraped), the pipelines drain first, statistics flush, and the consumer-name leases are renewed until the end.
         if let metricsEndpoint { add(metricsEndpoint(metrics)) }
-        if configuration.pinnedModelVersion == nil {
-            add(ModelWatcher(
-                connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger,
-                metrics: metrics))
+        for watcher in startup.watchers(
+            connection: control, intervalMilliseconds: configuration.modelCheckMilliseconds, stateGuard: stateGuard, metrics: metrics,
+            logger: logger)
+        {
+            add(watcher)
         }
-        add(RuleWatcher(connection: control, store: ruleStore, receiver: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
-        add(ShadowWatcher(connection: control, store: models, scorer: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds, logger: logger))
-        // The fetchers follow the blocklist's shape (a filter created or replaced while the worker runs).
-        let shapeFetchers = fetchers
-        add(BlocklistWatcher(
-            namespace: configuration.namespace, connection: control, intervalMilliseconds: configuration.modelCheckMilliseconds,
-            logger: logger, current: { await shapeFetchers[0].blocklistShape },
-            use: { shape in for fetcher in shapeFetchers { await fetcher.useBlocklist(shape) } }))
-        add(StateWatcher(
-            connection: control, namespace: configuration.namespace, epoch: epoch, stateGuard: stateGuard,
-            pinnedModelVersion: configuration.pinnedModelVersion, receiver: scorer, intervalMilliseconds: configuration.modelCheckMilliseconds,
-            metrics: metrics, logger: logger))
         if configuration.profile {
             add(ProfileReporter(counters: counters, limiters: limiters, intervalSeconds: 5, workerId: configuration.workerId))
         }
@@ -273,7 +253,7 @@ public struct Worker: Sendable {
                     batchSize: configuration.batchSize, lingerMilliseconds: configuration.lingerMilliseconds,
                     blockMilliseconds: configuration.blockMilliseconds, counters: counters, stateGuard: stateGuard),
                 FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters),
-                ScoringStage(input: featured, output: scored, scorer: scorer, counters: counters, delay: stageDelay),
+                ScoringStage(input: featured, output: scored, serving: serving, counters: counters, delay: stageDelay),
                 ResultWriterStage(input: scored, output: acknowledged, writers: writers, counters: counters),
                 Acker(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters, metrics: metrics),
             ]
@@ -329,7 +309,7 @@ public struct Worker: Sendable {
                        "group": "\(configuration.consumerGroup)", "settings": "\(settingsDescription)"])
         return Assembly(
             group: ServiceGroup(configuration: groupConfiguration), limiter: limiter, counters: counters,
-            statistics: statistics, scorer: scorer, partitions: partitions, metrics: metrics, control: control,
+            statistics: statistics, serving: serving, partitions: partitions, metrics: metrics, control: control,
             configuration: configuration, logger: logger, deadline: deadline, stateGuard: stateGuard)
     }
 

@@ -8,7 +8,7 @@ import RedisClient
 /// and then only read, so a retry never counts anything twice.
 public actor FeatureFetcher {
     private let connection: RedisConnection
-    private var extractor: FeatureExtractor
+    private let serving: ServingState
     private let logger: Logger
     /// Whether a missing library waits for the namespace's state to come back (off with `--keep-serving-on-state-loss`).
     private let waitsForState: Bool
@@ -21,22 +21,14 @@ public actor FeatureFetcher {
     private let decisionTTLMilliseconds: Int
 
     public init(
-        connection: RedisConnection, extractor: FeatureExtractor, logger: Logger, waitsForState: Bool = true,
+        connection: RedisConnection, serving: ServingState, logger: Logger, waitsForState: Bool = true,
         decisionTTLMilliseconds: Int = 86_400_000
     ) {
         self.waitsForState = waitsForState
         self.decisionTTLMilliseconds = decisionTTLMilliseconds
         self.connection = connection
-        self.extractor = extractor
+        self.serving = serving
         self.logger = logger
-    }
-
-    /// The blocklist's shape in use.
-    public var blocklistShape: BloomFilterShape? { extractor.blocklistShape }
-
-    /// Uses the blocklist of `shape` from the next batch on.
-    public func useBlocklist(_ shape: BloomFilterShape?) {
-        if extractor.blocklistShape != shape { extractor = FeatureExtractor(settings: extractor.settings, blocklistShape: shape) }
     }
 
     /// Each item's decision claim (its stream entry id claims it) and feature vector, in order; retries transient
@@ -46,6 +38,8 @@ public actor FeatureFetcher {
         let transactions = items.map(\.transaction)
         let claims = items.map(\.claim)
         let ttl = decisionTTLMilliseconds
+        // The feature definitions of this batch (the blocklist's shape can change between batches).
+        let extractor = serving.extractor
         return try await RetryPolicy.untilCancelled.run(
             "feature fetch", logger: logger, recover: reloadingLibrary(.features, on: connection, waitingForStateOf: waitsForState ? extractor.settings.namespace : nil)
         ) { () async throws(RedisError) -> (vectors: [[Double]], statuses: [DecisionClaim.Status]) in

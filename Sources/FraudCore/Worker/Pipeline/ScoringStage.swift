@@ -4,15 +4,15 @@ import ServiceLifecycle
 public struct ScoringStage: Service {
     private let input: StageChannel<Batch>
     private let output: StageChannel<Batch>
-    private let scorer: Scorer
+    private let serving: ServingState
     private let counters: PipelineCounters
     private let delay: Duration?
 
     /// `delay` slows every batch down (tests of backpressure).
-    init(input: StageChannel<Batch>, output: StageChannel<Batch>, scorer: Scorer, counters: PipelineCounters, delay: Duration? = nil) {
+    init(input: StageChannel<Batch>, output: StageChannel<Batch>, serving: ServingState, counters: PipelineCounters, delay: Duration? = nil) {
         self.input = input
         self.output = output
-        self.scorer = scorer
+        self.serving = serving
         self.counters = counters
         self.delay = delay
     }
@@ -23,7 +23,7 @@ public struct ScoringStage: Service {
         for await var batch in input {
             let start = ContinuousClock.now
             batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
-            batch.decisions = await scorer.score(batch.vectors, transactions: batch.items.map(\.transaction))
+            batch.decisions = serving.decide(batch.vectors, transactions: batch.items.map(\.transaction)).map(\.decision)
             if let delay { try? await Task.sleep(for: delay) }
             let elapsed = (ContinuousClock.now - start).microseconds
             batch.timings.scoringMicroseconds = elapsed
