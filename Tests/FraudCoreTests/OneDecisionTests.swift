@@ -76,6 +76,58 @@ struct OneDecisionTests {
         }
     }
 
+    @Test func theSameTransactionsOnEitherPathGetTheSameFeaturesDecisionsAndRecords() async throws {
+        // Two fresh users with the same history (their own devices, the same amounts, merchants and times): one sends
+        // through the stream, the other through the API. One decision core: the same vectors, scores, reasons and
+        // record fields (except ids, timings and source), and review entries with their vectors on both paths.
+        try await ScoringAPIHarness.with { api in
+            let harness = api.redisHarness
+            let version = try await RuleStore(namespace: "fraud").save(
+                RuleSet.defaultText + "amount > 1000 => review reason large_amount\n", note: "test", promote: true, on: harness.redis)
+            try await waitUntil("the server installs the rules") { api.engine.serving.nextRulesVersion == version }
+            let amounts = [20.0, 35.0, 5_000.0, 40.0, 7_000.0, 12.0]
+            let start = Int64(Date().timeIntervalSince1970 * 1000) - 600_000
+            func fields(_ index: Int, path: String) -> [(String, String)] {
+                [
+                    ("transaction_id", "\(path)-\(index)"), ("user_id", "twin-\(path)"), ("amount", String(amounts[index])),
+                    ("merchant_id", "m\(index % 3)"), ("timestamp", String(start + Int64(index) * 60_000)), ("lat", "40.5"),
+                    ("lon", "-74.1"), ("card_provider", "VISA"), ("merchant_category", "retail"), ("device_id", "device-\(path)"),
+                    ("ip", "10.0.0.9"), ("run_id", "twins"),
+                ]
+            }
+            try await harness.publish(amounts.indices.map { fields($0, path: "stream") })
+            _ = try await harness.runWorker(harness.configuration()) { try await harness.length("fraud:results") >= amounts.count }
+            let client = try await api.connect()
+            for index in amounts.indices {
+                let body = "{" + fields(index, path: "api").map { name, value in
+                    ["amount", "timestamp", "lat", "lon"].contains(name) ? "\"\(name)\": \(value)" : "\"\(name)\": \"\(value)\""
+                }.joined(separator: ", ") + "}"
+                #expect(try await client.request(.POST, "/v1/score", json: body).status == 200)
+            }
+            try await waitUntil("the API's decisions to be recorded") { try await harness.length("fraud:results") >= 2 * amounts.count }
+            let results = try await Self.results(harness.redis)
+            let reviews = try await harness.entries("fraud:review")
+            let different: Set = ["transaction_id", "user_id", "source_id", "worker_id", "latency_ms", "queue_ms", "features_ms", "scoring_ms", "source"]
+            var reviewed = 0
+            for index in amounts.indices {
+                let stream = try #require(results["stream-\(index)"]?.first)
+                let api = try #require(results["api-\(index)"]?.first)
+                #expect(stream.filter { !different.contains($0.key) } == api.filter { !different.contains($0.key) }, "transaction \(index)")
+                #expect(Set(stream.keys).union(["source"]) == Set(api.keys), "transaction \(index)")
+                #expect(api["source"] == "api" && stream["source"] == nil)
+                guard stream["decision"] == "review" else { continue }
+                reviewed += 1
+                let streamReview = try #require(reviews.first { $0["transaction_id"] == "stream-\(index)" })
+                let apiReview = try #require(reviews.first { $0["transaction_id"] == "api-\(index)" })
+                let vector = try #require(streamReview["features"])
+                #expect(vector.split(separator: ",").count == FeatureSchema.count)
+                #expect(apiReview["features"] == vector, "the review entries' feature vectors differ for transaction \(index)")
+            }
+            #expect(reviewed >= 2, "the rule should have sent both large amounts to review")
+            await client.close()
+        }
+    }
+
     @Test func aDuplicateWithOtherContractFieldsIsAConflictOnBothPaths() async throws {
         try await ScoringAPIHarness.with { api in
             let harness = api.redisHarness

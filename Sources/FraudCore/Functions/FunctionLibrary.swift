@@ -28,7 +28,13 @@ public struct FunctionLibrary: Sendable, Hashable {
 
     /// `fraudstream_results`: the atomic write-and-acknowledge of a batch, the API's decision records and the latency histograms.
     public static let results = FunctionLibrary(
-        source: String(decoding: PackageResources.fraudstream_results_lua, as: UTF8.self),
+        source: LuaPrelude.inserting(
+            [
+                LuaPrelude.table("RV", ResultLayout.self), LuaPrelude.table("WK", WriteBatchCall.Key.self),
+                LuaPrelude.table("WB", WriteBatchCall.Argument.self), LuaPrelude.table("DL", WriteBatchCall.DeadLetterValue.self),
+                LuaPrelude.table("RK", RecordDecisionsCall.Key.self), LuaPrelude.table("RD", RecordDecisionsCall.Argument.self),
+            ],
+            into: String(decoding: PackageResources.fraudstream_results_lua, as: UTF8.self)),
         functionNames: [WriteBatchCall.function, MergeLatencyCall.function, RecordDecisionsCall.function])
 
     /// `fraudstream_lease`: the consumer-name lease (claim and release, compare-and-set on a token) and the

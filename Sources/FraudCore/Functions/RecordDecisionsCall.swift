@@ -12,7 +12,7 @@ public struct RecordDecisionsCall: Sendable {
     /// Number of keys the call passes.
     public static let keyCount = Key.allCases.count
     /// Values per record.
-    public static let valuesPerRecord = RecordValue.allCases.count
+    public static let valuesPerRecord = ResultLayout.count
 
     /// The keys by their position in `KEYS` (1-based).
     public enum Key: Int, CaseIterable, Sendable {
@@ -52,47 +52,8 @@ public struct RecordDecisionsCall: Sendable {
         case firstRecord
     }
 
-    /// The values of a record, by their offset from the record's first value.
-    public enum RecordValue: Int, CaseIterable, Sendable {
-        /// The transaction id.
-        case transactionId = 0
-        /// The user id.
-        case userId
-        /// The run id, or empty.
-        case runId
-        /// The score, six decimals.
-        case score
-        /// `1` when flagged as fraud.
-        case isFraud
-        /// `approve`, `review` or `decline`.
-        case decision
-        /// Comma-separated reason codes.
-        case reasons
-        /// The model version.
-        case modelVersion
-        /// The known label: `1`, `0`, or empty.
-        case label
-        /// Receipt to decision in µs, on the server's clock.
-        case latencyMicroseconds
-        /// Feature time in ms.
-        case featuresMilliseconds
-        /// Scoring time in ms.
-        case scoringMilliseconds
-        /// The amount.
-        case amount
-        /// `1` when the answer was degraded (Redis too slow or unreachable for the deadline).
-        case degraded
-        /// The shadow model's score, or empty.
-        case shadowScore
-        /// `1`/`0` at the threshold, or empty.
-        case shadowIsFraud
-        /// The shadow model's version, or empty.
-        case shadowModelVersion
-        /// ``WriteBatchCall/scoreBucket(_:)`` of the score.
-        case scoreBucket
-        /// The same of the shadow score, or empty.
-        case shadowScoreBucket
-    }
+    /// One record's values: the layout both recording calls share.
+    public typealias RecordValue = ResultLayout
 
     /// One decision to record.
     public struct Record: Sendable, Equatable, Codable {
@@ -108,12 +69,15 @@ public struct RecordDecisionsCall: Sendable {
         public var scoringMicroseconds: Int64
         /// Whether the answer was degraded.
         public var degraded: Bool
+        /// The feature vector (recorded with a review decision, for the review queue and `prepare --retrain`).
+        public var vector: [Double]?
 
         /// Creates a record.
         public init(
             transaction: Transaction, decision: ScoredDecision, latencyMicroseconds: Int64, featuresMicroseconds: Int64,
-            scoringMicroseconds: Int64, degraded: Bool
+            scoringMicroseconds: Int64, degraded: Bool, vector: [Double]? = nil
         ) {
+            self.vector = vector
             self.transaction = transaction
             self.decision = decision
             self.latencyMicroseconds = latencyMicroseconds
@@ -124,7 +88,6 @@ public struct RecordDecisionsCall: Sendable {
     }
 
     private static let argumentOrder = Argument.allCases
-    private static let recordOrder = RecordValue.allCases
 
     /// The results stream.
     public let resultsStream: String
@@ -199,30 +162,13 @@ public struct RecordDecisionsCall: Sendable {
     }
 
     private func append(_ record: Record, to command: inout RedisCommand) {
-        let transaction = record.transaction
-        for value in Self.recordOrder {
-            switch value {
-            case .transactionId: command.append(transaction.transactionId)
-            case .userId: command.append(transaction.userId)
-            case .runId: command.append(transaction.runId ?? "")
-            case .score: command.append(WriteBatchCall.scoreText(record.decision.score))
-            case .isFraud: command.append(record.decision.isFraud ? "1" : "0")
-            case .decision: command.append(record.decision.decision)
-            case .reasons: command.append(record.decision.reasons)
-            case .modelVersion: command.append(record.decision.modelVersion)
-            case .label: command.append(transaction.isFraud.map { $0 ? "1" : "0" } ?? "")
-            case .latencyMicroseconds: command.append(record.latencyMicroseconds)
-            case .featuresMilliseconds: command.append(WriteBatchCall.millisecondsText(record.featuresMicroseconds))
-            case .scoringMilliseconds: command.append(WriteBatchCall.millisecondsText(record.scoringMicroseconds))
-            case .amount: command.append(transaction.amount)
-            case .degraded: command.append(record.degraded ? "1" : "0")
-            case .shadowScore: command.append(record.decision.shadowScore.map(WriteBatchCall.scoreText) ?? "")
-            case .shadowIsFraud: command.append(record.decision.shadowIsFraud.map { $0 ? "1" : "0" } ?? "")
-            case .shadowModelVersion: command.append(record.decision.shadowModelVersion.map(String.init) ?? "")
-            case .scoreBucket: command.append(WriteBatchCall.scoreBucket(record.decision.score))
-            case .shadowScoreBucket: command.append(record.decision.shadowScore.map { String(WriteBatchCall.scoreBucket($0)) } ?? "")
-            }
-        }
+        ResultLayout.append(
+            ResultLayout.Values(
+                transaction: record.transaction, decision: record.decision, latencyMicroseconds: record.latencyMicroseconds,
+                queueMilliseconds: "0.000", featuresMilliseconds: WriteBatchCall.millisecondsText(record.featuresMicroseconds),
+                scoringMilliseconds: WriteBatchCall.millisecondsText(record.scoringMicroseconds), degraded: record.degraded,
+                vector: record.vector),
+            to: &command)
     }
 
     /// The number of results written.

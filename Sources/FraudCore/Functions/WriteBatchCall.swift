@@ -18,7 +18,7 @@ public struct WriteBatchCall: Sendable {
     /// Number of keys the call passes.
     public static let keyCount = Key.allCases.count
     /// Values per result record.
-    public static let valuesPerResult = ResultValue.allCases.count
+    public static let valuesPerResult = ResultLayout.count
     /// Values of a dead-letter record before its name/value pairs.
     public static let deadLetterHeaderValues = DeadLetterValue.allCases.count
 
@@ -79,53 +79,8 @@ public struct WriteBatchCall: Sendable {
         case firstRecord
     }
 
-    /// The values of a result record, by their offset from the record's first value (Lua: `args[b + offset]`).
-    public enum ResultValue: Int, CaseIterable, Sendable {
-        /// The input entry id.
-        case sourceId = 0
-        /// The transaction id.
-        case transactionId
-        /// The user id.
-        case userId
-        /// The run id, or empty.
-        case runId
-        /// The fraud probability, six decimals.
-        case score
-        /// `1` when flagged as fraud, else `0`.
-        case isFraud
-        /// `approve`, `review` or `decline`.
-        case decision
-        /// Comma-separated reason codes.
-        case reasons
-        /// The scoring model's version.
-        case modelVersion
-        /// The known label: `1`, `0`, or empty when unknown.
-        case label
-        /// Queue time in ms, three decimals.
-        case queueMilliseconds
-        /// Feature time in ms.
-        case featuresMilliseconds
-        /// Scoring time in ms.
-        case scoringMilliseconds
-        /// The amount.
-        case amount
-        /// The shadow model's score, six decimals, or empty when no shadow model is set.
-        case shadowScore
-        /// `1` when the shadow score is at or above the threshold, `0`, or empty.
-        case shadowIsFraud
-        /// The shadow model's version, or empty.
-        case shadowModelVersion
-        /// For a `review` decision, the feature vector (comma-separated), kept with the review so an analyst's
-        /// label can train the next model; empty otherwise.
-        case features
-        /// ``scoreBucket(_:)`` of the score.
-        case scoreBucket
-        /// ``scoreBucket(_:)`` of the shadow score, or empty.
-        case shadowScoreBucket
-        /// The transaction's `fraud_scenario` when it is labelled fraud (synthetic traffic), else empty: recall per
-        /// scenario in the run statistics.
-        case scenario
-    }
+    /// One result's values: the layout both recording calls share.
+    public typealias ResultValue = ResultLayout
 
     /// The values of a dead-letter record before its pairs, by offset; the last one is the pair count K,
     /// and K name/value pairs of the original entry follow.
@@ -151,7 +106,6 @@ public struct WriteBatchCall: Sendable {
     }
 
     private static let argumentOrder = Argument.allCases
-    private static let resultOrder = ResultValue.allCases
     private static let deadLetterOrder = DeadLetterValue.allCases
 
     /// Stream names, group, consumer, limits and namespace of the writing worker.
@@ -216,44 +170,12 @@ public struct WriteBatchCall: Sendable {
         let featuresMs = Self.millisecondsText(batch.timings.featuresMicroseconds)
         let scoringMs = Self.millisecondsText(batch.timings.scoringMicroseconds)
         for (index, (item, decision)) in zip(batch.items, batch.decisions).enumerated() {
-            let transaction = item.transaction
-            for value in Self.resultOrder {
-                switch value {
-                case .sourceId: command.append(item.sourceId)
-                case .transactionId: command.append(transaction.transactionId)
-                case .userId: command.append(transaction.userId)
-                case .runId: command.append(transaction.runId ?? "")
-                case .score: command.append(Self.scoreText(decision.score))
-                case .isFraud: command.append(decision.isFraud ? "1" : "0")
-                case .decision: command.append(decision.decision)
-                case .reasons: command.append(decision.reasons)
-                case .modelVersion: command.append(decision.modelVersion)
-                case .label: command.append(transaction.isFraud.map { $0 ? "1" : "0" } ?? "")
-                case .queueMilliseconds: command.append(queueMs)
-                case .featuresMilliseconds: command.append(featuresMs)
-                case .scoringMilliseconds: command.append(scoringMs)
-                case .amount: command.append(transaction.amount)
-                case .shadowScore: command.append(decision.shadowScore.map(Self.scoreText) ?? "")
-                case .shadowIsFraud: command.append(decision.shadowIsFraud.map { $0 ? "1" : "0" } ?? "")
-                case .shadowModelVersion: command.append(decision.shadowModelVersion.map(String.init) ?? "")
-                case .scoreBucket: command.append(Self.scoreBucket(decision.score))
-                case .shadowScoreBucket: command.append(decision.shadowScore.map { String(Self.scoreBucket($0)) } ?? "")
-                case .scenario: command.append(transaction.isFraud == true ? Self.scenarioLabel(transaction.scenario) : "")
-                case .features:
-                    if decision.decision == "review", index < batch.vectors.count {
-                        // Written byte by byte (shortest round-trip decimals): String(format:) cost a review ~25 µs.
-                        var bytes: [UInt8] = []
-                        bytes.reserveCapacity(batch.vectors[index].count * 8)
-                        for (position, value) in batch.vectors[index].enumerated() {
-                            if position > 0 { bytes.append(UInt8(ascii: ",")) }
-                            value.appendRedisBytes(to: &bytes)
-                        }
-                        command.append(bytes: bytes)
-                    } else {
-                        command.append("")
-                    }
-                }
-            }
+            ResultLayout.append(
+                ResultLayout.Values(
+                    sourceId: item.sourceId, transaction: item.transaction, decision: decision, latencyMicroseconds: nil,
+                    queueMilliseconds: queueMs, featuresMilliseconds: featuresMs, scoringMilliseconds: scoringMs,
+                    vector: index < batch.vectors.count ? batch.vectors[index] : nil),
+                to: &command)
         }
     }
 

@@ -18,10 +18,10 @@
 -- record_decisions appends the scoring API's decisions (`fraudstream serve`) to the same results stream, marked
 -- source=api, and counts them in the same run statistics, so `monitor --stats` covers both ways in.
 --
--- The layouts of KEYS, ARGV and the replies are defined once, in Swift: WriteBatchCall, RecordDecisionsCall and
--- MergeLatencyCall
--- (Sources/FraudCore/Functions). The comments here follow them, and FunctionContractTests checks both sides
--- against a real server.
+-- The layouts of KEYS, ARGV and the replies are defined once, in Swift: WriteBatchCall, RecordDecisionsCall,
+-- ResultLayout and MergeLatencyCall (Sources/FraudCore/Functions). The offsets of the recording calls come from a
+-- prelude generated from those enums when the library is loaded (tables WK, WB, DL, RK, RD and RV: LuaPrelude);
+-- FunctionContractTests checks both sides against a real server.
 
 -- The counters of one run in a call, created on first use ('' counts under the run 'none').
 local function run_stats(runs, run)
@@ -153,52 +153,98 @@ local function write_series(prefix, retention, now_ms, series)
   redis.call('EXPIRE', per_minute, retention + 3600)
 end
 
--- KEYS: 1 input stream, 2 results stream, 3 dead-letter stream, 4 the consumer-name lease, 5 the review queue
--- ARGV: 1 group, 2 consumer, 3 results MAXLEN (0 = none), 4 result key TTL s (0 = none), 5 worker id,
---       6 namespace, 7 result count R, 8 dead-letter count D, 9 dead-letter MAXLEN (0 = none),
---       10 smallest and 11 largest entry id of the batch, 12 values per result record F,
---       13 values per dead-letter record before its pairs H, 14 statistics keys' TTL s,
---       15 this worker's lease token ('' = no check), 16 time-series key prefix, 17 time-series retention s
---       (0 = none), 18 statistics key base,
---       then R records of F values: source id, transaction id, user id, run id, score, is_fraud, decision,
---         reasons, model version, label ('' unknown, 0, 1), queue ms, features ms, scoring ms, amount,
---         shadow score, shadow is_fraud, shadow model version ('' when no shadow model), the feature vector of a
---         review decision ('' otherwise), the score's and the shadow score's histogram buckets (0-100; '' without
---         a shadow), the fraud scenario of labelled fraud ('' otherwise)
---       then D records of H values: source id, reason, run id, field count K (always last), then K name/value pairs,
---       then the entry ids of duplicates (transactions an earlier arrival decided): acknowledged, nothing written.
+-- One decided result, passed in the layout RV (generated from Swift's ResultLayout) starting at args[b]: its
+-- results-stream entry, its review entry (with the feature vector), its run statistics (per-scenario recall,
+-- per-rule hits and precision, both models' histograms) and the counts over time. Both ways in write through
+-- here: the worker's write_batch and the scoring API's record_decisions. `c` holds the call's context: worker,
+-- results stream, review queue, MAXLEN, result-key TTL, namespace, source ('' for the stream, 'api'), runs, series.
+local function write_result(c, args, b, latency_us)
+  local latency = string.format('%.3f', latency_us / 1000)
+  local transaction, user, run = args[b + RV.transaction_id], args[b + RV.user_id], args[b + RV.run_id]
+  local score, is_fraud, decision = args[b + RV.score], args[b + RV.is_fraud], args[b + RV.decision]
+  local reasons, label, amount = args[b + RV.reasons], args[b + RV.label], args[b + RV.amount]
+  local source_id = args[b + RV.source_id]
+  local fields = {'transaction_id', transaction, 'user_id', user, 'run_id', run,
+    'score', score, 'is_fraud', is_fraud, 'decision', decision, 'reasons', reasons,
+    'model_version', args[b + RV.model_version], 'worker_id', c.worker, 'source_id', source_id, 'latency_ms', latency,
+    'queue_ms', args[b + RV.queue_milliseconds], 'features_ms', args[b + RV.features_milliseconds],
+    'scoring_ms', args[b + RV.scoring_milliseconds], 'amount', amount}
+  if args[b + RV.shadow_score] ~= '' then
+    fields[#fields + 1], fields[#fields + 2] = 'shadow_score', args[b + RV.shadow_score]
+    fields[#fields + 1], fields[#fields + 2] = 'shadow_model_version', args[b + RV.shadow_model_version]
+  end
+  if c.source ~= '' then fields[#fields + 1], fields[#fields + 2] = 'source', c.source end
+  if c.maxlen > 0 then
+    redis.call('XADD', c.results, 'MAXLEN', '~', c.maxlen, '*', unpack(fields))
+  else
+    redis.call('XADD', c.results, '*', unpack(fields))
+  end
+  if decision == 'review' then
+    add_review(c.review, c.maxlen, transaction, user, run, score, reasons, amount, source_id, args[b + RV.features])
+  end
+  if c.ttl > 0 then
+    redis.call('SET', c.ns .. ':result:' .. transaction, cjson.encode({
+      transaction_id = transaction, user_id = user, run_id = run, score = score,
+      is_fraud = is_fraud, decision = decision, reasons = reasons, model_version = args[b + RV.model_version],
+      worker_id = c.worker, source_id = source_id, latency_ms = latency}), 'EX', c.ttl)
+  end
+  local s = run_stats(c.runs, run)
+  count_result(s, is_fraud, decision, label, latency_us)
+  count_models(s, label, args[b + RV.score_bucket], args[b + RV.shadow_score_bucket], args[b + RV.shadow_is_fraud])
+  -- Recall per fraud scenario: labelled fraud of each scenario, and how much of it was declined / flagged.
+  local scenario = args[b + RV.scenario]
+  if scenario ~= '' then
+    s['scenario:' .. scenario] = (s['scenario:' .. scenario] or 0) + 1
+    if is_fraud == '1' then s['scenario_declined:' .. scenario] = (s['scenario_declined:' .. scenario] or 0) + 1 end
+    if decision ~= 'approve' then s['scenario_flagged:' .. scenario] = (s['scenario_flagged:' .. scenario] or 0) + 1 end
+  end
+  count_series(c.series, decision, is_fraud, reasons, s, label)
+  if c.source == 'api' then
+    s.api = s.api + 1
+    if args[b + RV.degraded] == '1' then s.degraded = s.degraded + 1 end
+  end
+end
+
+-- The worker's write: results, dead letters and the acknowledgement of a batch in one call.
+-- KEYS by WK (WriteBatchCall.Key): the input stream, the results stream, the dead-letter stream, the consumer-name
+--   lease, the review queue.
+-- ARGV by WB (WriteBatchCall.Argument): group, consumer, results MAXLEN (0 = none), result key TTL s (0 = none),
+--   worker id, namespace, result count R, dead-letter count D, dead-letter MAXLEN, the batch's smallest and largest
+--   entry id, values per result F, values per dead letter before its pairs H, statistics keys' TTL s, this worker's
+--   lease token ('' = no check), time-series key prefix and retention s (0 = none), statistics key base;
+--   from WB.first_record: R results in the layout RV (ResultLayout), then D dead letters of H values by DL
+--   (source id, reason, run id, field count K) each followed by K name/value pairs, then the entry ids of duplicates
+--   (transactions an earlier arrival decided): acknowledged, nothing written.
 -- Returns: {written, dead_lettered, latency_us or -1 per result (in order)}
 local function write_batch(keys, args)
-  local group, consumer = args[1], args[2]
-  local maxlen = tonumber(args[3])
-  local ttl = tonumber(args[4])
-  local worker, ns = args[5], args[6]
-  local r, d = tonumber(args[7]), tonumber(args[8])
-  local dlmax = tonumber(args[9])
-  local F, H = tonumber(args[12]), tonumber(args[13])
-  local stats_ttl = args[14]
-  local token = args[15]
-  local series_prefix, series_retention = args[16], tonumber(args[17])
-  local stats_base = args[18]
-  local first = 19
+  local group, consumer = args[WB.group], args[WB.consumer]
+  local worker = args[WB.worker_id]
+  local r, d = tonumber(args[WB.result_count]), tonumber(args[WB.dead_letter_count])
+  local dlmax = tonumber(args[WB.dead_letter_max_length])
+  local F, H = tonumber(args[WB.values_per_result]), tonumber(args[WB.dead_letter_header_values])
+  local stats_ttl = args[WB.stats_ttl_seconds]
+  local token = args[WB.lease_token]
+  local series_prefix, series_retention = args[WB.time_series_prefix], tonumber(args[WB.time_series_retention_seconds])
+  local stats_base = args[WB.stats_base]
+  local first = WB.first_record
 
   -- Fencing: a worker whose consumer name another live worker holds (it was paused past its lease)
   -- writes and acknowledges nothing; an expired lease (an outage) is retaken by its keeper.
   if token ~= '' then
-    local holder = redis.call('GET', keys[4])
+    local holder = redis.call('GET', keys[WK.consumer_lease])
     if holder and holder ~= token then
       return redis.error_reply('LEASELOST consumer name ' .. consumer .. ' is held by another worker')
     end
   end
 
   local ids = {}
-  for i = 0, r - 1 do ids[#ids + 1] = args[first + i * F] end
+  for i = 0, r - 1 do ids[#ids + 1] = args[first + i * F + RV.source_id] end
   local dead = {}
   local p = first + r * F
   for i = 1, d do
-    local k = tonumber(args[p + H - 1])
-    dead[#dead + 1] = {args[p], args[p + 1], args[p + 2], p + H, k}
-    ids[#ids + 1] = args[p]
+    local k = tonumber(args[p + DL.field_count])
+    dead[#dead + 1] = {args[p + DL.source_id], args[p + DL.reason], args[p + DL.run_id], p + H, k}
+    ids[#ids + 1] = args[p + DL.source_id]
     p = p + H + 2 * k
   end
   local duplicates = {}
@@ -209,9 +255,9 @@ local function write_batch(keys, args)
   if #ids == 0 then return {0, 0} end
 
   -- Which of these entries are still pending for this consumer?
-  local minid, maxid = args[10], args[11]
+  local minid, maxid = args[WB.lowest_id], args[WB.highest_id]
   local owned = {}
-  local pending = redis.call('XPENDING', keys[1], group, minid, maxid, #ids * 4 + 10000, consumer)
+  local pending = redis.call('XPENDING', keys[WK.input_stream], group, minid, maxid, #ids * 4 + 10000, consumer)
   for _, entry in ipairs(pending) do owned[entry[1]] = true end
 
   local now = redis.call('TIME')
@@ -219,48 +265,17 @@ local function write_batch(keys, args)
   local now_ms = math.floor(now_us / 1000)
   local acks = {}
   local out = {0, 0}
-  local runs = {}
-  local series = {}
+  local c = {worker = worker, results = keys[WK.results_stream], review = keys[WK.review_stream], maxlen = tonumber(args[WB.results_max_length]),
+    ttl = tonumber(args[WB.result_ttl_seconds]), ns = args[WB.namespace], source = '', runs = {}, series = {}}
+  local runs, series = c.runs, c.series
 
   for i = 0, r - 1 do
     local b = first + i * F
-    local id = args[b]
+    local id = args[b + RV.source_id]
     if owned[id] then
+      -- The stream's latency: from the entry id's time (when it was added) to this write.
       local latency_us = now_us - tonumber(string.sub(id, 1, string.find(id, '-', 1, true) - 1)) * 1000
-      local latency = string.format('%.3f', latency_us / 1000)
-      local fields = {'transaction_id', args[b + 1], 'user_id', args[b + 2], 'run_id', args[b + 3],
-        'score', args[b + 4], 'is_fraud', args[b + 5], 'decision', args[b + 6], 'reasons', args[b + 7],
-        'model_version', args[b + 8], 'worker_id', worker, 'source_id', id, 'latency_ms', latency,
-        'queue_ms', args[b + 10], 'features_ms', args[b + 11], 'scoring_ms', args[b + 12], 'amount', args[b + 13]}
-      if args[b + 14] ~= '' then
-        fields[#fields + 1], fields[#fields + 2] = 'shadow_score', args[b + 14]
-        fields[#fields + 1], fields[#fields + 2] = 'shadow_model_version', args[b + 16]
-      end
-      if maxlen > 0 then
-        redis.call('XADD', keys[2], 'MAXLEN', '~', maxlen, '*', unpack(fields))
-      else
-        redis.call('XADD', keys[2], '*', unpack(fields))
-      end
-      if args[b + 6] == 'review' then
-        add_review(keys[5], maxlen, args[b + 1], args[b + 2], args[b + 3], args[b + 4], args[b + 7], args[b + 13], id, args[b + 17])
-      end
-      if ttl > 0 then
-        redis.call('SET', ns .. ':result:' .. args[b + 1], cjson.encode({
-          transaction_id = args[b + 1], user_id = args[b + 2], run_id = args[b + 3], score = args[b + 4],
-          is_fraud = args[b + 5], decision = args[b + 6], reasons = args[b + 7], model_version = args[b + 8],
-          worker_id = worker, source_id = id, latency_ms = latency}), 'EX', ttl)
-      end
-      local s = run_stats(runs, args[b + 3])
-      count_result(s, args[b + 5], args[b + 6], args[b + 9], latency_us)
-      count_models(s, args[b + 9], args[b + 18], args[b + 19], args[b + 15])
-      -- Recall per fraud scenario: labelled fraud of each scenario, and how much of it was declined / flagged.
-      local scenario = args[b + 20]
-      if scenario ~= '' then
-        s['scenario:' .. scenario] = (s['scenario:' .. scenario] or 0) + 1
-        if args[b + 5] == '1' then s['scenario_declined:' .. scenario] = (s['scenario_declined:' .. scenario] or 0) + 1 end
-        if args[b + 6] ~= 'approve' then s['scenario_flagged:' .. scenario] = (s['scenario_flagged:' .. scenario] or 0) + 1 end
-      end
-      count_series(series, args[b + 6], args[b + 5], args[b + 7], s, args[b + 9])
+      write_result(c, args, b, latency_us)
       acks[#acks + 1] = id
       out[1] = out[1] + 1
       out[#out + 1] = latency_us
@@ -278,9 +293,9 @@ local function write_batch(keys, args)
         fields[#fields + 1] = args[entry[4] + 2 * j + 1]
       end
       if dlmax > 0 then
-        redis.call('XADD', keys[3], 'MAXLEN', '~', dlmax, '*', unpack(fields))
+        redis.call('XADD', keys[WK.dead_letter_stream], 'MAXLEN', '~', dlmax, '*', unpack(fields))
       else
-        redis.call('XADD', keys[3], '*', unpack(fields))
+        redis.call('XADD', keys[WK.dead_letter_stream], '*', unpack(fields))
       end
       local s = run_stats(runs, entry[3])
       s.dead_letters = s.dead_letters + 1
@@ -295,7 +310,7 @@ local function write_batch(keys, args)
   end
 
   -- One multi-id XACK, after every write above.
-  if #acks > 0 then redis.call('XACK', keys[1], group, unpack(acks)) end
+  if #acks > 0 then redis.call('XACK', keys[WK.input_stream], group, unpack(acks)) end
 
   write_run_stats(runs, stats_base, worker, now_ms, stats_ttl)
   write_series(series_prefix, series_retention, now_ms, series)
@@ -308,60 +323,28 @@ end
 -- Each server numbers its calls; the last number applied is kept in one key per server (in the results stream's
 -- slot, one hour after its last call), so a retried call whose first attempt was applied (the reply was lost)
 -- writes nothing again.
--- KEYS: 1 results stream, 2 the server's marker '{<results stream>}:recorded:<instance>', 3 the review queue
--- ARGV: 1 server id (worker_id field), 2 namespace, 3 results MAXLEN (0 = none), 4 statistics keys' TTL s,
---       5 record count R, 6 values per record F, 7 this call's sequence number (increasing per instance),
---       8 time-series key prefix, 9 time-series retention s (0 = none), 10 statistics key base,
---       then R records of F values: transaction id, user id, run id, score, is_fraud, decision, reasons,
---         model version, label ('' unknown, 0, 1), latency us (receipt to decision, on the server's clock),
---         features ms, scoring ms, amount, degraded (0/1), shadow score, shadow is_fraud, shadow model version
---         ('' when no shadow model), the score's and the shadow score's histogram buckets
--- Returns: the number of results written (0 for a retry of an applied call).
+-- KEYS by RK (RecordDecisionsCall.Key): the results stream, the server's marker
+--   '{<results stream>}:recorded:<instance>', the review queue.
+-- ARGV by RD (RecordDecisionsCall.Argument): server id (worker_id field), namespace, results MAXLEN (0 = none),
+--   statistics keys' TTL s, record count R, values per record F, this call's sequence number (increasing per
+--   instance), time-series key prefix and retention s (0 = none), statistics key base; from RD.first_record: R
+--   records in the layout RV (ResultLayout; latency_microseconds is receipt to answer on the server's clock).
 local function record_decisions(keys, args)
-  local sequence = tonumber(args[7])
-  local applied = tonumber(redis.call('GET', keys[2]) or '0')
+  local sequence = tonumber(args[RD.sequence])
+  local applied = tonumber(redis.call('GET', keys[RK.instance_marker]) or '0')
   if sequence <= applied then return 0 end
-  local worker, ns = args[1], args[2]
-  local maxlen = tonumber(args[3])
-  local stats_ttl = args[4]
-  local r, F = tonumber(args[5]), tonumber(args[6])
-  local series_prefix, series_retention = args[8], tonumber(args[9])
-  local stats_base = args[10]
-  local first = 11
+  local r, F = tonumber(args[RD.record_count]), tonumber(args[RD.values_per_record])
   local now = redis.call('TIME')
   local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-  local runs = {}
-  local series = {}
+  local c = {worker = args[RD.server_id], results = keys[RK.results_stream], review = keys[RK.review_stream], maxlen = tonumber(args[RD.results_max_length]),
+    ttl = 0, ns = args[RD.namespace], source = 'api', runs = {}, series = {}}
   for i = 0, r - 1 do
-    local b = first + i * F
-    local latency_us = tonumber(args[b + 9])
-    local fields = {'transaction_id', args[b], 'user_id', args[b + 1], 'run_id', args[b + 2],
-      'score', args[b + 3], 'is_fraud', args[b + 4], 'decision', args[b + 5], 'reasons', args[b + 6],
-      'model_version', args[b + 7], 'worker_id', worker, 'source', 'api', 'source_id', '',
-      'latency_ms', string.format('%.3f', latency_us / 1000), 'queue_ms', '0.000', 'features_ms', args[b + 10],
-      'scoring_ms', args[b + 11], 'amount', args[b + 12]}
-    if args[b + 14] ~= '' then
-      fields[#fields + 1], fields[#fields + 2] = 'shadow_score', args[b + 14]
-      fields[#fields + 1], fields[#fields + 2] = 'shadow_model_version', args[b + 16]
-    end
-    if maxlen > 0 then
-      redis.call('XADD', keys[1], 'MAXLEN', '~', maxlen, '*', unpack(fields))
-    else
-      redis.call('XADD', keys[1], '*', unpack(fields))
-    end
-    if args[b + 5] == 'review' then
-      add_review(keys[3], maxlen, args[b], args[b + 1], args[b + 2], args[b + 3], args[b + 6], args[b + 12], '', '')
-    end
-    local s = run_stats(runs, args[b + 2])
-    count_result(s, args[b + 4], args[b + 5], args[b + 8], latency_us)
-    count_series(series, args[b + 5], args[b + 4], args[b + 6], s, args[b + 8])
-    count_models(s, args[b + 8], args[b + 17], args[b + 18], args[b + 15])
-    s.api = s.api + 1
-    if args[b + 13] == '1' then s.degraded = s.degraded + 1 end
+    local b = RD.first_record + i * F
+    write_result(c, args, b, tonumber(args[b + RV.latency_microseconds]))
   end
-  write_run_stats(runs, stats_base, worker, now_ms, stats_ttl)
-  write_series(series_prefix, series_retention, now_ms, series)
-  redis.call('SET', keys[2], sequence, 'PX', 3600000)
+  write_run_stats(c.runs, args[RD.stats_base], c.worker, now_ms, args[RD.stats_ttl_seconds])
+  write_series(args[RD.time_series_prefix], tonumber(args[RD.time_series_retention_seconds]), now_ms, c.series)
+  redis.call('SET', keys[RK.instance_marker], sequence, 'PX', 3600000)
   return r
 end
 

@@ -122,7 +122,8 @@ actor ScoringLane {
                 let record = RecordDecisionsCall.Record(
                     transaction: item.transaction, decision: given.decision,
                     latencyMicroseconds: ((item.answered?.at ?? now) - item.receivedAt).microseconds,
-                    featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded)
+                    featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded,
+                    vector: given.degraded ? nil : vectors[position])
                 if case .error(let message) = outcomes[slot] {
                     logger.warning("could not store a decision", metadata: ["error": "\(message)"])
                     engine.keepUnrecorded([record])
