@@ -143,7 +143,10 @@ struct MetricsTests {
             let client = try await api.connect()
             let requests = 30
             for index in 0..<requests {
-                let reply = try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("m-\(index)", user: index % 20))
+                // Labelled, as a load test's are: each rule's precision is counted for the API as for the worker.
+                let label = index % 3 == 0 ? "\"is_fraud\": \"1\", \"fraud_scenario\": \"card_testing\"" : "\"is_fraud\": \"0\""
+                let reply = try await client.request(
+                    .POST, "/v1/score", json: ScoringAPIHarness.transaction("m-\(index)", user: index % 20, extra: label))
                 #expect(reply.status == 200)
             }
             #expect(try await client.request(.POST, "/v1/score", json: "{\"transaction_id\": 1").status == 400)
@@ -168,6 +171,18 @@ struct MetricsTests {
                 #expect(metrics.sum(FraudMetrics.Name.scored, ["source": "api", "decision": decision]) == Double(count), "\(decision)")
             }
             #expect(metrics.sum(FraudMetrics.Name.endToEnd + "_count", ["source": "api"]) == Double(requests))
+            // Per-rule precision and the stages, as the worker reports them.
+            var reasonHits: [String: Int] = [:]
+            for result in results { for reason in (result["reasons"] ?? "").split(separator: ",") { reasonHits[String(reason), default: 0] += 1 } }
+            #expect(!reasonHits.isEmpty)
+            for (reason, hits) in reasonHits {
+                #expect(metrics.sum(FraudMetrics.Name.labelledReasons, ["source": "api", "reason": reason]) == Double(hits), "\(reason)")
+            }
+            #expect(metrics.sum(FraudMetrics.Name.stage + "_count", ["stage": "features"]) == Double(requests))
+            #expect(metrics.sum(FraudMetrics.Name.stage + "_count", ["stage": "scoring"]) == Double(requests))
+            // Recall per scenario in the run statistics, as for the stream.
+            let run = try await RunStatistics.load(run: "api-run", namespace: "fraud", on: api.redis)
+            #expect(run.counters["scenario:card_testing"] == 10, "\(run.counters)")
             #expect(metrics.sum(FraudMetrics.Name.apiDegraded) == 0)
             #expect(metrics.sum(FraudMetrics.Name.modelInfo) == 1)
             await client.close()

@@ -93,9 +93,7 @@ public struct DecisionRecorder: Service {
                 unwritten[partition] = nil
                 // A retry of an applied call writes (and counts) nothing: the metrics follow what the call wrote.
                 if written > 0 {
-                    metrics.scored(group.lazy.map { (decision: $0.decision.decision, reasons: $0.decision.reasons) }, source: "api")
-                    metrics.endToEnd(microseconds: group.lazy.map(\.latencyMicroseconds), source: "api")
-                    metrics.counter(FraudMetrics.Name.apiDegraded).increment(by: group.lazy.filter(\.degraded).count)
+                    metrics.recorded(group)
                 }
             }
             await statistics.record(
@@ -109,5 +107,23 @@ public struct DecisionRecorder: Service {
                     )
                 })
         }
+    }
+}
+
+extension FraudMetrics {
+    /// The API's recorded decisions in the metrics, as the worker's acknowledged batches are: decisions and reasons,
+    /// each rule's hits on labelled results (its precision), end-to-end latency, the features and scoring stages
+    /// (each decision's lane batch), and the degraded answers.
+    func recorded(_ records: [RecordDecisionsCall.Record]) {
+        scored(records.lazy.map { (decision: $0.decision.decision, reasons: $0.decision.reasons) }, source: "api")
+        labelledReasons(
+            records.lazy.filter { $0.transaction.isFraud != nil }.map { (reasons: $0.decision.reasons, fraud: $0.transaction.isFraud == true) },
+            source: "api")
+        endToEnd(microseconds: records.lazy.map(\.latencyMicroseconds), source: "api")
+        for record in records where !record.degraded {
+            stage("features", microseconds: record.featuresMicroseconds)
+            stage("scoring", microseconds: record.scoringMicroseconds)
+        }
+        counter(FraudMetrics.Name.apiDegraded).increment(by: records.lazy.filter(\.degraded).count)
     }
 }

@@ -77,8 +77,7 @@ struct JournalReplayer: Service {
                 let command = call.forPartition(partition).command(group, instance: journal.instance, sequence: last.sequence)
                 let written = try await reloadingLibraryOnce(command)
                 if written > 0 {
-                    metrics.scored(group.lazy.map { (decision: $0.decision.decision, reasons: $0.decision.reasons) }, source: "api")
-                    metrics.counter(FraudMetrics.Name.apiDegraded).increment(by: group.lazy.filter(\.degraded).count)
+                    metrics.recorded(group)
                     metrics.counter(FraudMetrics.Name.apiJournalRecorded).increment(by: written)
                 }
             }

@@ -100,8 +100,9 @@ public struct HTTPLoadTest: Sendable {
         bodies.reserveCapacity(total)
         for number in 0..<total {
             var transaction = traffic.next()
+            // The label and the fraud scenario go along, as the stream generator sends them: the run statistics give
+            // recall per scenario on either path.
             transaction.transactionId = "\(options.runId)-\(number)"
-            transaction.scenario = nil
             bodies.append(Array(try encoder.encode(transaction)))
         }
         let payloads = bodies
