@@ -107,7 +107,7 @@ public struct ScoringServer: Sendable {
         recordCall.partitions = configuration.streams
         let recorder = DecisionRecorder(
             buffer: engine.records, connection: try await connect("recorder"),
-            call: recordCall,
+            call: recordCall, keys: engine.keys, idempotencyTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000,
             statistics: statistics, metrics: metrics, logger: logger,
             keepUnrecorded: { records, maybeApplied in engine.keepUnrecorded(records, maybeApplied: maybeApplied) })
 

@@ -226,8 +226,10 @@ struct ScoringAPITests {
             #expect(ready.status == 503, "\(ready.text)")
             kill(pid, SIGCONT)
             // Once Redis is back, the degraded answer is what is stored and recorded, so a retry gets it too.
+            // (Until the recorder stores it, the key holds the lane's claim and a retry is told to retry shortly.)
             try await waitUntil("the degraded decision is stored") {
-                try await api.redis.send(RedisCommand("GET", "fraud:{u8}:decision:t-slow")).string != nil
+                let held = try await api.redis.send(RedisCommand("GET", "fraud:{u8}:decision:t-slow")).string
+                return held.flatMap { StoredDecision(text: $0) }?.decision != nil
             }
             let retry = try Harness.object(try await client.request(.POST, "/v1/score", json: Harness.transaction("t-slow", user: 8)))
             #expect(retry["replayed"] as? Bool == true)

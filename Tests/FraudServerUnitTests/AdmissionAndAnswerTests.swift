@@ -40,15 +40,15 @@ struct AdmissionAndAnswerTests {
     }
 
     @Test func theFirstAnswerGivenIsTheOneThatCounts() async {
-        // Deadline first: the lane's later answer does not replace it, and the lane stores what the client got.
+        // Deadline first: the lane's later answer does not replace it, and the lane records what the client got.
         let late = Self.pending("late")
         late.expire(degraded: Self.answer("review", degraded: true))
-        #expect(late.propose(Self.answer("approve")).degraded)
         #expect(late.settle(Self.answer("approve")).decision.decision == "review")
         #expect(await late.wait().decision.decision == "review")
-        // Computed first: a deadline passing while the decision is stored answers with the computed one.
+        #expect(late.answered?.answer.degraded == true)
+        // The lane first: a deadline passing afterwards changes nothing.
         let computed = Self.pending("computed")
-        _ = computed.propose(Self.answer("decline"))
+        #expect(computed.settle(Self.answer("decline")).decision.decision == "decline")
         computed.expire(degraded: Self.answer("review", degraded: true))
         #expect(await computed.wait().decision.decision == "decline")
         #expect(computed.answered?.answer.degraded == false)

@@ -71,13 +71,16 @@ public struct RecordDecisionsCall: Sendable {
         public var degraded: Bool
         /// The feature vector (recorded with a review decision, for the review queue and `prepare --retrain`).
         public var vector: [Double]?
+        /// Who claimed the decision key (``DecisionClaim``): the recorder stores the decision over that claim.
+        public var claimant: String?
 
         /// Creates a record.
         public init(
             transaction: Transaction, decision: ScoredDecision, latencyMicroseconds: Int64, featuresMicroseconds: Int64,
-            scoringMicroseconds: Int64, degraded: Bool, vector: [Double]? = nil
+            scoringMicroseconds: Int64, degraded: Bool, vector: [Double]? = nil, claimant: String? = nil
         ) {
             self.vector = vector
+            self.claimant = claimant
             self.transaction = transaction
             self.decision = decision
             self.latencyMicroseconds = latencyMicroseconds

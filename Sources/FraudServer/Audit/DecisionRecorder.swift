@@ -15,6 +15,9 @@ public struct DecisionRecorder: Service {
     let statistics: WorkerStatistics
     let metrics: FraudMetrics
     let logger: Logger
+    /// The decision keys (``DecisionClaim``) and how long a decision is kept there.
+    let keys: FeatureKeys
+    let idempotencyTTLMilliseconds: Int
     /// Where decisions that could not be written go (the engine's journal, or counted as lost).
     let keepUnrecorded: @Sendable ([RecordDecisionsCall.Record], DecisionJournal.MaybeApplied?) -> Void
     /// Most records per call.
@@ -24,9 +27,12 @@ public struct DecisionRecorder: Service {
     private let instance = "\(UInt64.random(in: 0...UInt64.max))"
 
     init(
-        buffer: RecordBuffer, connection: RedisConnection, call: RecordDecisionsCall, statistics: WorkerStatistics, metrics: FraudMetrics,
-        logger: Logger, keepUnrecorded: @escaping @Sendable ([RecordDecisionsCall.Record], DecisionJournal.MaybeApplied?) -> Void
+        buffer: RecordBuffer, connection: RedisConnection, call: RecordDecisionsCall, keys: FeatureKeys, idempotencyTTLMilliseconds: Int,
+        statistics: WorkerStatistics, metrics: FraudMetrics, logger: Logger,
+        keepUnrecorded: @escaping @Sendable ([RecordDecisionsCall.Record], DecisionJournal.MaybeApplied?) -> Void
     ) {
+        self.keys = keys
+        self.idempotencyTTLMilliseconds = idempotencyTTLMilliseconds
         self.keepUnrecorded = keepUnrecorded
         self.metrics = metrics
         self.buffer = buffer
@@ -75,8 +81,18 @@ public struct DecisionRecorder: Service {
             for (partition, group) in unwritten.sorted(by: { $0.key < $1.key }) {
                 sequences[partition, default: 0] += 1
                 let partitionCall = call.forPartition(partition)
-                let command = partitionCall.command(group, instance: instance, sequence: sequences[partition] ?? 1)
+                // One write per decision: its decision key (over the lane's claim; the same value again on a retry) and
+                // its record, in one pipeline.
+                let stores = group.compactMap { record in
+                    record.claimant.map { claimant in
+                        DecisionClaim(record.transaction, claimant: claimant).storeCommand(
+                            key: keys.decision(user: record.transaction.userId, transaction: record.transaction.transactionId),
+                            decision: record.decision, degraded: record.degraded, ttlMilliseconds: idempotencyTTLMilliseconds)
+                    }
+                }
+                let commands = stores + [partitionCall.command(group, instance: instance, sequence: sequences[partition] ?? 1)]
                 let connection = self.connection
+                let logger = self.logger
                 // Retried until cancelled (a shutdown past its timeout): the batch marker makes a retry of an
                 // applied call write nothing again.
                 let written: Int
@@ -84,7 +100,13 @@ public struct DecisionRecorder: Service {
                     written = try await RetryPolicy.untilCancelled.run(
                         "recording \(group.count) API decisions", logger: logger, recover: reloadingLibrary(.results, on: connection, waitingForStateOf: call.namespace)
                     ) { () async throws(RedisError) -> Int in
-                        try RecordDecisionsCall.decode(try await connection.send(command))
+                        let replies = try await connection.pipeline(commands)
+                        let unstored = replies.dropLast().filter { $0.errorMessage != nil }
+                        if let first = unstored.first?.errorMessage {
+                            // Recorded, but a retry of these ids is told to retry until their claim expires.
+                            logger.warning("could not store decisions under their keys", metadata: ["decisions": "\(unstored.count)", "error": "\(first)"])
+                        }
+                        return try RecordDecisionsCall.decode(replies[replies.count - 1])
                     }
                 } catch {
                     sequences[partition, default: 1] -= 1  // the journal entry names the sequence this call had

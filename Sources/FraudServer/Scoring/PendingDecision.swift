@@ -2,14 +2,12 @@ import FraudCore
 import Synchronization
 
 /// One transaction waiting for its decision: the meeting point of the request handler (which waits, and
-/// answers degraded at its deadline) and the scoring lane (which computes, stores and settles).
+/// answers degraded at its deadline) and the scoring lane (which computes and settles).
 ///
-/// The first answer given is the one that counts, and the lane stores exactly the answer the client got:
-/// - waiting → the lane *proposes* its computed answer (``propose(_:)``), which becomes what a deadline
-///   that passes now answers with, and stores it; then it *settles* (``settle(_:)``) with what the decision
-///   key holds (its own answer, or an earlier request's for the same id).
-/// - waiting → the deadline passes first: the handler answers degraded (``expire(degraded:)``); the lane
-///   then stores the degraded answer instead of its own, so a retry gets what the client got.
+/// The first answer given is the one that counts: the lane *settles* (``settle(_:)``) with its computed answer, or
+/// with what the decision key holds (an earlier request's for the same id); a deadline that passes first answers
+/// degraded (``expire(degraded:)``) and the lane's later answer does not replace it. Either way the lane hands the
+/// recorder the answer the client got, which is what is stored under the decision key and recorded.
 final class PendingDecision: Sendable {
     /// The transaction.
     let transaction: Transaction
@@ -20,7 +18,6 @@ final class PendingDecision: Sendable {
 
     private enum State {
         case waiting(CheckedContinuation<DecisionAnswer, Never>?)
-        case computed(DecisionAnswer, CheckedContinuation<DecisionAnswer, Never>?)
         /// The answer given, and when.
         case answered(DecisionAnswer, ContinuousClock.Instant)
     }
@@ -40,22 +37,10 @@ final class PendingDecision: Sendable {
             let ready: DecisionAnswer? = state.withLock { state in
                 switch state {
                 case .waiting: state = .waiting(continuation); return nil
-                case .computed(let answer, _): state = .computed(answer, continuation); return nil
                 case .answered(let answer, _): return answer
                 }
             }
             if let ready { continuation.resume(returning: ready) }
-        }
-    }
-
-    /// The lane's computed answer; returns the answer to store: `answer`, or the degraded one already given.
-    func propose(_ answer: DecisionAnswer) -> DecisionAnswer {
-        state.withLock { state in
-            switch state {
-            case .waiting(let continuation): state = .computed(answer, continuation); return answer
-            case .computed(let earlier, _): return earlier
-            case .answered(let given, _): return given
-            }
         }
     }
 
@@ -64,7 +49,7 @@ final class PendingDecision: Sendable {
     func settle(_ answer: DecisionAnswer) -> DecisionAnswer {
         let (given, continuation) = state.withLock { state -> (DecisionAnswer, CheckedContinuation<DecisionAnswer, Never>?) in
             switch state {
-            case .waiting(let continuation), .computed(_, let continuation):
+            case .waiting(let continuation):
                 state = .answered(answer, .now)
                 return (answer, continuation)
             case .answered(let given, _):
@@ -75,17 +60,13 @@ final class PendingDecision: Sendable {
         return given
     }
 
-    /// The deadline passed: answers with the lane's computed answer when there is one (features were read in
-    /// time; only storing it is late), else with `degraded`.
+    /// The deadline passed: answers with `degraded` unless the lane answered first.
     func expire(degraded: DecisionAnswer) {
         let (given, continuation) = state.withLock { state -> (DecisionAnswer?, CheckedContinuation<DecisionAnswer, Never>?) in
             switch state {
             case .waiting(let continuation):
                 state = .answered(degraded, .now)
                 return (degraded, continuation)
-            case .computed(let answer, let continuation):
-                state = .answered(answer, .now)
-                return (answer, continuation)
             case .answered:
                 return (nil, nil)
             }

@@ -99,37 +99,22 @@ actor ScoringLane {
             let explained = engine.serving.decide(
                 toScore.map { vectors[$0] }, transactions: toScore.map { transactions[$0] }, explain: toScore.map { batch[leaders[$0]].explain })
             let scored = clock.now
-            var stores: [DecisionAnswer] = []
-            var commands: [RedisCommand] = []
-            for (slot, position) in toScore.enumerated() {
-                let result = explained[slot]
-                let answer = DecisionAnswer(
-                    decision: result.decision, features: batch[leaders[position]].explain ? vectors[position] : nil,
-                    baseMargin: result.contributions == nil ? nil : result.baseMargin, contributions: result.contributions)
-                // What the client gets (a degraded answer given at the deadline wins) is what is stored.
-                let stored = batch[leaders[position]].propose(answer)
-                stores.append(stored)
-                commands.append(claims[position].storeCommand(
-                    key: decisionKeys[position], decision: stored.decision, degraded: stored.degraded, ttlMilliseconds: ttl))
-            }
-            let outcomes = try await connection.pipeline(commands)
             let featuresMicroseconds = (featuresDone - started).microseconds
             let scoringMicroseconds = (scored - featuresDone).microseconds
-            let now = clock.now
             for (slot, position) in toScore.enumerated() {
+                let result = explained[slot]
                 let item = batch[leaders[position]]
-                let given = item.settle(stores[slot])
-                let record = RecordDecisionsCall.Record(
+                let answer = DecisionAnswer(
+                    decision: result.decision, features: item.explain ? vectors[position] : nil,
+                    baseMargin: result.contributions == nil ? nil : result.baseMargin, contributions: result.contributions)
+                // The client gets its answer now (a degraded one given at the deadline wins); the recorder stores exactly
+                // that under the decision key and records it, in one write (until then a retry is told to retry shortly).
+                let given = item.settle(answer)
+                records.append(RecordDecisionsCall.Record(
                     transaction: item.transaction, decision: given.decision,
-                    latencyMicroseconds: ((item.answered?.at ?? now) - item.receivedAt).microseconds,
+                    latencyMicroseconds: ((item.answered?.at ?? clock.now) - item.receivedAt).microseconds,
                     featuresMicroseconds: featuresMicroseconds, scoringMicroseconds: scoringMicroseconds, degraded: given.degraded,
-                    vector: given.degraded ? nil : vectors[position])
-                if case .error(let message) = outcomes[slot] {
-                    logger.warning("could not store a decision", metadata: ["error": "\(message)"])
-                    engine.keepUnrecorded([record])
-                } else {
-                    records.append(record)
-                }
+                    vector: given.degraded ? nil : vectors[position], claimant: claims[position].claimant))
             }
         }
         for (index, leader) in followers {
