@@ -83,10 +83,10 @@ public struct StreamNames: Sendable, Equatable {
     /// Every partition's names, in order.
     public var partitions: [StreamNames] { (0..<partitionCount).map(partition) }
 
-    /// The partition a user's transactions go to: CRC16 (XMODEM, Redis Cluster's) of the user id, mod the
-    /// number of partitions, so one user's transactions stay in order in one stream. Any producer can compute it.
+    /// The partition a user's transactions go to (``UserRoute``): CRC16 (XMODEM, Redis Cluster's) of the user id,
+    /// mod the number of partitions, so one user's transactions stay in order in one stream.
     public static func partitionIndex(forUser user: String, count: Int) -> Int {
-        count <= 1 ? 0 : Int(HashSlot.crc16(Array(user.utf8))) % count
+        UserRoute.partition(of: user, count: count)
     }
 
     /// The names of the partition `user`'s transactions go to.

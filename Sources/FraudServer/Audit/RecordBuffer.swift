@@ -22,7 +22,7 @@ final class RecordBuffer: Sendable {
 
     /// Adds records, waiting while the buffer is full (records are never dropped: after ``close()`` they
     /// are still taken, so a lane finishing during shutdown loses nothing).
-    func append(_ records: [RecordDecisionsCall.Record]) async {
+    nonisolated(nonsending) func append(_ records: [RecordDecisionsCall.Record]) async {
         guard !records.isEmpty else { return }
         while true {
             let added: (Bool, CheckedContinuation<Void, Never>?) = state.withLock { state in
@@ -48,7 +48,7 @@ final class RecordBuffer: Sendable {
     }
 
     /// Up to `maximum` records, waiting until there is one; empty once closed and drained.
-    func take(maximum: Int) async -> [RecordDecisionsCall.Record] {
+    nonisolated(nonsending) func take(maximum: Int) async -> [RecordDecisionsCall.Record] {
         while true {
             let taken: ([RecordDecisionsCall.Record], [CheckedContinuation<Void, Never>])? = state.withLock { state in
                 if state.records.isEmpty { return state.closed ? ([], []) : nil }

@@ -5,11 +5,11 @@ import Synchronization
 ///
 /// Every request's deadline is its arrival plus the same `--deadline-ms`, so arrival order is deadline
 /// order and one sweeper serves them all, instead of one timer task per request (whose start and cancellation
-/// cost two thread wake-ups per request). While requests keep arriving it sweeps every ``sweepInterval`` without
-/// being woken by them, answering what is due within half an interval of its deadline; after a second without
-/// requests it waits to be woken by the next one.
+/// cost two thread wake-ups per request). While requests keep arriving it sleeps until the first deadline still
+/// open, without being woken by them, and answers what is due within half a ``sweepInterval`` of its deadline;
+/// after a second without requests it waits to be woken by the next one.
 final class DeadlineQueue: Sendable {
-    /// Time between sweeps while busy: a tenth of the deadline, at least 1 ms.
+    /// Twice how early a deadline may be answered: a tenth of the deadline, at least 1 ms.
     let sweepInterval: Duration
     /// Without requests for this long, the sweeper stops ticking.
     static let idleAfter: Duration = .seconds(1)
@@ -17,7 +17,11 @@ final class DeadlineQueue: Sendable {
     /// Creates a queue for requests with a deadline of `deadlineMilliseconds`.
     init(deadlineMilliseconds: Int) {
         sweepInterval = .microseconds(max(1_000, deadlineMilliseconds * 100))
+        deadline = .milliseconds(deadlineMilliseconds)
     }
+
+    /// The deadline every request has.
+    let deadline: Duration
 
     private struct State {
         var items: [(deadline: ContinuousClock.Instant, pending: PendingDecision)] = []
@@ -72,7 +76,13 @@ final class DeadlineQueue: Sendable {
                 continue
             }
             if next == nil && state.withLock({ $0.closed }) { return }
-            do { try await Task.sleep(for: sweepInterval, clock: clock) } catch { return }
+            // Asleep until the first open deadline (a little early, for the wake-up's lateness), or for one whole
+            // deadline when nothing is open: a request added meanwhile is due no earlier. Requests answered in time
+            // cost the sweeper nothing; it wakes about once per deadline, not once per request or per tick.
+            let wake = next.map { $0 - early } ?? clock.now + deadline
+            if wake > clock.now {
+                do { try await Task.sleep(until: wake, tolerance: early, clock: clock) } catch { return }
+            }
             let now = clock.now
             let due = state.withLock { state -> [PendingDecision] in
                 var due: [PendingDecision] = []

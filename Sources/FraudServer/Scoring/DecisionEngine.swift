@@ -35,7 +35,7 @@ public final class DecisionEngine: Sendable {
         self.logger = logger
         stateGuard = StateGuard(keepServing: configuration.keepServingOnStateLoss)
         self.serving = serving
-        queue = ScoreQueue(capacity: configuration.maxInFlight, lanes: configuration.lanes)
+        queue = ScoreQueue(capacity: configuration.maxInFlight, lanes: configuration.lanes, partitions: configuration.streams.partitionCount)
         records = RecordBuffer(capacity: max(1_000, configuration.maxInFlight * 2))
         keys = FeatureKeys(namespace: configuration.namespace)
         deadlines = DeadlineQueue(deadlineMilliseconds: configuration.deadlineMilliseconds)

@@ -32,7 +32,7 @@ final class PendingDecision: Sendable {
     }
 
     /// Waits for the answer (given by the lane or by ``expire(degraded:)``).
-    func wait() async -> DecisionAnswer {
+    nonisolated(nonsending) func wait() async -> DecisionAnswer {
         await withCheckedContinuation { continuation in
             let ready: DecisionAnswer? = state.withLock { state in
                 switch state {

@@ -24,16 +24,20 @@ final class ScoreQueue: Sendable {
 
     private let state: Mutex<State>
 
+    /// Input partitions (``UserRoute``: a lane is chosen within a user's partition, as the worker's fetchers are).
+    let partitions: Int
+
     /// Creates a queue for `lanes` lanes admitting at most `capacity` transactions at once.
-    init(capacity: Int, lanes: Int) {
+    init(capacity: Int, lanes: Int, partitions: Int = 1) {
         self.capacity = capacity
         self.laneCount = lanes
+        self.partitions = partitions
         state = Mutex(State(queues: Array(repeating: [], count: lanes), waiters: Array(repeating: nil, count: lanes)))
     }
 
     /// The lane of a user.
     func lane(of userId: String) -> Int {
-        Int(StableHash.hash(userId, seed: 0x1A4E) % UInt64(laneCount))
+        UserRoute.connection(of: userId, count: laneCount, partitions: partitions)
     }
 
     /// Admits all of `pending` or none; `false` when full or closed.
@@ -58,7 +62,7 @@ final class ScoreQueue: Sendable {
     }
 
     /// Up to `maximum` transactions for `lane`, waiting until there is one; empty once closed and drained.
-    func next(lane: Int, maximum: Int) async -> [PendingDecision] {
+    nonisolated(nonsending) func next(lane: Int, maximum: Int) async -> [PendingDecision] {
         while true {
             let taken: [PendingDecision]? = state.withLock { state in
                 let queue = state.queues[lane]

@@ -34,7 +34,7 @@ public actor RedisConnection {
     /// Creates a connection that connects lazily, on the first call.
     public init(configuration: RedisConfiguration, name: String = "redis") {
         self.configuration = configuration
-        self.executor = ThreadExecutor(name: "fraudstream-\(name)")
+        self.executor = ThreadExecutor(name: "redis-\(name)")
     }
 
     deinit {

@@ -16,7 +16,10 @@ public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Send
 
     /// Starts the thread. `name` shows in debuggers and `top -H`.
     public init(name: String) {
+        let threadName = String(name.utf8.prefix(15)) ?? "redis"
         let thread = Thread { [self] in
+            // The kernel's name of the thread (what `top -H` and /proc/<pid>/task/*/comm show), at most 15 bytes.
+            try? threadName.write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
             self.condition.lock()
             self.threadID = pthread_self()
             self.condition.broadcast()

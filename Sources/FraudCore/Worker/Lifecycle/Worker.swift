@@ -252,7 +252,7 @@ public struct Worker: Sendable {
                         maxClockSkewMilliseconds: Int64(configuration.maxClockSkewMilliseconds), maximumAmount: configuration.maxAmount),
                     batchSize: configuration.batchSize, lingerMilliseconds: configuration.lingerMilliseconds,
                     blockMilliseconds: configuration.blockMilliseconds, counters: counters, stateGuard: stateGuard),
-                FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters),
+                FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters, partitions: configuration.streams.partitionCount),
                 ScoringStage(input: featured, output: scored, serving: serving, counters: counters, delay: stageDelay),
                 ResultWriterStage(input: scored, output: acknowledged, writers: writers, counters: counters),
                 Acker(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters, metrics: metrics),

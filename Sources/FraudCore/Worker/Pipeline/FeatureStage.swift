@@ -11,17 +11,20 @@ public struct FeatureStage: Service {
     private let output: StageChannel<Batch>
     private let fetchers: [FeatureFetcher]
     private let counters: PipelineCounters
+    /// Input partitions: a user's fetcher is chosen within its partition (``UserRoute``).
+    private let partitions: Int
 
-    init(input: StageChannel<Batch>, output: StageChannel<Batch>, fetchers: [FeatureFetcher], counters: PipelineCounters) {
+    init(input: StageChannel<Batch>, output: StageChannel<Batch>, fetchers: [FeatureFetcher], counters: PipelineCounters, partitions: Int = 1) {
+        self.partitions = partitions
         self.input = input
         self.output = output
         self.fetchers = fetchers
         self.counters = counters
     }
 
-    /// The fetcher index of a user.
-    public static func route(_ userId: String, fetchers: Int) -> Int {
-        Int(StableHash.hash(userId) % UInt64(max(1, fetchers)))
+    /// The fetcher index of a user (``UserRoute``), within its partition when the input has `partitions`.
+    public static func route(_ userId: String, fetchers: Int, partitions: Int = 1) -> Int {
+        UserRoute.connection(of: userId, count: fetchers, partitions: partitions)
     }
 
     /// Featurizes batches until its input ends.
@@ -55,7 +58,7 @@ public struct FeatureStage: Service {
         }
         var groups = [[Int]](repeating: [], count: fetchers.count)
         for (index, item) in items.enumerated() {
-            groups[Self.route(item.transaction.userId, fetchers: fetchers.count)].append(index)
+            groups[Self.route(item.transaction.userId, fetchers: fetchers.count, partitions: partitions)].append(index)
         }
         var vectors = [[Double]](repeating: [], count: items.count)
         var statuses = [DecisionClaim.Status](repeating: .first, count: items.count)
