@@ -89,6 +89,12 @@ public struct ScoringServer: Sendable {
             unrecordedCounter: { unrecorded.increment(by: $0) })
         metrics.modelServing(version: model.version)
         _ = metrics.counter(FraudMetrics.Name.apiDegraded)
+        let admissionLimit = metrics.gauge(FraudMetrics.Name.apiAdmissionLimit)
+        let inFlight = metrics.gauge(FraudMetrics.Name.apiInFlight)
+        metrics.addSampler {
+            admissionLimit.record(engine.admissionLimit)
+            inFlight.record(engine.depth)
+        }
 
         var lanes: [ScoringLane] = []
         for index in 0..<configuration.lanes {

@@ -55,6 +55,10 @@ public final class FraudMetrics: Sendable {
         public static let apiJournalRecorded = "fraudstream_api_journal_recorded_total"
         /// Decisions given to clients that could not be kept for the audit trail (journal full).
         public static let apiUnrecorded = "fraudstream_api_unrecorded_total"
+        /// Transactions the API admits at once now (learned: what its lanes decide within the deadline).
+        public static let apiAdmissionLimit = "fraudstream_api_admission_limit"
+        /// Transactions admitted and not yet decided.
+        public static let apiInFlight = "fraudstream_api_in_flight"
     }
 
     /// Where the registry's text comes from.

@@ -30,7 +30,7 @@ struct ScoringRoutes {
         }
         if engine.stateGuard.isPaused { return APIResponse.stateLost() }
         guard let given = await engine.decide([transaction], explain: explain(request), receivedAt: started)?.first else {
-            return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
+            return APIResponse.overloaded(engine.depth, capacity: engine.admissionLimit)
         }
         if let refusal = given.answer.refusal { return APIResponse.error(.conflict, refusal.rawValue, refusal.message) }
         let response = ScoreResponse(transaction: transaction, answer: given.answer, latencyMicroseconds: given.latencyMicroseconds)
@@ -85,7 +85,7 @@ struct ScoringRoutes {
         if !valid.isEmpty {
             if engine.stateGuard.isPaused { return APIResponse.stateLost() }
             guard let answers = await engine.decide(valid.map(\.transaction), explain: explain(request), receivedAt: started) else {
-                return APIResponse.overloaded(engine.depth, capacity: engine.configuration.maxInFlight)
+                return APIResponse.overloaded(engine.depth, capacity: engine.admissionLimit)
             }
             for (item, given) in zip(valid, answers) {
                 let answer = given.answer

@@ -35,7 +35,9 @@ public final class DecisionEngine: Sendable {
         self.logger = logger
         stateGuard = StateGuard(keepServing: configuration.keepServingOnStateLoss)
         self.serving = serving
-        queue = ScoreQueue(capacity: configuration.maxInFlight, lanes: configuration.lanes, partitions: configuration.streams.partitionCount)
+        queue = ScoreQueue(
+            capacity: configuration.maxInFlight, lanes: configuration.lanes, partitions: configuration.streams.partitionCount,
+            batchSize: configuration.batchSize, deadlineMilliseconds: configuration.deadlineMilliseconds)
         records = RecordBuffer(capacity: max(1_000, configuration.maxInFlight * 2))
         keys = FeatureKeys(namespace: configuration.namespace)
         deadlines = DeadlineQueue(deadlineMilliseconds: configuration.deadlineMilliseconds)
@@ -46,6 +48,9 @@ public final class DecisionEngine: Sendable {
 
     /// Transactions admitted and not yet finished.
     public var depth: Int { queue.depth }
+
+    /// The admission bound now (``AdmissionLimit``).
+    public var admissionLimit: Int { queue.admissionLimit }
 
     /// Counts of answers by kind.
     public var answerCounts: EngineCounters.Snapshot { counters.snapshot }

@@ -4,8 +4,8 @@ import Synchronization
 /// The bounded queue between request handlers and the scoring lanes.
 ///
 /// Admission is all-or-nothing per request (a batch request of 500 transactions needs 500 places): when
-/// the requests admitted and not yet finished would pass ``capacity``, ``submit(_:)`` refuses and the
-/// handler answers `503` with `Retry-After`, so latency cannot grow without bound behind a slow Redis.
+/// the requests admitted and not yet finished would pass the ``AdmissionLimit`` (what the lanes can decide within
+/// the deadline, at most ``capacity``), ``submit(_:)`` refuses and the handler answers `503` with `Retry-After`.
 /// Each transaction goes to the lane of its user (a stable hash), so one user's transactions are featurized
 /// on one connection in arrival order. A lane takes everything waiting for it, up to a batch, in one
 /// ``next(lane:maximum:)``: requests that arrive while a round trip is under way form the next batch.
@@ -20,6 +20,7 @@ final class ScoreQueue: Sendable {
         var waiters: [CheckedContinuation<Void, Never>?]
         var admitted = 0
         var closed = false
+        var limit: AdmissionLimit
     }
 
     private let state: Mutex<State>
@@ -28,11 +29,13 @@ final class ScoreQueue: Sendable {
     let partitions: Int
 
     /// Creates a queue for `lanes` lanes admitting at most `capacity` transactions at once.
-    init(capacity: Int, lanes: Int, partitions: Int = 1) {
+    init(capacity: Int, lanes: Int, partitions: Int = 1, batchSize: Int = 128, deadlineMilliseconds: Int = 20) {
         self.capacity = capacity
         self.laneCount = lanes
         self.partitions = partitions
-        state = Mutex(State(queues: Array(repeating: [], count: lanes), waiters: Array(repeating: nil, count: lanes)))
+        state = Mutex(State(
+            queues: Array(repeating: [], count: lanes), waiters: Array(repeating: nil, count: lanes),
+            limit: AdmissionLimit(ceiling: capacity, lanes: lanes, batchSize: batchSize, deadlineMilliseconds: deadlineMilliseconds)))
     }
 
     /// The lane of a user.
@@ -44,7 +47,10 @@ final class ScoreQueue: Sendable {
     func submit(_ pending: [PendingDecision]) -> Bool {
         let lanes = pending.map { lane(of: $0.transaction.userId) }
         let woken: [CheckedContinuation<Void, Never>]? = state.withLock { state in
-            guard !state.closed, state.admitted + pending.count <= capacity else { return nil }
+            // Within the learned bound; and an idle server takes any request up to the ceiling (a batch request larger
+            // than the bound must not wait for a bound that only grows under traffic).
+            let fits = state.admitted + pending.count <= state.limit.value || (state.admitted == 0 && pending.count <= capacity)
+            guard !state.closed, fits else { return nil }
             state.admitted += pending.count
             var woken: [CheckedContinuation<Void, Never>] = []
             for (item, lane) in zip(pending, lanes) {
@@ -83,10 +89,17 @@ final class ScoreQueue: Sendable {
         }
     }
 
-    /// Releases the places of `count` finished transactions.
-    func finish(_ count: Int) {
-        state.withLock { $0.admitted -= count }
+    /// Releases the places of `count` finished transactions, and learns from the batch (``AdmissionLimit``): how long
+    /// its oldest transaction waited in the queue, and how long the batch itself took.
+    func finish(_ count: Int, queuedMicroseconds: Int64 = 0, serviceMicroseconds: Int64 = 0) {
+        state.withLock { state in
+            state.admitted -= count
+            state.limit.learn(queuedMicroseconds: queuedMicroseconds, serviceMicroseconds: serviceMicroseconds, admitted: state.admitted)
+        }
     }
+
+    /// The admission bound now.
+    var admissionLimit: Int { state.withLock { $0.limit.value } }
 
     /// Transactions admitted and not yet finished.
     var depth: Int { state.withLock { $0.admitted } }

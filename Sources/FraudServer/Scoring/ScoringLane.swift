@@ -41,6 +41,7 @@ actor ScoringLane {
         while true {
             let batch = await engine.queue.next(lane: index, maximum: engine.configuration.batchSize)
             if batch.isEmpty { return }
+            let picked = ContinuousClock.now
             do {
                 try await decide(batch)
                 outage.succeeded(logger: logger)
@@ -57,7 +58,9 @@ actor ScoringLane {
                         featuresMicroseconds: 0, scoringMicroseconds: 0, degraded: given.degraded)
                 })
             }
-            engine.queue.finish(batch.count)
+            engine.queue.finish(
+                batch.count, queuedMicroseconds: (picked - (batch.map(\.receivedAt).min() ?? picked)).microseconds,
+                serviceMicroseconds: (ContinuousClock.now - picked).microseconds)
         }
     }
 
