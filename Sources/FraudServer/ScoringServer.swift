@@ -34,8 +34,8 @@ public struct ScoringServer: Sendable {
     public struct Assembly: Sendable {
         /// The services.
         public let group: ServiceGroup
-        /// The decision engine (tests read its counters).
-        public let engine: DecisionEngine
+        /// The decision admission (tests read its counters).
+        public let admission: RequestAdmission
         /// The server's metrics, served at `GET /metrics`.
         public let metrics: FraudMetrics
         /// Where it listens, for the one line a failed bind prints.
@@ -84,7 +84,7 @@ public struct ScoringServer: Sendable {
         let journal = try DecisionJournal(
             path: configuration.decisionJournalPath ?? configuration.defaultJournalPath, capacity: configuration.decisionJournalCapacity)
         let unrecorded = metrics.counter(FraudMetrics.Name.apiUnrecorded)
-        let engine = DecisionEngine(
+        let admission = RequestAdmission(
             configuration: configuration, serving: startup.serving, logger: logger, journal: journal,
             unrecordedCounter: { unrecorded.increment(by: $0) })
         metrics.modelServing(version: model.version)
@@ -92,14 +92,14 @@ public struct ScoringServer: Sendable {
         let admissionLimit = metrics.gauge(FraudMetrics.Name.apiAdmissionLimit)
         let inFlight = metrics.gauge(FraudMetrics.Name.apiInFlight)
         metrics.addSampler {
-            admissionLimit.record(engine.admissionLimit)
-            inFlight.record(engine.depth)
+            admissionLimit.record(admission.admissionLimit)
+            inFlight.record(admission.depth)
         }
 
         var lanes: [ScoringLane] = []
         for index in 0..<configuration.lanes {
             let connection = try await connect("lane-\(index)", commandTimeoutMilliseconds: configuration.redisTimeoutMilliseconds)
-            lanes.append(ScoringLane(index: index, engine: engine, connection: connection, logger: logger))
+            lanes.append(ScoringLane(index: index, admission: admission, connection: connection, logger: logger))
         }
         let statistics = WorkerStatistics(
             namespace: configuration.namespace, workerId: configuration.serverId,
@@ -112,18 +112,18 @@ public struct ScoringServer: Sendable {
             timeSeriesRetentionSeconds: configuration.timeSeriesRetentionSeconds)
         recordCall.partitions = configuration.streams
         let recorder = DecisionRecorder(
-            buffer: engine.records, connection: try await connect("recorder"),
-            call: recordCall, keys: engine.keys, idempotencyTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000,
+            buffer: admission.records, connection: try await connect("recorder"),
+            call: recordCall, keys: admission.keys, idempotencyTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000,
             statistics: statistics, metrics: metrics, logger: logger,
-            keepUnrecorded: { records, maybeApplied in engine.keepUnrecorded(records, maybeApplied: maybeApplied) })
+            keepUnrecorded: { records, maybeApplied in admission.keepUnrecorded(records, maybeApplied: maybeApplied) })
 
         let router = Router()
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         MetricsRoutes(metrics: metrics).add(to: router)
-        ScoringRoutes(engine: engine).add(to: router)
-        TutorialRoutes(engine: engine, control: control).add(to: router)
-        BlocklistRoutes(engine: engine, control: control).add(to: router)
-        OperationsRoutes(engine: engine, control: control).add(to: router)
+        ScoringRoutes(admission: admission).add(to: router)
+        TutorialRoutes(admission: admission, control: control).add(to: router)
+        BlocklistRoutes(admission: admission, control: control).add(to: router)
+        OperationsRoutes(admission: admission, control: control).add(to: router)
         let logger = self.logger
         let application = Application(
             router: router,
@@ -141,17 +141,17 @@ public struct ScoringServer: Sendable {
         }
         add(StatisticsFlusher(statistics: statistics, connection: try await connect("stats"), intervalMilliseconds: 1_000, logger: logger))
         add(JournalReplayer(
-            journal: journal, connection: try await connect("journal"), call: recordCall, keys: engine.keys,
+            journal: journal, connection: try await connect("journal"), call: recordCall, keys: admission.keys,
             idempotencyTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000, metrics: metrics, logger: logger))
         add(recorder)
         let watch = try await connect("watch")
         for watcher in startup.watchers(
-            connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, stateGuard: engine.stateGuard,
+            connection: watch, intervalMilliseconds: configuration.modelCheckMilliseconds, stateGuard: admission.stateGuard,
             metrics: metrics, logger: logger)
         {
             add(watcher)
         }
-        add(ScoringLanes(lanes: lanes, engine: engine))
+        add(ScoringLanes(lanes: lanes, admission: admission))
         add(application)
 
         // One deadline for the whole shutdown; its marker goes last, so the group tells it first.
@@ -169,7 +169,7 @@ public struct ScoringServer: Sendable {
             "scoring API ready",
             metadata: ["model_version": "\(model.version)", "lanes": "\(configuration.lanes)", "deadline_ms": "\(configuration.deadlineMilliseconds)"])
         return Assembly(
-            group: ServiceGroup(configuration: groupConfiguration), engine: engine, metrics: metrics,
+            group: ServiceGroup(configuration: groupConfiguration), admission: admission, metrics: metrics,
             address: "\(configuration.host):\(configuration.port)")
     }
 }

@@ -33,7 +33,7 @@ struct DecisionJournalTests {
             #expect(reply.status == 200)
             let answers = try #require(ScoringAPIHarness.object(reply)["results"] as? [[String: Any]])
             #expect(answers.allSatisfy { $0["degraded"] as? Bool == true }, "\(reply.text)")
-            let journal = try #require(api.engine.journal)
+            let journal = try #require(api.admission.journal)
             #expect(journal.count == 10)
             kill(pid, SIGCONT)
             // Once Redis answers, the journal is recorded: one result each, marked by the reason degraded.
@@ -95,12 +95,12 @@ struct DecisionJournalTests {
             defer { kill(pid, SIGCONT) }
             kill(pid, SIGSTOP)
             #expect(try await client.request(.POST, "/v1/score/batch", json: Self.batch((0..<5).map { "over-\($0)" })).status == 200)
-            #expect(api.engine.journal?.count == 3)
-            #expect(api.engine.answerCounts.unrecorded == 2)
+            #expect(api.admission.journal?.count == 3)
+            #expect(api.admission.answerCounts.unrecorded == 2)
             let metrics = try await client.request(.GET, "/metrics").text
             #expect(metrics.contains("fraudstream_api_unrecorded_total 2"))
             kill(pid, SIGCONT)
-            try await waitUntil("the journal to be recorded", timeout: .seconds(60)) { api.engine.journal?.count == 0 }
+            try await waitUntil("the journal to be recorded", timeout: .seconds(60)) { api.admission.journal?.count == 0 }
             #expect(try await Self.results(api.redis).count == 3)
             await client.close()
         }

@@ -84,7 +84,7 @@ struct OneDecisionTests {
             let harness = api.redisHarness
             let version = try await RuleStore(namespace: "fraud").save(
                 RuleSet.defaultText + "amount > 1000 => review reason large_amount\n", note: "test", promote: true, on: harness.redis)
-            try await waitUntil("the server installs the rules") { api.engine.serving.nextRulesVersion == version }
+            try await waitUntil("the server installs the rules") { api.admission.serving.nextRulesVersion == version }
             let amounts = [20.0, 35.0, 5_000.0, 40.0, 7_000.0, 12.0]
             let start = Int64(Date().timeIntervalSince1970 * 1000) - 600_000
             func fields(_ index: Int, path: String) -> [(String, String)] {
@@ -124,6 +124,14 @@ struct OneDecisionTests {
                 #expect(apiReview["features"] == vector, "the review entries' feature vectors differ for transaction \(index)")
             }
             #expect(reviewed >= 2, "the rule should have sent both large amounts to review")
+            // Every entry of either path decodes as a ResultRecord and carries no field it does not name.
+            let names = Set(ResultRecord.Field.allCases.map(\.rawValue))
+            for entry in try await harness.redis.send(XRange(stream: "fraud:results", count: 100)) {
+                #expect(entry.fields.allSatisfy { names.contains($0.0) }, "\(entry.fields.map(\.0))")
+                let record = try #require(ResultRecord(id: entry.id, fields: entry.fields))
+                #expect(record.source == (record.transactionId.hasPrefix("api-") ? .api : .stream))
+                #expect(record.runId == "twins")
+            }
             await client.close()
         }
     }

@@ -129,7 +129,7 @@ struct RuleSetTests {
             let models = ModelStore(namespace: "fraud")
             let challenger = try await models.save(WorkerHarness.tinyModel(seed: 9), promote: false, on: api.redis)
             try await models.setShadow(challenger, on: api.redis)
-            try await waitUntil("the server loads the shadow model") { api.engine.serving.shadowModelVersion == challenger }
+            try await waitUntil("the server loads the shadow model") { api.admission.serving.shadowModelVersion == challenger }
             let client = try await api.connect()
             for index in 0..<10 {
                 #expect(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("s-\(index)", user: index)).status == 200)

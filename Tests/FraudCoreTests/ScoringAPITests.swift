@@ -56,7 +56,7 @@ struct ScoringAPITests {
             try await waitUntil("the first decision is recorded") { try await api.results().count == 1 }
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await api.results().count == 1)
-            #expect(api.engine.answerCounts.replayed == 1)
+            #expect(api.admission.answerCounts.replayed == 1)
             await client.close()
         }
     }
@@ -239,7 +239,7 @@ struct ScoringAPITests {
                 try await api.results().contains { $0["transaction_id"] == "t-slow" && $0["reasons"] == "degraded" }
             }
             #expect(try await client.request(.GET, "/readyz").status == 200)
-            #expect(api.engine.answerCounts.degraded >= 1)
+            #expect(api.admission.answerCounts.degraded >= 1)
             await client.close()
         }
     }
@@ -269,10 +269,10 @@ struct ScoringAPITests {
             #expect(try Harness.object(third)["error"] as? String == "overloaded")
             kill(pid, SIGCONT)
             // When Redis is back the queue drains and requests are scored again.
-            try await waitUntil("the queue drains") { api.engine.depth == 0 }
+            try await waitUntil("the queue drains") { api.admission.depth == 0 }
             let later = try await client.request(.POST, "/v1/score", json: Harness.transaction("q-4", user: 12))
             #expect(later.status == 200)
-            #expect(api.engine.answerCounts.overloaded == 1)
+            #expect(api.admission.answerCounts.overloaded == 1)
             await client.close()
         }
     }

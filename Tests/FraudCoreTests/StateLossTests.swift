@@ -75,7 +75,7 @@ struct StateLossTests {
             let redis = try await RedisConnection.connect(api.redisHarness.server.configuration)
             #expect(try await Keyspace(namespace: "fraud").keys(matching: "fraud:{*", on: redis).isEmpty)
             #expect(try await redis.send(RedisCommand("EXISTS", "fraud:results")).int == 0)
-            try await waitUntil("the server to notice the loss", timeout: .seconds(60)) { api.engine.stateGuard.isLost }
+            try await waitUntil("the server to notice the loss", timeout: .seconds(60)) { api.admission.stateGuard.isLost }
             let ready = try ScoringAPIHarness.object(try await client.request(.GET, "/readyz"))
             #expect(ready["state"] as? String == "lost")
             let refused = try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("during"))

@@ -18,7 +18,7 @@ public struct DecisionRecorder: Service {
     /// The decision keys (``DecisionClaim``) and how long a decision is kept there.
     let keys: FeatureKeys
     let idempotencyTTLMilliseconds: Int
-    /// Where decisions that could not be written go (the engine's journal, or counted as lost).
+    /// Where decisions that could not be written go (the admission's journal, or counted as lost).
     let keepUnrecorded: @Sendable ([RecordDecisionsCall.Record], DecisionJournal.MaybeApplied?) -> Void
     /// Most records per call.
     let batchSize = 500

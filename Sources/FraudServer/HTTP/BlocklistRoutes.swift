@@ -4,7 +4,7 @@ import RedisClient
 
 /// `PUT`, `DELETE` and `GET /v1/blocklist/ip/{ip}`: manage the IP blocklist while serving.
 struct BlocklistRoutes {
-    let engine: DecisionEngine
+    let admission: RequestAdmission
     let control: RedisConnection
 
     /// Adds the routes to `router`.
@@ -20,7 +20,7 @@ struct BlocklistRoutes {
         var changed: Bool?
     }
 
-    private var store: FeatureStore { FeatureStore(namespace: engine.configuration.namespace) }
+    private var store: FeatureStore { FeatureStore(namespace: admission.configuration.namespace) }
 
     private func change(_ context: BasicRequestContext, add: Bool) async -> Response {
         guard let ip = context.parameters.get("ip"), !ip.isEmpty else {
@@ -32,7 +32,7 @@ struct BlocklistRoutes {
         do {
             if add {
                 let shape = try await store.addToBlocklist([ip], on: control)
-                engine.serving.useBlocklist(shape)
+                admission.serving.useBlocklist(shape)
                 return APIResponse.json(Membership(ip: ip, blocklisted: true, changed: true))
             }
             let removed = try await store.removeFromBlocklist([ip], on: control)[0]

@@ -4,7 +4,7 @@ import RedisClient
 
 /// `GET /healthz`, `GET /readyz`, `GET /v1/models/current` and `GET /openapi.json`.
 struct OperationsRoutes {
-    let engine: DecisionEngine
+    let admission: RequestAdmission
     let control: RedisConnection
 
     /// How long `/readyz` waits for Redis's `PING`.
@@ -32,18 +32,18 @@ struct OperationsRoutes {
     }
 
     private func readiness() async -> Response {
-        let version = engine.serving.servingModel.version
-        let state = engine.stateGuard.isLost ? "lost" : "ok"
+        let version = admission.serving.servingModel.version
+        let state = admission.stateGuard.isLost ? "lost" : "ok"
         do {
             _ = try await control.send(RedisCommand("PING"), timeoutMilliseconds: Self.readinessTimeoutMilliseconds)
             // A server whose state Redis lost is not ready, even when it keeps deciding from memory.
             let ready = state == "ok"
             return APIResponse.json(
-                Readiness(status: ready ? "ready" : "not_ready", redis: "ok", model_version: version, in_flight: engine.depth, state: state),
+                Readiness(status: ready ? "ready" : "not_ready", redis: "ok", model_version: version, in_flight: admission.depth, state: state),
                 status: ready ? .ok : .serviceUnavailable)
         } catch {
             return APIResponse.json(
-                Readiness(status: "not_ready", redis: error.message, model_version: version, in_flight: engine.depth, state: state),
+                Readiness(status: "not_ready", redis: error.message, model_version: version, in_flight: admission.depth, state: state),
                 status: .serviceUnavailable)
         }
     }
@@ -59,9 +59,9 @@ struct OperationsRoutes {
     }
 
     private func currentModel() async -> Response {
-        let model = engine.serving.servingModel
+        let model = admission.serving.servingModel
         return APIResponse.json(ModelSummary(
-            version: model.version, kind: model.kind, created_ms: model.createdMilliseconds, threshold: engine.configuration.threshold,
+            version: model.version, kind: model.kind, created_ms: model.createdMilliseconds, threshold: admission.configuration.threshold,
             training_data: model.trainingData, feature_names: model.featureNames, metrics: model.metrics))
     }
 }

@@ -3,7 +3,7 @@ import Hummingbird
 
 /// `POST /v1/score` and `POST /v1/score/batch`.
 struct ScoringRoutes {
-    let engine: DecisionEngine
+    let admission: RequestAdmission
 
     /// Adds the routes to `router`.
     func add(to router: Router<BasicRequestContext>) {
@@ -23,14 +23,14 @@ struct ScoringRoutes {
             let body = try await TransactionBody.collect(request, limit: TransactionBody.maximumBytes)
             let object = try TransactionBody.object(body, shape: "a JSON object (a transaction)")
             transaction = try TransactionBody.transaction(
-                object, validator: engine.configuration.validator, nowMilliseconds: TransactionBody.nowMilliseconds
+                object, validator: admission.configuration.validator, nowMilliseconds: TransactionBody.nowMilliseconds
             ).get()
         } catch {
             return error.response
         }
-        if engine.stateGuard.isPaused { return APIResponse.stateLost() }
-        guard let given = await engine.decide([transaction], explain: explain(request), receivedAt: started)?.first else {
-            return APIResponse.overloaded(engine.depth, capacity: engine.admissionLimit)
+        if admission.stateGuard.isPaused { return APIResponse.stateLost() }
+        guard let given = await admission.decide([transaction], explain: explain(request), receivedAt: started)?.first else {
+            return APIResponse.overloaded(admission.depth, capacity: admission.admissionLimit)
         }
         if let refusal = given.answer.refusal { return APIResponse.error(.conflict, refusal.rawValue, refusal.message) }
         let response = ScoreResponse(transaction: transaction, answer: given.answer, latencyMicroseconds: given.latencyMicroseconds)
@@ -65,7 +65,7 @@ struct ScoringRoutes {
                 "\(objects.count) transactions in one request; at most \(TransactionBody.maximumBatchCount)")
         }
         let now = TransactionBody.nowMilliseconds
-        let validator = engine.configuration.validator
+        let validator = admission.configuration.validator
         var elements: [BatchElement?] = Array(repeating: nil, count: objects.count)
         var valid: [(index: Int, transaction: Transaction)] = []
         for (index, object) in objects.enumerated() {
@@ -77,15 +77,15 @@ struct ScoringRoutes {
                     code: problem.code, message: problem.message)
             }
         }
-        if valid.count > engine.configuration.maxInFlight {
+        if valid.count > admission.configuration.maxInFlight {
             return APIResponse.error(
                 .contentTooLarge, "batch_too_large",
-                "\(valid.count) transactions in one request; this server admits at most \(engine.configuration.maxInFlight) at once (--max-in-flight)")
+                "\(valid.count) transactions in one request; this server admits at most \(admission.configuration.maxInFlight) at once (--max-in-flight)")
         }
         if !valid.isEmpty {
-            if engine.stateGuard.isPaused { return APIResponse.stateLost() }
-            guard let answers = await engine.decide(valid.map(\.transaction), explain: explain(request), receivedAt: started) else {
-                return APIResponse.overloaded(engine.depth, capacity: engine.admissionLimit)
+            if admission.stateGuard.isPaused { return APIResponse.stateLost() }
+            guard let answers = await admission.decide(valid.map(\.transaction), explain: explain(request), receivedAt: started) else {
+                return APIResponse.overloaded(admission.depth, capacity: admission.admissionLimit)
             }
             for (item, given) in zip(valid, answers) {
                 let answer = given.answer

@@ -13,7 +13,7 @@ import RedisClient
 /// `<ns>:tutorial:outcomes` (per request, as the tutorial counts: a repeated `transaction_id` is not a new device
 /// event, but its answer is counted again).
 struct TutorialRoutes {
-    let engine: DecisionEngine
+    let admission: RequestAdmission
     let control: RedisConnection
 
     /// The answers.
@@ -29,7 +29,7 @@ struct TutorialRoutes {
     }
 
     /// The hash counting outcomes.
-    var outcomesKey: String { "\(engine.configuration.namespace):tutorial:outcomes" }
+    var outcomesKey: String { "\(admission.configuration.namespace):tutorial:outcomes" }
 
     private func answer(_ request: Request) async -> Response {
         let object: [FlatJSON.Member]
@@ -45,7 +45,7 @@ struct TutorialRoutes {
             return APIResponse.error(.unprocessableContent, "missing_field", "missing required field 'device_id' or 'ip'")
         }
         let transactionId = TransactionBody.text(object, "transaction_id") ?? UUID().uuidString
-        if engine.stateGuard.isPaused { return APIResponse.stateLost() }
+        if admission.stateGuard.isPaused { return APIResponse.stateLost() }
         do {
             let outcome = try await decide(ip: ip, device: device, transactionId: transactionId)
             _ = try await control.send(RedisCommand("HINCRBY", outcomesKey, outcome.rawValue, 1))
@@ -56,7 +56,7 @@ struct TutorialRoutes {
     }
 
     private func decide(ip: String?, device: String?, transactionId: String) async throws(RedisError) -> Outcome {
-        let extractor = engine.extractor
+        let extractor = admission.extractor
         if let ip, let shape = extractor.blocklistShape {
             var check = BloomCheckCall(counters: extractor.keys.ipBlocklistCounters, shape: shape)
             check.append(ip)

@@ -21,16 +21,16 @@ import RedisClient
 /// is a thread wake-up that showed as a large share of the server's CPU at a few thousand requests per second).
 actor ScoringLane {
     let index: Int
-    let engine: DecisionEngine
+    let admission: RequestAdmission
     let connection: RedisConnection
     let logger: Logger
 
     /// Runs on the connection's thread.
     nonisolated var unownedExecutor: UnownedSerialExecutor { connection.executor.asUnownedSerialExecutor() }
 
-    init(index: Int, engine: DecisionEngine, connection: RedisConnection, logger: Logger) {
+    init(index: Int, admission: RequestAdmission, connection: RedisConnection, logger: Logger) {
         self.index = index
-        self.engine = engine
+        self.admission = admission
         self.connection = connection
         self.logger = logger
     }
@@ -39,7 +39,7 @@ actor ScoringLane {
     func run() async {
         var outage = OutageLog("API scoring lane \(index)")
         while true {
-            let batch = await engine.queue.next(lane: index, maximum: engine.configuration.batchSize)
+            let batch = await admission.queue.next(lane: index, maximum: admission.configuration.batchSize)
             if batch.isEmpty { return }
             let picked = ContinuousClock.now
             do {
@@ -48,17 +48,17 @@ actor ScoringLane {
             } catch {
                 outage.failed(error, logger: logger, detail: ["transactions": "\(batch.count)"])
                 // The expire rule: a computed answer (its SET may have been applied) wins over a degraded one.
-                for item in batch { item.expire(degraded: engine.degradedAnswer(item.transaction)) }
+                for item in batch { item.expire(degraded: admission.degradedAnswer(item.transaction)) }
                 // What the clients got (replayed answers were recorded when first given) is kept for the audit trail.
                 // Latency is what the client saw: receipt to answer, not to this failure.
-                engine.keepUnrecorded(batch.compactMap { item in
+                admission.keepUnrecorded(batch.compactMap { item in
                     guard let (given, at) = item.answered, !given.replayed, given.refusal == nil else { return nil }
                     return RecordDecisionsCall.Record(
                         transaction: item.transaction, decision: given.decision, latencyMicroseconds: (at - item.receivedAt).microseconds,
                         featuresMicroseconds: 0, scoringMicroseconds: 0, degraded: given.degraded)
                 })
             }
-            engine.queue.finish(
+            admission.queue.finish(
                 batch.count, queuedMicroseconds: (picked - (batch.map(\.receivedAt).min() ?? picked)).microseconds,
                 serviceMicroseconds: (ContinuousClock.now - picked).microseconds)
         }
@@ -79,10 +79,10 @@ actor ScoringLane {
             }
         }
         let transactions = leaders.map { batch[$0].transaction }
-        let claims = transactions.map { DecisionClaim($0, claimant: "api:\(engine.configuration.serverId):\(nextClaim())") }
-        let decisionKeys = transactions.map { engine.keys.decision(user: $0.userId, transaction: $0.transactionId) }
-        let ttl = engine.configuration.idempotencyTTLSeconds * 1000
-        let extractor = engine.extractor
+        let claims = transactions.map { DecisionClaim($0, claimant: "api:\(admission.configuration.serverId):\(nextClaim())") }
+        let decisionKeys = transactions.map { admission.keys.decision(user: $0.userId, transaction: $0.transactionId) }
+        let ttl = admission.configuration.idempotencyTTLSeconds * 1000
+        let extractor = admission.extractor
         let plan = extractor.plan(transactions)
         // One round trip: each transaction's decision claim, then the feature calls (idempotent for a duplicate).
         let replies = try await featureRoundTrip(zip(claims, decisionKeys).map { $0.command(key: $1, ttlMilliseconds: ttl) } + plan.commands)
@@ -99,7 +99,7 @@ actor ScoringLane {
         }
         var records: [RecordDecisionsCall.Record] = []
         if !toScore.isEmpty {
-            let explained = engine.serving.decide(
+            let explained = admission.serving.decide(
                 toScore.map { vectors[$0] }, transactions: toScore.map { transactions[$0] }, explain: toScore.map { batch[leaders[$0]].explain })
             let scored = clock.now
             let featuresMicroseconds = (featuresDone - started).microseconds
@@ -129,7 +129,7 @@ actor ScoringLane {
             answer.baseMargin = nil
             batch[index].settle(answer)
         }
-        await engine.records.append(records)
+        await admission.records.append(records)
     }
 
     /// Numbers this lane's claims (with the server id and the lane: unique per request).
@@ -146,9 +146,9 @@ actor ScoringLane {
         guard replies.contains(where: { $0.errorMessage?.contains("Function not found") == true }) else { return replies }
         // No library and no epoch: Redis lost the namespace's state. Nothing is decided on an empty state; the lane
         // waits (its requests are answered at their deadline, later ones get 503 state_lost) until it is back.
-        let epoch = NamespaceEpoch(namespace: engine.configuration.namespace)
-        if !engine.configuration.keepServingOnStateLoss, try await epoch.read(on: connection) == nil {
-            engine.stateGuard.mark(lost: true)
+        let epoch = NamespaceEpoch(namespace: admission.configuration.namespace)
+        if !admission.configuration.keepServingOnStateLoss, try await epoch.read(on: connection) == nil {
+            admission.stateGuard.mark(lost: true)
             try await epoch.waitUntilPresent(on: connection)
         }
         try await FunctionLibrary.features.load(on: connection)

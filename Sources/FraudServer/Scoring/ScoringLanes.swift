@@ -6,32 +6,32 @@ import ServiceLifecycle
 /// recorder's buffer is closed so the recorder can flush and finish.
 struct ScoringLanes: Service {
     let lanes: [ScoringLane]
-    let engine: DecisionEngine
+    let admission: RequestAdmission
 
     func run() async {
         // Cancelled (a shutdown past its timeout): close both queues so no lane waits for work or for room.
         await withTaskCancellationHandler {
             await runLanes()
         } onCancel: {
-            engine.queue.close()
-            engine.records.close()
-            engine.deadlines.close()
+            admission.queue.close()
+            admission.records.close()
+            admission.deadlines.close()
         }
     }
 
     private func runLanes() async {
         await withTaskGroup(of: Void.self) { deadlines in
-            deadlines.addTask { await engine.answerAtDeadlines() }
+            deadlines.addTask { await admission.answerAtDeadlines() }
             await withGracefulShutdownHandler {
                 await withTaskGroup(of: Void.self) { group in
                     for lane in lanes { group.addTask { await lane.run() } }
                 }
             } onGracefulShutdown: {
-                engine.queue.close()
+                admission.queue.close()
             }
             // Every request is answered once the lanes have drained the queue.
-            engine.deadlines.close()
+            admission.deadlines.close()
         }
-        engine.records.close()
+        admission.records.close()
     }
 }

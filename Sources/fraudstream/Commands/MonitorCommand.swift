@@ -101,7 +101,7 @@ struct MonitorCommand: AsyncParsableCommand {
         if latest {
             let entries = try await newest(count ?? 10, streams: streams.partitions.map(\.results), redis: redis)
             if json {
-                printJSON(entries.map(Self.jsonObject))
+                printJSON(entries.map(\.jsonObject))
             } else if entries.isEmpty {
                 print(Self.nothingYet)
             } else {
@@ -119,43 +119,24 @@ struct MonitorCommand: AsyncParsableCommand {
         return try await RunStatistics.runIds(namespace: ns, resultsStreams: resultsStreams, on: redis).first?.run
     }
 
-    /// Result fields that are integers and decimals: JSON numbers in `--latest --json` (the stream holds text).
-    static let integerFields: Set<String> = ["is_fraud", "model_version", "shadow_model_version"]
-    static let decimalFields: Set<String> = ["score", "shadow_score", "amount", "latency_ms", "queue_ms", "features_ms", "scoring_ms"]
-
-    /// A result as JSON: numeric fields as numbers (text that is not a finite number stays text), the rest as text.
-    static func jsonObject(_ result: [String: String]) -> [String: Any] {
-        var object: [String: Any] = [:]
-        for (field, text) in result {
-            if integerFields.contains(field), let value = Int(text) {
-                object[field] = value
-            } else if decimalFields.contains(field), let value = Double(text), value.isFinite {
-                object[field] = value
-            } else {
-                object[field] = text
-            }
-        }
-        return object
-    }
-
     /// The newest `count` results over every partition's results stream, newest first (by entry id).
-    private func newest(_ count: Int, streams: [String], redis: RedisConnection) async throws -> [[String: String]] {
-        var entries: [(time: (Int64, Int64), fields: [String: String])] = []
+    private func newest(_ count: Int, streams: [String], redis: RedisConnection) async throws -> [ResultRecord] {
+        var entries: [(time: (Int64, Int64), record: ResultRecord)] = []
         for stream in streams {
             for entry in try await redis.send(XRange(stream: stream, count: count, reverse: true)) {
+                guard let record = ResultRecord(id: entry.id, fields: entry.fields) else { continue }
                 let parts = entry.id.split(separator: "-").map { Int64($0) ?? 0 }
-                entries.append(((parts.first ?? 0, parts.last ?? 0), Dictionary(entry.fields, uniquingKeysWith: { first, _ in first })))
+                entries.append(((parts.first ?? 0, parts.last ?? 0), record))
             }
         }
-        return entries.sorted { $0.time > $1.time }.prefix(count).map(\.fields)
+        return entries.sorted { $0.time > $1.time }.prefix(count).map(\.record)
     }
 
-    private func line(_ result: [String: String], _ columns: ResultColumns, color: Bool) -> String {
-        let latency = Double(result["latency_ms"] ?? "") ?? 0
+    private func line(_ result: ResultRecord, _ columns: ResultColumns, color: Bool) -> String {
         var text = columns.row(result)
         guard color else { return text }
-        if result["is_fraud"] == "1" { text = "\u{1B}[31m" + text + "\u{1B}[0m" }
-        if latency > budgetMs { text += "  \u{1B}[43;30m over budget \u{1B}[0m" }
+        if result.isFraud { text = "\u{1B}[31m" + text + "\u{1B}[0m" }
+        if result.latencyMilliseconds > budgetMs { text += "  \u{1B}[43;30m over budget \u{1B}[0m" }
         return text
     }
 
@@ -253,9 +234,9 @@ struct ResultColumns {
     let transactionWidth: Int
     let userWidth: Int
 
-    init(_ results: [[String: String]]) {
-        transactionWidth = max("transaction".count, results.map { ($0["transaction_id"] ?? "?").count }.max() ?? 0)
-        userWidth = max("user".count, results.map { ($0["user_id"] ?? "?").count }.max() ?? 0)
+    init(_ results: [ResultRecord]) {
+        transactionWidth = max("transaction".count, results.map(\.transactionId.count).max() ?? 0)
+        userWidth = max("user".count, results.map(\.userId.count).max() ?? 0)
     }
 
     /// `transaction  user  score  decision  latency ms  reasons`.
@@ -264,9 +245,10 @@ struct ResultColumns {
     }
 
     /// One result under the header.
-    func row(_ result: [String: String]) -> String {
-        cells(result["transaction_id"] ?? "?", result["user_id"] ?? "?", result["score"] ?? "?", result["decision"] ?? "?",
-              result["latency_ms"] ?? "?", result["reasons"] ?? "")
+    func row(_ result: ResultRecord) -> String {
+        cells(
+            result.transactionId, result.userId, String(format: "%.6f", result.score), result.decision,
+            String(format: "%.3f", result.latencyMilliseconds), result.reasons.joined(separator: ","))
     }
 
     private func cells(_ transaction: String, _ user: String, _ score: String, _ decision: String, _ latency: String, _ reasons: String) -> String {

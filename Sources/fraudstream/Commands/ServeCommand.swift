@@ -80,7 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
             printLine("listening on http://\(host):\(port)")
         }
         try await assembly.run()
-        let counts = assembly.engine.answerCounts
+        let counts = assembly.admission.answerCounts
         logger.info(
             "scoring API stopped",
             metadata: ["scored": "\(counts.scored)", "replayed": "\(counts.replayed)", "degraded": "\(counts.degraded)",

@@ -24,7 +24,7 @@ struct ScoringAPIHarness {
     }
 
     var redis: RedisConnection { redisHarness.redis }
-    var engine: DecisionEngine { assembly.engine }
+    var admission: RequestAdmission { assembly.admission }
 
     /// A new keep-alive connection to the server.
     func connect() async throws -> HTTPConnection {

@@ -1,6 +1,6 @@
 /// Bounds how many batches are between reading and acknowledging.
 ///
-/// The batcher takes a permit before it reads a batch and the acker gives it back after the
+/// The batcher takes a permit before it reads a batch and the batch completion gives it back after the
 /// acknowledgement, so a slow stage or a slow Redis stops reading instead of growing memory.
 /// A waiting ``acquire()`` ends with `CancellationError` when its task is cancelled.
 public actor InFlightLimiter {

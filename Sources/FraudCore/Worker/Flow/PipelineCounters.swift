@@ -15,7 +15,7 @@ public final class PipelineCounters: Sendable {
     private let waitingForFeatures = Atomic<Int>(0)
     private let waitingForScoring = Atomic<Int>(0)
     private let waitingForWriter = Atomic<Int>(0)
-    private let waitingForAcker = Atomic<Int>(0)
+    private let waitingForCompletion = Atomic<Int>(0)
 
     /// The edges between stages; a batch waits at one while the next stage is busy (the channel depth).
     public enum Edge: String, CaseIterable, Sendable {
@@ -26,7 +26,7 @@ public final class PipelineCounters: Sendable {
         /// Scoring stage to result writers.
         case writer = "scoring_to_writer"
         /// Result writers to acknowledgement bookkeeping.
-        case acker = "writer_to_acker"
+        case completion = "writer_to_completion"
     }
 
     /// Sends `element` on `channel`, counted as waiting at `edge` until the next stage takes it.
@@ -42,7 +42,7 @@ public final class PipelineCounters: Sendable {
         case .features: waitingForFeatures.load(ordering: .relaxed)
         case .scoring: waitingForScoring.load(ordering: .relaxed)
         case .writer: waitingForWriter.load(ordering: .relaxed)
-        case .acker: waitingForAcker.load(ordering: .relaxed)
+        case .completion: waitingForCompletion.load(ordering: .relaxed)
         }
     }
 
@@ -51,7 +51,7 @@ public final class PipelineCounters: Sendable {
         case .features: waitingForFeatures.bump(delta)
         case .scoring: waitingForScoring.bump(delta)
         case .writer: waitingForWriter.bump(delta)
-        case .acker: waitingForAcker.bump(delta)
+        case .completion: waitingForCompletion.bump(delta)
         }
     }
 

@@ -4,7 +4,7 @@ import ServiceLifecycle
 import UnixSignals
 
 /// One worker process: the batcher (reading through the consumer), feature stage, scorer, result
-/// writer and acker as services in one `ServiceGroup`, connected by bounded channels, with a model
+/// writer and batch completion as services in one `ServiceGroup`, connected by bounded channels, with a model
 /// watcher, the input stream's retention and a statistics flusher.
 ///
 /// On SIGINT/SIGTERM the group shuts services down in reverse order: the consumer stops reading,
@@ -255,7 +255,7 @@ public struct Worker: Sendable {
                 FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters, partitions: configuration.streams.partitionCount),
                 ScoringStage(input: featured, output: scored, serving: serving, counters: counters, delay: stageDelay),
                 ResultWriterStage(input: scored, output: acknowledged, writers: writers, counters: counters),
-                Acker(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters, metrics: metrics),
+                BatchCompletion(input: acknowledged, limiter: limiter, statistics: statistics, counters: counters, metrics: metrics),
             ]
             add(StatisticsFlusher(
                 statistics: statistics, connection: try await connect(suffix("stats", index)),

@@ -4,7 +4,7 @@ import ServiceLifecycle
 
 /// The writing stage: `--writers` tasks take batches from the same channel, each writes and
 /// acknowledges a batch in one atomic call on its own connection (``ResultWriter``), and hands the
-/// acknowledged batch with its end-to-end latencies to the ``Acker``.
+/// acknowledged batch with its end-to-end latencies to the ``BatchCompletion``.
 public struct ResultWriterStage: Service {
     private let input: StageChannel<Batch>
     private let output: StageChannel<AcknowledgedBatch>
@@ -34,7 +34,7 @@ public struct ResultWriterStage: Service {
                             throw FraudError(stage: "writing results", error)
                         }
                         batch.timings.writeMicroseconds = (ContinuousClock.now - start).microseconds
-                        await counters.send(AcknowledgedBatch(batch: batch, endToEndMicroseconds: latencies), on: output, at: .acker)
+                        await counters.send(AcknowledgedBatch(batch: batch, endToEndMicroseconds: latencies), on: output, at: .completion)
                     }
                 }
             }

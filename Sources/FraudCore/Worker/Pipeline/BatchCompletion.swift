@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// written but their entries still pending, and another worker would claim and write them again.
 /// The permit comes back only here, after the acknowledgement, so the in-flight bound covers every
 /// stage from read to ack.
-public struct Acker: Service {
+public struct BatchCompletion: Service {
     private let input: StageChannel<AcknowledgedBatch>
     private let limiter: InFlightLimiter
     private let statistics: WorkerStatistics

@@ -7,7 +7,7 @@ import Synchronization
 /// The synchronous decision path: admits transactions into the bounded ``ScoreQueue``, lets the scoring
 /// lanes decide them in micro-batches with the worker's feature functions, model and rules, and answers
 /// each request by its deadline, degraded when Redis could not be had in time.
-public final class DecisionEngine: Sendable {
+public final class RequestAdmission: Sendable {
     /// Settings.
     public let configuration: ServeConfiguration
     /// The model, shadow, rules and features (hot swap between batches; the worker decides with the same holder).
@@ -25,7 +25,7 @@ public final class DecisionEngine: Sendable {
     public let stateGuard: StateGuard
     private let logger: Logger
 
-    /// Creates an engine deciding with `serving`.
+    /// Creates an admission deciding with `serving`.
     init(
         configuration: ServeConfiguration, serving: ServingState, logger: Logger, journal: DecisionJournal? = nil, unrecordedCounter: (@Sendable (Int) -> Void)? = nil
     ) {

@@ -1,0 +1,104 @@
+/// One entry of the results stream, as both ways in write it (`write_result` in `fraudstream_results.lua`), decoded:
+/// what `monitor` shows and prints as JSON. An entry from either path decodes to this type; the field names are
+/// ``Field``.
+public struct ResultRecord: Sendable, Equatable {
+    /// The results stream's field names.
+    public enum Field: String, CaseIterable, Sendable {
+        case transactionId = "transaction_id"
+        case userId = "user_id"
+        case runId = "run_id"
+        case score
+        case isFraud = "is_fraud"
+        case decision
+        case reasons
+        case modelVersion = "model_version"
+        case workerId = "worker_id"
+        case sourceId = "source_id"
+        case latencyMilliseconds = "latency_ms"
+        case queueMilliseconds = "queue_ms"
+        case featuresMilliseconds = "features_ms"
+        case scoringMilliseconds = "scoring_ms"
+        case amount
+        case shadowScore = "shadow_score"
+        case shadowModelVersion = "shadow_model_version"
+        /// `api` on the scoring API's entries; absent on the worker's.
+        case source
+    }
+
+    /// Which way the transaction came in.
+    public enum Source: String, Sendable {
+        case stream
+        case api
+    }
+
+    /// The stream entry id.
+    public var id: String
+    public var transactionId: String
+    public var userId: String
+    public var runId: String
+    public var score: Double
+    public var isFraud: Bool
+    public var decision: String
+    /// The reason codes, in order.
+    public var reasons: [String]
+    public var modelVersion: Int
+    /// The worker or server that decided.
+    public var workerId: String
+    /// The input stream entry id (the worker's), empty for the API's.
+    public var sourceId: String
+    public var source: Source
+    /// Receipt (the API) or the input entry's time (the stream) to the decision's record, ms.
+    public var latencyMilliseconds: Double
+    public var queueMilliseconds: Double
+    public var featuresMilliseconds: Double
+    public var scoringMilliseconds: Double
+    public var amount: Double
+    public var shadowScore: Double?
+    public var shadowModelVersion: Int?
+
+    /// Decodes an entry; `nil` when a field every result has is missing or not a number where one is expected.
+    public init?(id: String, fields: [(String, String)]) {
+        var values: [Field: String] = [:]
+        for (name, value) in fields {
+            if let field = Field(rawValue: name) { values[field] = value }
+        }
+        guard let transactionId = values[.transactionId], let userId = values[.userId], let decision = values[.decision],
+            let score = values[.score].flatMap(Double.init), let modelVersion = values[.modelVersion].flatMap(Int.init)
+        else { return nil }
+        self.id = id
+        self.transactionId = transactionId
+        self.userId = userId
+        self.runId = values[.runId] ?? ""
+        self.score = score
+        self.isFraud = values[.isFraud] == "1"
+        self.decision = decision
+        self.reasons = (values[.reasons] ?? "").split(separator: ",").map(String.init)
+        self.modelVersion = modelVersion
+        self.workerId = values[.workerId] ?? ""
+        self.sourceId = values[.sourceId] ?? ""
+        self.source = values[.source].flatMap(Source.init(rawValue:)) ?? .stream
+        self.latencyMilliseconds = values[.latencyMilliseconds].flatMap(Double.init) ?? 0
+        self.queueMilliseconds = values[.queueMilliseconds].flatMap(Double.init) ?? 0
+        self.featuresMilliseconds = values[.featuresMilliseconds].flatMap(Double.init) ?? 0
+        self.scoringMilliseconds = values[.scoringMilliseconds].flatMap(Double.init) ?? 0
+        self.amount = values[.amount].flatMap(Double.init) ?? 0
+        self.shadowScore = values[.shadowScore].flatMap(Double.init)
+        self.shadowModelVersion = values[.shadowModelVersion].flatMap(Int.init)
+    }
+
+    /// The entry as a JSON object: numbers as numbers, the reasons as the stream has them (comma-separated).
+    public var jsonObject: [String: Any] {
+        var object: [String: Any] = [
+            Field.transactionId.rawValue: transactionId, Field.userId.rawValue: userId, Field.runId.rawValue: runId,
+            Field.score.rawValue: score, Field.isFraud.rawValue: isFraud ? 1 : 0, Field.decision.rawValue: decision,
+            Field.reasons.rawValue: reasons.joined(separator: ","), Field.modelVersion.rawValue: modelVersion,
+            Field.workerId.rawValue: workerId, Field.sourceId.rawValue: sourceId, Field.latencyMilliseconds.rawValue: latencyMilliseconds,
+            Field.queueMilliseconds.rawValue: queueMilliseconds, Field.featuresMilliseconds.rawValue: featuresMilliseconds,
+            Field.scoringMilliseconds.rawValue: scoringMilliseconds, Field.amount.rawValue: amount,
+        ]
+        if source == .api { object[Field.source.rawValue] = source.rawValue }
+        if let shadowScore { object[Field.shadowScore.rawValue] = shadowScore }
+        if let shadowModelVersion { object[Field.shadowModelVersion.rawValue] = shadowModelVersion }
+        return object
+    }
+}
