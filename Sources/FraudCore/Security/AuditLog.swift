@@ -1,0 +1,92 @@
+import Foundation
+import RedisClient
+
+/// The audit log: who changed what, when. Each change appends an entry in the same atomic call (`MULTI`/`EXEC` or
+/// Function) as the change, to an audit stream in the changed keys' hash slot, `<ns>:audit:{<tag>}`, so it works on a
+/// Redis Cluster too; `fraudstream audit list` merges every audit stream of the namespace by time.
+///
+/// Entries are trimmed by age, never by count: each append drops entries older than the retention (`MINID`, default
+/// 400 days; PCI DSS keeps audit trails for a year).
+public struct AuditLog: Sendable {
+    public let namespace: String
+    /// How long entries are kept.
+    public var retentionDays: Int
+
+    /// Kept for 400 days unless set otherwise.
+    public static let defaultRetentionDays = 400
+
+    public init(namespace: String, retentionDays: Int = AuditLog.defaultRetentionDays) {
+        self.namespace = namespace
+        self.retentionDays = retentionDays
+    }
+
+    /// The audit stream in the hash slot of `tag`.
+    public func stream(tag: String) -> String { "\(namespace):audit:{\(tag)}" }
+
+    /// One change.
+    public struct Entry: Sendable, Equatable {
+        /// `cli:<os user>@<host>`, an API key's name (`key:<name>`), or a token's subject.
+        public var actor: String
+        /// `<family>.<verb>`: `apikeys.create`, `blocklist.remove`, …
+        public var action: String
+        /// What was changed: a key name, an IP, a version.
+        public var target: String
+        /// Before → after, in words.
+        public var change: String
+        /// Ties the entry to a request or command run.
+        public var requestId: String
+        /// When, ms (filled in when read).
+        public var timeMilliseconds: Int64 = 0
+        /// The stream entry id (when read).
+        public var id: String = ""
+
+        public init(actor: String, action: String, target: String, change: String, requestId: String = UUID().uuidString.lowercased()) {
+            self.actor = actor
+            self.action = action
+            self.target = target
+            self.change = change
+            self.requestId = requestId
+        }
+
+        /// `XADD <stream> MINID ~ <now − retention> * …` for this entry.
+        public func command(stream: String, namespace: String, retentionDays: Int = AuditLog.defaultRetentionDays) -> RedisCommand {
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let oldest = max(0, now - Int64(retentionDays) * 86_400_000)
+            return RedisCommand(
+                "XADD", stream, "MINID", "~", String(oldest), "*", "actor", actor, "action", action, "target", target, "change", change,
+                "request_id", requestId, "time_ms", String(now))
+        }
+
+        public var jsonObject: [String: Any] {
+            ["id": id, "time_ms": timeMilliseconds, "actor": actor, "action": action, "target": target, "change": change, "request_id": requestId]
+        }
+    }
+
+    /// The actor of a command run from this machine: `cli:<os user>@<host>`.
+    public static var commandLineActor: String {
+        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? String(getuid())
+        return "cli:\(user)@\(ProcessInfo.processInfo.hostName)"
+    }
+
+    /// Every entry of the namespace's audit streams since `since` (ms), oldest first, optionally only one actor's or
+    /// one action's (an action family matches as a prefix: `blocklist` matches `blocklist.add`).
+    public func list(sinceMilliseconds: Int64 = 0, actor: String? = nil, action: String? = nil, on connection: RedisConnection) async throws -> [Entry] {
+        let streams = try await Keyspace(namespace: namespace).keys(matching: "\(namespace):audit:{*}", on: connection)
+        var entries: [Entry] = []
+        for stream in streams {
+            let reply = try await connection.send(RedisCommand("XRANGE", stream, String(max(0, sinceMilliseconds)), "+"))
+            for item in reply.array ?? [] {
+                guard let parts = item.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].stringPairs else { continue }
+                var entry = Entry(
+                    actor: fields["actor"] ?? "", action: fields["action"] ?? "", target: fields["target"] ?? "", change: fields["change"] ?? "",
+                    requestId: fields["request_id"] ?? "")
+                entry.id = id
+                entry.timeMilliseconds = Int64(fields["time_ms"] ?? "") ?? Int64(id.split(separator: "-").first ?? "") ?? 0
+                if let actor, entry.actor != actor { continue }
+                if let action, entry.action != action && !entry.action.hasPrefix(action + ".") { continue }
+                entries.append(entry)
+            }
+        }
+        return entries.sorted { ($0.timeMilliseconds, $0.id) < ($1.timeMilliseconds, $1.id) }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudCore
+
+/// API keys and the audit log against a real redis-server: the store, and the `apikeys` and `audit` commands.
+@Suite("API keys and the audit log against a real redis-server")
+struct APIKeysTests {
+    @Test func keysAreStoredAsSaltedHashesAndEveryChangeIsAudited() async throws {
+        try await withRedisServer { server in
+            let redis = try await RedisConnection.connect(server.configuration)
+            let store = APIKeyStore(namespace: "fraud")
+            let (key, secret) = try await store.create(name: "payments", scopes: [.score, .read], actor: "cli:test@host", on: redis)
+            #expect(APIKey.id(inSecret: secret) == key.id)
+            #expect(key.matches(secret))
+            #expect(!key.matches(secret + "x"))
+            #expect(!key.matches(String(secret.dropLast()) + (secret.hasSuffix("A") ? "B" : "A")))
+            // Nothing stored holds the secret.
+            for name in try await Keyspace(namespace: "fraud").keys(matching: "*", on: redis) {
+                let type = try await redis.send(RedisCommand("TYPE", name)).string
+                let dump = type == "hash" ? "\(try await redis.send(RedisCommand("HGETALL", name)))" : "\(try await redis.send(RedisCommand("DUMP", name)))"
+                #expect(!dump.contains(String(secret.suffix(40))), "\(name) holds the secret")
+        }
+        let loaded = try await store.load(on: redis)
+        #expect(loaded.map(\.name) == ["payments"] && loaded.first?.scopes == [.read, .score])
+        // A name is unique; the version moves with each change.
+        let version = try await store.version(on: redis)
+        await #expect(throws: FraudError.self) { try await store.create(name: "payments", scopes: [.admin], actor: "cli:test@host", on: redis) }
+        #expect(try await store.version(on: redis) == version)
+        #expect(try await store.revoke(name: "payments", actor: "key:ops", on: redis))
+        #expect(try await !store.revoke(name: "payments", actor: "key:ops", on: redis))
+        #expect(try await store.load(on: redis).isEmpty)
+        #expect(try await store.version(on: redis) == version + 1)
+        let audit = try await AuditLog(namespace: "fraud").list(on: redis)
+        #expect(audit.map(\.action) == ["apikeys.create", "apikeys.revoke"])
+        #expect(audit.map(\.actor) == ["cli:test@host", "key:ops"])
+        #expect(audit.allSatisfy { $0.target == "payments" && !$0.requestId.isEmpty && $0.timeMilliseconds > 0 })
+        #expect(try await AuditLog(namespace: "fraud").list(action: "apikeys.create", on: redis).count == 1)
+        #expect(try await AuditLog(namespace: "fraud").list(actor: "key:ops", on: redis).count == 1)
+        await redis.close()
+        }
+    }
+
+    @Test func theCommandsPrintTheSecretOnceAndListWithoutIt() async throws {
+        try await withRedisServer { server in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(server.port)"]
+            let created = try await FraudStreamBinary.run(["apikeys", "create", "--name", "ops-1", "--scope", "admin,read"] + redisArguments)
+            #expect(created.status == 0, "\(created.standardError)")
+            let secret = try #require(created.standardOutput.split(separator: "\n").last.map(String.init))
+            #expect(APIKey.id(inSecret: secret) != nil, "\(created.standardOutput)")
+            let listed = try await FraudStreamBinary.run(["apikeys", "list", "--json"] + redisArguments)
+            #expect(listed.status == 0)
+            #expect(!listed.standardOutput.contains(String(secret.suffix(40))))
+            let keys = try #require(try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]])
+            #expect(keys.first?["name"] as? String == "ops-1" && keys.first?["scopes"] as? [String] == ["admin", "read"])
+            // Bad input: one line and exit 64.
+            let badScope = try await FraudStreamBinary.run(["apikeys", "create", "--name", "x", "--scope", "root"] + redisArguments)
+            #expect(badScope.status == 64 && badScope.standardError.contains("unknown scope 'root'"), "\(badScope.standardError)")
+            let badName = try await FraudStreamBinary.run(["apikeys", "create", "--name", "a b", "--scope", "read"] + redisArguments)
+            #expect(badName.status == 64, "\(badName.standardError)")
+            let missing = try await FraudStreamBinary.run(["apikeys", "revoke", "nobody"] + redisArguments)
+            #expect(missing.status == 66, "\(missing.standardError)")
+            #expect(try await FraudStreamBinary.run(["apikeys", "revoke", "ops-1"] + redisArguments).status == 0)
+            let audit = try await FraudStreamBinary.run(["audit", "list", "--json", "--action", "apikeys"] + redisArguments)
+            let entries = try #require(try JSONSerialization.jsonObject(with: Data(audit.standardOutput.utf8)) as? [[String: Any]])
+            #expect(entries.map { $0["action"] as? String } == ["apikeys.create", "apikeys.revoke"])
+            #expect(entries.allSatisfy { ($0["actor"] as? String)?.hasPrefix("cli:") == true })
+        }
+    }
+}
