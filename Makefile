@@ -10,7 +10,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: deps deps-prometheus build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve generate monitor load-test demo clean
+.PHONY: deps deps-prometheus build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve demo-key generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server and redis-tools with apt-get when missing (idempotent)
 deps:
@@ -117,8 +117,18 @@ prepare: release
 run-worker: release
 	$(RELEASE_BIN) worker $(WORKER_FLAGS)
 
-## serve: start the scoring API (POST /v1/score) on 127.0.0.1:8080; SERVE_FLAGS="--port 9090 --deadline-ms 10" etc.
-serve: release
+## demo-key: create the API key 'demo' (every scope) once, its secret kept in .run/demo-api-key (mode 600)
+demo-key: release
+	@mkdir -p $(RUN_DIR)
+	@if [ ! -s $(RUN_DIR)/demo-api-key ] || ! $(RELEASE_BIN) apikeys list --json | grep -q '"name" : "demo"'; then \
+	  $(RELEASE_BIN) apikeys revoke demo >/dev/null 2>&1 || true; \
+	  umask 077; $(RELEASE_BIN) apikeys create --name demo --scope score,read,admin | tail -n 1 > $(RUN_DIR)/demo-api-key; fi
+	@echo "API key 'demo' (scopes score,read,admin) is in $(RUN_DIR)/demo-api-key; send it as"
+	@echo "  curl -H \"Authorization: Bearer \$$(cat $(RUN_DIR)/demo-api-key)\" -d @transaction.json http://127.0.0.1:8080/v1/score"
+	@echo "  fraudstream load-test --http http://127.0.0.1:8080 --api-key \$$(cat $(RUN_DIR)/demo-api-key)"
+
+## serve: start the scoring API (POST /v1/score) on 127.0.0.1:8080 with the demo key; SERVE_FLAGS="--port 9090" etc.
+serve: release demo-key
 	$(RELEASE_BIN) serve $(SERVE_FLAGS)
 
 ## generate: publish synthetic traffic; GENERATE_FLAGS="--tps 5000 --duration 30 --pattern wave" etc.
@@ -138,6 +148,7 @@ demo: redis release
 	@if [ "$$(redis-cli -p $(REDIS_PORT) EXISTS fraud:model:latest)" = "0" ]; then $(RELEASE_BIN) prepare; fi
 	$(RELEASE_BIN) load-test $(LOAD_TEST_FLAGS)
 	$(RELEASE_BIN) monitor --latest --count 5
+	@$(MAKE) --no-print-directory demo-key
 
 ## doctor: check the configured Redis
 doctor: release

@@ -117,8 +117,22 @@ public struct ScoringServer: Sendable {
             statistics: statistics, metrics: metrics, logger: logger,
             keepUnrecorded: { records, maybeApplied in admission.keepUnrecorded(records, maybeApplied: maybeApplied) })
 
-        let router = Router()
+        let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        // Every endpoint but the health checks needs an API key with the endpoint's scope (unless --auth off).
+        let keyring = APIKeyring()
+        router.add(middleware: APIKeyMiddleware(keyring: keyring, required: configuration.authRequired))
+        if configuration.authRequired {
+            let keyStore = APIKeyStore(namespace: configuration.namespace)
+            let version = try await keyStore.version(on: control)
+            keyring.replace(try await keyStore.load(on: control), version: version)
+            if keyring.count == 0 {
+                logger.warning(
+                    "no API keys yet: every request but /healthz and /readyz is refused until one is created (fraudstream apikeys create --name NAME --scope score)")
+            }
+        } else {
+            logger.warning("--auth off: every endpoint answers without an API key; for local demos only")
+        }
         MetricsRoutes(metrics: metrics).add(to: router)
         ScoringRoutes(admission: admission).add(to: router)
         TutorialRoutes(admission: admission, control: control).add(to: router)
@@ -140,6 +154,10 @@ public struct ScoringServer: Sendable {
             services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
         add(StatisticsFlusher(statistics: statistics, connection: try await connect("stats"), intervalMilliseconds: 1_000, logger: logger))
+        if configuration.authRequired {
+            add(APIKeyWatcher(
+                keyring: keyring, store: APIKeyStore(namespace: configuration.namespace), connection: try await connect("keys"), logger: logger))
+        }
         add(JournalReplayer(
             journal: journal, connection: try await connect("journal"), call: recordCall, keys: admission.keys,
             idempotencyTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000, metrics: metrics, logger: logger))

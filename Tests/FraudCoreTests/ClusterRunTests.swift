@@ -116,10 +116,14 @@ struct ClusterRunTests {
             let redis = try await RedisConnection.connect(cluster.configuration)
             let streams = StreamNames(namespace: "fraud").partitioned(count: 2)
             let port = try RedisServer.freePort()
+            // An API key made with the command line on the cluster (its transaction routed to the keys' slot).
+            let created = try await FraudStreamBinary.run(["apikeys", "create", "--name", "cluster", "--scope", "score,read"] + redisArguments.prefix(3))
+            #expect(created.status == 0, "\(created.standardError)")
+            let key = created.standardOutput.split(separator: "\n").last.map(String.init) ?? ""
             try await ChildProcess.run(["serve", "--port", String(port), "--log-level", "warning"] + redisArguments) { server in
                 var client: HTTPConnection?
                 try await waitUntil("the server answers", timeout: .seconds(60)) {
-                    client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port)
+                    client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, headers: [("Authorization", "Bearer \(key)")])
                     return client != nil
                 }
                 let http = try #require(client)

@@ -118,10 +118,11 @@ struct DecisionJournalTests {
             let pid = try #require(harness.server.processIdentifier)
             defer { kill(pid, SIGCONT) }
             let ids = (0..<8).map { "restart-\($0)" }
+            let key = try await APIKeyStore(namespace: "fraud").create(name: "t", scopes: [.score], actor: "cli:test", on: harness.redis).secret
             try await ChildProcess.run(arguments) { server in
                 try await waitUntil("the server to listen", timeout: .seconds(60)) { server.standardOutput.contains("listening on") }
                 let port = try #require(server.standardOutput.firstMatch(of: #/listening on http://[^:]+:(\d+)/#).flatMap { Int($0.1) })
-                let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+                let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port, headers: [("Authorization", "Bearer \(key)")])
                 kill(pid, SIGSTOP)
                 let reply = try await client.request(.POST, "/v1/score/batch", json: Self.batch(ids))
                 #expect(reply.status == 200)

@@ -43,8 +43,12 @@ struct PrometheusDashboardTests {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 defer { try? FileManager.default.removeItem(at: directory) }
                 let config = directory.appendingPathComponent("prometheus.yml")
-                try GrafanaDashboard.prometheusConfiguration(targets: ["127.0.0.1:\(workerPort)", "127.0.0.1:\(api.port)"], intervalSeconds: 1)
-                    .write(to: config, atomically: true, encoding: .utf8)
+                // serve's /metrics needs a key with the read scope: Prometheus reads it from a file.
+                let keyFile = directory.appendingPathComponent("api-key").path
+                try api.apiKey.write(toFile: keyFile, atomically: true, encoding: .utf8)
+                try GrafanaDashboard.prometheusConfiguration(
+                    targets: ["127.0.0.1:\(workerPort)", "127.0.0.1:\(api.port)"], intervalSeconds: 1, credentialsFile: keyFile
+                ).write(to: config, atomically: true, encoding: .utf8)
                 let prometheusPort = try RedisServer.freePort()
                 let prometheus = Process()
                 prometheus.executableURL = URL(fileURLWithPath: binary)

@@ -90,13 +90,14 @@ struct ShutdownDeadlineTests {
         try await WorkerHarness.with { harness in
             let pid = try #require(harness.server.processIdentifier)
             defer { kill(pid, SIGCONT) }
+            let key = try await APIKeyStore(namespace: "fraud").create(name: "t", scopes: [.score], actor: "cli:test", on: harness.redis).secret
             try await ChildProcess.run([
                 "serve", "--redis-url", "redis://127.0.0.1:\(harness.server.port)", "--port", "0", "--shutdown-timeout-ms", "1000",
                 "--log-level", "warning",
             ]) { server in
                 try await waitUntil("the server to listen", timeout: .seconds(60)) { server.standardOutput.contains("listening on") }
                 let port = try #require(server.standardOutput.firstMatch(of: #/listening on http://[^:]+:(\d+)/#).flatMap { Int($0.1) })
-                let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+                let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port, headers: [("Authorization", "Bearer \(key)")])
                 for index in 0..<20 {
                     let reply = try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("frozen-\(index)", user: index))
                     #expect(reply.status == 200)

@@ -101,11 +101,14 @@ public struct DecisionClaim: Sendable, Equatable {
         }
     }
 
-    /// `SET <key> <decision> PX <ttl>`: the arrival's decision over its claim.
-    public func storeCommand(key: String, decision: ScoredDecision, degraded: Bool, ttlMilliseconds: Int) -> RedisCommand {
-        RedisCommand(
+    /// `SET <key> <decision> PX <ttl>`: the arrival's decision over its claim. With `overClaimOnly`, `XX`: written only
+    /// while the key holds the claim (or the same decision, on a retry), never into a Redis that lost it since.
+    public func storeCommand(key: String, decision: ScoredDecision, degraded: Bool, ttlMilliseconds: Int, overClaimOnly: Bool = false) -> RedisCommand {
+        var command = RedisCommand(
             "SET", key, StoredDecision(fingerprint: fingerprint, claimant: claimant, decision: decision, degraded: degraded).text,
             "PX", ttlMilliseconds)
+        if overClaimOnly { command.append("XX") }
+        return command
     }
 }
 

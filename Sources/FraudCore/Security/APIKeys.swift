@@ -127,19 +127,21 @@ public struct APIKeyStore: Sendable {
         try Self.validate(name: name)
         let (key, secret) = APIKey.make(name: name, scopes: scopes, nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
         let json = String(decoding: try JSONEncoder().encode(key), as: UTF8.self)
-        // WATCH the names: a concurrent create of the same name fails one of the two transactions.
-        _ = try await connection.pipeline([RedisCommand("WATCH", namesKey)])
-        if try await connection.send(RedisCommand("HEXISTS", namesKey, name)).int == 1 {
-            _ = try await connection.send(RedisCommand("UNWATCH"))
-            throw FraudError(.invalidSetting, "an API key named '\(name)' exists (fraudstream apikeys list; revoke it first)")
-        }
+        let exists = FraudError(.invalidSetting, "an API key named '\(name)' exists (fraudstream apikeys list; revoke it first)")
+        if try await connection.send(RedisCommand("HEXISTS", namesKey, name)).int == 1 { throw exists }
         let audit = AuditLog.Entry(actor: actor, action: "apikeys.create", target: name, change: "scopes \(key.scopes.map(\.rawValue).joined(separator: ","))")
+        // One transaction: the name (taken only when free), the key, the version servers follow, the audit entry.
         let replies = try await connection.pipeline([
-            RedisCommand("MULTI"), RedisCommand("HSET", keysKey, key.id, json), RedisCommand("HSET", namesKey, name, key.id),
+            RedisCommand("MULTI"), RedisCommand("HSETNX", namesKey, name, key.id), RedisCommand("HSET", keysKey, key.id, json),
             RedisCommand("INCR", versionKey), audit.command(stream: auditStream, namespace: namespace), RedisCommand("EXEC"),
         ])
-        guard let exec = replies.last, case .array = try exec.get() else {
-            throw FraudError(.invalidSetting, "an API key named '\(name)' was created at the same time; try again")
+        guard case .array(let results) = try replies[replies.count - 1].get(), results.count == 4 else {
+            throw FraudError(.redis, "creating the API key '\(name)' failed: \(replies[replies.count - 1])")
+        }
+        if results[0].int != 1 {
+            // Another create took the name between the check and the transaction: take this key back out.
+            _ = try await connection.pipeline([RedisCommand("HDEL", keysKey, key.id), RedisCommand("INCR", versionKey)])
+            throw exists
         }
         return (key, secret)
     }

@@ -64,7 +64,8 @@ public struct AuditLog: Sendable {
 
     /// The actor of a command run from this machine: `cli:<os user>@<host>`.
     public static var commandLineActor: String {
-        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? String(getuid())
+        let account = getpwuid(getuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+        let user = ProcessInfo.processInfo.environment["USER"] ?? account ?? String(getuid())
         return "cli:\(user)@\(ProcessInfo.processInfo.hostName)"
     }
 

@@ -87,7 +87,8 @@ public struct DecisionRecorder: Service {
                     record.claimant.map { claimant in
                         DecisionClaim(record.transaction, claimant: claimant).storeCommand(
                             key: keys.decision(user: record.transaction.userId, transaction: record.transaction.transactionId),
-                            decision: record.decision, degraded: record.degraded, ttlMilliseconds: idempotencyTTLMilliseconds)
+                            decision: record.decision, degraded: record.degraded, ttlMilliseconds: idempotencyTTLMilliseconds,
+                            overClaimOnly: true)
                     }
                 }
                 let commands = stores + [partitionCall.command(group, instance: instance, sequence: sequences[partition] ?? 1)]

@@ -32,14 +32,19 @@ public final class HTTPConnection: Sendable {
 
     private let channel: any Channel
     private let host: String
+    /// Sent with every request (an `Authorization` header, say).
+    private let headers: [(String, String)]
 
-    private init(channel: any Channel, host: String) {
+    private init(channel: any Channel, host: String, headers: [(String, String)]) {
         self.channel = channel
         self.host = host
+        self.headers = headers
     }
 
-    /// Connects to `host:port`.
-    public static func connect(host: String, port: Int, timeoutMilliseconds: Int64 = 2_000) async throws -> HTTPConnection {
+    /// Connects to `host:port`; `headers` go with every request.
+    public static func connect(
+        host: String, port: Int, timeoutMilliseconds: Int64 = 2_000, headers: [(String, String)] = []
+    ) async throws -> HTTPConnection {
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.milliseconds(timeoutMilliseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -50,13 +55,14 @@ public final class HTTPConnection: Sendable {
                 }
             }
         let channel = try await bootstrap.connect(host: host, port: port).get()
-        return HTTPConnection(channel: channel, host: host)
+        return HTTPConnection(channel: channel, host: host, headers: headers)
     }
 
     /// Sends a request and waits for its response.
     public func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json") async throws -> Reply {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
         if let body {
             head.headers.add(name: "Content-Type", value: contentType)
             head.headers.add(name: "Content-Length", value: String(body.count))

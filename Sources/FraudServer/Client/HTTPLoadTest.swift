@@ -28,6 +28,8 @@ public struct HTTPLoadTest: Sendable {
         public var startEventMilliseconds: Int64?
         /// Keep-alive connections, each with one request in flight.
         public var connections = 32
+        /// The API key sent as `Authorization: Bearer <key>` (nil: none, for a server run with `--auth off`).
+        public var apiKey: String?
 
         /// Creates options.
         public init(host: String, port: Int, runId: String, plan: RatePlan) {
@@ -81,7 +83,8 @@ public struct HTTPLoadTest: Sendable {
         let connections: [HTTPConnection]
         do {
             connections = try await (0..<max(1, options.connections)).asyncMap { _ in
-                try await HTTPConnection.connect(host: options.host, port: options.port)
+                try await HTTPConnection.connect(
+                    host: options.host, port: options.port, headers: options.apiKey.map { [("Authorization", "Bearer \($0)")] } ?? [])
             }
         } catch {
             let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? Self.shortReason(error)

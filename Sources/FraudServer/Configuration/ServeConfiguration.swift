@@ -13,6 +13,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var deadlineMilliseconds = 20
     /// The decision of a degraded answer (`ON_TIMEOUT`): `approve`, `review` or `decline`.
     public var onTimeout = "review"
+    /// Whether requests need an API key (`keys`, the default) or not (`off`: local demos only).
+    public var authRequired = true
     /// Most transactions per lane round trip (`API_BATCH_SIZE`).
     public var batchSize = 128
     /// Scoring lanes, each with its own Redis connection; one user always goes to the same one (`FETCHERS`).
@@ -116,6 +118,7 @@ public struct ServeConfiguration: Sendable, Equatable {
             if let value = try settings.integer(entry.setting, in: entry.range) { configuration[keyPath: entry.value] = value }
         }
         if let value = try settings.choice(ServeSettings.onTimeout, of: timeoutDecisions) { configuration.onTimeout = value }
+        if let value = try settings.choice(ServeSettings.auth, of: ["keys", "off"]) { configuration.authRequired = value == "keys" }
         if let value = try settings.decimal(Settings.threshold, in: 0...1) { configuration.threshold = value }
         if let value = try settings.decimal(Settings.reviewThreshold, in: 0...1) { configuration.reviewThreshold = value }
         if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
@@ -146,6 +149,8 @@ public enum ServeSettings {
     public static let deadlineMilliseconds = Setting("DEADLINE_MS", flag: "deadline-ms")
     /// Decision of a degraded answer.
     public static let onTimeout = Setting("ON_TIMEOUT", flag: "on-timeout")
+    /// `keys`: every endpoint but the health checks needs an API key; `off`: none does (local demos only).
+    public static let auth = Setting("API_AUTH", flag: "auth")
     /// Transactions per lane round trip.
     public static let batchSize = Setting("API_BATCH_SIZE", flag: "batch-size")
     /// How long first decisions are kept for retries.

@@ -8,7 +8,7 @@ struct BlocklistRoutes {
     let control: RedisConnection
 
     /// Adds the routes to `router`.
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<APIRequestContext>) {
         router.put("/v1/blocklist/ip/{ip}") { _, context in await change(context, add: true) }
         router.delete("/v1/blocklist/ip/{ip}") { _, context in await change(context, add: false) }
         router.get("/v1/blocklist/ip/{ip}") { _, context in await check(context) }
@@ -22,7 +22,7 @@ struct BlocklistRoutes {
 
     private var store: FeatureStore { FeatureStore(namespace: admission.configuration.namespace) }
 
-    private func change(_ context: BasicRequestContext, add: Bool) async -> Response {
+    private func change(_ context: APIRequestContext, add: Bool) async -> Response {
         guard let ip = context.parameters.get("ip"), !ip.isEmpty else {
             return APIResponse.error(.badRequest, "missing_ip", "the path needs an IP: /v1/blocklist/ip/{ip}")
         }
@@ -45,7 +45,7 @@ struct BlocklistRoutes {
         }
     }
 
-    private func check(_ context: BasicRequestContext) async -> Response {
+    private func check(_ context: APIRequestContext) async -> Response {
         guard let ip = context.parameters.get("ip"), !ip.isEmpty else {
             return APIResponse.error(.badRequest, "missing_ip", "the path needs an IP: /v1/blocklist/ip/{ip}")
         }

@@ -11,7 +11,7 @@ struct OperationsRoutes {
     static let readinessTimeoutMilliseconds = 500
 
     /// Adds the routes to `router`.
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<APIRequestContext>) {
         router.get("/healthz") { _, _ in APIResponse.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in await readiness() }
         router.get("/v1/models/current") { _, _ in await currentModel() }
@@ -29,21 +29,27 @@ struct OperationsRoutes {
         var in_flight: Int
         /// `ok`, or `lost` when Redis lost the namespace's state.
         var state: String
+        /// `keys` (requests need an API key) or `off` (`--auth off`, local demos only).
+        var auth: String
     }
 
     private func readiness() async -> Response {
         let version = admission.serving.servingModel.version
+        let auth = admission.configuration.authRequired ? "keys" : "off"
         let state = admission.stateGuard.isLost ? "lost" : "ok"
         do {
             _ = try await control.send(RedisCommand("PING"), timeoutMilliseconds: Self.readinessTimeoutMilliseconds)
             // A server whose state Redis lost is not ready, even when it keeps deciding from memory.
             let ready = state == "ok"
             return APIResponse.json(
-                Readiness(status: ready ? "ready" : "not_ready", redis: "ok", model_version: version, in_flight: admission.depth, state: state),
+                Readiness(
+                    status: ready ? "ready" : "not_ready", redis: "ok", model_version: version, in_flight: admission.depth, state: state,
+                    auth: auth),
                 status: ready ? .ok : .serviceUnavailable)
         } catch {
             return APIResponse.json(
-                Readiness(status: "not_ready", redis: error.message, model_version: version, in_flight: admission.depth, state: state),
+                Readiness(
+                    status: "not_ready", redis: error.message, model_version: version, in_flight: admission.depth, state: state, auth: auth),
                 status: .serviceUnavailable)
         }
     }

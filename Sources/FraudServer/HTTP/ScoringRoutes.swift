@@ -6,7 +6,7 @@ struct ScoringRoutes {
     let admission: RequestAdmission
 
     /// Adds the routes to `router`.
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<APIRequestContext>) {
         router.post("/v1/score") { request, _ in await score(request) }
         router.post("/v1/score/batch") { request, _ in await scoreBatch(request) }
     }

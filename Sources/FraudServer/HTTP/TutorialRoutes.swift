@@ -24,7 +24,7 @@ struct TutorialRoutes {
     }
 
     /// Adds the route to `router`.
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<APIRequestContext>) {
         router.post("/") { request, _ in await answer(request) }
     }
 

@@ -8,7 +8,7 @@ struct MetricsRoutes {
 
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("/metrics") { _, _ in
             let text = await metrics.render()
             return Response(

@@ -28,6 +28,32 @@ enum CommandKeys {
     static let keyAfterSubcommand: Set<String> = ["XINFO", "XGROUP", "OBJECT"]
     static let numberOfKeysSecond: Set<String> = ["FCALL", "FCALL_RO", "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO"]
 
+    /// A transaction goes where its commands go: `MULTI` and its `EXEC` (or `DISCARD`) take the route of the first
+    /// command between them that has a key (a transaction's commands must share a slot on a cluster anyway).
+    static func routeTransactions(_ commands: [RedisCommand], _ routes: inout [Route]) {
+        func name(_ index: Int) -> String {
+            commands[index].arguments.first.map { String(decoding: $0, as: UTF8.self).uppercased() } ?? ""
+        }
+        var index = 0
+        while index < commands.count {
+            guard name(index) == "MULTI" else {
+                index += 1
+                continue
+            }
+            var end = index + 1
+            var keyed: Route?
+            while end < commands.count, !["EXEC", "DISCARD"].contains(name(end)) {
+                if keyed == nil, case .slot = routes[end] { keyed = routes[end] }
+                end += 1
+            }
+            if let keyed {
+                routes[index] = keyed
+                if end < commands.count { routes[end] = keyed }
+            }
+            index = end + 1
+        }
+    }
+
     /// The route of `command`; throws `crossSlot` for a command whose keys do not share a slot.
     static func route(_ command: RedisCommand) throws(RedisError) -> Route {
         let arguments = command.arguments

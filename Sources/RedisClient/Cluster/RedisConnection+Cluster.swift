@@ -180,6 +180,7 @@ extension RedisConnection {
         var routes: [CommandKeys.Route] = []
         routes.reserveCapacity(commands.count)
         for command in commands { routes.append(try CommandKeys.route(command)) }
+        CommandKeys.routeTransactions(commands, &routes)
         var replies = [RESPValue?](repeating: nil, count: commands.count)
         // Commands still to send, with the node an ASK named for them.
         var outstanding: [(index: Int, asking: ClusterState.Address?)] = commands.indices.map { ($0, nil) }

@@ -98,24 +98,28 @@ struct APIBenchmark {
         let journal = FileManager.default.temporaryDirectory.appendingPathComponent("fraudstream-bench-journal-\(getpid()).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: journal) }
         var capacity = 0.0
+        var apiKey = ""
         var lowLoad: HTTPLoadTest.Report?
         var capacityTool = ""
         for round in 0..<max(1, repeats) {
             let sample = try await drain.sample(model: &model, table: &scratch)
+            // Measured as deployed: with API-key authentication (the sample reset the namespace, keys included).
+            apiKey = try await APIKeyStore(namespace: drain.namespace).create(
+                name: "bench", scopes: [.score, .read], actor: AuditLog.commandLineActor, on: redis).secret
             let serve = try await ServeProcess.start(redisURL: redisURL, namespace: drain.namespace, journal: journal)
             do {
                 let (report, serveMicroseconds, redisMicroseconds, recorded) = try await openLoop(
-                    serve, redis: redis, world: users, runId: "bench-api-\(round)", rate: rate, count: requests)
+                    serve, redis: redis, world: users, runId: "bench-api-\(round)", rate: rate, count: requests, apiKey: apiKey)
                 pairs.append(Pair(
                     workerMicroseconds: sample.workerMicroseconds, workerRedisMicroseconds: sample.redisMicroseconds,
                     serveMicroseconds: serveMicroseconds, serveRedisMicroseconds: redisMicroseconds, degraded: report.degraded,
                     statuses: report.statuses, p50: report.latency.percentile(50), p99: report.latency.percentile(99), recorded: recorded))
                 if round == repeats - 1 {
-                    (capacity, capacityTool) = try await measureCapacity(serve, world: users, runId: "bench-cap-\(round)")
+                    (capacity, capacityTool) = try await measureCapacity(serve, world: users, runId: "bench-cap-\(round)", apiKey: apiKey)
                     let fortyPercent = max(100, capacity * 0.4)
                     lowLoad = try await openLoop(
                         serve, redis: redis, world: users, runId: "bench-40-\(round)", rate: fortyPercent,
-                        count: Int(fortyPercent * 10)).report
+                        count: Int(fortyPercent * 10), apiKey: apiKey).report
                 }
                 await serve.stop()
             } catch {
@@ -130,11 +134,12 @@ struct APIBenchmark {
     /// Open-loop `POST /v1/score` at `rate` for `count` requests; the server's and Redis's CPU per request, counted
     /// until every decision is recorded.
     func openLoop(
-        _ serve: ServeProcess, redis: RedisConnection, world: SyntheticWorld, runId: String, rate: Double, count: Int
+        _ serve: ServeProcess, redis: RedisConnection, world: SyntheticWorld, runId: String, rate: Double, count: Int, apiKey: String
     ) async throws -> (report: HTTPLoadTest.Report, serveMicroseconds: Double, redisMicroseconds: Double, recorded: Int) {
         var options = HTTPLoadTest.Options(
             host: "127.0.0.1", port: serve.port, runId: runId, plan: RatePlan(pattern: .constant, targetPerSecond: rate, durationSeconds: nil, count: count, seed: 3))
         options.connections = 64
+        options.apiKey = apiKey
         let results = StreamNames(namespace: drain.namespace).partitions[0].results
         let before = try await redis.send(RedisCommand("XLEN", results)).int ?? 0
         let redisBefore = try await CPUMeter.read(redis).redisMicroseconds
@@ -156,9 +161,9 @@ struct APIBenchmark {
 
     /// Requests per second the server answers with 16 connections, each with one request in flight: `wrk -c16`
     /// when it is installed, else this process's client at a rate no server reaches.
-    func measureCapacity(_ serve: ServeProcess, world: SyntheticWorld, runId: String) async throws -> (Double, String) {
+    func measureCapacity(_ serve: ServeProcess, world: SyntheticWorld, runId: String, apiKey: String) async throws -> (Double, String) {
         if let wrk = Self.which("wrk") {
-            let script = try WrkScript.write(world: world, runId: runId)
+            let script = try WrkScript.write(world: world, runId: runId, apiKey: apiKey)
             defer { try? FileManager.default.removeItem(atPath: script) }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: wrk)
@@ -178,6 +183,7 @@ struct APIBenchmark {
         var options = HTTPLoadTest.Options(
             host: "127.0.0.1", port: serve.port, runId: runId, plan: RatePlan(pattern: .constant, targetPerSecond: 1_000_000, durationSeconds: nil, count: 20_000, seed: 3))
         options.connections = 16
+        options.apiKey = apiKey
         let report = try await HTTPLoadTest(options: options, world: world).run()
         return (report.achievedPerSecond, "this process's client, 16 connections closed loop (wrk not installed)")
     }
@@ -220,7 +226,7 @@ struct APIBenchmark {
 
 /// The Lua script wrk sends with: real users' transactions, each request a new transaction id.
 enum WrkScript {
-    static func write(world: SyntheticWorld, runId: String) throws -> String {
+    static func write(world: SyntheticWorld, runId: String, apiKey: String) throws -> String {
         var synthesizer = TrafficSynthesizer(world: world, seed: 9, fraudRatio: 0.02, runId: runId)
         let encoder = JSONEncoder()
         var bodies: [String] = []
@@ -239,6 +245,7 @@ enum WrkScript {
             function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
             wrk.method = "POST"
             wrk.headers["Content-Type"] = "application/json"
+            wrk.headers["Authorization"] = "Bearer \(apiKey)"
             function request()
               counter = counter + 1
               local body = bodies[(counter % #bodies) + 1]:gsub("__ID__", prefix .. "-" .. tid .. "-" .. counter)

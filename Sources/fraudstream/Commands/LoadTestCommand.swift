@@ -32,6 +32,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Drive the scoring API at this URL (http://host:port) instead of the stream and workers.")
     var http: String?
     @Option(help: "With --http: keep-alive connections, one request in flight each.") var connections: Int = 32
+    @Option(help: "With --http: the API key sent as Authorization: Bearer (a score key; env FRAUDSTREAM_API_KEY; none for a server run with --auth off).")
+    var apiKey: String?
     @Flag(help: "Print the statistics as JSON on standard output (and nothing else there; progress goes to standard error).") var json = false
 
     func validate() throws {
@@ -181,6 +183,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         options.fraudRatio = traffic.fraudRatio
         options.seed = traffic.seed
         options.connections = connections
+        options.apiKey = apiKey ?? ProcessInfo.processInfo.environment["FRAUDSTREAM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         options.timeScale = traffic.timeScale ?? max(1, traffic.ratePerSecond * 86_400 / (Double(worldConfiguration.users) * 6))
         // Event time continues the namespace's clock, as the stream generator's does: never behind what users' state holds.
         let reservation = try await EventClock(namespace: ns).reserve(
@@ -201,6 +204,12 @@ struct LoadTestCommand: AsyncParsableCommand {
         say("answers     \(statuses.isEmpty ? "none" : statuses); degraded \(report.degraded); connection failures \(report.failed)")
         say("latency     from scheduled send: p50 \(ms(50)) ms, p90 \(ms(90)) ms, p99 \(ms(99)) ms, p99.9 \(ms(99.9)) ms, max "
             + String(format: "%.2f ms", report.latency.maximum / 1000))
+        if let refused = report.statuses[401] ?? report.statuses[403] {
+            throw FraudError(
+                .failedCheck,
+                "the scoring API refused \(refused) requests (\(report.statuses[401] != nil ? "401: no valid API key" : "403: the key lacks the score scope")); "
+                    + "give --api-key or FRAUDSTREAM_API_KEY a key with the score scope (fraudstream apikeys create --name NAME --scope score)")
+        }
         // The server records decisions after answering: wait until the run's counters have them all.
         let answered = report.statuses[200] ?? 0
         let clock = ContinuousClock()

@@ -28,6 +28,8 @@ struct ObservabilityCommand: ParsableCommand {
         @Option(name: .customLong("target"), help: "host:port to scrape; repeat for each worker and server (default: 127.0.0.1:9464, a worker with --metrics-port 9464, and 127.0.0.1:8080, serve).")
         var targets: [String] = []
         @Option(help: "Scrape interval in seconds.") var interval = 5
+        @Option(help: "A file holding an API key with the read scope, for serve's /metrics (fraudstream apikeys create --name prometheus --scope read).")
+        var apiKeyFile: String?
 
         func validate() throws {
             if interval < 1 { throw ValidationError("--interval must be >= 1") }
@@ -37,7 +39,10 @@ struct ObservabilityCommand: ParsableCommand {
         }
 
         func run() {
-            print(GrafanaDashboard.prometheusConfiguration(targets: targets.isEmpty ? ["127.0.0.1:9464", "127.0.0.1:8080"] : targets, intervalSeconds: interval), terminator: "")
+            print(
+                GrafanaDashboard.prometheusConfiguration(
+                    targets: targets.isEmpty ? ["127.0.0.1:9464", "127.0.0.1:8080"] : targets, intervalSeconds: interval, credentialsFile: apiKeyFile),
+                terminator: "")
         }
     }
 }

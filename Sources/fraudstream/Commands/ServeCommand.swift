@@ -39,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     var deadlineMs: Int?
     @Option(help: "Decision of a degraded answer: approve, review or decline [ON_TIMEOUT] (default review).")
     var onTimeout: String?
+    @Option(help: "keys: every endpoint but /healthz, /readyz and /openapi.json needs Authorization: Bearer <API key> (fraudstream apikeys create); off: none does, for local demos only (logged as a warning, shown by /readyz) [API_AUTH] (default keys).")
+    var auth: String?
     @Option(parsing: .unconditional, help: "Most transactions per lane round trip [API_BATCH_SIZE] (default 128).")
     var batchSize: Int?
     @Option(parsing: .unconditional, help: "Scoring lanes, each with its own Redis connection; one user always goes to the same one [FETCHERS] (default 2).")
@@ -58,7 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
     var flags: [Setting: String?] {
         [
             ServeSettings.host: host, ServeSettings.port: port.map(String.init), ServeSettings.maxInFlight: maxInFlight.map(String.init),
-            ServeSettings.deadlineMilliseconds: deadlineMs.map(String.init), ServeSettings.onTimeout: onTimeout,
+            ServeSettings.deadlineMilliseconds: deadlineMs.map(String.init), ServeSettings.onTimeout: onTimeout, ServeSettings.auth: auth,
             ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
             ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
             ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init),

@@ -15,6 +15,8 @@ struct ScoringAPIHarness {
     let assembly: ScoringServer.Assembly
     let port: Int
     let running: Task<Void, any Error>
+    /// A key with every scope, which ``connect()`` sends.
+    let apiKey: String
 
     /// Shuts the server down gracefully and waits until every service has finished (decisions recorded,
     /// statistics flushed).
@@ -26,9 +28,14 @@ struct ScoringAPIHarness {
     var redis: RedisConnection { redisHarness.redis }
     var admission: RequestAdmission { assembly.admission }
 
-    /// A new keep-alive connection to the server.
+    /// A new keep-alive connection to the server, sending the harness's key (every scope) with each request.
     func connect() async throws -> HTTPConnection {
-        try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+        try await connect(key: apiKey)
+    }
+
+    /// A new keep-alive connection sending `key` (nil: no `Authorization` header).
+    func connect(key: String?) async throws -> HTTPConnection {
+        try await HTTPConnection.connect(host: "127.0.0.1", port: port, headers: key.map { [("Authorization", "Bearer \($0)")] } ?? [])
     }
 
     /// Starts Redis and the server, runs `body`, then shuts the server down gracefully (and fails the test
@@ -45,6 +52,8 @@ struct ScoringAPIHarness {
             configuration.deadlineMilliseconds = 5_000
             configuration.shutdownTimeoutMilliseconds = 60_000
             configure(&configuration)
+            let (_, apiKey) = try await APIKeyStore(namespace: configuration.namespace).create(
+                name: "test-all", scopes: Set(APIScope.allCases), actor: "cli:test@harness", on: redisHarness.redis)
             let listening = Mutex<Int?>(nil)
             let server = ScoringServer(configuration: configuration, redis: redisHarness.server.configuration, logger: Logger(label: "test.serve"))
             let assembly = try await server.assemble(signals: []) { port in listening.withLock { $0 = port } }
@@ -52,7 +61,7 @@ struct ScoringAPIHarness {
             do {
                 try await waitUntil("the server listens") { listening.withLock { $0 } != nil }
                 let harness = ScoringAPIHarness(
-                    redisHarness: redisHarness, assembly: assembly, port: listening.withLock { $0 } ?? 0, running: running)
+                    redisHarness: redisHarness, assembly: assembly, port: listening.withLock { $0 } ?? 0, running: running, apiKey: apiKey)
                 let result = try await body(harness)
                 try await harness.shutDown()
                 return result

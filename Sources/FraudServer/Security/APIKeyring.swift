@@ -1,0 +1,149 @@
+import FraudCore
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import RedisClient
+import ServiceLifecycle
+import Synchronization
+
+/// The API keys a server accepts, held in memory and followed from Redis (``APIKeyWatcher``): a created key works and
+/// a revoked one is refused within a second, and each key's last use is written back at most once a minute.
+public final class APIKeyring: Sendable {
+    private struct State {
+        var keys: [String: APIKey] = [:]
+        var version = -1
+        /// Name → last use not yet written (ms).
+        var unwritten: [String: Int64] = [:]
+        /// Name → last use written (ms).
+        var written: [String: Int64] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// The key a secret belongs to, when it is a current key's (compared in constant time); notes its use.
+    public func authenticate(_ secret: String) -> APIKey? {
+        guard let id = APIKey.id(inSecret: secret) else { return nil }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return state.withLock { state -> APIKey? in
+            guard let key = state.keys[id], key.matches(secret) else { return nil }
+            if now - (state.written[key.name] ?? 0) >= 60_000 { state.unwritten[key.name] = now }
+            return key
+        }
+    }
+
+    /// How many keys are current.
+    public var count: Int { state.withLock { $0.keys.count } }
+
+    /// Replaces the keys when `version` is new; `true` when it was.
+    func replace(_ keys: [APIKey], version: Int) {
+        state.withLock { state in
+            state.keys = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            state.version = version
+        }
+    }
+
+    var version: Int { state.withLock { $0.version } }
+
+    /// The last uses to write, marked written.
+    func takeUnwritten() -> [String: Int64] {
+        state.withLock { state in
+            defer {
+                for (name, time) in state.unwritten { state.written[name] = time }
+                state.unwritten = [:]
+            }
+            return state.unwritten
+        }
+    }
+}
+
+/// Follows `{<ns>:apikeys}:version` twice a second and reloads the keys when it moves; writes last uses back.
+struct APIKeyWatcher: Service {
+    let keyring: APIKeyring
+    let store: APIKeyStore
+    let connection: RedisConnection
+    let logger: Logger
+
+    func run() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let version = try await store.version(on: connection)
+                if version != keyring.version {
+                    let keys = try await store.load(on: connection)
+                    keyring.replace(keys, version: version)
+                    logger.info("API keys loaded", metadata: ["keys": "\(keys.count)", "version": "\(version)"])
+                }
+                let used = keyring.takeUnwritten()
+                if !used.isEmpty {
+                    var command = RedisCommand("HSET", store.usedKey)
+                    for (name, time) in used {
+                        command.append(name)
+                        command.append(String(time))
+                    }
+                    _ = try await connection.send(command)
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("reading the API keys failed; keeping the ones loaded", metadata: ["error": "\(error)"])
+            }
+            await gracefulShutdownAwareSleep(milliseconds: 500)
+        }
+    }
+}
+
+/// The request context of the scoring API: Hummingbird's, plus who is asking (``actor``), for the audit log.
+public struct APIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// `key:<name>` of the API key the request carried; `anonymous` with `--auth off`.
+    public var actor = "anonymous"
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+}
+
+/// `Authorization: Bearer <key>` on every endpoint but `/healthz`, `/readyz` and `/openapi.json`: `401` without a current
+/// key, `403` when the key lacks the endpoint's scope (``requiredScope(method:path:)``), both in the API's error shape.
+struct APIKeyMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    let keyring: APIKeyring
+    /// `false` with `--auth off`: every request passes, as `anonymous`.
+    let required: Bool
+
+    /// The scope an endpoint needs; nil for the open ones.
+    static func requiredScope(method: HTTPRequest.Method, path: String) -> APIScope? {
+        switch (method, path) {
+        case (.get, "/healthz"), (.get, "/readyz"), (.get, "/openapi.json"): return nil
+        case (.post, "/v1/score"), (.post, "/v1/score/batch"), (.post, "/"): return .score
+        case (.get, "/metrics"), (.get, "/v1/models/current"): return .read
+        default:
+            if path.hasPrefix("/v1/blocklist/") { return method == .get ? .read : .admin }
+            // Anything else (a 404 to be) still needs a valid key: an anonymous caller learns nothing of the routes.
+            return .read
+        }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard required, let scope = Self.requiredScope(method: request.method, path: request.uri.path) else {
+            return try await next(request, context)
+        }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            let key = keyring.authenticate(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
+        else {
+            var headers = HTTPFields()
+            headers[.wwwAuthenticate] = "Bearer realm=\"fraudstream\""
+            return APIResponse.error(
+                .unauthorized, "unauthorized", "this endpoint needs an API key: Authorization: Bearer <key> (fraudstream apikeys create)",
+                headers: headers)
+        }
+        guard key.scopes.contains(scope) else {
+            return APIResponse.error(
+                .forbidden, "forbidden", "the API key '\(key.name)' lacks the scope '\(scope.rawValue)' this endpoint needs")
+        }
+        var context = context
+        context.actor = "key:\(key.name)"
+        return try await next(request, context)
+    }
+}

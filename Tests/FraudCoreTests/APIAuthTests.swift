@@ -1,0 +1,83 @@
+import Foundation
+import FraudServer
+import RedisClient
+import Testing
+
+@testable import FraudCore
+
+/// `fraudstream serve` with API keys against a real redis-server: who may call what.
+@Suite("Scoring API authentication against a real redis-server")
+struct APIAuthTests {
+    typealias Harness = ScoringAPIHarness
+
+    @Test func everyEndpointButTheHealthChecksNeedsAKeyWithItsScope() async throws {
+        try await Harness.with { api in
+            let store = APIKeyStore(namespace: "fraud")
+            let score = try await store.create(name: "payments", scopes: [.score], actor: "cli:test", on: api.redis).secret
+            let reader = try await store.create(name: "dashboards", scopes: [.read], actor: "cli:test", on: api.redis).secret
+            let admin = try await store.create(name: "ops", scopes: [.admin], actor: "cli:test", on: api.redis).secret
+            let transaction = Harness.transaction("auth-1", user: 3)
+            // The keys reach the running server within its next poll.
+            try await waitUntil("the server has the new keys") {
+                try await api.connect(key: score).request(.POST, "/v1/score", json: transaction).status == 200
+            }
+            let anonymous = try await api.connect(key: nil)
+            let refused = try await anonymous.request(.POST, "/v1/score", json: Harness.transaction("auth-2", user: 3))
+            #expect(refused.status == 401)
+            #expect(refused.header("www-authenticate")?.hasPrefix("Bearer") == true)
+            #expect(try Harness.object(refused)["error"] as? String == "unauthorized")
+            #expect(try await anonymous.request(.GET, "/healthz").status == 200)
+            let ready = try await anonymous.request(.GET, "/readyz")
+            let readyAuth = try Harness.object(ready)["auth"] as? String
+            #expect(ready.status == 200 && readyAuth == "keys", "\(ready.text)")
+            #expect(try await anonymous.request(.GET, "/metrics").status == 401)
+            #expect(try await anonymous.request(.GET, "/no-such-route").status == 401)
+            // A made-up key of the right shape, and a real key's id with another secret: 401.
+            let forged = String(score.prefix(21)) + String(repeating: "A", count: 43)
+            #expect(try await api.connect(key: forged).request(.POST, "/v1/score", json: transaction).status == 401)
+            #expect(try await api.connect(key: "fsk_0123456789abcdef_" + String(repeating: "x", count: 43)).request(.GET, "/metrics").status == 401)
+            // Scopes.
+            let scorer = try await api.connect(key: score)
+            let forbidden = try await scorer.request(.PUT, "/v1/blocklist/ip/203.0.113.7")
+            let forbiddenError = try Harness.object(forbidden)["error"] as? String
+            #expect(forbidden.status == 403 && forbiddenError == "forbidden", "\(forbidden.text)")
+            #expect(try await scorer.request(.GET, "/v1/models/current").status == 403)
+            let readerClient = try await api.connect(key: reader)
+            #expect(try await readerClient.request(.GET, "/v1/models/current").status == 200)
+            #expect(try await readerClient.request(.GET, "/metrics").status == 200)
+            #expect(try await readerClient.request(.POST, "/v1/score", json: Harness.transaction("auth-3", user: 3)).status == 403)
+            #expect(try await readerClient.request(.DELETE, "/v1/blocklist/ip/6.6.6.6").status == 403)
+            let adminClient = try await api.connect(key: admin)
+            #expect(try await adminClient.request(.PUT, "/v1/blocklist/ip/203.0.113.7").status == 200)
+            #expect(try await readerClient.request(.GET, "/v1/blocklist/ip/203.0.113.7").status == 200)
+            // A revoked key is refused by the running server (it polls twice a second).
+            #expect(try await store.revoke(name: "payments", actor: "cli:test", on: api.redis))
+            try await waitUntil("the revoked key is refused") {
+                try await scorer.request(.POST, "/v1/score", json: Harness.transaction("auth-4", user: 3)).status == 401
+            }
+            // Each key's last use is written back.
+            try await waitUntil("last uses are recorded") {
+                let used = try await store.lastUsed(on: api.redis)
+                return used["dashboards"] != nil && used["ops"] != nil
+            }
+            for client in [anonymous, scorer, readerClient, adminClient] { await client.close() }
+        }
+    }
+
+    @Test func authOffAnswersWithoutAKeyAndSaysSo() async throws {
+        try await Harness.with(configure: { $0.authRequired = false }) { api in
+            let anonymous = try await api.connect(key: nil)
+            #expect(try await anonymous.request(.POST, "/v1/score", json: Harness.transaction("open-1", user: 2)).status == 200)
+            let ready = try await anonymous.request(.GET, "/readyz")
+            let readyAuth = try Harness.object(ready)["auth"] as? String
+            #expect(readyAuth == "off", "\(ready.text)")
+            await anonymous.close()
+        }
+    }
+
+    @Test func aBadAuthSettingIsOneLine() async throws {
+        let bad = try await FraudStreamBinary.run(["serve", "--auth", "maybe", "--port", "0"])
+        #expect(bad.status == 64, "\(bad.standardError)")
+        #expect(bad.standardError.contains("must be one of keys, off"), "\(bad.standardError)")
+    }
+}
