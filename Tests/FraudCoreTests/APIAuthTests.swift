@@ -50,6 +50,10 @@ struct APIAuthTests {
             let adminClient = try await api.connect(key: admin)
             #expect(try await adminClient.request(.PUT, "/v1/blocklist/ip/203.0.113.7").status == 200)
             #expect(try await readerClient.request(.GET, "/v1/blocklist/ip/203.0.113.7").status == 200)
+            #expect(try await adminClient.request(.DELETE, "/v1/blocklist/ip/203.0.113.7").status == 200)
+            // The changes are audited with the key's name as the actor.
+            let audit = try await AuditLog(namespace: "fraud").list(action: "blocklist", on: api.redis)
+            #expect(audit.map(\.actor) == ["key:ops", "key:ops"] && audit.map(\.action) == ["blocklist.add", "blocklist.remove"], "\(audit)")
             // A revoked key is refused by the running server (it polls twice a second).
             #expect(try await store.revoke(name: "payments", actor: "cli:test", on: api.redis))
             try await waitUntil("the revoked key is refused") {

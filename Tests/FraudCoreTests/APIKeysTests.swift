@@ -69,4 +69,34 @@ struct APIKeysTests {
             #expect(entries.allSatisfy { ($0["actor"] as? String)?.hasPrefix("cli:") == true })
         }
     }
+
+    @Test func changesFromTheCommandLineAreAuditedWithTheirActor() async throws {
+        try await WorkerHarness.with { harness in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+            for arguments in [
+                ["blocklist", "add", "203.0.113.9", "203.0.113.10"], ["blocklist", "remove", "203.0.113.9"],
+                ["rules", "add", "amount > 9000 => review reason audited_rule"], ["rules", "add", "amount > 9500 => review reason second_rule"],
+                ["rules", "promote", "1"], ["models", "promote", "1"],
+                ["models", "shadow", "1"], ["models", "shadow", "--off"],
+            ] {
+                let run = try await FraudStreamBinary.run(arguments + redisArguments)
+                #expect(run.status == 0, "\(arguments): \(run.standardError)")
+            }
+            // Removing an IP that is not listed changes nothing and records nothing.
+            #expect(try await FraudStreamBinary.run(["blocklist", "remove", "198.51.100.77"] + redisArguments).status == 1)
+            let entries = try await AuditLog(namespace: "fraud").list(on: harness.redis)
+            #expect(
+                entries.map(\.action) == [
+                    "blocklist.add", "blocklist.remove", "rules.save", "rules.promote", "rules.save", "rules.promote", "rules.promote",
+                    "models.promote", "models.shadow", "models.shadow",
+                ], "\(entries.map(\.action))")
+            #expect(entries.allSatisfy { $0.actor.hasPrefix("cli:") })
+            #expect(entries[0].target == "203.0.113.9,203.0.113.10" && entries[1].target == "203.0.113.9")
+            #expect(entries[6].change == "v2 → v1", "\(entries[6].change)")
+            #expect(entries[9].change == "v1 → none", "\(entries[9].change)")
+            let json = try await FraudStreamBinary.run(["audit", "list", "--json", "--action", "models"] + redisArguments)
+            let listed = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])
+            #expect(listed.count == 3)
+        }
+    }
 }

@@ -36,17 +36,23 @@ public struct RuleStore: Sendable {
     }
 
     /// Validates `text` and stores it as a new version (promoted when `promote`); returns the version.
-    public func save(_ text: String, note: String, promote: Bool, on connection: RedisConnection) async throws -> Int {
-        _ = try RuleSet(parsing: text)
+    public func save(
+        _ text: String, note: String, promote: Bool, actor: String = AuditLog.commandLineActor, on connection: RedisConnection
+    ) async throws -> Int {
+        let ruleSet = try RuleSet(parsing: text)
         let version = try await connection.send(RedisCommand("INCR", counterKey)).int ?? 0
-        let commands = [
-            RedisCommand("HSET", key(version), "text", text, "created_ms", Int64(Date().timeIntervalSince1970 * 1000), "note", note),
-            RedisCommand("ZADD", indexKey, version, String(version)),
-        ]
-        for reply in try await connection.pipeline(commands) { _ = try reply.get() }
+        // The version and its audit entry in one transaction; its index entry beside it (another slot on a cluster).
+        for reply in try await AuditLog(namespace: namespace).recording(
+            [RedisCommand("HSET", key(version), "text", text, "created_ms", Int64(Date().timeIntervalSince1970 * 1000), "note", note)],
+            entry: .init(actor: actor, action: "rules.save", target: "v\(version)", change: "\(ruleSet.rules.count) rules; \(note)"),
+            key: key(version), on: connection)
+        {
+            _ = try reply.get()
+        }
+        _ = try await connection.send(RedisCommand("ZADD", indexKey, version, String(version))).get()
         // Promoted only once the version is stored: on a cluster the keys live on different nodes, and a watcher
         // must never see the promotion before the version.
-        if promote { _ = try await connection.send(RedisCommand("SET", latestKey, version)) }
+        if promote { try await recordPromotion(version, actor: actor, on: connection) }
         return version
     }
 
@@ -81,10 +87,19 @@ public struct RuleStore: Sendable {
     }
 
     /// Makes `version` the one workers and servers use (they switch between batches).
-    public func promote(_ version: Int, on connection: RedisConnection) async throws {
+    public func promote(_ version: Int, actor: String = AuditLog.commandLineActor, on connection: RedisConnection) async throws {
         guard try await connection.send(RedisCommand("EXISTS", key(version))).int == 1 else {
             throw FraudError(.notFound, "no rule set version \(version) under '\(namespace)' (fraudstream rules list)")
         }
-        _ = try await connection.send(RedisCommand("SET", latestKey, version))
+        try await recordPromotion(version, actor: actor, on: connection)
+    }
+
+    /// `SET latest` with its audit entry, in one transaction.
+    private func recordPromotion(_ version: Int, actor: String, on connection: RedisConnection) async throws {
+        let before = try await latestVersion(on: connection).map { "v\($0)" } ?? "built-in"
+        _ = try await AuditLog(namespace: namespace).recording(
+            [RedisCommand("SET", latestKey, version)],
+            entry: .init(actor: actor, action: "rules.promote", target: "v\(version)", change: "\(before) → v\(version)"), key: latestKey,
+            on: connection)
     }
 }

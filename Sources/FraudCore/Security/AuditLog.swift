@@ -69,6 +69,24 @@ public struct AuditLog: Sendable {
         return "cli:\(user)@\(ProcessInfo.processInfo.hostName)"
     }
 
+    /// Runs `change` and appends `entry` to the audit stream in the slot of `key` (the key the change writes), in one
+    /// `MULTI`/`EXEC`; returns the change's replies (an error reply of one of them is returned, not thrown).
+    public func recording(
+        _ change: [RedisCommand], entry: Entry, key: String, on connection: RedisConnection
+    ) async throws(RedisError) -> [RESPValue] {
+        let replies = try await connection.pipeline(
+            [RedisCommand("MULTI")] + change + [entry.command(stream: stream(tag: key), namespace: namespace, retentionDays: retentionDays), RedisCommand("EXEC")])
+        guard case .array(let results) = try replies[replies.count - 1].get(), results.count == change.count + 1 else {
+            throw RedisError(code: .unexpectedReply, message: "the audited change was not applied: \(replies[replies.count - 1])")
+        }
+        return Array(results.prefix(change.count))
+    }
+
+    /// Appends `entry` alone, to the audit stream in the slot of `key` (for a change whose outcome is known only after it).
+    public func append(_ entry: Entry, key: String, on connection: RedisConnection) async throws(RedisError) {
+        _ = try await connection.send(entry.command(stream: stream(tag: key), namespace: namespace, retentionDays: retentionDays)).get()
+    }
+
     /// Every entry of the namespace's audit streams since `since` (ms), oldest first, optionally only one actor's or
     /// one action's (an action family matches as a prefix: `blocklist` matches `blocklist.add`).
     public func list(sinceMilliseconds: Int64 = 0, actor: String? = nil, action: String? = nil, on connection: RedisConnection) async throws -> [Entry] {

@@ -36,35 +36,47 @@ extension FeatureStore {
     /// ``defaultBlocklistCapacity`` at ``defaultBlocklistFalsePositiveRate``; for a bigger list, size one with
     /// ``writeBlocklist(_:shape:on:)``. Adding an IP twice takes two removals to remove it.
     @discardableResult
-    public func addToBlocklist(_ ips: [String], on connection: RedisConnection) async throws(RedisError) -> BloomFilterShape {
-        var commands: [RedisCommand] = []
+    public func addToBlocklist(
+        _ ips: [String], actor: String = AuditLog.commandLineActor, on connection: RedisConnection
+    ) async throws(RedisError) -> BloomFilterShape {
         let shape: BloomFilterShape
         if let existing = try await blocklistShape(on: connection) {
             shape = existing
         } else {
             shape = BloomFilterShape(capacity: Self.defaultBlocklistCapacity, falsePositiveRate: Self.defaultBlocklistFalsePositiveRate)
-            commands.append(Self.shapeCommand(shape, key: keys.ipBlocklistShape))
-            // Allocates the string without clearing a counter another client may have incremented meanwhile.
-            commands.append(RedisCommand(
-                "BITFIELD", keys.ipBlocklistCounters, "OVERFLOW", "SAT", "INCRBY", "u4", "#\(shape.counters - 1)", 0))
+            try await Self.run([
+                Self.shapeCommand(shape, key: keys.ipBlocklistShape),
+                // Allocates the string without clearing a counter another client may have incremented meanwhile.
+                RedisCommand("BITFIELD", keys.ipBlocklistCounters, "OVERFLOW", "SAT", "INCRBY", "u4", "#\(shape.counters - 1)", 0),
+            ], on: connection)
         }
         let add = BloomAddCall(counters: keys.ipBlocklistCounters, shape: shape)
-        for ip in ips {
-            commands.append(add.command(ip))
-            if commands.count >= chunkSize {
-                try await Self.run(commands, on: connection)
-                commands.removeAll(keepingCapacity: true)
+        let audit = AuditLog(namespace: keys.namespace)
+        var start = 0
+        while start < ips.count {
+            // Each chunk and its audit entry in one transaction (the audit stream shares the counters' slot).
+            let chunk = Array(ips[start..<min(ips.count, start + chunkSize)])
+            let entry = AuditLog.Entry(actor: actor, action: "blocklist.add", target: Self.auditTarget(chunk), change: "listed")
+            for reply in try await audit.recording(chunk.map { add.command($0) }, entry: entry, key: keys.ipBlocklistCounters, on: connection) {
+                _ = try reply.get()
             }
+            start += chunk.count
         }
-        try await Self.run(commands, on: connection)
         return shape
+    }
+
+    /// How an audit entry names a chunk of IPs: every IP of a small one, the first ones and the count of a large one.
+    static func auditTarget(_ ips: [String]) -> String {
+        ips.count <= 10 ? ips.joined(separator: ",") : ips.prefix(10).joined(separator: ",") + ",… (\(ips.count) IPs)"
     }
 
     /// Removes IPs from the blocklist; for each, whether it was removed (`false`: the filter did not hold it,
     /// and nothing changed). Remove only IPs that were added: the filter cannot tell a member from a false
     /// positive, so removing a never-added IP that collides with members can remove one of them.
     @discardableResult
-    public func removeFromBlocklist(_ ips: [String], on connection: RedisConnection) async throws(RedisError) -> [Bool] {
+    public func removeFromBlocklist(
+        _ ips: [String], actor: String = AuditLog.commandLineActor, on connection: RedisConnection
+    ) async throws(RedisError) -> [Bool] {
         guard let shape = try await blocklistShape(on: connection) else { return ips.map { _ in false } }
         let remove = BloomRemoveCall(counters: keys.ipBlocklistCounters, shape: shape)
         var removed: [Bool] = []
@@ -74,6 +86,13 @@ extension FeatureStore {
             let commands = ips[start..<min(ips.count, start + chunkSize)].map { remove.command($0) }
             for reply in try await connection.pipeline(commands) { removed.append(try BloomRemoveCall.decode(reply)) }
             start += commands.count
+        }
+        // What was removed, once known (a removal of an IP that was not listed changes nothing and is not recorded).
+        let done = zip(ips, removed).filter(\.1).map(\.0)
+        if !done.isEmpty {
+            try await AuditLog(namespace: keys.namespace).append(
+                AuditLog.Entry(actor: actor, action: "blocklist.remove", target: Self.auditTarget(done), change: "unlisted"),
+                key: keys.ipBlocklistCounters, on: connection)
         }
         return removed
     }

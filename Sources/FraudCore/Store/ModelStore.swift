@@ -60,21 +60,32 @@ public struct ModelStore: Sendable {
     }
 
     /// Sets (or, with nil, clears) the shadow model; a version that does not exist is refused.
-    public func setShadow(_ version: Int?, on connection: RedisConnection) async throws {
+    public func setShadow(_ version: Int?, actor: String = AuditLog.commandLineActor, on connection: RedisConnection) async throws {
+        let before = try await shadowVersion(on: connection).map { "v\($0)" } ?? "none"
+        let audit = AuditLog(namespace: namespace)
         guard let version else {
-            _ = try await connection.send(RedisCommand("DEL", shadowKey))
+            _ = try await audit.recording(
+                [RedisCommand("DEL", shadowKey)], entry: .init(actor: actor, action: "models.shadow", target: "none", change: "\(before) → none"),
+                key: shadowKey, on: connection)
             return
         }
         _ = try await load(version, on: connection)
-        _ = try await connection.send(RedisCommand("SET", shadowKey, version))
+        _ = try await audit.recording(
+            [RedisCommand("SET", shadowKey, version)],
+            entry: .init(actor: actor, action: "models.shadow", target: "v\(version)", change: "\(before) → v\(version)"), key: shadowKey,
+            on: connection)
     }
 
     /// Makes `version` the one workers serve.
-    public func promote(_ version: Int, on connection: RedisConnection) async throws {
+    public func promote(_ version: Int, actor: String = AuditLog.commandLineActor, on connection: RedisConnection) async throws {
         guard try await connection.send(RedisCommand("EXISTS", key(version))).int == 1 else {
             throw FraudError(.modelUnavailable, "model version \(version) does not exist")
         }
-        try await connection.send(RedisCommand("SET", latestKey, version))
+        let before = try await latestVersion(on: connection).map { "v\($0)" } ?? "none"
+        _ = try await AuditLog(namespace: namespace).recording(
+            [RedisCommand("SET", latestKey, version)],
+            entry: .init(actor: actor, action: "models.promote", target: "v\(version)", change: "\(before) → v\(version)"), key: latestKey,
+            on: connection)
     }
 
     /// Loads a version (the promoted one when `nil`) and checks that it fits this build.

@@ -31,11 +31,11 @@ struct BlocklistRoutes {
         }
         do {
             if add {
-                let shape = try await store.addToBlocklist([ip], on: control)
+                let shape = try await store.addToBlocklist([ip], actor: context.actor, on: control)
                 admission.serving.useBlocklist(shape)
                 return APIResponse.json(Membership(ip: ip, blocklisted: true, changed: true))
             }
-            let removed = try await store.removeFromBlocklist([ip], on: control)[0]
+            let removed = try await store.removeFromBlocklist([ip], actor: context.actor, on: control)[0]
             if !removed {
                 return APIResponse.error(.notFound, "not_blocklisted", "\(ip) is not on the blocklist")
             }
