@@ -141,7 +141,12 @@ public struct ScoringServer: Sendable {
         let logger = self.logger
         let application = Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "fraudstream"),
+            // Connection hygiene: an idle connection, or one whose request never completes, is closed after the idle
+            // timeout (the timer restarts only on whole request parts, not on trickled bytes); at most --max-connections.
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "fraudstream",
+                availableConnectionsDelegate: .maximum(configuration.maxConnections, logger: logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("scoring API listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])

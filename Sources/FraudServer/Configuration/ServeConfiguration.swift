@@ -15,6 +15,11 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var onTimeout = "review"
     /// Whether requests need an API key (`keys`, the default) or not (`off`: local demos only).
     public var authRequired = true
+    /// A connection with no complete request part read or written for this long is closed (`IDLE_TIMEOUT_MS`): idle
+    /// keep-alive connections, and a request whose headers never finish (slowloris).
+    public var idleTimeoutMilliseconds = 30_000
+    /// Most open connections (`MAX_CONNECTIONS`); past it new ones wait in the listen backlog until one closes.
+    public var maxConnections = 10_000
     /// Most transactions per lane round trip (`API_BATCH_SIZE`).
     public var batchSize = 128
     /// Scoring lanes, each with its own Redis connection; one user always goes to the same one (`FETCHERS`).
@@ -95,6 +100,8 @@ public struct ServeConfiguration: Sendable, Equatable {
             (ServeSettings.idempotencyTTL, 1...Settings.maximumTTLSeconds, \.idempotencyTTLSeconds),
             (ServeSettings.redisTimeoutMilliseconds, 10...600_000, \.redisTimeoutMilliseconds),
             (ServeSettings.decisionJournalCapacity, 1...100_000_000, \.decisionJournalCapacity),
+            (ServeSettings.idleTimeoutMilliseconds, 100...3_600_000, \.idleTimeoutMilliseconds),
+            (ServeSettings.maxConnections, 1...1_000_000, \.maxConnections),
             (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
             (Settings.statsTTL, 1...Settings.maximumTTLSeconds, \.statsTTLSeconds),
             (Settings.timeSeriesRetention, 0...Settings.maximumTTLSeconds, \.timeSeriesRetentionSeconds),
@@ -151,6 +158,10 @@ public enum ServeSettings {
     public static let onTimeout = Setting("ON_TIMEOUT", flag: "on-timeout")
     /// `keys`: every endpoint but the health checks needs an API key; `off`: none does (local demos only).
     public static let auth = Setting("API_AUTH", flag: "auth")
+    /// Idle (and unfinished-request) connection timeout.
+    public static let idleTimeoutMilliseconds = Setting("IDLE_TIMEOUT_MS", flag: "idle-timeout-ms")
+    /// Most open connections.
+    public static let maxConnections = Setting("MAX_CONNECTIONS", flag: "max-connections")
     /// Transactions per lane round trip.
     public static let batchSize = Setting("API_BATCH_SIZE", flag: "batch-size")
     /// How long first decisions are kept for retries.

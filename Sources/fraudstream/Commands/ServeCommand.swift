@@ -39,6 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
     var deadlineMs: Int?
     @Option(help: "Decision of a degraded answer: approve, review or decline [ON_TIMEOUT] (default review).")
     var onTimeout: String?
+    @Option(parsing: .unconditional, help: "Close a connection with no complete request part read or written for this long, ms: idle keep-alive connections and requests whose headers never finish [IDLE_TIMEOUT_MS] (default 30000).")
+    var idleTimeoutMs: Int?
+    @Option(parsing: .unconditional, help: "Most open connections; past it new ones wait in the listen backlog [MAX_CONNECTIONS] (default 10000).")
+    var maxConnections: Int?
     @Option(help: "keys: every endpoint but /healthz, /readyz and /openapi.json needs Authorization: Bearer <API key> (fraudstream apikeys create); off: none does, for local demos only (logged as a warning, shown by /readyz) [API_AUTH] (default keys).")
     var auth: String?
     @Option(parsing: .unconditional, help: "Most transactions per lane round trip [API_BATCH_SIZE] (default 128).")
@@ -61,6 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
         [
             ServeSettings.host: host, ServeSettings.port: port.map(String.init), ServeSettings.maxInFlight: maxInFlight.map(String.init),
             ServeSettings.deadlineMilliseconds: deadlineMs.map(String.init), ServeSettings.onTimeout: onTimeout, ServeSettings.auth: auth,
+            ServeSettings.idleTimeoutMilliseconds: idleTimeoutMs.map(String.init), ServeSettings.maxConnections: maxConnections.map(String.init),
             ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
             ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
             ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init),

@@ -1,0 +1,69 @@
+import Foundation
+import FraudServer
+import Testing
+
+@testable import FraudCore
+
+/// `fraudstream serve` against slow and idle clients: half-sent requests and idle connections are closed, and a
+/// well-behaved client is answered meanwhile. A real server on a real redis-server, real sockets.
+@Suite("Scoring API connection hygiene against a real redis-server")
+struct ConnectionHygieneTests {
+    /// A TCP connection to 127.0.0.1:`port` that has sent `bytes`.
+    static func openSocket(port: Int, sending bytes: String) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
+        _ = bytes.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        return fd
+    }
+
+    /// Whether the server closed `fd` (a read sees the end of the stream, or a reset).
+    static func isClosedByServer(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+        return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    @Test func halfSentRequestsAndIdleConnectionsAreClosedWhileAGoodClientIsAnswered() async throws {
+        try await ScoringAPIHarness.with(configure: { $0.idleTimeoutMilliseconds = 1_000 }) { api in
+            // 2,000 slowloris connections: a request line and part of a header, never finished.
+            var slow: [Int32] = []
+            defer { for fd in slow { close(fd) } }
+            for _ in 0..<2_000 {
+                if let fd = Self.openSocket(port: api.port, sending: "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le") { slow.append(fd) }
+            }
+            #expect(slow.count == 2_000)
+            // A well-behaved client is answered meanwhile.
+            let client = try await api.connect()
+            #expect(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("hygiene-1", user: 4)).status == 200)
+            // The server closes every half-sent request after the idle timeout, however long the machine takes to get there.
+            try await waitUntil("the server closes the half-sent requests", timeout: .seconds(120), pollEvery: .milliseconds(200)) {
+                slow.allSatisfy(Self.isClosedByServer)
+            }
+            // And a keep-alive connection left idle.
+            try await waitUntil("the server closes an idle connection", timeout: .seconds(60), pollEvery: .milliseconds(200)) {
+                !client.isActive
+            }
+            // New clients are answered after all that.
+            let fresh = try await api.connect()
+            #expect(try await fresh.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("hygiene-2", user: 5)).status == 200)
+            await fresh.close()
+        }
+    }
+
+    @Test func badConnectionSettingsAreOneLine() async throws {
+        let bad = try await FraudStreamBinary.run(["serve", "--idle-timeout-ms", "5", "--port", "0"])
+        #expect(bad.status == 64, "\(bad.standardError)")
+        #expect(bad.standardError.split(separator: "\n").count == 1, "\(bad.standardError)")
+    }
+}
