@@ -121,7 +121,9 @@ public struct ScoringServer: Sendable {
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         // Every endpoint but the health checks needs an API key with the endpoint's scope (unless --auth off).
         let keyring = APIKeyring()
-        router.add(middleware: APIKeyMiddleware(keyring: keyring, required: configuration.authRequired))
+        router.add(middleware: APIKeyMiddleware(
+            keyring: keyring, required: configuration.authRequired,
+            adminLimiter: AdminRateLimiter(perSecond: Double(configuration.adminRequestsPerSecond), burst: configuration.adminRequestsPerSecond * 2)))
         if configuration.authRequired {
             let keyStore = APIKeyStore(namespace: configuration.namespace)
             let version = try await keyStore.version(on: control)

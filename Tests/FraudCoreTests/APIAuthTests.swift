@@ -68,6 +68,29 @@ struct APIAuthTests {
         }
     }
 
+    @Test func adminChangesAreRateLimitedPerKey() async throws {
+        // 1 per second in bursts of 2: 20 changes sent back to back get 429s unless they take 18 s or more.
+        try await Harness.with(configure: { $0.adminRequestsPerSecond = 1 }) { api in
+            let client = try await api.connect()
+            var statuses: [Int] = []
+            var retryAfter: String?
+            for index in 0..<20 {
+                let reply = try await client.request(.PUT, "/v1/blocklist/ip/198.51.100.\(index)")
+                statuses.append(reply.status)
+                if reply.status == 429 {
+                    retryAfter = reply.header("retry-after")
+                    #expect(try Harness.object(reply)["error"] as? String == "rate_limited")
+                }
+            }
+            #expect(statuses.prefix(2) == [200, 200], "\(statuses)")
+            #expect(statuses.contains(429), "\(statuses)")
+            #expect(retryAfter.flatMap(Int.init).map { $0 >= 1 } == true)
+            // Scoring is not limited by it.
+            #expect(try await client.request(.POST, "/v1/score", json: Harness.transaction("rate-1", user: 1)).status == 200)
+            await client.close()
+        }
+    }
+
     @Test func authOffAnswersWithoutAKeyAndSaysSo() async throws {
         try await Harness.with(configure: { $0.authRequired = false }) { api in
             let anonymous = try await api.connect(key: nil)

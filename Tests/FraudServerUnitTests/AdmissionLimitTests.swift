@@ -57,3 +57,20 @@ struct AdmissionLimitTests {
         #expect(queue.submit([AdmissionAndAnswerTests.pending("after")]))
     }
 }
+
+/// The admin rate limit's token bucket, on an explicit clock.
+@Suite("Admin rate limit (no server)")
+struct AdminRateLimiterTests {
+    @Test func aKeyGetsItsBurstThenItsRateAndKeysAreIndependent() {
+        let limiter = AdminRateLimiter(perSecond: 2, burst: 3)
+        let start = ContinuousClock.now
+        #expect((0..<3).allSatisfy { _ in limiter.take("a", now: start) == nil })
+        let wait = limiter.take("a", now: start)
+        #expect(wait != nil && abs((wait ?? 0) - 0.5) < 1e-9)
+        #expect(limiter.take("b", now: start) == nil)  // another key has its own bucket
+        #expect(limiter.take("a", now: start + .milliseconds(500)) == nil)  // half a second: one token back
+        #expect(limiter.take("a", now: start + .milliseconds(500)) != nil)
+        #expect((0..<3).allSatisfy { _ in limiter.take("a", now: start + .seconds(60)) == nil })  // never more than the burst
+        #expect(limiter.take("a", now: start + .seconds(60)) != nil)
+    }
+}

@@ -20,6 +20,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var idleTimeoutMilliseconds = 30_000
     /// Most open connections (`MAX_CONNECTIONS`); past it new ones wait in the listen backlog until one closes.
     public var maxConnections = 10_000
+    /// Admin requests (blocklist changes) per second per key (`ADMIN_RATE_LIMIT`), in bursts of up to twice that.
+    public var adminRequestsPerSecond = 10
     /// Most transactions per lane round trip (`API_BATCH_SIZE`).
     public var batchSize = 128
     /// Scoring lanes, each with its own Redis connection; one user always goes to the same one (`FETCHERS`).
@@ -102,6 +104,7 @@ public struct ServeConfiguration: Sendable, Equatable {
             (ServeSettings.decisionJournalCapacity, 1...100_000_000, \.decisionJournalCapacity),
             (ServeSettings.idleTimeoutMilliseconds, 100...3_600_000, \.idleTimeoutMilliseconds),
             (ServeSettings.maxConnections, 1...1_000_000, \.maxConnections),
+            (ServeSettings.adminRateLimit, 1...100_000, \.adminRequestsPerSecond),
             (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
             (Settings.statsTTL, 1...Settings.maximumTTLSeconds, \.statsTTLSeconds),
             (Settings.timeSeriesRetention, 0...Settings.maximumTTLSeconds, \.timeSeriesRetentionSeconds),
@@ -162,6 +165,8 @@ public enum ServeSettings {
     public static let idleTimeoutMilliseconds = Setting("IDLE_TIMEOUT_MS", flag: "idle-timeout-ms")
     /// Most open connections.
     public static let maxConnections = Setting("MAX_CONNECTIONS", flag: "max-connections")
+    /// Admin requests per second per key.
+    public static let adminRateLimit = Setting("ADMIN_RATE_LIMIT", flag: "admin-rate-limit")
     /// Transactions per lane round trip.
     public static let batchSize = Setting("API_BATCH_SIZE", flag: "batch-size")
     /// How long first decisions are kept for retries.

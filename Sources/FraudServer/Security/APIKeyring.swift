@@ -104,6 +104,31 @@ public struct APIRequestContext: RequestContext {
     }
 }
 
+/// A token bucket per key for admin requests (blocklist changes): `rate` per second, bursts of `burst`.
+final class AdminRateLimiter: Sendable {
+    let rate: Double
+    let burst: Double
+    private let buckets = Mutex<[String: (tokens: Double, at: ContinuousClock.Instant)]>([:])
+
+    init(perSecond rate: Double, burst: Int) {
+        self.rate = rate
+        self.burst = Double(max(1, burst))
+    }
+
+    /// Takes a token for `key`; nil when allowed, else the seconds until one is available.
+    func take(_ key: String, now: ContinuousClock.Instant = .now) -> Double? {
+        buckets.withLock { buckets in
+            var bucket = buckets[key] ?? (burst, now)
+            bucket.tokens = min(burst, bucket.tokens + (now - bucket.at).seconds * rate)
+            bucket.at = now
+            defer { buckets[key] = bucket }
+            guard bucket.tokens >= 1 else { return (1 - bucket.tokens) / max(rate, 0.000_001) }
+            bucket.tokens -= 1
+            return nil
+        }
+    }
+}
+
 /// `Authorization: Bearer <key>` on every endpoint but `/healthz`, `/readyz` and `/openapi.json`: `401` without a current
 /// key, `403` when the key lacks the endpoint's scope (``requiredScope(method:path:)``), both in the API's error shape.
 struct APIKeyMiddleware: RouterMiddleware {
@@ -111,6 +136,8 @@ struct APIKeyMiddleware: RouterMiddleware {
     let keyring: APIKeyring
     /// `false` with `--auth off`: every request passes, as `anonymous`.
     let required: Bool
+    /// Bounds how fast each key changes state (admin scope): past it `429` with `Retry-After`.
+    let adminLimiter: AdminRateLimiter
 
     /// The scope an endpoint needs; nil for the open ones.
     static func requiredScope(method: HTTPRequest.Method, path: String) -> APIScope? {
@@ -126,7 +153,10 @@ struct APIKeyMiddleware: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard required, let scope = Self.requiredScope(method: request.method, path: request.uri.path) else {
+        let scope = Self.requiredScope(method: request.method, path: request.uri.path)
+        guard required, let scope else {
+            // Without keys, admin requests share one bucket.
+            if scope == .admin, let wait = adminLimiter.take("anonymous") { return Self.tooManyRequests(wait) }
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
@@ -142,8 +172,17 @@ struct APIKeyMiddleware: RouterMiddleware {
             return APIResponse.error(
                 .forbidden, "forbidden", "the API key '\(key.name)' lacks the scope '\(scope.rawValue)' this endpoint needs")
         }
+        if scope == .admin, let wait = adminLimiter.take(key.id) { return Self.tooManyRequests(wait) }
         var context = context
         context.actor = "key:\(key.name)"
         return try await next(request, context)
+    }
+
+    static func tooManyRequests(_ wait: Double) -> Response {
+        var headers = HTTPFields()
+        headers[HTTPField.Name("Retry-After")!] = String(max(1, Int(wait.rounded(.up))))
+        return APIResponse.error(
+            .tooManyRequests, "rate_limited", "too many admin requests for this key; retry after \(max(1, Int(wait.rounded(.up)))) s",
+            headers: headers)
     }
 }

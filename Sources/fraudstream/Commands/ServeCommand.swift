@@ -43,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     var idleTimeoutMs: Int?
     @Option(parsing: .unconditional, help: "Most open connections; past it new ones wait in the listen backlog [MAX_CONNECTIONS] (default 10000).")
     var maxConnections: Int?
+    @Option(parsing: .unconditional, help: "Admin requests (blocklist changes) per second per API key, in bursts of twice that; past it 429 with Retry-After [ADMIN_RATE_LIMIT] (default 10).")
+    var adminRateLimit: Int?
     @Option(help: "keys: every endpoint but /healthz, /readyz and /openapi.json needs Authorization: Bearer <API key> (fraudstream apikeys create); off: none does, for local demos only (logged as a warning, shown by /readyz) [API_AUTH] (default keys).")
     var auth: String?
     @Option(parsing: .unconditional, help: "Most transactions per lane round trip [API_BATCH_SIZE] (default 128).")
@@ -66,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
             ServeSettings.host: host, ServeSettings.port: port.map(String.init), ServeSettings.maxInFlight: maxInFlight.map(String.init),
             ServeSettings.deadlineMilliseconds: deadlineMs.map(String.init), ServeSettings.onTimeout: onTimeout, ServeSettings.auth: auth,
             ServeSettings.idleTimeoutMilliseconds: idleTimeoutMs.map(String.init), ServeSettings.maxConnections: maxConnections.map(String.init),
+            ServeSettings.adminRateLimit: adminRateLimit.map(String.init),
             ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
             ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
             ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init),
