@@ -55,6 +55,10 @@ struct APIKeysTests {
             #expect(!listed.standardOutput.contains(String(secret.suffix(40))))
             let keys = try #require(try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]])
             #expect(keys.first?["name"] as? String == "ops-1" && keys.first?["scopes"] as? [String] == ["admin", "read"])
+            // doctor reports the security posture.
+            let doctor = try await FraudStreamBinary.run(["doctor"] + redisArguments)
+            #expect(doctor.standardOutput.contains("api-keys") && doctor.standardOutput.contains("1 under 'fraud'"), "\(doctor.standardOutput)")
+            #expect(doctor.standardOutput.contains("tls") && doctor.standardOutput.contains("audit-log"), "\(doctor.standardOutput)")
             // Bad input: one line and exit 64.
             let badScope = try await FraudStreamBinary.run(["apikeys", "create", "--name", "x", "--scope", "root"] + redisArguments)
             #expect(badScope.status == 64 && badScope.standardError.contains("unknown scope 'root'"), "\(badScope.standardError)")

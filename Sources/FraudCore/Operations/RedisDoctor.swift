@@ -34,9 +34,13 @@ public struct RedisDoctor: Sendable {
     /// server accepts them; off by default, since it changes the server.
     public var loadsFunctions: Bool
 
+    /// The namespace whose security posture is reported (its API keys, its audit log).
+    public var namespace: String?
+
     /// Creates a doctor.
-    public init(loadsFunctions: Bool = false) {
+    public init(loadsFunctions: Bool = false, namespace: String? = nil) {
         self.loadsFunctions = loadsFunctions
+        self.namespace = namespace
     }
 
     /// Examines the server behind `connection`.
@@ -94,6 +98,13 @@ public struct RedisDoctor: Sendable {
                 detail: "off: anyone who reaches this port can read and write transactions"))
         }
 
+        findings.append(Finding(
+            severity: .warn, check: "tls",
+            detail: "off: traffic to Redis is not encrypted (this build has no rediss://); keep Redis on a private network"))
+        if let namespace {
+            findings.append(contentsOf: try await securityFindings(namespace: namespace, connection))
+        }
+
         if await connection.isCluster {
             findings.append(contentsOf: try await clusterFindings(connection))
         }
@@ -102,6 +113,21 @@ public struct RedisDoctor: Sendable {
             findings.append(try await loadFunctions(connection))
         }
         return Report(findings: findings)
+    }
+
+    /// The namespace's API keys and audit log.
+    func securityFindings(namespace: String, _ connection: RedisConnection) async throws(RedisError) -> [Finding] {
+        let keys = try await connection.send(RedisCommand("HLEN", APIKeyStore(namespace: namespace).keysKey)).int ?? 0
+        let audit = (try? await AuditLog(namespace: namespace).list(on: connection).count) ?? 0
+        return [
+            Finding(
+                severity: keys == 0 ? .warn : .ok, check: "api-keys",
+                detail: keys == 0
+                    ? "none under '\(namespace)': serve refuses every request but the health checks (fraudstream apikeys create), unless run with --auth off"
+                    : "\(keys) under '\(namespace)' (fraudstream apikeys list); serve requires them unless run with --auth off"),
+            Finding(severity: .ok, check: "audit-log", detail: "\(audit) entries under '\(namespace)' (fraudstream audit list)"),
+            Finding(severity: .warn, check: "pseudonymization", detail: "off: identifiers are stored as given (not available in this build)"),
+        ]
     }
 
     /// The cluster's shape (primaries, their slots and replicas), a warning per primary without a replica (its

@@ -37,6 +37,8 @@ public struct AuditLog: Sendable {
         public var requestId: String
         /// When, ms (filled in when read).
         public var timeMilliseconds: Int64 = 0
+        /// When, µs: orders entries of different streams written within one millisecond (filled in when read).
+        var timeMicroseconds: Int64 = 0
         /// The stream entry id (when read).
         public var id: String = ""
 
@@ -50,11 +52,12 @@ public struct AuditLog: Sendable {
 
         /// `XADD <stream> MINID ~ <now − retention> * …` for this entry.
         public func command(stream: String, namespace: String, retentionDays: Int = AuditLog.defaultRetentionDays) -> RedisCommand {
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let microseconds = Int64(Date().timeIntervalSince1970 * 1_000_000)
+            let now = microseconds / 1_000
             let oldest = max(0, now - Int64(retentionDays) * 86_400_000)
             return RedisCommand(
                 "XADD", stream, "MINID", "~", String(oldest), "*", "actor", actor, "action", action, "target", target, "change", change,
-                "request_id", requestId, "time_ms", String(now))
+                "request_id", requestId, "time_ms", String(now), "time_us", String(microseconds))
         }
 
         public var jsonObject: [String: Any] {
@@ -101,11 +104,12 @@ public struct AuditLog: Sendable {
                     requestId: fields["request_id"] ?? "")
                 entry.id = id
                 entry.timeMilliseconds = Int64(fields["time_ms"] ?? "") ?? Int64(id.split(separator: "-").first ?? "") ?? 0
+                entry.timeMicroseconds = Int64(fields["time_us"] ?? "") ?? entry.timeMilliseconds * 1_000
                 if let actor, entry.actor != actor { continue }
                 if let action, entry.action != action && !entry.action.hasPrefix(action + ".") { continue }
                 entries.append(entry)
             }
         }
-        return entries.sorted { ($0.timeMilliseconds, $0.id) < ($1.timeMilliseconds, $1.id) }
+        return entries.sorted { ($0.timeMicroseconds, $0.id) < ($1.timeMicroseconds, $1.id) }
     }
 }

@@ -6,11 +6,12 @@ import RedisClient
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check the configured Redis: version, round trip, eviction policy, persistence, auth.",
+        abstract: "Check the configured Redis: version, round trip, eviction policy, persistence, auth, TLS, and the namespace's security posture.",
         discussion: "Exits 0 when the server is usable, 69 when it is not or cannot be reached, 64 for bad settings."
     )
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var namespace: NamespaceOptions
 
     @Flag(help: "Also load (replace) the Functions libraries built into this binary.")
     var loadFunctions = false
@@ -19,7 +20,7 @@ struct DoctorCommand: AsyncParsableCommand {
         let configuration = try connection.configuration(name: "fraudstream-doctor")
         let redis = try await RedisConnection.connect(configuration)
         print("redis       \(configuration)")
-        let report = try await RedisDoctor(loadsFunctions: loadFunctions).examine(redis)
+        let report = try await RedisDoctor(loadsFunctions: loadFunctions, namespace: namespace.resolved).examine(redis)
         for finding in report.findings {
             let label = finding.check.padding(toLength: 18, withPad: " ", startingAt: 0)
             print("\(finding.severity.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(label)\(finding.detail)")
