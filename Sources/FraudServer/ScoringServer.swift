@@ -139,6 +139,7 @@ public struct ScoringServer: Sendable {
         ScoringRoutes(admission: admission).add(to: router)
         TutorialRoutes(admission: admission, control: control).add(to: router)
         BlocklistRoutes(admission: admission, control: control).add(to: router)
+        ApprovalsRoutes(admission: admission, control: control).add(to: router)
         OperationsRoutes(admission: admission, control: control).add(to: router)
         let logger = self.logger
         let application = Application(

@@ -42,7 +42,7 @@ struct OpenAPIDocumentTests {
                 for method in ["put", "post", "get", "delete"] {
                     guard let operation = operations[method] as? [String: Any] else { continue }
                     let responses = try #require(operation["responses"] as? [String: Any])
-                    let concretePath = path.replacingOccurrences(of: "{ip}", with: "9.9.9.9")
+                    let concretePath = path.replacingOccurrences(of: "{ip}", with: "9.9.9.9").replacingOccurrences(of: "{id}", with: "1")
                     let reply = try await client.request(
                         .init(rawValue: method.uppercased()), concretePath, body: Self.body(for: path, method: method).map { Array($0.utf8) })
                     let documented = responses["\(reply.status)"] as? [String: Any]

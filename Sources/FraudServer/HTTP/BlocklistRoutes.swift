@@ -35,13 +35,19 @@ struct BlocklistRoutes {
                 admission.serving.useBlocklist(shape)
                 return APIResponse.json(Membership(ip: ip, blocklisted: true, changed: true))
             }
+            // Under maker-checker a removal is a proposal another principal approves (POST /v1/approvals/{id}/approve).
+            let approvals = ApprovalStore(namespace: admission.configuration.namespace)
+            if try await approvals.isRequired(.blocklistRemove, on: control) {
+                let proposal = try await approvals.propose(.blocklistRemove, target: ip, actor: context.actor, on: control)
+                return APIResponse.jsonText(ApprovalsRoutes.json(proposal.jsonObject), status: .accepted)
+            }
             let removed = try await store.removeFromBlocklist([ip], actor: context.actor, on: control)[0]
             if !removed {
                 return APIResponse.error(.notFound, "not_blocklisted", "\(ip) is not on the blocklist")
             }
             return APIResponse.json(Membership(ip: ip, blocklisted: false, changed: true))
         } catch {
-            return APIResponse.error(.serviceUnavailable, "redis_unavailable", error.message)
+            return APIResponse.error(.serviceUnavailable, "redis_unavailable", (error as? RedisError)?.message ?? "\(error)")
         }
     }
 

@@ -147,6 +147,7 @@ struct APIKeyMiddleware: RouterMiddleware {
         case (.get, "/metrics"), (.get, "/v1/models/current"): return .read
         default:
             if path.hasPrefix("/v1/blocklist/") { return method == .get ? .read : .admin }
+            if path.hasPrefix("/v1/approvals") { return .admin }
             // Anything else (a 404 to be) still needs a valid key: an anonymous caller learns nothing of the routes.
             return .read
         }

@@ -50,9 +50,15 @@ struct BlocklistCommand: AsyncParsableCommand {
         func run() async throws {
             guard !ips.isEmpty else { throw ValidationError("give at least one IP") }
             if let problem = IPAddress.problem(in: ips) { throw problem }
-            let removed = try await BlocklistCommand.withStore(connection, namespace) { store, redis in
-                try await store.removeFromBlocklist(ips, on: redis)
+            let removed = try await BlocklistCommand.withStore(connection, namespace) { store, redis -> [Bool]? in
+                let approvals = ApprovalStore(namespace: namespace.resolved)
+                if try await approvals.isRequired(.blocklistRemove, on: redis) {
+                    try await ApprovalsCommand.propose(.blocklistRemove, target: ips.joined(separator: ","), approvals: approvals, redis: redis)
+                    return nil
+                }
+                return try await store.removeFromBlocklist(ips, on: redis)
             }
+            guard let removed else { return }
             for (ip, done) in zip(ips, removed) { print(done ? "removed \(ip)" : "not blocklisted \(ip)") }
             if removed.contains(false) { throw ExitCode(1) }
         }

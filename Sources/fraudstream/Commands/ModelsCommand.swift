@@ -76,6 +76,11 @@ struct ModelsCommand: AsyncParsableCommand {
             let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-models"))
             let store = ModelStore(namespace: namespace.resolved)
             _ = try await store.load(version, on: redis)  // refuse to promote a model this build cannot serve
+            let approvals = ApprovalStore(namespace: namespace.resolved)
+            if try await approvals.isRequired(.modelsPromote, on: redis) {
+                try await ApprovalsCommand.propose(.modelsPromote, target: String(version), approvals: approvals, redis: redis)
+                return
+            }
             try await store.promote(version, on: redis)
             print("promoted model version \(version)")
         }

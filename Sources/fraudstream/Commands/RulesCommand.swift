@@ -38,8 +38,14 @@ struct RulesCommand: AsyncParsableCommand {
         } catch {
             throw FraudError(.invalidData, "\(error)")
         }
-        let version = try await store.save(text, note: note, promote: promote, on: redis)
-        print("stored rule set version \(version) (\(set.rules.count) rules)\(promote ? ", promoted" : ""): \(note)")
+        // Under maker-checker the new version is stored, and its promotion proposed for another principal to approve.
+        let approvals = ApprovalStore(namespace: store.namespace)
+        let needsApproval = promote ? try await approvals.isRequired(.rulesPromote, on: redis) : false
+        let version = try await store.save(text, note: note, promote: promote && !needsApproval, on: redis)
+        print("stored rule set version \(version) (\(set.rules.count) rules)\(promote && !needsApproval ? ", promoted" : ""): \(note)")
+        if needsApproval {
+            try await ApprovalsCommand.propose(.rulesPromote, target: String(version), approvals: approvals, redis: redis)
+        }
     }
 
     struct List: AsyncParsableCommand {
@@ -179,6 +185,11 @@ struct RulesCommand: AsyncParsableCommand {
         func run() async throws {
             try await RulesCommand.withStore(connection, namespace) { store, redis in
                 _ = try await store.load(version, on: redis)  // refuse a version this build cannot compile
+                let approvals = ApprovalStore(namespace: store.namespace)
+                if try await approvals.isRequired(.rulesPromote, on: redis) {
+                    try await ApprovalsCommand.propose(.rulesPromote, target: String(version), approvals: approvals, redis: redis)
+                    return
+                }
                 try await store.promote(version, on: redis)
                 print("promoted rule set version \(version)")
             }

@@ -136,3 +136,105 @@ struct AuditCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `fraudstream approvals`: maker-checker for rule and model promotions and blocklist removals.
+struct ApprovalsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approvals",
+        abstract: "Maker-checker: require a second principal's approval for rule promotions, model promotions or blocklist removals.",
+        discussion: """
+            Off by default. `approvals require rules.promote` (or models.promote, blocklist.remove) makes every such \
+            change a proposal, applied only when a different principal approves it (the command line is \
+            cli:<os user>@<host>; the API's admin keys by name). Proposals and decisions go to the audit log.
+            """,
+        subcommands: [Require.self, List.self, Approve.self, Reject.self]
+    )
+
+    /// Stores a proposal for `family` and says how it gets applied.
+    static func propose(
+        _ family: ApprovalStore.Family, target: String, approvals: ApprovalStore, redis: RedisConnection
+    ) async throws {
+        let proposal = try await approvals.propose(family, target: target, actor: AuditLog.commandLineActor, on: redis)
+        printLine("proposed #\(proposal.id): \(family.rawValue) \(target) needs another principal's approval "
+            + "(fraudstream approvals approve \(proposal.id)); nothing changed yet")
+    }
+
+    static func connect(_ connection: ConnectionOptions) async throws -> RedisConnection {
+        try await RedisConnection.connect(try connection.configuration(name: "fraudstream-approvals"))
+    }
+
+    static func family(_ text: String) throws -> ApprovalStore.Family {
+        guard let family = ApprovalStore.Family(rawValue: text) else {
+            throw FraudError(
+                .invalidSetting, "unknown change family '\(text)': use \(ApprovalStore.Family.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return family
+    }
+
+    struct Require: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Require approval for a family of changes (--off: stop requiring it).")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var namespace: NamespaceOptions
+        @Argument(help: "rules.promote, models.promote or blocklist.remove.") var family: String
+        @Flag(help: "Stop requiring approval.") var off = false
+
+        func run() async throws {
+            let family = try ApprovalsCommand.family(family)
+            let redis = try await ApprovalsCommand.connect(connection)
+            try await ApprovalStore(namespace: namespace.resolved).setRequired(family, !off, actor: AuditLog.commandLineActor, on: redis)
+            printLine("\(family.rawValue) \(off ? "no longer needs" : "now needs") a second principal's approval")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List pending proposals (--all: decided ones too) and what needs approval.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var namespace: NamespaceOptions
+        @Flag(help: "Decided proposals too.") var all = false
+        @Flag(help: "JSON instead of lines.") var json = false
+
+        func run() async throws {
+            let redis = try await ApprovalsCommand.connect(connection)
+            let store = ApprovalStore(namespace: namespace.resolved)
+            let proposals = try await store.list(all: all, on: redis)
+            if json {
+                printJSON(proposals.map(\.jsonObject))
+                return
+            }
+            let required = try await store.required(on: redis)
+            print("needs approval: \(required.isEmpty ? "nothing (fraudstream approvals require FAMILY)" : required.map(\.rawValue).joined(separator: ", "))")
+            for proposal in proposals {
+                print("#\(proposal.id)  \(proposal.status.rawValue)  \(proposal.family.rawValue) \(proposal.target)  by \(proposal.proposer)"
+                    + (proposal.decidedBy.map { "  decided by \($0)" } ?? ""))
+            }
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Approve a proposal (not your own) and apply it.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var namespace: NamespaceOptions
+        @Argument(help: "The proposal's number.") var id: Int
+
+        func run() async throws {
+            let redis = try await ApprovalsCommand.connect(connection)
+            let store = ApprovalStore(namespace: namespace.resolved)
+            let proposal = try await store.decide(id, approve: true, actor: AuditLog.commandLineActor, on: redis)
+            try await store.apply(proposal, actor: AuditLog.commandLineActor, on: redis)
+            printLine("approved and applied #\(id): \(proposal.family.rawValue) \(proposal.target) (proposed by \(proposal.proposer))")
+        }
+    }
+
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject a proposal (not your own); nothing changes.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var namespace: NamespaceOptions
+        @Argument(help: "The proposal's number.") var id: Int
+
+        func run() async throws {
+            let redis = try await ApprovalsCommand.connect(connection)
+            let proposal = try await ApprovalStore(namespace: namespace.resolved).decide(id, approve: false, actor: AuditLog.commandLineActor, on: redis)
+            printLine("rejected #\(id): \(proposal.family.rawValue) \(proposal.target)")
+        }
+    }
+}
