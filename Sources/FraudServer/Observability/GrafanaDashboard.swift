@@ -141,7 +141,7 @@ public enum GrafanaDashboard {
     public static func prometheusConfiguration(targets: [String], intervalSeconds: Int = 5, credentialsFile: String? = nil) -> String {
         let list = targets.map { "\"\($0)\"" }.joined(separator: ", ")
         // serve's /metrics needs an API key with the read scope (workers' listeners ignore the header).
-        let authorization = credentialsFile.map { "\n                authorization:\n                  credentials_file: \"\($0)\"" } ?? ""
+        let authorization = credentialsFile.map { "\n    authorization:\n      credentials_file: \"\($0)\"" } ?? ""
         return """
             # Prometheus scrape configuration for FraudStream (fraudstream observability prometheus-config).
             # Workers serve /metrics on --metrics-port (child i of --workers N on port+i-1); serve on its own port.
