@@ -121,9 +121,15 @@ public struct ScoringServer: Sendable {
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         // Every endpoint but the health checks needs an API key with the endpoint's scope (unless --auth off).
         let keyring = APIKeyring()
-        router.add(middleware: APIKeyMiddleware(
+        var authentication = APIKeyMiddleware(
             keyring: keyring, required: configuration.authRequired,
-            adminLimiter: AdminRateLimiter(perSecond: Double(configuration.adminRequestsPerSecond), burst: configuration.adminRequestsPerSecond * 2)))
+            adminLimiter: AdminRateLimiter(perSecond: Double(configuration.adminRequestsPerSecond), burst: configuration.adminRequestsPerSecond * 2))
+        if let jwks = configuration.jwksFile {
+            authentication.tokens = try await TokenVerifier.load(
+                jwksFile: jwks, issuer: configuration.jwtIssuer ?? "", audience: configuration.jwtAudience ?? "",
+                scopeClaim: configuration.jwtScopeClaim)
+        }
+        router.add(middleware: authentication)
         if configuration.authRequired {
             let keyStore = APIKeyStore(namespace: configuration.namespace)
             let version = try await keyStore.version(on: control)

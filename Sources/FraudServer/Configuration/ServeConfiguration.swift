@@ -22,6 +22,13 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var maxConnections = 10_000
     /// Admin requests (blocklist changes) per second per key (`ADMIN_RATE_LIMIT`), in bursts of up to twice that.
     public var adminRequestsPerSecond = 10
+    /// A JWKS file whose keys sign the bearer JWTs accepted beside API keys (`JWKS_FILE`); nil: none are.
+    public var jwksFile: String?
+    /// The `iss` and `aud` such a token must carry (`JWT_ISSUER`, `JWT_AUDIENCE`).
+    public var jwtIssuer: String?
+    public var jwtAudience: String?
+    /// The claim holding a token's scopes (`JWT_SCOPE_CLAIM`, default `scope`).
+    public var jwtScopeClaim = "scope"
     /// Most transactions per lane round trip (`API_BATCH_SIZE`).
     public var batchSize = 128
     /// Scoring lanes, each with its own Redis connection; one user always goes to the same one (`FETCHERS`).
@@ -135,6 +142,13 @@ public struct ServeConfiguration: Sendable, Equatable {
         if let value = try settings.boolean(Settings.keepServingOnStateLoss) { configuration.keepServingOnStateLoss = value }
         if let value = try settings.decimal(Settings.maxAmount, in: 0.01...1e15) { configuration.maxAmount = value }
         if let value = settings.string(ServeSettings.decisionJournal), !value.isEmpty { configuration.decisionJournalPath = value }
+        configuration.jwksFile = settings.string(ServeSettings.jwksFile).flatMap { $0.isEmpty ? nil : $0 }
+        configuration.jwtIssuer = settings.string(ServeSettings.jwtIssuer)
+        configuration.jwtAudience = settings.string(ServeSettings.jwtAudience)
+        if let claim = settings.string(ServeSettings.jwtScopeClaim), !claim.isEmpty { configuration.jwtScopeClaim = claim }
+        if configuration.jwksFile != nil, (configuration.jwtIssuer ?? "").isEmpty || (configuration.jwtAudience ?? "").isEmpty {
+            throw FraudError(.invalidSetting, "--jwks needs --jwt-issuer and --jwt-audience: a token is accepted only from that issuer, for that audience")
+        }
         if configuration.serverId.isEmpty { throw FraudError(.invalidSetting, "\(ServeSettings.serverId) must not be empty") }
         return configuration
     }
@@ -167,6 +181,11 @@ public enum ServeSettings {
     public static let maxConnections = Setting("MAX_CONNECTIONS", flag: "max-connections")
     /// Admin requests per second per key.
     public static let adminRateLimit = Setting("ADMIN_RATE_LIMIT", flag: "admin-rate-limit")
+    /// Bearer JWTs: the JWKS file, the issuer, the audience and the scope claim.
+    public static let jwksFile = Setting("JWKS_FILE", flag: "jwks")
+    public static let jwtIssuer = Setting("JWT_ISSUER", flag: "jwt-issuer")
+    public static let jwtAudience = Setting("JWT_AUDIENCE", flag: "jwt-audience")
+    public static let jwtScopeClaim = Setting("JWT_SCOPE_CLAIM", flag: "jwt-scope-claim")
     /// Transactions per lane round trip.
     public static let batchSize = Setting("API_BATCH_SIZE", flag: "batch-size")
     /// How long first decisions are kept for retries.

@@ -138,6 +138,8 @@ struct APIKeyMiddleware: RouterMiddleware {
     let required: Bool
     /// Bounds how fast each key changes state (admin scope): past it `429` with `Retry-After`.
     let adminLimiter: AdminRateLimiter
+    /// Bearer JWTs accepted beside API keys (`--jwks`), nil when none are.
+    var tokens: TokenVerifier? = nil
 
     /// The scope an endpoint needs; nil for the open ones.
     static func requiredScope(method: HTTPRequest.Method, path: String) -> APIScope? {
@@ -160,9 +162,21 @@ struct APIKeyMiddleware: RouterMiddleware {
             if scope == .admin, let wait = adminLimiter.take("anonymous") { return Self.tooManyRequests(wait) }
             return try await next(request, context)
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            let key = keyring.authenticate(String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces))
-        else {
+        let credential = request.headers[.authorization].flatMap { header in
+            header.hasPrefix("Bearer ") ? String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces) : nil
+        }
+        // A JWT from the identity provider, when the server accepts them and this is not an API key.
+        if let credential, let tokens, !credential.hasPrefix("fsk_") {
+            guard let grant = await tokens.verify(credential) else { return Self.unauthorized() }
+            guard grant.scopes.contains(scope) else {
+                return APIResponse.error(.forbidden, "forbidden", "the token of '\(grant.actor)' lacks the scope '\(scope.rawValue)' this endpoint needs")
+            }
+            if scope == .admin, let wait = adminLimiter.take(grant.actor) { return Self.tooManyRequests(wait) }
+            var context = context
+            context.actor = grant.actor
+            return try await next(request, context)
+        }
+        guard let credential, let key = keyring.authenticate(credential) else {
             var headers = HTTPFields()
             headers[.wwwAuthenticate] = "Bearer realm=\"fraudstream\""
             return APIResponse.error(
@@ -177,6 +191,13 @@ struct APIKeyMiddleware: RouterMiddleware {
         var context = context
         context.actor = "key:\(key.name)"
         return try await next(request, context)
+    }
+
+    static func unauthorized() -> Response {
+        var headers = HTTPFields()
+        headers[.wwwAuthenticate] = "Bearer realm=\"fraudstream\""
+        return APIResponse.error(
+            .unauthorized, "unauthorized", "this endpoint needs an API key or a token: Authorization: Bearer <credential>", headers: headers)
     }
 
     static func tooManyRequests(_ wait: Double) -> Response {

@@ -45,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(parsing: .unconditional, help: "Admin requests (blocklist changes) per second per API key, in bursts of twice that; past it 429 with Retry-After [ADMIN_RATE_LIMIT] (default 10).")
     var adminRateLimit: Int?
+    @Option(help: "A JSON Web Key Set file: bearer JWTs signed by its keys (RS256, ES256) are accepted beside API keys [JWKS_FILE] (default none).")
+    var jwks: String?
+    @Option(help: "The iss a JWT must carry (required with --jwks) [JWT_ISSUER].") var jwtIssuer: String?
+    @Option(help: "The aud a JWT must include (required with --jwks) [JWT_AUDIENCE].") var jwtAudience: String?
+    @Option(help: "The claim with a JWT's scopes: score, read, admin (or fraudstream:score …), space-separated or an array [JWT_SCOPE_CLAIM] (default scope).")
+    var jwtScopeClaim: String?
     @Option(help: "keys: every endpoint but /healthz, /readyz and /openapi.json needs Authorization: Bearer <API key> (fraudstream apikeys create); off: none does, for local demos only (logged as a warning, shown by /readyz) [API_AUTH] (default keys).")
     var auth: String?
     @Option(parsing: .unconditional, help: "Most transactions per lane round trip [API_BATCH_SIZE] (default 128).")
@@ -68,7 +74,8 @@ struct ServeCommand: AsyncParsableCommand {
             ServeSettings.host: host, ServeSettings.port: port.map(String.init), ServeSettings.maxInFlight: maxInFlight.map(String.init),
             ServeSettings.deadlineMilliseconds: deadlineMs.map(String.init), ServeSettings.onTimeout: onTimeout, ServeSettings.auth: auth,
             ServeSettings.idleTimeoutMilliseconds: idleTimeoutMs.map(String.init), ServeSettings.maxConnections: maxConnections.map(String.init),
-            ServeSettings.adminRateLimit: adminRateLimit.map(String.init),
+            ServeSettings.adminRateLimit: adminRateLimit.map(String.init), ServeSettings.jwksFile: jwks, ServeSettings.jwtIssuer: jwtIssuer,
+            ServeSettings.jwtAudience: jwtAudience, ServeSettings.jwtScopeClaim: jwtScopeClaim,
             ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
             ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
             ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init),
