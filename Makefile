@@ -12,15 +12,15 @@ LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
 .PHONY: deps deps-prometheus build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve demo-key generate monitor load-test demo clean
 
-## deps: install libhiredis-dev, libjemalloc-dev, redis-server and redis-tools with apt-get when missing (idempotent)
+## deps: install libhiredis-dev, libjemalloc-dev, redis-server, redis-tools and openssl (the HTTPS tests' certificates) with apt-get when missing (idempotent)
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists hiredis 2>/dev/null \
 	    || ! pkg-config --exists jemalloc 2>/dev/null \
 	    || ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1 \
-	    || ! command -v redis-benchmark >/dev/null 2>&1; then \
-	  echo "make deps: installing libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config"; \
+	    || ! command -v redis-benchmark >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then \
+	  echo "make deps: installing libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config openssl"; \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config >/dev/null; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config openssl >/dev/null; \
 	else echo "make deps: libhiredis-dev, libjemalloc-dev and redis-server present"; fi
 
 ## deps-prometheus: install Debian's prometheus when missing (only test-prometheus needs it)

@@ -1,8 +1,11 @@
 import FraudCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 import RedisClient
 import ServiceLifecycle
 import UnixSignals
@@ -148,11 +151,12 @@ public struct ScoringServer: Sendable {
         ApprovalsRoutes(admission: admission, control: control).add(to: router)
         OperationsRoutes(admission: admission, control: control).add(to: router)
         let logger = self.logger
+        // Connection hygiene: an idle connection, or one whose request never completes, is closed after the idle
+        // timeout (the timer restarts only on whole request parts, not on trickled bytes); at most --max-connections.
+        let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds))))
         let application = Application(
             router: router,
-            // Connection hygiene: an idle connection, or one whose request never completes, is closed after the idle
-            // timeout (the timer restarts only on whole request parts, not on trickled bytes); at most --max-connections.
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds)))),
+            server: try Self.tls(configuration).map { try .tls(http, tlsConfiguration: $0) } ?? http,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "fraudstream",
                 availableConnectionsDelegate: .maximum(configuration.maxConnections, logger: logger)),
@@ -203,5 +207,24 @@ public struct ScoringServer: Sendable {
         return Assembly(
             group: ServiceGroup(configuration: groupConfiguration), admission: admission, metrics: metrics,
             address: "\(configuration.host):\(configuration.port)")
+    }
+
+    /// The server's TLS configuration (`--tls-cert`, `--tls-key`, `--tls-client-ca`), nil for plain HTTP; a missing or
+    /// malformed file is one readable error.
+    static func tls(_ configuration: ServeConfiguration) throws -> TLSConfiguration? {
+        guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return nil }
+        do {
+            var tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            tls.minimumTLSVersion = .tlsv12
+            if let clientCA = configuration.tlsClientCA {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
+                tls.certificateVerification = .noHostnameVerification
+            }
+            return tls
+        } catch {
+            throw FraudError(.invalidSetting, "cannot use the TLS files (--tls-cert \(certificate), --tls-key \(key)\(configuration.tlsClientCA.map { ", --tls-client-ca \($0)" } ?? "")): \(error)")
+        }
     }
 }

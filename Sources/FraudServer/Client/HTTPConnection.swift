@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import NIOPosix
 
 /// One keep-alive HTTP/1.1 connection to the scoring API, for the load test and the tests: requests are
@@ -41,15 +42,19 @@ public final class HTTPConnection: Sendable {
         self.headers = headers
     }
 
-    /// Connects to `host:port`; `headers` go with every request.
+    /// Connects to `host:port` (over TLS with `tls`); `headers` go with every request.
     public static func connect(
-        host: String, port: Int, timeoutMilliseconds: Int64 = 2_000, headers: [(String, String)] = []
+        host: String, port: Int, timeoutMilliseconds: Int64 = 2_000, headers: [(String, String)] = [], tls: TLSConfiguration? = nil
     ) async throws -> HTTPConnection {
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.milliseconds(timeoutMilliseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ResponseCollector())
                 }

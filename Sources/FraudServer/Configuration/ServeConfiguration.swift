@@ -29,6 +29,11 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var jwtAudience: String?
     /// The claim holding a token's scopes (`JWT_SCOPE_CLAIM`, default `scope`).
     public var jwtScopeClaim = "scope"
+    /// HTTPS: the server's certificate chain and private key, PEM files (`TLS_CERT`, `TLS_KEY`); nil: plain HTTP.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// Client certificates signed by this CA (PEM) are required (`TLS_CLIENT_CA`): mutual TLS.
+    public var tlsClientCA: String?
     /// Most transactions per lane round trip (`API_BATCH_SIZE`).
     public var batchSize = 128
     /// Scoring lanes, each with its own Redis connection; one user always goes to the same one (`FETCHERS`).
@@ -146,6 +151,15 @@ public struct ServeConfiguration: Sendable, Equatable {
         configuration.jwtIssuer = settings.string(ServeSettings.jwtIssuer)
         configuration.jwtAudience = settings.string(ServeSettings.jwtAudience)
         if let claim = settings.string(ServeSettings.jwtScopeClaim), !claim.isEmpty { configuration.jwtScopeClaim = claim }
+        configuration.tlsCertificate = settings.string(ServeSettings.tlsCertificate).flatMap { $0.isEmpty ? nil : $0 }
+        configuration.tlsKey = settings.string(ServeSettings.tlsKey).flatMap { $0.isEmpty ? nil : $0 }
+        configuration.tlsClientCA = settings.string(ServeSettings.tlsClientCA).flatMap { $0.isEmpty ? nil : $0 }
+        if (configuration.tlsCertificate == nil) != (configuration.tlsKey == nil) {
+            throw FraudError(.invalidSetting, "--tls-cert and --tls-key go together: the certificate chain and its private key (PEM files)")
+        }
+        if configuration.tlsClientCA != nil, configuration.tlsCertificate == nil {
+            throw FraudError(.invalidSetting, "--tls-client-ca needs --tls-cert and --tls-key: client certificates are checked over HTTPS")
+        }
         if configuration.jwksFile != nil, (configuration.jwtIssuer ?? "").isEmpty || (configuration.jwtAudience ?? "").isEmpty {
             throw FraudError(.invalidSetting, "--jwks needs --jwt-issuer and --jwt-audience: a token is accepted only from that issuer, for that audience")
         }
@@ -186,6 +200,10 @@ public enum ServeSettings {
     public static let jwtIssuer = Setting("JWT_ISSUER", flag: "jwt-issuer")
     public static let jwtAudience = Setting("JWT_AUDIENCE", flag: "jwt-audience")
     public static let jwtScopeClaim = Setting("JWT_SCOPE_CLAIM", flag: "jwt-scope-claim")
+    /// HTTPS: certificate chain, private key, and the CA of required client certificates.
+    public static let tlsCertificate = Setting("TLS_CERT", flag: "tls-cert")
+    public static let tlsKey = Setting("TLS_KEY", flag: "tls-key")
+    public static let tlsClientCA = Setting("TLS_CLIENT_CA", flag: "tls-client-ca")
     /// Transactions per lane round trip.
     public static let batchSize = Setting("API_BATCH_SIZE", flag: "batch-size")
     /// How long first decisions are kept for retries.

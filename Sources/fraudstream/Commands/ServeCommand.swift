@@ -51,6 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The aud a JWT must include (required with --jwks) [JWT_AUDIENCE].") var jwtAudience: String?
     @Option(help: "The claim with a JWT's scopes: score, read, admin (or fraudstream:score …), space-separated or an array [JWT_SCOPE_CLAIM] (default scope).")
     var jwtScopeClaim: String?
+    @Option(help: "HTTPS: the server's certificate chain, a PEM file (with --tls-key) [TLS_CERT] (default: plain HTTP).") var tlsCert: String?
+    @Option(help: "HTTPS: the private key of --tls-cert, a PEM file [TLS_KEY].") var tlsKey: String?
+    @Option(help: "Require client certificates signed by this CA, a PEM file (mutual TLS; with --tls-cert) [TLS_CLIENT_CA].") var tlsClientCa: String?
     @Option(help: "keys: every endpoint but /healthz, /readyz and /openapi.json needs Authorization: Bearer <API key> (fraudstream apikeys create); off: none does, for local demos only (logged as a warning, shown by /readyz) [API_AUTH] (default keys).")
     var auth: String?
     @Option(parsing: .unconditional, help: "Most transactions per lane round trip [API_BATCH_SIZE] (default 128).")
@@ -75,7 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
             ServeSettings.deadlineMilliseconds: deadlineMs.map(String.init), ServeSettings.onTimeout: onTimeout, ServeSettings.auth: auth,
             ServeSettings.idleTimeoutMilliseconds: idleTimeoutMs.map(String.init), ServeSettings.maxConnections: maxConnections.map(String.init),
             ServeSettings.adminRateLimit: adminRateLimit.map(String.init), ServeSettings.jwksFile: jwks, ServeSettings.jwtIssuer: jwtIssuer,
-            ServeSettings.jwtAudience: jwtAudience, ServeSettings.jwtScopeClaim: jwtScopeClaim,
+            ServeSettings.jwtAudience: jwtAudience, ServeSettings.jwtScopeClaim: jwtScopeClaim, ServeSettings.tlsCertificate: tlsCert,
+            ServeSettings.tlsKey: tlsKey, ServeSettings.tlsClientCA: tlsClientCa,
             ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
             ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
             ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init),
@@ -91,10 +95,11 @@ struct ServeCommand: AsyncParsableCommand {
         try bootstrapLogging(settings)
         let logger = Logger(label: "fraudstream.serve")
         let host = configuration.host
+        let scheme = configuration.tlsCertificate == nil ? "http" : "https"
         let server = ScoringServer(configuration: configuration, redis: try connection.configuration(settings), logger: logger)
         let assembly = try await server.assemble { port in
             // One line on standard output, for scripts: where to send requests.
-            printLine("listening on http://\(host):\(port)")
+            printLine("listening on \(scheme)://\(host):\(port)")
         }
         try await assembly.run()
         let counts = assembly.admission.answerCounts
