@@ -37,11 +37,14 @@ struct ConnectionHygieneTests {
     @Test func halfSentRequestsAndIdleConnectionsAreClosedWhileAGoodClientIsAnswered() async throws {
         try await ScoringAPIHarness.with(configure: { $0.idleTimeoutMilliseconds = 1_000 }) { api in
             // 2,000 slowloris connections: a request line and part of a header, never finished.
-            var slow: [Int32] = []
-            defer { for fd in slow { close(fd) } }
-            for _ in 0..<2_000 {
-                if let fd = Self.openSocket(port: api.port, sending: "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le") { slow.append(fd) }
+            // (Opened on a thread of their own: connect() blocks while the server's accept backlog is full.)
+            let port = api.port
+            let slow = try await offThePool {
+                (0..<2_000).compactMap { _ in
+                    Self.openSocket(port: port, sending: "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+                }
             }
+            defer { for fd in slow { close(fd) } }
             #expect(slow.count == 2_000)
             // A well-behaved client is answered meanwhile.
             let client = try await api.connect()

@@ -18,7 +18,12 @@ struct HTTPSTests {
         var clientCertificate: String { directory.appendingPathComponent("client.pem").path }
         var clientKey: String { directory.appendingPathComponent("client.key").path }
 
-        static func make() throws -> Certificates {
+        /// Made on a thread of their own (openssl is waited for).
+        static func make() async throws -> Certificates {
+            try await offThePool { try makeBlocking() }
+        }
+
+        static func makeBlocking() throws -> Certificates {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fraudstream-tls-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try "subjectAltName=IP:127.0.0.1\n".write(to: directory.appendingPathComponent("san.ext"), atomically: true, encoding: .utf8)
@@ -56,7 +61,7 @@ struct HTTPSTests {
     }
 
     @Test func httpsAnswersAndPlainHTTPDoesNot() async throws {
-        let certificates = try Certificates.make()
+        let certificates = try await Certificates.make()
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
         try await ScoringAPIHarness.with(configure: {
             $0.tlsCertificate = certificates.serverCertificate
@@ -75,7 +80,7 @@ struct HTTPSTests {
     }
 
     @Test func mutualTLSRequiresAClientCertificateFromTheCA() async throws {
-        let certificates = try Certificates.make()
+        let certificates = try await Certificates.make()
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
         try await ScoringAPIHarness.with(configure: {
             $0.tlsCertificate = certificates.serverCertificate
