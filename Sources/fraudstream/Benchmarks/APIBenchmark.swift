@@ -59,17 +59,17 @@ struct APIBenchmark {
             let output = Pipe()
             process.standardOutput = output
             try process.run()
-            let lines = Task.detached { () -> Int? in
-                // Blocking reads, on a thread of their own (detached), until the one line serve prints.
+            // Blocking reads, on a thread of their own (never the cooperative pool), until the one line serve prints.
+            let port = await onOwnThread { () -> Int? in
                 var text = ""
                 while true {
                     let data = output.fileHandleForReading.availableData
                     if data.isEmpty { return nil }
                     text += String(decoding: data, as: UTF8.self)
-                    if let match = text.firstMatch(of: #/listening on http://[^:]+:(\d+)/#) { return Int(match.1) }
+                    if let match = text.firstMatch(of: #/listening on https?://[^:]+:(\d+)/#) { return Int(match.1) }
                 }
             }
-            guard let port = await lines.value else {
+            guard let port else {
                 throw FraudError(.failedCheck, "fraudstream serve exited before listening (status \(process.terminationStatus))")
             }
             return ServeProcess(process: process, port: port)
@@ -171,7 +171,7 @@ struct APIBenchmark {
             let output = Pipe()
             process.standardOutput = output
             try process.run()
-            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+            let data = await onOwnThread { output.fileHandleForReading.readDataToEndOfFile() }
             await WorkerProcesses.waitForExit([process])
             let text = String(decoding: data, as: UTF8.self)
             if let match = text.firstMatch(of: #/Requests/sec:\s+([0-9.]+)/#), let rate = Double(match.1) {
@@ -255,5 +255,12 @@ enum WrkScript {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fraudstream-wrk-\(getpid()).lua").path
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+}
+
+/// Runs blocking work (a child's pipe read to its end) on a thread of its own, never on the cooperative pool.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: work()) }
     }
 }
