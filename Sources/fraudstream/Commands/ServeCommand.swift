@@ -14,14 +14,17 @@ struct ServeCommand: AsyncParsableCommand {
             Every flag has an environment twin (in brackets) and a default. Requests are gathered into micro-batches \
             per lane and scored with the worker's features, model and rules; a request whose features are not there \
             within --deadline-ms is answered from the transaction alone with the --on-timeout decision and the \
-            reason degraded. Past --max-in-flight transactions the server answers 503 with Retry-After. The same \
+            reason degraded. Past what its lanes decide within the deadline (a learned bound, at most --max-in-flight) the server \
+            answers 503 with Retry-After. The same \
             transaction_id sent again gets its first decision back and counts nothing twice. Every decision is \
             appended to the results stream with source=api. On SIGINT/SIGTERM the server stops accepting, finishes \
             the requests in flight, records their decisions, flushes statistics and exits 0.
 
             Endpoints: POST /v1/score[?explain=true], POST /v1/score/batch, POST / (the Redis tutorial's \
-            clean/ip_blacklist/click_spam), PUT/DELETE/GET /v1/blocklist/ip/{ip}, GET /healthz, GET /readyz, \
-            GET /v1/models/current, GET /openapi.json.
+            clean/ip_blacklist/click_spam), PUT/DELETE/GET /v1/blocklist/ip/{ip}, GET /v1/approvals, \
+            POST /v1/approvals/{id}/approve|reject, GET /healthz, GET /readyz, GET /v1/models/current, GET /metrics, \
+            GET /openapi.json. Every endpoint but /healthz, /readyz and /openapi.json needs Authorization: Bearer with an \
+            API key (fraudstream apikeys create) or a JWT (--jwks) that has its scope, unless --auth off.
             """
     )
 
@@ -33,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     var host: String?
     @Option(parsing: .unconditional, help: "Port to listen on [PORT] (default 8080; 0 picks a free one).")
     var port: Int?
-    @Option(parsing: .unconditional, help: "Most transactions admitted and not yet decided; past it 503 with Retry-After [API_MAX_IN_FLIGHT] (default 4096).")
+    @Option(parsing: .unconditional, help: "The most transactions ever admitted and not yet decided: the ceiling of the learned admission bound (past the bound, 503 with Retry-After) [API_MAX_IN_FLIGHT] (default 4096).")
     var maxInFlight: Int?
     @Option(parsing: .unconditional, help: "How long a request waits for its features before a degraded answer, ms [DEADLINE_MS] (default 20).")
     var deadlineMs: Int?
