@@ -18,22 +18,50 @@ public final class RedisServer: @unchecked Sendable {
     public let password: String?
     /// Extra `redis-server` arguments it was started with.
     public let extraArguments: [String]
+    /// With TLS, the certificates it serves (``port`` is then its TLS port and it has no plaintext port).
+    public let certificates: TestCertificates?
+    /// Whether it refuses TLS clients without a certificate signed by the test CA.
+    public let requiresClientCertificates: Bool
     private let lock = NSLock()
     private var processID: pid_t?
 
-    private init(port: Int, directory: URL, password: String?, extraArguments: [String]) {
+    private init(
+        port: Int, directory: URL, password: String?, extraArguments: [String], certificates: TestCertificates?,
+        requiresClientCertificates: Bool
+    ) {
         self.port = port
         self.directory = directory
         self.password = password
         self.extraArguments = extraArguments
+        self.certificates = certificates
+        self.requiresClientCertificates = requiresClientCertificates
     }
 
     /// The server's process id while it runs (to pause it with SIGSTOP in tests).
     public var processIdentifier: pid_t? { lock.withLock { processID } }
 
-    /// A client configuration that reaches this server.
+    /// A client configuration that reaches this server (over TLS, trusting the test CA, when it has TLS).
     public var configuration: RedisConfiguration {
-        RedisConfiguration(host: "127.0.0.1", port: port, password: password)
+        var configuration = RedisConfiguration(host: "127.0.0.1", port: port, password: password)
+        if let certificates {
+            configuration.tls = RedisTLS(
+                caFile: certificates.ca, certificateFile: certificates.clientCertificate, keyFile: certificates.clientKey,
+                serverName: certificates.serverName)
+        }
+        return configuration
+    }
+
+    /// The URL of ``configuration``, for a child process (`rediss://` with TLS; the CA and client files then go in
+    /// `--redis-ca`, `--redis-cert` and `--redis-key`, see ``tlsArguments``).
+    public var url: String {
+        (certificates == nil ? "redis://" : "rediss://") + (password.map { ":\($0)@" } ?? "") + "127.0.0.1:\(port)"
+    }
+
+    /// The command-line flags a child needs for ``url``'s TLS: the CA and the client certificate.
+    public var tlsArguments: [String] {
+        guard let certificates else { return [] }
+        return ["--redis-ca", certificates.ca, "--redis-cert", certificates.clientCertificate, "--redis-key", certificates.clientKey]
+            + (certificates.serverName.map { ["--redis-tls-server-name", $0] } ?? [])
     }
 
     /// The Unix socket path when started with `unixSocket: true`.
@@ -54,8 +82,12 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     /// Starts a server on a free port and waits until it answers `PING`.
+    ///
+    /// With `tls`, it listens only on a TLS port, with the given certificates; `requireClientCertificates` makes it
+    /// refuse clients without one signed by the test CA (`tls-auth-clients yes`).
     public static func start(
-        password: String? = nil, unixSocket: Bool = false, extraArguments: [String] = [], portChooser: (() throws -> Int)? = nil
+        password: String? = nil, unixSocket: Bool = false, extraArguments: [String] = [], portChooser: (() throws -> Int)? = nil,
+        tls certificates: TestCertificates? = nil, requireClientCertificates: Bool = false
     ) async throws -> RedisServer {
         let binary = try locateBinary()
         var lastError: any Error = StartError(description: "redis-server did not start")
@@ -65,7 +97,8 @@ public final class RedisServer: @unchecked Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = RedisServer(
                 port: try (portChooser ?? freePort)(), directory: directory, password: password,
-                extraArguments: extraArguments + (unixSocket ? ["--unixsocket", directory.path + "/redis.sock"] : []))
+                extraArguments: extraArguments + (unixSocket ? ["--unixsocket", directory.path + "/redis.sock"] : []),
+                certificates: certificates, requiresClientCertificates: requireClientCertificates)
             do {
                 try await server.launch(binary: binary)
                 return server
@@ -83,8 +116,14 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     private func launch(binary: String) async throws {
-        var arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path,
+        var arguments = certificates.map {
+            [
+                "--port", "0", "--tls-port", String(port), "--tls-cert-file", $0.serverCertificate, "--tls-key-file", $0.serverKey,
+                "--tls-ca-cert-file", $0.ca, "--tls-auth-clients", requiresClientCertificates ? "yes" : "optional",
+            ]
+        } ?? ["--port", String(port)]
+        arguments += [
+            "--bind", "127.0.0.1", "--dir", directory.path,
             "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--logfile", directory.appendingPathComponent("redis.log").path,
         ]

@@ -10,6 +10,14 @@ public enum Settings {
     public static let redisPort = Setting("REDIS_PORT")
     /// `REDIS_PASSWORD`.
     public static let redisPassword = Setting("REDIS_PASSWORD")
+    /// `REDIS_CA`: PEM CA that signed the Redis server's certificate (`rediss://` only; default the system's roots).
+    public static let redisCA = Setting("REDIS_CA", flag: "redis-ca")
+    /// `REDIS_CERT`: PEM client certificate for Redis servers that want one (mutual TLS).
+    public static let redisCertificate = Setting("REDIS_CERT", flag: "redis-cert")
+    /// `REDIS_KEY`: PEM key of the client certificate.
+    public static let redisKey = Setting("REDIS_KEY", flag: "redis-key")
+    /// `REDIS_TLS_SERVER_NAME`: the name the Redis server's certificate must carry (default the host).
+    public static let redisTLSServerName = Setting("REDIS_TLS_SERVER_NAME", flag: "redis-tls-server-name")
     /// Partitions of the input stream: `<stream>:{p<i>}` for i in 0..<N, a user's transactions in partition
     /// CRC16(user_id) mod N.
     public static let partitions = Setting("PARTITIONS", flag: "partitions")

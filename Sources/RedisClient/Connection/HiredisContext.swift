@@ -27,7 +27,12 @@ final class HiredisContext {
         let pointer: UnsafeMutablePointer<redisContext>?
         switch configuration.endpoint {
         case .tcp(let host, let port):
-            pointer = redisConnectWithTimeout(host, Int32(port), timeout)
+            if let tls = configuration.tls {
+                let bridge = try TLSBridge.open(host: host, port: port, tls: tls, configuration: configuration)
+                pointer = redisConnectFd(bridge.fileDescriptor)
+            } else {
+                pointer = redisConnectWithTimeout(host, Int32(port), timeout)
+            }
         case .unix(let path):
             pointer = redisConnectUnixWithTimeout(path, timeout)
         }

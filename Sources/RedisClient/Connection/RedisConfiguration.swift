@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where and how to connect: endpoint, credentials, database and timeouts.
 ///
 /// Built from `REDIS_URL` (`redis://[user:password@]host:port[/db]` or `unix:///path[?db=N]`), or from
@@ -29,6 +31,8 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var clientName: String?
     /// Whether the server is a Redis Cluster node whose cluster the connection routes over (`REDIS_CLUSTER`).
     public var clusterMode: ClusterMode = .automatic
+    /// TLS to the server (`rediss://`), `nil` for plaintext. TCP endpoints only.
+    public var tls: RedisTLS?
 
     /// How a connection treats Redis Cluster.
     public enum ClusterMode: Sendable, Equatable {
@@ -107,11 +111,16 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
             }
             return
         }
-        guard url.hasPrefix("redis://") else {
-            if url.hasPrefix("rediss://") { throw invalid("TLS (rediss://) is not supported by hiredis 0.14") }
-            throw invalid("expected redis://[user:password@]host:port[/db] or unix:///path")
+        let scheme: String
+        if url.hasPrefix("redis://") {
+            scheme = "redis://"
+        } else if url.hasPrefix("rediss://") {
+            scheme = "rediss://"
+            tls = RedisTLS()
+        } else {
+            throw invalid("expected redis://[user:password@]host:port[/db], rediss://… (TLS) or unix:///path")
         }
-        var rest = Substring(url.dropFirst("redis://".count))
+        var rest = Substring(url.dropFirst(scheme.count))
         if let at = rest.lastIndex(of: "@") {
             try Self.parseCredentials(rest[..<at], into: &self, invalid: invalid)
             rest = rest[rest.index(after: at)...]
@@ -179,8 +188,34 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Reads `REDIS_URL`, else `REDIS_HOST` / `REDIS_PORT` / `REDIS_PASSWORD`, else the local development server.
+    /// Reads `REDIS_URL`, else `REDIS_HOST` / `REDIS_PORT` / `REDIS_PASSWORD`, else the local development server;
+    /// then the TLS files `REDIS_CA`, `REDIS_CERT`, `REDIS_KEY` and `REDIS_TLS_SERVER_NAME`, which need a `rediss://` URL.
     public static func fromEnvironment(_ environment: [String: String]) throws(RedisError) -> RedisConfiguration {
+        var configuration = try endpointFromEnvironment(environment)
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let named = [("REDIS_CA", "--redis-ca"), ("REDIS_CERT", "--redis-cert"), ("REDIS_KEY", "--redis-key"),
+                     ("REDIS_TLS_SERVER_NAME", "--redis-tls-server-name")].filter { value($0.0) != nil }
+        guard !named.isEmpty else { return configuration }
+        guard var tls = configuration.tls else {
+            throw RedisError(
+                code: .invalidConfiguration,
+                message: "\(named.map { "\($0.1) (\($0.0))" }.joined(separator: ", ")) needs TLS: use a rediss:// URL, not \(configuration)")
+        }
+        tls.caFile = value("REDIS_CA")
+        tls.certificateFile = value("REDIS_CERT")
+        tls.keyFile = value("REDIS_KEY")
+        tls.serverName = value("REDIS_TLS_SERVER_NAME")
+        if (tls.certificateFile == nil) != (tls.keyFile == nil) {
+            throw RedisError(code: .invalidConfiguration, message: "a Redis client certificate needs both --redis-cert (REDIS_CERT) and --redis-key (REDIS_KEY)")
+        }
+        for file in [tls.caFile, tls.certificateFile, tls.keyFile].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: file) {
+            throw RedisError(code: .invalidConfiguration, message: "cannot read the Redis TLS file \(file)")
+        }
+        configuration.tls = tls
+        return configuration
+    }
+
+    private static func endpointFromEnvironment(_ environment: [String: String]) throws(RedisError) -> RedisConfiguration {
         if let url = environment["REDIS_URL"], !url.isEmpty {
             var configuration = try RedisConfiguration(url: url)
             if configuration.password == nil, let password = environment["REDIS_PASSWORD"], !password.isEmpty {
@@ -212,7 +247,7 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         switch endpoint {
         case .tcp(let host, let port):
             let shownHost = host.contains(":") ? "[\(host)]" : host
-            return "redis://\(user)\(shownHost):\(port)" + (database != 0 ? "/\(database)" : "")
+            return (tls == nil ? "redis://" : "rediss://") + "\(user)\(shownHost):\(port)" + (database != 0 ? "/\(database)" : "")
         case .unix(let path):
             return "unix://\(path)" + (database != 0 ? "?db=\(database)" : "")
         }

@@ -186,9 +186,16 @@ public actor RedisConnection {
         if let name = configuration.clientName {
             setup.append(RedisCommand("CLIENT", "SETNAME", name))
         }
-        guard !setup.isEmpty else { return context }
+        // Something is always asked: a server that closes at once (a TLS port spoken to in plaintext) fails here, with a hint.
+        if setup.isEmpty { setup.append(RedisCommand("PING")) }
         let outcome = context.execute(setup)
-        if let failure = outcome.failure { throw failure }
+        if var failure = outcome.failure {
+            if failure.code == .connectionLost, configuration.tls == nil, case .tcp = configuration.endpoint {
+                failure.code = .connectionFailed
+                failure.message = "\(configuration) closed the connection at once: if it is a TLS port, use rediss:// (\(failure.message))"
+            }
+            throw failure
+        }
         for (command, reply) in zip(setup, outcome.replies) {
             if let message = reply.errorMessage {
                 if message.hasPrefix("NOAUTH") {
