@@ -37,7 +37,9 @@ public final class RedisCluster: Sendable {
     }
 
     /// Starts the nodes, creates the cluster and waits until every node reports `cluster_state:ok`.
-    public static func start(primaries: Int = 3, replicasPerPrimary: Int = 1, nodeTimeoutMilliseconds: Int = 2_000) async throws -> RedisCluster {
+    public static func start(
+        primaries: Int = 3, replicasPerPrimary: Int = 1, nodeTimeoutMilliseconds: Int = 2_000, tls certificates: TestCertificates? = nil
+    ) async throws -> RedisCluster {
         var nodes: [RedisServer] = []
         do {
             for _ in 0..<(primaries * (1 + replicasPerPrimary)) {
@@ -45,8 +47,8 @@ public final class RedisCluster: Sendable {
                     extraArguments: [
                         "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                         "--cluster-node-timeout", String(nodeTimeoutMilliseconds), "--cluster-require-full-coverage", "yes",
-                    ],
-                    portChooser: freeClusterPort))
+                    ] + (certificates == nil ? [] : ["--tls-cluster", "yes", "--tls-replication", "yes"]),
+                    portChooser: freeClusterPort, tls: certificates))
             }
             let cluster = RedisCluster(nodes: nodes)
             try await cluster.create(replicasPerPrimary: replicasPerPrimary)
@@ -62,7 +64,10 @@ public final class RedisCluster: Sendable {
         let cli = try Self.locate("redis-cli")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: cli)
-        process.arguments = ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
+        let tls = nodes[0].certificates.map {
+            ["--tls", "--cacert", $0.ca, "--cert", $0.clientCertificate, "--key", $0.clientKey]
+        } ?? []
+        process.arguments = tls + ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
             + ["--cluster-replicas", String(replicasPerPrimary), "--cluster-yes"]
         let output = Pipe()
         process.standardOutput = output
@@ -124,9 +129,9 @@ public final class RedisCluster: Sendable {
 
 /// Runs `body` with a fresh local cluster (3 primaries, 3 replicas) and stops it afterwards, also when `body` throws.
 public func withRedisCluster<T>(
-    primaries: Int = 3, replicasPerPrimary: Int = 1, _ body: (RedisCluster) async throws -> T
+    primaries: Int = 3, replicasPerPrimary: Int = 1, tls certificates: TestCertificates? = nil, _ body: (RedisCluster) async throws -> T
 ) async throws -> T {
-    let cluster = try await RedisCluster.start(primaries: primaries, replicasPerPrimary: replicasPerPrimary)
+    let cluster = try await RedisCluster.start(primaries: primaries, replicasPerPrimary: replicasPerPrimary, tls: certificates)
     do {
         let result = try await body(cluster)
         await cluster.stop()

@@ -62,6 +62,34 @@ struct ClusterRunTests {
         }
     }
 
+    @Test func aClusterOverTLSServesTheWorker() async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        try await withRedisCluster(tls: certificates) { cluster in
+            let redisArguments = ["--redis-url", cluster.nodes[0].url, "--cluster"] + cluster.nodes[0].tlsArguments
+            let prepare = try await FraudStreamBinary.run(["prepare", "--users", "200", "--days", "2", "--trees", "10"] + redisArguments)
+            #expect(prepare.status == 0, "\(prepare.standardError)")
+            let count = 800
+            let generate = try await FraudStreamBinary.run(["generate", "--count", String(count), "--tps", "5000", "--run-id", "tls"] + redisArguments)
+            #expect(generate.status == 0, "\(generate.standardError)")
+            let redis = try await RedisConnection.connect(cluster.configuration)
+            #expect(await redis.isCluster)
+            let streams = StreamNames(namespace: "fraud", partition: 0)
+            try await ChildProcess.run(["worker", "--consumer-name", "tls-worker", "--block-ms", "100"] + redisArguments) { worker in
+                try await waitUntil("every transaction has a result", timeout: .seconds(60)) {
+                    try await redis.send(RedisCommand("XLEN", streams.results)).int == count
+                }
+                worker.send(SIGTERM)
+                #expect(try await worker.waitForExit() == .exited(0), "stderr: \(worker.standardError)")
+            }
+            // The users' state is spread over every primary, each reached over TLS.
+            for primary in try await redis.primaryConnections() {
+                #expect(primary.configuration.tls != nil)
+                #expect(try await Keyspace(namespace: "fraud").keys(matching: "fraud:{u*}:window", on: primary).count > 10)
+            }
+        }
+    }
+
     @Test func fourPartitionsSpreadOverThePrimariesAndEveryTransactionHasOneResult() async throws {
         try await withRedisCluster { cluster in
             let redisArguments = ["--redis-url", "redis://127.0.0.1:\(cluster.nodes[0].port)", "--cluster", "--partitions", "4"]

@@ -98,9 +98,17 @@ public struct RedisDoctor: Sendable {
                 detail: "off: anyone who reaches this port can read and write transactions"))
         }
 
-        findings.append(Finding(
-            severity: .warn, check: "tls",
-            detail: "off: traffic to Redis is not encrypted (this build has no rediss://); keep Redis on a private network"))
+        if let tls = connection.configuration.tls {
+            let trust = tls.caFile.map { "server certificate verified against \($0)" } ?? "server certificate verified against the system's trust roots"
+            let client = tls.certificateFile != nil ? ", client certificate \(tls.certificateFile!)" : ""
+            findings.append(Finding(severity: .ok, check: "tls", detail: "on (rediss://: \(trust)\(client))"))
+        } else if case .unix = connection.configuration.endpoint {
+            findings.append(Finding(severity: .ok, check: "tls", detail: "off: a Unix socket does not leave this machine"))
+        } else {
+            findings.append(Finding(
+                severity: .warn, check: "tls",
+                detail: "off: traffic to Redis is not encrypted; use rediss:// with --redis-ca, or keep Redis on a private network"))
+        }
         if let namespace {
             findings.append(contentsOf: try await securityFindings(namespace: namespace, connection))
         }
