@@ -352,4 +352,37 @@ struct DrainBenchmark {
             table.add("  worker CPU per tx", String(format: "%.1f", median(samples[index].map(\.workerMicroseconds))), "µs", "all workers")
         }
     }
+
+    /// The same drain over plaintext and over TLS to one server (its plain and its TLS port), interleaved in pairs.
+    func compareTLS(tlsConfiguration: RedisConfiguration, into table: inout BenchTable, repeats: Int) async throws {
+        var model: ModelRecord?
+        var scratch = BenchTable()
+        var overTLS = self
+        overTLS.configuration = tlsConfiguration
+        let runs = [("plaintext", self), ("TLS (rediss://, in-process bridge)", overTLS)]
+        var samples: [[Sample]] = Array(repeating: [], count: runs.count)
+        for _ in 0..<max(1, repeats) {
+            for (index, run) in runs.enumerated() {
+                samples[index].append(try await run.1.sample(model: &model, table: &scratch))
+            }
+        }
+        let plain = median(samples[0].map(\.drainPerSecond))
+        let plainWorker = median(samples[0].map(\.workerMicroseconds))
+        let plainRedis = median(samples[0].map(\.redisMicroseconds))
+        for (index, run) in runs.enumerated() {
+            let rate = median(samples[index].map(\.drainPerSecond))
+            let worker = median(samples[index].map(\.workerMicroseconds))
+            let redis = median(samples[index].map(\.redisMicroseconds))
+            table.add(
+                "drain, \(run.0)", grouped(rate), "tx/s",
+                (index == 0 ? "median of \(samples[index].count)" : String(format: "%.0f%% of plaintext; target at least 70%%", 100 * rate / max(plain, 1)))
+                    + "; \(samples[index].last?.results ?? 0) results, \(samples[index].last?.pending ?? 0) pending")
+            table.add(
+                "  worker CPU per tx", String(format: "%.1f", worker), "µs",
+                index == 0 ? "getrusage" : String(format: "%.2f× plaintext", worker / max(plainWorker, 0.001)))
+            table.add(
+                "  Redis CPU per tx", String(format: "%.1f", redis), "µs",
+                index == 0 ? "INFO cpu" : String(format: "%.2f× plaintext", redis / max(plainRedis, 0.001)))
+        }
+    }
 }

@@ -17,11 +17,13 @@ struct BenchCommand: AsyncParsableCommand {
             each process and of Redis per decision and their ratios; the server's capacity with 16 connections, by wrk \
             when installed; latency at 40% of it), observability (the same \
             drain without fraud counts over time, with them, and with them plus /metrics scraped every second, interleaved), \
-            cluster (the drain on the single server and on a local 3-primary Redis Cluster with 1 and 2 workers, interleaved).
+            cluster (the drain on the single server and on a local 3-primary Redis Cluster with 1 and 2 workers, interleaved), \
+            tls (the drain over plaintext and over rediss:// to one server with both ports, interleaved; certificates made \
+            with openssl).
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster (the last two not in all), or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster, tls (the last three not in all), or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -74,8 +76,8 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--requests, --pipeline, --clients, --repeats and --drain-repeats must be positive")
         }
         let suites = suite.split(separator: ",").map(String.init)
-        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster"].contains) else {
-            throw ValidationError("--suite must be client, drain, api, observability, cluster or all (comma-separated), not '\(suite)'")
+        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls"].contains) else {
+            throw ValidationError("--suite must be client, drain, api, observability, cluster, tls or all (comma-separated), not '\(suite)'")
         }
     }
 
@@ -125,6 +127,9 @@ struct BenchCommand: AsyncParsableCommand {
                 throw error
             }
         }
+        if suites.contains("tls") {
+            try await compareTLS(into: &table)
+        }
         if suites.contains("observability") {
             let worker = drainWorker
             try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers)
@@ -132,5 +137,27 @@ struct BenchCommand: AsyncParsableCommand {
         }
         print(table.render())
         if let server { await server.stop() }
+    }
+
+    /// The drain over plaintext and over TLS, against a private server listening on both ports.
+    private func compareTLS(into table: inout BenchTable) async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        let tlsPort = try RedisServer.freePort()
+        let server = try await RedisServer.start(extraArguments: [
+            "--tls-port", String(tlsPort), "--tls-cert-file", certificates.serverCertificate, "--tls-key-file", certificates.serverKey,
+            "--tls-ca-cert-file", certificates.ca, "--tls-auth-clients", "no",
+        ])
+        do {
+            var tls = server.configuration
+            tls.endpoint = .tcp(host: "127.0.0.1", port: tlsPort)
+            tls.tls = RedisTLS(caFile: certificates.ca)
+            try await DrainBenchmark(configuration: server.configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
+                .compareTLS(tlsConfiguration: tls, into: &table, repeats: drainRepeats)
+            await server.stop()
+        } catch {
+            await server.stop()
+            throw error
+        }
     }
 }
