@@ -191,13 +191,17 @@ struct FunctionContractTests {
         let offsets = shape.offsets("6.6.6.6").map { "#\($0)" }
         let add = BloomAddCall(counters: counters, shape: shape).command("6.6.6.6")
         #expect(FunctionCallParts(add).function == BloomAddCall.function)
-        #expect(FunctionCallParts(add).keys == [counters])
-        #expect(FunctionCallParts(add).arguments == offsets)
+        let members = FeatureKeys(namespace: "fraud").ipBlocklistMembers
+        #expect(FunctionCallParts(add).keys == [counters, members])
+        #expect(HashSlot.of(members) == HashSlot.of(counters))
+        #expect(FunctionCallParts(add).arguments == ["1", "6.6.6.6"] + offsets)
+        #expect(FunctionCallParts(add).argument(BloomAddCall.Argument.source.rawValue) == "1")
+        #expect(FunctionCallParts(add).argument(BloomAddCall.Argument.item.rawValue) == "6.6.6.6")
         #expect(FunctionCallParts(add).argument(BloomAddCall.Argument.firstOffset.rawValue) == offsets[0])
         let remove = BloomRemoveCall(counters: counters, shape: shape)
         #expect(FunctionCallParts(remove.command("6.6.6.6")).function == BloomRemoveCall.function)
-        #expect(FunctionCallParts(remove.command("6.6.6.6")).keys == [counters])
-        #expect(FunctionCallParts(remove.command("6.6.6.6")).arguments == offsets)
+        #expect(FunctionCallParts(remove.command("6.6.6.6")).keys == [counters, members])
+        #expect(FunctionCallParts(remove.command("6.6.6.6")).arguments == ["3", "6.6.6.6"] + offsets)
         var check = BloomCheckCall(counters: counters, shape: shape)
         #expect(check.append("6.6.6.6") == 0)
         #expect(check.append("1.2.3.4") == 1)
@@ -214,8 +218,14 @@ struct FunctionContractTests {
                 let reply = try await redis.send(RedisCommand("BITFIELD", arguments: ([counters] + get).map { $0 as any RedisArgument }))
                 return (reply.array ?? []).compactMap(\.int)
             }
-            #expect(try BloomAddCall.decode(try await redis.send(add)) == shape.hashes)
+            #expect(try BloomAddCall.decode(try await redis.send(add)) == true)
             #expect(try await counterValues() == Array(repeating: 1, count: shape.hashes))
+            // Adding a listed item again changes nothing; the world's claim on it is recorded without a count.
+            #expect(try BloomAddCall.decode(try await redis.send(add)) == false)
+            let worldAdd = BloomAddCall(counters: counters, shape: shape).command("6.6.6.6", source: .world)
+            #expect(try BloomAddCall.decode(try await redis.send(worldAdd)) == false)
+            #expect(try await counterValues() == Array(repeating: 1, count: shape.hashes))
+            #expect(try await redis.send(RedisCommand("HGET", members, "6.6.6.6")).string == "3")
             let hits = try BloomCheckCall.decode(try await redis.send(check.command), items: check.itemCount)
             #expect(hits == [true, false])
             // Flagged no-writes, so the read-only variant accepts it too.

@@ -356,6 +356,29 @@ struct BlocklistManagementTests {
         }
     }
 
+    /// The lie: after sixteen PUTs of one IP its 4-bit counters were saturated, and each DELETE answered
+    /// "removed" while GET still said listed. Now a second PUT changes nothing and DELETE answers what it did.
+    @Test func repeatedPutsChangeNothingAndDeleteTellsTheTruth() async throws {
+        try await Harness.with { api in
+            let client = try await api.connect()
+            var changed: [Bool] = []
+            for _ in 0..<16 {
+                let put = try await client.request(.PUT, "/v1/blocklist/ip/203.0.113.77")
+                #expect(put.status == 200)
+                changed.append(try Harness.object(put)["changed"] as? Bool ?? true)
+            }
+            #expect(changed == [true] + Array(repeating: false, count: 15))
+            let delete = try await client.request(.DELETE, "/v1/blocklist/ip/203.0.113.77")
+            #expect(delete.status == 200)
+            #expect(try Harness.object(delete)["changed"] as? Bool == true)
+            let get = try Harness.object(try await client.request(.GET, "/v1/blocklist/ip/203.0.113.77"))
+            #expect(get["blocklisted"] as? Bool == false && get["filter_match"] as? Bool == false)
+            #expect(try await client.request(.DELETE, "/v1/blocklist/ip/203.0.113.77").status == 404)
+            #expect(try await client.request(.GET, "/v1/blocklist/ip/not-an-ip").status == 422)
+            await client.close()
+        }
+    }
+
     @Test func commandLineAddsImportsChecksAndRemoves() async throws {
         try await WorkerHarness.with { harness in
             let url = "redis://127.0.0.1:\(harness.server.port)"

@@ -41,6 +41,10 @@ public struct FeatureKeys: Sendable {
     /// `<ns>:blocklist:ip:counters`: the IP blocklist, a counting Bloom filter of 4-bit counters (a string
     /// read and updated with `BITFIELD u4`).
     public var ipBlocklistCounters: String { "\(namespace):blocklist:ip:counters" }
+    /// `{<ns>:blocklist:ip:counters}:members`: the exact record of the listed IPs, a hash IP → sources (bit 1 an
+    /// operator, bit 2 the loaded world). Its hash tag is the counters key's whole name, so both share one hash slot on
+    /// a Redis Cluster and `fs_bloom_add`/`fs_bloom_remove` change them in one call.
+    public var ipBlocklistMembers: String { "{\(ipBlocklistCounters)}:members" }
     /// `<ns>:blocklist:ip:shape`: the filter's size (`counters`, `counter_bits`, `hashes`, `capacity`, `fp_rate`).
     public var ipBlocklistShape: String { "\(namespace):blocklist:ip:shape" }
     /// `<ns>:blocklist:ip:world`: the IPs a world loaded into the filter (a set), so loading a world again

@@ -1,8 +1,8 @@
 import RedisClient
 
-/// `fs_bloom_add`: adds an item to a counting Bloom filter by incrementing its k 4-bit counters
-/// (`BITFIELD … OVERFLOW SAT INCRBY u4 #<index> 1`): a counter saturates at 15 and stays there. The reply is
-/// the number of counters incremented (k).
+/// `fs_bloom_add`: lists an item for a source. The members hash records the source; when no source listed the item
+/// before, its k 4-bit counters are incremented (`BITFIELD … OVERFLOW SAT INCRBY u4 #<index> 1`; a counter saturates
+/// at 15 and stays there). The reply is 1 when the item was newly listed, 0 when it already was.
 public struct BloomAddCall: Sendable {
     /// The function's name in ``FunctionLibrary/features``.
     public static let function = "fs_bloom_add"
@@ -23,13 +23,15 @@ public struct BloomAddCall: Sendable {
     }
 
     /// `FCALL fs_bloom_add` for `item`.
-    public func command(_ item: String) -> RedisCommand { layout.command(Self.function, item: item) }
+    public func command(_ item: String, source: BloomItemCall.Source = .operator_) -> RedisCommand {
+        layout.command(Self.function, item: item, source: source)
+    }
 
-    /// The number of counters incremented.
-    public static func decode(_ reply: RESPValue) throws(RedisError) -> Int {
-        guard case .integer(let count) = try reply.get() else {
+    /// Whether the item was newly listed (its counters incremented).
+    public static func decode(_ reply: RESPValue) throws(RedisError) -> Bool {
+        guard case .integer(let added) = try reply.get(), added == 0 || added == 1 else {
             throw RedisError(code: .unexpectedReply, message: "\(function) returned \(reply)")
         }
-        return Int(count)
+        return added == 1
     }
 }

@@ -1,12 +1,10 @@
 import RedisClient
 
-/// `fs_bloom_remove`: removes an item from a counting Bloom filter, atomically: only when all its k counters
-/// are above zero (the filter holds it) does it decrement each counter that is not saturated (< 15). The reply
-/// is 1 when the item was removed, 0 when it was not a member and nothing changed.
-///
-/// Remove only what was added. Like any counting Bloom filter (or the Cuckoo filter of the Redis tutorial),
-/// the filter cannot tell a member from a false positive: removing an item that was never added but happens
-/// to collide with members on all k counters decrements theirs, and can make one of them a non-member.
+/// `fs_bloom_remove`: unlists an item for the sources in a mask (``BloomItemCall/Source/any`` for an operator's
+/// removal), atomically. The members hash says whether the item is listed, not the counters: an item that was never
+/// added is never removed, even when the filter reports it as a (false-positive) member, and a removal can never
+/// take a colliding member out. When no source lists it any more, its counters above zero and below 15 are
+/// decremented. The reply is 1 when the item is no longer listed because of this call, 0 when nothing was removed.
 public struct BloomRemoveCall: Sendable {
     /// The function's name in ``FunctionLibrary/features``.
     public static let function = "fs_bloom_remove"
@@ -27,7 +25,9 @@ public struct BloomRemoveCall: Sendable {
     }
 
     /// `FCALL fs_bloom_remove` for `item`.
-    public func command(_ item: String) -> RedisCommand { layout.command(Self.function, item: item) }
+    public func command(_ item: String, source: BloomItemCall.Source = .any) -> RedisCommand {
+        layout.command(Self.function, item: item, source: source)
+    }
 
     /// Whether the item was removed (`false`: it was not a member).
     public static func decode(_ reply: RESPValue) throws(RedisError) -> Bool {

@@ -1,5 +1,6 @@
 #!lua name=fraudstream
--- fraudstream: the feature functions, contract version 6 (6: a user's running state is one packed field,
+-- fraudstream: the feature functions, contract version 7 (7: the blocklist keeps an exact record of its members
+-- beside the filter, <ns>:blocklist:ip:counters members hash, and counts each listed IP once; 6: a user's running state is one packed field,
 -- `state`; 5: the IP blocklist is a counting Bloom filter of 4-bit counters at <ns>:blocklist:ip:counters,
 -- and fs_bloom_remove deletes from it).
 --
@@ -253,35 +254,56 @@ local function bloom_check(keys, args)
   return out
 end
 
--- Adds one item: increments its counters, saturating at 15. KEYS: 1 counters. ARGV: its k counter offsets.
--- Returns: the number of counters incremented.
-local function bloom_add(keys, args)
-  local incr = {'OVERFLOW', 'SAT'}
-  for i = 1, #args do
-    incr[#incr + 1] = 'INCRBY'
-    incr[#incr + 1] = 'u4'
-    incr[#incr + 1] = args[i]
-    incr[#incr + 1] = '1'
+-- The exact record of who listed what, beside the filter: a hash item -> sources, a bit each (1 an operator's
+-- `blocklist add` or PUT, 2 the loaded world). The filter counts each listed item once, whatever its sources, so
+-- adding a listed item again changes nothing, and a removal answers what the record held, never what the counters
+-- suggest (a saturated or colliding counter cannot turn into a false "removed").
+local function increment_counters(key, offsets, first, delta)
+  local ops = {'OVERFLOW', 'SAT'}
+  for i = first, #offsets do
+    ops[#ops + 1] = 'INCRBY'
+    ops[#ops + 1] = 'u4'
+    ops[#ops + 1] = offsets[i]
+    ops[#ops + 1] = delta
   end
-  redis.call('BITFIELD', keys[1], unpack(incr))
-  return #args
+  redis.call('BITFIELD', key, unpack(ops))
 end
 
--- Removes one item if the filter holds it (all counters above zero): decrements every counter below 15.
--- Read and decrement happen in one call, so no other client sees or changes a half-removed item.
--- A false positive is indistinguishable from a member: removing an item that was never added can remove a
--- colliding member. KEYS: 1 counters. ARGV: its k counter offsets. Returns: 1 removed, 0 not a member.
+-- Lists one item for a source. KEYS: 1 counters, 2 members. ARGV: 1 source bit, 2 item, then its k counter offsets.
+-- Returns: 1 when the item was not listed before (its counters were incremented), else 0 (at most its source bit
+-- was recorded).
+local function bloom_add(keys, args)
+  local source = tonumber(args[1])
+  local before = tonumber(redis.call('HGET', keys[2], args[2]) or '0')
+  local after = bit.bor(before, source)
+  if after ~= before then redis.call('HSET', keys[2], args[2], after) end
+  if before ~= 0 then return 0 end
+  increment_counters(keys[1], args, 3, '1')
+  return 1
+end
+
+-- Unlists one item for the sources in a mask (3: every source). KEYS: 1 counters, 2 members. ARGV: 1 source mask,
+-- 2 item, then its k counter offsets. Decrements its counters below 15 when no source lists it any more.
+-- Returns: 1 when the item is no longer listed because of this call, else 0 (not listed, or still listed by
+-- another source).
 local function bloom_remove(keys, args)
-  local counts = read_counters(keys[1], args)
-  for i = 1, #counts do
-    if counts[i] == 0 then return 0 end
+  local before = tonumber(redis.call('HGET', keys[2], args[2]) or '0')
+  local after = bit.band(before, bit.bnot(tonumber(args[1])))
+  if after == before then return 0 end
+  if after ~= 0 then
+    redis.call('HSET', keys[2], args[2], after)
+    return 0
   end
+  redis.call('HDEL', keys[2], args[2])
+  local offsets = {}
+  for i = 3, #args do offsets[#offsets + 1] = args[i] end
+  local counts = read_counters(keys[1], offsets)
   local decr = {'OVERFLOW', 'SAT'}
   for i = 1, #counts do
-    if counts[i] < saturated then
+    if counts[i] > 0 and counts[i] < saturated then
       decr[#decr + 1] = 'INCRBY'
       decr[#decr + 1] = 'u4'
-      decr[#decr + 1] = args[i]
+      decr[#decr + 1] = offsets[i]
       decr[#decr + 1] = '-1'
     end
   end

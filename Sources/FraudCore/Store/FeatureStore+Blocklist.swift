@@ -1,8 +1,9 @@
 import RedisClient
 
 /// The IP blocklist: a counting Bloom filter of 4-bit counters in `<ns>:blocklist:ip:counters`, its shape in
-/// `<ns>:blocklist:ip:shape`. Members can be added and removed; remove only what was added (see
-/// ``BloomRemoveCall``).
+/// `<ns>:blocklist:ip:shape`, and the exact record of its members beside it (``FeatureKeys/ipBlocklistMembers``).
+/// Scoring reads the filter; adding and removing go by the record, so adding a listed IP again changes nothing and
+/// a removal answers what it really did.
 extension FeatureStore {
     /// Capacity of the filter ``addToBlocklist(_:on:)`` creates when there is none (and of `prepare`'s).
     public static let defaultBlocklistCapacity = 100_000
@@ -18,7 +19,7 @@ extension FeatureStore {
             // One key per DEL: on a Redis Cluster they live in different slots.
             RedisCommand("DEL", keys.ipBlocklistCounters), RedisCommand("DEL", keys.ipBlocklistShape),
             RedisCommand("DEL", keys.legacyIPBlocklistBitmap), RedisCommand("DEL", keys.ipBlocklistWorld),
-            Self.shapeCommand(shape, key: keys.ipBlocklistShape),
+            RedisCommand("DEL", keys.ipBlocklistMembers), Self.shapeCommand(shape, key: keys.ipBlocklistShape),
             RedisCommand("BITFIELD", keys.ipBlocklistCounters, "SET", "u4", "#\(shape.counters - 1)", 0),
         ]
         let add = BloomAddCall(counters: keys.ipBlocklistCounters, shape: shape)
@@ -32,19 +33,41 @@ extension FeatureStore {
         try await Self.run(commands, on: connection)
     }
 
+    /// What ``listOnBlocklist(_:actor:on:)`` did.
+    public struct BlocklistAddition: Sendable, Equatable {
+        /// The filter's shape (the one found, or the one created).
+        public var shape: BloomFilterShape
+        /// For each IP, whether it was newly listed (`false`: it already was, and nothing changed).
+        public var newlyListed: [Bool]
+        /// IPs listed now, from every source.
+        public var members: Int
+        /// Whether the list is past the filter's designed capacity (its false-positive rate is then above the
+        /// configured one; size a bigger filter with `prepare --blocklist-capacity`).
+        public var overCapacity: Bool { shape.capacity > 0 && members > shape.capacity }
+    }
+
     /// Adds IPs to the blocklist and returns the filter's shape. When there is no filter yet, creates one of
     /// ``defaultBlocklistCapacity`` at ``defaultBlocklistFalsePositiveRate``; for a bigger list, size one with
-    /// ``writeBlocklist(_:shape:on:)``. Adding an IP twice takes two removals to remove it.
+    /// ``writeBlocklist(_:shape:on:)``. Adding a listed IP again changes nothing.
     @discardableResult
     public func addToBlocklist(
         _ ips: [String], actor: String = AuditLog.commandLineActor, on connection: RedisConnection
     ) async throws(RedisError) -> BloomFilterShape {
+        try await listOnBlocklist(ips, actor: actor, on: connection).shape
+    }
+
+    /// Adds IPs to the blocklist (see ``addToBlocklist(_:actor:on:)``) and says which were newly listed.
+    public func listOnBlocklist(
+        _ ips: [String], actor: String = AuditLog.commandLineActor, on connection: RedisConnection
+    ) async throws(RedisError) -> BlocklistAddition {
         let shape: BloomFilterShape
         if let existing = try await blocklistShape(on: connection) {
             shape = existing
         } else {
             shape = BloomFilterShape(capacity: Self.defaultBlocklistCapacity, falsePositiveRate: Self.defaultBlocklistFalsePositiveRate)
             try await Self.run([
+                // A record without a filter lists nothing the filter holds: it starts again with the filter.
+                RedisCommand("DEL", keys.ipBlocklistMembers),
                 Self.shapeCommand(shape, key: keys.ipBlocklistShape),
                 // Allocates the string without clearing a counter another client may have incremented meanwhile.
                 RedisCommand("BITFIELD", keys.ipBlocklistCounters, "OVERFLOW", "SAT", "INCRBY", "u4", "#\(shape.counters - 1)", 0),
@@ -52,17 +75,36 @@ extension FeatureStore {
         }
         let add = BloomAddCall(counters: keys.ipBlocklistCounters, shape: shape)
         let audit = AuditLog(namespace: keys.namespace)
+        var newlyListed: [Bool] = []
+        newlyListed.reserveCapacity(ips.count)
         var start = 0
         while start < ips.count {
             // Each chunk and its audit entry in one transaction (the audit stream shares the counters' slot).
             let chunk = Array(ips[start..<min(ips.count, start + chunkSize)])
             let entry = AuditLog.Entry(actor: actor, action: "blocklist.add", target: Self.auditTarget(chunk), change: "listed")
             for reply in try await audit.recording(chunk.map { add.command($0) }, entry: entry, key: keys.ipBlocklistCounters, on: connection) {
-                _ = try reply.get()
+                newlyListed.append(try BloomAddCall.decode(reply))
             }
             start += chunk.count
         }
-        return shape
+        let members = try await connection.send(RedisCommand("HLEN", keys.ipBlocklistMembers)).int ?? 0
+        return BlocklistAddition(shape: shape, newlyListed: newlyListed, members: members)
+    }
+
+    /// For each IP: whether it is listed (the exact record) and whether the filter scoring reads reports it (a
+    /// listed IP always matches; an unlisted one matches at about the false-positive rate).
+    public func blocklistMembership(_ ips: [String], on connection: RedisConnection) async throws(RedisError) -> [(listed: Bool, filterMatch: Bool)] {
+        guard !ips.isEmpty else { return [] }
+        let record = try await connection.send(RedisCommand("HMGET", arguments: [keys.ipBlocklistMembers] + ips.map { $0 as any RedisArgument }))
+        let listed = (try record.get().array ?? []).map { !$0.isNull }
+        let matches = try await isBlocklisted(ips, on: connection)
+        return ips.indices.map { (listed: $0 < listed.count && listed[$0], filterMatch: matches[$0]) }
+    }
+
+    /// How many IPs are listed and the filter's designed capacity (0 when there is no filter).
+    public func blocklistSize(on connection: RedisConnection) async throws(RedisError) -> (members: Int, capacity: Int) {
+        let members = try await connection.send(RedisCommand("HLEN", keys.ipBlocklistMembers)).int ?? 0
+        return (members, try await blocklistShape(on: connection)?.capacity ?? 0)
     }
 
     /// How an audit entry names a chunk of IPs: every IP of a small one, the first ones and the count of a large one.
@@ -70,12 +112,14 @@ extension FeatureStore {
         ips.count <= 10 ? ips.joined(separator: ",") : ips.prefix(10).joined(separator: ",") + ",… (\(ips.count) IPs)"
     }
 
-    /// Removes IPs from the blocklist; for each, whether it was removed (`false`: the filter did not hold it,
-    /// and nothing changed). Remove only IPs that were added: the filter cannot tell a member from a false
-    /// positive, so removing a never-added IP that collides with members can remove one of them.
+    /// Removes IPs from the blocklist; for each, whether it was removed (`false`: it was not listed, and nothing
+    /// changed). The exact record decides, never the filter, so a never-added IP that the filter reports as a
+    /// (false-positive) member is not "removed", and no colliding member is taken out. `source` `.world` is the world
+    /// loader's: it unlists only the world's claim, and an IP an operator also listed stays.
     @discardableResult
     public func removeFromBlocklist(
-        _ ips: [String], actor: String = AuditLog.commandLineActor, on connection: RedisConnection
+        _ ips: [String], actor: String = AuditLog.commandLineActor, source: BloomItemCall.Source = .any,
+        on connection: RedisConnection
     ) async throws(RedisError) -> [Bool] {
         guard let shape = try await blocklistShape(on: connection) else { return ips.map { _ in false } }
         let remove = BloomRemoveCall(counters: keys.ipBlocklistCounters, shape: shape)
@@ -83,7 +127,7 @@ extension FeatureStore {
         removed.reserveCapacity(ips.count)
         var start = 0
         while start < ips.count {
-            let commands = ips[start..<min(ips.count, start + chunkSize)].map { remove.command($0) }
+            let commands = ips[start..<min(ips.count, start + chunkSize)].map { remove.command($0, source: source) }
             for reply in try await connection.pipeline(commands) { removed.append(try BloomRemoveCall.decode(reply)) }
             start += commands.count
         }

@@ -45,7 +45,7 @@ extension FeatureStore {
             try await Self.run(
                 [
                     RedisCommand("DEL", keys.legacyIPBlocklistBitmap), RedisCommand("DEL", keys.ipBlocklistWorld),
-                    RedisCommand("DEL", keys.ipBlocklistShape), Self.shapeCommand(shape, key: keys.ipBlocklistShape),
+                    RedisCommand("DEL", keys.ipBlocklistMembers), RedisCommand("DEL", keys.ipBlocklistShape), Self.shapeCommand(shape, key: keys.ipBlocklistShape),
                     RedisCommand("BITFIELD", keys.ipBlocklistCounters, "OVERFLOW", "SAT", "INCRBY", "u4", "#\(shape.counters - 1)", 0),
                 ], on: connection)
         } else {
@@ -62,13 +62,13 @@ extension FeatureStore {
         // longer), which never takes a count from an operator's entry.
         let add = BloomAddCall(counters: keys.ipBlocklistCounters, shape: shape)
         for chunk in Self.chunks(missing, size: chunkSize) {
-            try await Self.run(chunk.map { add.command($0) }, on: connection)
+            try await Self.run(chunk.map { add.command($0, source: .world) }, on: connection)
             try await Self.run([RedisCommand("SADD", arguments: [keys.ipBlocklistWorld] + chunk.map { $0 as any RedisArgument })], on: connection)
         }
         // Unrecorded, then counted out: a crash between leaves an IP listed, never counts one out twice.
         for chunk in Self.chunks(dropped, size: chunkSize) {
             try await Self.run([RedisCommand("SREM", arguments: [keys.ipBlocklistWorld] + chunk.map { $0 as any RedisArgument })], on: connection)
-            _ = try await removeFromBlocklist(chunk, on: connection)
+            _ = try await removeFromBlocklist(chunk, source: .world, on: connection)
         }
         return WorldBlocklistLoad(
             shape: shape, requestedShape: requested, worldIPs: world.count, added: missing.count, removed: dropped.count,

@@ -16,8 +16,21 @@ struct BlocklistRoutes {
 
     struct Membership: Encodable {
         var ip: String
+        /// Whether the exact record lists it.
         var blocklisted: Bool
+        /// Whether this request changed that.
         var changed: Bool?
+        /// Whether the filter scoring reads reports it (`GET` only): true for every listed IP, and for an unlisted one
+        /// at about the filter's false-positive rate.
+        var filterMatch: Bool?
+        /// Present and true when more IPs are listed than the filter was sized for.
+        var overCapacity: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case ip, blocklisted, changed
+            case filterMatch = "filter_match"
+            case overCapacity = "over_capacity"
+        }
     }
 
     private var store: FeatureStore { FeatureStore(namespace: admission.configuration.namespace) }
@@ -31,9 +44,10 @@ struct BlocklistRoutes {
         }
         do {
             if add {
-                let shape = try await store.addToBlocklist([ip], actor: context.actor, on: control)
-                admission.serving.useBlocklist(shape)
-                return APIResponse.json(Membership(ip: ip, blocklisted: true, changed: true))
+                let addition = try await store.listOnBlocklist([ip], actor: context.actor, on: control)
+                admission.serving.useBlocklist(addition.shape)
+                return APIResponse.json(Membership(
+                    ip: ip, blocklisted: true, changed: addition.newlyListed.first ?? false, overCapacity: addition.overCapacity ? true : nil))
             }
             // Under maker-checker a removal is a proposal another principal approves (POST /v1/approvals/{id}/approve).
             let approvals = ApprovalStore(namespace: admission.configuration.namespace)
@@ -55,9 +69,15 @@ struct BlocklistRoutes {
         guard let ip = context.parameters.get("ip"), !ip.isEmpty else {
             return APIResponse.error(.badRequest, "missing_ip", "the path needs an IP: /v1/blocklist/ip/{ip}")
         }
+        guard IPAddress.isValid(ip) else {
+            return APIResponse.error(.unprocessableContent, "invalid_ip", "'\(ip.prefix(60))' is not an IPv4 or IPv6 address")
+        }
         do {
-            let listed = try await store.isBlocklisted([ip], on: control)[0]
-            return APIResponse.json(Membership(ip: ip, blocklisted: listed, changed: nil))
+            let member = try await store.blocklistMembership([ip], on: control)[0]
+            let size = try await store.blocklistSize(on: control)
+            return APIResponse.json(Membership(
+                ip: ip, blocklisted: member.listed, changed: nil, filterMatch: member.filterMatch,
+                overCapacity: size.capacity > 0 && size.members > size.capacity ? true : nil))
         } catch {
             return APIResponse.error(.serviceUnavailable, "redis_unavailable", error.message)
         }

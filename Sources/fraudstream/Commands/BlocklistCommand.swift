@@ -9,10 +9,12 @@ struct BlocklistCommand: AsyncParsableCommand {
         commandName: "blocklist",
         abstract: "Add, remove, check and import blocklisted IPs (workers and servers see changes at once).",
         discussion: """
-            The blocklist is a counting Bloom filter in core Redis (4-bit counters, <namespace>:blocklist:ip:counters): \
+            Scoring reads a counting Bloom filter in core Redis (4-bit counters, <namespace>:blocklist:ip:counters): \
             membership has false positives at the rate it was sized for (default 0.1% at 100,000 IPs), never false \
-            negatives, and removal works. Remove only IPs that were added: removing one that was never added but is \
-            a false positive can remove a colliding member, as with the Redis tutorial's Cuckoo filter.
+            negatives. Beside it an exact record of the listed IPs ({<namespace>:blocklist:ip:counters}:members) \
+            decides adds and removals: adding a listed IP again changes nothing, removing an IP that was never listed \
+            removes nothing, and `check` prints both the record and what scoring sees. Commands warn when the list \
+            is past the filter's designed capacity.
             """,
         subcommands: [Add.self, Remove.self, Check.self, Import.self]
     )
@@ -35,8 +37,9 @@ struct BlocklistCommand: AsyncParsableCommand {
             guard !ips.isEmpty else { throw ValidationError("give at least one IP") }
             if let problem = IPAddress.problem(in: ips) { throw problem }
             try await BlocklistCommand.withStore(connection, namespace) { store, redis in
-                _ = try await store.addToBlocklist(ips, on: redis)
-                for ip in ips { print("added \(ip)") }
+                let addition = try await store.listOnBlocklist(ips, on: redis)
+                for (ip, new) in zip(ips, addition.newlyListed) { print(new ? "added \(ip)" : "already blocklisted \(ip)") }
+                BlocklistCommand.warnIfOverCapacity(members: addition.members, capacity: addition.shape.capacity)
             }
         }
     }
@@ -72,11 +75,17 @@ struct BlocklistCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard !ips.isEmpty else { throw ValidationError("give at least one IP") }
-            let listed = try await BlocklistCommand.withStore(connection, namespace) { store, redis in
-                try await store.isBlocklisted(ips, on: redis)
+            let membership = try await BlocklistCommand.withStore(connection, namespace) { store, redis in
+                try await store.blocklistMembership(ips, on: redis)
             }
-            for (ip, member) in zip(ips, listed) { print("\(ip) \(member ? "blocklisted" : "not blocklisted")") }
-            if listed.contains(false) { throw ExitCode(1) }
+            for (ip, member) in zip(ips, membership) {
+                switch (member.listed, member.filterMatch) {
+                case (true, _): print("\(ip) blocklisted")
+                case (false, true): print("\(ip) not blocklisted (but the filter matches it: a false positive, or listed before 0.22; scoring treats it as listed)")
+                case (false, false): print("\(ip) not blocklisted")
+                }
+            }
+            if membership.contains(where: { !$0.listed }) { throw ExitCode(1) }
         }
     }
 
@@ -95,14 +104,24 @@ struct BlocklistCommand: AsyncParsableCommand {
                 .filter { !$0.ip.isEmpty }
             let ips = lines.map(\.ip)
             if let problem = IPAddress.problem(in: ips, where: { " (\(file) line \(lines[$0].line))" }) { throw problem }
-            try await BlocklistCommand.withStore(connection, namespace) { store, redis in
+            let (added, size) = try await BlocklistCommand.withStore(connection, namespace) { store, redis in
+                var added = 0
                 var start = 0
                 while start < ips.count {
-                    _ = try await store.addToBlocklist(Array(ips[start..<min(ips.count, start + 10_000)]), on: redis)
+                    added += try await store.listOnBlocklist(Array(ips[start..<min(ips.count, start + 10_000)]), on: redis).newlyListed.count { $0 }
                     start += 10_000
                 }
+                return (added, try await store.blocklistSize(on: redis))
             }
-            print("imported \(ips.count) IPs from \(file)")
+            print("imported \(ips.count) IPs from \(file): \(added) newly listed, \(ips.count - added) already listed")
+            BlocklistCommand.warnIfOverCapacity(members: size.members, capacity: size.capacity)
         }
+    }
+
+    /// A warning on stderr when the list is past the filter's designed capacity.
+    static func warnIfOverCapacity(members: Int, capacity: Int) {
+        guard capacity > 0, members > capacity else { return }
+        FileHandle.standardError.write(Data(
+            "warning: \(members) IPs are listed, past the filter's designed capacity of \(capacity): its false-positive rate is above the one it was sized for; size a bigger one with prepare --blocklist-capacity\n".utf8))
     }
 }
