@@ -63,6 +63,19 @@ struct ReviewQueueTests {
 
             let imported = try await FraudStreamBinary.run(["labels", "import", file] + redisArguments)
             #expect(imported.standardOutput == "imported \(more.count) labels\n", "\(imported.standardError)")
+            // Both changes are in the audit log with their actor; the refused ones are not.
+            for (action, target, change) in [
+                ("review.resolve", first, "labelled fraud"),
+                ("labels.import", "\(more.count) transactions from \((file as NSString).lastPathComponent)", "\(more.count - 1) fraud, 1 legit"),
+            ] {
+                let audit = try await FraudStreamBinary.run(["audit", "list", "--json", "--action", action] + redisArguments)
+                let all = try #require(try JSONSerialization.jsonObject(with: Data(audit.standardOutput.utf8)) as? [[String: Any]])
+                // (The labels this test set through the store at the start are there too, as labels.import of 2.)
+                let entries = all.filter { $0["target"] as? String == target }
+                #expect(entries.count == 1, "\(audit.standardOutput)")
+                #expect(entries.first?["change"] as? String == change, "\(entries)")
+                #expect((entries.first?["actor"] as? String)?.hasPrefix("cli:") == true)
+            }
             let rows = try await queue.labelledRows(on: harness.redis)
             #expect(rows.count == 1 + more.count)
             #expect(rows.filter(\.fraud).count == 1 + more.count - 1)

@@ -26,10 +26,13 @@ public struct ReviewQueue: Sendable {
 
     /// Every partition's review stream and the labels hash.
     public let keys: [ReviewKeys]
+    /// The key namespace (its audit log records the labels).
+    public let namespace: String
 
     /// The queue of a namespace's streams (every partition).
     public init(streams: StreamNames) {
         keys = streams.partitions.map { ReviewKeys(namespace: $0.namespace, resultsStream: $0.results) }
+        namespace = streams.namespace
     }
 
     /// The labels hash.
@@ -85,14 +88,26 @@ public struct ReviewQueue: Sendable {
             amount: fields["amount"] ?? "", features: features.count == FeatureSchema.count ? features : nil)
     }
 
-    /// Records labels (`true` = fraud); a later label of the same transaction replaces an earlier one.
-    public func label(_ labels: [(transactionId: String, fraud: Bool)], on redis: RedisConnection) async throws {
+    /// Records labels (`true` = fraud); a later label of the same transaction replaces an earlier one. Each chunk and
+    /// its audit entry (`action`: `review.resolve` or `labels.import`, by `actor`) are one `MULTI`/`EXEC`: the audit
+    /// stream shares the labels hash's slot.
+    public func label(
+        _ labels: [(transactionId: String, fraud: Bool)], actor: String = AuditLog.commandLineActor, action: String = "labels.import",
+        source: String? = nil, on redis: RedisConnection
+    ) async throws {
+        let audit = AuditLog(namespace: namespace)
         var start = 0
         while start < labels.count {
             let chunk = labels[start..<min(labels.count, start + 1_000)]
             var arguments: [any RedisArgument] = [labelsKey]
             for (transaction, fraud) in chunk { arguments += [transaction, fraud ? "1" : "0"] }
-            _ = try await redis.send(RedisCommand("HSET", arguments: arguments))
+            let fraud = chunk.count { $0.fraud }
+            let target = chunk.count == 1 ? chunk[chunk.startIndex].transactionId : "\(chunk.count) transactions" + (source.map { " from \($0)" } ?? "")
+            let change = chunk.count == 1 ? (chunk[chunk.startIndex].fraud ? "labelled fraud" : "labelled legit") : "\(fraud) fraud, \(chunk.count - fraud) legit"
+            let entry = AuditLog.Entry(actor: actor, action: action, target: target, change: change)
+            for reply in try await audit.recording([RedisCommand("HSET", arguments: arguments)], entry: entry, key: labelsKey, on: redis) {
+                _ = try reply.get()
+            }
             start += chunk.count
         }
     }

@@ -62,7 +62,7 @@ struct ReviewCommand: AsyncParsableCommand {
                     "no review decision for transaction '\(transactionId)' in \(queue.keys.map(\.stream).joined(separator: ", ")) "
                         + "(review list shows them; labels import labels a transaction that was not reviewed)")
             }
-            try await queue.label([(transactionId, verdict == "fraud")], on: redis)
+            try await queue.label([(transactionId, verdict == "fraud")], action: "review.resolve", on: redis)
             print("labelled \(transactionId) \(verdict)")
         }
     }
@@ -102,7 +102,7 @@ struct LabelsCommand: AsyncParsableCommand {
                 labels.append((fields[0], ["fraud", "1"].contains(fields[1].lowercased())))
             }
             let (queue, redis) = try await ReviewCommand.queue(connection, namespace, partitions: nil)
-            try await queue.label(labels, on: redis)
+            try await queue.label(labels, action: "labels.import", source: (file as NSString).lastPathComponent, on: redis)
             print("imported \(labels.count) labels")
         }
     }
