@@ -86,6 +86,11 @@ public enum Settings {
     public static let profile = Setting("PROFILE", flag: "profile")
     /// How long a transaction's decision is kept for duplicates and retries (``DecisionClaim``), s.
     public static let idempotencyTTL = Setting("IDEMPOTENCY_TTL", flag: "idempotency-ttl")
+    /// Identifiers replaced by a keyed HMAC before anything is stored: a comma-separated subset of user_id,
+    /// device_id, ip (``Pseudonymizer``).
+    public static let pseudonymize = Setting("PSEUDONYMIZE", flag: "pseudonymize")
+    /// The file holding the pseudonymization key (at least 32 secret bytes).
+    public static let idKeyFile = Setting("FRAUD_ID_KEY_FILE", flag: "id-key-file")
     /// The largest acceptable transaction amount.
     public static let maxAmount = Setting("MAX_AMOUNT", flag: "max-amount")
     /// Go on deciding from memory when Redis lost the namespace's state (``StateGuard``).

@@ -65,6 +65,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var keepServingOnStateLoss = false
     /// The largest acceptable amount (`MAX_AMOUNT`).
     public var maxAmount = TransactionParser.defaultMaximumAmount
+    /// Identifiers replaced by a keyed HMAC before anything is stored (`PSEUDONYMIZE`, `FRAUD_ID_KEY_FILE`), or nil.
+    public var pseudonymizer: Pseudonymizer?
     /// The decision journal's file (`DECISION_JOURNAL`); `nil`: ``defaultJournalPath``.
     public var decisionJournalPath: String?
     /// Most decisions the journal keeps (`DECISION_JOURNAL_CAPACITY`).
@@ -146,6 +148,7 @@ public struct ServeConfiguration: Sendable, Equatable {
         if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
         if let value = try settings.boolean(Settings.keepServingOnStateLoss) { configuration.keepServingOnStateLoss = value }
         if let value = try settings.decimal(Settings.maxAmount, in: 0.01...1e15) { configuration.maxAmount = value }
+        configuration.pseudonymizer = try Pseudonymizer.resolve(settings)
         if let value = settings.string(ServeSettings.decisionJournal), !value.isEmpty { configuration.decisionJournalPath = value }
         configuration.jwksFile = settings.string(ServeSettings.jwksFile).flatMap { $0.isEmpty ? nil : $0 }
         configuration.jwtIssuer = settings.string(ServeSettings.jwtIssuer)
@@ -171,7 +174,7 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var validator: EntryValidator {
         EntryValidator(
             maxDeliveries: 1, earliestTimestampMilliseconds: Int64(earliestTimestampMilliseconds),
-            maxClockSkewMilliseconds: Int64(maxClockSkewMilliseconds), maximumAmount: maxAmount)
+            maxClockSkewMilliseconds: Int64(maxClockSkewMilliseconds), maximumAmount: maxAmount, pseudonymizer: pseudonymizer)
     }
 }
 

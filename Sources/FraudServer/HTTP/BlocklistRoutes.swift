@@ -35,6 +35,9 @@ struct BlocklistRoutes {
 
     private var store: FeatureStore { FeatureStore(namespace: admission.configuration.namespace) }
 
+    /// The IP as it is stored: its pseudonym when `PSEUDONYMIZE` lists `ip`.
+    private func stored(_ ip: String) -> String { admission.configuration.pseudonymizer?.map(ip, field: "ip") ?? ip }
+
     private func change(_ context: APIRequestContext, add: Bool) async -> Response {
         guard let ip = context.parameters.get("ip"), !ip.isEmpty else {
             return APIResponse.error(.badRequest, "missing_ip", "the path needs an IP: /v1/blocklist/ip/{ip}")
@@ -44,7 +47,7 @@ struct BlocklistRoutes {
         }
         do {
             if add {
-                let addition = try await store.listOnBlocklist([ip], actor: context.actor, on: control)
+                let addition = try await store.listOnBlocklist([stored(ip)], actor: context.actor, on: control)
                 admission.serving.useBlocklist(addition.shape)
                 return APIResponse.json(Membership(
                     ip: ip, blocklisted: true, changed: addition.newlyListed.first ?? false, overCapacity: addition.overCapacity ? true : nil))
@@ -52,10 +55,10 @@ struct BlocklistRoutes {
             // Under maker-checker a removal is a proposal another principal approves (POST /v1/approvals/{id}/approve).
             let approvals = ApprovalStore(namespace: admission.configuration.namespace)
             if try await approvals.isRequired(.blocklistRemove, on: control) {
-                let proposal = try await approvals.propose(.blocklistRemove, target: ip, actor: context.actor, on: control)
+                let proposal = try await approvals.propose(.blocklistRemove, target: stored(ip), actor: context.actor, on: control)
                 return APIResponse.jsonText(ApprovalsRoutes.json(proposal.jsonObject), status: .accepted)
             }
-            let removed = try await store.removeFromBlocklist([ip], actor: context.actor, on: control)[0]
+            let removed = try await store.removeFromBlocklist([stored(ip)], actor: context.actor, on: control)[0]
             if !removed {
                 return APIResponse.error(.notFound, "not_blocklisted", "\(ip) is not on the blocklist")
             }
@@ -73,7 +76,7 @@ struct BlocklistRoutes {
             return APIResponse.error(.unprocessableContent, "invalid_ip", "'\(ip.prefix(60))' is not an IPv4 or IPv6 address")
         }
         do {
-            let member = try await store.blocklistMembership([ip], on: control)[0]
+            let member = try await store.blocklistMembership([stored(ip)], on: control)[0]
             let size = try await store.blocklistSize(on: control)
             return APIResponse.json(Membership(
                 ip: ip, blocklisted: member.listed, changed: nil, filterMatch: member.filterMatch,

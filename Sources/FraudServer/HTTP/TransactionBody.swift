@@ -77,7 +77,7 @@ enum TransactionBody {
                 // The dead-letter stream's code for the same refusal.
                 return .failure(Problem(status: .unprocessableContent, code: "implausible_timestamp", message: problem))
             }
-            return .success(transaction)
+            return .success(validator.pseudonymizer?.apply(transaction) ?? transaction)
         }
     }
 

@@ -31,13 +31,14 @@ struct BlocklistCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add IPs (creates the filter with the default size when there is none).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var namespace: NamespaceOptions
+        @OptionGroup var pseudonyms: PseudonymOptions
         @Argument(help: "IPs to add.") var ips: [String]
 
         func run() async throws {
             guard !ips.isEmpty else { throw ValidationError("give at least one IP") }
             if let problem = IPAddress.problem(in: ips) { throw problem }
             try await BlocklistCommand.withStore(connection, namespace) { store, redis in
-                let addition = try await store.listOnBlocklist(ips, on: redis)
+                let addition = try await store.listOnBlocklist(try BlocklistCommand.stored(ips, pseudonyms), on: redis)
                 for (ip, new) in zip(ips, addition.newlyListed) { print(new ? "added \(ip)" : "already blocklisted \(ip)") }
                 BlocklistCommand.warnIfOverCapacity(members: addition.members, capacity: addition.shape.capacity)
             }
@@ -48,6 +49,7 @@ struct BlocklistCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove IPs; exits 1 when one was not on the blocklist.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var namespace: NamespaceOptions
+        @OptionGroup var pseudonyms: PseudonymOptions
         @Argument(help: "IPs to remove.") var ips: [String]
 
         func run() async throws {
@@ -55,11 +57,12 @@ struct BlocklistCommand: AsyncParsableCommand {
             if let problem = IPAddress.problem(in: ips) { throw problem }
             let removed = try await BlocklistCommand.withStore(connection, namespace) { store, redis -> [Bool]? in
                 let approvals = ApprovalStore(namespace: namespace.resolved)
+                let stored = try BlocklistCommand.stored(ips, pseudonyms)
                 if try await approvals.isRequired(.blocklistRemove, on: redis) {
-                    try await ApprovalsCommand.propose(.blocklistRemove, target: ips.joined(separator: ","), approvals: approvals, redis: redis)
+                    try await ApprovalsCommand.propose(.blocklistRemove, target: stored.joined(separator: ","), approvals: approvals, redis: redis)
                     return nil
                 }
-                return try await store.removeFromBlocklist(ips, on: redis)
+                return try await store.removeFromBlocklist(stored, on: redis)
             }
             guard let removed else { return }
             for (ip, done) in zip(ips, removed) { print(done ? "removed \(ip)" : "not blocklisted \(ip)") }
@@ -71,12 +74,13 @@ struct BlocklistCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print whether IPs are blocklisted; exits 1 when one is not.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var namespace: NamespaceOptions
+        @OptionGroup var pseudonyms: PseudonymOptions
         @Argument(help: "IPs to check.") var ips: [String]
 
         func run() async throws {
             guard !ips.isEmpty else { throw ValidationError("give at least one IP") }
             let membership = try await BlocklistCommand.withStore(connection, namespace) { store, redis in
-                try await store.blocklistMembership(ips, on: redis)
+                try await store.blocklistMembership(try BlocklistCommand.stored(ips, pseudonyms), on: redis)
             }
             for (ip, member) in zip(ips, membership) {
                 switch (member.listed, member.filterMatch) {
@@ -94,6 +98,7 @@ struct BlocklistCommand: AsyncParsableCommand {
             abstract: "Add every IP of a file (one per line; blank lines and # comments ignored).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var namespace: NamespaceOptions
+        @OptionGroup var pseudonyms: PseudonymOptions
         @Argument(help: "The file.") var file: String
 
         func run() async throws {
@@ -108,7 +113,8 @@ struct BlocklistCommand: AsyncParsableCommand {
                 var added = 0
                 var start = 0
                 while start < ips.count {
-                    added += try await store.listOnBlocklist(Array(ips[start..<min(ips.count, start + 10_000)]), on: redis).newlyListed.count { $0 }
+                    let chunk = try BlocklistCommand.stored(Array(ips[start..<min(ips.count, start + 10_000)]), pseudonyms)
+                    added += try await store.listOnBlocklist(chunk, on: redis).newlyListed.count { $0 }
                     start += 10_000
                 }
                 return (added, try await store.blocklistSize(on: redis))
@@ -116,6 +122,12 @@ struct BlocklistCommand: AsyncParsableCommand {
             print("imported \(ips.count) IPs from \(file): \(added) newly listed, \(ips.count - added) already listed")
             BlocklistCommand.warnIfOverCapacity(members: size.members, capacity: size.capacity)
         }
+    }
+
+    /// The IPs as they are stored: their pseudonyms when `PSEUDONYMIZE` lists `ip`.
+    static func stored(_ ips: [String], _ options: PseudonymOptions) throws -> [String] {
+        guard let pseudonymizer = try options.resolved() else { return ips }
+        return ips.map { pseudonymizer.map($0, field: "ip") }
     }
 
     /// A warning on stderr when the list is past the filter's designed capacity.

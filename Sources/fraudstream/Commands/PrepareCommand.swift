@@ -27,6 +27,7 @@ struct PrepareCommand: AsyncParsableCommand {
     @OptionGroup var namespace: NamespaceOptions
     @OptionGroup var world: WorldOptions
     @OptionGroup var training: TrainingOptions
+    @OptionGroup var pseudonyms: PseudonymOptions
 
     @Flag(help: "Store the new model version without making it the one workers serve.")
     var noPromote = false
@@ -63,7 +64,9 @@ struct PrepareCommand: AsyncParsableCommand {
                     + "\(live.deletionSummary); pass --reset-state to delete them, or train without touching them with `fraudstream train`")
         }
 
-        let synthetic = try world.load()
+        let pseudonymizer = try pseudonyms.resolved()
+        // With pseudonymization on, nothing of the world is stored under its raw identifiers.
+        let synthetic = try pseudonymizer.map { $0.apply(try world.load()) } ?? world.load()
         printLine("world       \(world.describe(synthetic)): \(synthetic.profiles.count) users, \(synthetic.merchants.count) merchants, "
             + "\(synthetic.history.count) transactions, \(synthetic.history.filter { $0.isFraud == true }.count) fraud "
             + "(\(elapsedText(clock.now - started)))")

@@ -30,6 +30,10 @@ struct DecisionOptions: ParsableArguments {
     var logLevel: String?
     @Option(parsing: .unconditional, help: "Largest acceptable amount; above it a transaction is refused (worker: dead letter amount_too_large; serve: 422) [MAX_AMOUNT] (default 1000000000).")
     var maxAmount: Double?
+    @Option(help: "Replace these identifiers by a keyed HMAC-SHA-256 before anything is stored: comma-separated user_id, device_id, ip [PSEUDONYMIZE] (default none).")
+    var pseudonymize: String?
+    @Option(help: "File of the pseudonymization key, at least 32 secret bytes [FRAUD_ID_KEY_FILE].")
+    var idKeyFile: String?
     @Flag(help: "When Redis lost the namespace's state (its epoch key or the served model is gone), go on deciding from the model in memory instead of pausing until the namespace has a model again [KEEP_SERVING_ON_STATE_LOSS=1] (default off).")
     var keepServingOnStateLoss = false
 
@@ -45,6 +49,7 @@ struct DecisionOptions: ParsableArguments {
             Settings.earliestTimestampMilliseconds: earliestTimestampMs.map(String.init),
             Settings.maxClockSkewMilliseconds: maxClockSkewMs.map(String.init), Settings.logLevel: logLevel,
             Settings.keepServingOnStateLoss: keepServingOnStateLoss ? "1" : nil, Settings.maxAmount: maxAmount.map { "\($0)" },
+            Settings.pseudonymize: pseudonymize, Settings.idKeyFile: idKeyFile,
         ]
     }
 }

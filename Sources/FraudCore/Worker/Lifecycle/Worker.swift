@@ -249,7 +249,8 @@ public struct Worker: Sendable {
                     consumer: consumer, output: batches, limiter: limiter, validator: EntryValidator(
                         maxDeliveries: configuration.maxDeliveries,
                         earliestTimestampMilliseconds: Int64(configuration.earliestTimestampMilliseconds),
-                        maxClockSkewMilliseconds: Int64(configuration.maxClockSkewMilliseconds), maximumAmount: configuration.maxAmount),
+                        maxClockSkewMilliseconds: Int64(configuration.maxClockSkewMilliseconds), maximumAmount: configuration.maxAmount,
+                        pseudonymizer: configuration.pseudonymizer),
                     batchSize: configuration.batchSize, lingerMilliseconds: configuration.lingerMilliseconds,
                     blockMilliseconds: configuration.blockMilliseconds, counters: counters, stateGuard: stateGuard),
                 FeatureStage(input: batches, output: featured, fetchers: fetchers, counters: counters, partitions: configuration.streams.partitionCount),

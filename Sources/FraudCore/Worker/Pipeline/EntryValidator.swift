@@ -12,6 +12,8 @@ public struct EntryValidator: Sendable {
     public let maxClockSkewMilliseconds: Int64
     /// The largest acceptable `amount` (`MAX_AMOUNT`, 10^9).
     public let maximumAmount: Double
+    /// Replaces the listed identifiers of valid transactions and of dead letters (`PSEUDONYMIZE`), or nil.
+    public let pseudonymizer: Pseudonymizer?
 
     /// 366 days in milliseconds.
     public static let defaultMaxClockSkewMilliseconds: Int64 = 366 * 86_400_000
@@ -22,8 +24,9 @@ public struct EntryValidator: Sendable {
     public init(
         maxDeliveries: Int, earliestTimestampMilliseconds: Int64 = EntryValidator.defaultEarliestTimestampMilliseconds,
         maxClockSkewMilliseconds: Int64 = EntryValidator.defaultMaxClockSkewMilliseconds,
-        maximumAmount: Double = TransactionParser.defaultMaximumAmount
+        maximumAmount: Double = TransactionParser.defaultMaximumAmount, pseudonymizer: Pseudonymizer? = nil
     ) {
+        self.pseudonymizer = pseudonymizer
         self.maxDeliveries = maxDeliveries
         self.maximumAmount = maximumAmount
         self.earliestTimestampMilliseconds = earliestTimestampMilliseconds
@@ -60,7 +63,7 @@ public struct EntryValidator: Sendable {
             if entry.deliveries > maxDeliveries {
                 deadLetters.append(DeadLetter(
                     sourceId: entry.id, reason: "delivered \(entry.deliveries) times (max \(maxDeliveries))",
-                    runId: runId(), fields: entry.fields, kind: "max_deliveries"))
+                    runId: runId(), fields: kept(entry.fields), kind: "max_deliveries"))
                 continue
             }
             let invalid = entry.invalidUTF8Fields.isEmpty ? [] : Set(entry.invalidUTF8Fields)
@@ -68,15 +71,22 @@ public struct EntryValidator: Sendable {
             case .success(let transaction):
                 if let problem = implausibleTimestamp(transaction.timestampMilliseconds, nowMilliseconds: nowMilliseconds) {
                     deadLetters.append(DeadLetter(
-                        sourceId: entry.id, reason: problem, runId: runId(), fields: entry.fields, kind: "implausible_timestamp"))
+                        sourceId: entry.id, reason: problem, runId: runId(), fields: kept(entry.fields), kind: "implausible_timestamp"))
                 } else {
-                    items.append(BatchItem(sourceId: entry.id, transaction: transaction))
+                    items.append(BatchItem(sourceId: entry.id, transaction: pseudonymizer?.apply(transaction) ?? transaction))
                 }
             case .failure(let rejection):
                 deadLetters.append(DeadLetter(
-                    sourceId: entry.id, reason: rejection.reason, runId: runId(), fields: entry.fields, kind: rejection.code))
+                    sourceId: entry.id, reason: rejection.reason, runId: runId(), fields: kept(entry.fields), kind: rejection.code))
             }
         }
         return (items, deadLetters)
+    }
+
+    /// What a dead letter keeps of an entry's fields: all of them, but with pseudonymization on, the listed
+    /// identifiers as pseudonyms and a JSON `data` field (which may hold them) withheld.
+    func kept(_ fields: [(String, String)]) -> [(String, String)] {
+        guard let pseudonymizer else { return fields }
+        return pseudonymizer.apply(fields).map { $0.0 == "data" ? ($0.0, "(withheld: PSEUDONYMIZE is on and it may hold identifiers)") : $0 }
     }
 }
