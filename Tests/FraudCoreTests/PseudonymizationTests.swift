@@ -90,6 +90,18 @@ struct PseudonymizationTests {
                 }
             }
             #expect(leaks.isEmpty, "\(leaks.prefix(10))")
+            let doctor = try await FraudStreamBinary.run(["doctor"] + connection + pseudonyms)
+            #expect(doctor.standardOutput.contains("on: HMAC-SHA-256 of device_id, ip, user_id"), "\(doctor.standardOutput)")
+            // Bad settings: one line, exit 64, nothing started.
+            for (arguments, expected) in [
+                (["worker", "--pseudonymize", "user_id"], "PSEUDONYMIZE needs a key"),
+                (["worker", "--pseudonymize", "card_number", "--id-key-file", key.path], "PSEUDONYMIZE names card_number"),
+                (["serve", "--pseudonymize", "ip", "--id-key-file", "/nonexistent.key", "--port", "0"], "cannot read the pseudonymization key"),
+            ] {
+                let run = try await FraudStreamBinary.run(arguments + connection, environment: ["PSEUDONYMIZE": "", "FRAUD_ID_KEY_FILE": ""])
+                #expect(run.status == 64 && run.standardError.split(separator: "\n").count == 1 && run.standardError.contains(expected),
+                        "\(arguments): \(run.status) \(run.standardError)")
+            }
             // The dead letter kept its other fields and says why.
             let dead = "\(try await redis.send(RedisCommand("XRANGE", "fraud:dead_letters", "-", "+")))"
             #expect(dead.contains("bad-1") && dead.contains("amount"), "\(dead)")

@@ -37,10 +37,14 @@ public struct RedisDoctor: Sendable {
     /// The namespace whose security posture is reported (its API keys, its audit log).
     public var namespace: String?
 
+    /// The pseudonymization the processes are run with (`--pseudonymize`), to report it.
+    public var pseudonymizer: Pseudonymizer?
+
     /// Creates a doctor.
-    public init(loadsFunctions: Bool = false, namespace: String? = nil) {
+    public init(loadsFunctions: Bool = false, namespace: String? = nil, pseudonymizer: Pseudonymizer? = nil) {
         self.loadsFunctions = loadsFunctions
         self.namespace = namespace
+        self.pseudonymizer = pseudonymizer
     }
 
     /// Examines the server behind `connection`.
@@ -134,7 +138,10 @@ public struct RedisDoctor: Sendable {
                     ? "none under '\(namespace)': serve refuses every request but the health checks (fraudstream apikeys create), unless run with --auth off"
                     : "\(keys) under '\(namespace)' (fraudstream apikeys list); serve requires them unless run with --auth off"),
             Finding(severity: .ok, check: "audit-log", detail: "\(audit) entries under '\(namespace)' (fraudstream audit list)"),
-            Finding(severity: .warn, check: "pseudonymization", detail: "off: identifiers are stored as given (not available in this build)"),
+            pseudonymizer.map { Finding(severity: .ok, check: "pseudonymization", detail: "on: \($0.summary) (run every process with the same --pseudonymize and key)") }
+                ?? Finding(
+                    severity: .warn, check: "pseudonymization",
+                    detail: "off: identifiers are stored as given (--pseudonymize user_id,device_id,ip with FRAUD_ID_KEY_FILE replaces them by a keyed HMAC)"),
         ]
     }
 

@@ -12,6 +12,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var namespace: NamespaceOptions
+    @OptionGroup var pseudonyms: PseudonymOptions
 
     @Flag(help: "Also load (replace) the Functions libraries built into this binary.")
     var loadFunctions = false
@@ -20,7 +21,7 @@ struct DoctorCommand: AsyncParsableCommand {
         let configuration = try connection.configuration(name: "fraudstream-doctor")
         let redis = try await RedisConnection.connect(configuration)
         print("redis       \(configuration)")
-        let report = try await RedisDoctor(loadsFunctions: loadFunctions, namespace: namespace.resolved).examine(redis)
+        let report = try await RedisDoctor(loadsFunctions: loadFunctions, namespace: namespace.resolved, pseudonymizer: try pseudonyms.resolved()).examine(redis)
         for finding in report.findings {
             let label = finding.check.padding(toLength: 18, withPad: " ", startingAt: 0)
             print("\(finding.severity.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(label)\(finding.detail)")
