@@ -73,4 +73,22 @@ struct AdminRateLimiterTests {
         #expect((0..<3).allSatisfy { _ in limiter.take("a", now: start + .seconds(60)) == nil })  // never more than the burst
         #expect(limiter.take("a", now: start + .seconds(60)) != nil)
     }
+
+    @Test func bucketsOfIdlePrincipalsAreSweptSoTheMapStaysBounded() {
+        let limiter = AdminRateLimiter(perSecond: 10, burst: 20)
+        let start = ContinuousClock.now
+        // 50,000 principals, one request each, 1 ms apart: a bucket refills in 0.1 s after its request, so only
+        // the last hundred or so are not full, and the map never holds many more than the sweep threshold.
+        var largest = 0
+        for index in 0..<50_000 {
+            #expect(limiter.take("jwt:subject-\(index)", now: start + .milliseconds(index)) == nil)
+            largest = max(largest, limiter.bucketCount)
+        }
+        #expect(largest <= AdminRateLimiter.sweepThreshold + 1)
+        // A principal that is being limited keeps its (empty) bucket through a sweep.
+        let busy = start + .seconds(100)
+        for _ in 0..<20 { _ = limiter.take("key:ops", now: busy) }
+        for index in 0..<(AdminRateLimiter.sweepThreshold + 10) { _ = limiter.take("jwt:late-\(index)", now: busy) }
+        #expect(limiter.take("key:ops", now: busy) != nil)
+    }
 }

@@ -105,10 +105,19 @@ public struct APIRequestContext: RequestContext {
 }
 
 /// A token bucket per key for admin requests (blocklist changes): `rate` per second, bursts of `burst`.
+///
+/// Bounded: once more than ``sweepThreshold`` principals have buckets (JWT subjects are unbounded), the full ones are
+/// dropped, since a full bucket is what an absent one means; what stays is the principals that acted in the last
+/// `burst / rate` seconds.
 final class AdminRateLimiter: Sendable {
     let rate: Double
     let burst: Double
+    /// Buckets kept before full ones are swept.
+    static let sweepThreshold = 4_096
     private let buckets = Mutex<[String: (tokens: Double, at: ContinuousClock.Instant)]>([:])
+
+    /// The principals that have a bucket now.
+    var bucketCount: Int { buckets.withLock { $0.count } }
 
     init(perSecond rate: Double, burst: Int) {
         self.rate = rate
@@ -118,6 +127,11 @@ final class AdminRateLimiter: Sendable {
     /// Takes a token for `key`; nil when allowed, else the seconds until one is available.
     func take(_ key: String, now: ContinuousClock.Instant = .now) -> Double? {
         buckets.withLock { buckets in
+            if buckets.count > Self.sweepThreshold {
+                let rate = self.rate
+                let burst = self.burst
+                buckets = buckets.filter { $0.value.tokens + (now - $0.value.at).seconds * rate < burst }
+            }
             var bucket = buckets[key] ?? (burst, now)
             bucket.tokens = min(burst, bucket.tokens + (now - bucket.at).seconds * rate)
             bucket.at = now
