@@ -1,6 +1,7 @@
 import Foundation
 import FraudServer
 import RedisClient
+import RedisHarness
 import Testing
 
 @testable import FraudCore
@@ -70,6 +71,23 @@ struct ApprovalsTests {
             await a.close()
             await b.close()
             await readerClient.close()
+        }
+    }
+
+    @Test func theProposalsStayBoundedDecidedOnesGoFirst() async throws {
+        try await withRedisServer { server in
+            let redis = try await RedisConnection.connect(server.configuration)
+            let store = ApprovalStore(namespace: "fraud")
+            for index in 0..<ApprovalStore.maximumProposals {
+                _ = try await store.propose(.blocklistRemove, target: "198.51.100.\(index % 250)", actor: "key:alice", on: redis)
+            }
+            await #expect(throws: FraudError.self) { try await store.propose(.rulesPromote, target: "2", actor: "key:alice", on: redis) }
+            for id in 1...10 { _ = try await store.decide(id, approve: false, actor: "key:bob", on: redis) }
+            let next = try await store.propose(.rulesPromote, target: "2", actor: "key:alice", on: redis)
+            #expect(next.id == ApprovalStore.maximumProposals + 1)
+            #expect(try await redis.send(RedisCommand("HLEN", store.proposalsKey)).int == ApprovalStore.maximumProposals - 10 + 1)
+            // Every decision is still in the audit log.
+            #expect(try await AuditLog(namespace: "fraud").list(action: "approvals.reject", on: redis).count == 10)
         }
     }
 }

@@ -76,8 +76,22 @@ public struct ApprovalStore: Sendable {
             key: auditKey, on: connection)
     }
 
+    /// Proposals the hash keeps: past it, decided ones are dropped (the audit log keeps their record), and while this
+    /// many are still pending a new proposal is refused, so no principal can grow the hash without bound.
+    public static let maximumProposals = 1_000
+
     /// Stores a proposal; audited.
     public func propose(_ family: Family, target: String, actor: String, on connection: RedisConnection) async throws -> Proposal {
+        if try await connection.send(RedisCommand("HLEN", proposalsKey)).int ?? 0 >= Self.maximumProposals {
+            let decided = try await list(all: true, on: connection).filter { $0.status != .pending }
+            for chunk in stride(from: 0, to: decided.count, by: 500).map({ decided[$0..<min(decided.count, $0 + 500)] }) {
+                _ = try await connection.send(RedisCommand("HDEL", arguments: [proposalsKey] + chunk.map { String($0.id) as any RedisArgument }))
+            }
+            if try await connection.send(RedisCommand("HLEN", proposalsKey)).int ?? 0 >= Self.maximumProposals {
+                throw FraudError(
+                    .failedCheck, "\(Self.maximumProposals) proposals are pending: approve or reject some first (fraudstream approvals list)")
+            }
+        }
         let id = try await connection.send(RedisCommand("INCR", nextKey)).int ?? 0
         let proposal = Proposal(
             id: id, family: family, target: target, proposer: actor, createdMilliseconds: Self.nowMilliseconds, status: .pending)
