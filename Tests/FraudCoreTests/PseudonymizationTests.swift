@@ -81,6 +81,11 @@ struct PseudonymizationTests {
             // Without the key the raw text is not what is stored.
             #expect(try await FraudStreamBinary.run(["blocklist", "check", "198.51.100.99"] + connection).status == 1)
 
+            // Training and a backtest on the world map it the same way (their scratch keys are deleted afterwards).
+            for arguments in [["train", "--no-promote", "--trees", "10"], ["backtest"]] {
+                let run = try await FraudStreamBinary.run(arguments + ["--users", "150", "--days", "2"] + connection + pseudonyms)
+                #expect(run.status == 0, "\(arguments): \(run.standardError)")
+            }
             let stored = try await Self.everything(redis, excluding: ["fraud:transactions"])
             #expect(stored.count > 100)
             var leaks: [String] = []

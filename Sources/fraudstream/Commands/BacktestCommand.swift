@@ -21,6 +21,7 @@ struct BacktestCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var namespace: NamespaceOptions
     @OptionGroup var world: WorldOptions
+    @OptionGroup var pseudonyms: PseudonymOptions
 
     @Option(help: "Rule set version (0: the built-in rules; default: the promoted one).") var rules: Int?
     @Option(help: "Model version (default: the promoted one).") var model: Int?
@@ -40,7 +41,7 @@ struct BacktestCommand: AsyncParsableCommand {
         let base = StreamNames.namespace(resolving: resolver)
         let record = try await ModelStore(namespace: base).load(model, on: redis)
         let ruleVersion = rules == 0 ? RuleStore.Version.builtIn : try await RuleStore(namespace: base).load(rules, on: redis)
-        let synthetic = try world.load()
+        let synthetic = try pseudonyms.resolved().map { $0.apply(try world.load()) } ?? world.load()
         try await world.warnIfUnlikePrepared(
             synthetic, namespace: base, doing: "backtesting", purpose: "backtest the history the model was trained on", on: redis)
         let rows = try await ScratchReplay(namespace: "\(base):backtest:\(getpid())").rows(

@@ -18,6 +18,7 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var namespace: NamespaceOptions
     @OptionGroup var world: WorldOptions
+    @OptionGroup var pseudonyms: PseudonymOptions
 
     @Option(help: "Output CSV path.")
     var out: String
@@ -31,7 +32,7 @@ struct ExportFeaturesCommand: AsyncParsableCommand {
     func run() async throws {
         let resolver = SettingsResolver.command(connection.flags, namespace.flags)
         let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-export"))
-        let synthetic = try world.load()
+        let synthetic = try pseudonyms.resolved().map { $0.apply(try world.load()) } ?? world.load()
         let rows = try await ScratchReplay(namespace: "\(StreamNames.namespace(resolving: resolver)):export:\(getpid())").rows(
             of: synthetic, settings: try FeatureSettings.resolve(resolver), blocklistCapacity: blocklistCapacity,
             falsePositiveRate: blocklistFalsePositiveRate, on: redis, progress: ReplayProgress.printer(total: synthetic.history.count))

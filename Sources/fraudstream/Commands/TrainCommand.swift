@@ -21,6 +21,7 @@ struct TrainCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var namespace: NamespaceOptions
     @OptionGroup var world: WorldOptions
+    @OptionGroup var pseudonyms: PseudonymOptions
     @OptionGroup var training: TrainingOptions
 
     @Option(name: .customLong("from-csv"), help: "Train on this training matrix (written by export-features) instead of replaying the world.")
@@ -55,7 +56,7 @@ struct TrainCommand: AsyncParsableCommand {
             trainingData = "training matrix \(fromCSV)"
             printLine("history     \(fromCSV): \(history.rows.count) rows, \(history.fraudCount) fraud (\(elapsedText(clock.now - started)))")
         } else {
-            let synthetic = try world.load()
+            let synthetic = try pseudonyms.resolved().map { $0.apply(try world.load()) } ?? world.load()
             trainingData = world.describe(synthetic)
             printLine("world       \(trainingData): \(synthetic.profiles.count) users, \(synthetic.merchants.count) merchants, "
                 + "\(synthetic.history.count) transactions, \(synthetic.history.filter { $0.isFraud == true }.count) fraud "
