@@ -107,6 +107,11 @@ struct PrepareCommandTests {
             #expect(second.standardOutput.contains("blocklisted IPs (0 added; operators' entries kept"), "\(second.standardOutput)")
             #expect(try await redis.send(RedisCommand("GET", "fraud:blocklist:ip:counters")).bytes == counters)
             #expect(try await FraudStreamBinary.run(["blocklist", "check", "203.0.113.7"] + redisArguments).status == 0)
+            // Each rebuild is in the audit log, with what it deleted.
+            let audit = try await FraudStreamBinary.run(["audit", "list", "--json", "--action", "prepare"] + redisArguments)
+            let entries = try #require(try JSONSerialization.jsonObject(with: Data(audit.standardOutput.utf8)) as? [[String: Any]])
+            #expect(entries.count == 2 && entries.allSatisfy { ($0["actor"] as? String)?.hasPrefix("cli:") == true }, "\(entries)")
+            #expect((entries.last?["change"] as? String)?.contains("feature-state keys") == true, "\(entries)")
         }
     }
 

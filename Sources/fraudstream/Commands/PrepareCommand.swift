@@ -77,6 +77,13 @@ struct PrepareCommand: AsyncParsableCommand {
         let keyspace = Keyspace(namespace: namespace)
         let cleared = try await keyspace.featureState(on: redis)
         try await keyspace.delete(cleared, on: redis)
+        // Recorded once the old state is gone: a crash after it leaves the record of what was deleted.
+        try await AuditLog(namespace: namespace).append(
+            AuditLog.Entry(
+                actor: AuditLog.commandLineActor, action: "prepare.reset", target: namespace,
+                change: "world \(world.describe(synthetic)) (\(synthetic.profiles.count) users)\(pseudonymizer == nil ? "" : ", pseudonymized"); "
+                    + "deleted \(cleared.dynamicKeys.count + cleared.profiles.count) feature-state keys\(resetState ? " (--reset-state)" : "")"),
+            key: FeatureKeys(namespace: namespace).ipBlocklistCounters, on: redis)
         let blocklist = try await store.install(
             synthetic, blocklistCapacity: training.blocklistCapacity, falsePositiveRate: training.blocklistFalsePositiveRate, on: redis)
         let shape = blocklist.shape
