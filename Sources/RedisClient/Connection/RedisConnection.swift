@@ -186,8 +186,10 @@ public actor RedisConnection {
         if let name = configuration.clientName {
             setup.append(RedisCommand("CLIENT", "SETNAME", name))
         }
-        // Something is always asked: a server that closes at once (a TLS port spoken to in plaintext) fails here, with a hint.
-        if setup.isEmpty { setup.append(RedisCommand("PING")) }
+        // Something is always asked: a server that closes at once (a TLS port spoken to in plaintext) fails here, with a
+        // hint. The probe's own reply does not matter (NOAUTH, LOADING): those surface on the first real command.
+        let probeOnly = setup.isEmpty
+        if probeOnly { setup.append(RedisCommand("PING")) }
         let outcome = context.execute(setup)
         if var failure = outcome.failure {
             if failure.code == .connectionLost, configuration.tls == nil, case .tcp = configuration.endpoint {
@@ -196,6 +198,7 @@ public actor RedisConnection {
             }
             throw failure
         }
+        if probeOnly { return context }
         for (command, reply) in zip(setup, outcome.replies) {
             if let message = reply.errorMessage {
                 if message.hasPrefix("NOAUTH") {
