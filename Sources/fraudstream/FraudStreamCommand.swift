@@ -10,7 +10,9 @@ struct FraudStreamCommand: AsyncParsableCommand {
         abstract: "Real-time fraud scoring on Redis Streams.",
         discussion: """
             Redis settings come from --redis-url, else REDIS_URL, else REDIS_HOST / REDIS_PORT / \
-            REDIS_PASSWORD, else the local server that `make redis` starts on 127.0.0.1:6390.
+            REDIS_PASSWORD, else the local server that `make redis` starts on 127.0.0.1:6390. A rediss:// URL \
+            turns on TLS (--redis-ca, --redis-cert, --redis-key, --redis-tls-server-name). Redis 7.0 or later, \
+            or Valkey 7.2 or later (tested on Redis 7.0 and Valkey 8.1).
             """,
         version: "fraudstream \(FraudStreamCommand.version) (commit \(BuildInfo.commit))",
         subcommands: [
@@ -21,7 +23,7 @@ struct FraudStreamCommand: AsyncParsableCommand {
 
 extension FraudStreamCommand {
     /// The release this source tree is; the commit comes from the build (``BuildInfo``).
-    static let version = "0.21.0"
+    static let version = "0.22.0"
 }
 
 /// Entry point: runs the parsed command and turns every failure into one readable line and an exit
