@@ -90,7 +90,7 @@ public final class RedisCluster: Sendable {
             for node in nodes {
                 var configuration = node.configuration
                 configuration.clusterMode = .disabled
-                configuration.connectTimeoutMilliseconds = 300
+                configuration.connectTimeoutMilliseconds = configuration.tls == nil ? 300 : 3_000
                 let info = (try? await RedisConnection(configuration: configuration, name: "cluster-probe").send(RedisCommand("CLUSTER", "INFO")))?.string ?? ""
                 if !(info.contains("cluster_state:ok") && info.contains("cluster_slots_ok:16384")) {
                     healthy = false

@@ -49,6 +49,8 @@ public final class RedisServer: @unchecked Sendable {
             configuration.tls = RedisTLS(
                 caFile: certificates.ca, certificateFile: certificates.clientCertificate, keyFile: certificates.clientKey,
                 serverName: certificates.serverName)
+            // The handshake counts against the connect timeout: generous, for a busy machine.
+            configuration.connectTimeoutMilliseconds = 10_000
         }
         return configuration
     }
@@ -59,10 +61,12 @@ public final class RedisServer: @unchecked Sendable {
         (certificates == nil ? "redis://" : "rediss://") + (password.map { ":\($0)@" } ?? "") + "127.0.0.1:\(port)"
     }
 
-    /// The command-line flags a child needs for ``url``'s TLS: the CA and the client certificate.
+    /// The command-line flags a child needs for ``url``'s TLS: the CA and the client certificate (and a connect timeout
+    /// generous enough for a handshake on a busy machine).
     public var tlsArguments: [String] {
         guard let certificates else { return [] }
-        return ["--redis-ca", certificates.ca, "--redis-cert", certificates.clientCertificate, "--redis-key", certificates.clientKey]
+        return ["--redis-ca", certificates.ca, "--redis-cert", certificates.clientCertificate, "--redis-key", certificates.clientKey,
+                "--connect-timeout-ms", "10000"]
             + (certificates.serverName.map { ["--redis-tls-server-name", $0] } ?? [])
     }
 
@@ -164,9 +168,10 @@ public final class RedisServer: @unchecked Sendable {
         let pid = try Self.spawn(binary: binary, arguments: arguments)
         lock.withLock { self.processID = pid }
         var probe = configuration
-        probe.connectTimeoutMilliseconds = 200
+        // A TLS probe also does a handshake, which a busy machine can take far longer than 200 ms to finish.
+        probe.connectTimeoutMilliseconds = certificates == nil ? 200 : 3_000
         probe.clusterMode = .disabled
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             guard Self.isRunning(pid) else { break }
             let connection = RedisConnection(configuration: probe, name: "harness")
