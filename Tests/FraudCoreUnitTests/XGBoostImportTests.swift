@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+@testable import FraudCore
+
+/// The XGBoost JSON importer on small hand-written models (no Python): predictions checked by hand, XGBoost's
+/// arithmetic (float32 thresholds, strict `<`, missing values to the default side), and hostile files refused.
+@Suite("XGBoost JSON model import (no server)")
+struct XGBoostImportTests {
+    /// Two trees over `amount` and `velocity_1h`; base_score 0.5 (margin 0).
+    static func model(
+        objective: String = "binary:logistic", baseScore: String = "5E-1", numClass: String = "0", tree0: String? = nil, extraLearner: String = ""
+    ) -> Data {
+        let first = tree0 ?? """
+            {"id": 0, "tree_param": {"num_nodes": "5", "num_feature": "2", "size_leaf_vector": "1"},
+             "left_children": [1, -1, 3, -1, -1], "right_children": [2, -1, 4, -1, -1], "split_indices": [0, 0, 1, 0, 0],
+             "split_conditions": [100.5, 0.2, 3.0, -0.1, 0.4], "default_left": [0, 0, 1, 0, 0], "split_type": [0, 0, 0, 0, 0],
+             "categories": [], "base_weights": [0, 0.2, 0, -0.1, 0.4]}
+            """
+        return Data("""
+            {"learner": {"attributes": {}, "feature_names": ["amount", "velocity_1h"], "feature_types": ["float", "float"], \(extraLearner)
+              "gradient_booster": {"name": "gbtree", "model": {"gbtree_model_param": {"num_trees": "2"}, "tree_info": [0, 0], "trees": [
+                \(first),
+                {"id": 1, "tree_param": {"num_nodes": "1", "num_feature": "2", "size_leaf_vector": "1"},
+                 "left_children": [-1], "right_children": [-1], "split_indices": [0], "split_conditions": [0.05], "default_left": [0],
+                 "split_type": [0], "categories": []}
+              ]}},
+              "learner_model_param": {"base_score": "\(baseScore)", "num_class": "\(numClass)", "num_feature": "2", "num_target": "1"},
+              "objective": {"name": "\(objective)", "reg_loss_param": {"scale_pos_weight": "1"}}},
+             "version": [2, 1, 3]}
+            """.utf8)
+    }
+
+    static func logistic(_ margin: Double) -> Double { 1 / (1 + exp(-margin)) }
+
+    @Test func predictionsMatchTheHandWalkedTrees() throws {
+        let trees = try XGBoostJSON.parse(Self.model())
+        #expect(trees.library == .xgboost && trees.libraryVersion == "2.1.3" && trees.featureNames == ["amount", "velocity_1h"])
+        #expect(trees.roots.count == 2 && trees.baseMargin == 0)
+        // (amount, velocity_1h) → leaves walked by hand.
+        let cases: [([Double], Double)] = [
+            ([50, 1], 0.2 + 0.05),  // 50 < 100.5: left leaf 0.2
+            ([200, 5], 0.4 + 0.05),  // right, 5 < 3 is false: right leaf 0.4
+            ([200, .nan], -0.1 + 0.05),  // velocity missing: node 2 defaults left
+            ([.nan, 1], -0.1 + 0.05),  // amount missing: node 0 defaults right, then 1 < 3
+            ([100.5, 10], 0.4 + 0.05),  // equal to the threshold: not below it, so right (XGBoost's strict <)
+        ]
+        for (row, margin) in cases {
+            #expect(abs(Double(trees.margin(row)) - margin) < 1e-6, "\(row)")
+            #expect(abs(trees.probability(row) - Self.logistic(margin)) < 1e-6, "\(row)")
+        }
+    }
+
+    @Test func thresholdsCompareInFloat32() throws {
+        // One split at 0.1: XGBoost stores 0.1 as a float32 (0.100000001490116…) and rounds the input to float32 too.
+        let tree = """
+            {"tree_param": {"num_nodes": "3"}, "left_children": [1, -1, -1], "right_children": [2, -1, -1], "split_indices": [0, 0, 0],
+             "split_conditions": [0.1, -1.0, 1.0], "default_left": [0, 0, 0], "split_type": [0, 0, 0], "categories": []}
+            """
+        let trees = try XGBoostJSON.parse(Self.model(tree0: tree))
+        func side(_ x: Double) -> Double { Double(trees.margin([x, 0])) - 0.05 }
+        #expect(abs(side(0.1) - 1) < 1e-6)  // 0.1 rounds to the threshold itself: right
+        // Below the float32 threshold as a double, but nearer to it than to the float below: rounds up, goes right,
+        // where a comparison in double would go left.
+        #expect(0.100000001 < Double(Float(0.1)))
+        #expect(abs(side(0.100000001) - 1) < 1e-6)
+        #expect(abs(side(0.0999999) + 1) < 1e-6)
+    }
+
+    @Test func baseScoreAndObjectives() throws {
+        // 3.x writes base_score as a vector; a logistic base of 0.2 starts at logit(0.2).
+        let shifted = try XGBoostJSON.parse(Self.model(baseScore: "[2E-1]"))
+        #expect(abs(Double(shifted.baseMargin) - log(0.2 / 0.8)) < 1e-6)
+        let raw = try XGBoostJSON.parse(Self.model(objective: "binary:logitraw", baseScore: "1E-1"))
+        #expect(!raw.appliesLogistic && raw.baseMargin == 0.1)
+        #expect(abs(raw.probability([50, 1]) - (0.1 + 0.2 + 0.05)) < 1e-6)
+    }
+
+    @Test func unsupportedAndHostileFilesAreRefusedInOneLine() throws {
+        // A chain: inner node i has node i + 1 on its left and a leaf on its right, 300 levels deep.
+        let deep = (0..<300).map { $0 }
+        let chain = """
+            {"tree_param": {"num_nodes": "601"},
+             "left_children": [\((deep.map { String($0 + 1) } + Array(repeating: "-1", count: 301)).joined(separator: ","))],
+             "right_children": [\((deep.map { String(301 + $0) } + Array(repeating: "-1", count: 301)).joined(separator: ","))],
+             "split_indices": [\(Array(repeating: "0", count: 601).joined(separator: ","))],
+             "split_conditions": [\(Array(repeating: "1.0", count: 601).joined(separator: ","))],
+             "default_left": [\(Array(repeating: "0", count: 601).joined(separator: ","))]}
+            """
+        let cases: [(Data, String)] = [
+            (Self.model().prefix(300), "not valid JSON"),
+            (Data("tree\nversion=v4\nnum_class=1\n".utf8), "not valid JSON"),
+            (Data("{\"booster\": 1}".utf8), "no \"learner\""),
+            (Self.model(objective: "multi:softprob"), "objective multi:softprob is not supported"),
+            (Self.model(numClass: "3"), "multiclass"),
+            (Self.model(tree0: """
+                {"tree_param": {"num_nodes": "3"}, "left_children": [1, 0, -1], "right_children": [2, 2, -1], "split_indices": [0, 0, 0],
+                 "split_conditions": [1, 1, 1], "default_left": [0, 0, 0]}
+                """), "reached twice"),
+            (Self.model(tree0: """
+                {"tree_param": {"num_nodes": "1000000000"}, "left_children": [-1], "right_children": [-1], "split_indices": [0],
+                 "split_conditions": [1], "default_left": [0]}
+                """), "declares 1000000000 nodes"),
+            (Self.model(tree0: """
+                {"tree_param": {"num_nodes": "3"}, "left_children": [1, -1, -1], "right_children": [2, -1, -1], "split_indices": [0, 0, 0],
+                 "split_conditions": [1, 1, 1], "default_left": [0, 0, 0], "split_type": [1, 0, 0], "categories": [3]}
+                """), "categorical"),
+            (Self.model(tree0: """
+                {"tree_param": {"num_nodes": "3"}, "left_children": [1, -1, -1], "right_children": [7, -1, -1], "split_indices": [0, 0, 0],
+                 "split_conditions": [1, 1, 1], "default_left": [0, 0, 0]}
+                """), "points outside the tree"),
+            (Self.model(tree0: chain), "deeper than 256"),
+        ]
+        for (data, expected) in cases {
+            do {
+                _ = try XGBoostJSON.parse(data)
+                Issue.record("accepted a model that should be refused (\(expected))")
+            } catch {
+                #expect(error.message.contains(expected), "\(error.message)")
+                #expect(!error.message.contains("\n"))
+            }
+        }
+    }
+
+    @Test func randomBytesNeverCrashTheParser() {
+        var generator = SystemRandomNumberGenerator()
+        let valid = Self.model()
+        for round in 0..<500 {
+            var bytes: [UInt8]
+            if round % 2 == 0 {
+                bytes = (0..<Int.random(in: 0..<400, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            } else {
+                // A valid model with a few bytes changed: mostly still JSON, often no longer a model.
+                bytes = Array(valid)
+                for _ in 0..<4 { bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 32...126, using: &generator) }
+            }
+            _ = try? XGBoostJSON.parse(Data(bytes))
+        }
+    }
+}
