@@ -3,60 +3,141 @@ import Foundation
 /// A binary-classification tree ensemble trained by another library, held as data with that library's arithmetic:
 /// the first step of bringing your own model (issue 24; not served yet).
 ///
-/// Nodes are flat arrays; a tree walks from its root: a missing value (NaN) goes to the node's default side, any
-/// other value is rounded to `Float` and goes left when it is below the threshold (XGBoost's `fvalue < split`).
-/// Leaf values are summed in `Float` in tree order onto the base margin, as XGBoost's CPU predictor does, and the
-/// probability is the logistic of the margin unless the objective asked for the raw margin.
+/// Nodes are flat arrays; a tree walks from its root to a leaf, and the leaves are summed onto the base margin in
+/// tree order. How a node compares and sums is the library's (``Arithmetic``): XGBoost rounds the input to `Float`,
+/// goes left when it is below the threshold and sums in `Float`; LightGBM compares the `Double` input with `<=` and
+/// sums in `Double`. A missing value (NaN) goes the way the node's ``Missing`` says.
 public struct ImportedTrees: Sendable, Equatable {
     /// The library the model came from.
     public enum Library: String, Sendable, Equatable { case xgboost, lightgbm, onnx }
 
+    /// How nodes compare and leaves add up.
+    public enum Arithmetic: Sendable, Equatable {
+        /// `Float(x) < threshold`, leaves summed in `Float` (XGBoost's CPU predictor).
+        case float32Below
+        /// `x <= threshold` in `Double`, leaves summed in `Double` (LightGBM's `NumericalDecision`).
+        case doubleAtMost
+    }
+
+    /// What a node does with a missing value.
+    public enum Missing: UInt8, Sendable, Equatable {
+        /// NaN goes to the default side (XGBoost always; LightGBM's missing type `NaN`).
+        case nan
+        /// NaN and zero go to the default side (LightGBM's missing type `Zero`).
+        case zero
+        /// NaN is compared as 0 (LightGBM's missing type `None`).
+        case none
+    }
+
     /// Where the model came from.
     public var library: Library
-    /// The library's version as the file records it (`2.1.0`), or empty.
+    /// The library's version as the file records it (`2.1.0`, `v4`), or empty.
     public var libraryVersion: String
     /// The features the model reads, in its own order.
     public var featureNames: [String]
-    /// The objective as the library names it (`binary:logistic`).
+    /// The objective as the library names it (`binary:logistic`, `binary sigmoid:1`).
     public var objective: String
     /// Whether the probability is the logistic of the margin (`false`: the margin itself, `binary:logitraw`).
     public var appliesLogistic: Bool
+    /// The logistic's slope: probability = 1 / (1 + exp(−slope × margin)) (LightGBM's `sigmoid:`; 1 for XGBoost).
+    public var logisticSlope: Double = 1
+    /// How nodes compare and leaves add up.
+    public var arithmetic: Arithmetic
     /// The margin every row starts from.
-    public var baseMargin: Float
+    public var baseMargin: Double
     /// Each tree's root node.
     public var roots: [Int32]
     /// Per node: the feature index it splits on, or −1 for a leaf.
     public var feature: [Int32]
-    /// Per node: the split threshold (inner nodes).
-    public var threshold: [Float]
+    /// Per node: the split threshold (inner nodes; XGBoost's are `Float` values).
+    public var threshold: [Double]
     /// Per node: the left and right children (inner nodes).
     public var left: [Int32]
     public var right: [Int32]
     /// Per node: whether a missing value goes left.
     public var defaultLeft: [Bool]
+    /// Per node: what counts as missing.
+    public var missing: [Missing]
     /// Per node: the leaf value (leaves).
-    public var value: [Float]
+    public var value: [Double]
+
+    /// An empty ensemble to append trees to.
+    init(
+        library: Library, libraryVersion: String, featureNames: [String], objective: String, appliesLogistic: Bool,
+        arithmetic: Arithmetic, baseMargin: Double
+    ) {
+        self.library = library
+        self.libraryVersion = libraryVersion
+        self.featureNames = featureNames
+        self.objective = objective
+        self.appliesLogistic = appliesLogistic
+        self.arithmetic = arithmetic
+        self.baseMargin = baseMargin
+        roots = []
+        feature = []
+        threshold = []
+        left = []
+        right = []
+        defaultLeft = []
+        missing = []
+        value = []
+    }
+
+    /// Adds `count` nodes, all leaves of value 0 until set; returns the index of the first.
+    mutating func addNodes(_ count: Int) -> Int {
+        let first = feature.count
+        feature += [Int32](repeating: -1, count: count)
+        threshold += [Double](repeating: 0, count: count)
+        left += [Int32](repeating: -1, count: count)
+        right += [Int32](repeating: -1, count: count)
+        defaultLeft += [Bool](repeating: false, count: count)
+        missing += [Missing](repeating: .nan, count: count)
+        value += [Double](repeating: 0, count: count)
+        return first
+    }
+
+    /// The leaf one row reaches in the tree at `root`.
+    private func leaf(_ row: [Double], from root: Int32) -> Int {
+        var node = Int(root)
+        while feature[node] >= 0 {
+            var x = row[Int(feature[node])]
+            let goesLeft: Bool
+            switch (missing[node], arithmetic) {
+            case (.nan, _) where x.isNaN, (.zero, _) where x.isNaN || abs(x) <= 1e-35:
+                goesLeft = defaultLeft[node]
+            case (_, .float32Below):
+                goesLeft = Float(x) < Float(threshold[node])
+            case (_, .doubleAtMost):
+                if x.isNaN { x = 0 }
+                goesLeft = x <= threshold[node]
+            }
+            node = Int(goesLeft ? left[node] : right[node])
+        }
+        return node
+    }
 
     /// The margin of one row given in the model's feature order (NaN for a missing value).
-    public func margin(_ row: [Double]) -> Float {
-        var sum = baseMargin
-        for root in roots {
-            var node = Int(root)
-            while feature[node] >= 0 {
-                let x = row[Int(feature[node])]
-                let goesLeft = x.isNaN ? defaultLeft[node] : Float(x) < threshold[node]
-                node = Int(goesLeft ? left[node] : right[node])
-            }
-            sum += value[node]
+    public func margin(_ row: [Double]) -> Double {
+        switch arithmetic {
+        case .float32Below:
+            var sum = Float(baseMargin)
+            for root in roots { sum += Float(value[leaf(row, from: root)]) }
+            return Double(sum)
+        case .doubleAtMost:
+            var sum = baseMargin
+            for root in roots { sum += value[leaf(row, from: root)] }
+            return sum
         }
-        return sum
     }
 
     /// The probability of fraud for one row in the model's feature order.
     public func probability(_ row: [Double]) -> Double {
         let margin = margin(row)
-        guard appliesLogistic else { return Double(margin) }
-        return Double(1 / (1 + Float.exp(-margin)))
+        guard appliesLogistic else { return margin }
+        switch arithmetic {
+        case .float32Below: return Double(1 / (1 + Float.exp(-Float(margin))))
+        case .doubleAtMost: return 1 / (1 + Foundation.exp(-logisticSlope * margin))
+        }
     }
 }
 

@@ -64,8 +64,7 @@ public enum XGBoostJSON {
 
         var result = ImportedTrees(
             library: .xgboost, libraryVersion: version, featureNames: names, objective: objective,
-            appliesLogistic: objective == "binary:logistic", baseMargin: baseMargin, roots: [], feature: [], threshold: [], left: [],
-            right: [], defaultLeft: [], value: [])
+            appliesLogistic: objective == "binary:logistic", arithmetic: .float32Below, baseMargin: Double(baseMargin))
         for (index, tree) in trees.enumerated() {
             try append(tree, index: index, to: &result, limits: limits, refuse: refuse)
         }
@@ -98,15 +97,9 @@ public enum XGBoostJSON {
             throw refuse("tree \(index) has categorical splits; categorical splits are not supported")
         }
         // Every node reachable from the root once (no cycle, no shared child), no deeper than the limit.
-        let offset = result.feature.count
         var visited = [Bool](repeating: false, count: declared)
         var stack = [(node: 0, depth: 0)]
-        result.feature += [Int32](repeating: -1, count: declared)
-        result.threshold += [Float](repeating: 0, count: declared)
-        result.left += [Int32](repeating: -1, count: declared)
-        result.right += [Int32](repeating: -1, count: declared)
-        result.defaultLeft += [Bool](repeating: false, count: declared)
-        result.value += [Float](repeating: 0, count: declared)
+        let offset = result.addNodes(declared)
         while let (node, depth) = stack.popLast() {
             guard !visited[node] else { throw refuse("tree \(index): node \(node) is reached twice (a cycle or a shared child)") }
             visited[node] = true
@@ -116,7 +109,7 @@ public enum XGBoostJSON {
             let at = offset + node
             if lefts[node] == -1 {
                 guard rights[node] == -1 else { throw refuse("tree \(index): node \(node) has one child") }
-                result.value[at] = condition
+                result.value[at] = Double(condition)
                 continue
             }
             guard (0..<declared).contains(lefts[node]), (0..<declared).contains(rights[node]) else {
@@ -126,7 +119,7 @@ public enum XGBoostJSON {
                 throw refuse("tree \(index): node \(node) splits on feature \(splits[node]) of \(result.featureNames.count)")
             }
             result.feature[at] = Int32(splits[node])
-            result.threshold[at] = condition
+            result.threshold[at] = Double(condition)
             result.left[at] = Int32(offset + lefts[node])
             result.right[at] = Int32(offset + rights[node])
             result.defaultLeft[at] = defaults[node] != 0
