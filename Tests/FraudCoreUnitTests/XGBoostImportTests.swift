@@ -118,3 +118,25 @@ struct XGBoostImportTests {
         ModelImportChecks.fuzz(valid: Self.model()) { (data) throws(FraudError) in try XGBoostJSON.parse(data) }
     }
 }
+
+/// Feature names, not positions: a model reading any subset of the served features, in its own order.
+@Suite("Imported models' feature names (no server)")
+struct ImportedFeatureNameTests {
+    @Test func aModelsFeaturesMapByNameAndUnknownNamesAreListed() throws {
+        var trees = try XGBoostJSON.parse(XGBoostImportTests.model())
+        let served = FeatureSchema.names
+        // Two served features, in the model's own (reversed) order.
+        trees.featureNames = [served[3], served[0]]
+        let index = try trees.featureIndex()
+        #expect(index == [3, 0])
+        let vector = (0..<served.count).map { Double($0) * 10 }
+        #expect(trees.input(from: vector, index: index) == [30, 0])
+        trees.featureNames = [served[1], "card_bin", "merchant_risk"]
+        do {
+            _ = try trees.featureIndex()
+            Issue.record("accepted features FraudStream does not compute")
+        } catch {
+            #expect(error.message.hasPrefix("the model reads features FraudStream does not compute: card_bin, merchant_risk; it computes \(served[0]), "))
+        }
+    }
+}

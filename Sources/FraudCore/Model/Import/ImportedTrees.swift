@@ -162,3 +162,30 @@ extension Float {
     /// `exp` in single precision, as the libraries compute the logistic of a `float` margin.
     static func exp(_ x: Float) -> Float { Foundation.expf(x) }
 }
+
+extension ImportedTrees {
+    /// Maps the model's features, by name, onto positions of the vector FraudStream computes (``FeatureSchema/names``):
+    /// `index[i]` is where the model's i-th feature is in that vector. Computed once, so building a model's input
+    /// costs no lookup per transaction. A name FraudStream does not compute is an error that lists the ones it does.
+    public func featureIndex(into served: [String] = FeatureSchema.names) throws(FraudError) -> [Int] {
+        var position: [String: Int] = [:]
+        for (index, name) in served.enumerated() { position[name] = index }
+        var index: [Int] = []
+        var unknown: [String] = []
+        for name in featureNames {
+            if let at = position[name] { index.append(at) } else { unknown.append(name) }
+        }
+        guard unknown.isEmpty else {
+            throw FraudError(
+                .invalidData,
+                "the model reads \(unknown.count == 1 ? "a feature" : "features") FraudStream does not compute: "
+                    + "\(unknown.prefix(10).joined(separator: ", "))\(unknown.count > 10 ? ", …" : ""); it computes \(served.joined(separator: ", "))")
+        }
+        return index
+    }
+
+    /// The model's input from a full served vector, through ``featureIndex(into:)``.
+    public func input(from vector: [Double], index: [Int]) -> [Double] {
+        index.map { vector[$0] }
+    }
+}
