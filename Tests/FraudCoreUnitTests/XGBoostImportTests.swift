@@ -140,3 +140,40 @@ struct ImportedFeatureNameTests {
         }
     }
 }
+
+/// Parity at import: an export-features matrix scored here against the library's own predictions.
+@Suite("Imported models' parity check (no server)")
+struct ImportParityTests {
+    /// A matrix of three rows: only `amount` and `tx_count_1h` are non-zero.
+    static func matrix() throws -> TrainingHistory {
+        let names = FeatureSchema.names
+        func row(_ id: String, amount: Double, velocity: Double) -> String {
+            let values = names.map { $0 == "amount" ? String(amount) : $0 == "tx_count_1h" ? String(velocity) : "0" }
+            return ([id, "1790812800000"] + values + ["0", ""]).joined(separator: ",")
+        }
+        let text = [TrainingMatrixCSV.header, row("t1", amount: 50, velocity: 1), row("t2", amount: 200, velocity: 5), row("t3", amount: 200, velocity: 2)]
+            .joined(separator: "\n")
+        return try TrainingMatrixCSV.read(text, named: "rows.csv")
+    }
+
+    @Test func parityPassesOnTheLibrarysPredictionsAndNamesTheWorstRowsOtherwise() throws {
+        var trees = try XGBoostJSON.parse(XGBoostImportTests.model())
+        trees.featureNames = ["amount", "tx_count_1h"]
+        func logistic(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+        // The walked leaves: t1 left 0.2, t2 right then right 0.4, t3 right then left -0.1; each plus 0.05.
+        let expected = try ImportParity.readExpected(
+            "transaction_id,probability\nt1,\(logistic(0.25))\nt2,\(logistic(0.45))\nt3,\(logistic(-0.05))\n", named: "pred.csv")
+        let good = try ImportParity.check(trees, rows: try Self.matrix(), expected: expected)
+        #expect(good.compared == 3 && good.passes && good.largestDifference < 1e-7)
+
+        var off = expected
+        off["t2"] = logistic(0.45) + 1e-5
+        let bad = try ImportParity.check(trees, rows: try Self.matrix(), expected: off)
+        #expect(!bad.passes && bad.worst.first?.transactionId == "t2")
+
+        #expect(throws: FraudError.self) { try ImportParity.check(trees, rows: try Self.matrix(), expected: ["t1": 0.5]) }
+        #expect(throws: FraudError.self) { try ImportParity.readExpected("transaction_id,probability\nt1,0.5\nt1,0.6\n", named: "pred.csv") }
+        #expect(throws: FraudError.self) { try ImportParity.readExpected("id,p\nt1,0.5\n", named: "pred.csv") }
+        #expect(throws: FraudError.self) { try ImportParity.readExpected("transaction_id,probability\nt1,nan\n", named: "pred.csv") }
+    }
+}
