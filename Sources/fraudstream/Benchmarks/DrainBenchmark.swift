@@ -28,11 +28,16 @@ struct DrainBenchmark {
 
     /// Median time of one `probability` call over real rows.
     static func inferenceMicroseconds(_ record: ModelRecord, rows: [[Double]]) -> Double {
+        inferenceMicroseconds(rows: rows) { record.ensemble.probability($0) }
+    }
+
+    /// Median time of one call of `probability` over `rows`, in seven passes.
+    static func inferenceMicroseconds(rows: [[Double]], _ probability: ([Double]) -> Double) -> Double {
         var passes: [Double] = []
         var sink = 0.0
         for _ in 0..<7 {
             let start = ContinuousClock.now
-            for row in rows { sink += record.ensemble.probability(row) }
+            for row in rows { sink += probability(row) }
             passes.append((ContinuousClock.now - start).seconds * 1e6 / Double(rows.count))
         }
         if sink.isNaN { print("") }  // keeps the loop from being optimised away

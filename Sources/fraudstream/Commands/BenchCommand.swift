@@ -19,11 +19,11 @@ struct BenchCommand: AsyncParsableCommand {
             drain without fraud counts over time, with them, and with them plus /metrics scraped every second, interleaved), \
             cluster (the drain on the single server and on a local 3-primary Redis Cluster with 1 and 2 workers, interleaved), \
             tls (the drain over plaintext and over rediss:// to one server with both ports, interleaved; certificates made \
-            with openssl).
+            with openssl), import (inference of imported XGBoost and LightGBM models, 500 trees of depth 8; no server).
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster, tls (the last three not in all), or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster, tls, import (the last four not in all), or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -89,8 +89,8 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("no valkey-server in \(valkeyBinDir): run make deps-valkey, or give --valkey-bin-dir")
         }
         let suites = suite.split(separator: ",").map(String.init)
-        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls"].contains) else {
-            throw ValidationError("--suite must be client, drain, api, observability, cluster, tls or all (comma-separated), not '\(suite)'")
+        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls", "import"].contains) else {
+            throw ValidationError("--suite must be client, drain, api, observability, cluster, tls, import or all (comma-separated), not '\(suite)'")
         }
     }
 
@@ -144,6 +144,9 @@ struct BenchCommand: AsyncParsableCommand {
                 await cluster.stop()
                 throw error
             }
+        }
+        if suites.contains("import") {
+            try ImportBenchmark().run(into: &table)
         }
         if suites.contains("tls") {
             try await compareTLS(into: &table)
