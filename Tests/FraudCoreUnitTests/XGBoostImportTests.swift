@@ -45,6 +45,7 @@ struct XGBoostImportTests {
             ([.nan, 1], -0.1 + 0.05),  // amount missing: node 0 defaults right, then 1 < 3
             ([100.5, 10], 0.4 + 0.05),  // equal to the threshold: not below it, so right (XGBoost's strict <)
         ]
+        #expect(trees.margin([50]).isNaN)  // a row shorter than the model's features is never read past its end
         for (row, margin) in cases {
             #expect(abs(trees.margin(row) - margin) < 1e-6, "\(row)")
             #expect(abs(trees.probability(row) - Self.logistic(margin)) < 1e-6, "\(row)")

@@ -33,8 +33,9 @@ public struct ImportedTrees: Sendable, Equatable {
     public var library: Library
     /// The library's version as the file records it (`2.1.0`, `v4`), or empty.
     public var libraryVersion: String
-    /// The features the model reads, in its own order.
-    public var featureNames: [String]
+    /// The features the model reads, in its own order (every split's feature index is below its count: the parsers
+    /// check it, which is what lets ``margin(_:)`` read rows without bounds checks).
+    public internal(set) var featureNames: [String]
     /// The objective as the library names it (`binary:logistic`, `binary sigmoid:1`).
     public var objective: String
     /// Whether the probability is the logistic of the margin (`false`: the margin itself, `binary:logitraw`).
@@ -96,37 +97,53 @@ public struct ImportedTrees: Sendable, Equatable {
         return first
     }
 
-    /// The leaf one row reaches in the tree at `root`.
-    private func leaf(_ row: [Double], from root: Int32) -> Int {
-        var node = Int(root)
-        while feature[node] >= 0 {
-            var x = row[Int(feature[node])]
-            let goesLeft: Bool
-            switch (missing[node], arithmetic) {
-            case (.nan, _) where x.isNaN, (.zero, _) where x.isNaN || abs(x) <= 1e-35:
-                goesLeft = defaultLeft[node]
-            case (_, .float32Below):
-                goesLeft = Float(x) < Float(threshold[node])
-            case (_, .doubleAtMost):
-                if x.isNaN { x = 0 }
-                goesLeft = x <= threshold[node]
-            }
-            node = Int(goesLeft ? left[node] : right[node])
-        }
-        return node
-    }
-
-    /// The margin of one row given in the model's feature order (NaN for a missing value).
+    /// The margin of one row given in the model's feature order (NaN for a missing value); NaN for a row shorter
+    /// than ``featureNames``.
     public func margin(_ row: [Double]) -> Double {
-        switch arithmetic {
-        case .float32Below:
-            var sum = Float(baseMargin)
-            for root in roots { sum += Float(value[leaf(row, from: root)]) }
-            return Double(sum)
-        case .doubleAtMost:
-            var sum = baseMargin
-            for root in roots { sum += value[leaf(row, from: root)] }
-            return sum
+        guard row.count >= featureNames.count else { return .nan }
+        return row.withUnsafeBufferPointer { x in
+            feature.withUnsafeBufferPointer { feature in
+                threshold.withUnsafeBufferPointer { threshold in
+                    left.withUnsafeBufferPointer { left in
+                        right.withUnsafeBufferPointer { right in
+                            missing.withUnsafeBufferPointer { missing in
+                                defaultLeft.withUnsafeBufferPointer { defaultLeft in
+                                    // One loop per arithmetic, so no node pays for choosing it.
+                                    func leaf(_ root: Int32, _ below: (Double, Int) -> Bool) -> Int {
+                                        var node = Int(root)
+                                        while feature[node] >= 0 {
+                                            let value = x[Int(feature[node])]
+                                            let goesLeft: Bool
+                                            switch missing[node] {
+                                            case .nan where value.isNaN, .zero where value.isNaN || abs(value) <= 1e-35:
+                                                goesLeft = defaultLeft[node]
+                                            default:
+                                                goesLeft = below(value, node)
+                                            }
+                                            node = Int(goesLeft ? left[node] : right[node])
+                                        }
+                                        return node
+                                    }
+                                    switch arithmetic {
+                                    case .float32Below:
+                                        var sum = Float(baseMargin)
+                                        for root in roots {
+                                            sum += Float(value[leaf(root) { Float($0) < Float(threshold[$1]) }])
+                                        }
+                                        return Double(sum)
+                                    case .doubleAtMost:
+                                        var sum = baseMargin
+                                        for root in roots {
+                                            sum += value[leaf(root) { ($0.isNaN ? 0 : $0) <= threshold[$1] }]
+                                        }
+                                        return sum
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
