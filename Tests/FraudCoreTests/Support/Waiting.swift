@@ -8,7 +8,7 @@ struct WaitTimeout: Error, CustomStringConvertible {
 /// Polls `condition` until it holds. At the deadline it throws ``WaitTimeout`` naming `what`, so a
 /// test never falls through a wait that did not happen.
 func waitUntil(
-    _ what: String, timeout: Duration = .seconds(30), pollEvery interval: Duration = .milliseconds(20),
+    _ what: String, timeout: Duration = .seconds(90), pollEvery interval: Duration = .milliseconds(20),
     _ condition: () async throws -> Bool
 ) async throws {
     let clock = ContinuousClock()

@@ -129,7 +129,7 @@ struct WorkerHarness {
     }
 
     /// Waits until a stream holds at least `count` entries; throws at the deadline.
-    func waitForLength(_ key: String, atLeast count: Int, timeout: Duration = .seconds(30)) async throws {
+    func waitForLength(_ key: String, atLeast count: Int, timeout: Duration = .seconds(90)) async throws {
         try await waitUntil("\(count) entries in \(key)", timeout: timeout) { try await length(key) >= count }
     }
 
@@ -177,7 +177,7 @@ struct WorkerHarness {
     /// Runs a worker until `done` holds, then shuts it down gracefully. Throws ``WaitTimeout`` when
     /// `done` does not hold within `timeout` (after `running` returned).
     func runWorker(
-        _ configuration: WorkerConfiguration, stageDelay: Duration? = nil, timeout: Duration = .seconds(30),
+        _ configuration: WorkerConfiguration, stageDelay: Duration? = nil, timeout: Duration = .seconds(120),
         fileID: String = #fileID, line: Int = #line,
         while running: (@Sendable (Worker.Assembly) async throws -> Void)? = nil,
         until done: @escaping @Sendable () async throws -> Bool
