@@ -65,15 +65,15 @@ public final class ServingState: Sendable {
         return vectors.indices.map { index in
             let vector = vectors[index]
             var decision = rules.decide(
-                score: model.ensemble.probability(vector), features: vector, modelVersion: model.version, transaction: transactions?[index])
+                score: model.probability(vector), features: vector, modelVersion: model.version, transaction: transactions?[index])
             if let shadow {
-                let score = shadow.ensemble.probability(vector)
+                let score = shadow.probability(vector)
                 decision.shadowScore = score
                 decision.shadowIsFraud = score >= rules.threshold
                 decision.shadowModelVersion = shadow.version
             }
             guard explain?[index] == true else { return ExplainedDecision(decision: decision, baseMargin: 0, contributions: nil) }
-            let split = model.ensemble.contributions(vector)
+            let split = model.contributions(vector)
             return ExplainedDecision(decision: decision, baseMargin: split.base, contributions: split.features)
         }
     }
@@ -84,7 +84,7 @@ public final class ServingState: Sendable {
         let vector = extractor.transactionOnlyVector(transaction)
         let model = servingModel
         return ScoredDecision(
-            score: model.ensemble.probability(vector), isFraud: decision == "decline", decision: decision, reasons: "degraded",
+            score: model.probability(vector), isFraud: decision == "decline", decision: decision, reasons: "degraded",
             modelVersion: model.version)
     }
 

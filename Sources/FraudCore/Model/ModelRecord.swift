@@ -4,9 +4,11 @@ public struct ModelRecord: Sendable, Codable, Equatable {
     public var version: Int
     /// Creation time, epoch milliseconds.
     public var createdMilliseconds: Int64
-    /// Model family, `gbdt`.
+    /// Model family: `gbdt` (FraudStream's trainer), or the format of an imported model (`xgboost-json`,
+    /// `lightgbm-text`, `onnx`).
     public var kind: String
-    /// Feature names in the order the model reads them; must equal ``FeatureSchema/names``.
+    /// Feature names in the order the model reads them: ``FeatureSchema/names`` for FraudStream's own trees, any of
+    /// them in any order for an imported model.
     public var featureNames: [String]
     /// Training hyper-parameters.
     public var parameters: GBDTParameters
@@ -18,8 +20,10 @@ public struct ModelRecord: Sendable, Codable, Equatable {
     public var ensemble: TreeEnsemble
     /// The logistic-regression baseline trained on the same rows (kept for comparison).
     public var baseline: LogisticRegressionModel?
-    /// Where the training data came from (`synthetic users=5000 days=30 seed=42`).
+    /// Where the training data came from (`synthetic users=5000 days=30 seed=42`), or an imported model's name.
     public var trainingData: String
+    /// The trees another library trained (`models import`), served instead of ``ensemble``; nil for FraudStream's own.
+    public var imported: ImportedModel?
 
     /// Creates a record; the store assigns ``version`` on save.
     public init(

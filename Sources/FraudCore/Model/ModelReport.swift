@@ -28,8 +28,36 @@ public enum ModelReport {
         return lines.joined(separator: "\n")
     }
 
+    /// What `models show` prints of an imported model after its version and creation time.
+    public static func importedLines(_ record: ModelRecord, _ imported: ImportedModel) -> [String] {
+        let trees = imported.trees
+        var lines = [
+            "kind        imported \(imported.format.rawValue) from \(imported.producer), \(trees.treeCount) trees, \(trees.nodeCount) nodes",
+            "name        \(record.trainingData)",
+            "file        \(imported.sourceFile), sha256 \(imported.sourceSHA256)",
+            "objective   \(trees.objective); \(trees.arithmetic.isFloat32 ? "float32" : "float64") comparisons, "
+                + "\(trees.arithmetic.isStrict ? "x < threshold" : "x <= threshold") goes left",
+            "parity      \(imported.parityDescription)",
+            "features    \(record.featureNames.joined(separator: ","))",
+        ]
+        let metrics = record.metrics
+        if metrics.heldOutRows > 0 {
+            lines.append(String(
+                format: "evaluation  on the %d parity rows (%d fraud): ROC AUC %.4f  PR AUC %.4f  precision@%.2f %.4f  recall@%.2f %.4f",
+                metrics.heldOutRows, metrics.heldOutPositives, metrics.rocAUC, metrics.prAUC, record.threshold, metrics.precision, record.threshold,
+                metrics.recall))
+        }
+        return lines
+    }
+
     /// One line per version for `models list`.
     public static func listLine(_ record: ModelRecord, isLatest: Bool) -> String {
+        if let imported = record.imported {
+            return String(
+                format: "%@v%-4d %@  %@  trees=%d  %@  %@", isLatest ? "* " : "  ", record.version,
+                Date(timeIntervalSince1970: Double(record.createdMilliseconds) / 1000).description, record.kind, record.treeCount,
+                imported.parity == nil ? "parity NOT verified" : "parity verified", record.trainingData)
+        }
         let created = Date(timeIntervalSince1970: Double(record.createdMilliseconds) / 1000)
         return String(
             format: "%@v%-4d %@  %@  trees=%d  ROC AUC %.4f  PR AUC %.4f  %@", isLatest ? "* " : "  ", record.version,

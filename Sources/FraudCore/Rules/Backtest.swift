@@ -42,7 +42,7 @@ public struct Backtest: Sendable, Equatable {
         let cutoff = Double(last) - Double(last - first) * evaluateFraction
         for (transaction, row) in zip(history, rows) where Double(transaction.timestampMilliseconds) >= cutoff {
             let decision = rules.decide(
-                score: model.ensemble.probability(row), features: row, modelVersion: model.version, transaction: transaction)
+                score: model.probability(row), features: row, modelVersion: model.version, transaction: transaction)
             let isFraud = transaction.isFraud == true
             report.rows += 1
             if decision.isFraud {

@@ -120,6 +120,13 @@ public struct ModelStore: Sendable {
 
     /// Rejects a model whose features differ from the code's or whose trees are inconsistent.
     public static func validate(_ record: ModelRecord) throws {
+        if let imported = record.imported {
+            // Decoding already mapped its features onto this build's and checked its trees.
+            guard record.featureNames == imported.trees.featureNames else {
+                throw FraudError(.modelUnavailable, "model version \(record.version) is corrupt: its feature names differ from its trees'")
+            }
+            return
+        }
         guard record.featureNames == FeatureSchema.names else {
             let missing = FeatureSchema.names.filter { !record.featureNames.contains($0) }
             let extra = record.featureNames.filter { !FeatureSchema.names.contains($0) }

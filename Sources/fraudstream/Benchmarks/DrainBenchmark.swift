@@ -28,7 +28,7 @@ struct DrainBenchmark {
 
     /// Median time of one `probability` call over real rows.
     static func inferenceMicroseconds(_ record: ModelRecord, rows: [[Double]]) -> Double {
-        inferenceMicroseconds(rows: rows) { record.ensemble.probability($0) }
+        inferenceMicroseconds(rows: rows) { record.probability($0) }
     }
 
     /// Median time of one call of `probability` over `rows`, in seven passes.

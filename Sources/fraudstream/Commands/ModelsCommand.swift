@@ -7,8 +7,8 @@ import RedisClient
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List, show and promote model versions stored in Redis.",
-        subcommands: [List.self, Show.self, Promote.self, Shadow.self],
+        abstract: "List, show, import, promote and shadow model versions stored in Redis.",
+        subcommands: [List.self, Show.self, ModelImportCommand.self, Promote.self, Shadow.self],
         defaultSubcommand: List.self
     )
 
@@ -54,6 +54,10 @@ struct ModelsCommand: AsyncParsableCommand {
             let created = Date(timeIntervalSince1970: Double(record.createdMilliseconds) / 1000)
             print("version     \(record.version)\(try await store.latestVersion(on: redis) == record.version ? " (latest)" : "")")
             print("created     \(created)")
+            if let imported = record.imported {
+                print(ModelReport.importedLines(record, imported).joined(separator: "\n"))
+                return
+            }
             print("kind        \(record.kind), \(record.ensemble.treeCount) trees")
             print("data        \(record.trainingData)")
             let parameters = record.parameters

@@ -1,26 +1,36 @@
 import Foundation
 
-/// A binary-classification tree ensemble trained by another library, held as data with that library's arithmetic:
-/// the first step of bringing your own model (issue 24; not served yet).
+/// A binary-classification tree ensemble trained by another library, held as data with that library's arithmetic
+/// (stored in a ``ModelRecord`` through ``ImportedModel`` and served like FraudStream's own trees).
 ///
 /// Nodes are flat arrays; a tree walks from its root to a leaf, and the leaves are summed onto the base margin in
 /// tree order. How a node compares and sums is the library's (``Arithmetic``): XGBoost rounds the input to `Float`,
 /// goes left when it is below the threshold and sums in `Float`; LightGBM compares the `Double` input with `<=` and
 /// sums in `Double`. A missing value (NaN) goes the way the node's ``Missing`` says.
-public struct ImportedTrees: Sendable, Equatable {
+public struct ImportedTrees: Sendable, Equatable, Codable {
     /// The library the model came from.
-    public enum Library: String, Sendable, Equatable { case xgboost, lightgbm, onnx }
+    public enum Library: String, Sendable, Equatable, Codable { case xgboost, lightgbm, onnx }
 
     /// How nodes compare and leaves add up.
-    public enum Arithmetic: Sendable, Equatable {
-        /// `Float(x) < threshold`, leaves summed in `Float` (XGBoost's CPU predictor).
+    public enum Arithmetic: String, Sendable, Equatable, Codable {
+        /// `Float(x) < threshold`, leaves summed in `Float` (XGBoost's CPU predictor; ONNX `BRANCH_LT` on a float tensor).
         case float32Below
-        /// `x <= threshold` in `Double`, leaves summed in `Double` (LightGBM's `NumericalDecision`).
+        /// `Float(x) <= threshold`, leaves summed in `Float` (ONNX `BRANCH_LEQ` on a float tensor).
+        case float32AtMost
+        /// `x <= threshold` in `Double`, leaves summed in `Double` (LightGBM's `NumericalDecision`; ONNX `BRANCH_LEQ`
+        /// on a double tensor).
         case doubleAtMost
+        /// `x < threshold` in `Double`, leaves summed in `Double` (ONNX `BRANCH_LT` on a double tensor).
+        case doubleBelow
+
+        /// Whether inputs, thresholds and sums are single precision.
+        public var isFloat32: Bool { self == .float32Below || self == .float32AtMost }
+        /// Whether a value equal to the threshold goes right.
+        public var isStrict: Bool { self == .float32Below || self == .doubleBelow }
     }
 
     /// What a node does with a missing value.
-    public enum Missing: UInt8, Sendable, Equatable {
+    public enum Missing: UInt8, Sendable, Equatable, Codable {
         /// NaN goes to the default side (XGBoost always; LightGBM's missing type `NaN`).
         case nan
         /// NaN and zero go to the default side (LightGBM's missing type `Zero`).
@@ -131,10 +141,22 @@ public struct ImportedTrees: Sendable, Equatable {
                                             sum += Float(value[leaf(root) { Float($0) < Float(threshold[$1]) }])
                                         }
                                         return Double(sum)
+                                    case .float32AtMost:
+                                        var sum = Float(baseMargin)
+                                        for root in roots {
+                                            sum += Float(value[leaf(root) { Float($0) <= Float(threshold[$1]) }])
+                                        }
+                                        return Double(sum)
                                     case .doubleAtMost:
                                         var sum = baseMargin
                                         for root in roots {
                                             sum += value[leaf(root) { ($0.isNaN ? 0 : $0) <= threshold[$1] }]
+                                        }
+                                        return sum
+                                    case .doubleBelow:
+                                        var sum = baseMargin
+                                        for root in roots {
+                                            sum += value[leaf(root) { ($0.isNaN ? 0 : $0) < threshold[$1] }]
                                         }
                                         return sum
                                     }
@@ -151,10 +173,104 @@ public struct ImportedTrees: Sendable, Equatable {
     public func probability(_ row: [Double]) -> Double {
         let margin = margin(row)
         guard appliesLogistic else { return margin }
-        switch arithmetic {
-        case .float32Below: return Double(1 / (1 + Float.exp(-Float(margin))))
-        case .doubleAtMost: return 1 / (1 + Foundation.exp(-logisticSlope * margin))
+        if arithmetic.isFloat32 { return Double(1 / (1 + Float.exp(-Float(margin)))) }
+        return 1 / (1 + Foundation.exp(-logisticSlope * margin))
+    }
+
+    /// Number of trees.
+    public var treeCount: Int { roots.count }
+    /// Number of nodes, inner and leaf.
+    public var nodeCount: Int { feature.count }
+
+    /// Checks what the walk relies on, for trees read back from storage rather than from a parser: equal array
+    /// lengths, every tree's nodes reached once from its root within ``ImportLimits/maximumDepth``, children inside
+    /// the arrays, split features below ``featureNames``' count, finite leaf values and no NaN threshold (LightGBM writes
+    /// `inf` for a split that sends every value one way).
+    public func validate(limits: ImportLimits = ImportLimits()) throws(FraudError) {
+        func fail(_ why: String) -> FraudError { FraudError(.invalidModel, "imported trees: \(why)") }
+        let count = feature.count
+        guard threshold.count == count, left.count == count, right.count == count, defaultLeft.count == count, missing.count == count,
+            value.count == count
+        else { throw fail("node arrays differ in length") }
+        guard count <= limits.maximumNodes, roots.count <= limits.maximumTrees, featureNames.count <= limits.maximumFeatures else {
+            throw fail("\(roots.count) trees, \(count) nodes, \(featureNames.count) features exceed the import limits")
         }
+        guard baseMargin.isFinite, logisticSlope.isFinite, logisticSlope > 0 else { throw fail("the base margin or the logistic slope is not finite") }
+        var reached = [Bool](repeating: false, count: count)
+        for (tree, root) in roots.enumerated() {
+            var stack = [(node: Int(root), depth: 0)]
+            while let (node, depth) = stack.popLast() {
+                guard (0..<count).contains(node), !reached[node] else { throw fail("tree \(tree) reaches node \(node) twice or outside the arrays") }
+                reached[node] = true
+                guard depth <= limits.maximumDepth else { throw fail("tree \(tree) is deeper than \(limits.maximumDepth)") }
+                guard value[node].isFinite else { throw fail("node \(node) has a non-finite value") }
+                if feature[node] < 0 { continue }
+                guard Int(feature[node]) < featureNames.count, !threshold[node].isNaN else {
+                    throw fail("node \(node) splits on feature \(feature[node]) of \(featureNames.count) or at a NaN threshold")
+                }
+                stack.append((Int(left[node]), depth + 1))
+                stack.append((Int(right[node]), depth + 1))
+            }
+        }
+    }
+
+    /// Each node's value had the tree stopped there: the mean of the leaves below it (every node's own value for a
+    /// leaf). Tree-path contributions credit the change along a path to the split's feature.
+    func nodeMeans() -> [Double] {
+        var means = value
+        var leaves = [Double](repeating: 1, count: feature.count)
+        // Children before parents: a post-order from each root.
+        for root in roots {
+            var stack = [(node: Int(root), expanded: false)]
+            while let (node, expanded) = stack.popLast() {
+                guard feature[node] >= 0 else { continue }
+                if expanded {
+                    let l = Int(left[node]), r = Int(right[node])
+                    leaves[node] = leaves[l] + leaves[r]
+                    means[node] = (means[l] * leaves[l] + means[r] * leaves[r]) / leaves[node]
+                } else {
+                    stack.append((node, true))
+                    stack.append((Int(left[node]), false))
+                    stack.append((Int(right[node]), false))
+                }
+            }
+        }
+        return means
+    }
+
+    /// Whether a row's value at `node` goes left, with the library's comparison and missing-value rule.
+    @inline(__always)
+    func goesLeft(_ x: Double, at node: Int) -> Bool {
+        switch missing[node] {
+        case .nan where x.isNaN, .zero where x.isNaN || abs(x) <= 1e-35: return defaultLeft[node]
+        default: break
+        }
+        let x = x.isNaN ? 0 : x
+        switch arithmetic {
+        case .float32Below: return Float(x) < Float(threshold[node])
+        case .float32AtMost: return Float(x) <= Float(threshold[node])
+        case .doubleAtMost: return x <= threshold[node]
+        case .doubleBelow: return x < threshold[node]
+        }
+    }
+
+    /// A row's margin split into a base and one share per model feature (tree-path attribution with ``nodeMeans()``):
+    /// `base + shares.reduce(0, +)` is the margin, up to rounding.
+    func contributions(_ row: [Double], means: [Double]) -> (base: Double, features: [Double]) {
+        var shares = [Double](repeating: 0, count: featureNames.count)
+        var base = baseMargin
+        guard row.count >= featureNames.count else { return (.nan, shares) }
+        for root in roots {
+            var node = Int(root)
+            base += means[node]
+            while feature[node] >= 0 {
+                let split = Int(feature[node])
+                let next = Int(goesLeft(row[split], at: node) ? left[node] : right[node])
+                shares[split] += means[next] - means[node]
+                node = next
+            }
+        }
+        return (base, shares)
     }
 }
 
@@ -204,5 +320,15 @@ extension ImportedTrees {
     /// The model's input from a full served vector, through ``featureIndex(into:)``.
     public func input(from vector: [Double], index: [Int]) -> [Double] {
         index.map { vector[$0] }
+    }
+}
+
+extension ImportedTrees {
+    /// Gives the model's features other names (`--features`), one per feature in the model's order.
+    public mutating func rename(_ names: [String]) throws(FraudError) {
+        guard names.count == featureNames.count else {
+            throw FraudError(.invalidData, "--features names \(names.count) features; the model reads \(featureNames.count)")
+        }
+        featureNames = names
     }
 }

@@ -1,0 +1,159 @@
+import Foundation
+
+/// A model trained by another library and imported with `fraudstream models import`, as a ``ModelRecord`` stores it:
+/// the trees as data, where they came from, and whether the import proved they score as the library does.
+///
+/// The model reads its own features in its own order; ``inputIndex`` maps them onto the vector FraudStream computes,
+/// once when the record is made or read, so a transaction's input is gathered without a lookup.
+public struct ImportedModel: Sendable, Equatable, Codable {
+    /// The file formats `models import` reads.
+    public enum Format: String, Sendable, Codable, CaseIterable {
+        /// `Booster.save_model("m.json")` of XGBoost 2.x/3.x.
+        case xgboostJSON = "xgboost-json"
+        /// `Booster.save_model("m.txt")` of LightGBM 4.x.
+        case lightgbmText = "lightgbm-text"
+        /// An `ai.onnx.ml` tree-ensemble graph (skl2onnx, onnxmltools).
+        case onnx
+    }
+
+    /// What `--check` found when the model was imported.
+    public struct Parity: Sendable, Equatable, Codable {
+        /// Rows of the training matrix scored and compared.
+        public var rows: Int
+        /// The largest absolute difference from the library's probabilities.
+        public var largestDifference: Double
+        /// The matrix and the predictions file, as named on the command line.
+        public var rowsFile: String
+        public var expectedFile: String
+
+        public init(rows: Int, largestDifference: Double, rowsFile: String, expectedFile: String) {
+            self.rows = rows
+            self.largestDifference = largestDifference
+            self.rowsFile = rowsFile
+            self.expectedFile = expectedFile
+        }
+    }
+
+    /// The file's format.
+    public var format: Format
+    /// The file's name (no directory) and the SHA-256 of its bytes.
+    public var sourceFile: String
+    public var sourceSHA256: String
+    /// What produced the file (`skl2onnx 1.17.0`), when the file says; else the library.
+    public var producer: String
+    /// The trees.
+    public var trees: ImportedTrees
+    /// The parity proof, or nil when the model was imported without `--check`.
+    public var parity: Parity?
+
+    /// Where each of the model's features is in ``FeatureSchema/names``.
+    public private(set) var inputIndex: [Int] = []
+    /// Per node, the mean of its leaves (for ``contributions(_:)``).
+    private var means: [Double] = []
+
+    /// Wraps `trees`, mapping its features by name; throws when it reads a feature FraudStream does not compute or
+    /// its trees are inconsistent.
+    public init(
+        format: Format, sourceFile: String, sourceSHA256: String, producer: String, trees: ImportedTrees, parity: Parity?
+    ) throws(FraudError) {
+        self.format = format
+        self.sourceFile = sourceFile
+        self.sourceSHA256 = sourceSHA256
+        self.producer = producer
+        self.trees = trees
+        self.parity = parity
+        try prepare()
+    }
+
+    private enum CodingKeys: String, CodingKey { case format, sourceFile, sourceSHA256, producer, trees, parity }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decode(Format.self, forKey: .format)
+        sourceFile = try container.decode(String.self, forKey: .sourceFile)
+        sourceSHA256 = try container.decode(String.self, forKey: .sourceSHA256)
+        producer = try container.decode(String.self, forKey: .producer)
+        trees = try container.decode(ImportedTrees.self, forKey: .trees)
+        parity = try container.decodeIfPresent(Parity.self, forKey: .parity)
+        do {
+            try prepare()
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(format, forKey: .format)
+        try container.encode(sourceFile, forKey: .sourceFile)
+        try container.encode(sourceSHA256, forKey: .sourceSHA256)
+        try container.encode(producer, forKey: .producer)
+        try container.encode(trees, forKey: .trees)
+        try container.encodeIfPresent(parity, forKey: .parity)
+    }
+
+    private mutating func prepare() throws(FraudError) {
+        try trees.validate()
+        inputIndex = try trees.featureIndex()
+        means = trees.nodeMeans()
+    }
+
+    /// The model's input: its features gathered from a full served vector.
+    public func input(_ vector: [Double]) -> [Double] {
+        inputIndex.map { vector.indices.contains($0) ? vector[$0] : .nan }
+    }
+
+    /// The probability of fraud for a full served vector (``FeatureSchema/names`` order).
+    public func probability(_ vector: [Double]) -> Double {
+        trees.probability(input(vector))
+    }
+
+    /// The margin split into a base and one share per served feature (zero for the features the model does not read).
+    public func contributions(_ vector: [Double]) -> (base: Double, features: [Double]) {
+        let split = trees.contributions(input(vector), means: means)
+        var shares = [Double](repeating: 0, count: FeatureSchema.count)
+        for (position, share) in zip(inputIndex, split.features) { shares[position] += share }
+        return (split.base, shares)
+    }
+
+    /// `verified (10000 rows, largest difference 3.0e-08)` or `NOT VERIFIED`.
+    public var parityDescription: String {
+        guard let parity else { return "NOT VERIFIED: imported without --check" }
+        return String(format: "verified on %d rows of %@, largest difference %.1e (≤ %.0e)", parity.rows, parity.rowsFile, parity.largestDifference, ImportParity.tolerance)
+    }
+}
+
+extension ModelRecord {
+    /// The probability of fraud for a full served vector, by the model's own trees or the imported ones.
+    public func probability(_ vector: [Double]) -> Double {
+        if let imported { return imported.probability(vector) }
+        return ensemble.probability(vector)
+    }
+
+    /// The margin split into a base and one share per served feature.
+    public func contributions(_ vector: [Double]) -> (base: Double, features: [Double]) {
+        if let imported { return imported.contributions(vector) }
+        return ensemble.contributions(vector)
+    }
+
+    /// Number of trees served.
+    public var treeCount: Int { imported?.trees.treeCount ?? ensemble.treeCount }
+
+    /// A record for an imported model: no hyper-parameters of FraudStream's trainer, metrics from the parity rows when
+    /// they carry labels.
+    public static func imported(
+        _ model: ImportedModel, metrics: ModelMetrics, threshold: Double, name: String, createdMilliseconds: Int64
+    ) -> ModelRecord {
+        var parameters = GBDTParameters()
+        parameters.trees = model.trees.treeCount
+        var record = ModelRecord(
+            createdMilliseconds: createdMilliseconds, kind: model.format.rawValue, featureNames: model.trees.featureNames,
+            parameters: parameters, metrics: metrics, threshold: threshold,
+            ensemble: TreeEnsemble(
+                featureNames: [], featureCount: 0, baseMargin: 0, treeRoots: [], nodeFeature: [], nodeThreshold: [], nodeLeft: [],
+                nodeRight: [], nodeValue: []),
+            baseline: nil, trainingData: name)
+        record.imported = model
+        return record
+    }
+}
