@@ -73,7 +73,8 @@ struct ModelImportCommand: AsyncParsableCommand {
         if let check, let expected {
             let rows = try TrainingMatrixCSV.read(String(decoding: try Self.read(check, limit: 4 << 30), as: UTF8.self), named: check)
             let predictions = try ImportParity.readExpected(String(decoding: try Self.read(expected, limit: 4 << 30), as: UTF8.self), named: expected)
-            let report = try ImportParity.check(trees, rows: rows, expected: predictions)
+            var candidate = try ImportedModel(format: format, sourceFile: fileName, sourceSHA256: digest, producer: producer, trees: trees, parity: nil)
+            let report = try ImportParity.check(candidate, rows: rows, expected: predictions)
             guard report.passes else {
                 for row in report.worst {
                     printLine(String(format: "  %@  ours %.9f  theirs %.9f  difference %.3e", row.transactionId, row.ours, row.theirs, abs(row.ours - row.theirs)))
@@ -85,7 +86,8 @@ struct ModelImportCommand: AsyncParsableCommand {
             }
             parity = .init(rows: report.compared, largestDifference: report.largestDifference, rowsFile: URL(fileURLWithPath: check).lastPathComponent,
                 expectedFile: URL(fileURLWithPath: expected).lastPathComponent)
-            model = try ImportedModel(format: format, sourceFile: fileName, sourceSHA256: digest, producer: producer, trees: trees, parity: parity)
+            candidate.parity = parity
+            model = candidate
             metrics = Self.evaluate(model, rows: rows, threshold: threshold)
             printLine(String(format: "parity      %d rows of %@ scored; largest difference from %@ %.2e (≤ %.0e): verified", report.compared, check,
                 expected, report.largestDifference, ImportParity.tolerance))

@@ -45,7 +45,14 @@ public enum ImportParity {
     /// Scores every row of `rows` with `trees` (its features found by name) and compares with `expected`. Every row
     /// needs an expected probability.
     public static func check(_ trees: ImportedTrees, rows: TrainingHistory, expected: [String: Double]) throws(FraudError) -> Report {
-        let index = try trees.featureIndex()
+        let format: ImportedModel.Format = trees.library == .xgboost ? .xgboostJSON : trees.library == .lightgbm ? .lightgbmText : .onnx
+        return try check(
+            ImportedModel(format: format, sourceFile: "", sourceSHA256: "", producer: "", trees: trees, parity: nil), rows: rows, expected: expected)
+    }
+
+    /// Scores every row of `rows` as the decision path does (``ImportedModel/probability(_:)``, from the full vector)
+    /// and compares with `expected`. Every row needs an expected probability.
+    public static func check(_ model: ImportedModel, rows: TrainingHistory, expected: [String: Double]) throws(FraudError) -> Report {
         var report = Report(compared: 0, largestDifference: 0, worst: [])
         var differences: [(transactionId: String, ours: Double, theirs: Double, difference: Double)] = []
         var missing: [String] = []
@@ -54,7 +61,7 @@ public enum ImportParity {
                 missing.append(transaction.transactionId)
                 continue
             }
-            let ours = trees.probability(trees.input(from: row, index: index))
+            let ours = model.probability(row)
             let difference = abs(ours - theirs)
             report.compared += 1
             report.largestDifference = max(report.largestDifference, difference.isNaN ? .infinity : difference)

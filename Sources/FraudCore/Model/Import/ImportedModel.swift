@@ -50,6 +50,8 @@ public struct ImportedModel: Sendable, Equatable, Codable {
     public private(set) var inputIndex: [Int] = []
     /// Per node, the mean of its leaves (for ``contributions(_:)``).
     private var means: [Double] = []
+    /// The fast walk; nil when the model needs the checked one for every row.
+    private var packed: PackedImportedForest?
 
     /// Wraps `trees`, mapping its features by name; throws when it reads a feature FraudStream does not compute or
     /// its trees are inconsistent.
@@ -96,6 +98,13 @@ public struct ImportedModel: Sendable, Equatable, Codable {
         try trees.validate()
         inputIndex = try trees.featureIndex()
         means = trees.nodeMeans()
+        packed = PackedImportedForest(validated: trees)
+    }
+
+    /// Equal when the stored parts are (the derived ones follow from them).
+    public static func == (lhs: ImportedModel, rhs: ImportedModel) -> Bool {
+        lhs.format == rhs.format && lhs.sourceFile == rhs.sourceFile && lhs.sourceSHA256 == rhs.sourceSHA256 && lhs.producer == rhs.producer
+            && lhs.trees == rhs.trees && lhs.parity == rhs.parity
     }
 
     /// The model's input: its features gathered from a full served vector.
@@ -103,9 +112,25 @@ public struct ImportedModel: Sendable, Equatable, Codable {
         inputIndex.map { vector.indices.contains($0) ? vector[$0] : .nan }
     }
 
-    /// The probability of fraud for a full served vector (``FeatureSchema/names`` order).
+    /// The probability of fraud for a full served vector (``FeatureSchema/names`` order): the model's input gathered
+    /// by ``inputIndex`` into a stack buffer (rounded to `Float` for a single-precision model), walked by the packed
+    /// layout, or by the checked walk for a row with a missing value.
     public func probability(_ vector: [Double]) -> Double {
-        trees.probability(input(vector))
+        guard let packed, vector.count == FeatureSchema.count else { return trees.probability(input(vector)) }
+        let margin = inputIndex.withUnsafeBufferPointer { index in
+            vector.withUnsafeBufferPointer { vector in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: max(index.count, 1)) { row in
+                    if trees.arithmetic.isFloat32 {
+                        for (position, at) in index.enumerated() { row[position] = Double(Float(vector[at])) }
+                    } else {
+                        for (position, at) in index.enumerated() { row[position] = vector[at] }
+                    }
+                    return packed.margin(UnsafeBufferPointer(rebasing: row[..<index.count]))
+                }
+            }
+        }
+        guard let margin else { return trees.probability(input(vector)) }
+        return trees.transform(margin)
     }
 
     /// The margin split into a base and one share per served feature (zero for the features the model does not read).

@@ -13,14 +13,13 @@ public struct ImportedTrees: Sendable, Equatable, Codable {
 
     /// How nodes compare and leaves add up.
     public enum Arithmetic: String, Sendable, Equatable, Codable {
-        /// `Float(x) < threshold`, leaves summed in `Float` (XGBoost's CPU predictor; ONNX `BRANCH_LT` on a float tensor).
+        /// `Float(x) < threshold` (XGBoost's CPU predictor; ONNX `BRANCH_LT` on a float tensor).
         case float32Below
-        /// `Float(x) <= threshold`, leaves summed in `Float` (ONNX `BRANCH_LEQ` on a float tensor).
+        /// `Float(x) <= threshold` (ONNX `BRANCH_LEQ` on a float tensor).
         case float32AtMost
-        /// `x <= threshold` in `Double`, leaves summed in `Double` (LightGBM's `NumericalDecision`; ONNX `BRANCH_LEQ`
-        /// on a double tensor).
+        /// `x <= threshold` in `Double` (LightGBM's `NumericalDecision`; ONNX `BRANCH_LEQ` on a double tensor).
         case doubleAtMost
-        /// `x < threshold` in `Double`, leaves summed in `Double` (ONNX `BRANCH_LT` on a double tensor).
+        /// `x < threshold` in `Double` (ONNX `BRANCH_LT` on a double tensor).
         case doubleBelow
 
         /// Whether inputs, thresholds and sums are single precision.
@@ -52,8 +51,12 @@ public struct ImportedTrees: Sendable, Equatable, Codable {
     public var appliesLogistic: Bool
     /// The logistic's slope: probability = 1 / (1 + exp(−slope × margin)) (LightGBM's `sigmoid:`; 1 for XGBoost).
     public var logisticSlope: Double = 1
-    /// How nodes compare and leaves add up.
+    /// How nodes compare.
     public var arithmetic: Arithmetic
+    /// Whether leaves are summed (and the logistic taken) in `Float`, as XGBoost does; ONNX and LightGBM sum in
+    /// `Double` (an ONNX forest's leaves are `float` shares of a probability, and a `Double` sum of them stays within
+    /// 1e-7 of scikit-learn's).
+    public var sumsInFloat32: Bool
     /// The margin every row starts from.
     public var baseMargin: Double
     /// Each tree's root node.
@@ -83,6 +86,7 @@ public struct ImportedTrees: Sendable, Equatable, Codable {
         self.objective = objective
         self.appliesLogistic = appliesLogistic
         self.arithmetic = arithmetic
+        self.sumsInFloat32 = library == .xgboost
         self.baseMargin = baseMargin
         roots = []
         feature = []
@@ -108,72 +112,38 @@ public struct ImportedTrees: Sendable, Equatable, Codable {
     }
 
     /// The margin of one row given in the model's feature order (NaN for a missing value); NaN for a row shorter
-    /// than ``featureNames``.
+    /// than ``featureNames``. The checked walk, node by node with the library's rules; ``PackedImportedForest`` is the
+    /// fast one for rows without NaN.
     public func margin(_ row: [Double]) -> Double {
         guard row.count >= featureNames.count else { return .nan }
-        return row.withUnsafeBufferPointer { x in
-            feature.withUnsafeBufferPointer { feature in
-                threshold.withUnsafeBufferPointer { threshold in
-                    left.withUnsafeBufferPointer { left in
-                        right.withUnsafeBufferPointer { right in
-                            missing.withUnsafeBufferPointer { missing in
-                                defaultLeft.withUnsafeBufferPointer { defaultLeft in
-                                    // One loop per arithmetic, so no node pays for choosing it.
-                                    func leaf(_ root: Int32, _ below: (Double, Int) -> Bool) -> Int {
-                                        var node = Int(root)
-                                        while feature[node] >= 0 {
-                                            let value = x[Int(feature[node])]
-                                            let goesLeft: Bool
-                                            switch missing[node] {
-                                            case .nan where value.isNaN, .zero where value.isNaN || abs(value) <= 1e-35:
-                                                goesLeft = defaultLeft[node]
-                                            default:
-                                                goesLeft = below(value, node)
-                                            }
-                                            node = Int(goesLeft ? left[node] : right[node])
-                                        }
-                                        return node
-                                    }
-                                    switch arithmetic {
-                                    case .float32Below:
-                                        var sum = Float(baseMargin)
-                                        for root in roots {
-                                            sum += Float(value[leaf(root) { Float($0) < Float(threshold[$1]) }])
-                                        }
-                                        return Double(sum)
-                                    case .float32AtMost:
-                                        var sum = Float(baseMargin)
-                                        for root in roots {
-                                            sum += Float(value[leaf(root) { Float($0) <= Float(threshold[$1]) }])
-                                        }
-                                        return Double(sum)
-                                    case .doubleAtMost:
-                                        var sum = baseMargin
-                                        for root in roots {
-                                            sum += value[leaf(root) { ($0.isNaN ? 0 : $0) <= threshold[$1] }]
-                                        }
-                                        return sum
-                                    case .doubleBelow:
-                                        var sum = baseMargin
-                                        for root in roots {
-                                            sum += value[leaf(root) { ($0.isNaN ? 0 : $0) < threshold[$1] }]
-                                        }
-                                        return sum
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        if sumsInFloat32 {
+            var sum = Float(baseMargin)
+            for root in roots { sum += Float(value[leaf(row, from: Int(root))]) }
+            return Double(sum)
         }
+        var sum = baseMargin
+        for root in roots { sum += value[leaf(row, from: Int(root))] }
+        return sum
+    }
+
+    /// The leaf a row reaches from `root`.
+    func leaf(_ row: [Double], from root: Int) -> Int {
+        var node = root
+        while feature[node] >= 0 {
+            node = Int(goesLeft(row[Int(feature[node])], at: node) ? left[node] : right[node])
+        }
+        return node
     }
 
     /// The probability of fraud for one row in the model's feature order.
     public func probability(_ row: [Double]) -> Double {
-        let margin = margin(row)
+        transform(margin(row))
+    }
+
+    /// The probability for a margin: the logistic (in `Float` when the library sums in `Float`) or the margin itself.
+    func transform(_ margin: Double) -> Double {
         guard appliesLogistic else { return margin }
-        if arithmetic.isFloat32 { return Double(1 / (1 + Float.exp(-Float(margin)))) }
+        if sumsInFloat32 { return Double(1 / (1 + Float.exp(-Float(margin)))) }
         return 1 / (1 + Foundation.exp(-logisticSlope * margin))
     }
 
