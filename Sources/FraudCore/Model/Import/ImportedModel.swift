@@ -52,6 +52,8 @@ public struct ImportedModel: Sendable, Equatable, Codable {
     private var means: [Double] = []
     /// The fast walk; nil when the model needs the checked one for every row.
     private var packed: PackedImportedForest?
+    /// Whether rows without missing values take the packed walk.
+    var isPacked: Bool { packed != nil }
 
     /// Wraps `trees`, mapping its features by name; throws when it reads a feature FraudStream does not compute or
     /// its trees are inconsistent.

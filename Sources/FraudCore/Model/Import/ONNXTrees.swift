@@ -233,7 +233,7 @@ public enum ONNXTrees {
         } catch {
             throw refuse(error.message.replacingOccurrences(of: "imported trees: ", with: ""))
         }
-        guard reachable(trees) == count else { throw refuse("some nodes are not reachable from their tree's root") }
+        guard reachable(trees) == count else { throw refuse("some nodes are not reachable from their tree's root (a cycle or a detached node)") }
         return trees
     }
 
