@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
             drain without fraud counts over time, with them, and with them plus /metrics scraped every second, interleaved), \
             cluster (the drain on the single server and on a local 3-primary Redis Cluster with 1 and 2 workers, interleaved), \
             tls (the drain over plaintext and over rediss:// to one server with both ports, interleaved; certificates made \
-            with openssl), import (inference of imported XGBoost and LightGBM models, 500 trees of depth 8; no server).
+            with openssl), import (inference of imported XGBoost, LightGBM and ONNX models next to FraudStream's own; no server).
             """
     )
 

@@ -276,3 +276,77 @@ public enum ONNXTrees {
         }
     }
 }
+
+extension ONNXTrees {
+    /// An ONNX file holding a random-forest-shaped classifier (as skl2onnx writes scikit-learn's RandomForest: leaf
+    /// weights are class 1's probability divided by the number of trees, no post-transform): `trees` complete trees of
+    /// `depth` over a float input of `featureCount` columns, with `split(tree, node)` giving each inner node's feature
+    /// and threshold and `leaf(tree, leaf)` each leaf's probability. For benchmarks and tests.
+    public static func forest(
+        trees: Int, depth: Int, featureCount: Int, split: (Int, Int) -> (feature: Int, threshold: Float), leaf: (Int, Int) -> Float
+    ) throws -> Data {
+        let inner = (1 << depth) - 1
+        let count = 2 * inner + 1
+        var treeIds: [Int64] = [], nodeIds: [Int64] = [], featureIds: [Int64] = [], values: [Float] = [], modes: [Data] = []
+        var trueIds: [Int64] = [], falseIds: [Int64] = []
+        var weightTrees: [Int64] = [], weightNodes: [Int64] = [], weights: [Float] = []
+        for tree in 0..<trees {
+            for node in 0..<count {
+                treeIds.append(Int64(tree))
+                nodeIds.append(Int64(node))
+                if node < inner {
+                    let (feature, threshold) = split(tree, node)
+                    featureIds.append(Int64(feature))
+                    values.append(threshold)
+                    modes.append(Data("BRANCH_LEQ".utf8))
+                    trueIds.append(Int64(2 * node + 1))
+                    falseIds.append(Int64(2 * node + 2))
+                } else {
+                    featureIds.append(0)
+                    values.append(0)
+                    modes.append(Data("LEAF".utf8))
+                    trueIds.append(0)
+                    falseIds.append(0)
+                    weightTrees.append(Int64(tree))
+                    weightNodes.append(Int64(node))
+                    weights.append(leaf(tree, node - inner) / Float(trees))
+                }
+            }
+        }
+        func attribute(_ name: String, ints: [Int64] = [], floats: [Float] = [], strings: [Data] = [], string: String? = nil) -> Fraudstream_Onnx_AttributeProto {
+            var attribute = Fraudstream_Onnx_AttributeProto()
+            attribute.name = name
+            attribute.ints = ints
+            attribute.floats = floats
+            attribute.strings = strings
+            if let string { attribute.s = Data(string.utf8) }
+            return attribute
+        }
+        var node = Fraudstream_Onnx_NodeProto()
+        node.opType = "TreeEnsembleClassifier"
+        node.domain = "ai.onnx.ml"
+        node.input = ["X"]
+        node.output = ["label", "probabilities"]
+        node.attribute = [
+            attribute("nodes_treeids", ints: treeIds), attribute("nodes_nodeids", ints: nodeIds), attribute("nodes_featureids", ints: featureIds),
+            attribute("nodes_values", floats: values), attribute("nodes_modes", strings: modes), attribute("nodes_truenodeids", ints: trueIds),
+            attribute("nodes_falsenodeids", ints: falseIds), attribute("class_treeids", ints: weightTrees),
+            attribute("class_nodeids", ints: weightNodes), attribute("class_ids", ints: [Int64](repeating: 1, count: weights.count)),
+            attribute("class_weights", floats: weights), attribute("classlabels_int64s", ints: [0, 1]), attribute("post_transform", string: "NONE"),
+        ]
+        var input = Fraudstream_Onnx_ValueInfoProto()
+        input.name = "X"
+        input.type.tensorType.elemType = 1
+        var rows = Fraudstream_Onnx_TensorShapeProto.Dimension()
+        rows.dimParam = "N"
+        var columns = Fraudstream_Onnx_TensorShapeProto.Dimension()
+        columns.dimValue = Int64(featureCount)
+        input.type.tensorType.shape.dim = [rows, columns]
+        var model = Fraudstream_Onnx_ModelProto()
+        model.irVersion = 8
+        model.producerName = "fraudstream"
+        model.graph.node = [node]
+        model.graph.input = [input]
+        return try model.serializedData()
+    }
+}
