@@ -4,10 +4,10 @@
 ///
 /// Every library's comparison becomes one on `Double`: a single-precision model's thresholds are `Float` values and
 /// its input is rounded to `Float` once per row (``ImportedModel`` does it), so `Float(x) < t` is the same test as
-/// `Double(Float(x)) < Double(t)`. A node goes right when `x > t` (`<=` models) or `x >= t` (`<` models). That holds
-/// only for rows with no NaN and no −∞ (a missing value has its own direction per node; a leaf's −∞ threshold relies
-/// on x > −∞), which ``margin(_:)`` checks; those rows, and models whose nodes treat zero as missing, take the
-/// checked walk of ``ImportedTrees/margin(_:)``.
+/// `Double(Float(x)) < Double(t)`. A node goes right when `x > t` (`<=` models) or `x >= t` (`<` models), read off the
+/// sign of a difference. That holds only for rows of finite values (a missing value has its own direction per node,
+/// and a difference of infinities has no sign), which ``margin(_:)`` checks; other rows, and models whose nodes treat
+/// zero as missing, take the checked walk of ``ImportedTrees/margin(_:)``.
 struct PackedImportedForest: Sendable {
     private struct Node: Sendable {
         /// Split threshold; −∞ for leaves.
@@ -73,12 +73,18 @@ struct PackedImportedForest: Sendable {
     /// nil when a value is NaN or −∞, for the checked walk.
     func margin(_ row: UnsafeBufferPointer<Double>) -> Double? {
         guard row.count >= featureCount else { return nil }
-        for index in 0..<featureCount where !(row[index] > -.infinity) { return nil }
-        return strict ? walk(row) { $0 >= $1 } : walk(row) { $0 > $1 }
+        for index in 0..<featureCount where !row[index].isFinite { return nil }
+        // The sign bit of a difference, as a 0/−1 mask: for a finite x, right when t − x < 0 (x > t) for `<=` models,
+        // when x − t ≥ 0 (x ≥ t; x − t is +0 when equal) for `<` ones. A leaf's −∞ threshold goes right either way,
+        // an infinite threshold (LightGBM writes them) the way its comparison does.
+        if strict {
+            return walk(row) { x, threshold in ~(Int(bitPattern: UInt((x - threshold).bitPattern)) >> 63) }
+        }
+        return walk(row) { x, threshold in Int(bitPattern: UInt((threshold - x).bitPattern)) >> 63 }
     }
 
     @inline(__always)
-    private func walk(_ row: UnsafeBufferPointer<Double>, right goesRight: (Double, Double) -> Bool) -> Double {
+    private func walk(_ row: UnsafeBufferPointer<Double>, rightMask: (Double, Double) -> Int) -> Double {
         var doubleSum = base
         var floatSum = Float(base)
         nodes.withUnsafeBytes { nodes in
@@ -98,8 +104,7 @@ struct PackedImportedForest: Sendable {
                                     let feature = Int(nodes.load(fromByteOffset: offset &+ 8, as: Int32.self))
                                     let right = Int(nodes.load(fromByteOffset: offset &+ 12, as: Int32.self))
                                     let value = x.load(fromByteOffset: feature, as: Double.self)
-                                    // A 0/−1 mask from the comparison: the compiler selects without a branch.
-                                    let mask = -Int(goesRight(value, threshold) ? 1 : 0)
+                                    let mask = rightMask(value, threshold)
                                     let left = offset &+ Self.nodeSize
                                     state[tree] = left &+ ((right &- left) & mask)
                                 }
