@@ -83,6 +83,50 @@ struct ModelHotSwapTests {
         }
     }
 
+    @Test func aModelReadingASubsetOfTheFeaturesInItsOwnOrderIsServed() async throws {
+        // Trees over three served features, named in another order than the served vector's: amount decides.
+        let names = ["tx_count_1h", "amount", "hour_of_day"]
+        var random = TestRandom(seed: 9)
+        var features: [Double] = []
+        var labels: [UInt8] = []
+        for _ in 0..<400 {
+            let fraud = random.next() % 5 == 0
+            features += [Double(random.next() % 5), fraud ? 500 + Double(random.next() % 100) : Double(random.next() % 100), Double(random.next() % 24)]
+            labels.append(fraud ? 1 : 0)
+        }
+        var parameters = GBDTParameters()
+        parameters.trees = 10
+        parameters.minSamplesLeaf = 5
+        let ensemble = GradientBoostedTreesTrainer.train(TrainingSet(featureNames: names, features: features, labels: labels), parameters: parameters)
+        #expect(ensemble.servedIndex == names.compactMap(FeatureSchema.index(of:)) && ensemble.servedIndex?.count == 3)
+        let metrics = ModelMetrics(
+            trainingRows: 400, heldOutRows: 0, heldOutPositives: 0, rocAUC: 0, prAUC: 0, precision: 0, recall: 0, baselineROCAUC: 0,
+            baselinePRAUC: 0, recallByScenario: [:], rowsByScenario: [:], trainingSeconds: 0)
+        let record = ModelRecord(
+            createdMilliseconds: 0, featureNames: names, parameters: parameters, metrics: metrics, threshold: 0.7, ensemble: ensemble, baseline: nil,
+            trainingData: "subset")
+        try await WorkerHarness.with { harness in
+            let version = try await ModelStore(namespace: "fraud").save(record, promote: true, on: harness.redis)
+            let stored = try await ModelStore(namespace: "fraud").load(version, on: harness.redis)
+            #expect(stored.ensemble.servedIndex == ensemble.servedIndex)
+            try await harness.publish([WorkerHarness.fields(1, amount: 20), WorkerHarness.fields(2, amount: 800)])
+            _ = try await harness.runWorker(harness.configuration()) { try await harness.length("fraud:results") >= 2 }
+            let results = try await harness.entries("fraud:results")
+            #expect(results.allSatisfy { $0["model_version"] == String(version) })
+            let small = try #require(results.first { $0["transaction_id"] == "tx-1" }?["score"].flatMap(Double.init))
+            let large = try #require(results.first { $0["transaction_id"] == "tx-2" }?["score"].flatMap(Double.init))
+            #expect(large > 0.5 && small < 0.5, "the subset model should score the 800 amount as fraud: \(small), \(large)")
+        }
+        // The same vector through the record and through the trees on the gathered row agree.
+        var vector = [Double](repeating: 0, count: FeatureSchema.count)
+        vector[Feature.amount] = 800
+        vector[try #require(FeatureSchema.index(of: "hour_of_day"))] = 3
+        #expect(record.probability(vector) == ensemble.probability([0, 800, 3]))
+        let split = record.contributions(vector)
+        #expect(abs(split.base + split.features.reduce(0, +) - ensemble.margin([0, 800, 3])) < 1e-9)
+        #expect(split.features[try #require(FeatureSchema.index(of: "device_events_window"))] == 0)
+    }
+
     /// Ways a promoted model can be unusable for this build.
     enum InvalidModel: String, CaseIterable, Sendable {
         case differentFeatures, corruptJSON

@@ -54,7 +54,7 @@ struct ModelStoreTests {
                 _ = try await store.load(version, on: redis)
                 Issue.record("expected a model with other features to be rejected")
             } catch let error as FraudError {
-                #expect(error.description.contains("different features"))
+                #expect(error.description.contains("features this build does not compute"))
                 #expect(error.description.contains("click_spam"))
                 #expect(error.description.contains("something_else"))
             }

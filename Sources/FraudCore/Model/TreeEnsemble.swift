@@ -52,10 +52,23 @@ public struct TreeEnsemble: Sendable, Codable, Equatable {
     public mutating func prepareForInference() throws(FraudError) {
         try validate()
         packed = PackedForest(validated: self)
+        servedIndex = Self.servedIndex(of: featureNames)
     }
 
     private mutating func pack() {
         packed = (try? validate()) != nil ? PackedForest(validated: self) : nil
+        servedIndex = Self.servedIndex(of: featureNames)
+    }
+
+    /// Where each of the ensemble's features is in ``FeatureSchema/names``: nil when they are exactly the served ones
+    /// in order (the common case: the row is read as it is), or when a name is not served (``ModelStore`` refuses
+    /// such a model). Derived, like the packed layout.
+    public private(set) var servedIndex: [Int]?
+
+    private static func servedIndex(of names: [String]) -> [Int]? {
+        guard names != FeatureSchema.names else { return nil }
+        let positions = names.compactMap { FeatureSchema.index(of: $0) }
+        return positions.count == names.count ? positions : nil
     }
 
     /// The stored keys; the inference layout is derived, not stored.

@@ -118,7 +118,8 @@ public struct ModelStore: Sendable {
         return record
     }
 
-    /// Rejects a model whose features differ from the code's or whose trees are inconsistent.
+    /// Rejects a model that reads a feature this build does not compute, or whose trees are inconsistent. A model may
+    /// read any subset of the served features in any order (the decision path gathers its row by name).
     public static func validate(_ record: ModelRecord) throws {
         if let imported = record.imported {
             // Decoding already mapped its features onto this build's and checked its trees.
@@ -127,17 +128,18 @@ public struct ModelStore: Sendable {
             }
             return
         }
-        guard record.featureNames == FeatureSchema.names else {
-            let missing = FeatureSchema.names.filter { !record.featureNames.contains($0) }
-            let extra = record.featureNames.filter { !FeatureSchema.names.contains($0) }
-            var detail = "model version \(record.version) was trained on different features than this build computes"
-            if !missing.isEmpty { detail += "; missing: \(missing.joined(separator: ","))" }
-            if !extra.isEmpty { detail += "; unknown: \(extra.joined(separator: ","))" }
-            if missing.isEmpty && extra.isEmpty { detail += " (same names, different order)" }
-            throw FraudError(.modelUnavailable, detail + ": retrain with `fraudstream prepare`")
+        // Any subset of the served features, in any order, each once.
+        let unknown = record.featureNames.filter { FeatureSchema.index(of: $0) == nil }
+        guard unknown.isEmpty, Set(record.featureNames).count == record.featureNames.count, !record.featureNames.isEmpty else {
+            var detail = "model version \(record.version) reads features this build does not compute"
+            if !unknown.isEmpty { detail += ": \(unknown.joined(separator: ","))" }
+            if unknown.isEmpty { detail = "model version \(record.version) names a feature twice, or none" }
+            throw FraudError(.modelUnavailable, detail + "; it computes \(FeatureSchema.names.joined(separator: ","))")
         }
-        guard record.ensemble.featureCount == FeatureSchema.count else {
-            throw FraudError(.modelUnavailable, "model version \(record.version) reads \(record.ensemble.featureCount) features, this build has \(FeatureSchema.count)")
+        guard record.ensemble.featureNames == record.featureNames, record.ensemble.featureCount == record.featureNames.count else {
+            throw FraudError(
+                .modelUnavailable,
+                "model version \(record.version) is corrupt: its trees read \(record.ensemble.featureCount) features, its record names \(record.featureNames.count)")
         }
         do {
             try record.ensemble.validate()

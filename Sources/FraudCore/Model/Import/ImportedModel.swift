@@ -151,16 +151,29 @@ public struct ImportedModel: Sendable, Equatable, Codable {
 }
 
 extension ModelRecord {
-    /// The probability of fraud for a full served vector, by the model's own trees or the imported ones.
+    /// The probability of fraud for a full served vector, by the model's own trees or the imported ones. Trees that
+    /// read a subset of the served features, or another order, get their row gathered by ``TreeEnsemble/servedIndex``.
     public func probability(_ vector: [Double]) -> Double {
         if let imported { return imported.probability(vector) }
-        return ensemble.probability(vector)
+        guard let index = ensemble.servedIndex, vector.count == FeatureSchema.count else { return ensemble.probability(vector) }
+        return index.withUnsafeBufferPointer { index in
+            vector.withUnsafeBufferPointer { vector in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: max(index.count, 1)) { row in
+                    for (position, at) in index.enumerated() { row[position] = vector[at] }
+                    return ensemble.probability(UnsafeBufferPointer(rebasing: row[..<index.count]))
+                }
+            }
+        }
     }
 
-    /// The margin split into a base and one share per served feature.
+    /// The margin split into a base and one share per served feature (zero for features the model does not read).
     public func contributions(_ vector: [Double]) -> (base: Double, features: [Double]) {
         if let imported { return imported.contributions(vector) }
-        return ensemble.contributions(vector)
+        guard let index = ensemble.servedIndex, vector.count == FeatureSchema.count else { return ensemble.contributions(vector) }
+        let split = ensemble.contributions(index.map { vector[$0] })
+        var shares = [Double](repeating: 0, count: FeatureSchema.count)
+        for (position, share) in zip(index, split.features) { shares[position] += share }
+        return (split.base, shares)
     }
 
     /// Number of trees served.
