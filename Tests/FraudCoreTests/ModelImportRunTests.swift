@@ -7,7 +7,8 @@ import Testing
 
 /// Bring your own model, end to end: models trained with the real Python libraries on `export-features` output,
 /// imported with `fraudstream models import --check` on 10,000 rows, and served by a running worker and `serve`.
-@Suite("Models trained in Python, imported against a real redis-server")
+/// One at a time: each trains a model, and nine trainings at once would take the machine from the other suites.
+@Suite("Models trained in Python, imported against a real redis-server", .serialized)
 struct ModelImportRunTests {
     /// The libraries and converters Fixtures/python/train_model.py trains with.
     enum Library: String, CaseIterable, Sendable {

@@ -32,8 +32,11 @@ enum PythonModels {
     }
 
     /// Runs `executable` with `arguments` to its end.
+    /// One thread per library (OpenMP, BLAS): the tests share the machine with the other suites.
     static func run(_ executable: String, _ arguments: [String], timeout: Duration) async throws -> FraudStreamBinary.Outcome {
-        try await FraudStreamBinary.run(arguments, executable: executable, timeout: timeout)
+        try await FraudStreamBinary.run(
+            arguments, environment: ["OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"], executable: executable,
+            timeout: timeout)
     }
 
     /// Runs the environment's `python3` with `arguments` to its end.

@@ -49,7 +49,9 @@ struct ScoringAPIHarness {
             configuration.serverId = "api-test"
             configuration.modelCheckMilliseconds = 100
             // Generous, so a loaded test machine never turns an answer degraded; the deadline tests set their own.
-            configuration.deadlineMilliseconds = 5_000
+            configuration.deadlineMilliseconds = 20_000
+            // Likewise for one Redis call: at the default 1 s a stalled machine turns a call into a reconnect.
+            configuration.redisTimeoutMilliseconds = 10_000
             configuration.shutdownTimeoutMilliseconds = 60_000
             configure(&configuration)
             let (_, apiKey) = try await APIKeyStore(namespace: configuration.namespace).create(
