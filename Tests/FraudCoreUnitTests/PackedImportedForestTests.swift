@@ -3,18 +3,20 @@ import Testing
 
 @testable import FraudCore
 
-/// The packed, branch-free walk the decision path uses for imported models gives exactly the checked walk's
-/// probability, for every arithmetic, on rows that hit thresholds exactly, fall between `Double` and `Float`
-/// roundings, or carry NaN and infinities.
+/// The branch-free walks the decision path uses for imported models (the 8-byte compact layout and the 16-byte packed
+/// one) give exactly the checked walk's probability, for every arithmetic, on rows that hit thresholds exactly, fall
+/// between `Double` and `Float` roundings, carry −0 against a +0 or −0 threshold, or carry NaN and infinities.
 @Suite("Packed walk of imported trees (no server)")
 struct PackedImportedForestTests {
     /// Random trees over a shuffled subset of the served features, with thresholds from a small pool so rows hit
     /// them exactly.
-    static func randomTrees(_ arithmetic: ImportedTrees.Arithmetic, library: ImportedTrees.Library, seed: UInt64) -> (ImportedTrees, [Double]) {
+    static func randomTrees(
+        _ arithmetic: ImportedTrees.Arithmetic, library: ImportedTrees.Library, seed: UInt64, floatLeaves: Bool
+    ) -> (ImportedTrees, [Double]) {
         var random = TrainingRandom(seed: seed)
         let names = Array(FeatureSchema.names.shuffled(using: &random).prefix(12))
         // LightGBM writes an infinite threshold for a split that sends every finite value one way.
-        let pool = (0..<15).map { _ in Double(random.next() % 2_000) / 7 - 100 } + [.infinity]
+        let pool = (0..<13).map { _ in Double(random.next() % 2_000) / 7 - 100 } + [.infinity, 0.0, -0.0]
         var trees = ImportedTrees(
             library: library, libraryVersion: "test", featureNames: names, objective: "test", appliesLogistic: true, arithmetic: arithmetic,
             baseMargin: 0.125)
@@ -25,7 +27,8 @@ struct PackedImportedForestTests {
                 let at = trees.addNodes(1)
                 nodes += 1
                 if level == depth || random.next() % 5 == 0 {
-                    trees.value[at] = Double(Int(random.next() % 2_001) - 1_000) / 997
+                    let value = Double(Int(random.next() % 2_001) - 1_000) / 997
+                    trees.value[at] = floatLeaves ? Double(Float(value)) : value
                     return at
                 }
                 trees.feature[at] = Int32(random.next() % UInt64(names.count))
@@ -45,15 +48,17 @@ struct PackedImportedForestTests {
     }
 
     @Test(arguments: [
-        (ImportedTrees.Arithmetic.float32Below, ImportedTrees.Library.xgboost), (.float32AtMost, .onnx), (.doubleAtMost, .lightgbm),
-        (.doubleBelow, .onnx),
+        (ImportedTrees.Arithmetic.float32Below, ImportedTrees.Library.xgboost, true), (.float32Below, .xgboost, false),
+        (.float32AtMost, .onnx, true), (.float32AtMost, .onnx, false), (.doubleAtMost, .lightgbm, false), (.doubleBelow, .onnx, false),
     ])
-    func thePackedWalkEqualsTheCheckedOne(_ arithmetic: ImportedTrees.Arithmetic, _ library: ImportedTrees.Library) throws {
+    func thePackedWalkEqualsTheCheckedOne(_ arithmetic: ImportedTrees.Arithmetic, _ library: ImportedTrees.Library, _ floatLeaves: Bool) throws {
         for seed in UInt64(1)...5 {
-            let (trees, pool) = Self.randomTrees(arithmetic, library: library, seed: seed)
+            let (trees, pool) = Self.randomTrees(arithmetic, library: library, seed: seed, floatLeaves: floatLeaves)
             try trees.validate()
             let model = try ImportedModel(format: .onnx, sourceFile: "", sourceSHA256: "", producer: "", trees: trees, parity: nil)
             #expect(model.isPacked)
+            // Single-precision models with `Float` leaves take the 8-byte layout, the others the 16-byte one.
+            #expect(model.isCompact == (arithmetic.isFloat32 && floatLeaves))
             var random = TrainingRandom(seed: seed &+ 100)
             var walked = 0
             for _ in 0..<2_000 {
@@ -66,6 +71,7 @@ struct PackedImportedForestTests {
                     case 1: vector[position] = threshold.nextUp  // above it in Double, equal to it in Float
                     case 2: vector[position] = threshold.nextDown
                     case 3: vector[position] = Double(Float(threshold).nextUp)
+                    case 5: vector[position] = -0.0
                     case 4:
                         if random.next() % 10 == 0 {
                             vector[position] = [.nan, .infinity, -.infinity][Int(random.next() % 3)]

@@ -62,6 +62,13 @@ struct TreeEnsembleTests {
         #expect(model.margin([.infinity, 0]) == 1)
         #expect(model.margin([.nan, 0]) == 1)
         #expect(model.probability([0, 0]) == ModelEvaluation.logistic(-1))
+        // A −0 threshold: +0 is at or below it (IEEE: +0 == −0), so the packed walk must go left too.
+        var negativeZero = model
+        negativeZero.nodeThreshold[0] = -0.0
+        try negativeZero.prepareForInference()
+        #expect(negativeZero.margin([0.0, 0]) == -1)
+        #expect(negativeZero.margin([-0.0, 0]) == -1)
+        #expect(negativeZero.margin([Double.leastNonzeroMagnitude, 0]) == 1)
     }
 
     @Test func contributionsAddUpToTheMargin() {

@@ -54,7 +54,8 @@ struct PackedForest: Sendable {
                     values.append(ensemble.nodeValue[node])
                     deepest = max(deepest, depth)
                 } else {
-                    nodes.append(Node(threshold: ensemble.nodeThreshold[node], featureOffset: feature * 8, rightOffset: -1))
+                    // + 0 turns a −0 threshold into +0: then x = +0 gives +0 − 0 = +0, not −0, and goes left as x <= −0 says.
+                    nodes.append(Node(threshold: ensemble.nodeThreshold[node] + 0, featureOffset: feature * 8, rightOffset: -1))
                     values.append(0)
                     // The right subtree goes after the whole left one: push it first, with its parent.
                     stack.append((Int(ensemble.nodeRight[node]), position, depth + 1))

@@ -55,7 +55,8 @@ struct PackedImportedForest: Sendable {
                     values.append(trees.value[node])
                     deepest = max(deepest, depth)
                 } else {
-                    let threshold = trees.arithmetic.isFloat32 ? Double(Float(trees.threshold[node])) : trees.threshold[node]
+                    // −0 as +0: with the row's −0 read as +0 too, a difference of equal values is +0, never −0.
+                    let threshold = (trees.arithmetic.isFloat32 ? Double(Float(trees.threshold[node])) : trees.threshold[node]) + 0
                     nodes.append(Node(threshold: threshold, featureOffset: trees.feature[node] * 8, rightOffset: -1))
                     values.append(0)
                     stack.append((Int(trees.right[node]), position, depth + 1))
@@ -71,9 +72,13 @@ struct PackedImportedForest: Sendable {
 
     /// The margin of a row in the model's feature order (already rounded to `Float` for single-precision models);
     /// nil when a value is NaN or −∞, for the checked walk.
-    func margin(_ row: UnsafeBufferPointer<Double>) -> Double? {
+    func margin(_ row: UnsafeMutableBufferPointer<Double>) -> Double? {
         guard row.count >= featureCount else { return nil }
-        for index in 0..<featureCount where !row[index].isFinite { return nil }
+        for index in 0..<featureCount {
+            guard row[index].isFinite else { return nil }
+            row[index] += 0  // −0 becomes +0
+        }
+        let row = UnsafeBufferPointer(row)
         // The sign bit of a difference, as a 0/−1 mask: for a finite x, right when t − x < 0 (x > t) for `<=` models,
         // when x − t ≥ 0 (x ≥ t; x − t is +0 when equal) for `<` ones. A leaf's −∞ threshold goes right either way,
         // an infinite threshold (LightGBM writes them) the way its comparison does.
