@@ -3,8 +3,7 @@ import Testing
 
 @testable import FraudCore
 
-/// The branch-free walks the decision path uses for imported models (the 8-byte compact layout and the 16-byte packed
-/// one) give exactly the checked walk's probability, for every arithmetic, on rows that hit thresholds exactly, fall
+/// The branch-free walk the decision path uses for imported models gives exactly the checked walk's probability, for every arithmetic, on rows that hit thresholds exactly, fall
 /// between `Double` and `Float` roundings, carry −0 against a +0 or −0 threshold, or carry NaN and infinities.
 @Suite("Packed walk of imported trees (no server)")
 struct PackedImportedForestTests {
@@ -57,8 +56,6 @@ struct PackedImportedForestTests {
             try trees.validate()
             let model = try ImportedModel(format: .onnx, sourceFile: "", sourceSHA256: "", producer: "", trees: trees, parity: nil)
             #expect(model.isPacked)
-            // Single-precision models with `Float` leaves take the 8-byte layout, the others the 16-byte one.
-            #expect(model.isCompact == (arithmetic.isFloat32 && floatLeaves))
             var random = TrainingRandom(seed: seed &+ 100)
             var walked = 0
             for _ in 0..<2_000 {

@@ -50,13 +50,10 @@ public struct ImportedModel: Sendable, Equatable, Codable {
     public private(set) var inputIndex: [Int] = []
     /// Per node, the mean of its leaves (for ``contributions(_:)``).
     private var means: [Double] = []
-    /// The fast walks: the 8-byte layout for single-precision models with `Float` leaves, else the 16-byte one; nil
-    /// when the model needs the checked walk for every row.
-    private var compact: CompactImportedForest?
+    /// The fast walk; nil when the model needs the checked one for every row.
     private var packed: PackedImportedForest?
-    /// Whether rows without missing values take a fast walk, and which.
-    var isPacked: Bool { packed != nil || compact != nil }
-    var isCompact: Bool { compact != nil }
+    /// Whether rows without missing values take the packed walk.
+    var isPacked: Bool { packed != nil }
 
     /// Wraps `trees`, mapping its features by name; throws when it reads a feature FraudStream does not compute or
     /// its trees are inconsistent.
@@ -103,8 +100,7 @@ public struct ImportedModel: Sendable, Equatable, Codable {
         try trees.validate()
         inputIndex = try trees.featureIndex()
         means = trees.nodeMeans()
-        compact = CompactImportedForest(validated: trees)
-        packed = compact == nil ? PackedImportedForest(validated: trees) : nil
+        packed = PackedImportedForest(validated: trees)
     }
 
     /// Equal when the stored parts are (the derived ones follow from them).
@@ -119,22 +115,10 @@ public struct ImportedModel: Sendable, Equatable, Codable {
     }
 
     /// The probability of fraud for a full served vector (``FeatureSchema/names`` order): the model's input gathered
-    /// by ``inputIndex`` into a stack buffer (rounded to `Float` for a single-precision model), walked by the compact or
-    /// the packed layout, or by the checked walk for a row with a missing or infinite value.
+    /// by ``inputIndex`` into a stack buffer (rounded to `Float` for a single-precision model), walked by the packed
+    /// layout, or by the checked walk for a row with a missing or infinite value.
     public func probability(_ vector: [Double]) -> Double {
         guard vector.count == FeatureSchema.count else { return trees.probability(input(vector)) }
-        if let compact {
-            let margin = inputIndex.withUnsafeBufferPointer { index in
-                vector.withUnsafeBufferPointer { vector in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(index.count, 1)) { row in
-                        for (position, at) in index.enumerated() { row[position] = Float(vector[at]) }
-                        return compact.margin(UnsafeMutableBufferPointer(rebasing: row[..<index.count]))
-                    }
-                }
-            }
-            guard let margin else { return trees.probability(input(vector)) }
-            return trees.transform(margin)
-        }
         guard let packed else { return trees.probability(input(vector)) }
         let margin = inputIndex.withUnsafeBufferPointer { index in
             vector.withUnsafeBufferPointer { vector in
