@@ -16,14 +16,14 @@ struct FraudStreamCommand: AsyncParsableCommand {
             """,
         version: "fraudstream \(FraudStreamCommand.version) (commit \(BuildInfo.commit))",
         subcommands: [
-            DoctorCommand.self, PrepareCommand.self, TrainCommand.self, WorkerCommand.self, GenerateCommand.self, MonitorCommand.self, LoadTestCommand.self, ModelsCommand.self, ExportFeaturesCommand.self, BenchCommand.self, ServeCommand.self, BlocklistCommand.self, ObservabilityCommand.self, RulesCommand.self, BacktestCommand.self, ReviewCommand.self, LabelsCommand.self, APIKeysCommand.self, AuditCommand.self, ApprovalsCommand.self,
+            DoctorCommand.self, PrepareCommand.self, TrainCommand.self, WorkerCommand.self, GenerateCommand.self, MonitorCommand.self, LoadTestCommand.self, ModelsCommand.self, ExportFeaturesCommand.self, BenchCommand.self, ServeCommand.self, BlocklistCommand.self, ObservabilityCommand.self, RulesCommand.self, BacktestCommand.self, ReviewCommand.self, LabelsCommand.self, APIKeysCommand.self, AuditCommand.self, ApprovalsCommand.self, FeaturesCommand.self,
         ]
     )
 }
 
 extension FraudStreamCommand {
     /// The release this source tree is; the commit comes from the build (``BuildInfo``).
-    static let version = "0.22.0"
+    static let version = "0.23.0"
 }
 
 /// Entry point: runs the parsed command and turns every failure into one readable line and an exit

@@ -155,6 +155,7 @@ struct RuleParser {
             advance()
             return try membership(left, negated: negated)
         }
+        if isSymbol("=") { throw Self.problem(current.column, "'=' is not a comparison here: use '=='") }
         guard case .symbol(let symbol) = current.kind, ["==", "!=", "<", "<=", ">", ">="].contains(symbol) else { return left }
         let column = current.column
         advance()
@@ -177,6 +178,10 @@ struct RuleParser {
         case (.boolean(let a), .boolean(let b)) where symbol == "==" || symbol == "!=":
             let equal = symbol == "=="
             return CompiledExpression(value: .boolean { (a($0) == b($0)) == equal }, column: left.column)
+        case (.boolean(let a), .number) where (symbol == "==" || symbol == "!=") && [.number(0), .number(1)].contains(right.literal):
+            // An indicator against 0 or 1, as the features are written in the vector (`new_device == 1`).
+            let expected = (right.literal == .number(1)) == (symbol == "==")
+            return CompiledExpression(value: .boolean { a($0) == expected }, column: left.column)
         default:
             throw Self.problem(column, "cannot compare a \(left.type.rawValue) with a \(right.type.rawValue) using '\(symbol)'")
         }

@@ -92,7 +92,7 @@ struct RuleToken: Equatable {
 }
 
 enum RuleLexer {
-    static let symbols = ["=>", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "(", ")", "[", "]", ","]
+    static let symbols = ["=>", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "(", ")", "[", "]", ",", "="]
 
     static func tokens(_ source: String) throws(RuleLanguage.Problem) -> [RuleToken] {
         guard source.utf8.count <= RuleLanguage.maximumLength else {
