@@ -79,6 +79,7 @@ let package = Package(
                 .embedInCode("Functions/fraudstream_features.lua"),
                 .embedInCode("Functions/fraudstream_results.lua"),
                 .embedInCode("Functions/fraudstream_lease.lua"),
+                .embedInCode("Functions/fraudstream_entities.lua"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -43,6 +43,11 @@ public struct FunctionLibrary: Sendable, Hashable {
         source: String(decoding: PackageResources.fraudstream_lease_lua, as: UTF8.self),
         functionNames: [LeaseClaimCall.function, LeaseReleaseCall.function, RemoveIdleConsumersCall.function])
 
+    /// `fraudstream_entities`: the features fraud teams define, folded per entity (``EntityFeatures``; not loaded by
+    /// workers yet).
+    public static let entities = FunctionLibrary(
+        source: String(decoding: PackageResources.fraudstream_entities_lua, as: UTF8.self), functionNames: [EntityFeatures.function])
+
     /// Every library a worker needs, in load order.
     public static let all: [FunctionLibrary] = [features, results, lease]
 

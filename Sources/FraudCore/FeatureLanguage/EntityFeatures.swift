@@ -1,0 +1,133 @@
+import RedisClient
+
+/// Computes a ``FeatureSet``'s features in Redis: one `FCALL fs_entity_fold` per entity a transaction names, all
+/// pipelined, each folding every feature over that entity (library `fraudstream_entities`, loaded with
+/// ``FunctionLibrary/entities``). Not wired into the decision path yet (issue 25): this is the computation and its
+/// state, tested against brute force on a real server.
+public struct EntityFeatures: Sendable {
+    /// The function's name.
+    public static let function = "fs_entity_fold"
+    /// Events kept per entity at most.
+    public static let defaultCap = 5_000
+    /// How long an entity's state lasts without windows (only `age`, `since_last`): 30 days.
+    public static let timelessRetentionMilliseconds: Int64 = 30 * 86_400_000
+
+    /// The definitions, grouped by entity in first-appearance order.
+    public let groups: [(entity: FeatureDefinition.Entity, definitions: [FeatureDefinition])]
+    /// The namespace.
+    public let namespace: String
+    /// Events kept per entity at most.
+    public let cap: Int
+
+    /// The feature names in the order ``values(_:)`` returns them: the set's order.
+    public let names: [String]
+
+    public init(_ set: FeatureSet, namespace: String, cap: Int = EntityFeatures.defaultCap) {
+        var groups: [(entity: FeatureDefinition.Entity, definitions: [FeatureDefinition])] = []
+        for definition in set.definitions {
+            if let index = groups.firstIndex(where: { $0.entity == definition.entity }) {
+                groups[index].definitions.append(definition)
+            } else {
+                groups.append((definition.entity, [definition]))
+            }
+        }
+        self.groups = groups
+        self.namespace = namespace
+        self.cap = cap
+        names = set.definitions.map(\.name)
+    }
+
+    /// The three keys of one entity's state, sharing its hash tag.
+    public func keys(_ entity: FeatureDefinition.Entity, value: String) -> [String] {
+        let tag = "\(namespace):{fe:\(entity.field)\(entity.prefix.map { ":\($0)" } ?? ""):\(value)}"
+        return [tag + ":events", tag + ":payloads", tag + ":meta"]
+    }
+
+    /// The entity's value in a transaction: a contract field, else `extra[field]`; its prefix when asked; nil when
+    /// the transaction has none.
+    public static func value(of entity: FeatureDefinition.Entity, in transaction: Transaction, extra: [String: String]) -> String? {
+        let whole: String?
+        switch entity.field {
+        case "user_id": whole = transaction.userId
+        case "merchant_id": whole = transaction.merchantId
+        case "device_id": whole = transaction.deviceId
+        case "ip": whole = transaction.ip
+        case "card_provider": whole = transaction.cardProvider
+        case "merchant_category": whole = transaction.merchantCategory
+        default: whole = extra[entity.field]
+        }
+        guard let whole, !whole.isEmpty else { return nil }
+        return entity.prefix.map { String(whole.prefix($0)) } ?? whole
+    }
+
+    /// A measure's value in a transaction: a number (amount, lat, lon or a built-in feature of `vector`) or the text of
+    /// a field for `distinct`; nil when the transaction has none.
+    static func measureValue(_ measure: FeatureDefinition.Measure, _ transaction: Transaction, vector: [Double], extra: [String: String]) -> String? {
+        guard let field = measure.field else { return "1" }
+        if measure.kind == .distinct {
+            return value(of: FeatureDefinition.Entity(field: field, prefix: nil), in: transaction, extra: extra)
+        }
+        switch field {
+        case "amount": return String(transaction.amount)
+        case "lat": return transaction.latitude.map { String($0) }
+        case "lon": return transaction.longitude.map { String($0) }
+        default: return FeatureSchema.index(of: field).map { String(vector[$0]) }
+        }
+    }
+
+    /// The pipelined calls for one transaction (one per entity it names), with the position of each call's group.
+    public func commands(_ transaction: Transaction, vector: [Double], extra: [String: String] = [:]) -> [(group: Int, command: RedisCommand)] {
+        let input = RuleInput(features: vector, score: 0, transaction: transaction)
+        var calls: [(Int, RedisCommand)] = []
+        for (index, group) in groups.enumerated() {
+            guard let entityValue = Self.value(of: group.entity, in: transaction, extra: extra) else { continue }
+            let windowed = group.definitions.compactMap(\.windowMilliseconds)
+            let timeless = group.definitions.contains { $0.windowMilliseconds == nil }
+            let retention = max(windowed.max() ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0)
+            var command = RedisCommand("FCALL", Self.function, 3)
+            for key in keys(group.entity, value: entityValue) { command.append(key) }
+            let measures = group.definitions.flatMap { definition in definition.measures.map { (definition, $0) } }
+            command.append(transaction.timestampMilliseconds)
+            command.append(transaction.transactionId)
+            command.append(retention)
+            command.append(cap)
+            command.append(retention + 86_400_000)
+            command.append(measures.count)
+            for (definition, measure) in measures {
+                let value = Self.measureValue(measure, transaction, vector: vector, extra: extra)
+                let included = value != nil && (measure.condition?(input) ?? true)
+                command.append(measure.kind.rawValue)
+                command.append(definition.windowMilliseconds ?? 0)
+                command.append(included ? "1" : "0")
+                command.append(value ?? "")
+            }
+            calls.append((index, command))
+        }
+        return calls
+    }
+
+    /// The features of one transaction, in ``names`` order: its calls pipelined on `connection`, each group's reply
+    /// folded into its definitions' values (a ratio divides its two measures; 0 when the denominator is 0). An entity
+    /// the transaction does not name gives 0, or −1 for `age` and `since_last`.
+    public func values(_ transaction: Transaction, vector: [Double], extra: [String: String] = [:], on connection: RedisConnection) async throws -> [Double] {
+        let calls = commands(transaction, vector: vector, extra: extra)
+        let replies = try await connection.pipeline(calls.map(\.command))
+        var byName: [String: Double] = [:]
+        for (call, reply) in zip(calls, replies) {
+            let numbers = try reply.get().array?.map { Double($0.string ?? "") ?? .nan } ?? []
+            var position = 0
+            for definition in groups[call.group].definitions {
+                let parts = numbers[position..<min(numbers.count, position + definition.measures.count)]
+                position += definition.measures.count
+                if definition.kind == .ratio, parts.count == 2 {
+                    let denominator = parts[parts.startIndex + 1]
+                    byName[definition.name] = denominator == 0 ? 0 : parts[parts.startIndex] / denominator
+                } else {
+                    byName[definition.name] = parts.first ?? .nan
+                }
+            }
+        }
+        let timeless = Set(groups.flatMap(\.definitions).filter { [.age, .sinceLast].contains($0.kind) }.map(\.name))
+        return names.map { byName[$0] ?? (timeless.contains($0) ? -1 : 0) }
+    }
+}
