@@ -27,7 +27,7 @@ deps:
 ## (Fixtures/python/requirements.txt: xgboost, lightgbm, scikit-learn, skl2onnx, onnxmltools); pip, no system change
 PYTHON_ENV := $(CURDIR)/.python
 deps-python:
-	@if ! "$(PYTHON_ENV)/bin/python3" -c "import xgboost, lightgbm, sklearn, skl2onnx, onnxmltools" >/dev/null 2>&1; then \
+	@if ! "$(PYTHON_ENV)/bin/python3" -c "import xgboost, lightgbm, sklearn, skl2onnx, onnxmltools, onnxruntime" >/dev/null 2>&1; then \
 	  if ! python3 -m venv --help >/dev/null 2>&1; then \
 	    echo "make deps-python: installing python3-venv"; \
 	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >/dev/null; fi; \

@@ -48,7 +48,8 @@ struct ModelImportRunTests {
             let parity = try #require(record.imported?.parity)
             #expect(parity.rows == 10_000)
             #expect(parity.largestDifference <= 1e-6, "largest difference \(parity.largestDifference)")
-            #expect(record.metrics.heldOutRows == 10_000 && record.metrics.rocAUC > 0.8, "ROC AUC \(record.metrics.rocAUC)")
+            // Evaluated on the latest 20% of the rows, which train_model.py leaves out of training.
+            #expect(record.metrics.heldOutRows == 2_000 && record.metrics.rocAUC > 0.7, "ROC AUC \(record.metrics.rocAUC)")
             #expect(try await ModelStore(namespace: "fraud").latestVersion(on: redis) == nil)  // --no-promote
 
             let show = try await FraudStreamBinary.run(["models", "show", "1"] + redisURL)

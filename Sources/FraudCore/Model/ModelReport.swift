@@ -43,7 +43,7 @@ public enum ModelReport {
         let metrics = record.metrics
         if metrics.heldOutRows > 0 {
             lines.append(String(
-                format: "evaluation  on the %d parity rows (%d fraud): ROC AUC %.4f  PR AUC %.4f  precision@%.2f %.4f  recall@%.2f %.4f",
+                format: "evaluation  on the latest %d of the parity rows by event time (%d fraud): ROC AUC %.4f  PR AUC %.4f  precision@%.2f %.4f  recall@%.2f %.4f",
                 metrics.heldOutRows, metrics.heldOutPositives, metrics.rocAUC, metrics.prAUC, record.threshold, metrics.precision, record.threshold,
                 metrics.recall))
         }

@@ -18,7 +18,7 @@ enum PythonModels {
         private var done = false
         func ensure() async throws {
             guard !done else { return }
-            let probe = try? await run(interpreter, ["-c", "import xgboost, lightgbm, sklearn, skl2onnx, onnxmltools"], timeout: .seconds(120))
+            let probe = try? await run(interpreter, ["-c", "import xgboost, lightgbm, sklearn, skl2onnx, onnxmltools, onnxruntime"], timeout: .seconds(120))
             if probe?.status != 0 {
                 let environment = try await run("/usr/bin/env", ["python3", "-m", "venv", root.appendingPathComponent(".python").path], timeout: .seconds(300))
                 try #require(environment.status == 0, "python3 -m venv .python failed: \(environment.standardError.suffix(2000))")

@@ -12,7 +12,7 @@ public enum LightGBMText {
         guard data.count <= limits.maximumBytes else { throw refuse("the file has \(data.count) bytes, more than \(limits.maximumBytes)") }
         guard let text = String(data: data, encoding: .utf8) else { throw refuse("the file is not text") }
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-        guard lines.first?.trimmingCharacters(in: .whitespaces) == "tree" else { throw refuse("it does not start with the line 'tree'") }
+        guard lines.first?.trimmingCharacters(in: .whitespaces) == "tree" else { throw refuse("it does not start with the line 'tree' (another format: --format xgboost-json or onnx?)") }
 
         // The header: key=value lines up to the first "Tree=".
         var header: [String: String] = [:]

@@ -28,7 +28,7 @@ public enum ONNXTrees {
             options.messageDepthLimit = 32
             model = try Fraudstream_Onnx_ModelProto(serializedBytes: data, options: options)
         } catch {
-            throw refuse("the file is not an ONNX protobuf (\(error))")
+            throw refuse("the file is not an ONNX protobuf (truncated? another format: --format xgboost-json or lightgbm-text?)")
         }
         guard model.hasGraph else { throw refuse("no graph (is it an ONNX model?)") }
         let graph = model.graph

@@ -15,7 +15,7 @@ public enum XGBoostJSON {
         } catch let error as FraudError {
             throw error
         } catch {
-            throw refuse("the file is not valid JSON (truncated? a UBJSON model? save it with a .json name)")
+            throw refuse("the file is not valid JSON (truncated? another format: --format lightgbm-text or onnx? a UBJSON model: save it with a .json name)")
         }
         guard let learner = root["learner"] as? [String: Any] else { throw refuse("no \"learner\" object (is it an XGBoost model?)") }
         let version = (root["version"] as? [Any])?.compactMap { ($0 as? NSNumber)?.stringValue }.joined(separator: ".") ?? ""
