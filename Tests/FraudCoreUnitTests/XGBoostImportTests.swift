@@ -173,7 +173,12 @@ struct ImportParityTests {
         #expect(!bad.passes && bad.worst.first?.transactionId == "t2")
 
         #expect(throws: FraudError.self) { try ImportParity.check(trees, rows: try Self.matrix(), expected: ["t1": 0.5]) }
-        #expect(throws: FraudError.self) { try ImportParity.readExpected("transaction_id,probability\nt1,0.5\nt1,0.6\n", named: "pred.csv") }
+        do {
+            _ = try ImportParity.readExpected("transaction_id,probability\nt1,0.5\nt2,0.1\nt1,0.6\n", named: "pred.csv")
+            Issue.record("a transaction listed twice was accepted")
+        } catch {
+            #expect(error.message == "pred.csv: transaction 't1' is listed twice, on lines 2 and 4", "\(error.message)")
+        }
         #expect(throws: FraudError.self) { try ImportParity.readExpected("id,p\nt1,0.5\n", named: "pred.csv") }
         #expect(throws: FraudError.self) { try ImportParity.readExpected("transaction_id,probability\nt1,nan\n", named: "pred.csv") }
     }

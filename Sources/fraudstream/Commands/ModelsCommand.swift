@@ -105,7 +105,11 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-models"))
-            try await ModelStore(namespace: namespace.resolved).setShadow(off ? nil : version, on: redis)
+            let store = ModelStore(namespace: namespace.resolved)
+            if let version, try await store.latestVersion(on: redis) == version {
+                printLineToStandardError("warning: version \(version) is the one served: the shadow compares it with itself")
+            }
+            try await store.setShadow(off ? nil : version, on: redis)
             print(off ? "shadow scoring off" : "shadow model version \(version ?? 0): every transaction is scored with it too")
         }
     }

@@ -26,6 +26,7 @@ public enum ImportParity {
             throw FraudError(.invalidData, "\(name): line 1: expected the header transaction_id,probability")
         }
         var expected: [String: Double] = [:]
+        var lineOf: [String: Int] = [:]
         var number = 1
         while let line = lines.next() {
             number += 1
@@ -36,8 +37,10 @@ public enum ImportParity {
             }
             let id = String(fields[0])
             guard expected.updateValue(probability, forKey: id) == nil else {
-                throw FraudError(.invalidData, "\(name): line \(number): transaction '\(id.prefix(60))' is listed twice")
+                throw FraudError(
+                    .invalidData, "\(name): transaction '\(id.prefix(60))' is listed twice, on lines \(lineOf[id] ?? 0) and \(number)")
             }
+            lineOf[id] = number
         }
         return expected
     }
