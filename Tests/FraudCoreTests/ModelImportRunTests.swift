@@ -103,25 +103,15 @@ struct ModelImportRunTests {
                 try await waitUntil("the API serves version 2") { api.admission.serving.nextModelVersion == 2 }
 
                 // Twins: two fresh users with the same history, one through the stream, one through the API.
-                let amounts = [20.0, 35.0, 5_000.0, 40.0, 7_000.0, 12.0]
-                let start = Int64(Date().timeIntervalSince1970 * 1000) - 600_000
-                func fields(_ index: Int, path: String) -> [(String, String)] {
-                    [
-                        ("transaction_id", "\(path)-\(index)"), ("user_id", "twin-\(path)"), ("amount", String(amounts[index])),
-                        ("merchant_id", "m\(index % 3)"), ("timestamp", String(start + Int64(index) * 60_000)), ("lat", "40.5"),
-                        ("lon", "-74.1"), ("card_provider", "VISA"), ("merchant_category", "retail"), ("device_id", "device-\(path)"),
-                        ("ip", "10.0.0.9"), ("run_id", "twins"),
-                    ]
-                }
+                let twins = TwinTransactions()
+                let amounts = twins.amounts
                 let before = try await harness.length("fraud:results")
-                try await harness.publish(amounts.indices.map { fields($0, path: "stream") })
+                try await harness.publish(amounts.indices.map { twins.fields($0, path: "stream") })
                 try await harness.waitForLength("fraud:results", atLeast: before + amounts.count)
                 let client = try await api.connect()
                 var apiScores: [Double] = []
                 for index in amounts.indices {
-                    let body = "{" + fields(index, path: "api").map { name, value in
-                        ["amount", "timestamp", "lat", "lon"].contains(name) ? "\"\(name)\": \(value)" : "\"\(name)\": \"\(value)\""
-                    }.joined(separator: ", ") + "}"
+                    let body = twins.body(index, path: "api")
                     let answer = try ScoringAPIHarness.object(try await client.request(.POST, "/v1/score", json: body))
                     #expect(answer["model_version"] as? Int == 2, "\(answer)")
                     apiScores.append(try #require(answer["score"] as? Double))

@@ -85,23 +85,13 @@ struct OneDecisionTests {
             let version = try await RuleStore(namespace: "fraud").save(
                 RuleSet.defaultText + "amount > 1000 => review reason large_amount\n", note: "test", promote: true, on: harness.redis)
             try await waitUntil("the server installs the rules") { api.admission.serving.nextRulesVersion == version }
-            let amounts = [20.0, 35.0, 5_000.0, 40.0, 7_000.0, 12.0]
-            let start = Int64(Date().timeIntervalSince1970 * 1000) - 600_000
-            func fields(_ index: Int, path: String) -> [(String, String)] {
-                [
-                    ("transaction_id", "\(path)-\(index)"), ("user_id", "twin-\(path)"), ("amount", String(amounts[index])),
-                    ("merchant_id", "m\(index % 3)"), ("timestamp", String(start + Int64(index) * 60_000)), ("lat", "40.5"),
-                    ("lon", "-74.1"), ("card_provider", "VISA"), ("merchant_category", "retail"), ("device_id", "device-\(path)"),
-                    ("ip", "10.0.0.9"), ("run_id", "twins"),
-                ]
-            }
-            try await harness.publish(amounts.indices.map { fields($0, path: "stream") })
+            let twins = TwinTransactions()
+            let amounts = twins.amounts
+            try await harness.publish(amounts.indices.map { twins.fields($0, path: "stream") })
             _ = try await harness.runWorker(harness.configuration()) { try await harness.length("fraud:results") >= amounts.count }
             let client = try await api.connect()
             for index in amounts.indices {
-                let body = "{" + fields(index, path: "api").map { name, value in
-                    ["amount", "timestamp", "lat", "lon"].contains(name) ? "\"\(name)\": \(value)" : "\"\(name)\": \"\(value)\""
-                }.joined(separator: ", ") + "}"
+                let body = twins.body(index, path: "api")
                 #expect(try await client.request(.POST, "/v1/score", json: body).status == 200)
             }
             try await waitUntil("the API's decisions to be recorded") { try await harness.length("fraud:results") >= 2 * amounts.count }

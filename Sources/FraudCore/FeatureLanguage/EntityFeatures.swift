@@ -12,8 +12,18 @@ public struct EntityFeatures: Sendable {
     /// How long an entity's state lasts without windows (only `age`, `since_last`): 30 days.
     public static let timelessRetentionMilliseconds: Int64 = 30 * 86_400_000
 
+    /// The definitions over one entity, with what every call for it passes, worked out once.
+    public struct Group: Sendable {
+        public var entity: FeatureDefinition.Entity
+        public var definitions: [FeatureDefinition]
+        /// Each measure with its definition's window, in call order.
+        var measures: [(window: Int64, measure: FeatureDefinition.Measure)]
+        /// Events older than this are removed: the longest window (30 days when there are only `age`/`since_last`).
+        var retentionMilliseconds: Int64
+    }
+
     /// The definitions, grouped by entity in first-appearance order.
-    public let groups: [(entity: FeatureDefinition.Entity, definitions: [FeatureDefinition])]
+    public let groups: [Group]
     /// The namespace.
     public let namespace: String
     /// Events kept per entity at most.
@@ -22,18 +32,26 @@ public struct EntityFeatures: Sendable {
     /// The feature names in the order ``values(_:)`` returns them: the set's order.
     public let names: [String]
 
+    /// `cap` is at most ``defaultCap``: the Lua removes a call's expired events in one command.
     public init(_ set: FeatureSet, namespace: String, cap: Int = EntityFeatures.defaultCap) {
-        var groups: [(entity: FeatureDefinition.Entity, definitions: [FeatureDefinition])] = []
+        var grouped: [(entity: FeatureDefinition.Entity, definitions: [FeatureDefinition])] = []
         for definition in set.definitions {
-            if let index = groups.firstIndex(where: { $0.entity == definition.entity }) {
-                groups[index].definitions.append(definition)
+            if let index = grouped.firstIndex(where: { $0.entity == definition.entity }) {
+                grouped[index].definitions.append(definition)
             } else {
-                groups.append((definition.entity, [definition]))
+                grouped.append((definition.entity, [definition]))
             }
         }
-        self.groups = groups
+        groups = grouped.map { entity, definitions in
+            let windowed = definitions.compactMap(\.windowMilliseconds)
+            let timeless = definitions.contains { $0.windowMilliseconds == nil }
+            return Group(
+                entity: entity, definitions: definitions,
+                measures: definitions.flatMap { definition in definition.measures.map { (definition.windowMilliseconds ?? 0, $0) } },
+                retentionMilliseconds: max(windowed.max() ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0))
+        }
         self.namespace = namespace
-        self.cap = cap
+        self.cap = min(max(1, cap), Self.defaultCap)
         names = set.definitions.map(\.name)
     }
 
@@ -81,23 +99,19 @@ public struct EntityFeatures: Sendable {
         var calls: [(Int, RedisCommand)] = []
         for (index, group) in groups.enumerated() {
             guard let entityValue = Self.value(of: group.entity, in: transaction, extra: extra) else { continue }
-            let windowed = group.definitions.compactMap(\.windowMilliseconds)
-            let timeless = group.definitions.contains { $0.windowMilliseconds == nil }
-            let retention = max(windowed.max() ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0)
             var command = RedisCommand("FCALL", Self.function, 3)
             for key in keys(group.entity, value: entityValue) { command.append(key) }
-            let measures = group.definitions.flatMap { definition in definition.measures.map { (definition, $0) } }
             command.append(transaction.timestampMilliseconds)
             command.append(transaction.transactionId)
-            command.append(retention)
+            command.append(group.retentionMilliseconds)
             command.append(cap)
-            command.append(retention + 86_400_000)
-            command.append(measures.count)
-            for (definition, measure) in measures {
+            command.append(group.retentionMilliseconds + 86_400_000)
+            command.append(group.measures.count)
+            for (window, measure) in group.measures {
                 let value = Self.measureValue(measure, transaction, vector: vector, extra: extra)
                 let included = value != nil && (measure.condition?(input) ?? true)
                 command.append(measure.kind.rawValue)
-                command.append(definition.windowMilliseconds ?? 0)
+                command.append(window)
                 command.append(included ? "1" : "0")
                 command.append(value ?? "")
             }
