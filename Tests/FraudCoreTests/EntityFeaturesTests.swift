@@ -95,7 +95,7 @@ struct EntityFeaturesTests {
     /// Loads the library on `redis`, computes every transaction's features there (one call per entity it names) and
     /// compares them with brute force; every 7th is delivered twice.
     static func checkAgainstBruteForce(_ redis: RedisConnection) async throws {
-        try await FunctionLibrary.entities.load(on: redis)
+        try await FunctionLibrary.features.load(on: redis)
         let features = try Self.features()
         let events = Self.stream(seed: 25)
         // Conditions read the built-in features, as rules do: the vector carries the amount.
@@ -129,9 +129,11 @@ struct EntityFeaturesTests {
     @Test func stateIsBoundedByTheCapTheRetentionAndATTL() async throws {
         try await withRedisServer { server in
             let redis = try await RedisConnection.connect(server.configuration)
-            try await FunctionLibrary.entities.load(on: redis)
-            let features = EntityFeatures(try FeatureSet.parse("c = count() by ip over 1h"), namespace: "fraud", cap: 50)
-            let vector = [Double](repeating: 0, count: FeatureSchema.count)
+            try await FunctionLibrary.features.load(on: redis)
+            // A filtered count stores a payload per event (a plain count() stores none: it counts every event).
+            let features = EntityFeatures(try FeatureSet.parse("c = count() by ip over 1h where amount > 0"), namespace: "fraud", cap: 50)
+            var vector = [Double](repeating: 0, count: FeatureSchema.count)
+            vector[Feature.amount] = 1
             var last: [Double] = []
             for index in 0..<200 {
                 var transaction = Transaction(
@@ -156,6 +158,46 @@ struct EntityFeaturesTests {
             // Every key of an entity is in one hash slot.
             let slots = keys.map { HashSlot.of(Array($0.utf8)) }
             #expect(Set(slots).count == 1)
+        }
+    }
+
+    /// Events store each measure under its id, not its place: a set that adds a measure over the same entity reads the
+    /// events another set recorded, a backfill of the same transactions gives them the new measure without counting
+    /// them again, and a set listing the same measures in another order reads the same values.
+    @Test func aNewMeasureIsBackfilledOverRecordedEventsAndNothingCountsTwice() async throws {
+        try await withRedisServer { server in
+            let redis = try await RedisConnection.connect(server.configuration)
+            try await FunctionLibrary.features.load(on: redis)
+            let first = EntityFeatures(try FeatureSet.parse("n = count() by ip over 1h"), namespace: "fraud")
+            let second = EntityFeatures(try FeatureSet.parse("n = count() by ip over 1h\ns = sum(amount) by ip over 1h where amount >= 10"), namespace: "fraud")
+            let reordered = EntityFeatures(try FeatureSet.parse("s = sum(amount) by ip over 1h where amount >= 10\nn = count() by ip over 1h"), namespace: "fraud")
+            func transaction(_ index: Int) -> (Transaction, [Double]) {
+                var transaction = Transaction(
+                    transactionId: "t\(index)", userId: "u\(index % 4)", amount: Double(5 + index), merchantId: "m",
+                    timestampMilliseconds: 1_790_812_800_000 + Int64(index) * 10_000)
+                transaction.ip = "10.1.1.1"
+                var vector = [Double](repeating: 0, count: FeatureSchema.count)
+                vector[Feature.amount] = transaction.amount
+                return (transaction, vector)
+            }
+            // A worker computed `n` alone for 30 transactions.
+            for index in 0..<30 {
+                let (t, v) = transaction(index)
+                #expect(try await first.values(t, vector: v, on: redis) == [Double(index)])
+            }
+            // The new set before its backfill: `s` sees none of them; after it, all of them, and `n` counts each once.
+            let (next, nextVector) = transaction(30)
+            #expect(try await second.values(next, vector: nextVector, on: redis) == [30, 0])
+            for index in 0..<30 {
+                let (t, v) = transaction(index)
+                _ = try await second.values(t, vector: v, on: redis)
+            }
+            var expectedSum = 35.0  // transaction 30's amount
+            for index in 0..<30 where Double(5 + index) >= 10 { expectedSum += Double(5 + index) }
+            let (later, laterVector) = transaction(31)
+            #expect(try await second.values(later, vector: laterVector, on: redis) == [31, expectedSum])
+            #expect(try await reordered.values(later, vector: laterVector, on: redis) == [expectedSum, 31])
+            #expect(try await redis.send(RedisCommand("ZCARD", second.keys(.init(field: "ip", prefix: nil), value: "10.1.1.1")[0])).int == 32)
         }
     }
 }

@@ -16,6 +16,7 @@ extension Transaction {
         if let runId { fields.append(("run_id", runId)) }
         if let isFraud { fields.append(("is_fraud", isFraud ? "1" : "0")) }
         if let scenario { fields.append(("fraud_scenario", scenario)) }
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) { fields.append((name, value)) }
         return fields
     }
 }

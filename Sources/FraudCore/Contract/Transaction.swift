@@ -33,6 +33,10 @@ public struct Transaction: Sendable, Hashable, Codable {
     /// Reason codes of optional fields that were invalid and dropped (`invalid_location`, `invalid_device`, …); they
     /// join the decision's reasons. Not part of the stream contract, so not encoded.
     public var invalidFields: [String] = []
+    /// Fields outside the contract a producer sent (`email_hash`, `card_number_hash`), kept for the features fraud
+    /// teams define over them (``FeatureDefinition``): at most ``TransactionParser/maximumExtraFields``, named
+    /// `[a-z0-9_]`, valid UTF-8 values of at most 128 bytes.
+    public var extra: [String: String] = [:]
 
     /// Creates a transaction.
     public init(

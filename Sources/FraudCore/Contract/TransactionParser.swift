@@ -36,6 +36,16 @@ public enum TransactionParser {
         public var reason: String
     }
 
+    /// The most fields outside the contract a transaction keeps (for features defined over them).
+    public static let maximumExtraFields = 16
+
+    /// An extra field's name: 1 to 64 bytes of `a-z 0-9 _`.
+    static func isExtraFieldName(_ name: String) -> Bool {
+        let bytes = name.utf8
+        return !bytes.isEmpty && bytes.count <= 64
+            && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+
     /// The default upper bound of `amount` (`MAX_AMOUNT`): above it a transaction is rejected, so no amount can make a
     /// user's running statistics overflow.
     public static let defaultMaximumAmount: Double = 1_000_000_000
@@ -180,6 +190,7 @@ public enum TransactionParser {
             ip: optionalIdentifier("ip", code: "invalid_ip"), runId: runId, isFraud: isFraud,
             scenario: optionalIdentifier("fraud_scenario", code: "invalid_scenario"))
         transaction.invalidFields = invalidFields
+        if !values.extra.isEmpty { transaction.extra = values.extra.filter { !invalidUTF8.contains($0.key) } }
         return .success(transaction)
     }
 
@@ -304,9 +315,21 @@ struct ContractFields {
         }
     }
 
+    /// Fields outside the contract, first value kept, at most ``TransactionParser/maximumExtraFields`` (the rest are
+    /// ignored, as every unknown field was before features could read them).
+    private(set) var extra: [String: String] = [:]
+
     /// Keeps `value` for `name` unless the name was seen before.
     mutating func setIfAbsent(_ name: String, _ value: String) {
-        guard let slot = Self.slot(name), values[slot] == nil else { return }
+        guard let slot = Self.slot(name) else {
+            if extra.count < TransactionParser.maximumExtraFields, extra[name] == nil, TransactionParser.isExtraFieldName(name),
+                !value.isEmpty, value.utf8.count <= TransactionParser.maximumIdentifierBytes
+            {
+                extra[name] = value
+            }
+            return
+        }
+        guard values[slot] == nil else { return }
         values[slot] = value
     }
 

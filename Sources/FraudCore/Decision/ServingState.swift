@@ -4,7 +4,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// What every decision of this process is made with: the champion model, the shadow (challenger) model, the rules
-/// and the feature definitions (with the IP blocklist's shape). One holder for the stream worker and the scoring
+/// and the feature definitions (the promoted feature set, with the IP blocklist's shape). One holder for the stream worker and the scoring
 /// API, fed by the watchers (``watchers(_:)``), read by whoever decides, without an actor hop: a short lock per batch.
 ///
 /// A promoted model, a rule set or a blocklist shape takes over at the next batch: a batch is decided with one model
@@ -60,8 +60,19 @@ public final class ServingState: Sendable {
     /// Decides a batch of feature vectors (with their transactions, for rules on text fields): the champion's score,
     /// the rules, the shadow's score; where `explain` says so, the features' shares of the margin. A model queued
     /// since the last batch takes over first.
-    public func decide(_ vectors: [[Double]], transactions: [Transaction]?, explain: [Bool]? = nil) -> [ExplainedDecision] {
-        let (model, rules, shadow) = forBatch()
+    ///
+    /// `features` names the feature set's features the vectors carry (after the built-in ones), when the caller computed
+    /// them with an extractor it read earlier: should the set have changed meanwhile, the rules read them by these names.
+    public func decide(_ vectors: [[Double]], transactions: [Transaction]?, explain: [Bool]? = nil, features: [String]? = nil) -> [ExplainedDecision] {
+        var (model, rules, shadow) = forBatch()
+        if let features, features != rules.ruleSet.features {
+            if let recompiled = try? rules.ruleSet.compiled(for: features) {
+                rules.ruleSet = recompiled
+            } else {
+                logger.warning("a batch computed with another feature set is decided without the rules that read features it lacks")
+                rules.ruleSet = (try? RuleSet(parsing: "", features: features)) ?? rules.ruleSet
+            }
+        }
         return vectors.indices.map { index in
             let vector = vectors[index]
             var decision = rules.decide(
@@ -81,7 +92,7 @@ public final class ServingState: Sendable {
     /// The answer when no state could be read in time: the serving model's score of the transaction-only vector,
     /// the configured `decision`, and the reason `degraded`.
     public func degraded(_ transaction: Transaction, decision: String) -> ScoredDecision {
-        let vector = extractor.transactionOnlyVector(transaction)
+        let vector = extractor.degradedVector(transaction)
         let model = servingModel
         return ScoredDecision(
             score: model.probability(vector), isFraud: decision == "decline", decision: decision, reasons: "degraded",
@@ -113,16 +124,49 @@ public final class ServingState: Sendable {
         }
     }
 
-    /// The rule set for the next batch.
-    public func install(rules ruleSet: RuleSet, version: Int) {
-        let from = state.withLock { state in
+    /// The rule set for the next batch, compiled against the feature set in use; throws (`invalidData`) and keeps the
+    /// current rules when it reads a feature that set does not define.
+    public func install(rules ruleSet: RuleSet, version: Int) throws(FraudError) {
+        let from = try state.withLock { state throws(FraudError) in
+            let compiled: RuleSet
+            do {
+                compiled = try ruleSet.compiled(for: state.extractor.entities?.names ?? [])
+            } catch {
+                throw FraudError(.invalidData, "rule set version \(version) reads a feature the feature set in use does not define: \(error)")
+            }
             defer {
-                state.rules.ruleSet = ruleSet
+                state.rules.ruleSet = compiled
                 state.rulesVersion = version
             }
             return state.rulesVersion
         }
         if from != version { logger.notice("switched rules", metadata: ["from": "\(from)", "to": "\(version)"]) }
+    }
+
+    /// The feature set version computing now (0: the built-in features only).
+    public var featureSetVersion: Int { extractor.featureSetVersion }
+
+    /// Computes `set` (version `version`) from the next batch on, with the rules recompiled against its names; throws
+    /// (`invalidData`) and keeps the current set when the rules in use read a feature it drops.
+    public func install(features set: FeatureSet, version: Int) throws(FraudError) {
+        let from = try state.withLock { state throws(FraudError) in
+            let next = FeatureExtractor(
+                settings: state.extractor.settings, blocklistShape: state.extractor.blocklistShape, features: set, featureSetVersion: version)
+            let rules: RuleSet
+            do {
+                rules = try state.rules.ruleSet.compiled(for: next.entities?.names ?? [])
+            } catch {
+                throw FraudError(.invalidData, "the rules in use (v\(state.rulesVersion)) read a feature feature set v\(version) drops: \(error)")
+            }
+            defer {
+                state.extractor = next
+                state.rules.ruleSet = rules
+            }
+            return state.extractor.featureSetVersion
+        }
+        if from != version {
+            logger.notice("switched feature set", metadata: ["from": "\(from)", "to": "\(version)", "features": "\(set.definitions.count)"])
+        }
     }
 
     /// Sets (nil: clears) the shadow model for the next batches.
@@ -139,9 +183,7 @@ public final class ServingState: Sendable {
     /// Uses the blocklist of `shape` from the next batch on.
     public func useBlocklist(_ shape: BloomFilterShape?) {
         state.withLock { state in
-            if state.extractor.blocklistShape != shape {
-                state.extractor = FeatureExtractor(settings: state.extractor.settings, blocklistShape: shape)
-            }
+            if state.extractor.blocklistShape != shape { state.extractor = state.extractor.with(blocklistShape: shape) }
         }
     }
 }
@@ -170,6 +212,8 @@ extension ServingState {
         public let models: ModelStore
         /// The rule store.
         public let rules: RuleStore
+        /// The feature set store.
+        public let featureSets: FeatureSetStore
         /// The namespace.
         public let namespace: String
         /// A pinned model version (`--model-version`): never replaced by a promotion.
@@ -186,14 +230,20 @@ extension ServingState {
         let model = try await models.load(pinnedModelVersion, on: control)
         let epoch = try await NamespaceEpoch(namespace: namespace).ensure(on: control)
         let shape = try await FeatureStore(namespace: namespace).blocklistShape(on: control)
+        let featureSets = FeatureSetStore(namespace: namespace)
+        let featureSet = try await featureSets.load(on: control)
         let ruleStore = RuleStore(namespace: namespace)
-        let rules = try await ruleStore.load(on: control)
+        let rules = try await ruleStore.load(nil, features: featureSet.set.names, on: control)
         var settings = features
         settings.namespace = namespace
         let serving = ServingState(
             model: model, rules: FraudRules(threshold: threshold, reviewThreshold: reviewThreshold, ruleSet: rules.ruleSet),
-            rulesVersion: rules.version, extractor: FeatureExtractor(settings: settings, blocklistShape: shape), logger: logger)
-        return Startup(serving: serving, epoch: epoch, models: models, rules: ruleStore, namespace: namespace, pinnedModelVersion: pinnedModelVersion)
+            rulesVersion: rules.version,
+            extractor: FeatureExtractor(settings: settings, blocklistShape: shape, features: featureSet.set, featureSetVersion: featureSet.version),
+            logger: logger)
+        return Startup(
+            serving: serving, epoch: epoch, models: models, rules: ruleStore, featureSets: featureSets, namespace: namespace,
+            pinnedModelVersion: pinnedModelVersion)
     }
 }
 
@@ -210,6 +260,8 @@ extension ServingState.Startup {
                 connection: connection, store: models, serving: serving, intervalMilliseconds: intervalMilliseconds, logger: logger,
                 metrics: metrics))
         }
+        services.append(FeatureSetWatcher(
+            connection: connection, store: featureSets, serving: serving, intervalMilliseconds: intervalMilliseconds, logger: logger))
         services.append(RuleWatcher(connection: connection, store: rules, serving: serving, intervalMilliseconds: intervalMilliseconds, logger: logger))
         services.append(ShadowWatcher(connection: connection, store: models, serving: serving, intervalMilliseconds: intervalMilliseconds, logger: logger))
         services.append(BlocklistWatcher(

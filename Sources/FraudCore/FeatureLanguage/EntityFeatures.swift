@@ -2,8 +2,9 @@ import RedisClient
 
 /// Computes a ``FeatureSet``'s features in Redis: one `FCALL fs_entity_fold` per entity a transaction names, all
 /// pipelined, each folding every feature over that entity (library `fraudstream_entities`, loaded with
-/// ``FunctionLibrary/entities``). Not wired into the decision path yet (issue 25): this is the computation and its
-/// state, tested against brute force on a real server.
+/// ``FunctionLibrary/features``). ``FeatureExtractor`` sends them in the batch's feature round trip (a second one when
+/// a measure reads state-derived built-in features), so the worker, the API, `prepare`, `export-features` and
+/// `backtest` compute them the same way.
 public struct EntityFeatures: Sendable {
     /// The function's name.
     public static let function = "fs_entity_fold"
@@ -20,6 +21,10 @@ public struct EntityFeatures: Sendable {
         var measures: [(window: Int64, measure: FeatureDefinition.Measure)]
         /// Events older than this are removed: the longest window (30 days when there are only `age`/`since_last`).
         var retentionMilliseconds: Int64
+        /// Each measure's id (``FeatureDefinition/Measure/id``), in call order.
+        var measureIds: [String]
+        /// Each definition's position in ``EntityFeatures/names``.
+        var slots: [Int]
     }
 
     /// The definitions, grouped by entity in first-appearance order.
@@ -42,18 +47,24 @@ public struct EntityFeatures: Sendable {
                 grouped.append((definition.entity, [definition]))
             }
         }
+        let names = set.definitions.map(\.name)
         groups = grouped.map { entity, definitions in
             let windowed = definitions.compactMap(\.windowMilliseconds)
             let timeless = definitions.contains { $0.windowMilliseconds == nil }
+            let measures = definitions.flatMap { definition in definition.measures.map { (definition.windowMilliseconds ?? 0, $0) } }
             return Group(
-                entity: entity, definitions: definitions,
-                measures: definitions.flatMap { definition in definition.measures.map { (definition.windowMilliseconds ?? 0, $0) } },
-                retentionMilliseconds: max(windowed.max() ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0))
+                entity: entity, definitions: definitions, measures: measures,
+                retentionMilliseconds: max(windowed.max() ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0),
+                measureIds: measures.map(\.1.id), slots: definitions.map { definition in names.firstIndex(of: definition.name) ?? 0 })
         }
         self.namespace = namespace
         self.cap = min(max(1, cap), Self.defaultCap)
-        names = set.definitions.map(\.name)
+        self.names = names
+        defaults = set.definitions.map { [.age, .sinceLast].contains($0.kind) ? -1 : 0 }
     }
+
+    /// Each feature's value for a transaction that does not name its entity: 0, or −1 for `age` and `since_last`.
+    let defaults: [Double]
 
     /// The three keys of one entity's state, sharing its hash tag.
     public func keys(_ entity: FeatureDefinition.Entity, value: String) -> [String] {
@@ -93,7 +104,15 @@ public struct EntityFeatures: Sendable {
         }
     }
 
+    /// Whether a measure reads a built-in feature that comes from Redis state (`where new_device = 1`,
+    /// `sum(tx_count_1h)`): then the calls need the built-in vector, and go in a second round trip per batch.
+    public var readsState: Bool { groups.contains { $0.measures.contains { $0.measure.readsState } } }
+    /// Whether a measure reads a built-in feature or has a filter (else the calls need no vector).
+    var readsBuiltIns: Bool { groups.contains { $0.measures.contains { !$0.measure.builtIns.isEmpty || $0.measure.condition != nil } } }
+
     /// The pipelined calls for one transaction (one per entity it names), with the position of each call's group.
+    /// `vector` holds the built-in features the measures read (the transaction-only ones suffice unless
+    /// ``readsState``).
     public func commands(_ transaction: Transaction, vector: [Double], extra: [String: String] = [:]) -> [(group: Int, command: RedisCommand)] {
         let input = RuleInput(features: vector, score: 0, transaction: transaction)
         var calls: [(Int, RedisCommand)] = []
@@ -107,41 +126,51 @@ public struct EntityFeatures: Sendable {
             command.append(cap)
             command.append(group.retentionMilliseconds + 86_400_000)
             command.append(group.measures.count)
-            for (window, measure) in group.measures {
-                let value = Self.measureValue(measure, transaction, vector: vector, extra: extra)
-                let included = value != nil && (measure.condition?(input) ?? true)
+            for (position, (window, measure)) in group.measures.enumerated() {
+                command.append(group.measureIds[position])
                 command.append(measure.kind.rawValue)
                 command.append(window)
-                command.append(included ? "1" : "0")
-                command.append(value ?? "")
+                if measure.countsEveryEvent {
+                    command.append("a")
+                    command.append("")
+                } else {
+                    let value = Self.measureValue(measure, transaction, vector: vector, extra: extra)
+                    let included = value != nil && (measure.condition?(input) ?? true)
+                    command.append(included ? "1" : "0")
+                    command.append(value ?? "")
+                }
             }
             calls.append((index, command))
         }
         return calls
     }
 
-    /// The features of one transaction, in ``names`` order: its calls pipelined on `connection`, each group's reply
-    /// folded into its definitions' values (a ratio divides its two measures; 0 when the denominator is 0). An entity
-    /// the transaction does not name gives 0, or −1 for `age` and `since_last`.
-    public func values(_ transaction: Transaction, vector: [Double], extra: [String: String] = [:], on connection: RedisConnection) async throws -> [Double] {
-        let calls = commands(transaction, vector: vector, extra: extra)
-        let replies = try await connection.pipeline(calls.map(\.command))
-        var byName: [String: Double] = [:]
+    /// The features of one transaction in ``names`` order, from the replies to its ``commands(_:vector:extra:)``: each
+    /// group's reply folded into its definitions' values (a ratio divides its two measures; 0 when the denominator
+    /// is 0). An entity the transaction does not name gives 0, or −1 for `age` and `since_last`; a reply that is not
+    /// the function's gives NaN, never a made-up number.
+    public func decode(_ calls: [(group: Int, command: RedisCommand)], replies: some Collection<RESPValue>) throws(RedisError) -> [Double] {
+        var values = defaults
         for (call, reply) in zip(calls, replies) {
             let numbers = try reply.get().array?.map { Double($0.string ?? "") ?? .nan } ?? []
             var position = 0
-            for definition in groups[call.group].definitions {
-                let parts = numbers[position..<min(numbers.count, position + definition.measures.count)]
+            for (definition, slot) in zip(groups[call.group].definitions, groups[call.group].slots) {
+                let parts = numbers[min(numbers.count, position)..<min(numbers.count, position + definition.measures.count)]
                 position += definition.measures.count
                 if definition.kind == .ratio, parts.count == 2 {
                     let denominator = parts[parts.startIndex + 1]
-                    byName[definition.name] = denominator == 0 ? 0 : parts[parts.startIndex] / denominator
+                    values[slot] = denominator == 0 ? 0 : parts[parts.startIndex] / denominator
                 } else {
-                    byName[definition.name] = parts.first ?? .nan
+                    values[slot] = parts.first ?? .nan
                 }
             }
         }
-        let timeless = Set(groups.flatMap(\.definitions).filter { [.age, .sinceLast].contains($0.kind) }.map(\.name))
-        return names.map { byName[$0] ?? (timeless.contains($0) ? -1 : 0) }
+        return values
+    }
+
+    /// The features of one transaction, in ``names`` order, with its calls pipelined on `connection`.
+    public func values(_ transaction: Transaction, vector: [Double], extra: [String: String] = [:], on connection: RedisConnection) async throws -> [Double] {
+        let calls = commands(transaction, vector: vector, extra: extra)
+        return try decode(calls, replies: try await connection.pipeline(calls.map(\.command)))
     }
 }

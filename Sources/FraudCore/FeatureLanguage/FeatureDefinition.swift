@@ -18,8 +18,8 @@ import Foundation
 /// `30d` (`m`, `h`, `d`); `age` and `since_last` take none, the others need one. A `where` condition is the rule
 /// language's, over the transaction's fields and the built-in features (`=` reads as `==`), without `score`.
 ///
-/// A definition is parsed and checked once, with errors naming the column, as rules are. Nothing is computed yet:
-/// this is the language and its checks (`fraudstream features validate FILE`).
+/// A definition is parsed and checked once, with errors naming the column, as rules are; ``EntityFeatures`` computes a
+/// set of them in Redis, and ``FeatureSetStore`` versions them.
 public struct FeatureDefinition: Sendable, CustomStringConvertible {
     /// The aggregation kinds.
     public enum Kind: String, Sendable, CaseIterable {
@@ -33,7 +33,26 @@ public struct FeatureDefinition: Sendable, CustomStringConvertible {
         /// The `where` condition's source, or nil.
         public var filter: String?
         let condition: (@Sendable (RuleInput) -> Bool)?
+        /// The built-in features the field and the filter read.
+        public var builtIns: Set<String> = []
+
+        /// What the measure computes (kind, field, filter) as a short stable id: an event's payload is keyed by it, so
+        /// every feature set version that computes the same measure reads the same stored values.
+        public var id: String {
+            let filterText = (filter ?? "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            return String(StableHash.hash("\(kind.rawValue)|\(field ?? "")|\(filterText)") & 0xFF_FFFF_FFFF, radix: 36)
+        }
+
+        /// Counts every event and stores nothing per event (`count()` without a filter).
+        var countsEveryEvent: Bool { kind == .count && filter == nil }
+
+        /// Reads a built-in feature that comes from Redis state (anything but the transaction's own amount, hour, day and
+        /// category): such a measure can only be folded once the built-in features are back.
+        public var readsState: Bool { !builtIns.isSubset(of: FeatureDefinition.transactionOnlyFeatures) }
     }
+
+    /// The built-in features a transaction gives without any state.
+    public static let transactionOnlyFeatures: Set<String> = ["amount", "log_amount", "hour_of_day", "day_of_week", "category_code"]
 
     /// What the state is kept per: a field, or its first `prefix` characters.
     public struct Entity: Sendable, Equatable, CustomStringConvertible {
@@ -89,6 +108,15 @@ public struct FeatureSet: Sendable {
     /// The most features a set may define.
     public static let maximumCount = 500
     public var definitions: [FeatureDefinition]
+
+    /// The set with `definitions`.
+    public init(definitions: [FeatureDefinition]) { self.definitions = definitions }
+
+    /// The features' names, in vector order.
+    public var names: [String] { definitions.map(\.name) }
+
+    /// The set as a file: one definition per line, as written.
+    public var text: String { definitions.map { $0.source + "\n" }.joined() }
 
     /// A line that does not parse, or a name defined twice: the 1-based line, then the column.
     public struct Problem: Error, Sendable, CustomStringConvertible {
@@ -163,13 +191,14 @@ struct FeatureParser {
         if rules.isName("where") {
             let whereToken = current
             rules.advance()
-            let (source, condition) = try self.condition(whereToken)
+            let (source, condition, names) = try self.condition(whereToken)
             for index in measuresWithFilter.indices {
                 let inner = measuresWithFilter[index].condition
                 measuresWithFilter[index] = FeatureDefinition.Measure(
                     kind: measuresWithFilter[index].kind, field: measuresWithFilter[index].field,
                     filter: [measuresWithFilter[index].filter, source].compactMap { $0 }.joined(separator: " and "),
-                    condition: inner.map { inner in { @Sendable input in inner(input) && condition(input) } } ?? condition)
+                    condition: inner.map { inner in { @Sendable input in inner(input) && condition(input) } } ?? condition,
+                    builtIns: measuresWithFilter[index].builtIns.union(names))
             }
         }
         guard case .end = current.kind else { throw problem("unexpected text after the definition") }
@@ -228,12 +257,14 @@ struct FeatureParser {
         try rules.expect(")", "')' to close \(word)(")
         var filter: String?
         var condition: (@Sendable (RuleInput) -> Bool)?
+        var names: Set<String> = []
         if allowFilter, rules.isName("where") {
             let whereToken = current
             rules.advance()
-            (filter, condition) = try self.condition(whereToken, stopAt: [",", ")"])
+            (filter, condition, names) = try self.condition(whereToken, stopAt: [",", ")"])
         }
-        return FeatureDefinition.Measure(kind: kind, field: field, filter: filter, condition: condition)
+        if let field, FeatureSchema.names.contains(field) { names.insert(field) }
+        return FeatureDefinition.Measure(kind: kind, field: field, filter: filter, condition: condition, builtIns: names)
     }
 
     mutating func entity() throws(RuleLanguage.Problem) -> FeatureDefinition.Entity {
@@ -287,10 +318,11 @@ struct FeatureParser {
 
     /// A `where` condition, up to the end (or to one of `stopAt` at the outer level): the rule language's, with its
     /// source text.
-    mutating func condition(_ whereToken: RuleToken, stopAt: Set<String> = []) throws(RuleLanguage.Problem) -> (String, @Sendable (RuleInput) -> Bool) {
+    mutating func condition(_ whereToken: RuleToken, stopAt: Set<String> = []) throws(RuleLanguage.Problem) -> (String, @Sendable (RuleInput) -> Bool, Set<String>) {
         let start = current
         // The condition must not read the model's score: features are computed before scoring.
         var depth = 0
+        var names: Set<String> = []
         var index = rules.position
         while index < rules.tokens.count {
             let token = rules.tokens[index]
@@ -302,6 +334,7 @@ struct FeatureParser {
             }
             if depth == 0, case .symbol(let symbol) = token.kind, stopAt.contains(symbol) { break }
             if token.kind == .name("score") { throw problem("a feature's condition cannot read score: features are computed before the model", at: token) }
+            if case .name(let name) = token.kind, FeatureSchema.names.contains(name) { names.insert(name) }
             index += 1
         }
         let expression = try rules.expression(depth: 0)
@@ -312,7 +345,7 @@ struct FeatureParser {
         let characters = Array(sourceLine)
         let from = max(0, start.column - 1)
         let to = min(characters.count, max(from, endColumn - 1))
-        return (String(characters[from..<to]).trimmingCharacters(in: .whitespaces), test)
+        return (String(characters[from..<to]).trimmingCharacters(in: .whitespaces), test, names)
     }
 
     /// The line's text, rebuilt from the lexer's columns (set by ``FeatureDefinition/parse(_:)``).

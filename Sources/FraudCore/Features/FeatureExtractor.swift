@@ -11,18 +11,28 @@ public struct FeatureExtractor: Sendable {
     /// Key names.
     public let keys: FeatureKeys
     /// The IP blocklist filter's shape, or `nil` when no blocklist is loaded.
-    public let blocklistShape: BloomFilterShape?
+    public private(set) var blocklistShape: BloomFilterShape?
+    /// The features fraud teams defined (the promoted feature set), or nil for the built-in ones only.
+    public let entities: EntityFeatures?
+    /// The feature set version (0: the built-in features only).
+    public let featureSetVersion: Int
+    /// Every feature's name in vector order: ``FeatureSchema/names``, then the feature set's.
+    public let names: [String]
 
     /// The per-user call, bound to these settings.
     let userFeatures: UserFeaturesCall
     /// The per-device call, bound to these settings.
     let deviceEvents: DeviceEventsCall
 
-    /// Creates an extractor.
-    public init(settings: FeatureSettings, blocklistShape: BloomFilterShape?) {
+    /// Creates an extractor; with `features`, vectors carry the set's features after the built-in ones.
+    public init(settings: FeatureSettings, blocklistShape: BloomFilterShape?, features: FeatureSet? = nil, featureSetVersion: Int = 0) {
         self.settings = settings
         self.keys = FeatureKeys(namespace: settings.namespace)
         self.blocklistShape = blocklistShape
+        let entities = features.flatMap { $0.definitions.isEmpty ? nil : EntityFeatures($0, namespace: settings.namespace) }
+        self.entities = entities
+        self.featureSetVersion = entities == nil ? 0 : featureSetVersion
+        self.names = FeatureSchema.names + (entities?.names ?? [])
         self.userFeatures = UserFeaturesCall(settings: settings)
         self.deviceEvents = DeviceEventsCall(settings: settings)
     }
@@ -39,6 +49,24 @@ public struct FeatureExtractor: Sendable {
         var blocklistCommand: Int
         /// Items in the blocklist call.
         var blocklistItems: Int
+        /// For each transaction, its entity calls (``EntityFeatures``) and where the first sits in ``commands``; -1
+        /// when they wait for the built-in vector (a second round trip, ``FeatureExtractor/completeEntities``).
+        var entityCalls: [[(group: Int, command: RedisCommand)]] = []
+        var entityStart: [Int] = []
+        /// Whether the entity calls need a second round trip.
+        public var entitiesFollow: Bool { !entityCalls.isEmpty && entityStart.first == -1 }
+    }
+
+    /// The same feature set as `other` (the same definitions in the same order).
+    public func sameFeatures(as other: FeatureExtractor) -> Bool {
+        featureSetVersion == other.featureSetVersion && names == other.names
+    }
+
+    /// A copy with another blocklist shape.
+    public func with(blocklistShape shape: BloomFilterShape?) -> FeatureExtractor {
+        var copy = self
+        copy.blocklistShape = shape
+        return copy
     }
 
     /// The pipeline for a batch: one round trip computes (and folds in) every transaction's features.
@@ -68,9 +96,39 @@ public struct FeatureExtractor: Sendable {
                 commands.append(check.command)
             }
         }
-        return Plan(
+        var plan = Plan(
             commands: commands, deviceSlots: deviceSlots, blocklistSlots: blocklistSlots, blocklistCommand: blocklistCommand,
             blocklistItems: blocklistItems)
+        if let entities {
+            // Measures that read only the transaction ride in this round trip; one that reads state-derived built-in
+            // features waits for them.
+            let follows = entities.readsState
+            plan.entityStart = [Int](repeating: -1, count: batch.count)
+            plan.entityCalls = batch.enumerated().map { index, transaction in
+                let vector = entities.readsBuiltIns && !follows ? transactionOnlyVector(transaction) : []
+                let calls = follows ? [] : entities.commands(transaction, vector: vector, extra: transaction.extra)
+                if !follows {
+                    plan.entityStart[index] = plan.commands.count
+                    plan.commands.append(contentsOf: calls.map(\.command))
+                }
+                return calls
+            }
+        }
+        return plan
+    }
+
+    /// With a feature set whose measures read state-derived built-in features: its calls, built from `vectors`, in
+    /// one more pipelined round trip for the batch, their values written into `vectors` after the built-in ones.
+    public func completeEntities(_ vectors: inout [[Double]], _ batch: [Transaction], plan: Plan, on connection: RedisConnection) async throws(RedisError) {
+        guard let entities, plan.entitiesFollow else { return }
+        let calls = zip(batch, vectors).map { transaction, vector in entities.commands(transaction, vector: vector, extra: transaction.extra) }
+        let replies = try await connection.pipeline(calls.flatMap { $0.map(\.command) })
+        var position = 0
+        for index in vectors.indices {
+            let values = try entities.decode(calls[index], replies: replies[position..<(position + calls[index].count)])
+            position += calls[index].count
+            vectors[index].replaceSubrange(FeatureSchema.count..., with: values)
+        }
     }
 
     /// Builds the feature vectors of `batch` from the replies to `plan(batch).commands`.
@@ -92,7 +150,16 @@ public struct FeatureExtractor: Sendable {
             }
             let slot = plan.blocklistSlots[index]
             let blocklisted = slot >= 0 && blocklistHits[slot]
-            result.append(vector(transaction, user: user, deviceEvents: deviceEvents, blocklisted: blocklisted))
+            var values = vector(transaction, user: user, deviceEvents: deviceEvents, blocklisted: blocklisted)
+            if let entities {
+                let start = plan.entityStart[index]
+                if start >= 0 {
+                    values += try entities.decode(plan.entityCalls[index], replies: replies[start..<(start + plan.entityCalls[index].count)])
+                } else {
+                    values += entities.defaults
+                }
+            }
+            result.append(values)
         }
         return result
     }
@@ -177,12 +244,20 @@ public struct FeatureExtractor: Sendable {
         vector(transaction, user: .unknown, deviceEvents: 0, blocklisted: false)
     }
 
+    /// ``transactionOnlyVector(_:)`` with the feature set's features at their values for entities never seen (what a
+    /// degraded answer is scored and explained with).
+    public func degradedVector(_ transaction: Transaction) -> [Double] {
+        transactionOnlyVector(transaction) + (entities?.defaults ?? [])
+    }
+
     /// Computes features for a batch in one round trip on `connection`.
     public func fetch(_ batch: [Transaction], on connection: RedisConnection) async throws(RedisError) -> [[Double]] {
         if batch.isEmpty { return [] }
         let plan = plan(batch)
         let replies = try await connection.pipeline(plan.commands)
-        return try vectors(batch, plan: plan, replies: replies)
+        var result = try vectors(batch, plan: plan, replies: replies)
+        try await completeEntities(&result, batch, plan: plan, on: connection)
+        return result
     }
 
     /// Each transaction's decision claim (``DecisionClaim``) and its features, in one round trip: the claims go first
@@ -199,6 +274,8 @@ public struct FeatureExtractor: Sendable {
         var statuses: [DecisionClaim.Status] = []
         statuses.reserveCapacity(batch.count)
         for (claim, reply) in zip(claims, replies) { statuses.append(try claim.status(reply)) }
-        return (try vectors(batch, plan: plan, replies: Array(replies[batch.count...])), statuses)
+        var result = try vectors(batch, plan: plan, replies: Array(replies[batch.count...]))
+        try await completeEntities(&result, batch, plan: plan, on: connection)
+        return (result, statuses)
     }
 }

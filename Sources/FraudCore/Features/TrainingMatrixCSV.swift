@@ -1,16 +1,20 @@
 import Foundation
 
 /// The training matrix as CSV: `transaction_id,timestamp,<features…>,is_fraud,fraud_scenario` (`export-features`
-/// writes it, `train --from-csv` reads it).
+/// writes it, `train --from-csv` reads it). The features are the built-in ones in model order, then the promoted
+/// feature set's, if any; with none, the file is what it always was, byte for byte.
 public enum TrainingMatrixCSV {
-    /// The header line.
-    public static var header: String {
-        (["transaction_id", "timestamp"] + FeatureSchema.names + ["is_fraud", "fraud_scenario"]).joined(separator: ",")
+    /// The header line of a matrix with `names` (the built-in features, then a feature set's).
+    public static func header(_ names: [String] = FeatureSchema.names) -> String {
+        (["transaction_id", "timestamp"] + names + ["is_fraud", "fraud_scenario"]).joined(separator: ",")
     }
 
-    /// Writes `rows` (one per history transaction) to `url`.
-    public static func write(rows: [[Double]], history: [Transaction], to url: URL) throws {
-        var text = header + "\n"
+    /// The header line of the built-in features.
+    public static var header: String { header() }
+
+    /// Writes `rows` (one per history transaction, with the features `names`) to `url`.
+    public static func write(rows: [[Double]], history: [Transaction], names: [String] = FeatureSchema.names, to url: URL) throws {
+        var text = header(names) + "\n"
         text.reserveCapacity(rows.count * 200)
         for (row, transaction) in zip(rows, history) {
             text += transaction.transactionId
@@ -31,12 +35,17 @@ public enum TrainingMatrixCSV {
     /// name this build's features in model order, and every row must have them all.
     public static func read(_ text: String, named name: String) throws(FraudError) -> TrainingHistory {
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).makeIterator()
-        guard let first = lines.next(), first.trimmingCharacters(in: .whitespaces) == header else {
+        // The built-in features in model order; a feature set's columns after them are read past (the model trains on
+        // the built-in ones).
+        let builtIn = header.dropLast(",is_fraud,fraud_scenario".count)
+        guard let first = lines.next().map({ $0.trimmingCharacters(in: .whitespaces) }), first.hasPrefix(builtIn + ","),
+            first.hasSuffix(",is_fraud,fraud_scenario")
+        else {
             throw FraudError(
                 .invalidData, "\(name): line 1: expected the header of export-features with this build's \(FeatureSchema.count) features in model order")
         }
         var history = TrainingHistory(transactions: [], rows: [])
-        let columns = FeatureSchema.count + 4
+        let columns = first.split(separator: ",", omittingEmptySubsequences: false).count
         var number = 1
         while let line = lines.next() {
             number += 1

@@ -20,11 +20,15 @@ public struct FunctionLibrary: Sendable, Hashable {
         self.functionNames = functionNames
     }
 
-    /// `fraudstream`: the feature functions and the blocklist's counting Bloom filter.
+    /// `fraudstream`: the feature functions, the blocklist's counting Bloom filter, and the fold of the features fraud
+    /// teams define (``EntityFeatures``, from `fraudstream_entities.lua`, appended without its shebang line): whatever
+    /// loads or reloads the feature functions loads that one too.
     public static let features = FunctionLibrary(
-        source: String(decoding: PackageResources.fraudstream_features_lua, as: UTF8.self),
+        source: String(decoding: PackageResources.fraudstream_features_lua, as: UTF8.self) + "\n"
+            + String(decoding: PackageResources.fraudstream_entities_lua, as: UTF8.self)
+                .split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().joined(),
         functionNames: [UserFeaturesCall.function, DeviceEventsCall.function, BloomCheckCall.function, BloomAddCall.function,
-            BloomRemoveCall.function])
+            BloomRemoveCall.function, EntityFeatures.function])
 
     /// `fraudstream_results`: the atomic write-and-acknowledge of a batch, the API's decision records and the latency histograms.
     public static let results = FunctionLibrary(
@@ -42,11 +46,6 @@ public struct FunctionLibrary: Sendable, Hashable {
     public static let lease = FunctionLibrary(
         source: String(decoding: PackageResources.fraudstream_lease_lua, as: UTF8.self),
         functionNames: [LeaseClaimCall.function, LeaseReleaseCall.function, RemoveIdleConsumersCall.function])
-
-    /// `fraudstream_entities`: the features fraud teams define, folded per entity (``EntityFeatures``; not loaded by
-    /// workers yet).
-    public static let entities = FunctionLibrary(
-        source: String(decoding: PackageResources.fraudstream_entities_lua, as: UTF8.self), functionNames: [EntityFeatures.function])
 
     /// Every library a worker needs, in load order.
     public static let all: [FunctionLibrary] = [features, results, lease]

@@ -85,7 +85,7 @@ public struct ReviewQueue: Sendable {
         return Item(
             id: entry.id, transactionId: fields["transaction_id"] ?? "", userId: fields["user_id"] ?? "",
             runId: fields["run_id"] ?? "", score: fields["score"] ?? "", reasons: fields["reasons"] ?? "",
-            amount: fields["amount"] ?? "", features: features.count == FeatureSchema.count ? features : nil)
+            amount: fields["amount"] ?? "", features: features.count >= FeatureSchema.count ? Array(features.prefix(FeatureSchema.count)) : nil)
     }
 
     /// Records labels (`true` = fraud); a later label of the same transaction replaces an earlier one. Each chunk and
@@ -125,8 +125,9 @@ public struct ReviewQueue: Sendable {
                 for (entry, label) in zip(entries, labels) {
                     guard let label = label.string, let text = entry.value(of: "features") else { continue }
                     let features = text.split(separator: ",").compactMap { Double($0) }
-                    guard features.count == FeatureSchema.count else { continue }
-                    rows.append((features, label == "1", entry.value(of: "transaction_id") ?? ""))
+                    // The built-in features train the model; a feature set's come after them.
+                    guard features.count >= FeatureSchema.count else { continue }
+                    rows.append((Array(features.prefix(FeatureSchema.count)), label == "1", entry.value(of: "transaction_id") ?? ""))
                 }
                 guard let last = entries.last?.id, entries.count == 5_000 else { break }
                 cursor = "(" + last

@@ -34,9 +34,10 @@ public struct Rule: Sendable, CustomStringConvertible {
     /// Whether the rule matches `input`.
     public func matches(_ input: RuleInput) -> Bool { condition(input) }
 
-    /// Parses, type-checks and compiles `source`: `<condition> => <outcome> reason <code>`.
-    public static func parse(_ source: String) throws(RuleLanguage.Problem) -> Rule {
-        var parser = RuleParser(tokens: try RuleLexer.tokens(source))
+    /// Parses, type-checks and compiles `source`: `<condition> => <outcome> reason <code>`. `features` names the
+    /// feature set's features (numbers, after the built-in ones in the vector) the rule may read too.
+    public static func parse(_ source: String, features: [String] = []) throws(RuleLanguage.Problem) -> Rule {
+        var parser = RuleParser(tokens: try RuleLexer.tokens(source), customFeatures: features)
         let condition = try parser.expression(depth: 0)
         guard case .boolean(let test) = condition.value else {
             throw RuleLanguage.Problem(column: condition.column, message: "the condition is a \(condition.type.rawValue), not a boolean")
@@ -77,8 +78,13 @@ struct CompiledExpression {
 struct RuleParser {
     let tokens: [RuleToken]
     var position = 0
+    /// The feature set's features, in vector order after ``FeatureSchema/names``.
+    let customFeatures: [String]
 
-    init(tokens: [RuleToken]) { self.tokens = tokens }
+    init(tokens: [RuleToken], customFeatures: [String] = []) {
+        self.tokens = tokens
+        self.customFeatures = customFeatures
+    }
 
     var current: RuleToken { tokens[position] }
 
@@ -288,8 +294,13 @@ struct RuleParser {
             let value = token.kind == .name("true")
             return CompiledExpression(value: .boolean { _ in value }, column: token.column)
         case .name(let name):
+            if RuleLanguage.type(of: name) == nil, let position = customFeatures.firstIndex(of: name) {
+                advance()
+                let index = FeatureSchema.count + position
+                return CompiledExpression(value: .number { index < $0.features.count ? $0.features[index] : 0 }, column: token.column)
+            }
             guard let type = RuleLanguage.type(of: name) else {
-                throw Self.problem(token.column, "unknown name '\(name)' (features: \(FeatureSchema.names.joined(separator: ", ")); "
+                throw Self.problem(token.column, "unknown name '\(name)' (features: \((FeatureSchema.names + customFeatures).joined(separator: ", ")); "
                     + "fields: \(RuleLanguage.textFields.joined(separator: ", ")); score)")
             }
             advance()

@@ -19,8 +19,8 @@ extension RuleSet {
     /// The built-in rules (``defaultText``) followed by the rules of `fileText`, unless `replace`, then `fileText`
     /// alone. A file line that is a built-in rule word for word (a file edited from `rules show`) is kept as a
     /// comment, so no reason fires twice. Problems name the file's own lines.
-    public static func importing(_ fileText: String, replace: Bool) throws(FileProblem) -> Import {
-        let file = try RuleSet(parsing: fileText)
+    public static func importing(_ fileText: String, replace: Bool, features: [String] = []) throws(FileProblem) -> Import {
+        let file = try RuleSet(parsing: fileText, features: features)
         if replace {
             return Import(text: fileText, ruleSet: file, builtInRules: 0, fileRules: file.rules.count, alreadyBuiltIn: 0)
         }
@@ -47,6 +47,6 @@ extension RuleSet {
         }
         let text = defaultText + "# imported rules\n" + lines.joined(separator: "\n") + (fileText.hasSuffix("\n") || fileText.isEmpty ? "" : "\n")
         return Import(
-            text: text, ruleSet: try RuleSet(parsing: text), builtInRules: standard.rules.count, fileRules: stored, alreadyBuiltIn: duplicates)
+            text: text, ruleSet: try RuleSet(parsing: text, features: features), builtInRules: standard.rules.count, fileRules: stored, alreadyBuiltIn: duplicates)
     }
 }

@@ -8,6 +8,8 @@ public struct RuleSet: Sendable, Equatable {
     public let rules: [Rule]
     /// The file's text, as given (stored with the version in Redis).
     public let text: String
+    /// The feature set's features the rules were compiled against (they read them by position in the vector).
+    public let features: [String]
 
     /// A problem on one line of a rule file.
     public struct FileProblem: Error, Sendable, Equatable, CustomStringConvertible {
@@ -18,14 +20,15 @@ public struct RuleSet: Sendable, Equatable {
         public var description: String { "line \(line), \(problem)" }
     }
 
-    /// Parses and compiles every rule of `text`; throws the first line's problem.
-    public init(parsing text: String) throws(FileProblem) {
+    /// Parses and compiles every rule of `text`, which may read `features` (the promoted feature set's names) besides
+    /// the built-in ones; throws the first line's problem.
+    public init(parsing text: String, features: [String] = []) throws(FileProblem) {
         var rules: [Rule] = []
         for (offset, line) in Self.lines(text).enumerated() {
             let code = Self.withoutComment(line)
             guard !code.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
             do {
-                rules.append(try Rule.parse(code))
+                rules.append(try Rule.parse(code, features: features))
             } catch {
                 throw FileProblem(line: offset + 1, problem: error)
             }
@@ -35,9 +38,15 @@ public struct RuleSet: Sendable, Equatable {
         }
         self.rules = rules
         self.text = text
+        self.features = features
     }
 
-    public static func == (lhs: RuleSet, rhs: RuleSet) -> Bool { lhs.text == rhs.text }
+    /// The same rules compiled against another feature set's names (they read custom features by position).
+    public func compiled(for features: [String]) throws(FileProblem) -> RuleSet {
+        features == self.features ? self : try RuleSet(parsing: text, features: features)
+    }
+
+    public static func == (lhs: RuleSet, rhs: RuleSet) -> Bool { lhs.text == rhs.text && lhs.features == rhs.features }
 
     /// The lines of a rule file, whatever its line endings (`\n`, `\r\n`, `\r`).
     public static func lines(_ text: String) -> [Substring] {

@@ -11,14 +11,16 @@ public struct RuleStore: Sendable {
     /// Creates the store of a namespace.
     public init(namespace: String) { self.namespace = namespace }
 
+    private var texts: VersionedTexts { VersionedTexts(namespace: namespace, kind: "rules", action: "rules", noun: "rule set") }
+
     /// `<ns>:rules:<n>`.
-    public func key(_ version: Int) -> String { "\(namespace):rules:\(version)" }
+    public func key(_ version: Int) -> String { texts.key(version) }
     /// `<ns>:rules`.
-    public var indexKey: String { "\(namespace):rules" }
+    public var indexKey: String { texts.indexKey }
     /// `<ns>:rules:latest`.
-    public var latestKey: String { "\(namespace):rules:latest" }
+    public var latestKey: String { texts.latestKey }
     /// `<ns>:rules:next`.
-    public var counterKey: String { "\(namespace):rules:next" }
+    public var counterKey: String { texts.counterKey }
 
     /// One stored version.
     public struct Version: Sendable {
@@ -35,71 +37,52 @@ public struct RuleStore: Sendable {
         public static let builtIn = Version(version: 0, ruleSet: .standard, createdMilliseconds: 0, note: "built-in default rules")
     }
 
-    /// Validates `text` and stores it as a new version (promoted when `promote`); returns the version.
+    /// Validates `text` against the promoted feature set and stores it as a new version (promoted when `promote`);
+    /// returns the version.
     public func save(
         _ text: String, note: String, promote: Bool, actor: String = AuditLog.commandLineActor, on connection: RedisConnection
     ) async throws -> Int {
-        let ruleSet = try RuleSet(parsing: text)
-        let version = try await connection.send(RedisCommand("INCR", counterKey)).int ?? 0
-        // The version and its audit entry in one transaction; its index entry beside it (another slot on a cluster).
-        for reply in try await AuditLog(namespace: namespace).recording(
-            [RedisCommand("HSET", key(version), "text", text, "created_ms", Int64(Date().timeIntervalSince1970 * 1000), "note", note)],
-            entry: .init(actor: actor, action: "rules.save", target: "v\(version)", change: "\(ruleSet.rules.count) rules; \(note)"),
-            key: key(version), on: connection)
-        {
-            _ = try reply.get()
-        }
-        _ = try await connection.send(RedisCommand("ZADD", indexKey, version, String(version))).get()
-        // Promoted only once the version is stored: on a cluster the keys live on different nodes, and a watcher
-        // must never see the promotion before the version.
-        if promote { try await recordPromotion(version, actor: actor, on: connection) }
+        let ruleSet = try RuleSet(parsing: text, features: try await FeatureSetStore(namespace: namespace).promotedNames(on: connection))
+        let version = try await texts.save(text, note: note, summary: "\(ruleSet.rules.count) rules", actor: actor, on: connection)
+        if promote { try await texts.recordPromotion(version, actor: actor, on: connection) }
         return version
     }
 
     /// The promoted version's number, nil when none is.
     public func latestVersion(on connection: RedisConnection) async throws(RedisError) -> Int? {
-        try await connection.send(RedisCommand("GET", latestKey)).int
+        try await texts.latestVersion(on: connection)
     }
 
     /// Every stored version's number, oldest first.
     public func versions(on connection: RedisConnection) async throws(RedisError) -> [Int] {
-        (try await connection.send(RedisCommand("ZRANGE", indexKey, 0, -1)).array ?? []).compactMap { $0.string.flatMap(Int.init) }
+        try await texts.versions(on: connection)
     }
 
-    /// Version `version`, or the promoted one (or the built-in default when none is promoted) when nil.
+    /// Version `version`, or the promoted one (or the built-in default when none is promoted) when nil, compiled
+    /// against the promoted feature set.
     public func load(_ version: Int? = nil, on connection: RedisConnection) async throws -> Version {
-        var resolved = version
-        if resolved == nil { resolved = try await latestVersion(on: connection) }
-        guard let resolved, resolved > 0 else {
-            return .builtIn
-        }
-        let fields = try await connection.send(RedisCommand("HGETALL", key(resolved))).stringPairs ?? [:]
-        guard let text = fields["text"] else {
-            throw FraudError(.notFound, "no rule set version \(resolved) under '\(namespace)' (fraudstream rules list)")
-        }
+        try await load(version, features: try await FeatureSetStore(namespace: namespace).promotedNames(on: connection), on: connection)
+    }
+
+    /// Version `version` (the promoted one when nil) compiled against `features`, the feature set's names.
+    public func load(_ version: Int?, features: [String], on connection: RedisConnection) async throws -> Version {
+        guard let stored = try await texts.load(version, listCommand: "fraudstream rules list", on: connection) else { return .builtIn }
         do {
             return Version(
-                version: resolved, ruleSet: try RuleSet(parsing: text), createdMilliseconds: Int64(fields["created_ms"] ?? "") ?? 0,
-                note: fields["note"] ?? "")
+                version: stored.version, ruleSet: try RuleSet(parsing: stored.text, features: features),
+                createdMilliseconds: stored.createdMilliseconds, note: stored.note)
         } catch {
-            throw FraudError(.invalidData, "rule set version \(resolved) does not compile: \(error)")
+            throw FraudError(.invalidData, "rule set version \(stored.version) does not compile: \(error)")
         }
     }
 
-    /// Makes `version` the one workers and servers use (they switch between batches).
+    /// Makes `version` the one workers and servers use (they switch between batches). Refused when it does not compile
+    /// against the promoted feature set (it reads a feature the set does not define).
     public func promote(_ version: Int, actor: String = AuditLog.commandLineActor, on connection: RedisConnection) async throws {
-        guard try await connection.send(RedisCommand("EXISTS", key(version))).int == 1 else {
+        guard try await texts.exists(version, on: connection) else {
             throw FraudError(.notFound, "no rule set version \(version) under '\(namespace)' (fraudstream rules list)")
         }
-        try await recordPromotion(version, actor: actor, on: connection)
-    }
-
-    /// `SET latest` with its audit entry, in one transaction.
-    private func recordPromotion(_ version: Int, actor: String, on connection: RedisConnection) async throws {
-        let before = try await latestVersion(on: connection).map { "v\($0)" } ?? "built-in"
-        _ = try await AuditLog(namespace: namespace).recording(
-            [RedisCommand("SET", latestKey, version)],
-            entry: .init(actor: actor, action: "rules.promote", target: "v\(version)", change: "\(before) → v\(version)"), key: latestKey,
-            on: connection)
+        _ = try await load(version, on: connection)
+        try await texts.recordPromotion(version, actor: actor, on: connection)
     }
 }

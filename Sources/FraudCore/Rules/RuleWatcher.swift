@@ -29,10 +29,12 @@ public struct RuleWatcher: Service {
             wanted: { try await store.latestVersion(on: connection) ?? 0 },
             current: { serving.nextRulesVersion },
             install: { version in
-                let loaded = try await store.load(version, on: connection)
-                serving.install(rules: loaded.ruleSet, version: loaded.version)
+                let loaded = try await store.load(version, features: serving.extractor.entities?.names ?? [], on: connection)
+                try serving.install(rules: loaded.ruleSet, version: loaded.version)
                 logger.notice("rule set promoted; installing", metadata: ["version": "\(loaded.version)", "rules": "\(loaded.ruleSet.rules.count)"])
             },
-            isRejection: { ($0 as? FraudError)?.code == .invalidData })
+            isRejection: { ($0 as? FraudError)?.code == .invalidData },
+            // Rules that read a feature wait for the feature set defining it.
+            context: { serving.featureSetVersion })
     }
 }

@@ -12,9 +12,10 @@ public struct ScratchReplay: Sendable {
     public init(namespace: String) { self.namespace = namespace }
 
     /// Each history transaction's feature vector before it, computed with `settings` (their namespace is replaced
-    /// by the scratch one) and a blocklist filter of `blocklistCapacity` at `falsePositiveRate`.
+    /// by the scratch one) and a blocklist filter of `blocklistCapacity` at `falsePositiveRate`; with `features`, the
+    /// set's features follow the built-in ones, computed by the same calls as serving.
     public func rows(
-        of world: SyntheticWorld, settings: FeatureSettings,
+        of world: SyntheticWorld, settings: FeatureSettings, features: FeatureSet? = nil,
         blocklistCapacity: Int = FeatureStore.defaultBlocklistCapacity,
         falsePositiveRate: Double = FeatureStore.defaultBlocklistFalsePositiveRate,
         batchSize: Int = 1_000, on connection: RedisConnection, progress: (@Sendable (Int) -> Void)? = nil
@@ -26,7 +27,7 @@ public struct ScratchReplay: Sendable {
             let blocklist = try await store.install(
                 world, blocklistCapacity: blocklistCapacity, falsePositiveRate: falsePositiveRate, on: connection)
             let rows = try await store.replay(
-                world.history, extractor: FeatureExtractor(settings: scratchSettings, blocklistShape: blocklist.shape),
+                world.history, extractor: FeatureExtractor(settings: scratchSettings, blocklistShape: blocklist.shape, features: features),
                 batchSize: batchSize, on: connection, progress: progress)
             try await deleteScratch(on: connection)
             return rows

@@ -13,7 +13,8 @@ struct ScoreResponse: Encodable {
     var replayed: Bool
     var explanation: Explanation?
 
-    /// With `?explain=true`: the feature vector and the features that moved the score most.
+    /// With `?explain=true`: the feature vector (the built-in features and the promoted feature set's) and the
+    /// features that moved the score most.
     struct Explanation: Encodable {
         var features: [String: Double]
         var baseMargin: Double
@@ -50,7 +51,7 @@ struct ScoreResponse: Encodable {
         replayed = answer.replayed
         if let vector = answer.features, let contributions = answer.contributions, let base = answer.baseMargin {
             var features: [String: Double] = [:]
-            for (name, value) in zip(FeatureSchema.names, vector) { features[name] = value }
+            for (name, value) in zip(answer.featureNames ?? FeatureSchema.names, vector) where value.isFinite { features[name] = value }
             let top = zip(FeatureSchema.names.indices, contributions)
                 .filter { $0.1 != 0 }
                 .sorted { abs($0.1) > abs($1.1) }

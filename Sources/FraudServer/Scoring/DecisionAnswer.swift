@@ -11,6 +11,8 @@ public struct DecisionAnswer: Sendable, Equatable {
     public var replayed: Bool
     /// The feature vector, when an explanation was asked for and features were computed.
     public var features: [Double]?
+    /// The names of ``features``: the built-in ones, then the feature set's.
+    public var featureNames: [String]?
     /// The margin before any feature's share, with ``contributions``.
     public var baseMargin: Double?
     /// Each feature's share of the margin, when an explanation was asked for.
@@ -44,9 +46,10 @@ public struct DecisionAnswer: Sendable, Equatable {
 
     /// Creates an answer.
     public init(
-        decision: ScoredDecision, degraded: Bool = false, replayed: Bool = false, features: [Double]? = nil,
+        decision: ScoredDecision, degraded: Bool = false, replayed: Bool = false, features: [Double]? = nil, featureNames: [String]? = nil,
         baseMargin: Double? = nil, contributions: [Double]? = nil
     ) {
+        self.featureNames = featureNames
         self.decision = decision
         self.degraded = degraded
         self.replayed = replayed

@@ -86,7 +86,9 @@ actor ScoringLane {
         let plan = extractor.plan(transactions)
         // One round trip: each transaction's decision claim, then the feature calls (idempotent for a duplicate).
         let replies = try await featureRoundTrip(zip(claims, decisionKeys).map { $0.command(key: $1, ttlMilliseconds: ttl) } + plan.commands)
-        let vectors = try extractor.vectors(transactions, plan: plan, replies: Array(replies[transactions.count...]))
+        var vectors = try extractor.vectors(transactions, plan: plan, replies: Array(replies[transactions.count...]))
+        // A feature set whose measures read state-derived built-in features: its calls in one more round trip.
+        try await extractor.completeEntities(&vectors, transactions, plan: plan, on: connection)
         let featuresDone = clock.now
 
         var toScore: [Int] = []  // positions in leaders
@@ -100,7 +102,8 @@ actor ScoringLane {
         var records: [RecordDecisionsCall.Record] = []
         if !toScore.isEmpty {
             let explained = admission.serving.decide(
-                toScore.map { vectors[$0] }, transactions: toScore.map { transactions[$0] }, explain: toScore.map { batch[leaders[$0]].explain })
+                toScore.map { vectors[$0] }, transactions: toScore.map { transactions[$0] }, explain: toScore.map { batch[leaders[$0]].explain },
+                features: extractor.entities?.names ?? [])
             let scored = clock.now
             let featuresMicroseconds = (featuresDone - started).microseconds
             let scoringMicroseconds = (scored - featuresDone).microseconds
@@ -108,7 +111,7 @@ actor ScoringLane {
                 let result = explained[slot]
                 let item = batch[leaders[position]]
                 let answer = DecisionAnswer(
-                    decision: result.decision, features: item.explain ? vectors[position] : nil,
+                    decision: result.decision, features: item.explain ? vectors[position] : nil, featureNames: item.explain ? extractor.names : nil,
                     baseMargin: result.contributions == nil ? nil : result.baseMargin, contributions: result.contributions)
                 // The client gets its answer now (a degraded one given at the deadline wins); the recorder stores exactly
                 // that under the decision key and records it, in one write (until then a retry is told to retry shortly).

@@ -25,6 +25,7 @@ struct BacktestCommand: AsyncParsableCommand {
 
     @Option(help: "Rule set version (0: the built-in rules; default: the promoted one).") var rules: Int?
     @Option(help: "Model version (default: the promoted one).") var model: Int?
+    @Option(help: "Feature set version the rules may read (0: the built-in features only; default: the promoted one).") var featureSet: Int?
     @Option(help: "Decline threshold.") var threshold: Double = 0.7
     @Option(help: "Review threshold.") var reviewThreshold: Double = 0.3
     @Option(help: "The share of event time, at the end, that is decided (1: all of it).") var evaluateFraction: Double = 0.2
@@ -40,20 +41,23 @@ struct BacktestCommand: AsyncParsableCommand {
         let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-backtest"))
         let base = StreamNames.namespace(resolving: resolver)
         let record = try await ModelStore(namespace: base).load(model, on: redis)
-        let ruleVersion = rules == 0 ? RuleStore.Version.builtIn : try await RuleStore(namespace: base).load(rules, on: redis)
+        let features = try await FeatureSetStore(namespace: base).load(featureSet, on: redis)
+        let ruleVersion = rules == 0 ? RuleStore.Version.builtIn : try await RuleStore(namespace: base).load(rules, features: features.set.names, on: redis)
         let synthetic = try pseudonyms.resolved().map { $0.apply(try world.load()) } ?? world.load()
         try await world.warnIfUnlikePrepared(
             synthetic, namespace: base, doing: "backtesting", purpose: "backtest the history the model was trained on", on: redis)
         let rows = try await ScratchReplay(namespace: "\(base):backtest:\(getpid())").rows(
-            of: synthetic, settings: try FeatureSettings.resolve(resolver), on: redis)
+            of: synthetic, settings: try FeatureSettings.resolve(resolver), features: features.set, on: redis)
         let report = Backtest.run(
             history: synthetic.history, rows: rows, model: record,
             rules: FraudRules(threshold: threshold, reviewThreshold: reviewThreshold, ruleSet: ruleVersion.ruleSet),
             evaluateFraction: evaluateFraction)
         if json {
-            printJSON(report.jsonObject(model: record.version, rules: ruleVersion.version))
+            var object = report.jsonObject(model: record.version, rules: ruleVersion.version)
+            object["feature_set_version"] = features.version
+            printJSON(object)
         } else {
-            print(report.text(model: record.version, rules: ruleVersion.version))
+            print(report.text(model: record.version, rules: ruleVersion.version) + (features.version == 0 ? "" : "\nfeatures    feature set v\(features.version): \(features.set.names.joined(separator: ", "))"))
         }
     }
 }

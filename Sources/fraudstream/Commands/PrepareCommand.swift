@@ -97,20 +97,25 @@ struct PrepareCommand: AsyncParsableCommand {
         }
 
         let replayStart = clock.now
-        let extractor = FeatureExtractor(settings: settings, blocklistShape: shape)
+        // The promoted feature set's state is rebuilt by the same replay (its keys went with the rest of the state).
+        let featureSet = try await FeatureSetStore(namespace: namespace).load(on: redis)
+        let extractor = FeatureExtractor(settings: settings, blocklistShape: shape, features: featureSet.set, featureSetVersion: featureSet.version)
         let rows = try await store.replay(
             synthetic.history, extractor: extractor, batchSize: 1_000, on: redis,
             progress: ReplayProgress.printer(total: synthetic.history.count))
         let replaySeconds = (clock.now - replayStart).seconds
         printLine("replay      \(rows.count) transactions through the serving feature path in event-time order: "
-            + "\(Int(Double(rows.count) / max(replaySeconds, 1e-9))) per second (\(elapsedText(clock.now - started)))")
+            + "\(Int(Double(rows.count) / max(replaySeconds, 1e-9))) per second"
+            + (featureSet.version == 0 ? "" : ", with feature set v\(featureSet.version) (\(featureSet.set.definitions.count) features)")
+            + " (\(elapsedText(clock.now - started)))")
 
         if let exportCSV {
-            try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, to: URL(fileURLWithPath: exportCSV))
+            try TrainingMatrixCSV.write(rows: rows, history: synthetic.history, names: extractor.names, to: URL(fileURLWithPath: exportCSV))
             printLine("export      \(exportCSV)")
         }
 
-        var history = TrainingHistory(transactions: synthetic.history, rows: rows)
+        // The model trains on the built-in features; a feature set's serve rules, explanations and exports.
+        var history = TrainingHistory(transactions: synthetic.history, rows: featureSet.version == 0 ? rows : rows.map { Array($0.prefix(FeatureSchema.count)) })
         if retrain {
             // Named as the worker names them on this Redis (a cluster's streams carry their partition tag).
             let streams = await SettingsResolver.command(connection.flags, self.namespace.flags, [Settings.partitions: partitions.map(String.init)])

@@ -12,6 +12,7 @@ struct RulesCommand: AsyncParsableCommand {
         discussion: """
             A rule: <condition> => decline | review | approve | score +x reason <code>, e.g. \
             amount > 2000 and distance_from_home_km > 500 and new_device => review reason far_new_device_high_amount. \
+            Rules may read the promoted feature set's features by name (fraudstream features). \
             A rule file has one rule per line; # starts a comment. With no version promoted, the built-in rules \
             (version 0, `rules show 0`) decide. add, remove and import store a new version and promote it unless \
             --no-promote; import keeps the built-in rules and adds the file's unless --replace. Running workers and \
@@ -34,7 +35,9 @@ struct RulesCommand: AsyncParsableCommand {
     ) async throws {
         let set: RuleSet
         do {
-            set = try RuleSet(parsing: text)
+            set = try RuleSet(parsing: text, features: try await FeatureSetStore(namespace: store.namespace).promotedNames(on: redis))
+        } catch let error as FraudError {
+            throw error
         } catch {
             throw FraudError(.invalidData, "\(error)")
         }
@@ -94,12 +97,13 @@ struct RulesCommand: AsyncParsableCommand {
         @Flag(inversion: .prefixedNo, help: "Promote the new version.") var promote = true
 
         func run() async throws {
-            do {
-                _ = try Rule.parse(rule)
-            } catch {
-                throw FraudError(.invalidData, "\(error)")
-            }
             try await RulesCommand.withStore(connection, namespace) { store, redis in
+                // The rule may read the promoted feature set's features too.
+                do {
+                    _ = try Rule.parse(rule, features: try await FeatureSetStore(namespace: store.namespace).promotedNames(on: redis))
+                } catch let problem as RuleLanguage.Problem {
+                    throw FraudError(.invalidData, "\(problem)")
+                }
                 let current = try await store.load(on: redis)
                 let text = current.ruleSet.text + (current.ruleSet.text.hasSuffix("\n") || current.ruleSet.text.isEmpty ? "" : "\n") + rule + "\n"
                 try await RulesCommand.store(text, note: "v\(current.version) + \(rule)", promote: promote, store: store, redis: redis)
@@ -120,7 +124,7 @@ struct RulesCommand: AsyncParsableCommand {
                 let lines = RuleSet.lines(current.ruleSet.text)
                 let kept = lines.filter { line in
                     let code = RuleSet.withoutComment(line)
-                    guard let rule = try? Rule.parse(code) else { return true }
+                    guard let rule = try? Rule.parse(code, features: current.ruleSet.features) else { return true }
                     return rule.reason != reason
                 }
                 guard kept.count < lines.count else {
@@ -135,11 +139,13 @@ struct RulesCommand: AsyncParsableCommand {
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check a rule file: every line parses and type-checks (exit 65 with the line and column otherwise).")
         @Argument(help: "The rule file.") var file: String
+        @Option(help: "A feature definitions file whose features the rules may read (as when its set is promoted).") var features: String?
 
         func run() throws {
             let text = try RulesCommand.read(file)
+            let names = try features.map { try FeatureSetStore.parse(try RulesCommand.read($0)).names } ?? []
             do {
-                let set = try RuleSet(parsing: text)
+                let set = try RuleSet(parsing: text, features: names)
                 print("\(file): \(set.rules.count) rule\(set.rules.count == 1 ? "" : "s"), valid")
             } catch {
                 throw FraudError(.invalidData, "\(file): \(error)")
@@ -157,13 +163,15 @@ struct RulesCommand: AsyncParsableCommand {
         @Flag(inversion: .prefixedNo, help: "Promote the new version.") var promote = true
 
         func run() async throws {
-            let imported: RuleSet.Import
-            do {
-                imported = try RuleSet.importing(try RulesCommand.read(file), replace: replace)
-            } catch let problem as RuleSet.FileProblem {
-                throw FraudError(.invalidData, "\(file): \(problem)")
-            }
+            let text = try RulesCommand.read(file)
             try await RulesCommand.withStore(connection, namespace) { store, redis in
+                let imported: RuleSet.Import
+                do {
+                    imported = try RuleSet.importing(
+                        text, replace: replace, features: try await FeatureSetStore(namespace: store.namespace).promotedNames(on: redis))
+                } catch let problem as RuleSet.FileProblem {
+                    throw FraudError(.invalidData, "\(file): \(problem)")
+                }
                 let version = try await store.save(
                     imported.text, note: replace ? "import \(file) --replace" : "built-in + import \(file)", promote: promote, on: redis)
                 let what = replace

@@ -118,7 +118,7 @@ public struct ImportedModel: Sendable, Equatable, Codable {
     /// by ``inputIndex`` into a stack buffer (rounded to `Float` for a single-precision model), walked by the packed
     /// layout, or by the checked walk for a row with a missing or infinite value.
     public func probability(_ vector: [Double]) -> Double {
-        guard vector.count == FeatureSchema.count else { return trees.probability(input(vector)) }
+        guard vector.count >= FeatureSchema.count else { return trees.probability(input(vector)) }
         guard let packed else { return trees.probability(input(vector)) }
         let margin = inputIndex.withUnsafeBufferPointer { index in
             vector.withUnsafeBufferPointer { vector in
@@ -156,7 +156,7 @@ extension ModelRecord {
     /// read a subset of the served features, or another order, get their row gathered by ``TreeEnsemble/servedIndex``.
     public func probability(_ vector: [Double]) -> Double {
         if let imported { return imported.probability(vector) }
-        guard let index = ensemble.servedIndex, vector.count == FeatureSchema.count else { return ensemble.probability(vector) }
+        guard let index = ensemble.servedIndex, vector.count >= FeatureSchema.count else { return ensemble.probability(vector) }
         return index.withUnsafeBufferPointer { index in
             vector.withUnsafeBufferPointer { vector in
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: max(index.count, 1)) { row in
@@ -170,7 +170,7 @@ extension ModelRecord {
     /// The margin split into a base and one share per served feature (zero for features the model does not read).
     public func contributions(_ vector: [Double]) -> (base: Double, features: [Double]) {
         if let imported { return imported.contributions(vector) }
-        guard let index = ensemble.servedIndex, vector.count == FeatureSchema.count else { return ensemble.contributions(vector) }
+        guard let index = ensemble.servedIndex, vector.count >= FeatureSchema.count else { return ensemble.contributions(vector) }
         let split = ensemble.contributions(index.map { vector[$0] })
         var shares = [Double](repeating: 0, count: FeatureSchema.count)
         for (position, share) in zip(index, split.features) { shares[position] += share }

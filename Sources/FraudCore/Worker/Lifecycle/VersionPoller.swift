@@ -21,17 +21,24 @@ struct VersionPoller: Sendable {
     let logger: Logger
 
     /// Polls until graceful shutdown. `install` gets the version wanted (nil only with `.clear`) and throws an
-    /// error `isRejection` accepts for a version that cannot be used.
+    /// error `isRejection` accepts for a version that cannot be used. A rejected version is tried again once
+    /// `context` changes (rules that read a feature are rejected until the feature set defining it is installed).
     func run(
         whenNone: WhenNone,
         wanted: @Sendable () async throws -> Int?,
         current: @Sendable () async -> Int?,
         install: @Sendable (Int?) async throws -> Void,
-        isRejection: @Sendable (any Error) -> Bool
+        isRejection: @Sendable (any Error) -> Bool,
+        context: (@Sendable () -> Int)? = nil
     ) async {
         var rejected: Int?
+        var rejectedIn = context?()
         var outage = OutageLog(what)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if let context, context() != rejectedIn {
+                rejected = nil
+                rejectedIn = context()
+            }
             do {
                 let version = try await wanted()
                 outage.succeeded(logger: logger)

@@ -8,7 +8,8 @@ import RedisClient
 /// and then only read, so a retry never counts anything twice.
 public actor FeatureFetcher {
     private let connection: RedisConnection
-    private let serving: ServingState
+    /// What decides: its extractor computes the features.
+    nonisolated let serving: ServingState
     private let logger: Logger
     /// Whether a missing library waits for the namespace's state to come back (off with `--keep-serving-on-state-loss`).
     private let waitsForState: Bool
@@ -33,13 +34,14 @@ public actor FeatureFetcher {
 
     /// Each item's decision claim (its stream entry id claims it) and feature vector, in order; retries transient
     /// failures until cancelled (a retry claims as the same arrival, so it is never taken for a duplicate).
-    public func fetch(_ items: [BatchItem]) async throws -> (vectors: [[Double]], statuses: [DecisionClaim.Status]) {
+    /// `extractor` is the batch's (read once for all of its fetchers); the serving state's current one by default.
+    public func fetch(_ items: [BatchItem], extractor given: FeatureExtractor? = nil) async throws -> (vectors: [[Double]], statuses: [DecisionClaim.Status]) {
         if items.isEmpty { return ([], []) }
         let transactions = items.map(\.transaction)
         let claims = items.map(\.claim)
         let ttl = decisionTTLMilliseconds
-        // The feature definitions of this batch (the blocklist's shape can change between batches).
-        let extractor = serving.extractor
+        // The feature definitions of this batch (the blocklist's shape and the feature set can change between batches).
+        let extractor = given ?? serving.extractor
         return try await RetryPolicy.untilCancelled.run(
             "feature fetch", logger: logger, recover: reloadingLibrary(.features, on: connection, waitingForStateOf: waitsForState ? extractor.settings.namespace : nil)
         ) { () async throws(RedisError) -> (vectors: [[Double]], statuses: [DecisionClaim.Status]) in

@@ -34,12 +34,15 @@ public struct FeatureStage: Service {
             let start = ContinuousClock.now
             batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
             let (vectors, statuses, roundTrips): ([[Double]], [DecisionClaim.Status], Int)
+            // One feature set for the whole batch, whichever fetchers compute it.
+            let extractor = fetchers.first?.serving.extractor
             do {
-                (vectors, statuses, roundTrips) = try await self.vectors(for: batch.items)
+                (vectors, statuses, roundTrips) = try await self.vectors(for: batch.items, extractor: extractor)
             } catch let error as RedisError where error.code != .cancelled {
                 throw FraudError(stage: "fetching features", error)
             }
             batch.vectors = vectors
+            batch.featureNames = extractor?.entities?.names ?? []
             Self.separateDuplicates(&batch, statuses: statuses)
             let elapsed = (ContinuousClock.now - start).microseconds
             batch.timings.featuresMicroseconds = elapsed
@@ -50,10 +53,10 @@ public struct FeatureStage: Service {
     }
 
     /// The vectors and claim statuses in item order, and how many fetchers (round trips) it took.
-    private func vectors(for items: [BatchItem]) async throws -> ([[Double]], [DecisionClaim.Status], Int) {
+    private func vectors(for items: [BatchItem], extractor: FeatureExtractor?) async throws -> ([[Double]], [DecisionClaim.Status], Int) {
         if items.isEmpty { return ([], [], 0) }
         if fetchers.count == 1 {
-            let fetched = try await fetchers[0].fetch(items)
+            let fetched = try await fetchers[0].fetch(items, extractor: extractor)
             return (fetched.vectors, fetched.statuses, 1)
         }
         var groups = [[Int]](repeating: [], count: fetchers.count)
@@ -67,7 +70,7 @@ public struct FeatureStage: Service {
                 let part = indices.map { items[$0] }
                 let fetcher = fetchers[fetcherIndex]
                 group.addTask {
-                    let fetched = try await fetcher.fetch(part)
+                    let fetched = try await fetcher.fetch(part, extractor: extractor)
                     return (fetcherIndex, fetched.vectors, fetched.statuses)
                 }
             }

@@ -23,7 +23,8 @@ public struct ScoringStage: Service {
         for await var batch in input {
             let start = ContinuousClock.now
             batch.timings.queueMicroseconds += (start - batch.dispatchedAt).microseconds
-            batch.decisions = serving.decide(batch.vectors, transactions: batch.items.map(\.transaction)).map(\.decision)
+            batch.decisions = serving.decide(batch.vectors, transactions: batch.items.map(\.transaction), features: batch.featureNames)
+                .map(\.decision)
             if let delay { try? await Task.sleep(for: delay) }
             let elapsed = (ContinuousClock.now - start).microseconds
             batch.timings.scoringMicroseconds = elapsed

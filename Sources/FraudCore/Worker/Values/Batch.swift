@@ -14,6 +14,8 @@ public struct Batch: Sendable {
     public var dispatchedAt: ContinuousClock.Instant
     /// Feature vectors, one per item (set by the feature stage).
     public var vectors: [[Double]] = []
+    /// The feature set's features the vectors carry after the built-in ones (the set of the extractor that computed them).
+    public var featureNames: [String] = []
     /// Scores and decisions, one per item (set by the scorer).
     public var decisions: [ScoredDecision] = []
     /// Time spent per stage, for statistics.
