@@ -164,4 +164,56 @@ struct FeatureSetTests {
             #expect(audit.map(\.action).contains("features.backfill") && audit.map(\.action).contains("features.promote"))
         }
     }
+
+    /// An XGBoost model over `amount` and `device_users_1h`: margin +2 when the device had 3 or more users, else −2.
+    static let deviceModel = """
+        {"learner": {"attributes": {}, "feature_names": ["amount", "device_users_1h"], "feature_types": ["float", "float"],
+          "gradient_booster": {"name": "gbtree", "model": {"gbtree_model_param": {"num_trees": "1"}, "tree_info": [0], "trees": [
+            {"id": 0, "tree_param": {"num_nodes": "3", "num_feature": "2", "size_leaf_vector": "1"},
+             "left_children": [1, -1, -1], "right_children": [2, -1, -1], "split_indices": [1, 0, 0],
+             "split_conditions": [2.5, -2.0, 2.0], "default_left": [1, 0, 0], "split_type": [0, 0, 0], "categories": []}]}},
+          "learner_model_param": {"base_score": "5E-1", "num_class": "0", "num_feature": "2", "num_target": "1"},
+          "objective": {"name": "binary:logistic", "reg_loss_param": {"scale_pos_weight": "1"}}},
+         "version": [2, 1, 3]}
+        """
+
+    /// An imported model may read a feature set's feature: imported only once a set defines it, served by a worker
+    /// with the feature's value, and a set that drops it is not promoted while the model serves.
+    @Test func anImportedModelReadsAFeatureSetsFeatureAndKeepsItFromBeingDropped() async throws {
+        try await WorkerHarness.with { harness in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("model-features-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("device.json").path
+            try Self.deviceModel.write(toFile: file, atomically: true, encoding: .utf8)
+            let early = try await FraudStreamBinary.run(["models", "import", file, "--format", "xgboost-json"] + redisArguments)
+            #expect(early.status == 65 && early.standardError.contains("device_users_1h"), "\(early.standardError)")
+
+            let features = FeatureSetStore(namespace: "fraud")
+            _ = try await features.save("device_users_1h = distinct(user_id) by device_id over 1h\n", note: "test", promote: true, on: harness.redis)
+            let imported = try await FraudStreamBinary.run(["models", "import", file, "--format", "xgboost-json"] + redisArguments)
+            #expect(imported.status == 0 && imported.standardOutput.contains("promoted"), "\(imported.standardOutput)\(imported.standardError)")
+            let served = try #require(try await ModelStore(namespace: "fraud").latestVersion(on: harness.redis))
+
+            try await harness.publish((0..<80).map { WorkerHarness.fields($0) })
+            _ = try await harness.runWorker(harness.configuration()) { try await harness.length("fraud:results") >= 80 }
+            var declined = 0
+            for result in try await harness.entries("fraud:results") {
+                let index = Int((result["transaction_id"] ?? "tx-0").dropFirst(3)) ?? 0
+                let users = Set((0..<index).filter { $0 % 7 == index % 7 }.map { $0 % 25 }).count
+                #expect(result["model_version"] == String(served))
+                #expect((result["decision"] == "decline") == (users >= 3), "tx-\(index): \(users) users, \(result)")
+                if users >= 3 { declined += 1 }
+            }
+            #expect(declined > 40)
+            let without = try await features.save("ip_count_1h = count() by ip over 1h\n", note: "drops it", promote: false, on: harness.redis)
+            do {
+                try await features.promote(without, on: harness.redis)
+                Issue.record("a set dropping the served model's feature was promoted")
+            } catch let error as FraudError {
+                #expect(error.message.contains("served model v\(served) reads"), "\(error.message)")
+            }
+        }
+    }
 }

@@ -117,10 +117,21 @@ public final class ServingState: Sendable {
 
     // MARK: Changing
 
-    /// Queues a model to take over at the next batch.
-    public func install(_ record: ModelRecord) {
-        state.withLock { state in
-            if record.version != state.model.version || state.pending != nil { state.pending = record }
+    /// Queues a model to take over at the next batch, bound to the feature set in use; throws (`modelUnavailable`, and
+    /// keeps the current model) when it reads a feature that set does not define.
+    public func install(_ record: ModelRecord) throws(FraudError) {
+        try state.withLock { state throws(FraudError) in
+            let bound = try Self.bind(record, to: state.extractor)
+            if record.version != state.model.version || state.pending != nil { state.pending = bound }
+        }
+    }
+
+    /// `record` bound to the features `extractor` computes, or a `modelUnavailable` error naming what it lacks.
+    private static func bind(_ record: ModelRecord, to extractor: FeatureExtractor) throws(FraudError) -> ModelRecord {
+        do {
+            return try record.bound(to: extractor.entities?.names ?? [])
+        } catch {
+            throw FraudError(.modelUnavailable, "model version \(record.version): \(error.message) (feature set in use: v\(extractor.featureSetVersion))")
         }
     }
 
@@ -158,9 +169,21 @@ public final class ServingState: Sendable {
             } catch {
                 throw FraudError(.invalidData, "the rules in use (v\(state.rulesVersion)) read a feature feature set v\(version) drops: \(error)")
             }
+            // The models read their features by name: bound again to the new positions, or the set is refused.
+            let model: ModelRecord, pending: ModelRecord?, shadow: ModelRecord?
+            do {
+                model = try Self.bind(state.model, to: next)
+                pending = try state.pending.map { record throws(FraudError) in try Self.bind(record, to: next) }
+                shadow = try state.shadow.map { record throws(FraudError) in try Self.bind(record, to: next) }
+            } catch {
+                throw FraudError(.invalidData, "feature set v\(version) drops a feature a model in use reads: \(error)")
+            }
             defer {
                 state.extractor = next
                 state.rules.ruleSet = rules
+                state.model = model
+                state.pending = pending
+                state.shadow = shadow
             }
             return state.extractor.featureSetVersion
         }
@@ -169,10 +192,12 @@ public final class ServingState: Sendable {
         }
     }
 
-    /// Sets (nil: clears) the shadow model for the next batches.
-    public func installShadow(_ record: ModelRecord?) {
-        let from = state.withLock { state in
-            defer { state.shadow = record }
+    /// Sets (nil: clears) the shadow model for the next batches, bound to the feature set in use; throws
+    /// (`modelUnavailable`) when it reads a feature that set does not define.
+    public func installShadow(_ record: ModelRecord?) throws(FraudError) {
+        let from = try state.withLock { state throws(FraudError) in
+            let bound = try record.map { record throws(FraudError) in try Self.bind(record, to: state.extractor) }
+            defer { state.shadow = bound }
             return state.shadow?.version
         }
         if record?.version != from {
@@ -236,11 +261,10 @@ extension ServingState {
         let rules = try await ruleStore.load(nil, features: featureSet.set.names, on: control)
         var settings = features
         settings.namespace = namespace
+        let extractor = FeatureExtractor(settings: settings, blocklistShape: shape, features: featureSet.set, featureSetVersion: featureSet.version)
         let serving = ServingState(
-            model: model, rules: FraudRules(threshold: threshold, reviewThreshold: reviewThreshold, ruleSet: rules.ruleSet),
-            rulesVersion: rules.version,
-            extractor: FeatureExtractor(settings: settings, blocklistShape: shape, features: featureSet.set, featureSetVersion: featureSet.version),
-            logger: logger)
+            model: try bind(model, to: extractor), rules: FraudRules(threshold: threshold, reviewThreshold: reviewThreshold, ruleSet: rules.ruleSet),
+            rulesVersion: rules.version, extractor: extractor, logger: logger)
         return Startup(
             serving: serving, epoch: epoch, models: models, rules: ruleStore, featureSets: featureSets, namespace: namespace,
             pinnedModelVersion: pinnedModelVersion)

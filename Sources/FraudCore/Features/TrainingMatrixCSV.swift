@@ -31,8 +31,8 @@ public enum TrainingMatrixCSV {
         try text.write(to: url, atomically: true, encoding: .utf8)
     }
 
-    /// Reads a matrix ``write(rows:history:to:)`` wrote; `name` (the file) starts every error line. The header must
-    /// name this build's features in model order, and every row must have them all.
+    /// Reads a matrix ``write(rows:history:names:to:)`` wrote; `name` (the file) starts every error line. The header must
+    /// name this build's features in model order (a feature set's may follow), and every row must have them all.
     public static func read(_ text: String, named name: String) throws(FraudError) -> TrainingHistory {
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).makeIterator()
         // The built-in features in model order; a feature set's columns after them are read past (the model trains on
@@ -45,7 +45,10 @@ public enum TrainingMatrixCSV {
                 .invalidData, "\(name): line 1: expected the header of export-features with this build's \(FeatureSchema.count) features in model order")
         }
         var history = TrainingHistory(transactions: [], rows: [])
-        let columns = first.split(separator: ",", omittingEmptySubsequences: false).count
+        let header = first.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let columns = header.count
+        history.featureSetNames = Array(header[(2 + FeatureSchema.count)..<(columns - 2)])
+        let width = columns - 4
         var number = 1
         while let line = lines.next() {
             number += 1
@@ -58,10 +61,10 @@ public enum TrainingMatrixCSV {
                 throw FraudError(.invalidData, "\(name): line \(number): timestamp '\(fields[1])' is not epoch milliseconds")
             }
             var row: [Double] = []
-            row.reserveCapacity(FeatureSchema.count)
-            for (offset, field) in fields[2..<(2 + FeatureSchema.count)].enumerated() {
+            row.reserveCapacity(width)
+            for (offset, field) in fields[2..<(2 + width)].enumerated() {
                 guard let value = Double(field) else {
-                    throw FraudError(.invalidData, "\(name): line \(number): \(FeatureSchema.names[offset]) '\(field)' is not a number")
+                    throw FraudError(.invalidData, "\(name): line \(number): \(header[2 + offset]) '\(field)' is not a number")
                 }
                 row.append(value)
             }

@@ -4,8 +4,17 @@
 public struct TrainingHistory: Sendable {
     /// The transactions.
     public var transactions: [Transaction]
-    /// One feature vector per transaction, in ``FeatureSchema`` order.
+    /// One feature vector per transaction, in ``FeatureSchema`` order, then ``featureSetNames``' order.
     public var rows: [[Double]]
+    /// The feature set's features the rows carry after the built-in ones (a matrix export-features wrote with a
+    /// promoted feature set); empty for the built-in ones alone.
+    public var featureSetNames: [String] = []
+
+    /// The rows cut to the built-in features (what FraudStream's own trainer reads).
+    public var builtInOnly: TrainingHistory {
+        guard !featureSetNames.isEmpty else { return self }
+        return TrainingHistory(transactions: transactions, rows: rows.map { Array($0.prefix(FeatureSchema.count)) })
+    }
 
     /// A history of `transactions` with their `rows`.
     public init(transactions: [Transaction], rows: [[Double]]) {

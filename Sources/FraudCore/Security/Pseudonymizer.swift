@@ -11,8 +11,13 @@ import Foundation
 /// Rotating the key gives every identifier a new pseudonym: the state built under the old key (profiles, windows,
 /// devices, the blocklist) no longer matches, as if the users were new (README, "Pseudonymized identifiers").
 public struct Pseudonymizer: Sendable, Equatable {
-    /// The identifiers that may be pseudonymized.
+    /// The contract's identifiers that may be pseudonymized (any field outside the contract may be too).
     public static let supportedFields = ["user_id", "device_id", "ip"]
+    /// The contract's other fields, which are not identifiers.
+    static let contractFields: Set<String> = [
+        "transaction_id", "amount", "merchant_id", "timestamp", "currency", "card_provider", "merchant_category", "lat", "lon", "run_id",
+        "is_fraud", "fraud_scenario", "location", "data",
+    ]
     /// The shortest accepted key, in bytes (a 256-bit key, as for HMAC-SHA-256).
     public static let minimumKeyBytes = 32
 
@@ -26,9 +31,14 @@ public struct Pseudonymizer: Sendable, Equatable {
 
     /// A pseudonymizer for `fields` with `key`.
     public init(fields: Set<String>, key: [UInt8]) throws(FraudError) {
-        let unknown = fields.subtracting(Self.supportedFields)
+        // The contract's identifiers, or fields outside the contract a producer sends (`card_number_hash`), which
+        // feature sets may key state by.
+        let unknown = fields.filter { !Self.supportedFields.contains($0) && (Self.contractFields.contains($0) || !TransactionParser.isExtraFieldName($0)) }
         guard unknown.isEmpty else {
-            throw FraudError(.invalidSetting, "PSEUDONYMIZE names \(unknown.sorted().joined(separator: ", ")); it takes \(Self.supportedFields.joined(separator: ", "))")
+            throw FraudError(
+                .invalidSetting,
+                "PSEUDONYMIZE names \(unknown.sorted().joined(separator: ", ")); it takes \(Self.supportedFields.joined(separator: ", ")) "
+                    + "or fields outside the contract (a-z 0-9 _)")
         }
         guard key.count >= Self.minimumKeyBytes else {
             throw FraudError(.invalidSetting, "the pseudonymization key (FRAUD_ID_KEY_FILE) has \(key.count) bytes; it needs at least \(Self.minimumKeyBytes) (head -c 32 /dev/urandom > id.key)")
@@ -71,6 +81,7 @@ public struct Pseudonymizer: Sendable, Equatable {
         mapped.userId = map(transaction.userId, field: "user_id")
         mapped.deviceId = transaction.deviceId.map { map($0, field: "device_id") }
         mapped.ip = transaction.ip.map { map($0, field: "ip") }
+        for (name, value) in transaction.extra where fields.contains(name) { mapped.extra[name] = map(value, field: name) }
         return mapped
     }
 

@@ -69,7 +69,7 @@ public struct ModelStore: Sendable {
                 key: shadowKey, on: connection)
             return
         }
-        _ = try await load(version, on: connection)
+        try await checkFeatures(try await load(version, on: connection), on: connection)
         _ = try await audit.recording(
             [RedisCommand("SET", shadowKey, version)],
             entry: .init(actor: actor, action: "models.shadow", target: "v\(version)", change: "\(before) → v\(version)"), key: shadowKey,
@@ -81,11 +81,23 @@ public struct ModelStore: Sendable {
         guard try await connection.send(RedisCommand("EXISTS", key(version))).int == 1 else {
             throw FraudError(.modelUnavailable, "model version \(version) does not exist")
         }
+        try await checkFeatures(try await load(version, on: connection), on: connection)
         let before = try await latestVersion(on: connection).map { "v\($0)" } ?? "none"
         _ = try await AuditLog(namespace: namespace).recording(
             [RedisCommand("SET", latestKey, version)],
             entry: .init(actor: actor, action: "models.promote", target: "v\(version)", change: "\(before) → v\(version)"), key: latestKey,
             on: connection)
+    }
+
+    /// Throws (`invalidData`) when `record` reads a feature neither the built-in ones nor the promoted feature set
+    /// define: workers and servers could not serve it.
+    public func checkFeatures(_ record: ModelRecord, on connection: RedisConnection) async throws {
+        let features = try await FeatureSetStore(namespace: namespace).promotedNames(on: connection)
+        do {
+            _ = try record.bound(to: features)
+        } catch {
+            throw FraudError(.invalidData, "model version \(record.version): \(error.message); promote a feature set that defines it first")
+        }
     }
 
     /// Loads a version (the promoted one when `nil`) and checks that it fits this build.

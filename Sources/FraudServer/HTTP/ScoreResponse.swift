@@ -50,13 +50,14 @@ struct ScoreResponse: Encodable {
         degraded = answer.degraded
         replayed = answer.replayed
         if let vector = answer.features, let contributions = answer.contributions, let base = answer.baseMargin {
+            let names = answer.featureNames ?? FeatureSchema.names
             var features: [String: Double] = [:]
-            for (name, value) in zip(answer.featureNames ?? FeatureSchema.names, vector) where value.isFinite { features[name] = value }
-            let top = zip(FeatureSchema.names.indices, contributions)
-                .filter { $0.1 != 0 }
+            for (name, value) in zip(names, vector) where value.isFinite { features[name] = value }
+            let top = zip(names.indices, contributions)
+                .filter { $0.1 != 0 && $0.0 < vector.count }
                 .sorted { abs($0.1) > abs($1.1) }
                 .prefix(Self.topContributionCount)
-                .map { Contribution(feature: FeatureSchema.names[$0.0], value: vector[$0.0], contribution: $0.1) }
+                .map { Contribution(feature: names[$0.0], value: vector[$0.0], contribution: $0.1) }
             explanation = Explanation(
                 features: features, baseMargin: base, margin: base + contributions.reduce(0, +), topContributions: Array(top))
         }

@@ -40,8 +40,8 @@ struct BacktestCommand: AsyncParsableCommand {
         let resolver = SettingsResolver.command(connection.flags, namespace.flags)
         let redis = try await RedisConnection.connect(try connection.configuration(resolver, name: "fraudstream-backtest"))
         let base = StreamNames.namespace(resolving: resolver)
-        let record = try await ModelStore(namespace: base).load(model, on: redis)
         let features = try await FeatureSetStore(namespace: base).load(featureSet, on: redis)
+        let record = try await ModelStore(namespace: base).load(model, on: redis).bound(to: features.set.names)
         let ruleVersion = rules == 0 ? RuleStore.Version.builtIn : try await RuleStore(namespace: base).load(rules, features: features.set.names, on: redis)
         let synthetic = try pseudonyms.resolved().map { $0.apply(try world.load()) } ?? world.load()
         try await world.warnIfUnlikePrepared(

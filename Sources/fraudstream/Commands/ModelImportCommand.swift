@@ -70,10 +70,14 @@ struct ModelImportCommand: AsyncParsableCommand {
             trainingRows: 0, heldOutRows: 0, heldOutPositives: 0, rocAUC: .nan, prAUC: .nan, precision: .nan, recall: .nan,
             baselineROCAUC: .nan, baselinePRAUC: .nan, recallByScenario: [:], rowsByScenario: [:], trainingSeconds: 0)
         let model: ImportedModel
+        var matrixFeatures: [String] = []
         if let check, let expected {
             let rows = try TrainingMatrixCSV.read(String(decoding: try Self.read(check, limit: 4 << 30), as: UTF8.self), named: check)
             let predictions = try ImportParity.readExpected(String(decoding: try Self.read(expected, limit: 4 << 30), as: UTF8.self), named: expected)
+            // The rows carry the built-in features and, from export-features with a feature set, the set's.
             var candidate = try ImportedModel(format: format, sourceFile: fileName, sourceSHA256: digest, producer: producer, trees: trees, parity: nil)
+                .bound(to: rows.featureSetNames)
+            matrixFeatures = rows.featureSetNames
             let report = try ImportParity.check(candidate, rows: rows, expected: predictions)
             guard report.passes else {
                 for row in report.worst where abs(row.ours - row.theirs) > ImportParity.tolerance || row.ours.isNaN {
@@ -99,6 +103,14 @@ struct ModelImportCommand: AsyncParsableCommand {
         let record = ModelRecord.imported(
             model, metrics: metrics, threshold: threshold, name: name ?? fileName, createdMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
         let redis = try await RedisConnection.connect(try connection.configuration(name: "fraudstream-models"))
+        // A feature outside the built-in ones must be one a feature set defines (the promoted one, or the one --check's
+        // matrix was exported with); promotion then needs that set promoted.
+        let promotedFeatures = try await FeatureSetStore(namespace: namespace.resolved).promotedNames(on: redis)
+        let undefined = model.unboundFeatures.filter { !promotedFeatures.contains($0) && !matrixFeatures.contains($0) }
+        guard undefined.isEmpty else {
+            _ = try model.bound(to: promotedFeatures)  // throws, naming them
+            return
+        }
         let store = ModelStore(namespace: namespace.resolved)
         let version = try await store.save(record, promote: false, on: redis)
         try await AuditLog(namespace: namespace.resolved).append(

@@ -52,7 +52,8 @@ struct TrainCommand: AsyncParsableCommand {
         let trainingData: String
         if let fromCSV {
             guard let data = FileManager.default.contents(atPath: fromCSV) else { throw FraudError(.invalidSetting, "cannot read \(fromCSV)") }
-            history = try TrainingMatrixCSV.read(String(decoding: data, as: UTF8.self), named: fromCSV)
+            // FraudStream's trainer reads the built-in features; a feature set's columns are for imported models.
+            history = try TrainingMatrixCSV.read(String(decoding: data, as: UTF8.self), named: fromCSV).builtInOnly
             trainingData = "training matrix \(fromCSV)"
             printLine("history     \(fromCSV): \(history.rows.count) rows, \(history.fraudCount) fraud (\(elapsedText(clock.now - started)))")
         } else {

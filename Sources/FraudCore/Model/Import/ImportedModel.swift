@@ -46,8 +46,15 @@ public struct ImportedModel: Sendable, Equatable, Codable {
     /// The parity proof, or nil when the model was imported without `--check`.
     public var parity: Parity?
 
-    /// Where each of the model's features is in ``FeatureSchema/names``.
+    /// Where each of the model's features is in the served vector: ``FeatureSchema/names``, then the feature set's
+    /// ``boundFeatures``; -1 for a feature the vector does not carry (read as missing, and refused at promotion).
     public private(set) var inputIndex: [Int] = []
+    /// The feature set's names the model is bound to (``bound(to:)``); empty for the built-in features alone.
+    public private(set) var boundFeatures: [String] = []
+    /// The model's features the served vector does not carry.
+    public private(set) var unboundFeatures: [String] = []
+    /// The largest index of ``inputIndex`` (the packed walk needs a vector this long).
+    private var largestIndex = -1
     /// Per node, the mean of its leaves (for ``contributions(_:)``).
     private var means: [Double] = []
     /// The fast walk; nil when the model needs the checked one for every row.
@@ -98,9 +105,35 @@ public struct ImportedModel: Sendable, Equatable, Codable {
 
     private mutating func prepare() throws(FraudError) {
         try trees.validate()
-        inputIndex = try trees.featureIndex()
+        bind(to: boundFeatures)
         means = trees.nodeMeans()
         packed = PackedImportedForest(validated: trees)
+    }
+
+    /// Maps the model's features onto the built-in ones and `features` (a feature set's names, in vector order).
+    private mutating func bind(to features: [String]) {
+        var position: [String: Int] = [:]
+        for (index, name) in (FeatureSchema.names + features).enumerated() { position[name] = index }
+        boundFeatures = features
+        inputIndex = trees.featureNames.map { position[$0] ?? -1 }
+        unboundFeatures = zip(trees.featureNames, inputIndex).filter { $0.1 < 0 }.map(\.0)
+        largestIndex = inputIndex.max() ?? -1
+    }
+
+    /// The model reading vectors that carry `features` (a feature set's names) after the built-in ones; throws when it
+    /// reads a feature neither defines.
+    public func bound(to features: [String]) throws(FraudError) -> ImportedModel {
+        var copy = self
+        copy.bind(to: features)
+        guard copy.unboundFeatures.isEmpty else {
+            throw FraudError(
+                .invalidData,
+                "the model reads \(copy.unboundFeatures.count == 1 ? "a feature" : "features") FraudStream does not compute: "
+                    + "\(copy.unboundFeatures.prefix(10).joined(separator: ", "))\(copy.unboundFeatures.count > 10 ? ", …" : ""); "
+                    + "define \(copy.unboundFeatures.count == 1 ? "it" : "them") in a feature set (fraudstream features add) or name the built-in ones "
+                    + "(\(FeatureSchema.names.joined(separator: ", ")))")
+        }
+        return copy
     }
 
     /// Equal when the stored parts are (the derived ones follow from them).
@@ -118,8 +151,7 @@ public struct ImportedModel: Sendable, Equatable, Codable {
     /// by ``inputIndex`` into a stack buffer (rounded to `Float` for a single-precision model), walked by the packed
     /// layout, or by the checked walk for a row with a missing or infinite value.
     public func probability(_ vector: [Double]) -> Double {
-        guard vector.count >= FeatureSchema.count else { return trees.probability(input(vector)) }
-        guard let packed else { return trees.probability(input(vector)) }
+        guard let packed, unboundFeatures.isEmpty, largestIndex < vector.count else { return trees.probability(input(vector)) }
         let margin = inputIndex.withUnsafeBufferPointer { index in
             vector.withUnsafeBufferPointer { vector in
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: max(index.count, 1)) { row in
@@ -139,8 +171,8 @@ public struct ImportedModel: Sendable, Equatable, Codable {
     /// The margin split into a base and one share per served feature (zero for the features the model does not read).
     public func contributions(_ vector: [Double]) -> (base: Double, features: [Double]) {
         let split = trees.contributions(input(vector), means: means)
-        var shares = [Double](repeating: 0, count: FeatureSchema.count)
-        for (position, share) in zip(inputIndex, split.features) { shares[position] += share }
+        var shares = [Double](repeating: 0, count: max(FeatureSchema.count, vector.count))
+        for (position, share) in zip(inputIndex, split.features) where shares.indices.contains(position) { shares[position] += share }
         return (split.base, shares)
     }
 
@@ -179,6 +211,15 @@ extension ModelRecord {
 
     /// Number of trees served.
     public var treeCount: Int { imported?.trees.treeCount ?? ensemble.treeCount }
+
+    /// The record reading vectors that carry `features` (a feature set's names) after the built-in ones; throws
+    /// (`invalidData`) when the model reads a feature neither defines. FraudStream's own models read built-in features.
+    public func bound(to features: [String]) throws(FraudError) -> ModelRecord {
+        guard let imported else { return self }
+        var copy = self
+        copy.imported = try imported.bound(to: features)
+        return copy
+    }
 
     /// A record for an imported model: no hyper-parameters of FraudStream's trainer, metrics from the parity rows when
     /// they carry labels.

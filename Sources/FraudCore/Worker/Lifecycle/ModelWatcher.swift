@@ -35,10 +35,12 @@ public struct ModelWatcher: Service {
             current: { serving.nextModelVersion },
             install: { version in
                 let record = try await store.load(version, on: connection)
-                serving.install(record)
+                try serving.install(record)
                 metrics?.modelServing(version: record.version)
                 logger.notice("model version promoted; installing", metadata: ["version": "\(record.version)"])
             },
-            isRejection: { ($0 as? FraudError)?.code == .modelUnavailable })
+            isRejection: { ($0 as? FraudError)?.code == .modelUnavailable },
+            // A model reading a feature waits for the feature set defining it.
+            context: { serving.featureSetVersion })
     }
 }

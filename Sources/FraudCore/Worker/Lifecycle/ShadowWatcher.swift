@@ -28,8 +28,9 @@ public struct ShadowWatcher: Service {
             wanted: { try await store.shadowVersion(on: connection) },
             current: { serving.shadowModelVersion },
             install: { version in
-                if let version { serving.installShadow(try await store.load(version, on: connection)) } else { serving.installShadow(nil) }
+                if let version { try serving.installShadow(try await store.load(version, on: connection)) } else { try serving.installShadow(nil) }
             },
-            isRejection: { ($0 as? FraudError)?.code == .modelUnavailable })
+            isRejection: { ($0 as? FraudError)?.code == .modelUnavailable },
+            context: { serving.featureSetVersion })
     }
 }

@@ -102,8 +102,7 @@ public struct StateWatcher: Service {
                 }
                 // Lost: back once there is an epoch and a model to serve, loaded fresh.
                 guard let current else { continue }
-                guard let record = try? await store.load(pinnedModelVersion, on: connection) else { continue }
-                serving.install(record)
+                guard let record = try? await store.load(pinnedModelVersion, on: connection), (try? serving.install(record)) != nil else { continue }
                 metrics.modelServing(version: record.version)
                 expected = current
                 reported = false
