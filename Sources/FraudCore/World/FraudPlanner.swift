@@ -1,8 +1,9 @@
 /// Decides how much fraud of each scenario the history gets, who the victims are and when it happens,
 /// and has the `ScenarioPlayer` play it into the users' rows.
 struct FraudPlanner {
-    /// Target share of fraud rows per scenario, in `FraudScenario.allCases` order.
-    static let rowShares: [Double] = [0.24, 0.13, 0.19, 0.09, 0.11, 0.13, 0.11]
+    /// Target share of fraud rows per scenario, in `FraudScenario.allCases` order; device card cycling has none of its
+    /// own (it comes in the number of incidents a world asks for, on top).
+    static let rowShares: [Double] = [0.24, 0.13, 0.19, 0.09, 0.11, 0.13, 0.11, 0]
     /// Every scenario gets at least this many incidents, even in tiny worlds (so samples show each one).
     static let minimumIncidents = 3
     /// Incidents start at least this long before the end of the history, so they fit inside it.
@@ -41,10 +42,13 @@ struct FraudPlanner {
             if rate == 0 { continue }
             var random = SeededRandom(seed: atlas.configuration.seed, stream: WorldAtlas.Stream.fraud.rawValue, index: UInt64(position))
             let target = Self.rowShares[position] * fraudTarget
+            // Card cycling: exactly the incidents the world asks for (none by default).
+            let wanted = scenario == .deviceCardCycling ? atlas.configuration.cardCyclingIncidents : Self.minimumIncidents
+            if wanted <= 0 && target == 0 { continue }
             var produced = 0
             var incidents = 0
             var attempts = 0
-            while (Double(produced) < target || incidents < Self.minimumIncidents) && attempts < 100_000 {
+            while (Double(produced) < target || incidents < wanted) && attempts < 100_000 {
                 attempts += 1
                 let rows = incident(scenario, rowsByUser: rowsByUser, player: &player, using: &random)
                 if rows.isEmpty { continue }
@@ -91,6 +95,15 @@ struct FraudPlanner {
             guard start >= lower, start < upper else { return [] }
         }
         var victims = [victim(user)]
+        if scenario == .deviceCardCycling {
+            // The stolen cards: other users whose accounts existed then, chosen as the first victim was.
+            for _ in 0..<random.int(in: 5...19) {
+                let other = random.weightedIndex(cumulative: cumulativeWeights)
+                if profiles[other].accountCreatedMilliseconds < start && !victims.contains(where: { $0.habits.index == other }) {
+                    victims.append(victim(other))
+                }
+            }
+        }
         if scenario == .clickSpam && random.chance(0.6) {
             for _ in 0..<random.int(in: 1...4) {
                 let other = random.int(below: profiles.count)

@@ -17,4 +17,9 @@ public enum FraudScenario: String, Sendable, CaseIterable, Codable {
     case clickSpam = "click_spam"
     /// One amount far above the user's own typical spend, in a category the user does not usually buy in.
     case amountSpike = "amount_spike"
+    /// One fraudster device working through a list of stolen cards: each card (user) sees one or two ordinary-looking
+    /// purchases from a device it never used, near its home; only the device's many cards within the hour give it
+    /// away, which no per-user feature sees (a cross-entity feature does: `distinct(user_id) by device_id over 1h`).
+    /// Only in worlds that ask for it (`--card-cycling-incidents`), so the default world stays as it was.
+    case deviceCardCycling = "device_card_cycling"
 }

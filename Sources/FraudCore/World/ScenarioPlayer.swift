@@ -50,7 +50,31 @@ struct ScenarioPlayer: Sendable {
         case .blocklistedIP: return blocklistedIP(victim, start, &random)
         case .clickSpam: return clickSpam(victims, start, &random)
         case .amountSpike: return [amountSpike(victim, start, &random)]
+        case .deviceCardCycling: return deviceCardCycling(victims, start, &random)
         }
+    }
+
+    /// One device, many cards: each victim's card used once or twice, minutes apart within about an hour, at online,
+    /// gift-card and electronics merchants, for amounts in the victim's usual range, located near the victim's home
+    /// (the fraudster spoofs it) and from a residential IP there (a proxy pool). Per user it is one ordinary purchase
+    /// from a device the user never used; the device's distinct cards are the signal.
+    private mutating func deviceCardCycling(_ victims: [Victim], _ start: Int64, _ random: inout SeededRandom) -> [Transaction] {
+        let device = newDevice()
+        var time = start
+        var rows: [Transaction] = []
+        for victim in victims {
+            for use in 0..<(random.chance(0.25) ? 2 : 1) {
+                if !rows.isEmpty { time += Int64(random.uniform(use == 0 ? 1.5 : 0.5, use == 0 ? 6 : 2) * Double(Self.minute)) }
+                let home = victim.habits.homeMetro
+                let category = pick([(.online, 3), (.giftCards, 2), (.electronics, 1), (.entertainment, 1)], &random)
+                let merchant = atlas.merchant(category, near: home, using: &random)
+                rows.append(
+                    row(.deviceCardCycling, victim, merchant: merchant, amount: victim.habits.typicalSpend * random.uniform(0.6, 1.8), at: time,
+                        card: card(victim, preferred: 0.8, &random), at: point(home, spread: 0.08, &random), device: device,
+                        ip: atlas.residentialIP(metro: home, using: &random)))
+            }
+        }
+        return rows
     }
 
     // MARK: - Helpers

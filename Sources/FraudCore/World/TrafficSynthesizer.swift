@@ -174,7 +174,7 @@ public struct TrafficSynthesizer: Sendable {
         let total = Double(fraudPlanned.reduce(0, +) + 1)
         var chosen = 0
         var largestGap = -Double.infinity
-        for index in FraudPlanner.rowShares.indices {
+        for index in FraudPlanner.rowShares.indices where FraudPlanner.rowShares[index] > 0 {
             let gap = FraudPlanner.rowShares[index] * total - Double(fraudPlanned[index])
             if gap > largestGap {
                 largestGap = gap

@@ -14,6 +14,9 @@ public struct WorldConfiguration: Sendable, Equatable, Hashable, Codable {
     public var startMilliseconds: Int64
     /// Target share of fraud rows in the history (about 1–2 %); the generator lands close to it.
     public var fraudRate: Double
+    /// Incidents of ``FraudScenario/deviceCardCycling`` added to the history and to live traffic's mix (0: none, the
+    /// default world). They come on top of the other scenarios' rows, which stay as they are.
+    public var cardCyclingIncidents: Int = 0
 
     /// Creates a configuration; every parameter has the default world's value.
     public init(
@@ -39,5 +42,29 @@ public struct WorldConfiguration: Sendable, Equatable, Hashable, Codable {
         case merchants
         case startMilliseconds = "start_ms"
         case fraudRate = "fraud_rate"
+        case cardCyclingIncidents = "card_cycling_incidents"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        users = try container.decode(Int.self, forKey: .users)
+        days = try container.decode(Int.self, forKey: .days)
+        seed = try container.decode(UInt64.self, forKey: .seed)
+        merchants = try container.decode(Int.self, forKey: .merchants)
+        startMilliseconds = try container.decode(Int64.self, forKey: .startMilliseconds)
+        fraudRate = try container.decode(Double.self, forKey: .fraudRate)
+        cardCyclingIncidents = try container.decodeIfPresent(Int.self, forKey: .cardCyclingIncidents) ?? 0
+    }
+
+    /// Written without `card_cycling_incidents` when it is 0, so a default world's file is what it always was.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(users, forKey: .users)
+        try container.encode(days, forKey: .days)
+        try container.encode(seed, forKey: .seed)
+        try container.encode(merchants, forKey: .merchants)
+        try container.encode(startMilliseconds, forKey: .startMilliseconds)
+        try container.encode(fraudRate, forKey: .fraudRate)
+        if cardCyclingIncidents != 0 { try container.encode(cardCyclingIncidents, forKey: .cardCyclingIncidents) }
     }
 }

@@ -17,8 +17,12 @@ struct WorldOptions: ParsableArguments {
     @Option(help: "Read the world from a directory written by the generator (e.g. Fixtures/world-sample) instead.")
     var world: String?
 
+    @Option(help: "Add this many incidents of device_card_cycling fraud (one device, many cards: a cross-entity pattern) to the history.")
+    var cardCyclingIncidents: Int = 0
+
     func validate() throws {
         guard users > 0, days > 0 else { throw ValidationError("--users and --days must be positive") }
+        guard (0...100_000).contains(cardCyclingIncidents) else { throw ValidationError("--card-cycling-incidents must be between 0 and 100000") }
     }
 
     /// Generates or reads the world.
@@ -30,6 +34,7 @@ struct WorldOptions: ParsableArguments {
         configuration.users = users
         configuration.days = days
         configuration.seed = seed
+        configuration.cardCyclingIncidents = cardCyclingIncidents
         return WorldGenerator.generate(configuration)
     }
 
@@ -50,7 +55,7 @@ struct WorldOptions: ParsableArguments {
     /// A short description for logs and the model record.
     func describe(_ synthetic: SyntheticWorld) -> String {
         if let world { return "world \(world)" }
-        return "synthetic users=\(users) days=\(days) seed=\(seed)"
+        return "synthetic users=\(users) days=\(days) seed=\(seed)" + (cardCyclingIncidents == 0 ? "" : " card-cycling=\(cardCyclingIncidents)")
     }
 }
 
