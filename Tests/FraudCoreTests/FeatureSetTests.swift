@@ -143,7 +143,7 @@ struct FeatureSetTests {
             let rule = try await FraudStreamBinary.run(["rules", "add", "device_cards_1h >= 4 => review reason device_cycling_cards"] + redisArguments)
             #expect(rule.status == 0, "\(rule.standardError)")
             let remove = try await FraudStreamBinary.run(["features", "remove", "device_cards_1h"] + redisArguments)
-            #expect(remove.status == 65 && remove.standardError.contains("promoted rule set v1"), "\(remove.standardError)")
+            #expect(remove.status == 65 && remove.standardError.contains("drops device_cards_1h, which the promoted rule set v1 reads"), "\(remove.standardError)")
             #expect(try await FeatureSetStore(namespace: "fraud").latestVersion(on: harness.redis) == 2)
             let unknown = try await FraudStreamBinary.run(["rules", "add", "nope_1h > 1 => review reason nope"] + redisArguments)
             #expect(unknown.status == 65 && unknown.standardError.contains("unknown name 'nope_1h'"))

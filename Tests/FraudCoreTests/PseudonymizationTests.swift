@@ -100,7 +100,7 @@ struct PseudonymizationTests {
             // Bad settings: one line, exit 64, nothing started.
             for (arguments, expected) in [
                 (["worker", "--pseudonymize", "user_id"], "PSEUDONYMIZE needs a key"),
-                (["worker", "--pseudonymize", "card_number", "--id-key-file", key.path], "PSEUDONYMIZE names card_number"),
+                (["worker", "--pseudonymize", "amount", "--id-key-file", key.path], "PSEUDONYMIZE names amount"),
                 (["serve", "--pseudonymize", "ip", "--id-key-file", "/nonexistent.key", "--port", "0"], "cannot read the pseudonymization key"),
             ] {
                 let run = try await FraudStreamBinary.run(arguments + connection, environment: ["PSEUDONYMIZE": "", "FRAUD_ID_KEY_FILE": ""])
@@ -136,7 +136,14 @@ struct PseudonymizationTests {
             #expect(stored.contains { $0.key.contains(user) || $0.text.contains(user) })
         }
         #expect(throws: FraudError.self) { try Pseudonymizer(fields: ["user_id"], key: Array(repeating: 1, count: 16)) }
-        #expect(throws: FraudError.self) { try Pseudonymizer(fields: ["card_number"], key: keyBytes) }
+        // A contract field that is not an identifier is refused; a field outside the contract (which feature sets may
+        // key state by) is accepted, and its value in a transaction's extra fields is replaced.
+        #expect(throws: FraudError.self) { try Pseudonymizer(fields: ["amount"], key: keyBytes) }
+        #expect(throws: FraudError.self) { try Pseudonymizer(fields: ["Card-Number"], key: keyBytes) }
+        let cards = try Pseudonymizer(fields: ["card_number_hash"], key: keyBytes)
+        var carded = Transaction(transactionId: "t", userId: "u", amount: 1, merchantId: "m", timestampMilliseconds: 1)
+        carded.extra = ["card_number_hash": "4111111111111111", "email_hash": "e"]
+        #expect(cards.apply(carded).extra == ["card_number_hash": cards.map("4111111111111111", field: "card_number_hash"), "email_hash": "e"])
         #expect(pseudonymizer.map("u1", field: "user_id") != pseudonymizer.map("u1", field: "device_id"))
         #expect(pseudonymizer.map("u1", field: "user_id") == (try Pseudonymizer(fields: ["user_id"], key: keyBytes)).map("u1", field: "user_id"))
     }

@@ -48,9 +48,11 @@ struct WorldGeneratorTests {
 
     @Test func everyScenarioIsPresentAndLabelsAreConsistent() {
         let world = SampleWorlds.world
-        for scenario in FraudScenario.allCases {
+        // Device card cycling comes only in worlds that ask for it (deviceCardCyclingIsOneDeviceManyCards).
+        for scenario in FraudScenario.allCases where scenario != .deviceCardCycling {
             #expect(!SampleWorlds.rows(scenario).isEmpty, "no \(scenario.rawValue) rows")
         }
+        #expect(SampleWorlds.rows(.deviceCardCycling).isEmpty)
         for row in world.history {
             if row.isFraud == true {
                 #expect(row.scenario.flatMap(FraudScenario.init(rawValue:)) != nil)
@@ -236,5 +238,35 @@ struct WorldGeneratorTests {
         #expect(generated.history.count == fixture.history.count, "row count: \(hint)")
         let firstDifference = zip(generated.history, fixture.history).first { $0 != $1 }
         #expect(firstDifference == nil, "first differing row \(firstDifference?.1.transactionId ?? ""): \(hint)")
+    }
+
+    /// Card cycling: each incident is one device no legit row uses, working through 5 or more cards (users) within two
+    /// hours, one or two purchases each, near each victim's home; the rest of the world is the world without it.
+    @Test func deviceCardCyclingIsOneDeviceManyCards() {
+        var configuration = WorldConfiguration(users: 400, days: 7, seed: 5, merchants: 300)
+        let plain = WorldGenerator.generate(configuration)
+        configuration.cardCyclingIncidents = 12
+        let world = WorldGenerator.generate(configuration)
+        let rows = world.history.filter { $0.scenario == FraudScenario.deviceCardCycling.rawValue }
+        let byDevice = Dictionary(grouping: rows, by: { $0.deviceId ?? "" })
+        #expect(byDevice.count == 12)
+        for (device, deviceRows) in byDevice {
+            let users = Dictionary(grouping: deviceRows, by: \.userId)
+            #expect(users.count >= 5, "\(device): \(users.count) cards")
+            #expect(users.values.allSatisfy { $0.count <= 2 })
+            let times = deviceRows.map(\.timestampMilliseconds)
+            #expect((times.max() ?? 0) - (times.min() ?? 0) < 2 * 3_600_000)
+            #expect(!world.history.contains { $0.isFraud == false && $0.deviceId == device })
+            for row in deviceRows {
+                let profile = world.profiles.first { $0.userId == row.userId }
+                let kilometres = Geo.distanceKilometres(
+                    latitude1: profile?.homeLatitude ?? 0, longitude1: profile?.homeLongitude ?? 0, latitude2: row.latitude ?? 90,
+                    longitude2: row.longitude ?? 0)
+                #expect(kilometres < 100, "\(row.transactionId) \(kilometres) km from home")
+            }
+        }
+        // Everything else is the world without card cycling (ids aside: they follow event-time order).
+        func key(_ row: Transaction) -> String { "\(row.userId) \(row.timestampMilliseconds) \(row.amount) \(row.scenario ?? "")" }
+        #expect(world.history.filter { $0.scenario != FraudScenario.deviceCardCycling.rawValue }.map(key).sorted() == plain.history.map(key).sorted())
     }
 }

@@ -108,10 +108,19 @@ public struct FeatureSetStore: Sendable {
             do {
                 _ = try await rules.load(promoted, features: candidate.set.names, on: connection)
             } catch {
+                // Name what the rules read that the set lacks: the names no built-in feature, field or the set defines.
+                let text = (try? await rules.load(promoted, on: connection))?.ruleSet.text ?? ""
+                let known = Set(FeatureSchema.names + RuleLanguage.textFields + candidate.set.names + ["score", "true", "false", "and", "or", "not", "in", "reason"])
+                var missing: [String] = []
+                for line in RuleSet.lines(text) {
+                    guard let tokens = try? RuleLexer.tokens(RuleSet.withoutComment(line)) else { continue }
+                    let condition = tokens.prefix { $0.kind != .symbol("=>") }
+                    for case .name(let name) in condition.map(\.kind) where !known.contains(name) && !missing.contains(name) { missing.append(name) }
+                }
                 throw FraudError(
                     .invalidData,
-                    "feature set v\(candidate.version) drops a feature the promoted rule set v\(promoted) reads (\(error)); "
-                        + "promote rules that do not read it first")
+                    "feature set v\(candidate.version) drops \(missing.isEmpty ? "a feature" : missing.joined(separator: ", ")), which the promoted "
+                        + "rule set v\(promoted) reads; promote rules that do not read \(missing.count > 1 ? "them" : "it") first")
             }
         }
     }

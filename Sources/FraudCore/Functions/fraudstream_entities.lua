@@ -27,8 +27,8 @@ local function entity_fold(keys, args)
   local ttl = args[5]
   local m = tonumber(args[6])
   local mids, kinds, windows, included, values = {}, {}, {}, {}, {}
-  local longest = 0
-  local payloads_needed = false
+  -- The longest window a measure reads event payloads over (0: none does), and whether one reads the first sighting.
+  local longest, has_age, stored = 0, false, 0
   for j = 1, m do
     local base = 6 + (j - 1) * 5
     mids[j] = args[base + 1]
@@ -36,12 +36,16 @@ local function entity_fold(keys, args)
     windows[j] = tonumber(args[base + 3])
     included[j] = args[base + 4]
     values[j] = args[base + 5]
-    if windows[j] > longest then longest = windows[j] end
-    if included[j] ~= 'a' and kinds[j] ~= 'age' and kinds[j] ~= 'since_last' then payloads_needed = true end
+    if kinds[j] == 'age' then has_age = true end
+    if included[j] == '1' then stored = stored + 1 end
+    if included[j] ~= 'a' and kinds[j] ~= 'age' and kinds[j] ~= 'since_last' and windows[j] > longest then longest = windows[j] end
   end
+  -- Where this transaction sits, if it was recorded before (a redelivery, or a backfill over a worker's events).
+  local own = redis.call('ZSCORE', keys[1], id)
+  if own then own = tonumber(own) end
 
-  -- The events that may be in a window: (ts - longest, ts].
-  local ids, times = {}, {}
+  -- The events a payload measure may read: (ts - longest, ts], without this transaction.
+  local ids, times, payloads = {}, {}, {}
   if longest > 0 then
     local members = redis.call('ZRANGEBYSCORE', keys[1], '(' .. (ts - longest), ts, 'WITHSCORES')
     for i = 1, #members, 2 do
@@ -50,12 +54,11 @@ local function entity_fold(keys, args)
         times[#times + 1] = tonumber(members[i + 1])
       end
     end
-  end
-  local payloads = {}
-  if payloads_needed and #ids > 0 then
-    local packed = redis.call('HMGET', keys[2], unpack(ids))
-    for i = 1, #ids do
-      if packed[i] then payloads[i] = cmsgpack.unpack(packed[i]) else payloads[i] = {} end
+    if #ids > 0 then
+      local packed = redis.call('HMGET', keys[2], unpack(ids))
+      for i = 1, #ids do
+        if packed[i] then payloads[i] = cmsgpack.unpack(packed[i]) else payloads[i] = {} end
+      end
     end
   end
 
@@ -73,15 +76,18 @@ local function entity_fold(keys, args)
         if before[i] ~= id and not latest then latest = tonumber(before[i + 1]) end
       end
       if latest then out[j] = tostring(ts - latest) else out[j] = '-1' end
+    elseif included[j] == 'a' then
+      -- count() of every event: counted by the sorted set itself, whatever the number of events.
+      local count = redis.call('ZCOUNT', keys[1], '(' .. from, ts)
+      if own and own > from and own <= ts then count = count - 1 end
+      out[j] = tostring(count)
     else
-      local always = included[j] == 'a'
       local mid = mids[j]
       local count, sum, low, high = 0, 0, nil, nil
       local seen, distinct = {}, 0
       for i = 1, #ids do
         if times[i] > from then
-          local v
-          if always then v = '1' else v = payloads[i][mid] end
+          local v = payloads[i][mid]
           if v ~= nil then
             count = count + 1
             if kind == 'distinct' then
@@ -107,19 +113,22 @@ local function entity_fold(keys, args)
     end
   end
 
-  -- Record this transaction once: its time, its payload, the entity's first sighting.
-  local payload, stored = {}, 0
+  -- Record this transaction once: its time, its payload (the measures that counted it), the first sighting (kept
+  -- only for age()).
+  local payload = {}
   for j = 1, m do
-    if included[j] == '1' then
-      payload[mids[j]] = values[j]
-      stored = stored + 1
-    end
+    if included[j] == '1' then payload[mids[j]] = values[j] end
   end
-  if redis.call('ZADD', keys[1], 'NX', ts, id) == 1 then
+  if not own then
+    redis.call('ZADD', keys[1], ts, id)
     if stored > 0 then redis.call('HSET', keys[2], id, cmsgpack.pack(payload)) end
-    local first = redis.call('HGET', keys[3], 'first')
-    if not first or tonumber(first) > ts then redis.call('HSET', keys[3], 'first', ts, 'first_id', id) end
-    for k = 1, 3 do redis.call('PEXPIRE', keys[k], ttl) end
+    if has_age then
+      local first = redis.call('HGET', keys[3], 'first')
+      if not first or tonumber(first) > ts then redis.call('HSET', keys[3], 'first', ts, 'first_id', id) end
+      redis.call('PEXPIRE', keys[3], ttl)
+    end
+    redis.call('PEXPIRE', keys[1], ttl)
+    if stored > 0 then redis.call('PEXPIRE', keys[2], ttl) end
   elseif stored > 0 then
     -- Seen before: it gains the measures it lacks (a backfill over events a worker recorded), and keeps the others.
     local packed = redis.call('HGET', keys[2], id)
@@ -132,19 +141,25 @@ local function entity_fold(keys, args)
         changed = true
       end
     end
-    if changed then redis.call('HSET', keys[2], id, cmsgpack.pack(known)) end
+    if changed then
+      redis.call('HSET', keys[2], id, cmsgpack.pack(known))
+      redis.call('PEXPIRE', keys[2], ttl)
+    end
   end
-  -- Bounded: events past the retention go, then the oldest beyond the cap (also after an event seen before: a
-  -- backfill repeated over trimmed history must not leave its old events behind).
-  local old = redis.call('ZRANGEBYSCORE', keys[1], '-inf', ts - retention)
-  local count = redis.call('ZCARD', keys[1]) - #old
-  if count > cap then
-    local extra = redis.call('ZRANGE', keys[1], #old, #old + count - cap - 1)
-    for i = 1, #extra do old[#old + 1] = extra[i] end
-  end
-  if #old > 0 then
-    redis.call('ZREM', keys[1], unpack(old))
-    redis.call('HDEL', keys[2], unpack(old))
+  -- Bounded: once events past the retention or beyond the cap are there (ZCARD says so without reading them), the
+  -- oldest go; also after an event seen before, so a backfill repeated over trimmed history leaves nothing behind.
+  local total = redis.call('ZCARD', keys[1])
+  if total > cap or redis.call('ZCOUNT', keys[1], '-inf', ts - retention) > 0 then
+    local old = redis.call('ZRANGEBYSCORE', keys[1], '-inf', ts - retention)
+    local count = total - #old
+    if count > cap then
+      local extra = redis.call('ZRANGE', keys[1], #old, #old + count - cap - 1)
+      for i = 1, #extra do old[#old + 1] = extra[i] end
+    end
+    if #old > 0 then
+      redis.call('ZREM', keys[1], unpack(old))
+      redis.call('HDEL', keys[2], unpack(old))
+    end
   end
   return out
 end

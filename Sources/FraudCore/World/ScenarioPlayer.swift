@@ -31,7 +31,7 @@ struct ScenarioPlayer: Sendable {
 
     /// Whether the scenario happens in shop opening hours (the caller picks the start time).
     static func prefersDaytime(_ scenario: FraudScenario) -> Bool {
-        scenario == .stolenCardSpree || scenario == .amountSpike
+        scenario == .stolenCardSpree || scenario == .amountSpike || scenario == .deviceCardCycling
     }
 
     /// The rows of one incident starting at `start`. `victims` has at least one element (click spam may
@@ -54,10 +54,11 @@ struct ScenarioPlayer: Sendable {
         }
     }
 
-    /// One device, many cards: each victim's card used once or twice, minutes apart within about an hour, at online,
-    /// gift-card and electronics merchants, for amounts in the victim's usual range, located near the victim's home
-    /// (the fraudster spoofs it) and from a residential IP there (a proxy pool). Per user it is one ordinary purchase
-    /// from a device the user never used; the device's distinct cards are the signal.
+    /// One device, many cards: each victim's card used once or twice, minutes apart within about an hour, in the
+    /// victim's usual categories near home, for amounts in the victim's usual range, located near the home (the
+    /// fraudster spoofs it) and from a residential IP there (a proxy pool), in the daytime. Per user it is one ordinary
+    /// purchase from a device the user never used (as 7.5% of legit purchases are); the device's distinct cards are
+    /// the signal.
     private mutating func deviceCardCycling(_ victims: [Victim], _ start: Int64, _ random: inout SeededRandom) -> [Transaction] {
         let device = newDevice()
         var time = start
@@ -66,7 +67,8 @@ struct ScenarioPlayer: Sendable {
             for use in 0..<(random.chance(0.25) ? 2 : 1) {
                 if !rows.isEmpty { time += Int64(random.uniform(use == 0 ? 1.5 : 0.5, use == 0 ? 6 : 2) * Double(Self.minute)) }
                 let home = victim.habits.homeMetro
-                let category = pick([(.online, 3), (.giftCards, 2), (.electronics, 1), (.entertainment, 1)], &random)
+                // Where the card holder shops: one of the victim's usual categories, near home.
+                let category = victim.habits.usualCategories[random.weightedIndex(victim.habits.usualWeights)]
                 let merchant = atlas.merchant(category, near: home, using: &random)
                 rows.append(
                     row(.deviceCardCycling, victim, merchant: merchant, amount: victim.habits.typicalSpend * random.uniform(0.6, 1.8), at: time,

@@ -25,6 +25,8 @@ struct DrainBenchmark {
     var cluster = false
     /// Input partitions (with `cluster`, at least 1 tagged partition).
     var partitions = 1
+    /// A feature set promoted before the drain (the worker computes it beside the built-in features).
+    var featureSet: FeatureSet?
 
     /// Median time of one `probability` call over real rows.
     static func inferenceMicroseconds(_ record: ModelRecord, rows: [[Double]]) -> Double {
@@ -141,6 +143,9 @@ struct DrainBenchmark {
                 "decide() with 20 rules minus with none, median of 7 passes over the same rows; target <= 2")
         }
         _ = try await ModelStore(namespace: namespace).save(record, promote: true, on: redis)
+        if let featureSet {
+            _ = try await FeatureSetStore(namespace: namespace).save(featureSet.text, note: "bench", promote: true, on: redis)
+        }
 
         // The backlog: live traffic from the same world.
         var synthesizer = TrafficSynthesizer(world: world, seed: 5, fraudRatio: 0.02, runId: "bench-drain")
@@ -413,5 +418,50 @@ struct DrainBenchmark {
                     String(format: "INFO commandstats: %.3f calls per tx (last drain)", command.callsPerTransaction))
             }
         }
+    }
+
+    /// `count` definitions over four entities (user, device, IP, merchant), alternately `count()` and `sum(amount)`,
+    /// each with its own window so no two compute the same measure.
+    static func addedFeatures(_ count: Int) -> FeatureSet {
+        let entities = ["user_id", "device_id", "ip", "merchant_id"]
+        let text = (0..<count).map { index in
+            let entity = entities[index % entities.count]
+            let window = index / entities.count + 1
+            return index % 2 == 0
+                ? "f\(index) = count() by \(entity) over \(window)m" : "f\(index) = sum(amount) by \(entity) over \(window)m"
+        }.joined(separator: "\n")
+        return (try? FeatureSet.parse(text)) ?? FeatureSet(definitions: [])
+    }
+
+    /// The drain with the built-in features alone, with 10 and with 50 added features over four entities, interleaved
+    /// `repeats` times; adds each one's medians and what an added feature costs to `table`.
+    func compareFeatureSets(into table: inout BenchTable, repeats: Int) async throws {
+        var model: ModelRecord?
+        var scratch = BenchTable()
+        let counts = [0, 10, 50]
+        var samples: [[Sample]] = Array(repeating: [], count: counts.count)
+        for _ in 0..<max(1, repeats) {
+            for (index, count) in counts.enumerated() {
+                var drain = self
+                drain.featureSet = count == 0 ? nil : Self.addedFeatures(count)
+                samples[index].append(try await drain.sample(model: &model, table: &scratch))
+            }
+        }
+        let redis = samples.map { median($0.map(\.redisMicroseconds)) }
+        let worker = samples.map { median($0.map(\.workerMicroseconds)) }
+        for (index, count) in counts.enumerated() {
+            table.add(
+                "drain, \(count == 0 ? "built-in features only" : "built-in + \(count) features over 4 entities")",
+                grouped(median(samples[index].map(\.drainPerSecond))), "tx/s",
+                "median of \(samples[index].count); \(samples[index].last?.results ?? 0) results, \(samples[index].last?.pending ?? 0) pending")
+            table.add("  Redis CPU per tx", String(format: "%.1f", redis[index]), "µs", index == 0 ? "INFO cpu" : String(format: "+%.1f µs over built-in only", redis[index] - redis[0]))
+            table.add("  worker CPU per tx", String(format: "%.1f", worker[index]), "µs", index == 0 ? "getrusage" : String(format: "+%.1f µs over built-in only", worker[index] - worker[0]))
+        }
+        table.add(
+            "  Redis CPU per added feature, its entity's first", String(format: "%.2f", (redis[1] - redis[0]) / 10), "µs/tx",
+            "(10 features − built-in only) / 10: four entity calls and their state, shared by 10 features")
+        table.add(
+            "  Redis CPU per added count or sum feature", String(format: "%.2f", (redis[2] - redis[1]) / 40), "µs/tx",
+            "(50 − 10 features) / 40, on entities that already have one; target <= 1")
     }
 }

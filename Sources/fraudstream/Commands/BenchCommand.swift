@@ -19,11 +19,13 @@ struct BenchCommand: AsyncParsableCommand {
             drain without fraud counts over time, with them, and with them plus /metrics scraped every second, interleaved), \
             cluster (the drain on the single server and on a local 3-primary Redis Cluster with 1 and 2 workers, interleaved), \
             tls (the drain over plaintext and over rediss:// to one server with both ports, interleaved; certificates made \
-            with openssl), import (inference of imported XGBoost, LightGBM and ONNX models next to FraudStream's own; no server).
+            with openssl), import (inference of imported XGBoost, LightGBM and ONNX models next to FraudStream's own; no server), \
+            features (the drain with the built-in features only, with 10 and with 50 added features over four entities, \
+            interleaved: Redis and worker CPU per transaction, and per added feature).
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster, tls, import (the last four not in all), or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster, tls, import, features (the last five not in all), or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -89,8 +91,8 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("no valkey-server in \(valkeyBinDir): run make deps-valkey, or give --valkey-bin-dir")
         }
         let suites = suite.split(separator: ",").map(String.init)
-        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls", "import"].contains) else {
-            throw ValidationError("--suite must be client, drain, api, observability, cluster, tls, import or all (comma-separated), not '\(suite)'")
+        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls", "import", "features"].contains) else {
+            throw ValidationError("--suite must be client, drain, api, observability, cluster, tls, import, features or all (comma-separated), not '\(suite)'")
         }
     }
 
@@ -150,6 +152,10 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if suites.contains("tls") {
             try await compareTLS(into: &table)
+        }
+        if suites.contains("features") {
+            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
+                .compareFeatureSets(into: &table, repeats: drainRepeats)
         }
         if suites.contains("observability") {
             let worker = drainWorker
