@@ -21,7 +21,7 @@ public struct EntityFeatures: Sendable {
         var measures: [(window: Int64, measure: FeatureDefinition.Measure)]
         /// Events older than this are removed: the longest window (30 days when there are only `age`/`since_last`).
         var retentionMilliseconds: Int64
-        /// Each measure's id (``FeatureDefinition/Measure/id``), in call order.
+        /// Each measure's value id (``FeatureDefinition/Measure/valueId``), in call order.
         var measureIds: [String]
         /// Each definition's position in ``EntityFeatures/names``.
         var slots: [Int]
@@ -55,7 +55,7 @@ public struct EntityFeatures: Sendable {
             return Group(
                 entity: entity, definitions: definitions, measures: measures,
                 retentionMilliseconds: max(windowed.max() ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0),
-                measureIds: measures.map(\.1.id), slots: definitions.map { definition in names.firstIndex(of: definition.name) ?? 0 })
+                measureIds: measures.map(\.1.valueId), slots: definitions.map { definition in names.firstIndex(of: definition.name) ?? 0 })
         }
         self.namespace = namespace
         self.cap = min(max(1, cap), Self.defaultCap)

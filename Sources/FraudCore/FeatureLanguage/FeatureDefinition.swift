@@ -36,11 +36,13 @@ public struct FeatureDefinition: Sendable, CustomStringConvertible {
         /// The built-in features the field and the filter read.
         public var builtIns: Set<String> = []
 
-        /// What the measure computes (kind, field, filter) as a short stable id: an event's payload is keyed by it, so
-        /// every feature set version that computes the same measure reads the same stored values.
-        public var id: String {
+        /// What the measure reads (its field and filter, not its kind or window) as a short stable id: an event's
+        /// payload is keyed by it, so every measure reading the same value (`sum(amount)` over 10m and over 1h,
+        /// `avg(amount)`) shares one stored value, and every feature set version reads the same stored values.
+        public var valueId: String {
             let filterText = (filter ?? "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
-            return String(StableHash.hash("\(kind.rawValue)|\(field ?? "")|\(filterText)") & 0xFF_FFFF_FFFF, radix: 36)
+            let read = kind == .distinct ? "text:\(field ?? "")" : (field ?? "")
+            return String(StableHash.hash("\(read)|\(filterText)") & 0xFF_FFFF_FFFF, radix: 36)
         }
 
         /// Counts every event and stores nothing per event (`count()` without a filter).

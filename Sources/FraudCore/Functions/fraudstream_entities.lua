@@ -4,10 +4,11 @@
 -- whatever loads the feature functions loads this one too.
 --
 -- An entity's state shares its hash tag: KEYS 1 is its events sorted set (transaction id -> event time), KEYS 2 a hash
--- of each event's payload (cmsgpack: a map from measure id to the measure's value, for the measures that counted the
--- event), KEYS 3 a hash with the first transaction seen ('first', 'first_id'). A measure is identified by what it
--- computes (kind, field, filter), not by its place in a feature set, so another feature set version reads the same
--- events the same way, and a measure that counts every event (count() without a filter) stores nothing at all.
+-- of each event's payload (cmsgpack: a map from value id to the value, for the values whose filter let the event in),
+-- KEYS 3 a hash with the first transaction seen ('first', 'first_id'; only for age()). A value is identified by what
+-- it reads (field, filter), not by a measure's kind, window or place in a feature set: sum(amount) over 10m and over 1h
+-- share one stored value, and another feature set version reads the same events the same way. A measure that counts
+-- every event (count() without a filter) stores nothing and costs a ZCOUNT.
 --
 -- Values are those before this transaction: an event counts when its time is in (ts - window, ts] and it is not this
 -- transaction, so a redelivered transaction counts nothing twice and gets the values it got the first time (unless
@@ -15,8 +16,8 @@
 -- over events a live worker recorded), and an older first sighting replaces a later one.
 --
 -- ARGV: 1 event time ms, 2 transaction id, 3 retention ms (events older are removed), 4 most events kept,
---       5 key TTL ms, 6 measure count M, then per measure: id, kind, window ms, included ('1', '0', or 'a' for a
---       measure that counts every event and stores nothing), value ('' for none).
+--       5 key TTL ms, 6 measure count M, then per measure: value id, kind, window ms, included ('1', '0', or 'a' for
+--       a measure that counts every event and stores nothing), value ('' for none).
 -- Kinds: count, sum, avg, min, max, distinct, age, since_last. Returns one string per measure: the number, or '-1'
 -- for age and since_last of an entity never seen before (and for min and max of an empty window: '0').
 local function entity_fold(keys, args)
@@ -62,6 +63,39 @@ local function entity_fold(keys, args)
     end
   end
 
+  -- Counts and sums come from suffix sums over the events (ascending by time), one pass per value read, so a measure
+  -- costs a binary search for its window's first event, not a pass over the events.
+  local suffix = {}
+  local function suffix_of(vid)
+    local cached = suffix[vid]
+    if cached then return cached end
+    local counts, sums = {}, {}
+    local c, s = 0, 0
+    counts[#ids + 1] = 0
+    sums[#ids + 1] = 0
+    for i = #ids, 1, -1 do
+      local v = payloads[i][vid]
+      if v ~= nil then
+        c = c + 1
+        s = s + (tonumber(v) or 0)
+      end
+      counts[i] = c
+      sums[i] = s
+    end
+    cached = {counts, sums}
+    suffix[vid] = cached
+    return cached
+  end
+  -- The first event later than `from` (#ids + 1 when none is).
+  local function first_after(from)
+    local low, high = 1, #ids + 1
+    while low < high do
+      local middle = math.floor((low + high) / 2)
+      if times[middle] > from then high = middle else low = middle + 1 end
+    end
+    return low
+  end
+
   local out = {}
   for j = 1, m do
     local kind = kinds[j]
@@ -81,33 +115,34 @@ local function entity_fold(keys, args)
       local count = redis.call('ZCOUNT', keys[1], '(' .. from, ts)
       if own and own > from and own <= ts then count = count - 1 end
       out[j] = tostring(count)
+    elseif kind == 'count' or kind == 'sum' or kind == 'avg' then
+      local totals = suffix_of(mids[j])
+      local k = first_after(from)
+      local count, sum = totals[1][k], totals[2][k]
+      if kind == 'count' then out[j] = tostring(count)
+      elseif kind == 'sum' then out[j] = string.format('%.17g', sum)
+      elseif count > 0 then out[j] = string.format('%.17g', sum / count)
+      else out[j] = '0' end
     else
       local mid = mids[j]
-      local count, sum, low, high = 0, 0, nil, nil
+      local low, high = nil, nil
       local seen, distinct = {}, 0
-      for i = 1, #ids do
-        if times[i] > from then
-          local v = payloads[i][mid]
-          if v ~= nil then
-            count = count + 1
-            if kind == 'distinct' then
-              if not seen[v] then
-                seen[v] = true
-                distinct = distinct + 1
-              end
-            elseif kind ~= 'count' then
-              local x = tonumber(v) or 0
-              sum = sum + x
-              if low == nil or x < low then low = x end
-              if high == nil or x > high then high = x end
+      for i = first_after(from), #ids do
+        local v = payloads[i][mid]
+        if v ~= nil then
+          if kind == 'distinct' then
+            if not seen[v] then
+              seen[v] = true
+              distinct = distinct + 1
             end
+          else
+            local x = tonumber(v) or 0
+            if low == nil or x < low then low = x end
+            if high == nil or x > high then high = x end
           end
         end
       end
-      if kind == 'count' then out[j] = tostring(count)
-      elseif kind == 'sum' then out[j] = string.format('%.17g', sum)
-      elseif kind == 'avg' then if count > 0 then out[j] = string.format('%.17g', sum / count) else out[j] = '0' end
-      elseif kind == 'min' then out[j] = string.format('%.17g', low or 0)
+      if kind == 'min' then out[j] = string.format('%.17g', low or 0)
       elseif kind == 'max' then out[j] = string.format('%.17g', high or 0)
       else out[j] = tostring(distinct) end
     end

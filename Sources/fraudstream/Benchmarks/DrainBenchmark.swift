@@ -456,6 +456,12 @@ struct DrainBenchmark {
                 "median of \(samples[index].count); \(samples[index].last?.results ?? 0) results, \(samples[index].last?.pending ?? 0) pending")
             table.add("  Redis CPU per tx", String(format: "%.1f", redis[index]), "µs", index == 0 ? "INFO cpu" : String(format: "+%.1f µs over built-in only", redis[index] - redis[0]))
             table.add("  worker CPU per tx", String(format: "%.1f", worker[index]), "µs", index == 0 ? "getrusage" : String(format: "+%.1f µs over built-in only", worker[index] - worker[0]))
+            guard let last = samples[index].last else { continue }
+            for command in last.commands.sorted(by: { $0.microsecondsPerTransaction > $1.microsecondsPerTransaction }).prefix(6) {
+                table.add(
+                    "    \(command.command)", String(format: "%.1f", command.microsecondsPerTransaction), "µs",
+                    String(format: "INFO commandstats: %.3f calls per tx (last drain)", command.callsPerTransaction))
+            }
         }
         table.add(
             "  Redis CPU per added feature, its entity's first", String(format: "%.2f", (redis[1] - redis[0]) / 10), "µs/tx",
