@@ -107,8 +107,16 @@ public struct EntityFeatures: Sendable {
     /// Whether a measure reads a built-in feature that comes from Redis state (`where new_device = 1`,
     /// `sum(tx_count_1h)`): then the calls need the built-in vector, and go in a second round trip per batch.
     public var readsState: Bool { groups.contains { $0.measures.contains { $0.measure.readsState } } }
-    /// Whether a measure reads a built-in feature or has a filter (else the calls need no vector).
-    var readsBuiltIns: Bool { groups.contains { $0.measures.contains { !$0.measure.builtIns.isEmpty || $0.measure.condition != nil } } }
+    /// Whether a measure has a filter or reads a built-in feature other than the transaction's own numbers (else the
+    /// calls need no vector: `sum(amount)` reads the amount from the transaction).
+    var readsBuiltIns: Bool {
+        groups.contains { group in
+            group.measures.contains { _, measure in
+                measure.condition != nil
+                    || (measure.field.map { FeatureSchema.names.contains($0) && !FeatureDefinition.contractNumbers.contains($0) } ?? false)
+            }
+        }
+    }
 
     /// The pipelined calls for one transaction (one per entity it names), with the position of each call's group.
     /// `vector` holds the built-in features the measures read (the transaction-only ones suffice unless
