@@ -142,21 +142,23 @@ struct EntityFeaturesTests {
                 last = try await features.values(transaction, vector: vector, on: redis)
             }
             #expect(last == [50])  // the cap: the 50 newest events are kept
-            let keys = features.keys(.init(field: "ip", prefix: nil), value: "10.9.9.9")
+            let entity = FeatureDefinition.Entity(field: "ip", prefix: nil)
+            let valueId = try FeatureSet.parse("c = count() by ip over 1h where amount > 0").definitions[0].measures[0].valueId
+            let keys = features.keys(entity, value: "10.9.9.9") + [features.valueKey(entity, value: "10.9.9.9", valueId: valueId)]
             #expect(try await redis.send(RedisCommand("ZCARD", keys[0])).int == 50)
-            #expect(try await redis.send(RedisCommand("HLEN", keys[1])).int == 50)
-            for key in keys.prefix(2) {
+            #expect(try await redis.send(RedisCommand("HLEN", keys[2])).int == 50)
+            for key in [keys[0], keys[2]] {
                 let ttl = try await redis.send(RedisCommand("PTTL", key)).int ?? -1
                 #expect(ttl > 0 && ttl <= (3_600_000 + 86_400_000), "\(key): \(ttl)")
             }
             // The first sighting is kept only for age(): no feature of this set reads it.
-            #expect(try await redis.send(RedisCommand("EXISTS", keys[2])).int == 0)
+            #expect(try await redis.send(RedisCommand("EXISTS", keys[1])).int == 0)
             // Two hours later, the retention removes every event outside the window.
             var late = Transaction(transactionId: "late", userId: "u", amount: 1, merchantId: "m", timestampMilliseconds: 1_790_812_800_000 + 7_200_000 + 200_000)
             late.ip = "10.9.9.9"
             #expect(try await features.values(late, vector: vector, on: redis) == [0])
             #expect(try await redis.send(RedisCommand("ZCARD", keys[0])).int == 1)
-            #expect(try await redis.send(RedisCommand("HLEN", keys[1])).int == 1)
+            #expect(try await redis.send(RedisCommand("HLEN", keys[2])).int == 1)
             // Every key of an entity is in one hash slot.
             let slots = keys.map { HashSlot.of(Array($0.utf8)) }
             #expect(Set(slots).count == 1)

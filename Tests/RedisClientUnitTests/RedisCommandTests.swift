@@ -3,6 +3,18 @@ import Testing
 
 @Suite("Redis commands (no server)")
 struct RedisCommandTests {
+    @Test func aTailWorkedOutOnceAppendsAsIfEachArgumentWere() {
+        let tail = RedisCommand("", "count", Int64(600_000), 0, "sum", Int64(3_600_000), 1)
+        var command = RedisCommand("FCALL", "f", 2, "{e}:a", "{e}:b")
+        command.append(argumentsOf: tail)
+        command.append("last")
+        let direct = RedisCommand("FCALL", "f", 2, "{e}:a", "{e}:b", "count", Int64(600_000), 0, "sum", Int64(3_600_000), 1, "last")
+        #expect(command.arguments == direct.arguments && command.count == 12)
+        var unchanged = RedisCommand("GET", "k")
+        unchanged.append(argumentsOf: RedisCommand(""))
+        #expect(unchanged.arguments == RedisCommand("GET", "k").arguments)
+    }
+
     @Test func commandKeepsArgumentsBinarySafe() {
         var command = RedisCommand("SET", "key", 12)
         command.append(bytes: [0, 255, 0])

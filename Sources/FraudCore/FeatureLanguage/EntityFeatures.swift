@@ -21,10 +21,17 @@ public struct EntityFeatures: Sendable {
         var measures: [(window: Int64, measure: FeatureDefinition.Measure)]
         /// Events older than this are removed: the longest window (30 days when there are only `age`/`since_last`).
         var retentionMilliseconds: Int64
-        /// Each measure's value id (``FeatureDefinition/Measure/valueId``), in call order.
-        var measureIds: [String]
+        /// The values the measures read (``FeatureDefinition/Measure/valueId``), each once, in first-appearance order;
+        /// a measure that counts every event, `age` and `since_last` read none.
+        var valueIds: [String]
+        /// For each measure, its value's position in ``valueIds`` + 1, or 0 when it reads none.
+        var valueIndex: [Int]
+        /// For each value, a measure reading it (whose filter and field give the value).
+        var valueMeasure: [FeatureDefinition.Measure]
         /// Each definition's position in ``EntityFeatures/names``.
         var slots: [Int]
+        /// The arguments every call for the group ends with (the measures: kind, window, value), encoded once.
+        var measureArguments = RedisCommand("")
     }
 
     /// The definitions, grouped by entity in first-appearance order.
@@ -52,10 +59,26 @@ public struct EntityFeatures: Sendable {
             let windowed = definitions.compactMap(\.windowMilliseconds)
             let timeless = definitions.contains { $0.windowMilliseconds == nil }
             let measures = definitions.flatMap { definition in definition.measures.map { (definition.windowMilliseconds ?? 0, $0) } }
+            var valueIds: [String] = []
+            var valueMeasure: [FeatureDefinition.Measure] = []
+            let valueIndex = measures.map { _, measure -> Int in
+                guard !measure.countsEveryEvent, measure.kind != .age, measure.kind != .sinceLast else { return 0 }
+                if let known = valueIds.firstIndex(of: measure.valueId) { return known + 1 }
+                valueIds.append(measure.valueId)
+                valueMeasure.append(measure)
+                return valueIds.count
+            }
+            var tail = RedisCommand("", measures.count)
+            for (position, (window, measure)) in measures.enumerated() {
+                tail.append(measure.kind.rawValue)
+                tail.append(window)
+                tail.append(valueIndex[position])
+            }
             return Group(
                 entity: entity, definitions: definitions, measures: measures,
                 retentionMilliseconds: max(windowed.max() ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0),
-                measureIds: measures.map(\.1.valueId), slots: definitions.map { definition in names.firstIndex(of: definition.name) ?? 0 })
+                valueIds: valueIds, valueIndex: valueIndex, valueMeasure: valueMeasure,
+                slots: definitions.map { definition in names.firstIndex(of: definition.name) ?? 0 }, measureArguments: tail)
         }
         self.namespace = namespace
         self.cap = min(max(1, cap), Self.defaultCap)
@@ -66,10 +89,21 @@ public struct EntityFeatures: Sendable {
     /// Each feature's value for a transaction that does not name its entity: 0, or −1 for `age` and `since_last`.
     let defaults: [Double]
 
-    /// The three keys of one entity's state, sharing its hash tag.
+    /// An entity's hash tag: `<ns>:{fe:<field>[:<prefix>]:<value>}`.
+    func tag(_ entity: FeatureDefinition.Entity, value: String) -> String {
+        "\(namespace):{fe:\(entity.field)\(entity.prefix.map { ":\($0)" } ?? ""):\(value)}"
+    }
+
+    /// The two keys every entity has, sharing its hash tag: its events (sorted set) and its first sighting (hash,
+    /// written only for `age()`).
     public func keys(_ entity: FeatureDefinition.Entity, value: String) -> [String] {
-        let tag = "\(namespace):{fe:\(entity.field)\(entity.prefix.map { ":\($0)" } ?? ""):\(value)}"
-        return [tag + ":events", tag + ":payloads", tag + ":meta"]
+        let tag = tag(entity, value: value)
+        return [tag + ":events", tag + ":meta"]
+    }
+
+    /// The hash of one value the measures read (event id → value), sharing the entity's hash tag.
+    public func valueKey(_ entity: FeatureDefinition.Entity, value: String, valueId: String) -> String {
+        tag(entity, value: value) + ":v:" + valueId
     }
 
     /// The entity's value in a transaction: a contract field, else `extra[field]`; its prefix when asked; nil when
@@ -126,28 +160,24 @@ public struct EntityFeatures: Sendable {
         var calls: [(Int, RedisCommand)] = []
         for (index, group) in groups.enumerated() {
             guard let entityValue = Self.value(of: group.entity, in: transaction, extra: extra) else { continue }
-            var command = RedisCommand("FCALL", Self.function, 3)
-            for key in keys(group.entity, value: entityValue) { command.append(key) }
+            var command = RedisCommand("FCALL", Self.function, 2 + group.valueIds.count)
+            let tag = tag(group.entity, value: entityValue)
+            command.append(tag + ":events")
+            command.append(tag + ":meta")
+            for valueId in group.valueIds { command.append(tag + ":v:" + valueId) }
             command.append(transaction.timestampMilliseconds)
             command.append(transaction.transactionId)
             command.append(group.retentionMilliseconds)
             command.append(cap)
             command.append(group.retentionMilliseconds + 86_400_000)
-            command.append(group.measures.count)
-            for (position, (window, measure)) in group.measures.enumerated() {
-                command.append(group.measureIds[position])
-                command.append(measure.kind.rawValue)
-                command.append(window)
-                if measure.countsEveryEvent {
-                    command.append("a")
-                    command.append("")
-                } else {
-                    let value = Self.measureValue(measure, transaction, vector: vector, extra: extra)
-                    let included = value != nil && (measure.condition?(input) ?? true)
-                    command.append(included ? "1" : "0")
-                    command.append(value ?? "")
-                }
+            // Each value once: whether this transaction's passes its filter, and the value.
+            for measure in group.valueMeasure {
+                let value = Self.measureValue(measure, transaction, vector: vector, extra: extra)
+                let included = value != nil && (measure.condition?(input) ?? true)
+                command.append(included ? "1" : "0")
+                command.append(included ? value ?? "" : "")
             }
+            command.append(argumentsOf: group.measureArguments)
             calls.append((index, command))
         }
         return calls
@@ -160,7 +190,8 @@ public struct EntityFeatures: Sendable {
     public func decode(_ calls: [(group: Int, command: RedisCommand)], replies: some Collection<RESPValue>) throws(RedisError) -> [Double] {
         var values = defaults
         for (call, reply) in zip(calls, replies) {
-            let numbers = try reply.get().array?.map { Double($0.string ?? "") ?? .nan } ?? []
+            // Counts, ages and gaps come back as integers, the rest as text (a Lua number would lose its fraction).
+            let numbers = try reply.get().array?.map { $0.int.map(Double.init) ?? Double($0.string ?? "") ?? .nan } ?? []
             var position = 0
             for (definition, slot) in zip(groups[call.group].definitions, groups[call.group].slots) {
                 let parts = numbers[min(numbers.count, position)..<min(numbers.count, position + definition.measures.count)]

@@ -57,6 +57,15 @@ public struct RedisCommand: Sendable, Hashable {
         ends.append(storage.count)
     }
 
+    /// Appends every argument of `other` but its name: a tail worked out once (the same arguments for every call of a
+    /// kind) costs one copy instead of formatting each argument again.
+    public mutating func append(argumentsOf other: RedisCommand) {
+        guard let nameEnd = other.ends.first else { return }
+        let base = storage.count - nameEnd
+        storage.append(contentsOf: other.storage[nameEnd...])
+        for end in other.ends.dropFirst() { ends.append(end + base) }
+    }
+
     /// Appends raw bytes as one argument.
     public mutating func append(bytes: some Sequence<UInt8>) {
         storage.append(contentsOf: bytes)
