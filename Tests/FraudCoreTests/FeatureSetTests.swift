@@ -162,6 +162,18 @@ struct FeatureSetTests {
             #expect(sizes == again && sizes.reduce(0, +) > 0)
             let audit = try await AuditLog(namespace: "fraud").list(action: "features", on: harness.redis)
             #expect(audit.map(\.action).contains("features.backfill") && audit.map(\.action).contains("features.promote"))
+
+            // Under maker-checker a promotion becomes a proposal another principal approves.
+            let approvals = ApprovalStore(namespace: "fraud")
+            try await approvals.setRequired(.featuresPromote, true, actor: "cli:test@harness", on: harness.redis)
+            let proposed = try await FraudStreamBinary.run(["features", "add", "ip_count_1h = count() by ip over 1h"] + redisArguments)
+            #expect(proposed.status == 0 && proposed.standardOutput.contains("stored feature set version 4"), "\(proposed.standardOutput)\(proposed.standardError)")
+            #expect(try await FeatureSetStore(namespace: "fraud").latestVersion(on: harness.redis) == 2)
+            let proposal = try #require(try await approvals.list(on: harness.redis).first { $0.family == .featuresPromote })
+            #expect(proposal.target == "4")
+            let approved = try await approvals.decide(proposal.id, approve: true, actor: "key:checker", on: harness.redis)
+            try await approvals.apply(approved, actor: "key:checker", on: harness.redis)
+            #expect(try await FeatureSetStore(namespace: "fraud").latestVersion(on: harness.redis) == 4)
         }
     }
 

@@ -17,6 +17,7 @@ public struct ApprovalStore: Sendable {
         case rulesPromote = "rules.promote"
         case modelsPromote = "models.promote"
         case blocklistRemove = "blocklist.remove"
+        case featuresPromote = "features.promote"
     }
 
     /// A proposed change.
@@ -141,6 +142,9 @@ public struct ApprovalStore: Sendable {
         case .modelsPromote:
             guard let version = Int(proposal.target) else { throw FraudError(.invalidData, "proposal #\(proposal.id): bad version") }
             try await ModelStore(namespace: namespace).promote(version, actor: actor, on: connection)
+        case .featuresPromote:
+            guard let version = Int(proposal.target) else { throw FraudError(.invalidData, "proposal #\(proposal.id): bad version") }
+            try await FeatureSetStore(namespace: namespace).promote(version, actor: actor, on: connection)
         case .blocklistRemove:
             let ips = proposal.target.split(separator: ",").map(String.init)
             _ = try await FeatureStore(namespace: namespace).removeFromBlocklist(ips, actor: actor, on: connection)

@@ -34,15 +34,24 @@ struct FeaturesCommand: AsyncParsableCommand {
         return try await body(FeatureSetStore(namespace: namespace.resolved), redis)
     }
 
-    /// Stores `text` as a new version and says so.
+    /// Stores `text` as a new version and says so; promotes it when asked (under maker-checker, proposes it).
     static func store(_ text: String, note: String, promote: Bool, store: FeatureSetStore, redis: RedisConnection) async throws {
         let set = try FeatureSetStore.parse(text)
         let version = try await store.save(set.text, note: note, promote: false, on: redis)
         print("stored feature set version \(version) (\(set.definitions.count) features): \(note)")
-        if promote {
-            try await store.promote(version, on: redis)
-            print("promoted feature set version \(version)")
+        if promote { try await Self.promote(version, store: store, redis: redis) }
+    }
+
+    /// Promotes `version` after the readers' checks, or proposes it when `features.promote` needs a second principal.
+    static func promote(_ version: Int, store: FeatureSetStore, redis: RedisConnection) async throws {
+        let approvals = ApprovalStore(namespace: store.namespace)
+        if try await approvals.isRequired(.featuresPromote, on: redis) {
+            try await store.checkReaders(of: try await store.load(version, on: redis), on: redis)
+            try await ApprovalsCommand.propose(.featuresPromote, target: String(version), approvals: approvals, redis: redis)
+            return
         }
+        try await store.promote(version, on: redis)
+        print("promoted feature set version \(version)")
     }
 
     /// `name: count(amount) where … by ip over 10m`.
@@ -176,8 +185,7 @@ struct FeaturesCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await FeaturesCommand.withStore(connection, namespace) { store, redis in
-                try await store.promote(version, on: redis)
-                print("promoted feature set version \(version)")
+                try await FeaturesCommand.promote(version, store: store, redis: redis)
             }
         }
     }

@@ -175,7 +175,7 @@ struct ApprovalsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Require approval for a family of changes (--off: stop requiring it).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var namespace: NamespaceOptions
-        @Argument(help: "rules.promote, models.promote or blocklist.remove.") var family: String
+        @Argument(help: "rules.promote, models.promote, features.promote or blocklist.remove.") var family: String
         @Flag(help: "Stop requiring approval.") var off = false
 
         func run() async throws {
