@@ -190,8 +190,19 @@ public struct EntityFeatures: Sendable {
     public func decode(_ calls: [(group: Int, command: RedisCommand)], replies: some Collection<RESPValue>) throws(RedisError) -> [Double] {
         var values = defaults
         for (call, reply) in zip(calls, replies) {
-            // Counts, ages and gaps come back as integers, the rest as text (a Lua number would lose its fraction).
-            let numbers = try reply.get().array?.map { $0.int.map(Double.init) ?? Double($0.string ?? "") ?? .nan } ?? []
+            // Two integers per measure, a and b, for a × 2^b: exact, and nothing formatted or parsed as text.
+            let parts = try reply.get().array?.map { $0.int } ?? []
+            var numbers: [Double] = []
+            numbers.reserveCapacity(parts.count / 2)
+            var index = 0
+            while index + 1 < parts.count {
+                if let significand = parts[index], let exponent = parts[index + 1], (-1_100...1_100).contains(exponent) {
+                    numbers.append(Double(significand) * Double(sign: .plus, exponent: exponent, significand: 1))
+                } else {
+                    numbers.append(.nan)
+                }
+                index += 2
+            }
             var position = 0
             for (definition, slot) in zip(groups[call.group].definitions, groups[call.group].slots) {
                 let parts = numbers[min(numbers.count, position)..<min(numbers.count, position + definition.measures.count)]

@@ -18,9 +18,10 @@
 -- ARGV: 1 event time ms, 2 transaction id, 3 retention ms (events older are removed), 4 most events kept, 5 key TTL
 --       ms, then per value (one per KEYS from 3 on): included ('1' or '0'), the value ('' when not included); then
 --       the measure count M, and per measure: kind, window ms, its value's position (1-based; 0: none).
--- Kinds: count, sum, avg, min, max, distinct, age, since_last. Returns one value per measure: counts, distinct counts,
--- ages and gaps as integers (-1 for age and since_last of an entity never seen before), sums, averages, minimums and
--- maximums as text (a number reply would lose the fraction; '0' for min and max of an empty window).
+-- Kinds: count, sum, avg, min, max, distinct, age, since_last. Returns two integers per measure, a and b for the value
+-- a * 2^b (exact for every double): counts, distinct counts, ages and gaps with b = 0 (-1 for age and since_last of an
+-- entity never seen before), sums, averages, minimums and maximums as their mantissa and exponent (0 for min and max of
+-- an empty window).
 local function entity_fold(keys, args)
   local ts = tonumber(args[1])
   local id = args[2]
@@ -110,43 +111,55 @@ local function entity_fold(keys, args)
   local function first_after(from)
     local low, high = 1, #ids + 1
     while low < high do
-      local middle = math.floor((low + high) / 2)
+      local sum = low + high
+      local middle = (sum - sum % 2) / 2
       if times[middle] > from then high = middle else low = middle + 1 end
     end
     return low
   end
 
+  -- Each value is two integers, a and b, for a * 2^b: a number reply carries no fraction, and text would cost a
+  -- formatting per value (the dearest thing a script does); this carries every bit.
   local out = {}
+  local function whole(j, n)
+    out[2 * j - 1] = n
+    out[2 * j] = 0
+  end
+  local function exact(j, x)
+    local mantissa, exponent = math.frexp(x)
+    out[2 * j - 1] = mantissa * 9007199254740992
+    out[2 * j] = exponent - 53
+  end
   for j = 1, m do
     local kind = kinds[j]
     local from = ts - windows[j]
     if kind == 'age' then
       local first = redis.call('HMGET', keys[2], 'first', 'first_id')
-      if not first[1] or first[2] == id or tonumber(first[1]) > ts then out[j] = -1 else out[j] = ts - tonumber(first[1]) end
+      if not first[1] or first[2] == id or tonumber(first[1]) > ts then whole(j, -1) else whole(j, ts - tonumber(first[1])) end
     elseif kind == 'since_last' then
       local latest = nil
       local before = redis.call('ZREVRANGEBYSCORE', keys[1], ts, '-inf', 'WITHSCORES', 'LIMIT', 0, 2)
       for i = 1, #before, 2 do
         if before[i] ~= id and not latest then latest = tonumber(before[i + 1]) end
       end
-      if latest then out[j] = ts - latest else out[j] = -1 end
+      if latest then whole(j, ts - latest) else whole(j, -1) end
     elseif reads[j] == 0 then
       -- count() of every event: from the events read, or counted by the sorted set itself.
       if fetch then
-        out[j] = #ids - first_after(from) + 1
+        whole(j, #ids - first_after(from) + 1)
       else
         local count = redis.call('ZCOUNT', keys[1], '(' .. from, ts)
         if own > from and own <= ts then count = count - 1 end
-        out[j] = count
+        whole(j, count)
       end
     elseif kind == 'count' or kind == 'sum' or kind == 'avg' then
       local totals = suffix_of(reads[j])
       local k = first_after(from)
       local count, sum = totals[1][k], totals[2][k]
-      if kind == 'count' then out[j] = count
-      elseif kind == 'sum' then out[j] = string.format('%.17g', sum)
-      elseif count > 0 then out[j] = string.format('%.17g', sum / count)
-      else out[j] = '0' end
+      if kind == 'count' then whole(j, count)
+      elseif kind == 'sum' then exact(j, sum)
+      elseif count > 0 then exact(j, sum / count)
+      else whole(j, 0) end
     else
       local got = value_of(reads[j])
       local low, high = nil, nil
@@ -166,9 +179,9 @@ local function entity_fold(keys, args)
           end
         end
       end
-      if kind == 'min' then out[j] = string.format('%.17g', low or 0)
-      elseif kind == 'max' then out[j] = string.format('%.17g', high or 0)
-      else out[j] = distinct end
+      if kind == 'min' then exact(j, low or 0)
+      elseif kind == 'max' then exact(j, high or 0)
+      else whole(j, distinct) end
     end
   end
 
