@@ -197,7 +197,7 @@ struct FeaturesCommand: AsyncParsableCommand {
                 The built-in features each definition's filters read are computed in a scratch namespace \
                 (<namespace>:backfill:<pid>, deleted afterwards); the set's calls then fold the history into the \
                 namespace's own entity state, in event-time order. An event a worker already recorded gains the \
-                measures it lacks and is never counted twice, so a backfill can be repeated. Use the world prepare \
+                values it lacks and is never counted twice, so a backfill can be repeated. Use the world prepare \
                 loaded (the same --users, --days, --seed or --world).
                 """)
         @OptionGroup var connection: ConnectionOptions
