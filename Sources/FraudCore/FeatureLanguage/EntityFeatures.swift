@@ -30,7 +30,7 @@ public struct EntityFeatures: Sendable {
         var valueMeasure: [FeatureDefinition.Measure]
         /// Each definition's position in ``EntityFeatures/names``.
         var slots: [Int]
-        /// The arguments every call for the group ends with (the measures: kind, window, value), encoded once.
+        /// The argument every call for the group ends with (the measures: `kind:window:value;…`), encoded once.
         var measureArguments = RedisCommand("")
     }
 
@@ -68,12 +68,9 @@ public struct EntityFeatures: Sendable {
                 valueMeasure.append(measure)
                 return valueIds.count
             }
-            var tail = RedisCommand("", measures.count)
-            for (position, (window, measure)) in measures.enumerated() {
-                tail.append(measure.kind.rawValue)
-                tail.append(window)
-                tail.append(valueIndex[position])
-            }
+            // The measures as one argument, the same for every call of the group (the Lua parses it once).
+            let text = measures.enumerated().map { position, measure in "\(measure.1.kind.rawValue):\(measure.0):\(valueIndex[position])" }
+            let tail = RedisCommand("", text.joined(separator: ";"))
             return Group(
                 entity: entity, definitions: definitions, measures: measures,
                 retentionMilliseconds: max(windowed.max() ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0),
