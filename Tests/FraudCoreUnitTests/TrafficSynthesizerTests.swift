@@ -20,6 +20,24 @@ struct TrafficSynthesizerTests {
         #expect(differs)
     }
 
+    /// A world prepared with card cycling plays it live too: one device per incident, working through several users'
+    /// cards; the default world's traffic has none (producesTheRequestedFraudRatioWithEveryScenario).
+    @Test func aWorldWithCardCyclingPlaysItLive() {
+        var configuration = WorldConfiguration(users: 400, days: 2, seed: 5, merchants: 300)
+        configuration.cardCyclingIncidents = 3
+        let world = WorldGenerator.generate(configuration)
+        var synthesizer = TrafficSynthesizer(world: world, seed: 2, fraudRatio: 0.2)
+        var rows: [Transaction] = []
+        for step in 0..<20_000 {
+            let row = synthesizer.next(timestampMilliseconds: configuration.endMilliseconds + Int64(step) * 1_000)
+            if row.scenario == FraudScenario.deviceCardCycling.rawValue { rows.append(row) }
+        }
+        let byDevice = Dictionary(grouping: rows, by: { $0.deviceId ?? "" })
+        #expect(byDevice.count >= 3)
+        // An incident runs over an hour or so of event time: those that started well before the end are complete.
+        #expect(byDevice.values.contains { Set($0.map(\.userId)).count >= 5 }, "\(byDevice.mapValues { Set($0.map(\.userId)).count })")
+    }
+
     @Test func producesTheRequestedFraudRatioWithEveryScenario() {
         var synthesizer = TrafficSynthesizer(world: SampleWorlds.world, seed: 1, fraudRatio: 0.05, runId: "run-7")
         let start = SampleWorlds.configuration.endMilliseconds

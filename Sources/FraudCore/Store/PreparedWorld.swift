@@ -7,11 +7,15 @@ public struct PreparedWorld: Sendable, Equatable {
     public var users: Int
     /// The world's seed.
     public var seed: UInt64
+    /// Incidents of device card cycling the world was asked for (`--card-cycling-incidents`; 0 for none), so `generate`
+    /// plays that scenario too.
+    public var cardCyclingIncidents: Int
 
     /// Creates the record.
-    public init(users: Int, seed: UInt64) {
+    public init(users: Int, seed: UInt64, cardCyclingIncidents: Int = 0) {
         self.users = users
         self.seed = seed
+        self.cardCyclingIncidents = cardCyclingIncidents
     }
 
     /// `<ns>:world`.
@@ -19,15 +23,16 @@ public struct PreparedWorld: Sendable, Equatable {
 
     /// Stores the record.
     public func save(namespace: String, on connection: RedisConnection) async throws(RedisError) {
-        try await connection.send(RedisCommand("HSET", Self.key(namespace: namespace), "users", users, "seed", String(seed)))
+        try await connection.send(RedisCommand(
+            "HSET", Self.key(namespace: namespace), "users", users, "seed", String(seed), "card_cycling", cardCyclingIncidents))
     }
 
     /// The stored record, or `nil` when nothing was prepared under `namespace`.
     public static func load(namespace: String, on connection: RedisConnection) async throws(RedisError) -> PreparedWorld? {
-        let fields = try await connection.send(RedisCommand("HMGET", key(namespace: namespace), "users", "seed")).array ?? []
-        guard fields.count == 2, let users = fields[0].int, let seedText = fields[1].string, let seed = UInt64(seedText) else {
+        let fields = try await connection.send(RedisCommand("HMGET", key(namespace: namespace), "users", "seed", "card_cycling")).array ?? []
+        guard fields.count == 3, let users = fields[0].int, let seedText = fields[1].string, let seed = UInt64(seedText) else {
             return nil
         }
-        return PreparedWorld(users: users, seed: seed)
+        return PreparedWorld(users: users, seed: seed, cardCyclingIncidents: max(0, fields[2].int ?? 0))
     }
 }

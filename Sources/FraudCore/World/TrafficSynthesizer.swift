@@ -32,6 +32,8 @@ public struct TrafficSynthesizer: Sendable {
     private var fraudEmitted = 0
     /// Fraud rows started per scenario (emitted or still scheduled), in `FraudScenario.allCases` order.
     private var fraudPlanned = [Int](repeating: 0, count: FraudScenario.allCases.count)
+    /// Each scenario's share of the fraud rows, in `FraudScenario.allCases` order.
+    private let shares: [Double]
 
     /// Creates a synthesizer over `world`'s users and merchants. `fraudRatio` (0...1) is the target
     /// share of fraud rows; ids are `<runId>-<n>` when `runId` is given, else `live-<seed>-<n>`.
@@ -40,6 +42,13 @@ public struct TrafficSynthesizer: Sendable {
     /// event-time order however the senders' speeds differ.
     public init(world: SyntheticWorld, seed: UInt64, fraudRatio: Double, runId: String? = nil, lane: Int = 0, lanes: Int = 1) {
         self.fraudRatio = min(1, max(0, fraudRatio))
+        // The history's shares; device card cycling, which has none of its own there, gets 15% of the fraud rows in a
+        // world that asked for it.
+        var shares = FraudPlanner.rowShares
+        if let cycling = FraudScenario.allCases.firstIndex(of: .deviceCardCycling), world.configuration.cardCyclingIncidents > 0 {
+            shares[cycling] = 0.15
+        }
+        self.shares = shares
         self.runId = runId
         idPrefix = runId ?? "live-\(seed)"
         let atlas = WorldAtlas(configuration: world.configuration, merchants: world.merchants, blocklist: world.blocklistedIPs)
@@ -174,8 +183,8 @@ public struct TrafficSynthesizer: Sendable {
         let total = Double(fraudPlanned.reduce(0, +) + 1)
         var chosen = 0
         var largestGap = -Double.infinity
-        for index in FraudPlanner.rowShares.indices where FraudPlanner.rowShares[index] > 0 {
-            let gap = FraudPlanner.rowShares[index] * total - Double(fraudPlanned[index])
+        for index in shares.indices where shares[index] > 0 {
+            let gap = shares[index] * total - Double(fraudPlanned[index])
             if gap > largestGap {
                 largestGap = gap
                 chosen = index
@@ -196,6 +205,13 @@ public struct TrafficSynthesizer: Sendable {
             return genuine
         }
         var victims = [victim]
+        if scenario == .deviceCardCycling {
+            // The stolen cards: other users of this lane (lanes never share a user).
+            for _ in 0..<random.int(in: 5...19) {
+                let other = users[random.weightedIndex(cumulative: victimWeights)]
+                if !victims.contains(where: { $0.habits.index == other.habits.index }) { victims.append(other) }
+            }
+        }
         if scenario == .clickSpam && random.chance(0.6) {
             for _ in 0..<random.int(in: 1...4) {
                 let other = users[random.int(below: users.count)]

@@ -124,6 +124,8 @@ struct TrafficOptions: ParsableArguments {
         worldConfiguration.users = users ?? prepared?.users ?? 5_000
         worldConfiguration.days = 1
         worldConfiguration.seed = worldSeed ?? prepared?.seed ?? 42
+        // A world prepared with card cycling gets it in its live traffic too.
+        worldConfiguration.cardCyclingIncidents = prepared?.cardCyclingIncidents ?? 0
         if prepared == nil {
             say("warning     no world prepared under '\(streams.namespace)' (run fraudstream prepare): generating for "
                 + "--users \(worldConfiguration.users) --world-seed \(worldConfiguration.seed); most results will be new_user")

@@ -73,7 +73,10 @@ struct PrepareCommand: AsyncParsableCommand {
 
         // The world record first: feature state without it counts as state prepare did not write. Then the old
         // state goes, before the world's profiles are written, so the count is of what was there.
-        try await PreparedWorld(users: synthetic.configuration.users, seed: synthetic.configuration.seed).save(namespace: namespace, on: redis)
+        try await PreparedWorld(
+            users: synthetic.configuration.users, seed: synthetic.configuration.seed,
+            cardCyclingIncidents: synthetic.configuration.cardCyclingIncidents
+        ).save(namespace: namespace, on: redis)
         let keyspace = Keyspace(namespace: namespace)
         let cleared = try await keyspace.featureState(on: redis)
         try await keyspace.delete(cleared, on: redis)
