@@ -81,6 +81,12 @@ public struct EntityFeatures: Sendable {
         self.cap = min(max(1, cap), Self.defaultCap)
         self.names = names
         defaults = set.definitions.map { [.age, .sinceLast].contains($0.kind) ? -1 : 0 }
+        let measures = set.definitions.flatMap(\.measures)
+        readsState = measures.contains { $0.readsState }
+        readsBuiltIns = measures.contains { measure in
+            measure.condition != nil
+                || (measure.field.map { FeatureSchema.names.contains($0) && !FeatureDefinition.contractNumbers.contains($0) } ?? false)
+        }
     }
 
     /// Each feature's value for a transaction that does not name its entity: 0, or −1 for `age` and `since_last`.
@@ -136,18 +142,12 @@ public struct EntityFeatures: Sendable {
     }
 
     /// Whether a measure reads a built-in feature that comes from Redis state (`where new_device = 1`,
-    /// `sum(tx_count_1h)`): then the calls need the built-in vector, and go in a second round trip per batch.
-    public var readsState: Bool { groups.contains { $0.measures.contains { $0.measure.readsState } } }
+    /// `sum(tx_count_1h)`): then the calls need the built-in vector, and go in a second round trip per batch. Worked out
+    /// once, in `init`, not per batch or transaction.
+    public let readsState: Bool
     /// Whether a measure has a filter or reads a built-in feature other than the transaction's own numbers (else the
     /// calls need no vector: `sum(amount)` reads the amount from the transaction).
-    var readsBuiltIns: Bool {
-        groups.contains { group in
-            group.measures.contains { _, measure in
-                measure.condition != nil
-                    || (measure.field.map { FeatureSchema.names.contains($0) && !FeatureDefinition.contractNumbers.contains($0) } ?? false)
-            }
-        }
-    }
+    let readsBuiltIns: Bool
 
     /// The pipelined calls for one transaction (one per entity it names), with the position of each call's group.
     /// `vector` holds the built-in features the measures read (the transaction-only ones suffice unless
