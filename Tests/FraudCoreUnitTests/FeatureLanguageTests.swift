@@ -47,8 +47,9 @@ struct FeatureLanguageTests {
 
     @Test func mistakesNameTheLineAndColumn() {
         let cases: [(String, Int, Int, String)] = [
-            ("x = sum(amount) by ip over 40d", 1, 28, "windows run from 1m to 30d"),
-            ("x = sum(amount) by ip over 30s", 1, 30, "unit is m, h or d"),
+            ("x = sum(amount) by ip over 40d", 1, 28, "windows run from 1s to 30d"),
+            ("x = sum(amount) by ip over 30w", 1, 30, "unit is s, m, h or d"),
+            ("x = sum(amount) by ip over 0s", 1, 28, "expected a window"),
             ("x = sum(amount) by ip", 1, 5, "needs a window"),
             ("x = age() by ip over 1h", 1, 5, "takes no window"),
             ("x = median(amount) by ip over 1h", 1, 5, "unknown aggregation 'median'"),
@@ -87,5 +88,34 @@ struct FeatureLanguageTests {
         } catch {
             #expect(error.column == 8 && error.message.contains("use '=='"), "\(error)")
         }
+    }
+    @Test func versionZeroIsDefinitionsTheKernelsAnswerByWhatTheyAsk() throws {
+        var settings = FeatureSettings()
+        settings.clickSpamWindowSeconds = 90
+        let text = BuiltInFeatures.text(settings: settings)
+        #expect(text.contains("tx_count_1h = count() by user_id over 1h\n"))
+        // 90 s is written in seconds, 120 s would be 2m.
+        #expect(text.contains("device_events_window = count() by device_id over 90s\n"))
+        let definitions = BuiltInFeatures.definitions(settings: settings)
+        #expect(definitions.map(\.windowMilliseconds) == [60_000, 3_600_000, 86_400_000, 90_000])
+        // Every built-in feature is either a definition or named, with a reason, as computed in code.
+        let inCode = BuiltInFeatures.inCode.flatMap(\.names)
+        #expect(Set(definitions.map(\.name) + inCode) == Set(FeatureSchema.names) && definitions.count + inCode.count == FeatureSchema.count)
+        // A team cannot define a built-in name; the kernels serve a definition by what it asks, not by its name.
+        #expect(throws: RuleLanguage.Problem.self) { try FeatureDefinition.parse("tx_count_1h = count() by user_id over 1h") }
+        let kernel = BuiltInFeatures.Kernel(settings: settings)
+        let cases: [(String, Int?)] = [
+            ("a = count() by user_id over 60m", Feature.transactionsLastHour),
+            ("a = count() by user_id over 24h", Feature.transactionsLastDay),
+            ("a = count() by user_id over 1m", Feature.transactionsLastMinute),
+            ("a = count() by device_id over 90s", Feature.deviceEventsInWindow),
+            ("a = count() by device_id over 5s", nil),
+            ("a = count() by user_id over 2h", nil),
+            ("a = count() by user_id over 1h where amount > 5", nil),
+            ("a = count() by prefix(user_id, 4) over 1h", nil),
+            ("a = sum(amount) by user_id over 1h", nil),
+            ("a = count() by ip over 1h", nil),
+        ]
+        for (line, expected) in cases { #expect(kernel.builtIn(for: try FeatureDefinition.parse(line)) == expected, "\(line)") }
     }
 }

@@ -13,13 +13,19 @@ public struct EntityFeatures: Sendable {
     /// How long an entity's state lasts without windows (only `age`, `since_last`): 30 days.
     public static let timelessRetentionMilliseconds: Int64 = 30 * 86_400_000
 
+    /// How much longer than its longest window an entity keeps events: the window, at most an hour. A transaction
+    /// that arrives up to that late (a redelivery, a producer's retry) still sees its whole window, though later events
+    /// of the entity have moved the trimming on.
+    public static func lateMargin(_ window: Int64) -> Int64 { min(window, 3_600_000) }
+
     /// The definitions over one entity, with what every call for it passes, worked out once.
     public struct Group: Sendable {
         public var entity: FeatureDefinition.Entity
         public var definitions: [FeatureDefinition]
         /// Each measure with its definition's window, in call order.
         var measures: [(window: Int64, measure: FeatureDefinition.Measure)]
-        /// Events older than this are removed: the longest window (30 days when there are only `age`/`since_last`).
+        /// Events older than this are removed: the longest window plus ``lateMargin(_:)`` (30 days when there are only
+        /// `age`/`since_last`).
         var retentionMilliseconds: Int64
         /// The values the measures read (``FeatureDefinition/Measure/valueId``), each once, in first-appearance order;
         /// a measure that counts every event, `age` and `since_last` read none.
@@ -44,10 +50,27 @@ public struct EntityFeatures: Sendable {
     /// The feature names in the order ``values(_:)`` returns them: the set's order.
     public let names: [String]
 
-    /// `cap` is at most ``defaultCap``: the Lua removes a call's expired events in one command.
-    public init(_ set: FeatureSet, namespace: String, cap: Int = EntityFeatures.defaultCap) {
+    /// A definition a built-in kernel computes (``BuiltInFeatures/Kernel``): its position in ``names`` and the built-in
+    /// feature whose value it takes.
+    public struct KernelServed: Sendable, Equatable {
+        public var slot: Int
+        public var builtIn: Int
+    }
+
+    /// The definitions served from a built-in feature's value, with no entity call of their own.
+    public let kernelServed: [KernelServed]
+
+    /// `cap` is at most ``defaultCap``: the Lua removes a call's expired events in one command. With `kernel`, a
+    /// definition one of its outputs answers is served from that built-in feature (``kernelServed``); without, every
+    /// definition is folded by `fs_entity_fold`.
+    public init(_ set: FeatureSet, namespace: String, cap: Int = EntityFeatures.defaultCap, kernel: BuiltInFeatures.Kernel? = nil) {
         var grouped: [(entity: FeatureDefinition.Entity, definitions: [FeatureDefinition])] = []
-        for definition in set.definitions {
+        var served: [KernelServed] = []
+        for (position, definition) in set.definitions.enumerated() {
+            if let builtIn = kernel?.builtIn(for: definition) {
+                served.append(KernelServed(slot: position, builtIn: builtIn))
+                continue
+            }
             if let index = grouped.firstIndex(where: { $0.entity == definition.entity }) {
                 grouped[index].definitions.append(definition)
             } else {
@@ -73,15 +96,16 @@ public struct EntityFeatures: Sendable {
             let tail = RedisCommand("", text.joined(separator: ";"))
             return Group(
                 entity: entity, definitions: definitions, measures: measures,
-                retentionMilliseconds: max(windowed.max() ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0),
+                retentionMilliseconds: max(windowed.max().map { $0 + Self.lateMargin($0) } ?? 0, timeless ? Self.timelessRetentionMilliseconds : 0),
                 valueIds: valueIds, valueIndex: valueIndex, valueMeasure: valueMeasure,
                 slots: definitions.map { definition in names.firstIndex(of: definition.name) ?? 0 }, measureArguments: tail)
         }
         self.namespace = namespace
         self.cap = min(max(1, cap), Self.defaultCap)
         self.names = names
+        kernelServed = served
         defaults = set.definitions.map { [.age, .sinceLast].contains($0.kind) ? -1 : 0 }
-        let measures = set.definitions.flatMap(\.measures)
+        let measures = grouped.flatMap { $0.definitions.flatMap(\.measures) }
         readsState = measures.contains { $0.readsState }
         readsBuiltIns = measures.contains { measure in
             measure.condition != nil
@@ -215,9 +239,20 @@ public struct EntityFeatures: Sendable {
         return values
     }
 
-    /// The features of one transaction, in ``names`` order, with its calls pipelined on `connection`.
+    /// Writes the built-in features' values into the definitions the kernels serve, in a whole vector (built-in
+    /// features, then the set's).
+    public func fillKernelServed(_ vector: inout [Double]) {
+        for served in kernelServed where FeatureSchema.count + served.slot < vector.count {
+            vector[FeatureSchema.count + served.slot] = vector[served.builtIn]
+        }
+    }
+
+    /// The features of one transaction, in ``names`` order, with its calls pipelined on `connection`; `vector` holds the
+    /// built-in features (those the kernels serve are read from it).
     public func values(_ transaction: Transaction, vector: [Double], extra: [String: String] = [:], on connection: RedisConnection) async throws -> [Double] {
         let calls = commands(transaction, vector: vector, extra: extra)
-        return try decode(calls, replies: try await connection.pipeline(calls.map(\.command)))
+        var values = try decode(calls, replies: try await connection.pipeline(calls.map(\.command)))
+        for served in kernelServed where served.builtIn < vector.count { values[served.slot] = vector[served.builtIn] }
+        return values
     }
 }

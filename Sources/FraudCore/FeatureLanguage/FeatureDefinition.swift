@@ -14,8 +14,8 @@ import Foundation
 /// `avg(f)`, `min(f)`, `max(f)` over a number (`amount`, `lat`, `lon` or a built-in feature), `distinct(f)` over a text
 /// field, `age()` (time since the entity was first seen) and `since_last()` (time since its previous transaction), and
 /// `ratio(a, b)` of two counts or sums over the same entity and window, each with its own `where`. The entity is a
-/// contract field or an extra field a producer sends (`email_hash`), or `prefix(field, n)`. Windows run from `1m` to
-/// `30d` (`m`, `h`, `d`); `age` and `since_last` take none, the others need one. A `where` condition is the rule
+/// contract field or an extra field a producer sends (`email_hash`), or `prefix(field, n)`. Windows run from `1s` to
+/// `30d` (units `s`, `m`, `h`, `d`); `age` and `since_last` take none, the others need one. A `where` condition is the rule
 /// language's, over the transaction's fields and the built-in features (`=` reads as `==`), without `score`.
 ///
 /// A definition is parsed and checked once, with errors naming the column, as rules are; ``EntityFeatures`` computes a
@@ -78,7 +78,7 @@ public struct FeatureDefinition: Sendable, CustomStringConvertible {
     public var description: String { source }
 
     /// The shortest and longest windows.
-    public static let minimumWindowMilliseconds: Int64 = 60_000
+    public static let minimumWindowMilliseconds: Int64 = 1_000
     public static let maximumWindowMilliseconds: Int64 = 30 * 86_400_000
     /// The longest prefix of an entity field.
     public static let maximumPrefix = 64
@@ -90,8 +90,9 @@ public struct FeatureDefinition: Sendable, CustomStringConvertible {
     /// Contract fields that are never an entity or a distinct value.
     static let reserved: Set<String> = ["transaction_id", "timestamp", "amount", "lat", "lon", "is_fraud", "run_id", "score"]
 
-    /// Parses and checks one definition.
-    public static func parse(_ line: String) throws(RuleLanguage.Problem) -> FeatureDefinition {
+    /// Parses and checks one definition. `builtIn` lets the name be a built-in feature's (only
+    /// ``BuiltInFeatures`` defines those).
+    public static func parse(_ line: String, builtIn: Bool = false) throws(RuleLanguage.Problem) -> FeatureDefinition {
         var tokens = try RuleLexer.tokens(line)
         // `=` after the first one is equality, as in `where new_device = 1`.
         var seenAssignment = false
@@ -100,6 +101,7 @@ public struct FeatureDefinition: Sendable, CustomStringConvertible {
         }
         var parser = FeatureParser(rules: RuleParser(tokens: tokens))
         parser.sourceLine = line
+        parser.builtIn = builtIn
         let definition = try parser.definition(source: line.trimmingCharacters(in: .whitespaces))
         return definition
     }
@@ -172,7 +174,7 @@ struct FeatureParser {
 
     mutating func definition(source: String) throws(RuleLanguage.Problem) -> FeatureDefinition {
         let (featureName, nameToken) = try name("the feature's name")
-        if FeatureSchema.names.contains(featureName) || FeatureDefinition.reserved.contains(featureName)
+        if (FeatureSchema.names.contains(featureName) && !builtIn) || FeatureDefinition.reserved.contains(featureName)
             || FeatureDefinition.contractTextFields.contains(featureName) || ["by", "over", "where"].contains(featureName)
         {
             throw problem("'\(featureName)' is already a built-in feature or field name; choose another", at: nameToken)
@@ -295,25 +297,26 @@ struct FeatureParser {
         return field
     }
 
-    /// `10m`, `1h`, `24h`, `30d`: the lexer reads a number, then a name `m`, `h` or `d` (or one token such as `h` after
-    /// a number with no space, which it reads the same way).
+    /// `30s`, `10m`, `1h`, `24h`, `30d`: the lexer reads a number, then a name `s`, `m`, `h` or `d` (or one token such
+    /// as `h` after a number with no space, which it reads the same way).
     mutating func window() throws(RuleLanguage.Problem) -> Int64 {
         let token = current
         guard case .number(let count) = current.kind, count >= 1, count == count.rounded() else {
-            throw problem("expected a window such as 10m, 1h, 24h or 30d")
+            throw problem("expected a window such as 30s, 10m, 1h, 24h or 30d")
         }
         rules.advance()
-        let (unit, unitToken) = try name("a unit after the window's number: m, h or d")
+        let (unit, unitToken) = try name("a unit after the window's number: s, m, h or d")
         let milliseconds: Double
         switch unit {
+        case "s": milliseconds = 1_000
         case "m": milliseconds = 60_000
         case "h": milliseconds = 3_600_000
         case "d": milliseconds = 86_400_000
-        default: throw problem("the window's unit is m, h or d, not '\(unit)'", at: unitToken)
+        default: throw problem("the window's unit is s, m, h or d, not '\(unit)'", at: unitToken)
         }
         let window = count * milliseconds
         guard window >= Double(FeatureDefinition.minimumWindowMilliseconds), window <= Double(FeatureDefinition.maximumWindowMilliseconds) else {
-            throw problem("windows run from 1m to 30d", at: token)
+            throw problem("windows run from 1s to 30d", at: token)
         }
         return Int64(window)
     }
@@ -350,6 +353,8 @@ struct FeatureParser {
         return (String(characters[from..<to]).trimmingCharacters(in: .whitespaces), test, names)
     }
 
-    /// The line's text, rebuilt from the lexer's columns (set by ``FeatureDefinition/parse(_:)``).
+    /// The line's text, rebuilt from the lexer's columns (set by ``FeatureDefinition/parse(_:builtIn:)``).
     var sourceLine: String = ""
+    /// Whether built-in features' names may be defined.
+    var builtIn = false
 }

@@ -24,12 +24,18 @@ public struct FeatureExtractor: Sendable {
     /// The per-device call, bound to these settings.
     let deviceEvents: DeviceEventsCall
 
-    /// Creates an extractor; with `features`, vectors carry the set's features after the built-in ones.
-    public init(settings: FeatureSettings, blocklistShape: BloomFilterShape?, features: FeatureSet? = nil, featureSetVersion: Int = 0) {
+    /// Creates an extractor; with `features`, vectors carry the set's features after the built-in ones. A feature the
+    /// built-in kernels compute is taken from them unless `kernelServes` is false (then `fs_entity_fold` computes it too:
+    /// for tests and benchmarks that compare the two).
+    public init(
+        settings: FeatureSettings, blocklistShape: BloomFilterShape?, features: FeatureSet? = nil, featureSetVersion: Int = 0,
+        kernelServes: Bool = true
+    ) {
         self.settings = settings
         self.keys = FeatureKeys(namespace: settings.namespace)
         self.blocklistShape = blocklistShape
-        let entities = features.flatMap { $0.definitions.isEmpty ? nil : EntityFeatures($0, namespace: settings.namespace) }
+        let kernel = kernelServes ? BuiltInFeatures.Kernel(settings: settings) : nil
+        let entities = features.flatMap { $0.definitions.isEmpty ? nil : EntityFeatures($0, namespace: settings.namespace, kernel: kernel) }
         self.entities = entities
         self.featureSetVersion = entities == nil ? 0 : featureSetVersion
         self.names = FeatureSchema.names + (entities?.names ?? [])
@@ -128,6 +134,7 @@ public struct FeatureExtractor: Sendable {
             let values = try entities.decode(calls[index], replies: replies[position..<(position + calls[index].count)])
             position += calls[index].count
             vectors[index].replaceSubrange(FeatureSchema.count..., with: values)
+            entities.fillKernelServed(&vectors[index])
         }
     }
 
@@ -158,6 +165,7 @@ public struct FeatureExtractor: Sendable {
                 } else {
                     values += entities.defaults
                 }
+                entities.fillKernelServed(&values)
             }
             result.append(values)
         }
@@ -247,7 +255,9 @@ public struct FeatureExtractor: Sendable {
     /// ``transactionOnlyVector(_:)`` with the feature set's features at their values for entities never seen (what a
     /// degraded answer is scored and explained with).
     public func degradedVector(_ transaction: Transaction) -> [Double] {
-        transactionOnlyVector(transaction) + (entities?.defaults ?? [])
+        var vector = transactionOnlyVector(transaction) + (entities?.defaults ?? [])
+        entities?.fillKernelServed(&vector)
+        return vector
     }
 
     /// Computes features for a batch in one round trip on `connection`.

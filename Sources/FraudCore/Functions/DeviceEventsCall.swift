@@ -45,7 +45,7 @@ public struct DeviceEventsCall: Sendable {
     /// Creates the call for the keys and click-spam window of `settings`.
     public init(settings: FeatureSettings) {
         keys = FeatureKeys(namespace: settings.namespace)
-        windowMilliseconds = settings.clickSpamWindowSeconds * 1000
+        windowMilliseconds = Int(BuiltInFeatures.deviceWindowMilliseconds(settings))
     }
 
     /// `FCALL fs_device_events` for `transaction` on `device`.

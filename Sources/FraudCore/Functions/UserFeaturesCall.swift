@@ -74,7 +74,7 @@ public struct UserFeaturesCall: Sendable {
         case hourWindowStart
         /// `(ts-24h`: exclusive lower bound of the one-day window.
         case dayWindowStart
-        /// `ts-24h`: window members at or before it may be trimmed.
+        /// `ts-25h`: window members at or before it may be trimmed (an hour past the widest window).
         case windowTrimBound
         /// `-(maximumDevices + 1)`: `ZREMRANGEBYRANK devices 0 <this>` keeps the most recent devices.
         case deviceTrimStop
@@ -170,6 +170,9 @@ public struct UserFeaturesCall: Sendable {
         refreshMarks(nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
+    /// The velocity count windows in ms, from the built-in definitions.
+    static let windows = BuiltInFeatures.userCounts.map(\.windowMilliseconds)
+
     /// `FCALL fs_user_features` for `transaction`, built without per-key strings; `marks` defaults to the
     /// current period (a batch passes one value for all its transactions).
     public func command(_ transaction: Transaction, marks: RefreshMarks? = nil) -> RedisCommand {
@@ -200,10 +203,12 @@ public struct UserFeaturesCall: Sendable {
             case .longitude:
                 if let longitude = transaction.longitude, transaction.latitude != nil { command.append(longitude) } else { command.append("") }
             case .merchantBucket: command.append(ts / Self.merchantBucketMilliseconds)
-            case .minuteWindowStart: command.append(marker: "(", ts - 60_000)
-            case .hourWindowStart: command.append(marker: "(", ts - 3_600_000)
-            case .dayWindowStart: command.append(marker: "(", ts - 86_400_000)
-            case .windowTrimBound: command.append(ts - 86_400_000)
+            // The windows of version 0's count definitions (``BuiltInFeatures/userCounts``), narrowest first.
+            case .minuteWindowStart: command.append(marker: "(", ts - Self.windows[0])
+            case .hourWindowStart: command.append(marker: "(", ts - Self.windows[1])
+            case .dayWindowStart: command.append(marker: "(", ts - Self.windows[2])
+            // Kept an hour past the widest window: a transaction up to an hour late still sees its whole day.
+            case .windowTrimBound: command.append(ts - Self.windows[2] - 3_600_000)
             case .deviceTrimStop: command.append(-(Self.maximumDevices + 1))
             case .knownUserRefreshMark: command.append(marks.known)
             case .unknownUserRefreshMark: command.append(marks.unknown)

@@ -15,7 +15,8 @@
 -- later events arrived meanwhile). An event already recorded gains the values it lacks (a backfill of a new feature
 -- over events a live worker recorded), and an older first sighting replaces a later one.
 --
--- ARGV: 1 event time ms, 2 transaction id, 3 retention ms (events older are removed), 4 most events kept, 5 key TTL
+-- ARGV: 1 event time ms, 2 transaction id, 3 retention ms (events older are removed: the longest window and a margin
+--       for late transactions), 4 most events kept, 5 key TTL
 --       ms, then per value (one per KEYS from 3 on): included ('1' or '0'), the value ('' when not included); then
 --       the measures, one text 'kind:window ms:value position;…' (value position 1-based; 0: none).
 -- Kinds: count, sum, avg, min, max, distinct, age, since_last. Returns two integers per measure, a and b for the value

@@ -21,7 +21,7 @@
 --       one per bucket of event time (slot = bucket % number of slots; the caller chooses the bucket length and
 --       the number of slots)
 -- ARGV: 1 event time ms, 2 transaction id, 3 amount, 4 merchant id, 5 device id or '', 6 lat or '', 7 lon or '',
---       8 merchant bucket (event time / bucket length), 9 '(ts-1m', 10 '(ts-1h', 11 '(ts-24h', 12 'ts-24h',
+--       8 merchant bucket (event time / bucket length), 9 '(ts-1m', 10 '(ts-1h', 11 '(ts-24h', 12 'ts-25h' (trim bound),
 --       13 device trim stop '-(cap+1)', 14 refresh mark of a known user, 15 refresh mark of an unknown user,
 --       16 known user's state TTL ms, 17 unknown user's TTL ms, 18.. count-min offsets (#N)
 --       (bounds and marks come precomputed: number formatting is the dearest thing a script does)
@@ -126,7 +126,7 @@ local function user_features(keys, args)
     redis.call('HSET', keys[1], 'state',
       struct.pack(state_format, n1, mean1, m21, ts, loc_ts, last_lat, last_lon, newest, stored_mask))
     if legacy then redis.call('HDEL', keys[1], unpack(legacy_fields)) end
-    -- Keep the window set to 24 h; every 8th transaction is enough to bound it.
+    -- Keep the window set to 25 h (24 h and an hour for late transactions); every 8th transaction is enough to bound it.
     if n1 % 8 == 0 then
       redis.call('ZREMRANGEBYSCORE', keys[2], '-inf', args[12])
     end

@@ -15,9 +15,9 @@ struct FeaturesCommand: AsyncParsableCommand {
             Aggregations: count(), sum(f), avg(f), min(f), max(f) (f: amount, lat, lon or a built-in feature), \
             distinct(f) (a text field), age(), since_last(), ratio(a [where …], b [where …]) of two counts or sums. \
             Entities: a contract text field (user_id, merchant_id, device_id, ip, card_provider, merchant_category), \
-            an extra field the producer sends, or prefix(field, n). Windows: 1m to 30d (m, h, d); age and since_last \
+            an extra field the producer sends, or prefix(field, n). Windows: 1s to 30d (s, m, h, d); age and since_last \
             take none. Conditions are the rule language's, without score. With no version promoted, the built-in \
-            features alone are computed (version 0). add, remove and import store a new version and promote it unless \
+            features alone are computed (version 0; show 0 prints their definitions). add, remove and import store a new version and promote it unless \
             --no-promote. Promotion is refused when the served or shadow model, or the promoted rules, read a feature \
             the new set drops. Running workers and servers switch between batches; rules, ?explain=true, \
             export-features and backtest see the set's features by name. backfill replays the world's history into a \
@@ -59,14 +59,8 @@ struct FeaturesCommand: AsyncParsableCommand {
         let measures = definition.measures.map { measure in
             "\(measure.kind.rawValue)(\(measure.field ?? ""))" + (measure.filter.map { " where \($0)" } ?? "")
         }.joined(separator: " / ")
-        let window = definition.windowMilliseconds.map { " over \(Self.window($0))" } ?? ""
+        let window = definition.windowMilliseconds.map { " over \(BuiltInFeatures.windowText($0))" } ?? ""
         return "\(definition.name): \(definition.kind == .ratio ? "ratio of " : "")\(measures) by \(definition.entity)\(window)"
-    }
-
-    static func window(_ milliseconds: Int64) -> String {
-        if milliseconds % 86_400_000 == 0 { return "\(milliseconds / 86_400_000)d" }
-        if milliseconds % 3_600_000 == 0 { return "\(milliseconds / 3_600_000)h" }
-        return "\(milliseconds / 60_000)m"
     }
 
     struct List: AsyncParsableCommand {
@@ -77,7 +71,8 @@ struct FeaturesCommand: AsyncParsableCommand {
         func run() async throws {
             try await FeaturesCommand.withStore(connection, namespace) { store, redis in
                 let latest = try await store.latestVersion(on: redis) ?? 0
-                print("\(latest == 0 ? "* " : "  ")v0  built-in  \(FeatureSchema.count) built-in features only")
+                let kernels = BuiltInFeatures.definitions(settings: try FeatureSettings.resolve(SettingsResolver.command(connection.flags, namespace.flags)))
+                print("\(latest == 0 ? "* " : "  ")v0  built-in  \(FeatureSchema.count) built-in features only (\(kernels.count) of them definitions the fused kernels compute)")
                 for number in try await store.versions(on: redis) {
                     let mark = number == latest ? "* " : "  "
                     do {
@@ -101,8 +96,13 @@ struct FeaturesCommand: AsyncParsableCommand {
         func run() async throws {
             try await FeaturesCommand.withStore(connection, namespace) { store, redis in
                 let shown = try await store.load(version, on: redis)
+                let settings = try FeatureSettings.resolve(SettingsResolver.command(connection.flags, namespace.flags))
                 print("# feature set version \(shown.version): \(shown.note)")
-                print("# built in (computed in code): \(FeatureSchema.names.joined(separator: ", "))")
+                // Version 0 as comments: every version has the built-in features, and the output imports as it is.
+                for line in BuiltInFeatures.text(settings: settings).split(whereSeparator: \.isNewline) {
+                    print(line.hasPrefix("#") ? line : "#   " + line)
+                }
+                if !shown.set.definitions.isEmpty { print("# Version \(shown.version)'s features:") }
                 print(shown.set.text, terminator: "")
             }
         }
@@ -221,10 +221,12 @@ struct FeaturesCommand: AsyncParsableCommand {
             try await world.warnIfUnlikePrepared(
                 synthetic, namespace: base, doing: "backfilling", purpose: "backfill the history the namespace served", on: redis)
             try await FunctionLibrary.features.load(on: redis)
+            let settings = try FeatureSettings.resolve(resolver)
             let rows = try await ScratchReplay(namespace: "\(base):backfill:\(getpid())").rows(
-                of: synthetic, settings: try FeatureSettings.resolve(resolver), on: redis,
+                of: synthetic, settings: settings, on: redis,
                 progress: ReplayProgress.printer(total: synthetic.history.count))
-            let entities = EntityFeatures(loaded.set, namespace: base)
+            // What the built-in kernels serve needs no backfill: their state is the built-in features'.
+            let entities = EntityFeatures(loaded.set, namespace: base, kernel: BuiltInFeatures.Kernel(settings: settings))
             var calls = 0
             var start = 0
             while start < synthetic.history.count {
