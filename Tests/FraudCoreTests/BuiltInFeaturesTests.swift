@@ -117,4 +117,23 @@ struct BuiltInFeaturesTests {
             #expect(degraded.count == FeatureSchema.count + 4 && degraded[FeatureSchema.count] == degraded[Feature.transactionsLastHour])
         }
     }
+    /// `export-features` of the built-in set is byte-identical to what the code before the built-in features became
+    /// definitions wrote (`cmp` of the two binaries' files, 452 rows). The hash pins it: a change to any built-in
+    /// feature's value, or to the world, changes it, and then this test says so. Update it only on purpose.
+    @Test func exportFeaturesOfTheBuiltInSetStaysByteIdentical() async throws {
+        try await withRedisServer { server in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("golden-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let out = directory.appendingPathComponent("rows.csv").path
+            let export = try await FraudStreamBinary.run([
+                "export-features", "--out", out, "--users", "60", "--days", "3", "--seed", "7", "--card-cycling-incidents", "3",
+                "--redis-url", "redis://127.0.0.1:\(server.port)",
+            ])
+            #expect(export.status == 0, "\(export.standardError)")
+            let text = try String(contentsOfFile: out, encoding: .utf8)
+            #expect(text.split(separator: "\n").count == 453)
+            #expect(String(StableHash.hash(text), radix: 16) == "a4795cb972771cfe")
+        }
+    }
 }

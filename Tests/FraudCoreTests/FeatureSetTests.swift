@@ -130,6 +130,10 @@ struct FeatureSetTests {
             let validate = try await FraudStreamBinary.run(["features", "validate", bad])
             #expect(validate.status == 65 && validate.standardError.contains("line 2, column"), "\(validate.standardError)")
 
+            // Version 0 prints the built-in features' definitions, as comments (the output imports as it is).
+            let builtIn = try await FraudStreamBinary.run(["features", "show", "0"] + redisArguments)
+            #expect(builtIn.status == 0 && builtIn.standardOutput.contains("#   tx_count_1h = count() by user_id over 1h\n"), "\(builtIn.standardOutput)")
+            #expect(builtIn.standardOutput.contains("#   device_events_window = count() by device_id over 5s\n"))
             let list = try await FraudStreamBinary.run(["features", "list"] + redisArguments)
             #expect(list.standardOutput.hasPrefix("* v0  built-in  \(FeatureSchema.count) built-in features only"), "\(list.standardOutput)")
             let add = try await FraudStreamBinary.run(["features", "add", "device_cards_1h = distinct(user_id) by device_id over 1h"] + redisArguments)
