@@ -97,6 +97,12 @@ struct BuiltInFeaturesTests {
                 .init(slot: 0, builtIn: Feature.transactionsLastHour), .init(slot: 2, builtIn: Feature.deviceEventsInWindow),
             ])
             let history = Array(Self.history().prefix(1_500))
+            // A set the kernels serve entirely sends the very pipeline of the built-in features alone.
+            let servedOnly = FeatureExtractor(
+                settings: settings, blocklistShape: nil,
+                features: try FeatureSet.parse("a = count() by user_id over 24h\nb = count() by device_id over 5s"))
+            let batch = Array(history.prefix(100))
+            #expect(servedOnly.plan(batch).commands == FeatureExtractor(settings: settings, blocklistShape: nil).plan(batch).commands)
             var rows: [[Double]] = []
             for start in stride(from: 0, to: history.count, by: 100) {
                 rows += try await extractor.fetch(Array(history[start..<min(history.count, start + 100)]), on: redis)

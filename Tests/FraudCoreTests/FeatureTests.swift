@@ -20,8 +20,8 @@ struct FeatureTests {
             #expect(rows.map { $0[Feature.transactionsLastMinute] } == [0, 1, 1, 0, 0])
             #expect(rows.map { $0[Feature.transactionsLastHour] } == [0, 1, 2, 2, 0])
             #expect(rows.map { $0[Feature.transactionsLastDay] } == [0, 1, 2, 3, 2])
-            // The 8th transaction trims the set to 24 h: a and b are gone.
-            _ = try await extractor.fetch((1...3).map { tx("late\($0)", at: t0 + 86_400_001 + Int64($0)) }, on: redis)
+            // The 8th transaction trims the set to 25 h (the day, and an hour for late transactions): a and b are gone.
+            _ = try await extractor.fetch((1...3).map { tx("late\($0)", at: t0 + 90_000_001 + Int64($0)) }, on: redis)
             let members = try await redis.send(RedisCommand("ZRANGE", FeatureKeys(namespace: "fraud").window("u1"), 0, -1))
             #expect(members.array?.compactMap(\.string) == ["c", "d", "e", "late1", "late2", "late3"])
         }

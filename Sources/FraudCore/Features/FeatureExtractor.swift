@@ -105,7 +105,7 @@ public struct FeatureExtractor: Sendable {
         var plan = Plan(
             commands: commands, deviceSlots: deviceSlots, blocklistSlots: blocklistSlots, blocklistCommand: blocklistCommand,
             blocklistItems: blocklistItems)
-        if let entities {
+        if let entities, !entities.groups.isEmpty {
             // Measures that read only the transaction ride in this round trip; one that reads state-derived built-in
             // features waits for them.
             let follows = entities.readsState
@@ -159,7 +159,7 @@ public struct FeatureExtractor: Sendable {
             let blocklisted = slot >= 0 && blocklistHits[slot]
             var values = vector(transaction, user: user, deviceEvents: deviceEvents, blocklisted: blocklisted)
             if let entities {
-                let start = plan.entityStart[index]
+                let start = plan.entityStart.isEmpty ? -1 : plan.entityStart[index]
                 if start >= 0 {
                     values += try entities.decode(plan.entityCalls[index], replies: replies[start..<(start + plan.entityCalls[index].count)])
                 } else {

@@ -154,8 +154,9 @@ struct BenchCommand: AsyncParsableCommand {
             try await compareTLS(into: &table)
         }
         if suites.contains("features") {
-            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
-                .compareFeatureSets(into: &table, repeats: drainRepeats)
+            let drain = DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
+            try await drain.compareBuiltInEngines(into: &table, repeats: max(7, 2 * drainRepeats + 1))
+            try await drain.compareFeatureSets(into: &table, repeats: drainRepeats)
         }
         if suites.contains("observability") {
             let worker = drainWorker
