@@ -146,7 +146,11 @@ let package = Package(
         // built `fraudstream` executable.
         .testTarget(
             name: "RedisClientTests",
-            dependencies: ["RedisClient", "RedisHarness"],
+            dependencies: [
+                "RedisClient", "RedisHarness",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

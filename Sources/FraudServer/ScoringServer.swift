@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import RedisClient
 import ServiceLifecycle
@@ -43,23 +44,34 @@ public struct ScoringServer: Sendable {
         public let metrics: FraudMetrics
         /// Where it listens, for the one line a failed bind prints.
         let address: String
+        /// The event loop the HTTP server and the lanes share (``ServeConfiguration/redisIOOnEventLoop``), or nil.
+        let loop: EventLoopExecutor?
+        let loopGroup: MultiThreadedEventLoopGroup?
 
         /// Runs the services until shutdown; a port that cannot be bound (in use, not allowed) is a ``FraudError``
-        /// with one line, not NIO's error text.
+        /// with one line, not NIO's error text. On the event loop, every service's task prefers it: a request's HTTP
+        /// connection, its handler and its lane run on one thread.
         public func run() async throws {
+            defer { loopGroup?.shutdownGracefully { _ in } }
             do {
-                try await group.run()
+                if let loop {
+                    try await withTaskExecutorPreference(loop) { try await group.run() }
+                } else {
+                    try await group.run()
+                }
             } catch let error as IOError {
                 throw FraudError(.invalidSetting, "cannot listen on \(address): \(String(cString: strerror(error.errnoCode)))")
             }
         }
     }
 
-    private func connect(_ name: String, commandTimeoutMilliseconds: Int? = nil) async throws(RedisError) -> RedisConnection {
+    private func connect(
+        _ name: String, commandTimeoutMilliseconds: Int? = nil, eventLoop: (any EventLoop)? = nil
+    ) async throws(RedisError) -> RedisConnection {
         var redis = self.redis
         redis.clientName = "fraudstream-\(configuration.serverId)-\(name)"
         if let commandTimeoutMilliseconds { redis.commandTimeoutMilliseconds = commandTimeoutMilliseconds }
-        return try await RedisConnection.connect(redis, name: name)
+        return try await RedisConnection.connect(redis, name: name, eventLoop: eventLoop)
     }
 
     /// Connects, loads the functions, the model and the blocklist, and wires the services;
@@ -99,9 +111,13 @@ public struct ScoringServer: Sendable {
             inFlight.record(admission.depth)
         }
 
+        // One event loop for HTTP and the lanes' Redis I/O (a cluster's routing and TLS to Redis stay on threads).
+        let loopGroup = configuration.redisIOOnEventLoop && !isCluster && redis.tls == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
+        let loop = loopGroup?.next()
         var lanes: [ScoringLane] = []
         for index in 0..<configuration.lanes {
-            let connection = try await connect("lane-\(index)", commandTimeoutMilliseconds: configuration.redisTimeoutMilliseconds)
+            let connection = try await connect(
+                "lane-\(index)", commandTimeoutMilliseconds: configuration.redisTimeoutMilliseconds, eventLoop: loop)
             lanes.append(ScoringLane(index: index, admission: admission, connection: connection, logger: logger))
         }
         let statistics = WorkerStatistics(
@@ -165,6 +181,7 @@ public struct ScoringServer: Sendable {
                 logger.info("scoring API listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
                 await onListening(port)
             },
+            eventLoopGroupProvider: loopGroup.map { EventLoopGroupProvider.shared($0) } ?? .singleton,
             logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -206,7 +223,7 @@ public struct ScoringServer: Sendable {
             metadata: ["model_version": "\(model.version)", "lanes": "\(configuration.lanes)", "deadline_ms": "\(configuration.deadlineMilliseconds)"])
         return Assembly(
             group: ServiceGroup(configuration: groupConfiguration), admission: admission, metrics: metrics,
-            address: "\(configuration.host):\(configuration.port)")
+            address: "\(configuration.host):\(configuration.port)", loop: loop.map { EventLoopExecutor($0) }, loopGroup: loopGroup)
     }
 
     /// The server's TLS configuration (`--tls-cert`, `--tls-key`, `--tls-client-ca`), nil for plain HTTP; a missing or

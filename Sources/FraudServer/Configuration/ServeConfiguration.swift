@@ -94,6 +94,10 @@ public struct ServeConfiguration: Sendable, Equatable {
     /// requests are answered degraded at their deadline long before, but a batch not written by then is not
     /// recorded.
     public var redisTimeoutMilliseconds = 1_000
+    /// The lanes' Redis connections live on the HTTP server's event loop (`loop`), so a request is read, decided and
+    /// answered on one thread; `threads` gives each its own blocking thread (and the HTTP server NIO's shared loops).
+    /// A cluster or TLS to Redis always uses threads.
+    public var redisIOOnEventLoop = true
     /// How often promotions and the blocklist's shape are checked, ms.
     public var modelCheckMilliseconds = 1_000
 
@@ -143,6 +147,7 @@ public struct ServeConfiguration: Sendable, Equatable {
         }
         if let value = try settings.choice(ServeSettings.onTimeout, of: timeoutDecisions) { configuration.onTimeout = value }
         if let value = try settings.choice(ServeSettings.auth, of: ["keys", "off"]) { configuration.authRequired = value == "keys" }
+        if let value = try settings.choice(ServeSettings.redisIO, of: ["loop", "threads"]) { configuration.redisIOOnEventLoop = value == "loop" }
         if let value = try settings.decimal(Settings.threshold, in: 0...1) { configuration.threshold = value }
         if let value = try settings.decimal(Settings.reviewThreshold, in: 0...1) { configuration.reviewThreshold = value }
         if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
@@ -213,6 +218,8 @@ public enum ServeSettings {
     public static let idempotencyTTL = Settings.idempotencyTTL
     /// Longest wait for one lane round trip.
     public static let redisTimeoutMilliseconds = Setting("REDIS_TIMEOUT_MS", flag: "redis-timeout-ms")
+    /// Where the lanes' Redis I/O runs: `loop` (on the HTTP event loop) or `threads` (a blocking thread per connection).
+    public static let redisIO = Setting("REDIS_IO", flag: "redis-io")
     /// The server's id in results and statistics.
     public static let serverId = Setting("SERVER_ID", flag: "server-id")
     /// The decision journal's file (``DecisionJournal``).

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// One connection to Redis, as an actor whose executor is its own I/O thread.
 ///
@@ -14,11 +15,16 @@ import Foundation
 public actor RedisConnection {
     /// How this connection reaches Redis.
     public nonisolated let configuration: RedisConfiguration
-    /// The thread this connection's calls run on. Run a loop that talks mostly to this connection
-    /// with `withTaskExecutorPreference(connection.executor)` to avoid a thread hop per call.
-    public nonisolated let executor: ThreadExecutor
+    /// The thread this connection's calls run on: its own (blocking hiredis I/O), or a NIO event loop's
+    /// (``init(configuration:name:eventLoop:)``). Run a loop that talks mostly to this connection with
+    /// `withTaskExecutorPreference(connection.executor)` to avoid a thread hop per call.
+    public nonisolated let executor: any ConnectionExecutor
     private let interrupter = SocketInterrupter()
     var context: HiredisContext?
+    /// The socket on the event loop, when the connection lives on one.
+    private var transport: EventLoopTransport?
+    /// The loop, when the connection lives on one.
+    private nonisolated let eventLoop: (any EventLoop)?
     private var hasConnected = false
     /// The cluster's topology and node connections when the server is a cluster node (``RedisConfiguration/clusterMode``).
     var cluster: ClusterState?
@@ -31,11 +37,21 @@ public actor RedisConnection {
         executor.asUnownedSerialExecutor()
     }
 
-    /// Creates a connection that connects lazily, on the first call.
-    public init(configuration: RedisConfiguration, name: String = "redis") {
+    /// Creates a connection that connects lazily, on the first call. With `eventLoop`, the connection's actor and
+    /// its socket live on that NIO event loop and nothing blocks (a standalone server over TCP or a Unix socket; a
+    /// cluster or TLS keeps the blocking thread).
+    public init(configuration: RedisConfiguration, name: String = "redis", eventLoop: (any EventLoop)? = nil) {
         self.configuration = configuration
-        self.executor = ThreadExecutor(name: "redis-\(name)")
+        self.eventLoop = eventLoop
+        if let eventLoop {
+            self.executor = EventLoopExecutor(eventLoop)
+        } else {
+            self.executor = ThreadExecutor(name: "redis-\(name)")
+        }
     }
+
+    /// Whether the connection lives on a NIO event loop.
+    public nonisolated var isOnEventLoop: Bool { eventLoop != nil }
 
     deinit {
         executor.shutdown()
@@ -43,10 +59,14 @@ public actor RedisConnection {
 
     /// Creates a connection and connects once, throwing the reason when that fails.
     public static func connect(
-        _ configuration: RedisConfiguration, name: String = "redis"
+        _ configuration: RedisConfiguration, name: String = "redis", eventLoop: (any EventLoop)? = nil
     ) async throws(RedisError) -> RedisConnection {
-        let connection = RedisConnection(configuration: configuration, name: name)
-        try await connection.connect()
+        let connection = RedisConnection(configuration: configuration, name: name, eventLoop: eventLoop)
+        if eventLoop != nil {
+            try await connection.openTransport()
+        } else {
+            try await connection.connect()
+        }
         return connection
     }
 
@@ -63,10 +83,12 @@ public actor RedisConnection {
     /// Closes the socket; the next call reconnects.
     public func close() {
         context = nil
+        transport?.close()
+        transport = nil
     }
 
     /// `true` while a socket is open.
-    public var isConnected: Bool { context != nil }
+    public var isConnected: Bool { context != nil || transport?.isActive == true }
 
     /// `true` when the caller runs on this connection's own thread (used by tests).
     public nonisolated var isOnOwnThread: Bool { executor.isCurrentThread }
@@ -87,6 +109,7 @@ public actor RedisConnection {
         _ commands: [RedisCommand], timeoutMilliseconds: Int? = nil
     ) async throws(RedisError) -> [RESPValue] {
         if commands.isEmpty { return [] }
+        if eventLoop != nil { return try await loopPipeline(commands, timeoutMilliseconds: timeoutMilliseconds) }
         // Once the cluster is known, the node this connection was opened to is not needed for routing (it may be
         // the one that failed): only the first connection asks it.
         if context == nil && cluster == nil { _ = try connectedContext() }
@@ -125,6 +148,67 @@ public actor RedisConnection {
             failure.message = "cancelled while waiting for Redis"
         }
         throw failure
+    }
+
+    /// `commands` on the event loop's socket, opened (or opened again after a failure) first.
+    private func loopPipeline(_ commands: [RedisCommand], timeoutMilliseconds: Int?) async throws(RedisError) -> [RESPValue] {
+        if Task.isCancelled {
+            throw RedisError(code: .cancelled, message: "cancelled before sending", unconfirmedCommands: 0..<0)
+        }
+        if transport?.isActive != true {
+            if transport != nil {
+                reconnectCount += 1
+                RedisActivity.reconnected()
+            }
+            transport = nil
+            try await openTransport()
+        }
+        guard let transport else { throw RedisError(code: .connectionLost, message: "connection closed before sending") }
+        let outcome = await withTaskCancellationHandler {
+            await transport.execute(commands, timeoutMilliseconds: timeoutMilliseconds ?? configuration.commandTimeoutMilliseconds)
+        } onCancel: {
+            transport.close()
+        }
+        guard var failure = outcome.failure else { return outcome.replies }
+        // The socket is in an unknown state (a late reply could arrive): drop it.
+        transport.close()
+        self.transport = nil
+        if Task.isCancelled {
+            failure.code = .cancelled
+            failure.message = "cancelled while waiting for Redis"
+        }
+        throw failure
+    }
+
+    /// Opens the event loop's socket and sets it up as ``openAuthenticated()`` does; a cluster node is refused (its
+    /// routing lives on the blocking path).
+    func openTransport() async throws(RedisError) {
+        guard let eventLoop else { return }
+        if configuration.tls != nil {
+            throw RedisError(code: .invalidConfiguration, message: "\(configuration): TLS to Redis is not served on an event loop")
+        }
+        let opened = try await EventLoopTransport.open(configuration, on: eventLoop)
+        var setup = setupCommands()
+        let probe = configuration.clusterMode != .disabled
+        if probe { setup.append(RedisCommand("INFO", "cluster")) }
+        if setup.isEmpty { setup.append(RedisCommand("PING")) }
+        let outcome = await opened.execute(setup, timeoutMilliseconds: configuration.commandTimeoutMilliseconds)
+        if let failure = outcome.failure {
+            opened.close()
+            throw failure
+        }
+        do {
+            try checkSetup(setup, outcome.replies)
+        } catch {
+            opened.close()
+            throw error
+        }
+        if probe, outcome.replies.last?.string?.contains("cluster_enabled:1") == true {
+            opened.close()
+            throw RedisError(code: .invalidConfiguration, message: "\(configuration) is a Redis Cluster node: its routing is not served on an event loop")
+        }
+        transport = opened
+        hasConnected = true
     }
 
     /// Runs the blocking hiredis round trip; isolated, hence on this connection's thread.
@@ -172,6 +256,26 @@ public actor RedisConnection {
     private func openAuthenticated() throws(RedisError) -> HiredisContext {
         let context = try HiredisContext.open(configuration)
         context.setTimeout(milliseconds: configuration.commandTimeoutMilliseconds)
+        var setup = setupCommands()
+        // Something is always asked: a server that closes at once (a TLS port spoken to in plaintext) fails here, with a
+        // hint. The probe's own reply does not matter (NOAUTH, LOADING): those surface on the first real command.
+        let probeOnly = setup.isEmpty
+        if probeOnly { setup.append(RedisCommand("PING")) }
+        let outcome = context.execute(setup)
+        if var failure = outcome.failure {
+            if failure.code == .connectionLost, configuration.tls == nil, case .tcp = configuration.endpoint {
+                failure.code = .connectionFailed
+                failure.message = "\(configuration) closed the connection at once: if it is a TLS port, use rediss:// (\(failure.message))"
+            }
+            throw failure
+        }
+        if probeOnly { return context }
+        try checkSetup(setup, outcome.replies)
+        return context
+    }
+
+    /// AUTH, SELECT and CLIENT SETNAME as the configuration asks.
+    private func setupCommands() -> [RedisCommand] {
         var setup: [RedisCommand] = []
         if let password = configuration.password {
             if let username = configuration.username {
@@ -186,20 +290,12 @@ public actor RedisConnection {
         if let name = configuration.clientName {
             setup.append(RedisCommand("CLIENT", "SETNAME", name))
         }
-        // Something is always asked: a server that closes at once (a TLS port spoken to in plaintext) fails here, with a
-        // hint. The probe's own reply does not matter (NOAUTH, LOADING): those surface on the first real command.
-        let probeOnly = setup.isEmpty
-        if probeOnly { setup.append(RedisCommand("PING")) }
-        let outcome = context.execute(setup)
-        if var failure = outcome.failure {
-            if failure.code == .connectionLost, configuration.tls == nil, case .tcp = configuration.endpoint {
-                failure.code = .connectionFailed
-                failure.message = "\(configuration) closed the connection at once: if it is a TLS port, use rediss:// (\(failure.message))"
-            }
-            throw failure
-        }
-        if probeOnly { return context }
-        for (command, reply) in zip(setup, outcome.replies) {
+        return setup
+    }
+
+    /// Throws the first setup command's error reply, worded for the operator.
+    private func checkSetup(_ setup: [RedisCommand], _ replies: [RESPValue]) throws(RedisError) {
+        for (command, reply) in zip(setup, replies) {
             if let message = reply.errorMessage {
                 if message.hasPrefix("NOAUTH") {
                     throw RedisError(
@@ -211,9 +307,9 @@ public actor RedisConnection {
                         code: .authenticationFailed,
                         message: "authentication to \(configuration) failed: \(message)")
                 }
+                if command.name == "INFO" || command.name == "PING" { continue }
                 throw RedisError(code: .serverError, message: "\(command.name) failed: \(message)")
             }
         }
-        return context
     }
 }

@@ -1,5 +1,14 @@
 import Foundation
 
+/// Where a ``RedisConnection``'s actor runs: its own thread (``ThreadExecutor``) or a NIO event loop
+/// (``EventLoopExecutor``).
+public protocol ConnectionExecutor: SerialExecutor, TaskExecutor {
+    /// `true` when called on the executor's thread.
+    var isCurrentThread: Bool { get }
+    /// Lets the executor finish its queued jobs and stop (an event loop is its group's to stop).
+    func shutdown()
+}
+
 /// A serial executor that runs every job on one dedicated OS thread.
 ///
 /// A ``RedisConnection`` uses one as its actor executor, so hiredis's blocking `read`/`write`
@@ -7,7 +16,7 @@ import Foundation
 /// `TaskExecutor`: a stage that talks to one connection in a loop can run with this executor as
 /// its preference (`withTaskExecutorPreference`), and then calling the connection costs a queue
 /// push instead of two thread switches per round trip.
-public final class ThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
+public final class ThreadExecutor: ConnectionExecutor, @unchecked Sendable {
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [UnownedJob] = []

@@ -67,6 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
     var idempotencyTtl: Int?
     @Option(parsing: .unconditional, help: "Longest wait for one lane round trip before the connection is dropped, ms; a batch not written by then is not recorded [REDIS_TIMEOUT_MS] (default 1000).")
     var redisTimeoutMs: Int?
+    @Option(help: "loop: the lanes' Redis connections live on the HTTP server's event loop, so a request is read, decided and answered on one thread; threads: each connection has its own blocking thread. A cluster or TLS to Redis uses threads [REDIS_IO] (default loop).")
+    var redisIo: String?
     @Option(help: "Id written as worker_id with the API's results and statistics [SERVER_ID] (default api-<host>-<pid>).")
     var serverId: String?
     @Option(help: "File that keeps decisions given while Redis was away until they are recorded; one server per file [DECISION_JOURNAL] (default $XDG_STATE_HOME or ~/.local/state, /fraudstream/decision-journal-<namespace>-<port>.jsonl).")
@@ -85,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
             ServeSettings.tlsKey: tlsKey, ServeSettings.tlsClientCA: tlsClientCa,
             ServeSettings.batchSize: batchSize.map(String.init), Settings.fetchers: fetchers.map(String.init),
             ServeSettings.idempotencyTTL: idempotencyTtl.map(String.init), ServeSettings.serverId: serverId,
-            ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init),
+            ServeSettings.redisTimeoutMilliseconds: redisTimeoutMs.map(String.init), ServeSettings.redisIO: redisIo,
             ServeSettings.decisionJournal: decisionJournal, ServeSettings.decisionJournalCapacity: decisionJournalCapacity.map(String.init),
         ]
     }

@@ -1,0 +1,103 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import RedisClient
+import RedisHarness
+import Testing
+
+/// A ``RedisConnection`` whose actor and socket live on a NIO event loop, against a real redis-server.
+@Suite("RedisConnection on a NIO event loop against a real redis-server")
+struct EventLoopConnectionTests {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    @Test func repliesPipelinesAndLargeValuesRoundTrip() async throws {
+        try await withRedisServer { server in
+            let loop = Self.group.next()
+            let redis = try await RedisConnection.connect(server.configuration, eventLoop: loop)
+            #expect(redis.isOnEventLoop)
+            #expect(try await redis.send(RedisCommand("PING")) == .simpleString("PONG"))
+            #expect(try await redis.send(RedisCommand("INCRBY", "n", 41)) == .integer(41))
+            #expect(try await redis.send(RedisCommand("GET", "missing")) == .null)
+            let replies = try await redis.pipeline([RedisCommand("NOSUCHCOMMAND"), RedisCommand("PING")])
+            #expect(replies[0].errorMessage?.hasPrefix("ERR") == true && replies[1] == .simpleString("PONG"))
+            // A value of 3 MB and a pipeline of 20,000 commands: replies arrive over many reads.
+            let big = [UInt8](repeating: 0x7a, count: 3_000_000) + [0, 13, 10]
+            try await redis.send(RedisCommand("SET", "big", big))
+            #expect(try await redis.send(RedisCommand("GET", "big")) == .bulkString(big))
+            let many = try await redis.pipeline((0..<20_000).map { RedisCommand("INCR", "counter:\($0 % 7)") })
+            #expect(many.count == 20_000 && many.last == .integer(Int64((0..<20_000).filter { $0 % 7 == 19_999 % 7 }.count)))
+            // Pipelines from several tasks at once each get their own replies.
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        let key = "task:\(task)"
+                        let got = try await redis.pipeline([RedisCommand("SET", key, task), RedisCommand("GET", key)])
+                        return got[1].string == "\(task)"
+                    }
+                }
+                for try await ok in group { #expect(ok) }
+            }
+        }
+    }
+
+    @Test func aKilledServerIsReconnectedAndATimeoutDropsTheSocket() async throws {
+        try await withRedisServer { server in
+            let redis = try await RedisConnection.connect(server.configuration, eventLoop: Self.group.next())
+            try await redis.send(RedisCommand("SET", "before", "1"))
+            await server.kill()
+            try await server.restart()
+            // The loop saw the socket close: the next call opens a new one (or, if it had not seen it yet, fails once
+            // naming the command as unconfirmed).
+            var reply: RESPValue?
+            for _ in 0..<2 where reply == nil {
+                do { reply = try await redis.send(RedisCommand("PING")) } catch let error as RedisError {
+                    #expect(error.code == .connectionLost && error.unconfirmedCommands == 0..<1)
+                }
+            }
+            #expect(reply == .simpleString("PONG"))
+            #expect(await redis.reconnectCount == 1)
+            // A reply later than the timeout: the call fails with .timeout, and the next one works on a new socket.
+            do {
+                try await redis.send(RedisCommand("BLPOP", "nothing", 1), timeoutMilliseconds: 100)
+                Issue.record("expected a timeout")
+            } catch let error as RedisError {
+                #expect(error.code == .timeout)
+            }
+            #expect(try await redis.send(RedisCommand("PING")) == .simpleString("PONG"))
+        }
+    }
+
+    @Test func cancellingAWaitEndsItAndAPasswordIsAsked() async throws {
+        try await withRedisServer(password: "s3cret") { server in
+            var configuration = server.configuration
+            configuration.password = nil
+            do {
+                _ = try await RedisConnection.connect(configuration, eventLoop: Self.group.next())
+                Issue.record("expected NOAUTH")
+            } catch let error as RedisError {
+                #expect(error.code == .authenticationFailed, "\(error)")
+            }
+            let redis = try await RedisConnection.connect(server.configuration, eventLoop: Self.group.next())
+            let waiting = Task { try await redis.send(RedisCommand("BLPOP", "nothing", 0), timeoutMilliseconds: 120_000) }
+            try await Task.sleep(for: .milliseconds(200))
+            waiting.cancel()
+            do {
+                _ = try await waiting.value
+                Issue.record("expected the cancelled BLPOP to throw")
+            } catch let error as RedisError {
+                #expect(error.code == .cancelled, "\(error)")
+            }
+            #expect(try await redis.send(RedisCommand("PING")) == .simpleString("PONG"))
+        }
+    }
+
+    @Test func aRefusedConnectionSaysWhy() async throws {
+        let port = try RedisServer.freePort()
+        do {
+            _ = try await RedisConnection.connect(RedisConfiguration(host: "127.0.0.1", port: port), eventLoop: Self.group.next())
+            Issue.record("expected a refused connection")
+        } catch let error as RedisError {
+            #expect(error.code == .connectionRefused, "\(error)")
+        }
+    }
+}
