@@ -38,6 +38,28 @@ struct ScoringAPITests {
         }
     }
 
+    /// The lanes' Redis I/O on the HTTP event loop (the default) and on a thread per connection decide the same
+    /// transactions the same way: same decisions and scores, every one recorded once.
+    @Test func redisIOOnTheEventLoopAndOnThreadsDecideAlike() async throws {
+        var answers: [[String]] = []
+        for onLoop in [true, false] {
+            answers.append(try await Harness.with(configure: { $0.redisIOOnEventLoop = onLoop }) { api in
+                let client = try await api.connect()
+                var got: [String] = []
+                for index in 0..<30 {
+                    let body = try Harness.object(try await client.request(
+                        .POST, "/v1/score", json: Harness.transaction("io-\(index)", amount: Double(5 + index * 40))))
+                    got.append("\(body["decision"] as? String ?? "?") \(body["score"] as? Double ?? -1)")
+                }
+                try await waitUntil("every decision is recorded") { try await api.results().count == 30 }
+                await client.close()
+                return got
+            })
+        }
+        #expect(answers[0] == answers[1])
+        #expect(!answers[0].contains { $0.hasPrefix("?") })
+    }
+
     @Test func aRetryReturnsTheFirstDecisionAndCountsNothingTwice() async throws {
         try await Harness.with { api in
             let client = try await api.connect()
