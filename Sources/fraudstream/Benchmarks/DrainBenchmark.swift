@@ -114,7 +114,9 @@ struct DrainBenchmark {
         let redis = try await RedisConnection.connect(configuration, name: "bench-drain")
         // Start from an empty namespace, so a server given with --redis-url gives comparable numbers.
         let keyspace = Keyspace(namespace: namespace)
-        try await keyspace.delete(try await keyspace.keys(matching: "\(namespace):*", on: redis), on: redis)
+        // The namespace's keys, and those whose hash tag starts with it (the API keys: `{<ns>:apikeys}`).
+        try await keyspace.delete(
+            try await keyspace.keys(matching: "\(namespace):*", on: redis) + keyspace.keys(matching: "{\(namespace):*", on: redis), on: redis)
         // A small world, prepared exactly as `fraudstream prepare` does.
         var worldConfiguration = WorldConfiguration()
         worldConfiguration.users = users
