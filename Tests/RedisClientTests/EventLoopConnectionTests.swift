@@ -67,6 +67,26 @@ struct EventLoopConnectionTests {
         }
     }
 
+    /// Calls racing a lost socket open one new socket between them, not one each: the server sees one client.
+    @Test func concurrentCallsAfterARestartShareOneNewSocket() async throws {
+        try await withRedisServer { server in
+            var configuration = server.configuration
+            configuration.clientName = "loop-race"
+            let redis = try await RedisConnection.connect(configuration, eventLoop: Self.group.next())
+            await server.kill()
+            try await server.restart()
+            for _ in 0..<3 {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<16 { group.addTask { _ = try? await redis.send(RedisCommand("PING")) } }
+                }
+            }
+            #expect(try await redis.send(RedisCommand("PING")) == .simpleString("PONG"))
+            let observer = try await RedisConnection.connect(server.configuration)
+            let clients = try await observer.send(RedisCommand("CLIENT", "LIST")).string ?? ""
+            #expect(clients.split(separator: "\n").filter { $0.contains("name=loop-race") }.count == 1, "\(clients)")
+        }
+    }
+
     @Test func cancellingAWaitEndsItAndAPasswordIsAsked() async throws {
         try await withRedisServer(password: "s3cret") { server in
             var configuration = server.configuration

@@ -163,6 +163,8 @@ public actor RedisConnection {
             transport = nil
             try await openTransport()
         }
+        // The actor is reentrant across the awaits below: another call may replace or drop the socket meanwhile, so
+        // this call keeps its own reference and changes `self.transport` only while it is still that one.
         guard let transport else { throw RedisError(code: .connectionLost, message: "connection closed before sending") }
         let outcome = await withTaskCancellationHandler {
             await transport.execute(commands, timeoutMilliseconds: timeoutMilliseconds ?? configuration.commandTimeoutMilliseconds)
@@ -172,7 +174,7 @@ public actor RedisConnection {
         guard var failure = outcome.failure else { return outcome.replies }
         // The socket is in an unknown state (a late reply could arrive): drop it.
         transport.close()
-        self.transport = nil
+        if self.transport === transport { self.transport = nil }
         if Task.isCancelled {
             failure.code = .cancelled
             failure.message = "cancelled while waiting for Redis"
@@ -207,8 +209,13 @@ public actor RedisConnection {
             opened.close()
             throw RedisError(code: .invalidConfiguration, message: "\(configuration) is a Redis Cluster node: its routing is not served on an event loop")
         }
-        transport = opened
         hasConnected = true
+        // Another call opened one while this one was connecting: keep that, close this.
+        if let current = transport, current.isActive {
+            opened.close()
+            return
+        }
+        transport = opened
     }
 
     /// Runs the blocking hiredis round trip; isolated, hence on this connection's thread.
