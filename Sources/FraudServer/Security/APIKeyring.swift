@@ -155,8 +155,19 @@ struct APIKeyMiddleware: RouterMiddleware {
     /// Bearer JWTs accepted beside API keys (`--jwks`), nil when none are.
     var tokens: TokenVerifier? = nil
 
-    /// The scope an endpoint needs; nil for the open ones.
-    static func requiredScope(method: HTTPRequest.Method, path: String) -> APIScope? {
+    /// The path as the router matches it: empty segments (`//`, a trailing `/`) dropped and each segment
+    /// percent-decoded, so `/v1//blocklist/ip/…` or `/v1/score/` need the scope of the route they reach.
+    static func routedPath(_ path: String) -> String {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map { segment in
+            String(segment).removingPercentEncoding ?? String(segment)
+        }
+        return "/" + segments.joined(separator: "/")
+    }
+
+    /// The scope an endpoint needs; nil for the open ones. Decided on ``routedPath(_:)``; a path no route is known for
+    /// needs `read` to be read and `admin` to be changed, so a route the table misses is never cheaper than it should be.
+    static func requiredScope(method: HTTPRequest.Method, path raw: String) -> APIScope? {
+        let path = routedPath(raw)
         switch (method, path) {
         case (.get, "/healthz"), (.get, "/readyz"), (.get, "/openapi.json"): return nil
         case (.post, "/v1/score"), (.post, "/v1/score/batch"), (.post, "/"): return .score
@@ -165,7 +176,7 @@ struct APIKeyMiddleware: RouterMiddleware {
             if path.hasPrefix("/v1/blocklist/") { return method == .get ? .read : .admin }
             if path.hasPrefix("/v1/approvals") { return .admin }
             // Anything else (a 404 to be) still needs a valid key: an anonymous caller learns nothing of the routes.
-            return .read
+            return method == .get || method == .head ? .read : .admin
         }
     }
 
