@@ -42,6 +42,38 @@ struct ApprovalsTests {
         }
     }
 
+    /// `rules import` and `train` promote only as `rules promote` and `models promote` do: under maker-checker they
+    /// propose, and a promotion is audited with its actor.
+    @Test func importAndTrainingGoThroughMakerCheckerToo() async throws {
+        try await WorkerHarness.with { harness in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+            let alice = ["USER": "alice"]
+            let models = ModelStore(namespace: "fraud")
+            let promotedBefore = try await models.latestVersion(on: harness.redis)
+            #expect(try await FraudStreamBinary.run(["approvals", "require", "rules.promote"] + redisArguments, environment: alice).status == 0)
+            #expect(try await FraudStreamBinary.run(["approvals", "require", "models.promote"] + redisArguments, environment: alice).status == 0)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mc-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("extra.rules").path
+            try "amount > 9000 => review reason imported_rule\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let imported = try await FraudStreamBinary.run(["rules", "import", file] + redisArguments, environment: alice)
+            #expect(imported.status == 0 && imported.standardOutput.contains("promotion proposed for approval"), "\(imported.standardOutput)\(imported.standardError)")
+            #expect(try await RuleStore(namespace: "fraud").latestVersion(on: harness.redis) == nil)
+            let trained = try await FraudStreamBinary.run(["train", "--users", "40", "--days", "2", "--trees", "5"] + redisArguments, environment: alice)
+            #expect(trained.status == 0 && trained.standardOutput.contains("promotion proposed for approval"), "\(trained.standardOutput)\(trained.standardError)")
+            #expect(try await models.latestVersion(on: harness.redis) == promotedBefore)
+            let proposals = try await ApprovalStore(namespace: "fraud").list(on: harness.redis)
+            #expect(Set(proposals.map(\.family)) == [.rulesPromote, .modelsPromote])
+            // Without maker-checker, training promotes, audited with its actor.
+            #expect(try await FraudStreamBinary.run(["approvals", "require", "models.promote", "--off"] + redisArguments, environment: alice).status == 0)
+            let again = try await FraudStreamBinary.run(["train", "--users", "40", "--days", "2", "--trees", "5"] + redisArguments, environment: alice)
+            #expect(again.status == 0 && again.standardOutput.contains("promoted to latest"), "\(again.standardOutput)\(again.standardError)")
+            let promotions = try await AuditLog(namespace: "fraud").list(action: "models.promote", on: harness.redis)
+            #expect(promotions.last?.actor.hasPrefix("cli:alice") == true, "\(promotions)")
+        }
+    }
+
     @Test func aBlocklistRemovalOverHTTPWaitsForAnotherAdminKey() async throws {
         try await ScoringAPIHarness.with { api in
             let keys = APIKeyStore(namespace: "fraud")

@@ -8,8 +8,10 @@ import Testing
 @Suite("fraudstream train against a real redis-server")
 struct TrainCommandTests {
     /// The keys a stored model version writes.
+    /// The keys a training run may change: the models, and the audit entry of the promotion (in the latest model
+    /// key's slot).
     static func isModelKey(_ key: String) -> Bool {
-        key == "fraud:models" || key.hasPrefix("fraud:model:")
+        key == "fraud:models" || key.hasPrefix("fraud:model:") || key == "fraud:audit:{fraud:model:latest}"
     }
 
     @Test func trainLeavesLiveStateBlocklistRulesAndLabelsByteIdenticalAndStoresANewModelVersion() async throws {
@@ -44,6 +46,7 @@ struct TrainCommandTests {
             #expect(after == before, "train changed: \(after.differences(from: before))")
             let models = ModelStore(namespace: "fraud")
             #expect(try await models.latestVersion(on: harness.redis) == version)
+            #expect(try await AuditLog(namespace: "fraud").list(action: "models.promote", on: harness.redis).last?.target == "v\(version)")
             #expect(try await models.versions(on: harness.redis) == modelsBefore + [version])
             #expect(try await models.load(version, on: harness.redis).trainingData == "synthetic users=100 days=2 seed=42")
             #expect(try await store.isBlocklisted(["203.0.113.7", "198.51.100.9", "6.6.6.6"], on: harness.redis) == [true, true, true])

@@ -24,13 +24,21 @@ enum ModelTrainingSteps {
             history: history.transactions, rows: history.rows, parameters: options.parameters, threshold: threshold,
             trainingData: trainingData, now: Int64(Date().timeIntervalSince1970 * 1000))
         let models = ModelStore(namespace: namespace)
-        let version = try await models.save(record, promote: promote, on: redis)
+        let version = try await models.save(record, promote: false, on: redis)
         printLine("train       \(options.parameters.trees) trees in \(String(format: "%.1f", record.metrics.trainingSeconds)) s "
             + "(\(elapsedText(ContinuousClock.now - started)))")
         printLine("")
         printLine(ModelReport.evaluationTable(record))
         printLine("")
-        printLine("model       version \(version) stored as \(models.key(version))" + (promote ? ", promoted to latest" : " (not promoted)"))
+        // Promoted as `models promote` does: audited with the actor, and under maker-checker proposed instead.
+        let approvals = ApprovalStore(namespace: namespace)
+        let needsApproval = promote ? try await approvals.isRequired(.modelsPromote, on: redis) : false
+        if promote && !needsApproval { try await models.promote(version, on: redis) }
+        printLine("model       version \(version) stored as \(models.key(version))"
+            + (needsApproval ? " (promotion proposed for approval)" : promote ? ", promoted to latest" : " (not promoted)"))
+        if needsApproval {
+            try await ApprovalsCommand.propose(.modelsPromote, target: String(version), approvals: approvals, redis: redis)
+        }
         printLine("done in \(elapsedText(ContinuousClock.now - started))")
         return version
     }

@@ -41,11 +41,20 @@ struct RulesCommand: AsyncParsableCommand {
         } catch {
             throw FraudError(.invalidData, "\(error)")
         }
-        // Under maker-checker the new version is stored, and its promotion proposed for another principal to approve.
+        try await save(text, note: note, promote: promote, store: store, redis: redis) { version, promoted in
+            "stored rule set version \(version) (\(set.rules.count) rules)\(promoted ? ", promoted" : ""): \(note)"
+        }
+    }
+
+    /// Saves `text` as a new version, promoted when asked unless maker-checker requires another principal (then its
+    /// promotion is proposed, after the line `describe` gives for the version and whether it was promoted).
+    static func save(
+        _ text: String, note: String, promote: Bool, store: RuleStore, redis: RedisConnection, describe: (Int, Bool) -> String
+    ) async throws {
         let approvals = ApprovalStore(namespace: store.namespace)
         let needsApproval = promote ? try await approvals.isRequired(.rulesPromote, on: redis) : false
         let version = try await store.save(text, note: note, promote: promote && !needsApproval, on: redis)
-        print("stored rule set version \(version) (\(set.rules.count) rules)\(promote && !needsApproval ? ", promoted" : ""): \(note)")
+        print(describe(version, promote && !needsApproval))
         if needsApproval {
             try await ApprovalsCommand.propose(.rulesPromote, target: String(version), approvals: approvals, redis: redis)
         }
@@ -172,14 +181,16 @@ struct RulesCommand: AsyncParsableCommand {
                 } catch let problem as RuleSet.FileProblem {
                     throw FraudError(.invalidData, "\(file): \(problem)")
                 }
-                let version = try await store.save(
-                    imported.text, note: replace ? "import \(file) --replace" : "built-in + import \(file)", promote: promote, on: redis)
                 let what = replace
                     ? "replaced: \(imported.fileRules) rule\(imported.fileRules == 1 ? "" : "s") from \(file)"
                     : "\(imported.builtInRules) built-in rules + \(imported.fileRules) from \(file)"
                         + (imported.alreadyBuiltIn == 0 ? "" : " (the file's \(imported.alreadyBuiltIn) other rule\(imported.alreadyBuiltIn == 1 ? " is" : "s are") "
                             + "built in already: stored once)")
-                print("stored rule set version \(version): \(what)\(promote ? ", promoted" : " (not promoted)")")
+                try await RulesCommand.save(
+                    imported.text, note: replace ? "import \(file) --replace" : "built-in + import \(file)", promote: promote, store: store, redis: redis
+                ) { version, promoted in
+                    "stored rule set version \(version): \(what)\(promoted ? ", promoted" : promote ? " (promotion proposed for approval)" : " (not promoted)")"
+                }
             }
         }
     }
