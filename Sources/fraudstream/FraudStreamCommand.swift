@@ -32,6 +32,7 @@ extension FraudStreamCommand {
 enum FraudStreamMain {
     static func main() async {
         do {
+            try AuditLog.configureRetention(from: ProcessInfo.processInfo.environment)
             var command = try FraudStreamCommand.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()

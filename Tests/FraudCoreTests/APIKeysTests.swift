@@ -74,6 +74,32 @@ struct APIKeysTests {
         }
     }
 
+    /// `AUDIT_RETENTION_DAYS` sets how far back each append trims (by age, `MINID`); a bad value is one line, exit 64.
+    @Test func theAuditRetentionIsASetting() async throws {
+        try await WorkerHarness.with { harness in
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+            let bad = try await FraudStreamBinary.run(["audit", "list"] + redisArguments, environment: ["AUDIT_RETENTION_DAYS": "a year"])
+            #expect(bad.status == 64 && bad.standardError.contains("AUDIT_RETENTION_DAYS must be a whole number of days"), "\(bad.standardError)")
+            #expect(try await FraudStreamBinary.run(["rules", "add", "amount > 9000 => review reason kept_rule"] + redisArguments).status == 0)
+            let streams = try await Keyspace(namespace: "fraud").keys(matching: "fraud:audit:*", on: harness.redis)
+            let stream = try #require(streams.first { $0.contains("rules") } ?? streams.first, "\(streams)")
+            // 300 entries from 60 days ago (three whole stream nodes, which MINID ~ trims whole), then one change a
+            // day's retention: the old nodes go. Under the default 400 days they would stay.
+            let old = Int64(Date().timeIntervalSince1970 * 1000) - 60 * 86_400_000
+            try await harness.redis.send(RedisCommand("DEL", stream))
+            for index in 0..<300 {
+                try await harness.redis.send(RedisCommand("XADD", stream, "\(old + Int64(index))-0", "actor", "seed", "action", "seed.old"))
+            }
+            #expect(try await FraudStreamBinary.run(["rules", "add", "amount > 9100 => review reason default_kept"] + redisArguments).status == 0)
+            let untrimmed = try await harness.redis.send(RedisCommand("XLEN", stream)).int ?? 0
+            #expect(untrimmed >= 300)
+            let trimmed = try await FraudStreamBinary.run(
+                ["rules", "add", "amount > 9200 => review reason short_retention"] + redisArguments, environment: ["AUDIT_RETENTION_DAYS": "30"])
+            #expect(trimmed.status == 0, "\(trimmed.standardError)")
+            #expect((try await harness.redis.send(RedisCommand("XLEN", stream)).int ?? 0) < untrimmed - 100)
+        }
+    }
+
     @Test func changesFromTheCommandLineAreAuditedWithTheirActor() async throws {
         try await WorkerHarness.with { harness in
             let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]

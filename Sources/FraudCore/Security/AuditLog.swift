@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import Synchronization
 
 /// The audit log: who changed what, when. Each change appends an entry in the same atomic call (`MULTI`/`EXEC` or
 /// Function) as the change, to an audit stream in the changed keys' hash slot, `<ns>:audit:{<tag>}`, so it works on a
@@ -12,8 +13,24 @@ public struct AuditLog: Sendable {
     /// How long entries are kept.
     public var retentionDays: Int
 
-    /// Kept for 400 days unless set otherwise.
-    public static let defaultRetentionDays = 400
+    /// Kept for 400 days unless `AUDIT_RETENTION_DAYS` says otherwise (``configureRetention(from:)``).
+    public static var defaultRetentionDays: Int { configuredRetentionDays.load(ordering: .relaxed) }
+
+    /// The retention every audit append of this process uses.
+    private static let configuredRetentionDays = Atomic<Int>(400)
+
+    /// The setting's name.
+    public static let retentionSetting = "AUDIT_RETENTION_DAYS"
+
+    /// Reads `AUDIT_RETENTION_DAYS` from `environment` (whole days, 1 to 36,500) for every audit append of this
+    /// process; an invalid value is one readable error.
+    public static func configureRetention(from environment: [String: String]) throws(FraudError) {
+        guard let text = environment[retentionSetting], !text.isEmpty else { return }
+        guard let days = Int(text.trimmingCharacters(in: .whitespaces)), (1...36_500).contains(days) else {
+            throw FraudError(.invalidSetting, "\(retentionSetting) must be a whole number of days from 1 to 36500, not '\(text)'")
+        }
+        configuredRetentionDays.store(days, ordering: .relaxed)
+    }
 
     public init(namespace: String, retentionDays: Int = AuditLog.defaultRetentionDays) {
         self.namespace = namespace

@@ -23,6 +23,8 @@ public actor RedisConnection {
     var context: HiredisContext?
     /// The socket on the event loop, when the connection lives on one.
     private var transport: EventLoopTransport?
+    /// The open under way, which calls finding the socket closed wait for.
+    private var opening: Task<RedisError?, Never>?
     /// The loop, when the connection lives on one.
     private nonisolated let eventLoop: (any EventLoop)?
     private var hasConnected = false
@@ -155,14 +157,7 @@ public actor RedisConnection {
         if Task.isCancelled {
             throw RedisError(code: .cancelled, message: "cancelled before sending", unconfirmedCommands: 0..<0)
         }
-        if transport?.isActive != true {
-            if transport != nil {
-                reconnectCount += 1
-                RedisActivity.reconnected()
-            }
-            transport = nil
-            try await openTransport()
-        }
+        if transport?.isActive != true { try await reopenTransport() }
         // The actor is reentrant across the awaits below: another call may replace or drop the socket meanwhile, so
         // this call keeps its own reference and changes `self.transport` only while it is still that one.
         guard let transport else { throw RedisError(code: .connectionLost, message: "connection closed before sending") }
@@ -180,6 +175,28 @@ public actor RedisConnection {
             failure.message = "cancelled while waiting for Redis"
         }
         throw failure
+    }
+
+    /// Opens the socket again, once for every call that finds it closed: calls that arrive while it is being opened
+    /// wait for that one open (the actor is reentrant across its awaits) instead of each opening their own.
+    private func reopenTransport() async throws(RedisError) {
+        if let opening {
+            if let failure = await opening.value { throw failure }
+            return
+        }
+        if transport != nil {
+            reconnectCount += 1
+            RedisActivity.reconnected()
+        }
+        transport = nil
+        let task = Task { () -> RedisError? in
+            do throws(RedisError) { try await self.openTransport() } catch { return error }
+            return nil
+        }
+        opening = task
+        let failure = await task.value
+        opening = nil
+        if let failure { throw failure }
     }
 
     /// Opens the event loop's socket and sets it up as ``openAuthenticated()`` does; a cluster node is refused (its
