@@ -75,7 +75,8 @@ struct StateLossTests {
             let earlyDegraded = try ScoringAPIHarness.object(early)["degraded"] as? Bool == true
             #expect(early.status == 503 || earlyDegraded, "\(early.text)")
             let redis = try await RedisConnection.connect(api.redisHarness.server.configuration)
-            #expect(try await Keyspace(namespace: "fraud").keys(matching: "fraud:{*", on: redis).isEmpty)
+            let written = try await Keyspace(namespace: "fraud").keys(matching: "fraud:{*", on: redis)
+            #expect(written.isEmpty, "\(written)")
             #expect(try await redis.send(RedisCommand("EXISTS", "fraud:results")).int == 0)
             try await waitUntil("the server to notice the loss", timeout: .seconds(60)) { api.admission.stateGuard.isLost }
             let ready = try ScoringAPIHarness.object(try await client.request(.GET, "/readyz"))

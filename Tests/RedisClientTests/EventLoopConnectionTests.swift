@@ -8,12 +8,21 @@ import Testing
 /// A ``RedisConnection`` whose actor and socket live on a NIO event loop, against a real redis-server.
 @Suite("RedisConnection on a NIO event loop against a real redis-server")
 struct EventLoopConnectionTests {
-    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    /// Each test has its own loop (a test's large pipeline must not hold up another test's calls), and generous
+    /// timeouts: the machine may be busy.
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 4)
+
+    static func patient(_ configuration: RedisConfiguration) -> RedisConfiguration {
+        var configuration = configuration
+        configuration.commandTimeoutMilliseconds = 60_000
+        configuration.connectTimeoutMilliseconds = 30_000
+        return configuration
+    }
 
     @Test func repliesPipelinesAndLargeValuesRoundTrip() async throws {
         try await withRedisServer { server in
             let loop = Self.group.next()
-            let redis = try await RedisConnection.connect(server.configuration, eventLoop: loop)
+            let redis = try await RedisConnection.connect(Self.patient(server.configuration), eventLoop: loop)
             #expect(redis.isOnEventLoop)
             #expect(try await redis.send(RedisCommand("PING")) == .simpleString("PONG"))
             #expect(try await redis.send(RedisCommand("INCRBY", "n", 41)) == .integer(41))
@@ -42,7 +51,7 @@ struct EventLoopConnectionTests {
 
     @Test func aKilledServerIsReconnectedAndATimeoutDropsTheSocket() async throws {
         try await withRedisServer { server in
-            let redis = try await RedisConnection.connect(server.configuration, eventLoop: Self.group.next())
+            let redis = try await RedisConnection.connect(Self.patient(server.configuration), eventLoop: Self.group.next())
             try await redis.send(RedisCommand("SET", "before", "1"))
             await server.kill()
             try await server.restart()
@@ -70,7 +79,7 @@ struct EventLoopConnectionTests {
     /// Calls racing a lost socket open one new socket between them, not one each: the server sees one client.
     @Test func concurrentCallsAfterARestartShareOneNewSocket() async throws {
         try await withRedisServer { server in
-            var configuration = server.configuration
+            var configuration = Self.patient(server.configuration)
             configuration.clientName = "loop-race"
             let redis = try await RedisConnection.connect(configuration, eventLoop: Self.group.next())
             await server.kill()
@@ -96,7 +105,7 @@ struct EventLoopConnectionTests {
 
     @Test func cancellingAWaitEndsItAndAPasswordIsAsked() async throws {
         try await withRedisServer(password: "s3cret") { server in
-            var configuration = server.configuration
+            var configuration = Self.patient(server.configuration)
             configuration.password = nil
             do {
                 _ = try await RedisConnection.connect(configuration, eventLoop: Self.group.next())
@@ -104,7 +113,7 @@ struct EventLoopConnectionTests {
             } catch let error as RedisError {
                 #expect(error.code == .authenticationFailed, "\(error)")
             }
-            let redis = try await RedisConnection.connect(server.configuration, eventLoop: Self.group.next())
+            let redis = try await RedisConnection.connect(Self.patient(server.configuration), eventLoop: Self.group.next())
             let waiting = Task { try await redis.send(RedisCommand("BLPOP", "nothing", 0), timeoutMilliseconds: 120_000) }
             try await Task.sleep(for: .milliseconds(200))
             waiting.cancel()

@@ -145,16 +145,36 @@ actor ScoringLane {
     /// The first round trip; a library missing after a Redis restart or `FUNCTION FLUSH` is loaded again and
     /// the round trip repeated (the functions count nothing twice).
     private func featureRoundTrip(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
+        // A new socket (Redis restarted, or failed over) may lead to an empty Redis: the namespace's state is checked
+        // before the claims are written, so nothing is written to a Redis that lost it.
+        let connected = await connection.isConnected
+        let reconnects = await connection.reconnectCount
+        if !connected || reconnects != reconnectsSeen {
+            // Reading the epoch opens the new socket.
+            try await waitForState(onlyIfLost: true)
+            reconnectsSeen = await connection.reconnectCount
+        }
         let replies = try await connection.pipeline(commands)
         guard replies.contains(where: { $0.errorMessage?.contains("Function not found") == true }) else { return replies }
-        // No library and no epoch: Redis lost the namespace's state. Nothing is decided on an empty state; the lane
-        // waits (its requests are answered at their deadline, later ones get 503 state_lost) until it is back.
+        try await waitForState(onlyIfLost: false)
+        return try await connection.pipeline(commands)
+    }
+
+    /// The connection's reconnects this lane has checked the state after.
+    private var reconnectsSeen = 0
+
+    /// No epoch: Redis lost the namespace's state. Nothing is decided on an empty state; the lane waits (its requests
+    /// are answered at their deadline, later ones get 503 state_lost) until it is back, then loads the functions.
+    /// `onlyIfLost`: with the epoch present, nothing more is done (else the library is loaded again, as after
+    /// `FUNCTION FLUSH`).
+    private func waitForState(onlyIfLost: Bool) async throws(RedisError) {
         let epoch = NamespaceEpoch(namespace: admission.configuration.namespace)
-        if !admission.configuration.keepServingOnStateLoss, try await epoch.read(on: connection) == nil {
+        let lost = try await epoch.read(on: connection) == nil
+        if onlyIfLost && !lost { return }
+        if !admission.configuration.keepServingOnStateLoss, lost {
             admission.stateGuard.mark(lost: true)
             try await epoch.waitUntilPresent(on: connection)
         }
         try await FunctionLibrary.features.load(on: connection)
-        return try await connection.pipeline(commands)
     }
 }

@@ -184,7 +184,7 @@ public actor RedisConnection {
             if let failure = await opening.value { throw failure }
             return
         }
-        if transport != nil {
+        if hasConnected {
             reconnectCount += 1
             RedisActivity.reconnected()
         }
