@@ -82,7 +82,9 @@ struct APIKeysTests {
             #expect(bad.status == 64 && bad.standardError.contains("AUDIT_RETENTION_DAYS must be a whole number of days"), "\(bad.standardError)")
             #expect(try await FraudStreamBinary.run(["rules", "add", "amount > 9000 => review reason kept_rule"] + redisArguments).status == 0)
             let streams = try await Keyspace(namespace: "fraud").keys(matching: "fraud:audit:*", on: harness.redis)
-            let stream = try #require(streams.first { $0.contains("rules") } ?? streams.first, "\(streams)")
+            // The stream every promotion appends to (each saved version has its own, written once).
+            let stream = AuditLog(namespace: "fraud").stream(tag: "fraud:rules:latest")
+            try #require(streams.contains(stream), "\(streams)")
             // 300 entries from 60 days ago (three whole stream nodes, which MINID ~ trims whole), then one change a
             // day's retention: the old nodes go. Under the default 400 days they would stay.
             let old = Int64(Date().timeIntervalSince1970 * 1000) - 60 * 86_400_000
