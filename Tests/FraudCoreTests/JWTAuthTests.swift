@@ -1,6 +1,7 @@
 import Foundation
 import FraudServer
 import JWTKit
+import RedisHarness
 import Testing
 
 @testable import FraudCore
@@ -72,6 +73,60 @@ struct JWTAuthTests {
             let audit = try await AuditLog(namespace: "fraud").list(action: "blocklist.add", on: api.redis)
             #expect(audit.last?.actor == "jwt:ops-alice", "\(audit)")
             #expect(try await status(api.apiKey) == 200)
+        }
+    }
+
+    struct RoleToken: JWTPayload {
+        var sub: String
+        var iss: String
+        var aud: [String]
+        var exp: Double
+        var roles: [String]
+
+        func verify(using _: some JWTAlgorithm) throws {}
+    }
+
+    /// RS256 (a 2048-bit RSA key made by openssl), with the scopes in another claim (`--jwt-scope-claim roles`, an array).
+    @Test func anRS256TokenWithItsScopesInAnotherClaim() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("jwks-rs-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // An RSA 2048 key openssl made (the test certificates' client key).
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        let privateKey = try Insecure.RSA.PrivateKey(pem: try String(contentsOfFile: certificates.clientKey, encoding: .utf8))
+        let primitives = try privateKey.publicKey.getKeyPrimitives()
+        func base64url(_ data: Data) -> String {
+            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        let jwks = """
+            {"keys": [{"kty": "RSA", "alg": "RS256", "kid": "bank-rsa", "n": "\(base64url(primitives.modulus))", "e": "\(base64url(primitives.publicExponent))"}]}
+            """
+        let file = folder.appendingPathComponent("jwks.json").path
+        try jwks.write(toFile: file, atomically: true, encoding: .utf8)
+        let signer = JWTKeyCollection()
+        await signer.add(rsa: privateKey, digestAlgorithm: .sha256, kid: "bank-rsa")
+        func token(_ roles: [String]) async throws -> String {
+            try await signer.sign(
+                RoleToken(sub: "svc", iss: "https://idp.bank.example", aud: ["fraudstream"], exp: Date().timeIntervalSince1970 + 3_600, roles: roles),
+                kid: JWKIdentifier(string: "bank-rsa"))
+        }
+        try await ScoringAPIHarness.with(configure: {
+            $0.jwksFile = file
+            $0.jwtIssuer = "https://idp.bank.example"
+            $0.jwtAudience = "fraudstream"
+            $0.jwtScopeClaim = "roles"
+        }) { api in
+            func status(_ credential: String) async throws -> Int {
+                let client = try await api.connect(key: credential)
+                let reply = try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("rs-\(UUID().uuidString.prefix(6))", user: 2))
+                await client.close()
+                return reply.status
+            }
+            let scored = try await status(try await token(["score"]))
+            let reader = try await status(try await token(["read"]))
+            #expect(scored == 200 && reader == 403, "\(scored) \(reader)")
         }
     }
 
