@@ -64,6 +64,26 @@ struct ConnectionHygieneTests {
         }
     }
 
+    /// `--max-connections 2`: a third connection waits (in the listen backlog) until one of the two closes, then is
+    /// answered; nothing is refused or lost.
+    @Test func pastMaxConnectionsANewOneWaitsForAFreeSlot() async throws {
+        try await ScoringAPIHarness.with(configure: { $0.maxConnections = 2 }) { api in
+            let first = try await api.connect()
+            let second = try await api.connect()
+            #expect(try await first.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("max-1", user: 6)).status == 200)
+            #expect(try await second.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("max-2", user: 7)).status == 200)
+            let third = try await api.connect()
+            let waiting = Task { try await third.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("max-3", user: 8)).status }
+            // While both slots are held the third is not served (a slower machine only makes this more certain).
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await api.results().contains { $0["transaction_id"] == "max-3" } == false)
+            await first.close()
+            #expect(try await waiting.value == 200)
+            await second.close()
+            await third.close()
+        }
+    }
+
     @Test func badConnectionSettingsAreOneLine() async throws {
         let bad = try await FraudStreamBinary.run(["serve", "--idle-timeout-ms", "5", "--port", "0"])
         #expect(bad.status == 64, "\(bad.standardError)")
