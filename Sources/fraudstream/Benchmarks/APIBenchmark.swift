@@ -46,13 +46,13 @@ struct APIBenchmark {
         }
 
         /// Starts `fraudstream serve` on a free port against `redisURL` and waits until it listens.
-        static func start(redisURL: String, namespace: String, journal: String) async throws -> ServeProcess {
+        static func start(redisURL: String, namespace: String, journal: String, authOff: Bool = false) async throws -> ServeProcess {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             process.arguments = [
                 "serve", "--redis-url", redisURL, "--namespace", namespace, "--port", "0", "--log-level", "warning",
                 "--decision-journal", journal,
-            ]
+            ] + (authOff ? ["--auth", "off"] : [])
             var environment = ProcessInfo.processInfo.environment
             environment[WorkerProcesses.parentVariable] = String(getpid())
             process.environment = environment
@@ -101,8 +101,23 @@ struct APIBenchmark {
         var apiKey = ""
         var lowLoad: HTTPLoadTest.Report?
         var capacityTool = ""
+        // The same open loop against a server with `--auth off`, in every round (before the keyed one in odd rounds,
+        // after it in even ones): what API keys cost.
+        var withoutKeys: [(p50: Double, cpu: Double)] = []
+        func withoutKeysRun(_ round: Int) async throws {
+            let open = try await ServeProcess.start(redisURL: redisURL, namespace: drain.namespace, journal: journal, authOff: true)
+            do {
+                let run = try await openLoop(open, redis: redis, world: users, runId: "bench-open-\(round)", rate: rate, count: requests, apiKey: "")
+                withoutKeys.append((run.report.latency.percentile(50), run.serveMicroseconds))
+            } catch {
+                await open.stop()
+                throw error
+            }
+            await open.stop()
+        }
         for round in 0..<max(1, repeats) {
             let sample = try await drain.sample(model: &model, table: &scratch)
+            if round % 2 == 1 { try await withoutKeysRun(round) }
             // Measured as deployed: with API-key authentication (the sample reset the namespace, keys included).
             apiKey = try await APIKeyStore(namespace: drain.namespace).create(
                 name: "bench", scopes: [.score, .read], actor: AuditLog.commandLineActor, on: redis).secret
@@ -126,9 +141,18 @@ struct APIBenchmark {
                 await serve.stop()
                 throw error
             }
+            if round % 2 == 0 { try await withoutKeysRun(round) }
         }
         await redis.close()
         add(pairs, capacity: capacity, tool: capacityTool, lowLoad: lowLoad, to: &table)
+        let keyedP50 = median(pairs.map(\.p50))
+        let openP50 = median(withoutKeys.map(\.p50))
+        table.add(
+            "  p50 with API keys / with --auth off", String(format: "%.2f / %.2f", keyedP50 / 1000, openP50 / 1000), "ms",
+            String(format: "%.2f×, medians of %d runs each, interleaved; target <= 1.10", keyedP50 / max(openP50, 0.001), withoutKeys.count))
+        table.add(
+            "  serve CPU with --auth off", String(format: "%.1f", median(withoutKeys.map(\.cpu))), "µs CPU/req",
+            String(format: "with keys %.1f", median(pairs.map(\.serveMicroseconds))))
     }
 
     /// Open-loop `POST /v1/score` at `rate` for `count` requests; the server's and Redis's CPU per request, counted
@@ -139,7 +163,7 @@ struct APIBenchmark {
         var options = HTTPLoadTest.Options(
             host: "127.0.0.1", port: serve.port, runId: runId, plan: RatePlan(pattern: .constant, targetPerSecond: rate, durationSeconds: nil, count: count, seed: 3))
         options.connections = 64
-        options.apiKey = apiKey
+        options.apiKey = apiKey.isEmpty ? nil : apiKey
         let results = StreamNames(namespace: drain.namespace).partitions[0].results
         let before = try await redis.send(RedisCommand("XLEN", results)).int ?? 0
         let redisBefore = try await CPUMeter.read(redis).redisMicroseconds
