@@ -410,6 +410,26 @@ struct BlocklistManagementTests {
         }
     }
 
+    /// IPs are checked on every method (free text is a 422, an IPv6 address is fine), and a list past the filter's
+    /// designed capacity says so in the answers.
+    @Test func freeTextIsRefusedAndAListPastItsCapacitySaysSo() async throws {
+        try await Harness.with { api in
+            let client = try await api.connect()
+            #expect(try await client.request(.PUT, "/v1/blocklist/ip/999.1.1.1").status == 422)
+            #expect(try await client.request(.PUT, "/v1/blocklist/ip/drop%20table").status == 422)
+            #expect(try await client.request(.DELETE, "/v1/blocklist/ip/not-an-ip").status == 422)
+            let v6 = try await client.request(.PUT, "/v1/blocklist/ip/2001:db8::7")
+            #expect(v6.status == 200, "\(v6.text)")
+            try await FeatureStore(namespace: "fraud").writeBlocklist(
+                ["10.0.0.1", "10.0.0.2"], shape: BloomFilterShape(capacity: 2, falsePositiveRate: 0.01), on: api.redis)
+            let past = try Harness.object(try await client.request(.PUT, "/v1/blocklist/ip/10.0.0.3"))
+            #expect(past["over_capacity"] as? Bool == true, "\(past)")
+            let listed = try Harness.object(try await client.request(.GET, "/v1/blocklist/ip/10.0.0.1"))
+            #expect(listed["blocklisted"] as? Bool == true && listed["over_capacity"] as? Bool == true, "\(listed)")
+            await client.close()
+        }
+    }
+
     @Test func commandLineAddsImportsChecksAndRemoves() async throws {
         try await WorkerHarness.with { harness in
             let url = "redis://127.0.0.1:\(harness.server.port)"
