@@ -57,6 +57,8 @@ public actor RedisConnection {
 
     deinit {
         executor.shutdown()
+        // A NIO channel stays open until closed: a connection dropped on an event loop closes its socket.
+        transport?.close()
     }
 
     /// Creates a connection and connects once, throwing the reason when that fails.
