@@ -147,8 +147,7 @@ actor ScoringLane {
     private func featureRoundTrip(_ commands: [RedisCommand]) async throws(RedisError) -> [RESPValue] {
         // A new socket (Redis restarted, or failed over) may lead to an empty Redis: the namespace's state is checked
         // before the claims are written, so nothing is written to a Redis that lost it.
-        let connected = await connection.isConnected
-        let reconnects = await connection.reconnectCount
+        let (connected, reconnects) = await connection.socketState
         if !connected || reconnects != reconnectsSeen {
             // Reading the epoch opens the new socket.
             try await waitForState(onlyIfLost: true)

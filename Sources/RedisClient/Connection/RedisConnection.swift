@@ -94,6 +94,10 @@ public actor RedisConnection {
     /// `true` while a socket is open.
     public var isConnected: Bool { context != nil || transport?.isActive == true }
 
+    /// Whether a socket is open and how many times one was opened again, in one call (one hop for a caller on
+    /// another executor).
+    public var socketState: (connected: Bool, reconnects: Int) { (isConnected, reconnectCount) }
+
     /// `true` when the caller runs on this connection's own thread (used by tests).
     public nonisolated var isOnOwnThread: Bool { executor.isCurrentThread }
 
