@@ -25,6 +25,8 @@ struct DecisionJournalTests {
         try await ScoringAPIHarness.with(configure: { $0.redisTimeoutMilliseconds = 300 }) { api in
             let client = try await api.connect()
             #expect(try await client.request(.POST, "/v1/score/batch", json: Self.batch(["before-0", "before-1"])).status == 200)
+            // Recorded before Redis stops (a busy machine may still be writing them), so only the ten below are journalled.
+            try await waitUntil("the first two are recorded", timeout: .seconds(60)) { try await Self.results(api.redis).count == 2 }
             let pid = try #require(api.redisHarness.server.processIdentifier)
             defer { kill(pid, SIGCONT) }
             kill(pid, SIGSTOP)
