@@ -138,6 +138,7 @@ public struct ScoringServer: Sendable {
 
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        router.add(middleware: AuditRequestIdMiddleware())
         // Every endpoint but the health checks needs an API key with the endpoint's scope (unless --auth off).
         let keyring = APIKeyring()
         var authentication = APIKeyMiddleware(

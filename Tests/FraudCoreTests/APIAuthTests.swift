@@ -60,10 +60,19 @@ struct APIAuthTests {
             let adminClient = try await api.connect(key: admin)
             #expect(try await adminClient.request(.PUT, "/v1/blocklist/ip/203.0.113.7").status == 200)
             #expect(try await readerClient.request(.GET, "/v1/blocklist/ip/203.0.113.7").status == 200)
-            #expect(try await adminClient.request(.DELETE, "/v1/blocklist/ip/203.0.113.7").status == 200)
-            // The changes are audited with the key's name as the actor.
+            // A client's X-Request-Id ties the audit entry to its call and comes back in the answer.
+            let ticketed = try await HTTPConnection.connect(
+                host: "127.0.0.1", port: api.port, headers: [("Authorization", "Bearer \(admin)"), ("X-Request-Id", "ticket-42")])
+            let removal = try await ticketed.request(.DELETE, "/v1/blocklist/ip/203.0.113.7")
+            #expect(removal.status == 200 && removal.header("X-Request-Id") == "ticket-42")
+            // Removing it again changes nothing and records nothing.
+            #expect(try await ticketed.request(.DELETE, "/v1/blocklist/ip/203.0.113.7").status == 404)
+            await ticketed.close()
+            // The changes are audited with the key's name as the actor and each request's id.
             let audit = try await AuditLog(namespace: "fraud").list(action: "blocklist", on: api.redis)
             #expect(audit.map(\.actor) == ["key:ops", "key:ops"] && audit.map(\.action) == ["blocklist.add", "blocklist.remove"], "\(audit)")
+            #expect(audit.first?.requestId.hasPrefix("req-") == true && audit.last?.requestId == "ticket-42", "\(audit)")
+            #expect(audit.last?.target == "203.0.113.7")
             // A revoked key is refused by the running server (it polls twice a second).
             #expect(try await store.revoke(name: "payments", actor: "cli:test", on: api.redis))
             try await waitUntil("the revoked key is refused") {

@@ -125,6 +125,9 @@ struct APIKeysTests {
             #expect(entries.allSatisfy { $0.actor.hasPrefix("cli:") })
             #expect(entries[0].target == "203.0.113.9,203.0.113.10" && entries[1].target == "203.0.113.9")
             #expect(entries[6].change == "v2 → v1", "\(entries[6].change)")
+            // The entries of one command run share its id; another run has another.
+            #expect(entries[2].requestId == entries[3].requestId && entries[3].requestId != entries[4].requestId, "\(entries.map(\.requestId))")
+            #expect(entries[2].requestId.hasPrefix("run-"))
             #expect(entries[9].change == "v1 → none", "\(entries[9].change)")
             let json = try await FraudStreamBinary.run(["audit", "list", "--json", "--action", "models"] + redisArguments)
             let listed = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [[String: Any]])

@@ -237,6 +237,33 @@ struct FunctionContractTests {
             #expect(try BloomRemoveCall.decode(try await redis.send(remove.command("6.6.6.6"))) == true)
             #expect(try await counterValues() == Array(repeating: 0, count: shape.hashes))
             #expect(try BloomCheckCall.decode(try await redis.send(check.command), items: check.itemCount) == [false, false])
+
+            // The audited removal of several items: one entry naming exactly the ones removed, in the same call.
+            let audit = AuditLog(namespace: "fraud")
+            let stream = audit.stream(tag: counters)
+            #expect(HashSlot.of(stream) == HashSlot.of(counters))
+            let unlist = BloomUnlistCall(counters: counters, shape: shape)
+            let entry = AuditLog.Entry(actor: "key:ops", action: "blocklist.remove", target: "", change: "unlisted", requestId: "req-1")
+            let parts = FunctionCallParts(unlist.command(["6.6.6.6"], entry: entry, audit: audit))
+            #expect(parts.function == BloomUnlistCall.function && parts.keys == [counters, members, stream])
+            #expect(parts.argument(BloomUnlistCall.Argument.hashesPerItem.rawValue) == "\(shape.hashes)")
+            #expect(parts.argument(BloomUnlistCall.Argument.actor.rawValue) == "key:ops")
+            #expect(parts.argument(BloomUnlistCall.Argument.requestId.rawValue) == "req-1")
+            #expect(Array(parts.arguments.dropFirst(BloomUnlistCall.Argument.firstItem.rawValue - 1)) == ["6.6.6.6"] + offsets)
+            let many = (1...12).map { "10.0.0.\($0)" }
+            for ip in ["6.6.6.6"] + many { _ = try await redis.send(BloomAddCall(counters: counters, shape: shape).command(ip)) }
+            let first = try await redis.send(unlist.command(["6.6.6.6", "1.2.3.4"], entry: entry, audit: audit))
+            #expect(try BloomUnlistCall.decode(first, count: 2) == [true, false])
+            let again = try await redis.send(unlist.command(["6.6.6.6", "1.2.3.4"], entry: entry, audit: audit))
+            #expect(try BloomUnlistCall.decode(again, count: 2) == [false, false])
+            let bulk = try await redis.send(unlist.command(many, entry: entry, audit: audit))
+            #expect(try BloomUnlistCall.decode(bulk, count: many.count) == Array(repeating: true, count: many.count))
+            // Everything listed is unlisted again: every counter is back to 0.
+            #expect(try await counterValues() == Array(repeating: 0, count: shape.hashes))
+            #expect(try await redis.send(RedisCommand("HLEN", members)).int == 0)
+            let entries = try await audit.list(on: redis)
+            #expect(entries.map(\.target) == ["6.6.6.6", many.prefix(10).joined(separator: ",") + ",… (12 IPs)"], "\(entries)")
+            #expect(entries.allSatisfy { $0.actor == "key:ops" && $0.action == "blocklist.remove" && $0.requestId == "req-1" && $0.timeMilliseconds > 0 })
         }
     }
 

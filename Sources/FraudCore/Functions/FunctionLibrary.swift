@@ -28,7 +28,7 @@ public struct FunctionLibrary: Sendable, Hashable {
             + String(decoding: PackageResources.fraudstream_entities_lua, as: UTF8.self)
                 .split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).dropFirst().joined(),
         functionNames: [UserFeaturesCall.function, DeviceEventsCall.function, BloomCheckCall.function, BloomAddCall.function,
-            BloomRemoveCall.function, EntityFeatures.function])
+            BloomRemoveCall.function, BloomUnlistCall.function, EntityFeatures.function])
 
     /// `fraudstream_results`: the atomic write-and-acknowledge of a batch, the API's decision records and the latency histograms.
     public static let results = FunctionLibrary(

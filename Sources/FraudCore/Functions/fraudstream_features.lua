@@ -12,7 +12,7 @@
 -- Every key it creates has a bound: a TTL after the owner's last transaction, and a cap on its size.
 --
 -- The layouts of KEYS, ARGV and the replies are defined once, in Swift: UserFeaturesCall, DeviceEventsCall,
--- BloomCheckCall, BloomAddCall and BloomRemoveCall (Sources/FraudCore/Functions). The comments here follow them, and
+-- BloomCheckCall, BloomAddCall, BloomRemoveCall and BloomUnlistCall (Sources/FraudCore/Functions). The comments here follow them, and
 -- FunctionContractTests checks both sides against a real server.
 
 -- Per-user features. All keys share the user's hash tag.
@@ -282,22 +282,20 @@ local function bloom_add(keys, args)
   return 1
 end
 
--- Unlists one item for the sources in a mask (3: every source). KEYS: 1 counters, 2 members. ARGV: 1 source mask,
--- 2 item, then its k counter offsets. Decrements its counters below 15 when no source lists it any more.
+-- Unlists one item for the sources in a mask (3: every source): counters and members keys, the mask, the item and its
+-- k counter offsets. Decrements its counters below 15 when no source lists it any more.
 -- Returns: 1 when the item is no longer listed because of this call, else 0 (not listed, or still listed by
 -- another source).
-local function bloom_remove(keys, args)
-  local before = tonumber(redis.call('HGET', keys[2], args[2]) or '0')
-  local after = bit.band(before, bit.bnot(tonumber(args[1])))
+local function unlist(counters, members, mask, item, offsets)
+  local before = tonumber(redis.call('HGET', members, item) or '0')
+  local after = bit.band(before, bit.bnot(mask))
   if after == before then return 0 end
   if after ~= 0 then
-    redis.call('HSET', keys[2], args[2], after)
+    redis.call('HSET', members, item, after)
     return 0
   end
-  redis.call('HDEL', keys[2], args[2])
-  local offsets = {}
-  for i = 3, #args do offsets[#offsets + 1] = args[i] end
-  local counts = read_counters(keys[1], offsets)
+  redis.call('HDEL', members, item)
+  local counts = read_counters(counters, offsets)
   local decr = {'OVERFLOW', 'SAT'}
   for i = 1, #counts do
     if counts[i] > 0 and counts[i] < saturated then
@@ -307,8 +305,42 @@ local function bloom_remove(keys, args)
       decr[#decr + 1] = '-1'
     end
   end
-  if #decr > 2 then redis.call('BITFIELD', keys[1], unpack(decr)) end
+  if #decr > 2 then redis.call('BITFIELD', counters, unpack(decr)) end
   return 1
+end
+
+-- KEYS: 1 counters, 2 members. ARGV: 1 source mask, 2 item, then its k counter offsets. Returns: as unlist.
+local function bloom_remove(keys, args)
+  local offsets = {}
+  for i = 3, #args do offsets[#offsets + 1] = args[i] end
+  return unlist(keys[1], keys[2], tonumber(args[1]), args[2], offsets)
+end
+
+-- Unlists several items and records the ones it removed in one audit entry, in the same call: what the audit log says
+-- was removed is exactly what was (BloomUnlistCall).
+-- KEYS: 1 counters, 2 members, 3 audit stream (same slot). ARGV: 1 source mask, 2 k, 3 audit MINID, 4 actor,
+-- 5 action, 6 change, 7 request id, 8 time ms, 9 time us, 10.. each item followed by its k counter offsets.
+-- Returns: per item, 1 when this call removed it, else 0. The entry's target names every removed item when there are
+-- at most 10, else the first 10 and the count; no entry when nothing was removed.
+local function bloom_unlist(keys, args)
+  local mask, k = tonumber(args[1]), tonumber(args[2])
+  local removed, names = {}, {}
+  local i = 10
+  while i <= #args do
+    local offsets = {}
+    for j = 1, k do offsets[j] = args[i + j] end
+    local done = unlist(keys[1], keys[2], mask, args[i], offsets)
+    removed[#removed + 1] = done
+    if done == 1 then names[#names + 1] = args[i] end
+    i = i + 1 + k
+  end
+  if #names > 0 then
+    local target = table.concat(names, ',', 1, math.min(#names, 10))
+    if #names > 10 then target = target .. ',\226\128\166 (' .. #names .. ' IPs)' end
+    redis.call('XADD', keys[3], 'MINID', '~', args[3], '*', 'actor', args[4], 'action', args[5], 'target', target,
+      'change', args[6], 'request_id', args[7], 'time_ms', args[8], 'time_us', args[9])
+  end
+  return removed
 end
 
 redis.register_function('fs_user_features', user_features)
@@ -316,3 +348,4 @@ redis.register_function('fs_device_events', device_events)
 redis.register_function{function_name = 'fs_bloom_check', callback = bloom_check, flags = {'no-writes'}}
 redis.register_function('fs_bloom_add', bloom_add)
 redis.register_function('fs_bloom_remove', bloom_remove)
+redis.register_function('fs_bloom_unlist', bloom_unlist)

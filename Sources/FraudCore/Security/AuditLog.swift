@@ -59,7 +59,7 @@ public struct AuditLog: Sendable {
         /// The stream entry id (when read).
         public var id: String = ""
 
-        public init(actor: String, action: String, target: String, change: String, requestId: String = UUID().uuidString.lowercased()) {
+        public init(actor: String, action: String, target: String, change: String, requestId: String = AuditLog.requestId) {
             self.actor = actor
             self.action = action
             self.target = target
@@ -69,16 +69,40 @@ public struct AuditLog: Sendable {
 
         /// `XADD <stream> MINID ~ <now − retention> * …` for this entry.
         public func command(stream: String, namespace: String, retentionDays: Int = AuditLog.defaultRetentionDays) -> RedisCommand {
-            let microseconds = Int64(Date().timeIntervalSince1970 * 1_000_000)
-            let now = microseconds / 1_000
-            let oldest = max(0, now - Int64(retentionDays) * 86_400_000)
+            let stamp = Stamp(retentionDays: retentionDays)
             return RedisCommand(
-                "XADD", stream, "MINID", "~", String(oldest), "*", "actor", actor, "action", action, "target", target, "change", change,
-                "request_id", requestId, "time_ms", String(now), "time_us", String(microseconds))
+                "XADD", stream, "MINID", "~", stamp.minimumId, "*", "actor", actor, "action", action, "target", target, "change", change,
+                "request_id", requestId, "time_ms", stamp.milliseconds, "time_us", stamp.microseconds)
         }
 
         public var jsonObject: [String: Any] {
             ["id": id, "time_ms": timeMilliseconds, "actor": actor, "action": action, "target": target, "change": change, "request_id": requestId]
+        }
+    }
+
+    /// The request an entry belongs to: an HTTP request's id (``withRequestId(_:operation:)``, bound by the server for
+    /// each request), else this process's run id, so every entry of one command run shares one id.
+    public static var requestId: String { boundRequestId ?? runId }
+
+    /// One id per process: a command run.
+    public static let runId = "run-" + UUID().uuidString.lowercased()
+
+    @TaskLocal static var boundRequestId: String?
+
+    /// Runs `operation` with `id` as the request id of every audit entry it appends.
+    public static func withRequestId<T: Sendable>(_ id: String, operation: () async throws -> T) async rethrows -> T {
+        try await $boundRequestId.withValue(id, operation: operation)
+    }
+
+    /// When an entry is appended: its time in ms and µs, and the oldest stream id the retention keeps (`MINID`).
+    public struct Stamp: Sendable {
+        public let microseconds: Int64
+        public var milliseconds: Int64 { microseconds / 1_000 }
+        public let minimumId: Int64
+
+        public init(retentionDays: Int, now: Date = Date()) {
+            microseconds = Int64(now.timeIntervalSince1970 * 1_000_000)
+            minimumId = max(0, microseconds / 1_000 - Int64(retentionDays) * 86_400_000)
         }
     }
 

@@ -122,21 +122,19 @@ extension FeatureStore {
         on connection: RedisConnection
     ) async throws(RedisError) -> [Bool] {
         guard let shape = try await blocklistShape(on: connection) else { return ips.map { _ in false } }
-        let remove = BloomRemoveCall(counters: keys.ipBlocklistCounters, shape: shape)
+        // Each chunk and the audit entry of what it removed in one call: the log names exactly what was removed (a
+        // removal of an IP that was not listed changes nothing and is not recorded).
+        let unlist = BloomUnlistCall(counters: keys.ipBlocklistCounters, shape: shape)
+        let audit = AuditLog(namespace: keys.namespace)
+        let entry = AuditLog.Entry(actor: actor, action: "blocklist.remove", target: "", change: "unlisted")
         var removed: [Bool] = []
         removed.reserveCapacity(ips.count)
         var start = 0
         while start < ips.count {
-            let commands = ips[start..<min(ips.count, start + chunkSize)].map { remove.command($0, source: source) }
-            for reply in try await connection.pipeline(commands) { removed.append(try BloomRemoveCall.decode(reply)) }
-            start += commands.count
-        }
-        // What was removed, once known (a removal of an IP that was not listed changes nothing and is not recorded).
-        let done = zip(ips, removed).filter(\.1).map(\.0)
-        if !done.isEmpty {
-            try await AuditLog(namespace: keys.namespace).append(
-                AuditLog.Entry(actor: actor, action: "blocklist.remove", target: Self.auditTarget(done), change: "unlisted"),
-                key: keys.ipBlocklistCounters, on: connection)
+            let chunk = ips[start..<min(ips.count, start + chunkSize)]
+            let reply = try await connection.send(unlist.command(chunk, source: source, entry: entry, audit: audit))
+            removed += try BloomUnlistCall.decode(reply, count: chunk.count)
+            start += chunk.count
         }
         return removed
     }

@@ -143,6 +143,32 @@ final class AdminRateLimiter: Sendable {
     }
 }
 
+/// Ties the audit entries of one state-changing request (the `admin` scope's endpoints) to one id: the client's
+/// `X-Request-Id` when it is a plain token of at most 64 characters, else a new one. The id is echoed in the response's
+/// `X-Request-Id`, so an operator can find the entries of a call in `fraudstream audit list`.
+struct AuditRequestIdMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+    static let header = HTTPField.Name("X-Request-Id")!
+
+    /// The client's id when it is safe to store and show: 1–64 characters of letters, digits, `.`, `_`, `-` and `:`.
+    static func accepted(_ id: String?) -> String? {
+        guard let id, (1...64).contains(id.utf8.count),
+            id.utf8.allSatisfy({ $0 < 0x80 && (isalnum(Int32($0)) != 0 || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ":")) })
+        else { return nil }
+        return id
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard APIKeyMiddleware.requiredScope(method: request.method, path: request.uri.path) == .admin else {
+            return try await next(request, context)
+        }
+        let id = Self.accepted(request.headers[Self.header]) ?? "req-" + UUID().uuidString.lowercased()
+        var response = try await AuditLog.withRequestId(id) { try await next(request, context) }
+        response.headers[Self.header] = id
+        return response
+    }
+}
+
 /// `Authorization: Bearer <key>` on every endpoint but `/healthz`, `/readyz` and `/openapi.json`: `401` without a current
 /// key, `403` when the key lacks the endpoint's scope (``requiredScope(method:path:)``), both in the API's error shape.
 struct APIKeyMiddleware: RouterMiddleware {
