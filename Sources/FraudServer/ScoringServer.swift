@@ -169,8 +169,12 @@ public struct ScoringServer: Sendable {
         OperationsRoutes(admission: admission, control: control).add(to: router)
         let logger = self.logger
         // Connection hygiene: an idle connection, or one whose request never completes, is closed after the idle
-        // timeout (the timer restarts only on whole request parts, not on trickled bytes); at most --max-connections.
-        let http: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds))))
+        // timeout (the timer restarts only on whole request parts, not on trickled bytes), a request whose body is not
+        // in within --request-timeout-ms of its head too; at most --max-connections.
+        let requestTimeout = TimeAmount.milliseconds(Int64(configuration.requestTimeoutMilliseconds))
+        let http: HTTPServerBuilder = .http1(configuration: .init(
+            additionalChannelHandlers: [RequestReadDeadline(timeout: requestTimeout)],
+            idleTimeout: .milliseconds(Int64(configuration.idleTimeoutMilliseconds))))
         let application = Application(
             router: router,
             server: try Self.tls(configuration).map { try .tls(http, tlsConfiguration: $0) } ?? http,

@@ -27,6 +27,13 @@ struct ConnectionHygieneTests {
         return fd
     }
 
+    /// Whether the server has written something to `fd` or closed it (nothing is consumed).
+    static func hasAnsweredOrClosed(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
+        return count >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
     /// Whether the server closed `fd` (a read sees the end of the stream, or a reset).
     static func isClosedByServer(_ fd: Int32) -> Bool {
         var byte: UInt8 = 0
@@ -84,9 +91,37 @@ struct ConnectionHygieneTests {
         }
     }
 
+    /// A body trickled in a byte at a time restarts the idle timer with each part, but not the request's own deadline:
+    /// the server closes the connection before the body is complete, and answers a well-behaved client meanwhile.
+    @Test func aTrickledBodyIsCutOffAtTheRequestTimeout() async throws {
+        try await ScoringAPIHarness.with(configure: { $0.idleTimeoutMilliseconds = 10_000; $0.requestTimeoutMilliseconds = 1_500 }) { api in
+            let port = api.port
+            let head = "POST /v1/score HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(api.apiKey)\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{"
+            let fd = try #require(try await offThePool { Self.openSocket(port: port, sending: head) })
+            defer { close(fd) }
+            var sent = 1
+            // One byte every 100 ms, far within the idle timeout: 400 bytes would take 40 s.
+            while sent < 399 && !Self.hasAnsweredOrClosed(fd) {
+                try await Task.sleep(for: .milliseconds(100))
+                _ = " ".withCString { send(fd, $0, 1, Int32(MSG_NOSIGNAL)) }
+                sent += 1
+            }
+            #expect(sent < 399, "the server waited for the whole trickled body")
+            // Closed, without an answer.
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            #expect(count == 0, "\(String(decoding: buffer.prefix(max(0, count)), as: UTF8.self))")
+            let client = try await api.connect()
+            #expect(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("trickle-1", user: 4)).status == 200)
+            await client.close()
+        }
+    }
+
     @Test func badConnectionSettingsAreOneLine() async throws {
         let bad = try await FraudStreamBinary.run(["serve", "--idle-timeout-ms", "5", "--port", "0"])
         #expect(bad.status == 64, "\(bad.standardError)")
         #expect(bad.standardError.split(separator: "\n").count == 1, "\(bad.standardError)")
+        let badRequest = try await FraudStreamBinary.run(["serve", "--request-timeout-ms", "0", "--port", "0"])
+        #expect(badRequest.status == 64 && badRequest.standardError.contains("request-timeout-ms"), "\(badRequest.standardError)")
     }
 }

@@ -18,6 +18,9 @@ public struct ServeConfiguration: Sendable, Equatable {
     /// A connection with no complete request part read or written for this long is closed (`IDLE_TIMEOUT_MS`): idle
     /// keep-alive connections, and a request whose headers never finish (slowloris).
     public var idleTimeoutMilliseconds = 30_000
+    /// A request whose body has not been read in full this long after its head is answered by closing the connection
+    /// (`REQUEST_TIMEOUT_MS`): a body trickled in part by part (each part restarts the idle timer) is still bounded.
+    public var requestTimeoutMilliseconds = 60_000
     /// Most open connections (`MAX_CONNECTIONS`); past it new ones wait in the listen backlog until one closes.
     public var maxConnections = 10_000
     /// Admin requests (blocklist changes) per second per key (`ADMIN_RATE_LIMIT`), in bursts of up to twice that.
@@ -121,6 +124,7 @@ public struct ServeConfiguration: Sendable, Equatable {
             (ServeSettings.redisTimeoutMilliseconds, 10...600_000, \.redisTimeoutMilliseconds),
             (ServeSettings.decisionJournalCapacity, 1...100_000_000, \.decisionJournalCapacity),
             (ServeSettings.idleTimeoutMilliseconds, 100...3_600_000, \.idleTimeoutMilliseconds),
+            (ServeSettings.requestTimeoutMilliseconds, 100...3_600_000, \.requestTimeoutMilliseconds),
             (ServeSettings.maxConnections, 1...1_000_000, \.maxConnections),
             (ServeSettings.adminRateLimit, 1...100_000, \.adminRequestsPerSecond),
             (Settings.maxStreamLength, 0...Int.max, \.maxStreamLength),
@@ -199,6 +203,8 @@ public enum ServeSettings {
     public static let auth = Setting("API_AUTH", flag: "auth")
     /// Idle (and unfinished-request) connection timeout.
     public static let idleTimeoutMilliseconds = Setting("IDLE_TIMEOUT_MS", flag: "idle-timeout-ms")
+    /// Longest time from a request's head to its last body byte.
+    public static let requestTimeoutMilliseconds = Setting("REQUEST_TIMEOUT_MS", flag: "request-timeout-ms")
     /// Most open connections.
     public static let maxConnections = Setting("MAX_CONNECTIONS", flag: "max-connections")
     /// Admin requests per second per key.

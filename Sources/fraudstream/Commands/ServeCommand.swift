@@ -44,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
     var onTimeout: String?
     @Option(parsing: .unconditional, help: "Close a connection with no complete request part read or written for this long, ms: idle keep-alive connections and requests whose headers never finish [IDLE_TIMEOUT_MS] (default 30000).")
     var idleTimeoutMs: Int?
+    @Option(parsing: .unconditional, help: "Close a connection whose request body is not read in full this long after its headers, ms: a body trickled in part by part [REQUEST_TIMEOUT_MS] (default 60000).")
+    var requestTimeoutMs: Int?
     @Option(parsing: .unconditional, help: "Most open connections; past it new ones wait in the listen backlog [MAX_CONNECTIONS] (default 10000).")
     var maxConnections: Int?
     @Option(parsing: .unconditional, help: "Admin requests (blocklist changes) per second per API key, in bursts of twice that; past it 429 with Retry-After [ADMIN_RATE_LIMIT] (default 10).")
@@ -82,6 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
             ServeSettings.host: host, ServeSettings.port: port.map(String.init), ServeSettings.maxInFlight: maxInFlight.map(String.init),
             ServeSettings.deadlineMilliseconds: deadlineMs.map(String.init), ServeSettings.onTimeout: onTimeout, ServeSettings.auth: auth,
             ServeSettings.idleTimeoutMilliseconds: idleTimeoutMs.map(String.init), ServeSettings.maxConnections: maxConnections.map(String.init),
+            ServeSettings.requestTimeoutMilliseconds: requestTimeoutMs.map(String.init),
             ServeSettings.adminRateLimit: adminRateLimit.map(String.init), ServeSettings.jwksFile: jwks, ServeSettings.jwtIssuer: jwtIssuer,
             ServeSettings.jwtAudience: jwtAudience, ServeSettings.jwtScopeClaim: jwtScopeClaim, ServeSettings.tlsCertificate: tlsCert,
             ServeSettings.tlsKey: tlsKey, ServeSettings.tlsClientCA: tlsClientCa,
