@@ -36,6 +36,14 @@ struct LeastPrivilegeTests {
                 let run = try await FraudStreamBinary.run(arguments + redisArguments)
                 #expect(run.status == 0, "\(arguments): \(run.standardError)")
             }
+            // serve too: a key created as the user, one request scored and recorded.
+            let created = try await FraudStreamBinary.run(["apikeys", "create", "--name", "acl-serve", "--scope", "score"] + redisArguments)
+            let key = try #require(created.standardOutput.split(separator: "\n").last.map(String.init))
+            let answer = try await ChildProcess.scoreOnceThroughServe(redisArguments, key: key, transactionId: "acl-api-1")
+            #expect(answer["degraded"] as? Bool != true, "\(answer)")
+            try await waitUntil("the API decision is recorded", timeout: .seconds(60)) {
+                try await admin.send(RedisCommand("XLEN", "fraud:results")).int == count + 1
+            }
             let denied = try await admin.send(RedisCommand("ACL", "LOG"))
             #expect(denied.array?.isEmpty == true, "ACL LOG: \(denied)")
             // doctor runs too; it is refused CONFIG GET (which would show secrets) and says so, as a warning.

@@ -38,6 +38,14 @@ struct TLSRunTests {
             worker.send(SIGTERM)
             #expect(try await worker.waitForExit() == .exited(0), "stderr: \(worker.standardError)")
         }
+        // serve over TLS (its Redis I/O falls back from the event loop to threads): one request scored and recorded.
+        let created = try await FraudStreamBinary.run(["apikeys", "create", "--name", "tls-serve", "--scope", "score"] + redisArguments)
+        let key = try #require(created.standardOutput.split(separator: "\n").last.map(String.init))
+        let answer = try await ChildProcess.scoreOnceThroughServe(redisArguments, key: key, transactionId: "tls-api-1")
+        #expect(answer["degraded"] as? Bool != true, "\(answer)")
+        try await waitUntil("the API decision is recorded", timeout: .seconds(60)) {
+            try await redis.send(RedisCommand("XLEN", streams.results)).int == count + 1
+        }
         // Every client the server saw came over TLS: its clients list names no plaintext port (it has none), and the
         // worker's connections were there.
         let doctor = try await FraudStreamBinary.run(["doctor"] + redisArguments)

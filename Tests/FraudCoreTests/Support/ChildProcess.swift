@@ -1,5 +1,7 @@
 import Foundation
+import FraudServer
 import RedisHarness
+import Testing
 
 /// A process started in the background (a `fraudstream` worker, supervisor or any command), for tests
 /// that signal it and wait for it. Its output goes to files, so a chatty process never blocks on a
@@ -144,5 +146,23 @@ final class ChildProcess: @unchecked Sendable {
               let close = text.lastIndex(of: ")")
         else { return nil }
         return text[text.index(after: close)...].split(separator: " ").map(String.init)
+    }
+}
+
+extension ChildProcess {
+    /// Runs `fraudstream serve` with `arguments` (a Redis URL and its options) on a free port, scores one transaction
+    /// with `key` and returns the answer's JSON, then stops the server with SIGTERM and expects a clean exit.
+    static func scoreOnceThroughServe(_ arguments: [String], key: String, transactionId: String) async throws -> [String: Any] {
+        try await run(["serve", "--port", "0", "--log-level", "error"] + arguments) { server in
+            try await waitUntil("the server to listen", timeout: .seconds(60)) { server.standardOutput.contains("listening on") }
+            let port = try #require(server.standardOutput.firstMatch(of: #/listening on https?://[^:]+:(\d+)/#).flatMap { Int($0.1) })
+            let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port, headers: [("Authorization", "Bearer \(key)")])
+            let reply = try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction(transactionId, user: 3))
+            await client.close()
+            #expect(reply.status == 200, "\(reply.text) / \(server.standardError)")
+            server.send(SIGTERM)
+            #expect(try await server.waitForExit(timeout: .seconds(60)) == .exited(0), "\(server.standardError)")
+            return try ScoringAPIHarness.object(reply)
+        }
     }
 }
