@@ -194,6 +194,14 @@ public struct ScoringServer: Sendable {
             services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
         add(StatisticsFlusher(statistics: statistics, connection: try await connect("stats"), intervalMilliseconds: 1_000, logger: logger))
+        add(ServerAnnouncer(
+            registry: ServerRegistry(namespace: configuration.namespace),
+            posture: ServerRegistry.Posture(
+                serverId: configuration.serverId, auth: configuration.authRequired ? "keys" : "off", jwt: configuration.jwksFile != nil,
+                https: configuration.tlsCertificate != nil, clientCertificates: configuration.tlsCertificate != nil && configuration.tlsClientCA != nil,
+                pseudonymized: configuration.pseudonymizer.map { $0.fields.sorted() } ?? [], address: "\(configuration.host):\(configuration.port)",
+                version: configuration.productVersion),
+            connection: try await connect("registry"), logger: logger))
         if configuration.authRequired {
             add(APIKeyWatcher(
                 keyring: keyring, store: APIKeyStore(namespace: configuration.namespace), connection: try await connect("keys"), logger: logger))

@@ -118,6 +118,36 @@ struct APIAuthTests {
             let readyAuth = try Harness.object(ready)["auth"] as? String
             #expect(readyAuth == "off", "\(ready.text)")
             await anonymous.close()
+            // doctor sees the running server's posture and warns about it.
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(api.redisHarness.server.port)"]
+            try await waitUntil("the server announces itself", timeout: .seconds(60)) {
+                try await ServerRegistry(namespace: "fraud").list(on: api.redis).contains { $0.serverId == "api-test" }
+            }
+            let doctor = try await FraudStreamBinary.run(["doctor"] + redisArguments)
+            let line = doctor.standardOutput.split(separator: "\n").first { $0.contains("serve") && $0.contains("api-test") }
+            #expect(line?.contains("warn") == true && line?.contains("auth off") == true && line?.contains("plain HTTP") == true, "\(doctor.standardOutput)")
+        }
+    }
+
+    @Test func doctorReportsARunningServersAuthModeAndNotAStoppedOne() async throws {
+        try await WorkerHarness.with { harness in
+            let registry = ServerRegistry(namespace: "fraud")
+            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+            try await ChildProcess.run(["serve", "--port", "0", "--server-id", "keyed", "--log-level", "error"] + redisArguments) { server in
+                try await waitUntil("the server announces itself", timeout: .seconds(60)) {
+                    try await registry.list(on: harness.redis).contains { $0.serverId == "keyed" }
+                }
+                let posture = try #require(try await registry.list(on: harness.redis).first { $0.serverId == "keyed" })
+                #expect(posture.auth == "keys" && !posture.https && !posture.jwt && posture.pseudonymized.isEmpty, "\(posture)")
+                let doctor = try await FraudStreamBinary.run(["doctor"] + redisArguments)
+                #expect(doctor.standardOutput.contains("keyed at 127.0.0.1:0: auth keys, plain HTTP, identifiers in clear"), "\(doctor.standardOutput)")
+                server.send(SIGTERM)
+                #expect(try await server.waitForExit(timeout: .seconds(60)) == .exited(0), "\(server.standardError)")
+            }
+            // A graceful stop withdraws it.
+            #expect(try await registry.list(on: harness.redis).isEmpty)
+            let doctor = try await FraudStreamBinary.run(["doctor"] + redisArguments)
+            #expect(doctor.standardOutput.contains("no scoring API running under 'fraud'"), "\(doctor.standardOutput)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import RedisClient
 
 /// Checks whether a Redis server can host FraudStream, one finding per line.
@@ -138,11 +139,30 @@ public struct RedisDoctor: Sendable {
                     ? "none under '\(namespace)': serve refuses every request but the health checks (fraudstream apikeys create), unless run with --auth off"
                     : "\(keys) under '\(namespace)' (fraudstream apikeys list); serve requires them unless run with --auth off"),
             Finding(severity: .ok, check: "audit-log", detail: "\(audit) entries under '\(namespace)' (fraudstream audit list)"),
+            try await serveFinding(namespace: namespace, connection),
             pseudonymizer.map { Finding(severity: .ok, check: "pseudonymization", detail: "on: \($0.summary) (run every process with the same --pseudonymize and key)") }
                 ?? Finding(
                     severity: .warn, check: "pseudonymization",
                     detail: "off: identifiers are stored as given (--pseudonymize user_id,device_id,ip with FRAUD_ID_KEY_FILE replaces them by a keyed HMAC)"),
         ]
+    }
+
+    /// How the running `serve` processes of the namespace are exposed (``ServerRegistry``): a warning when one runs
+    /// with `--auth off` or plain HTTP.
+    func serveFinding(namespace: String, _ connection: RedisConnection) async throws(RedisError) -> Finding {
+        let now = Int64(Date().timeIntervalSince1970 * 1_000)
+        let servers = try await ServerRegistry(namespace: namespace).list(on: connection)
+        let running = servers.filter { now - $0.seenMilliseconds < ServerRegistry.staleMilliseconds }
+        guard !running.isEmpty else {
+            return Finding(
+                severity: .ok, check: "serve",
+                detail: "no scoring API running under '\(namespace)'" + (servers.isEmpty ? "" : " (\(servers.count) stopped without saying so)"))
+        }
+        let exposed = running.contains { $0.auth == "off" || !$0.https }
+        return Finding(
+            severity: exposed ? .warn : .ok, check: "serve",
+            detail: running.map { "\($0.serverId) at \($0.address): \($0.summary)" }.joined(separator: "; ")
+                + (running.contains { $0.auth == "off" } ? " (--auth off: anyone who reaches it can score and change the blocklist)" : ""))
     }
 
     /// The cluster's shape (primaries, their slots and replicas), a warning per primary without a replica (its

@@ -45,6 +45,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var idempotencyTTLSeconds = 86_400
     /// The id written as `worker_id` with the API's results and statistics (`SERVER_ID`).
     public var serverId = "api"
+    /// The product version it announces (``ServerRegistry``).
+    public var productVersion = "dev"
     /// Score at or above which a transaction is declined (`FRAUD_THRESHOLD`).
     public var threshold = 0.7
     /// Score at or above which the decision is at least review (`REVIEW_THRESHOLD`).

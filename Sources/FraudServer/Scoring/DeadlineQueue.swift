@@ -13,6 +13,8 @@ final class DeadlineQueue: Sendable {
     let sweepInterval: Duration
     /// Without requests for this long, the sweeper stops ticking.
     static let idleAfter: Duration = .seconds(1)
+    /// The longest sleep with nothing open, so ``close()`` ends ``run(expire:)`` soon.
+    static let closeCheck: Duration = .milliseconds(100)
 
     /// Creates a queue for requests with a deadline of `deadlineMilliseconds`.
     init(deadlineMilliseconds: Int) {
@@ -77,9 +79,10 @@ final class DeadlineQueue: Sendable {
             }
             if next == nil && state.withLock({ $0.closed }) { return }
             // Asleep until the first open deadline (a little early, for the wake-up's lateness), or for one whole
-            // deadline when nothing is open: a request added meanwhile is due no earlier. Requests answered in time
-            // cost the sweeper nothing; it wakes about once per deadline, not once per request or per tick.
-            let wake = next.map { $0 - early } ?? clock.now + deadline
+            // deadline when nothing is open (at most 100 ms, so a close is seen soon with a long --deadline-ms): a
+            // request added meanwhile is due no earlier. Requests answered in time cost the sweeper nothing; it wakes
+            // about once per deadline, not once per request or per tick.
+            let wake = next.map { $0 - early } ?? clock.now + min(deadline, Self.closeCheck)
             if wake > clock.now {
                 do { try await Task.sleep(until: wake, tolerance: early, clock: clock) } catch { return }
             }

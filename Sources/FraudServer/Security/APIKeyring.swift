@@ -93,6 +93,31 @@ struct APIKeyWatcher: Service {
     }
 }
 
+/// Announces how this server is exposed in ``ServerRegistry`` (for `doctor`), every
+/// ``ServerRegistry/refreshMilliseconds``, and withdraws it at a graceful stop.
+struct ServerAnnouncer: Service {
+    let registry: ServerRegistry
+    let posture: ServerRegistry.Posture
+    let connection: RedisConnection
+    let logger: Logger
+
+    func run() async {
+        var failing = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await registry.announce(posture, on: connection)
+                failing = false
+            } catch {
+                if Task.isCancelled { return }
+                if !failing { logger.warning("announcing the server's posture failed; retrying", metadata: ["error": "\(error)"]) }
+                failing = true
+            }
+            await gracefulShutdownAwareSleep(milliseconds: ServerRegistry.refreshMilliseconds)
+        }
+        try? await registry.withdraw(serverId: posture.serverId, on: connection)
+    }
+}
+
 /// The request context of the scoring API: Hummingbird's, plus who is asking (``actor``), for the audit log.
 public struct APIRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage

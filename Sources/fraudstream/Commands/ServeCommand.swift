@@ -100,6 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = try ServeConfiguration.resolve(
             settings, defaultServerId: "api-\(ProcessInfo.processInfo.hostName)-\(getpid())")
         configuration.exitsPastShutdownDeadline = true
+        configuration.productVersion = FraudStreamCommand.version
         try bootstrapLogging(settings)
         let logger = Logger(label: "fraudstream.serve")
         let host = configuration.host
