@@ -153,7 +153,8 @@ extension ChildProcess {
     /// Runs `fraudstream serve` with `arguments` (a Redis URL and its options) on a free port, scores one transaction
     /// with `key` and returns the answer's JSON, then stops the server with SIGTERM and expects a clean exit.
     static func scoreOnceThroughServe(_ arguments: [String], key: String, transactionId: String) async throws -> [String: Any] {
-        try await run(["serve", "--port", "0", "--log-level", "error"] + arguments) { server in
+        // Generous deadlines: a busy machine must not turn the answer degraded.
+        try await run(["serve", "--port", "0", "--log-level", "error", "--deadline-ms", "20000", "--redis-timeout-ms", "10000"] + arguments) { server in
             try await waitUntil("the server to listen", timeout: .seconds(60)) { server.standardOutput.contains("listening on") }
             let port = try #require(server.standardOutput.firstMatch(of: #/listening on https?://[^:]+:(\d+)/#).flatMap { Int($0.1) })
             let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port, headers: [("Authorization", "Bearer \(key)")])
