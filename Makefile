@@ -10,18 +10,19 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: proto deps deps-python deps-prometheus deps-valkey test-valkey build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop doctor prepare run-worker serve demo-key generate monitor load-test demo clean
+.PHONY: proto deps deps-python deps-prometheus deps-valkey test-valkey build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop postgres postgres-stop doctor prepare run-worker serve demo-key generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server, redis-tools and openssl (the HTTPS tests' certificates) with apt-get when missing (idempotent)
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists hiredis 2>/dev/null \
 	    || ! pkg-config --exists jemalloc 2>/dev/null \
 	    || ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1 \
-	    || ! command -v redis-benchmark >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then \
-	  echo "make deps: installing libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config openssl"; \
+	    || ! command -v redis-benchmark >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1 \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "make deps: installing libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config openssl postgresql"; \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config openssl >/dev/null; \
-	else echo "make deps: libhiredis-dev, libjemalloc-dev and redis-server present"; fi
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhiredis-dev libjemalloc-dev redis-server redis-tools pkg-config openssl postgresql >/dev/null; \
+	else echo "make deps: libhiredis-dev, libjemalloc-dev, redis-server and postgresql present"; fi
 
 ## deps-python: a virtual environment in .python/ with the model libraries the bring-your-own-model tests train with
 ## (Fixtures/python/requirements.txt: xgboost, lightgbm, scikit-learn, skl2onnx, onnxmltools); pip, no system change
@@ -151,6 +152,31 @@ redis: deps
 	    --daemonize yes --pidfile $(RUN_DIR)/redis.pid --logfile $(RUN_DIR)/redis.log && \
 	  for i in $$(seq 50); do redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1 && break; sleep 0.1; done && \
 	  echo "redis running on 127.0.0.1:$(REDIS_PORT) (log: .run/redis.log); stop it with make redis-stop"; fi
+
+## postgres: start a private PostgreSQL (Debian's postgresql) on 127.0.0.1:$(POSTGRES_PORT), its cluster under .run/postgres,
+## user and database fraudstream, trust authentication on 127.0.0.1 only; prints the POSTGRES_URL to use
+POSTGRES_PORT ?= 5433
+PG_BIN = $(shell ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+PG_DIR = $(abspath $(RUN_DIR))/postgres
+PG_AS = $(if $(filter 0,$(shell id -u)),setpriv --reuid=postgres --regid=postgres --init-groups --,)
+postgres: deps
+	@mkdir -p $(PG_DIR)
+	@if [ "$$(id -u)" = 0 ]; then chown postgres:postgres $(PG_DIR); fi
+	@if [ ! -f $(PG_DIR)/data/PG_VERSION ]; then \
+	  $(PG_AS) $(PG_BIN)/initdb -D $(PG_DIR)/data -U fraudstream --auth=trust -E UTF8 --locale=C >$(PG_DIR)/initdb.log 2>&1 \
+	    || { echo "initdb failed: see .run/postgres/initdb.log"; exit 1; }; fi
+	@if $(PG_AS) $(PG_BIN)/pg_ctl -D $(PG_DIR)/data status >/dev/null 2>&1; then echo "postgres already running on 127.0.0.1:$(POSTGRES_PORT)"; else \
+	  $(PG_AS) $(PG_BIN)/pg_ctl -D $(PG_DIR)/data -l $(PG_DIR)/postgres.log -w \
+	    -o "-p $(POSTGRES_PORT) -k $(PG_DIR) -c listen_addresses=127.0.0.1" start >/dev/null \
+	    || { echo "postgres did not start: see .run/postgres/postgres.log"; exit 1; }; \
+	  $(PG_AS) $(PG_BIN)/createdb -h $(PG_DIR) -p $(POSTGRES_PORT) -U fraudstream fraudstream 2>/dev/null || true; \
+	  echo "postgres running on 127.0.0.1:$(POSTGRES_PORT) (log: .run/postgres/postgres.log); stop it with make postgres-stop"; fi
+	@echo "POSTGRES_URL=postgres://fraudstream@127.0.0.1:$(POSTGRES_PORT)/fraudstream"
+
+## postgres-stop: stop the private PostgreSQL (its data stays in .run/postgres)
+postgres-stop:
+	@if [ -f $(PG_DIR)/data/postmaster.pid ]; then $(PG_AS) $(PG_BIN)/pg_ctl -D $(PG_DIR)/data -m fast -w stop >/dev/null && \
+	  echo "postgres on 127.0.0.1:$(POSTGRES_PORT) stopped"; else echo "no postgres in .run/postgres"; fi
 
 ## redis-stop: stop the private redis-server
 redis-stop:

@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit", exact: "5.8.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // The only target that sees C: hiredis from Debian's libhiredis-dev.
@@ -108,6 +109,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The durable decision archive (`fraudstream archive`): the results streams into PostgreSQL, and its queries.
+        .target(
+            name: "FraudArchive",
+            dependencies: [
+                "FraudCore",
+                "RedisClient",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // `fraudstream --version`: the git commit, written before each build.
         .plugin(name: "BuildInfoPlugin", capability: .buildTool(), path: "Sources/BuildInfoPlugin"),
         .executableTarget(
@@ -115,6 +129,7 @@ let package = Package(
             dependencies: [
                 "FraudCore",
                 "FraudServer",
+                "FraudArchive",
                 "RedisClient",
                 "RedisHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -160,8 +175,10 @@ let package = Package(
             dependencies: [
                 "FraudCore",
                 "FraudServer",
+                "FraudArchive",
                 "RedisClient",
                 "RedisHarness",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "JWTKit", package: "jwt-kit"),

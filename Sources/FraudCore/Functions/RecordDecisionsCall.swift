@@ -24,6 +24,8 @@ public struct RecordDecisionsCall: Sendable {
         case instanceMarker
         /// The review queue (``ReviewKeys/stream``): `review` decisions are appended there too.
         case reviewStream
+        /// The archive's hold on the results stream (``ArchiveHold``), read to trim it.
+        case archiveHold
     }
 
     /// The arguments by their position in `ARGV` (1-based).
@@ -144,7 +146,7 @@ public struct RecordDecisionsCall: Sendable {
     public func command(_ records: [Record], instance: String, sequence: Int) -> RedisCommand {
         var command = RedisCommand(
             "FCALL", Self.function, Self.keyCount, resultsStream, instanceMarker(instance),
-            ReviewKeys(namespace: namespace, resultsStream: resultsStream).stream)
+            ReviewKeys(namespace: namespace, resultsStream: resultsStream).stream, ArchiveHold.key(for: resultsStream))
         for argument in Self.argumentOrder {
             switch argument {
             case .serverId: command.append(serverId)

@@ -34,6 +34,8 @@ public struct WriteBatchCall: Sendable {
         case consumerLease
         /// The review queue (``ReviewKeys/stream``): every `review` decision is appended there too.
         case reviewStream
+        /// The archive's hold on the results stream (``ArchiveHold``), read to trim it.
+        case archiveHold
     }
 
     /// The arguments by their position in `ARGV` (1-based).
@@ -126,7 +128,8 @@ public struct WriteBatchCall: Sendable {
             "FCALL", Self.function, Self.keyCount, configuration.transactionStream, configuration.resultsStream,
             configuration.deadLetterStream,
             ConsumerLease.key(streams: configuration.streams, consumer: configuration.consumerName),
-            ReviewKeys(namespace: configuration.namespace, resultsStream: configuration.resultsStream).stream)
+            ReviewKeys(namespace: configuration.namespace, resultsStream: configuration.resultsStream).stream,
+            ArchiveHold.key(for: configuration.resultsStream))
         let bounds = StreamID.bounds(of: batch.items.map(\.sourceId) + batch.deadLetters.map(\.sourceId) + batch.duplicates) ?? ("0-0", "0-0")
         for argument in Self.argumentOrder {
             switch argument {

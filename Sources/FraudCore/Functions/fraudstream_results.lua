@@ -153,6 +153,43 @@ local function write_series(prefix, retention, now_ms, series)
   redis.call('EXPIRE', per_minute, retention + 3600)
 end
 
+-- The archive's hold on the results stream (ArchiveHold: a hash with the archived floor `id`, the bound `max` and the
+-- `overrun` count), read once per call. Without one, the stream is trimmed to MAXLEN ~ maxlen as each entry is added.
+-- With one, an entry is added with MAXLEN ~ max (the hard bound; each add at the bound is counted in `overrun`, since it
+-- may push out an entry not yet archived), and trim_results then drops what is beyond maxlen only below the floor.
+local function archive_hold(c)
+  if c.hold == nil then
+    local held = redis.call('HMGET', c.hold_key, 'id', 'max')
+    if held[1] then
+      c.hold = {floor = held[1], max = math.max(c.maxlen, tonumber(held[2]) or 0)}
+    else
+      c.hold = false
+    end
+  end
+  return c.hold
+end
+
+local function add_result(c, fields)
+  if c.maxlen <= 0 then
+    redis.call('XADD', c.results, '*', unpack(fields))
+    return
+  end
+  local hold = archive_hold(c)
+  if not hold then
+    redis.call('XADD', c.results, 'MAXLEN', '~', c.maxlen, '*', unpack(fields))
+    return
+  end
+  if redis.call('XLEN', c.results) >= hold.max then redis.call('HINCRBY', c.hold_key, 'overrun', 1) end
+  redis.call('XADD', c.results, 'MAXLEN', '~', hold.max, '*', unpack(fields))
+end
+
+-- Once per call, under a hold: what is beyond maxlen goes, but only entries below the archived floor.
+local function trim_results(c)
+  if c.maxlen <= 0 or not c.hold then return end
+  local excess = redis.call('XLEN', c.results) - c.maxlen
+  if excess > 0 then redis.call('XTRIM', c.results, 'MINID', '~', c.hold.floor, 'LIMIT', excess) end
+end
+
 -- One decided result, passed in the layout RV (generated from Swift's ResultLayout) starting at args[b]: its
 -- results-stream entry, its review entry (with the feature vector), its run statistics (per-scenario recall,
 -- per-rule hits and precision, both models' histograms) and the counts over time. Both ways in write through
@@ -174,11 +211,7 @@ local function write_result(c, args, b, latency_us)
     fields[#fields + 1], fields[#fields + 2] = 'shadow_model_version', args[b + RV.shadow_model_version]
   end
   if c.source ~= '' then fields[#fields + 1], fields[#fields + 2] = 'source', c.source end
-  if c.maxlen > 0 then
-    redis.call('XADD', c.results, 'MAXLEN', '~', c.maxlen, '*', unpack(fields))
-  else
-    redis.call('XADD', c.results, '*', unpack(fields))
-  end
+  add_result(c, fields)
   if decision == 'review' then
     add_review(c.review, c.maxlen, transaction, user, run, score, reasons, amount, source_id, args[b + RV.features])
   end
@@ -265,7 +298,8 @@ local function write_batch(keys, args)
   local now_ms = math.floor(now_us / 1000)
   local acks = {}
   local out = {0, 0}
-  local c = {worker = worker, results = keys[WK.results_stream], review = keys[WK.review_stream], maxlen = tonumber(args[WB.results_max_length]),
+  local c = {worker = worker, results = keys[WK.results_stream], review = keys[WK.review_stream], hold_key = keys[WK.archive_hold],
+    maxlen = tonumber(args[WB.results_max_length]),
     ttl = tonumber(args[WB.result_ttl_seconds]), ns = args[WB.namespace], source = '', runs = {}, series = {}}
   local runs, series = c.runs, c.series
 
@@ -283,6 +317,7 @@ local function write_batch(keys, args)
       out[#out + 1] = -1
     end
   end
+  trim_results(c)
 
   for _, entry in ipairs(dead) do
     local id = entry[1]
@@ -336,12 +371,14 @@ local function record_decisions(keys, args)
   local r, F = tonumber(args[RD.record_count]), tonumber(args[RD.values_per_record])
   local now = redis.call('TIME')
   local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-  local c = {worker = args[RD.server_id], results = keys[RK.results_stream], review = keys[RK.review_stream], maxlen = tonumber(args[RD.results_max_length]),
+  local c = {worker = args[RD.server_id], results = keys[RK.results_stream], review = keys[RK.review_stream], hold_key = keys[RK.archive_hold],
+    maxlen = tonumber(args[RD.results_max_length]),
     ttl = 0, ns = args[RD.namespace], source = 'api', runs = {}, series = {}}
   for i = 0, r - 1 do
     local b = RD.first_record + i * F
     write_result(c, args, b, tonumber(args[b + RV.latency_microseconds]))
   end
+  trim_results(c)
   write_run_stats(c.runs, args[RD.stats_base], c.worker, now_ms, args[RD.stats_ttl_seconds])
   write_series(args[RD.time_series_prefix], tonumber(args[RD.time_series_retention_seconds]), now_ms, c.series)
   redis.call('SET', keys[RK.instance_marker], sequence, 'PX', 3600000)

@@ -29,6 +29,8 @@ public struct FraudError: Error, Sendable, CustomStringConvertible {
         public static let notFound = Code("notFound", exitCode: 66)
         /// Redis is unreachable, refused the credentials, or failed a call (exit 69, `EX_UNAVAILABLE`).
         public static let redis = Code("redis", exitCode: 69)
+        /// PostgreSQL (the decision archive) is unreachable, refused the credentials, or failed a statement (exit 69).
+        public static let postgres = Code("postgres", exitCode: 69)
         /// Redis is reachable but cannot run FraudStream (too old, missing commands) (exit 69).
         public static let unsupportedServer = Code("unsupportedServer", exitCode: 69)
         /// A worker stopped (shutdown timeout, or a stage that failed for good) with entries read but not

@@ -1,0 +1,354 @@
+import FraudCore
+import Foundation
+import Logging
+import PostgresNIO
+import RedisClient
+import Synchronization
+
+/// The archive's tables in PostgreSQL: writes (decisions in one statement per batch, effectively once by their
+/// primary key; daily partitions made as needed and dropped by retention), and the queries people need.
+public final class ArchiveStore: Sendable {
+    private let current: Mutex<PostgresConnection>
+    public let settings: PostgresSettings
+    let logger: Logger
+    /// Days whose partition is known to exist.
+    private let knownDays = Mutex<Set<Int>>([])
+
+    /// The connection in use (a new one after ``reconnect()``).
+    public var connection: PostgresConnection { current.withLock { $0 } }
+
+    private init(connection: PostgresConnection, settings: PostgresSettings, logger: Logger) {
+        current = Mutex(connection)
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Connects and brings the schema up to date (``ArchiveSchema/migrate(_:logger:)``); each failure is one line.
+    public static func open(_ settings: PostgresSettings, logger: Logger) async throws(FraudError) -> ArchiveStore {
+        let connection = try await settings.connect(logger: logger)
+        let applied = try await ArchiveSchema.migrate(connection, logger: logger)
+        if !applied.isEmpty { logger.info("archive schema migrated", metadata: ["versions": "\(applied)", "schema": "\(ArchiveSchema.version)"]) }
+        return ArchiveStore(connection: connection, settings: settings, logger: logger)
+    }
+
+    /// A new connection when the current one is closed (PostgreSQL restarted or went away).
+    public func reconnect() async throws {
+        guard connection.isClosed else { return }
+        let fresh = try await settings.connect(logger: logger)
+        let old = current.withLock { current in
+            defer { current = fresh }
+            return current
+        }
+        try? await old.close()
+    }
+
+    /// Closes the connection.
+    public func close() async {
+        try? await connection.close()
+    }
+
+    /// One decision as archived: a results-stream entry, decoded, with the stream it came from.
+    public struct Row: Sendable {
+        public var stream: String
+        public var record: ResultRecord
+        /// Every field of the entry as recorded.
+        public var fields: [(String, String)]
+
+        /// The decision's time: the results entry id's milliseconds (the same for a redelivered entry, so a replayed
+        /// batch meets the rows it already wrote).
+        public var decidedMilliseconds: Int64 { Int64(record.id.split(separator: "-").first ?? "") ?? 0 }
+
+        public init(stream: String, record: ResultRecord, fields: [(String, String)]) {
+            self.stream = stream
+            self.record = record
+            self.fields = fields
+        }
+
+        var entryJSON: String {
+            var object: [String: String] = [:]
+            for (name, value) in fields { object[name] = value }
+            return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        }
+    }
+
+    /// UTC day number (days since 1970-01-01) of a time in ms.
+    static func day(ofMilliseconds ms: Int64) -> Int { Int((ms >= 0 ? ms : ms - 86_399_999) / 86_400_000) }
+
+    /// `decisions_20261207` for a day number.
+    static func partitionName(day: Int) -> String {
+        let date = Date(timeIntervalSince1970: Double(day) * 86_400)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "decisions_%04d%02d%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+    }
+
+    /// The day number of a partition's name, nil for another table.
+    static func day(ofPartition name: String) -> Int? {
+        guard name.hasPrefix("decisions_"), name.count == "decisions_".count + 8 else { return nil }
+        let digits = name.dropFirst("decisions_".count)
+        guard let year = Int(digits.prefix(4)), let month = Int(digits.dropFirst(4).prefix(2)), let dayOfMonth = Int(digits.suffix(2)) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: dayOfMonth)) else { return nil }
+        return Int(date.timeIntervalSince1970 / 86_400)
+    }
+
+    /// Makes the daily partitions `days` need (outside a transaction: each is its own short DDL).
+    func ensurePartitions(_ days: Set<Int>) async throws {
+        let missing = days.subtracting(knownDays.withLock { $0 })
+        for day in missing.sorted() {
+            let name = Self.partitionName(day: day)
+            let from = Self.isoDate(day: day)
+            let to = Self.isoDate(day: day + 1)
+            do {
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "CREATE TABLE IF NOT EXISTS \(name) PARTITION OF decisions FOR VALUES FROM ('\(from)') TO ('\(to)')"),
+                    logger: logger)
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P07" {
+                // Made by another archiver between our check and our statement.
+            }
+            knownDays.withLock { _ = $0.insert(day) }
+        }
+    }
+
+    static func isoDate(day: Int) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: Double(day) * 86_400)) + " 00:00:00+00"
+    }
+
+    /// Writes decisions in one statement, in one transaction; a row already archived (same transaction id and
+    /// decision time) is skipped. Returns how many rows were new.
+    @discardableResult
+    public func insert(_ rows: [Row]) async throws -> Int {
+        guard !rows.isEmpty else { return 0 }
+        try await ensurePartitions(Set(rows.map { Self.day(ofMilliseconds: $0.decidedMilliseconds) }))
+        var binds = PostgresBindings(capacity: 21)
+        binds.append(rows.map(\.decidedMilliseconds))
+        binds.append(rows.map(\.record.transactionId))
+        binds.append(rows.map(\.stream))
+        binds.append(rows.map(\.record.id))
+        binds.append(rows.map(\.record.userId))
+        binds.append(rows.map(\.record.runId))
+        binds.append(rows.map(\.record.amount))
+        binds.append(rows.map(\.record.decision))
+        binds.append(rows.map(\.record.score))
+        binds.append(rows.map(\.record.isFraud))
+        binds.append(rows.map { $0.record.reasons.joined(separator: ",") })
+        binds.append(rows.map { Int64($0.record.modelVersion) })
+        binds.append(rows.map { $0.record.shadowScore ?? .nan })
+        binds.append(rows.map { Int64($0.record.shadowModelVersion ?? -1) })
+        binds.append(rows.map(\.record.source.rawValue))
+        binds.append(rows.map(\.record.workerId))
+        binds.append(rows.map(\.record.sourceId))
+        binds.append(rows.map(\.record.latencyMilliseconds))
+        binds.append(rows.map(\.record.queueMilliseconds))
+        binds.append(rows.map(\.record.featuresMilliseconds))
+        binds.append(rows.map(\.record.scoringMilliseconds))
+        binds.append(rows.map(\.entryJSON))
+        let sql = """
+            INSERT INTO decisions (decided_at, transaction_id, results_stream, entry_id, user_id, run_id, amount, decision, score,
+                is_fraud, reasons, model_version, shadow_score, shadow_model_version, source, decided_by, source_entry_id,
+                latency_ms, queue_ms, features_ms, scoring_ms, entry)
+            SELECT to_timestamp(t.ms / 1000.0), t.tid, t.stream, t.eid, t.uid, t.run, t.amount, t.decision, t.score, t.fraud,
+                CASE WHEN t.reasons = '' THEN '{}'::text[] ELSE string_to_array(t.reasons, ',') END, t.mv,
+                NULLIF(t.ss, 'NaN'::float8), NULLIF(t.smv, -1), t.src, t.by, t.seid, t.lat, t.q, t.f, t.s, t.entry::jsonb
+            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[],
+                $9::float8[], $10::bool[], $11::text[], $12::bigint[], $13::float8[], $14::bigint[], $15::text[], $16::text[],
+                $17::text[], $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::text[])
+                AS t(ms, tid, stream, eid, uid, run, amount, decision, score, fraud, reasons, mv, ss, smv, src, by, seid, lat, q, f, s, entry)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+            """
+        var inserted = 0
+        for try await _ in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { inserted += 1 }
+        return inserted
+    }
+
+    /// Drops the daily partitions wholly older than `days` days before `now`; returns their names.
+    public func dropPartitions(olderThanDays days: Int, now: Date = Date()) async throws -> [String] {
+        let today = Self.day(ofMilliseconds: Int64(now.timeIntervalSince1970 * 1_000))
+        var names: [String] = []
+        let rows = try await connection.query(
+            """
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+            WHERE p.relname = 'decisions'
+            """, logger: logger)
+        for try await name in rows.decode(String.self) { names.append(name) }
+        var dropped: [String] = []
+        for name in names.sorted() {
+            guard let day = Self.day(ofPartition: name), day < today - days else { continue }
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(name)"), logger: logger)
+            knownDays.withLock { _ = $0.remove(day) }
+            dropped.append(name)
+        }
+        return dropped
+    }
+
+    /// The archived position of a followed stream (an audit or review stream): the last entry id copied, "0" before any.
+    func position(of source: String) async throws -> String {
+        for try await id in try await connection.query("SELECT last_id FROM archive_positions WHERE source = \(source)", logger: logger)
+            .decode(String.self)
+        {
+            return id
+        }
+        return "0"
+    }
+
+    /// Audit entries of one stream and the position after them, in one transaction.
+    func insertAudit(_ entries: [StreamEntry], stream: String) async throws {
+        guard let last = entries.last?.id else { return }
+        let fields = entries.map { entry in Dictionary(entry.fields, uniquingKeysWith: { first, _ in first }) }
+        var binds = PostgresBindings(capacity: 8)
+        binds.append(stream)
+        binds.append(entries.map(\.id))
+        binds.append(fields.map { Int64($0["time_ms"] ?? "") ?? 0 })
+        binds.append(fields.map { $0["actor"] ?? "" })
+        binds.append(fields.map { $0["action"] ?? "" })
+        binds.append(fields.map { $0["target"] ?? "" })
+        binds.append(fields.map { $0["change"] ?? "" })
+        binds.append(fields.map { $0["request_id"] ?? "" })
+        try await connection.withTransaction(logger: logger) { transaction in
+            try await transaction.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO audit_entries (audit_stream, entry_id, at, actor, action, target, change, request_id)
+                        SELECT $1, t.id, to_timestamp(t.ms / 1000.0), t.actor, t.action, t.target, t.change, t.rid
+                        FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+                            AS t(id, ms, actor, action, target, change, rid)
+                        ON CONFLICT DO NOTHING
+                        """, binds: binds), logger: logger)
+            try await transaction.query(
+                """
+                INSERT INTO archive_positions (source, last_id) VALUES (\(stream), \(last))
+                ON CONFLICT (source) DO UPDATE SET last_id = excluded.last_id
+                """, logger: logger)
+        }
+    }
+
+    /// Labels as they are now (a later label replaces an earlier one, as in Redis).
+    func upsertLabels(_ labels: [(transactionId: String, fraud: Bool)], source: String) async throws {
+        guard !labels.isEmpty else { return }
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(labels.map(\.transactionId))
+        binds.append(labels.map(\.fraud))
+        binds.append(source)
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO labels (transaction_id, is_fraud, source) SELECT t.id, t.fraud, $3 FROM unnest($1::text[], $2::bool[]) AS t(id, fraud)
+                    ON CONFLICT (transaction_id) DO UPDATE SET is_fraud = excluded.is_fraud, archived_at = now()
+                    WHERE labels.is_fraud IS DISTINCT FROM excluded.is_fraud
+                    """, binds: binds), logger: logger)
+    }
+
+    // MARK: Queries
+
+    /// Rows of a query whose only column is `row_to_json(...)::text`, as JSON objects.
+    func jsonRows(_ query: PostgresQuery) async throws -> [[String: Any]] {
+        var objects: [[String: Any]] = []
+        for try await text in try await connection.query(query, logger: logger).decode(String.self) {
+            if let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] { objects.append(object) }
+        }
+        return objects
+    }
+
+    /// Everything archived about one transaction: its decisions (one, unless the id was reused past the idempotency
+    /// retention), its label, and the audit entries that name it (reviews resolved, labels given).
+    public func show(_ transactionId: String) async throws -> (decisions: [[String: Any]], label: [String: Any]?, audit: [[String: Any]]) {
+        let decisions = try await jsonRows(
+            "SELECT row_to_json(d)::text FROM (SELECT * FROM decisions WHERE transaction_id = \(transactionId) ORDER BY decided_at) d")
+        let label = try await jsonRows("SELECT row_to_json(l)::text FROM labels l WHERE transaction_id = \(transactionId)").first
+        let audit = try await jsonRows(
+            "SELECT row_to_json(a)::text FROM (SELECT * FROM audit_entries WHERE target = \(transactionId) ORDER BY at) a")
+        return (decisions, label, audit)
+    }
+
+    /// What `archive search` filters on.
+    public struct Filter: Sendable {
+        public var user: String?
+        public var from: Date?
+        public var to: Date?
+        public var decision: String?
+        public var reason: String?
+        public var modelVersion: Int?
+        public var limit = 100
+
+        public init() {}
+    }
+
+    /// The SQL of a filter: its `WHERE` clause and binds (shared by search and export).
+    static func whereClause(_ filter: Filter) throws -> (String, PostgresBindings) {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        func add(_ condition: (Int) -> String, _ bind: (inout PostgresBindings) throws -> Void) rethrows {
+            try bind(&binds)
+            conditions.append(condition(binds.count))
+        }
+        if let user = filter.user { add({ "user_id = $\($0)" }, { $0.append(user) }) }
+        if let from = filter.from { add({ "decided_at >= $\($0)" }, { $0.append(from) }) }
+        if let to = filter.to { add({ "decided_at < $\($0)" }, { $0.append(to) }) }
+        if let decision = filter.decision { add({ "decision = $\($0)" }, { $0.append(decision) }) }
+        if let reason = filter.reason { add({ "reasons @> ARRAY[$\($0)::text]" }, { $0.append(reason) }) }
+        if let modelVersion = filter.modelVersion { add({ "model_version = $\($0)" }, { $0.append(Int64(modelVersion)) }) }
+        return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), binds)
+    }
+
+    /// Decisions matching `filter`, newest first, at most `filter.limit`.
+    public func search(_ filter: Filter) async throws -> [[String: Any]] {
+        let (condition, binds) = try Self.whereClause(filter)
+        return try await jsonRows(PostgresQuery(
+            unsafeSQL: """
+                SELECT row_to_json(d)::text FROM (SELECT decided_at, transaction_id, user_id, amount, decision, score, reasons,
+                    model_version, shadow_score, source, decided_by, latency_ms FROM decisions \(condition)
+                    ORDER BY decided_at DESC LIMIT \(max(1, filter.limit))) d
+                """, binds: binds))
+    }
+
+    /// The columns `archive export` writes, in order.
+    public static let exportColumns = [
+        "decided_at", "transaction_id", "user_id", "run_id", "amount", "decision", "score", "is_fraud", "reasons", "model_version",
+        "shadow_score", "shadow_model_version", "source", "decided_by", "latency_ms", "label",
+    ]
+
+    /// Writes decisions matching `filter` (every one, `limit` ignored) as CSV rows to `write`, oldest first, with
+    /// their label when one is archived (`1` fraud, `0` legit, empty unknown). Returns the row count.
+    public func export(_ filter: Filter, write: (String) throws -> Void) async throws -> Int {
+        let (condition, binds) = try Self.whereClause(filter)
+        let sql = """
+            SELECT to_char(d.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), d.transaction_id, d.user_id, d.run_id,
+                d.amount::text, d.decision, d.score::text, CASE WHEN d.is_fraud THEN '1' ELSE '0' END, array_to_string(d.reasons, ','),
+                d.model_version::text, coalesce(d.shadow_score::text, ''), coalesce(d.shadow_model_version::text, ''), d.source,
+                d.decided_by, d.latency_ms::text, coalesce(CASE WHEN l.is_fraud THEN '1' ELSE '0' END, '')
+            FROM decisions d LEFT JOIN labels l ON l.transaction_id = d.transaction_id
+            \(condition.replacingOccurrences(of: "decided_at", with: "d.decided_at").replacingOccurrences(of: "user_id", with: "d.user_id")
+                .replacingOccurrences(of: "decision =", with: "d.decision =").replacingOccurrences(of: "reasons @>", with: "d.reasons @>")
+                .replacingOccurrences(of: "model_version =", with: "d.model_version ="))
+            ORDER BY d.decided_at
+            """
+        try write(Self.exportColumns.joined(separator: ",") + "\n")
+        var count = 0
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        for try await row in rows {
+            var fields: [String] = []
+            for cell in row { fields.append(Self.csvField((try? cell.decode(String.self)) ?? "")) }
+            try write(fields.joined(separator: ",") + "\n")
+            count += 1
+        }
+        return count
+    }
+
+    /// A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
+    static func csvField(_ value: String) -> String {
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// How many decisions are archived.
+    public func count() async throws -> Int {
+        for try await count in try await connection.query("SELECT count(*) FROM decisions", logger: logger).decode(Int.self) { return count }
+        return 0
+    }
+}

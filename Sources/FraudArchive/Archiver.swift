@@ -1,0 +1,211 @@
+import FraudCore
+import Foundation
+import Logging
+import PostgresNIO
+import RedisClient
+import ServiceLifecycle
+
+/// What `fraudstream archive` runs with.
+public struct ArchiveConfiguration: Sendable {
+    public var namespace = StreamNames.defaultNamespace
+    /// Every partition's results stream.
+    public var resultsStreams: [String] = [StreamNames().results]
+    /// The audit streams and labels hash are copied from this namespace too.
+    public var group = "archive"
+    public var consumer = "archiver"
+    /// Entries per read and per PostgreSQL statement.
+    public var batchSize = 1_000
+    public var blockMilliseconds = 1_000
+    /// Daily partitions wholly older than this are dropped.
+    public var retentionDays = 730
+    /// The hard bound on a results stream's length while the archive holds it.
+    public var holdMaxEntries = 2_000_000
+    /// How often audit entries and labels are copied, and retention checked.
+    public var sideCopyMilliseconds = 10_000
+
+    public init() {}
+}
+
+/// Follows every results stream with its own consumer group and writes each decision to PostgreSQL: a batch per
+/// statement in one transaction, acknowledged only after the commit, so a crash between the two replays the batch,
+/// which inserts nothing twice (the primary key). After each acknowledgement it moves the stream's hold
+/// (``ArchiveHold``), so the workers' trim never drops an entry not yet archived. While PostgreSQL is away it
+/// retries, the stream is held (up to its bound), and the lag grows (`fraudstream_archive_lag_entries`).
+public struct Archiver: Service {
+    let configuration: ArchiveConfiguration
+    let redis: RedisConnection
+    let store: ArchiveStore
+    let metrics: FraudMetrics
+    let logger: Logger
+
+    public init(configuration: ArchiveConfiguration, redis: RedisConnection, store: ArchiveStore, metrics: FraudMetrics, logger: Logger) {
+        self.configuration = configuration
+        self.redis = redis
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            for stream in configuration.resultsStreams {
+                group.addTask { await follow(stream) }
+            }
+            group.addTask { await copySideTables() }
+        }
+    }
+
+    /// Creates the group (from the stream's start, so what is in the stream already is archived too).
+    func ensureGroup(_ stream: String) async throws(RedisError) {
+        let reply = try await redis.send(RedisCommand("XGROUP", "CREATE", stream, configuration.group, "0", "MKSTREAM"))
+        if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") { _ = try reply.get() }
+    }
+
+    /// Entries not yet archived: the group's lag plus what it holds pending.
+    public static func lag(stream: String, group: String, on redis: RedisConnection) async throws(RedisError) -> Int? {
+        let groups = try await redis.send(XInfoGroups(stream: stream))
+        guard let info = groups.first(where: { $0.name == group }) else { return nil }
+        return (info.lag ?? 0) + info.pending
+    }
+
+    private func follow(_ stream: String) async {
+        let lagGauge = metrics.gauge("fraudstream_archive_lag_entries", [("stream", stream)])
+        let rowsCounter = metrics.counter("fraudstream_archive_rows_total", [("stream", stream)])
+        // Pending entries first (read before a crash, never acknowledged), then new ones.
+        var cursor = "0"
+        var failures = 0
+        var overrunSeen: Int64 = 0
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await ensureGroup(stream)
+                let read = XReadGroup(
+                    group: configuration.group, consumer: configuration.consumer, count: configuration.batchSize,
+                    blockMilliseconds: cursor == ">" ? configuration.blockMilliseconds : nil, streams: [(stream, cursor)])
+                let entries = try await redis.send(read, timeoutMilliseconds: configuration.blockMilliseconds + 10_000).first?.entries ?? []
+                if entries.isEmpty {
+                    if cursor == "0" { cursor = ">" }
+                    try await refreshHold(stream, floor: nil)
+                    if let lag = try await Self.lag(stream: stream, group: configuration.group, on: redis) { lagGauge.record(lag) }
+                    continue
+                }
+                let rows = entries.compactMap { entry in
+                    ResultRecord(id: entry.id, fields: entry.fields).map { ArchiveStore.Row(stream: stream, record: $0, fields: entry.fields) }
+                }
+                if rows.count < entries.count {
+                    logger.warning("results entries that are not decisions were skipped", metadata: ["stream": "\(stream)", "count": "\(entries.count - rows.count)"])
+                }
+                try await storeWithRetry(rows, stream: stream, failures: &failures)
+                let ack = RedisCommand("XACK", arguments: [stream, configuration.group] + entries.map { $0.id as any RedisArgument })
+                _ = try await redis.send(ack).get()
+                rowsCounter.increment(by: rows.count)
+                try await refreshHold(stream, floor: entries.last?.id)
+                if let overrun = try await overrunCount(stream), overrun > overrunSeen {
+                    logger.critical(
+                        "the results stream reached its hold bound while the archive lagged: entries may have been trimmed before they were archived",
+                        metadata: ["stream": "\(stream)", "entries_added_at_the_bound": "\(overrun)", "bound": "\(configuration.holdMaxEntries)"])
+                    overrunSeen = overrun
+                }
+                if let lag = try await Self.lag(stream: stream, group: configuration.group, on: redis) { lagGauge.record(lag) }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("archiving \(stream) failed; retrying", metadata: ["error": "\(error)"])
+                await gracefulShutdownAwareSleep(milliseconds: 1_000)
+            }
+        }
+    }
+
+    /// Writes a batch, retrying while PostgreSQL is away (the entries stay unacknowledged, so nothing is lost).
+    private func storeWithRetry(_ rows: [ArchiveStore.Row], stream: String, failures: inout Int) async throws {
+        while true {
+            do {
+                try await store.insert(rows)
+                if failures > 0 { logger.notice("PostgreSQL is back; archiving again", metadata: ["stream": "\(stream)", "failed_attempts": "\(failures)"]) }
+                failures = 0
+                return
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                failures += 1
+                if failures == 1 || failures % 30 == 0 {
+                    logger.error("writing to PostgreSQL failed; the batch stays pending and the stream held", metadata: [
+                        "stream": "\(stream)", "error": "\(PostgresSettings.describe(error))", "failed_attempts": "\(failures)",
+                    ])
+                }
+                try await store.reconnect()
+                try await refreshHold(stream, floor: nil)
+                try await Task.sleep(for: .milliseconds(min(5_000, 200 * failures)))
+            }
+        }
+    }
+
+    /// Moves the hold to `floor` (when given) and refreshes its bound and expiry.
+    private func refreshHold(_ stream: String, floor: String?) async throws(RedisError) {
+        let key = ArchiveHold.key(for: stream)
+        var commands = [RedisCommand("HSET", key, "max", configuration.holdMaxEntries)]
+        if let floor {
+            commands[0].append("id")
+            commands[0].append(floor)
+        } else {
+            // Before the first acknowledgement, hold everything from the group's start.
+            commands.append(RedisCommand("HSETNX", key, "id", "0-1"))
+        }
+        commands.append(RedisCommand("EXPIRE", key, ArchiveHold.ttlSeconds))
+        for reply in try await redis.pipeline(commands) { _ = try reply.get() }
+    }
+
+    private func overrunCount(_ stream: String) async throws(RedisError) -> Int64? {
+        try await redis.send(RedisCommand("HGET", ArchiveHold.key(for: stream), "overrun")).string.flatMap { Int64($0) }
+    }
+
+    /// Audit entries and labels, every ``ArchiveConfiguration/sideCopyMilliseconds``, and the retention's drops.
+    private func copySideTables() async {
+        var lastRetention = Date.distantPast
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await copyAudit()
+                try await copyLabels()
+                if Date().timeIntervalSince(lastRetention) > 3_600 {
+                    let dropped = try await store.dropPartitions(olderThanDays: configuration.retentionDays)
+                    for name in dropped {
+                        logger.notice("retention dropped an archive partition", metadata: ["partition": "\(name)", "retention_days": "\(configuration.retentionDays)"])
+                    }
+                    lastRetention = Date()
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("copying audit entries and labels failed; retrying", metadata: ["error": "\(PostgresSettings.describe(error))"])
+            }
+            await gracefulShutdownAwareSleep(milliseconds: configuration.sideCopyMilliseconds)
+        }
+    }
+
+    func copyAudit() async throws {
+        let streams = try await Keyspace(namespace: configuration.namespace).keys(matching: "\(configuration.namespace):audit:{*}", on: redis)
+        for stream in streams {
+            var position = try await store.position(of: stream)
+            while true {
+                let entries = try await redis.send(XRange(stream: stream, start: "(" + position, end: "+", count: 1_000))
+                guard let last = entries.last else { break }
+                try await store.insertAudit(entries, stream: stream)
+                position = last.id
+            }
+        }
+    }
+
+    func copyLabels() async throws {
+        let labelsKey = ReviewKeys(namespace: configuration.namespace, resultsStream: configuration.resultsStreams.first ?? "").labels
+        var cursor = "0"
+        repeat {
+            let reply = try await redis.send(RedisCommand("HSCAN", labelsKey, cursor, "COUNT", 1_000))
+            guard let parts = reply.array, parts.count == 2 else { break }
+            cursor = parts[0].string ?? "0"
+            let pairs = parts[1].array?.compactMap(\.string) ?? []
+            var labels: [(transactionId: String, fraud: Bool)] = []
+            var index = 0
+            while index + 1 < pairs.count {
+                labels.append((pairs[index], pairs[index + 1] == "1"))
+                index += 2
+            }
+            try await store.upsertLabels(labels, source: labelsKey)
+        } while cursor != "0"
+    }
+}
