@@ -26,7 +26,13 @@ public final class ArchiveStore: Sendable {
     /// Connects and brings the schema up to date (``ArchiveSchema/migrate(_:logger:)``); each failure is one line.
     public static func open(_ settings: PostgresSettings, logger: Logger) async throws(FraudError) -> ArchiveStore {
         let connection = try await settings.connect(logger: logger)
-        let applied = try await ArchiveSchema.migrate(connection, logger: logger)
+        let applied: [Int]
+        do {
+            applied = try await ArchiveSchema.migrate(connection, logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
         if !applied.isEmpty { logger.info("archive schema migrated", metadata: ["versions": "\(applied)", "schema": "\(ArchiveSchema.version)"]) }
         return ArchiveStore(connection: connection, settings: settings, logger: logger)
     }
@@ -40,6 +46,13 @@ public final class ArchiveStore: Sendable {
             return current
         }
         try? await old.close()
+    }
+
+    /// The connection, opened again first when it was closed (a statement sent on a closed connection would wait
+    /// for ever).
+    func live() async throws -> PostgresConnection {
+        if connection.isClosed { try await reconnect() }
+        return connection
     }
 
     /// Closes the connection.
@@ -102,7 +115,7 @@ public final class ArchiveStore: Sendable {
             let from = Self.isoDate(day: day)
             let to = Self.isoDate(day: day + 1)
             do {
-                try await connection.query(
+                try await live().query(
                     PostgresQuery(unsafeSQL: "CREATE TABLE IF NOT EXISTS \(name) PARTITION OF decisions FOR VALUES FROM ('\(from)') TO ('\(to)')"),
                     logger: logger)
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P07" {
@@ -163,7 +176,7 @@ public final class ArchiveStore: Sendable {
             RETURNING 1
             """
         var inserted = 0
-        for try await _ in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { inserted += 1 }
+        for try await _ in try await live().query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { inserted += 1 }
         return inserted
     }
 
@@ -171,7 +184,7 @@ public final class ArchiveStore: Sendable {
     public func dropPartitions(olderThanDays days: Int, now: Date = Date()) async throws -> [String] {
         let today = Self.day(ofMilliseconds: Int64(now.timeIntervalSince1970 * 1_000))
         var names: [String] = []
-        let rows = try await connection.query(
+        let rows = try await live().query(
             """
             SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
             WHERE p.relname = 'decisions'
@@ -180,7 +193,7 @@ public final class ArchiveStore: Sendable {
         var dropped: [String] = []
         for name in names.sorted() {
             guard let day = Self.day(ofPartition: name), day < today - days else { continue }
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(name)"), logger: logger)
+            try await live().query(PostgresQuery(unsafeSQL: "DROP TABLE IF EXISTS \(name)"), logger: logger)
             knownDays.withLock { _ = $0.remove(day) }
             dropped.append(name)
         }
@@ -189,7 +202,7 @@ public final class ArchiveStore: Sendable {
 
     /// The archived position of a followed stream (an audit or review stream): the last entry id copied, "0" before any.
     func position(of source: String) async throws -> String {
-        for try await id in try await connection.query("SELECT last_id FROM archive_positions WHERE source = \(source)", logger: logger)
+        for try await id in try await live().query("SELECT last_id FROM archive_positions WHERE source = \(source)", logger: logger)
             .decode(String.self)
         {
             return id
@@ -210,7 +223,7 @@ public final class ArchiveStore: Sendable {
         binds.append(fields.map { $0["target"] ?? "" })
         binds.append(fields.map { $0["change"] ?? "" })
         binds.append(fields.map { $0["request_id"] ?? "" })
-        try await connection.withTransaction(logger: logger) { transaction in
+        try await live().withTransaction(logger: logger) { transaction in
             try await transaction.query(
                 PostgresQuery(
                     unsafeSQL: """
@@ -235,7 +248,7 @@ public final class ArchiveStore: Sendable {
         binds.append(labels.map(\.transactionId))
         binds.append(labels.map(\.fraud))
         binds.append(source)
-        try await connection.query(
+        try await live().query(
             PostgresQuery(
                 unsafeSQL: """
                     INSERT INTO labels (transaction_id, is_fraud, source) SELECT t.id, t.fraud, $3 FROM unnest($1::text[], $2::bool[]) AS t(id, fraud)
@@ -249,7 +262,7 @@ public final class ArchiveStore: Sendable {
     /// Rows of a query whose only column is `row_to_json(...)::text`, as JSON objects.
     func jsonRows(_ query: PostgresQuery) async throws -> [[String: Any]] {
         var objects: [[String: Any]] = []
-        for try await text in try await connection.query(query, logger: logger).decode(String.self) {
+        for try await text in try await live().query(query, logger: logger).decode(String.self) {
             if let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] { objects.append(object) }
         }
         return objects
@@ -330,7 +343,7 @@ public final class ArchiveStore: Sendable {
             """
         try write(Self.exportColumns.joined(separator: ",") + "\n")
         var count = 0
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+        let rows = try await live().query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         for try await row in rows {
             var fields: [String] = []
             for cell in row { fields.append(Self.csvField((try? cell.decode(String.self)) ?? "")) }
@@ -348,7 +361,7 @@ public final class ArchiveStore: Sendable {
 
     /// How many decisions are archived.
     public func count() async throws -> Int {
-        for try await count in try await connection.query("SELECT count(*) FROM decisions", logger: logger).decode(Int.self) { return count }
+        for try await count in try await live().query("SELECT count(*) FROM decisions", logger: logger).decode(Int.self) { return count }
         return 0
     }
 }

@@ -57,7 +57,7 @@ public struct Archiver: Service {
 
     /// Creates the group (from the stream's start, so what is in the stream already is archived too).
     func ensureGroup(_ stream: String) async throws(RedisError) {
-        let reply = try await redis.send(RedisCommand("XGROUP", "CREATE", stream, configuration.group, "0", "MKSTREAM"))
+        let reply = try await redis.pipeline([RedisCommand("XGROUP", "CREATE", stream, configuration.group, "0", "MKSTREAM")])[0]
         if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") { _ = try reply.get() }
     }
 
@@ -75,9 +75,13 @@ public struct Archiver: Service {
         var cursor = "0"
         var failures = 0
         var overrunSeen: Int64 = 0
+        var groupReady = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await ensureGroup(stream)
+                if !groupReady {
+                    try await ensureGroup(stream)
+                    groupReady = true
+                }
                 let read = XReadGroup(
                     group: configuration.group, consumer: configuration.consumer, count: configuration.batchSize,
                     blockMilliseconds: cursor == ">" ? configuration.blockMilliseconds : nil, streams: [(stream, cursor)])
@@ -108,6 +112,9 @@ public struct Archiver: Service {
                 if let lag = try await Self.lag(stream: stream, group: configuration.group, on: redis) { lagGauge.record(lag) }
             } catch {
                 if Task.isCancelled { return }
+                // What was read and not acknowledged is read again first (and the group made again, should it be gone).
+                cursor = "0"
+                groupReady = false
                 logger.warning("archiving \(stream) failed; retrying", metadata: ["error": "\(error)"])
                 await gracefulShutdownAwareSleep(milliseconds: 1_000)
             }
@@ -130,8 +137,8 @@ public struct Archiver: Service {
                         "stream": "\(stream)", "error": "\(PostgresSettings.describe(error))", "failed_attempts": "\(failures)",
                     ])
                 }
-                try await store.reconnect()
-                try await refreshHold(stream, floor: nil)
+                try? await store.reconnect()
+                try? await refreshHold(stream, floor: nil)
                 try await Task.sleep(for: .milliseconds(min(5_000, 200 * failures)))
             }
         }

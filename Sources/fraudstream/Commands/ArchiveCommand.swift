@@ -110,7 +110,9 @@ struct ArchiveCommand: AsyncParsableCommand {
             }
             for decision in found.decisions {
                 for key in decision.keys.sorted() where key != "entry" { print("\(key): \(decision[key] ?? "")") }
-                if let entry = decision["entry"] { print("entry: \(entry)") }
+                if let entry = decision["entry"], let data = try? JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]) {
+                    print("entry: \(String(decoding: data, as: UTF8.self))")
+                }
             }
             if let label = found.label { print("label: \((label["is_fraud"] as? Bool) == true ? "fraud" : "legit")") }
             for entry in found.audit { print("audit: \(entry["at"] ?? "") \(entry["actor"] ?? "") \(entry["action"] ?? "") \(entry["change"] ?? "")") }

@@ -1,0 +1,259 @@
+import Foundation
+import FraudServer
+import Logging
+import PostgresNIO
+import RedisClient
+import RedisHarness
+import Testing
+
+@testable import FraudArchive
+@testable import FraudCore
+
+/// `fraudstream archive` against a real PostgreSQL (Debian's, started by the harness in a temporary directory), a real
+/// redis-server, real workers and a real `serve`, all through the binary as an operator runs them.
+@Suite("Decision archive in a real PostgreSQL")
+struct ArchiveTests {
+    static let logger = Logger(label: "test.archive")
+
+    /// Every archived decision, by transaction id, as PostgreSQL returns it (`row_to_json`).
+    static func archived(_ store: ArchiveStore) async throws -> [String: [[String: Any]]] {
+        let rows = try await store.jsonRows("SELECT row_to_json(d)::text FROM decisions d")
+        return Dictionary(grouping: rows, by: { $0["transaction_id"] as? String ?? "" })
+    }
+
+    static func count(_ store: ArchiveStore) async throws -> Int { try await store.count() }
+
+    /// Opens the archive, runs `body`, and closes it also when `body` throws.
+    static func withStore<T>(_ postgres: PostgresServer, _ body: (ArchiveStore) async throws -> T) async throws -> T {
+        let store = try await ArchiveStore.open(try PostgresSettings.parse(postgres.url), logger: Self.logger)
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// How many decisions are archived, on a connection of its own.
+    static func count(_ postgres: PostgresServer) async throws -> Int {
+        try await withStore(postgres) { try await $0.count() }
+    }
+
+    /// The results stream's entries.
+    static func results(_ redis: RedisConnection, stream: String = "fraud:results") async throws -> [StreamEntry] {
+        var entries: [StreamEntry] = []
+        var start = "-"
+        while true {
+            let page = try await redis.send(XRange(stream: stream, start: start, end: "+", count: 5_000))
+            guard let last = page.last else { break }
+            entries += page
+            start = "(" + last.id
+        }
+        return entries
+    }
+
+    static func prepare(_ redisArguments: [String], count: Int, runId: String) async throws {
+        let prepare = try await FraudStreamBinary.run(["prepare", "--users", "200", "--days", "2", "--trees", "10"] + redisArguments)
+        #expect(prepare.status == 0, "\(prepare.standardError)")
+        try await generate(redisArguments, count: count, runId: runId)
+    }
+
+    static func generate(_ redisArguments: [String], count: Int, runId: String) async throws {
+        let generate = try await FraudStreamBinary.run(["generate", "--count", String(count), "--tps", "20000", "--run-id", runId] + redisArguments)
+        #expect(generate.status == 0, "\(generate.standardError)")
+    }
+
+    @Test func everyDecisionIsArchivedOnceFieldForFieldAfterTheArchiverIsKilledMidway() async throws {
+        try await withPostgresServer { postgres in
+            try await WorkerHarness.with { harness in
+                let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+                let archiveArguments = redisArguments + ["--postgres-url", postgres.url, "--log-level", "warning"]
+                let count = 3_000
+                try await Self.prepare(redisArguments, count: count, runId: "archive")
+                try await ChildProcess.run(["worker", "--consumer-name", "w-archive", "--block-ms", "100"] + redisArguments) { worker in
+                    try await waitUntil("every transaction has a result", timeout: .seconds(120)) {
+                        try await harness.redis.send(RedisCommand("XLEN", "fraud:results")).int == count
+                    }
+                    worker.send(SIGTERM)
+                    #expect(try await worker.waitForExit(timeout: .seconds(60)) == .exited(0))
+                }
+                // A decision of the scoring API too.
+                let created = try await FraudStreamBinary.run(["apikeys", "create", "--name", "archive", "--scope", "score"] + redisArguments)
+                let key = try #require(created.standardOutput.split(separator: "\n").last.map(String.init))
+                _ = try await ChildProcess.scoreOnceThroughServe(redisArguments, key: key, transactionId: "archive-api-1")
+                try await waitUntil("the API decision is recorded", timeout: .seconds(60)) {
+                    try await harness.redis.send(RedisCommand("XLEN", "fraud:results")).int == count + 1
+                }
+
+                try await Self.withStore(postgres) { store in
+                // Killed (SIGKILL) once some batches are in: whatever it had read and not acknowledged is read again.
+                try await ChildProcess.run(["archive", "run", "--batch-size", "50"] + archiveArguments) { archiver in
+                    try await waitUntil("the archiver writes its first batches", timeout: .seconds(120), pollEvery: .milliseconds(5)) {
+                        try await Self.count(store) > 0
+                    }
+                    archiver.send(SIGKILL)
+                    _ = try await archiver.waitForExit(timeout: .seconds(60))
+                }
+                let before = try await Self.count(store)
+                #expect(before > 0 && before <= count + 1)
+                try await ChildProcess.run(["archive", "run", "--batch-size", "200"] + archiveArguments) { archiver in
+                    try await waitUntil("every decision is archived", timeout: .seconds(120)) { try await Self.count(store) == count + 1 }
+                    // Nothing is left pending for the group.
+                    try await waitUntil("the archive group has acknowledged everything", timeout: .seconds(60)) {
+                        try await Archiver.lag(stream: "fraud:results", group: "archive", on: harness.redis) == 0
+                    }
+                    archiver.send(SIGTERM)
+                    #expect(try await archiver.waitForExit(timeout: .seconds(60)) == .exited(0), "\(archiver.standardError)")
+                }
+                // Once each, equal field for field to the results stream.
+                let rows = try await Self.archived(store)
+                let entries = try await Self.results(harness.redis)
+                #expect(rows.count == entries.count && entries.count == count + 1)
+                #expect(rows.values.allSatisfy { $0.count == 1 })
+                var mismatches: [String] = []
+                for entry in entries {
+                    let record = try #require(ResultRecord(id: entry.id, fields: entry.fields))
+                    guard let row = rows[record.transactionId]?.first else {
+                        mismatches.append("\(record.transactionId): missing")
+                        continue
+                    }
+                    let reasons = (row["reasons"] as? [String]) ?? []
+                    let same = row["entry_id"] as? String == entry.id && row["user_id"] as? String == record.userId
+                        && row["run_id"] as? String == record.runId && row["decision"] as? String == record.decision
+                        && row["score"] as? Double == record.score && row["is_fraud"] as? Bool == record.isFraud && reasons == record.reasons
+                        && row["model_version"] as? Int == record.modelVersion && row["decided_by"] as? String == record.workerId
+                        && row["source"] as? String == record.source.rawValue && row["source_entry_id"] as? String == record.sourceId
+                        && row["latency_ms"] as? Double == record.latencyMilliseconds && row["amount"] as? Double == record.amount
+                        && row["shadow_score"] as? Double == record.shadowScore
+                    let stored = (row["entry"] as? [String: String]) ?? [:]
+                    if !same || stored != Dictionary(entry.fields, uniquingKeysWith: { first, _ in first }) {
+                        mismatches.append("\(record.transactionId): \(row) vs \(entry.fields)")
+                    }
+                }
+                #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
+                #expect(rows["archive-api-1"]?.first?["source"] as? String == "api")
+
+                // The queries, through the binary.
+                let anyId = try #require(entries.first.flatMap { ResultRecord(id: $0.id, fields: $0.fields) })
+                let show = try await FraudStreamBinary.run(["archive", "show", anyId.transactionId, "--json", "--postgres-url", postgres.url])
+                let shown = try JSONSerialization.jsonObject(with: Data(show.standardOutput.utf8)) as? [String: Any]
+                #expect((shown?["decisions"] as? [[String: Any]])?.first?["decision"] as? String == anyId.decision, "\(show.standardError)")
+                let reviews = entries.filter { $0.value(of: "decision") == "review" && $0.value(of: "user_id") == anyId.userId }.count
+                let search = try await FraudStreamBinary.run([
+                    "archive", "search", "--user", anyId.userId, "--decision", "review", "--limit", "100000", "--json", "--postgres-url", postgres.url,
+                ])
+                let found = try JSONSerialization.jsonObject(with: Data(search.standardOutput.utf8)) as? [[String: Any]]
+                #expect(found?.count == reviews, "\(search.standardError)")
+                let export = try await FraudStreamBinary.run(["archive", "export", "--format", "csv", "--postgres-url", postgres.url])
+                let lines = export.standardOutput.split(separator: "\n")
+                #expect(lines.first.map(String.init) == ArchiveStore.exportColumns.joined(separator: ","))
+                #expect(lines.count == count + 2, "\(export.standardError)")
+                }
+            }
+        }
+    }
+
+    @Test func aPostgresOutageUnderTrafficLosesNothingAndTheWorkerKeepsWhatIsNotArchived() async throws {
+        try await withPostgresServer { postgres in
+            try await WorkerHarness.with { harness in
+                let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+                let first = 1_000
+                let during = 4_000
+                try await Self.prepare(redisArguments, count: first, runId: "before")
+                try await ChildProcess.run(["archive", "run", "--postgres-url", postgres.url, "--log-level", "error"] + redisArguments) { archiver in
+                    // The results stream's MAXLEN is far below what the outage leaves unarchived.
+                    try await ChildProcess.run(
+                        ["worker", "--consumer-name", "w-outage", "--block-ms", "100", "--max-stream-length", "500"] + redisArguments
+                    ) { worker in
+                        try await waitUntil("the first transactions are archived", timeout: .seconds(120)) { try await Self.count(postgres) == first }
+                        await postgres.stopKeepingData()
+                        let stopped = ContinuousClock.now
+                        try await Self.generate(redisArguments, count: during, runId: "during")
+                        try await waitUntil("the worker decides them", timeout: .seconds(120)) {
+                            let stats = try await harness.redis.send(RedisCommand("XINFO", "GROUPS", "fraud:transactions"))
+                            let group = stats.array?.first?.fieldMap
+                            return group?["pending"]?.int == 0 && group?["lag"]?.int == 0
+                        }
+                        // Held: nothing unarchived was trimmed, though MAXLEN is 500.
+                        let length = try await harness.redis.send(RedisCommand("XLEN", "fraud:results")).int ?? 0
+                        #expect(length >= during, "results stream of \(length) entries")
+                        #expect((try await Archiver.lag(stream: "fraud:results", group: "archive", on: harness.redis) ?? 0) >= during)
+                        // Thirty seconds without PostgreSQL, then it is back.
+                        let remaining = .seconds(30) - (ContinuousClock.now - stopped)
+                        if remaining > .zero { try await Task.sleep(for: remaining) }
+                        try await postgres.launch()
+                        try await waitUntil("the archive catches up", timeout: .seconds(180)) { try await Self.count(postgres) == first + during }
+                        let rows = try await Self.withStore(postgres) { try await Self.archived($0) }
+                        #expect(rows.count == first + during && rows.values.allSatisfy { $0.count == 1 })
+                        // Once archived, the stream is trimmed back towards its MAXLEN by the next writes.
+                        try await Self.generate(redisArguments, count: 200, runId: "after")
+                        try await waitUntil("the stream is trimmed again", timeout: .seconds(120)) {
+                            (try await harness.redis.send(RedisCommand("XLEN", "fraud:results")).int ?? 0) < 1_500
+                        }
+                        worker.send(SIGTERM)
+                        _ = try await worker.waitForExit(timeout: .seconds(60))
+                    }
+                    archiver.send(SIGTERM)
+                    #expect(try await archiver.waitForExit(timeout: .seconds(60)) == .exited(0), "\(archiver.standardError)")
+                }
+            }
+        }
+    }
+
+    /// A decision record for store-level tests.
+    static func record(_ id: String, milliseconds: Int64, decision: String = "approve") -> ArchiveStore.Row {
+        let fields = [
+            ("transaction_id", id), ("user_id", "u1"), ("run_id", "r"), ("score", "0.25"), ("is_fraud", "0"), ("decision", decision),
+            ("reasons", "velocity,new_device"), ("model_version", "3"), ("worker_id", "w1"), ("source_id", "1-1"), ("latency_ms", "1.5"),
+            ("amount", "12.5"),
+        ]
+        return ArchiveStore.Row(stream: "fraud:results", record: ResultRecord(id: "\(milliseconds)-0", fields: fields)!, fields: fields)
+    }
+
+    @Test func replayedRowsInsertNothingRetentionDropsOldPartitionsAndANewerSchemaIsRefused() async throws {
+        try await withPostgresServer { postgres in
+            try await Self.withStore(postgres) { store in
+            let now = Int64(Date().timeIntervalSince1970 * 1_000)
+            let old = now - 800 * 86_400_000
+            let rows = [Self.record("t-old", milliseconds: old), Self.record("t-new", milliseconds: now), Self.record("t-new2", milliseconds: now + 1)]
+            #expect(try await store.insert(rows) == 3)
+            // A replayed batch (an archiver killed after the commit, before its acknowledgement) inserts nothing.
+            #expect(try await store.insert(rows) == 0)
+            #expect(try await store.count() == 3)
+            let shown = try await store.show("t-new")
+            #expect(shown.decisions.count == 1 && (shown.decisions.first?["reasons"] as? [String]) == ["velocity", "new_device"])
+            var filter = ArchiveStore.Filter()
+            filter.reason = "velocity"
+            filter.from = Date(timeIntervalSince1970: Double(now - 86_400_000) / 1000)
+            #expect(try await store.search(filter).count == 2)
+            // Retention: the partition of 800 days ago goes, today's stays.
+            let dropped = try await store.dropPartitions(olderThanDays: 730)
+            #expect(dropped == [ArchiveStore.partitionName(day: ArchiveStore.day(ofMilliseconds: old))])
+            #expect(try await store.count() == 2)
+            #expect(try await store.dropPartitions(olderThanDays: 730).isEmpty)
+            // A schema newer than this binary's is refused with one line.
+            try await store.connection.query("INSERT INTO fraudstream_schema (version) VALUES (99)", logger: Self.logger)
+            }
+            do {
+                _ = try await ArchiveStore.open(try PostgresSettings.parse(postgres.url), logger: Self.logger)
+                Issue.record("a newer schema was accepted")
+            } catch {
+                #expect("\(error)".contains("newer than this fraudstream knows"), "\(error)")
+            }
+        }
+    }
+
+    @Test func postgresURLsParseWithSSLModes() throws {
+        let parsed = try PostgresSettings.parse("postgres://ops:s%40cret@db.internal:6543/archive?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect(parsed.host == "db.internal" && parsed.port == 6543 && parsed.user == "ops" && parsed.password == "s@cret")
+        #expect(parsed.database == "archive" && parsed.tlsMode == .verifyFull && parsed.caFile == "/etc/ca.pem")
+        #expect(parsed.description == "postgres://ops:***@db.internal:6543/archive?sslmode=verify-full")
+        #expect(throws: FraudError.self) { try PostgresSettings.parse("postgres://h/db?sslmode=sometimes") }
+        #expect(throws: FraudError.self) { try PostgresSettings.parse("http://h/db") }
+        #expect(throws: FraudError.self) {
+            try PostgresSettings.resolve(SettingsResolver(flags: [PostgresSettings.url: "postgres://h/db?sslmode=verify-ca"], environment: [:]))
+        }
+    }
+}
