@@ -61,11 +61,11 @@ public struct Archiver: Service {
         if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") { _ = try reply.get() }
     }
 
-    /// Entries not yet archived: the group's lag plus what it holds pending.
+    /// Entries not yet archived: not yet delivered to the group plus delivered and not acknowledged (from stream ids,
+    /// ``GroupBacklog``, not `XINFO`'s lag); nil without the group.
     public static func lag(stream: String, group: String, on redis: RedisConnection) async throws(RedisError) -> Int? {
-        let groups = try await redis.send(XInfoGroups(stream: stream))
-        guard let info = groups.first(where: { $0.name == group }) else { return nil }
-        return (info.lag ?? 0) + info.pending
+        guard let backlog = try await GroupBacklog.measure(stream: stream, group: group, on: redis) else { return nil }
+        return backlog.undelivered + backlog.pending
     }
 
     private func follow(_ stream: String) async {

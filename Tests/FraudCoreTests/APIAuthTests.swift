@@ -88,23 +88,29 @@ struct APIAuthTests {
     }
 
     @Test func adminChangesAreRateLimitedPerKey() async throws {
-        // 1 per second in bursts of 2: 20 changes sent back to back get 429s unless they take 18 s or more.
+        // 1 per second in bursts of 2: 20 changes sent at once get 429s unless the server takes 18 s or more to
+        // reach them (sent one after another, a busy machine spread them that far apart).
         try await Harness.with(configure: { $0.adminRequestsPerSecond = 1 }) { api in
-            let client = try await api.connect()
-            var statuses: [Int] = []
-            var retryAfter: String?
-            for index in 0..<20 {
-                let reply = try await client.request(.PUT, "/v1/blocklist/ip/198.51.100.\(index)")
-                statuses.append(reply.status)
-                if reply.status == 429 {
-                    retryAfter = reply.header("retry-after")
-                    #expect(try Harness.object(reply)["error"] as? String == "rate_limited")
+            var clients: [HTTPConnection] = []
+            for _ in 0..<20 { clients.append(try await api.connect()) }
+            let replies = try await withThrowingTaskGroup(of: HTTPConnection.Reply.self) { group in
+                for (index, client) in clients.enumerated() {
+                    group.addTask { try await client.request(.PUT, "/v1/blocklist/ip/198.51.100.\(index)") }
                 }
+                return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(statuses.prefix(2) == [200, 200], "\(statuses)")
+            for client in clients { await client.close() }
+            let statuses = replies.map(\.status)
+            var retryAfter: String?
+            for reply in replies where reply.status == 429 {
+                retryAfter = reply.header("retry-after")
+                #expect(try Harness.object(reply)["error"] as? String == "rate_limited")
+            }
+            #expect(statuses.count { $0 == 200 } >= 2, "\(statuses)")
             #expect(statuses.contains(429), "\(statuses)")
             #expect(retryAfter.flatMap(Int.init).map { $0 >= 1 } == true)
             // Scoring is not limited by it.
+            let client = try await api.connect()
             #expect(try await client.request(.POST, "/v1/score", json: Harness.transaction("rate-1", user: 1)).status == 200)
             await client.close()
         }

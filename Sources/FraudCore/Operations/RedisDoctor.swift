@@ -140,6 +140,7 @@ public struct RedisDoctor: Sendable {
                     : "\(keys) under '\(namespace)' (fraudstream apikeys list); serve requires them unless run with --auth off"),
             Finding(severity: .ok, check: "audit-log", detail: "\(audit) entries under '\(namespace)' (fraudstream audit list)"),
             try await serveFinding(namespace: namespace, connection),
+            try await archiveFinding(namespace: namespace, connection),
             pseudonymizer.map { Finding(severity: .ok, check: "pseudonymization", detail: "on: \($0.summary) (run every process with the same --pseudonymize and key)") }
                 ?? Finding(
                     severity: .warn, check: "pseudonymization",
@@ -163,6 +164,27 @@ public struct RedisDoctor: Sendable {
             severity: exposed ? .warn : .ok, check: "serve",
             detail: running.map { "\($0.serverId) at \($0.address): \($0.summary)" }.joined(separator: "; ")
                 + (running.contains { $0.auth == "off" } ? " (--auth off: anyone who reaches it can score and change the blocklist)" : ""))
+    }
+
+    /// Whether `fraudstream archive run` follows the namespace's results streams, and how far behind it is (a warning past
+    /// 100,000 entries: the stream is held for it, up to its bound).
+    func archiveFinding(namespace: String, _ connection: RedisConnection) async throws(RedisError) -> Finding {
+        var streams = ["\(namespace):results"]
+        streams += (try? await Keyspace(namespace: namespace).keys(matching: "\(namespace):results:{*}", on: connection)) ?? []
+        var lags: [(String, Int)] = []
+        for stream in Set(streams).sorted() {
+            if let backlog = try? await GroupBacklog.measure(stream: stream, group: "archive", on: connection) {
+                lags.append((stream, backlog.undelivered + backlog.pending))
+            }
+        }
+        guard !lags.isEmpty else {
+            return Finding(severity: .ok, check: "archive", detail: "no archive follows the results (fraudstream archive run keeps every decision in PostgreSQL)")
+        }
+        let total = lags.map(\.1).reduce(0, +)
+        return Finding(
+            severity: total > 100_000 ? .warn : .ok, check: "archive",
+            detail: "lag \(total) entries (" + lags.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + ")"
+                + (total > 100_000 ? "; the results are held for it up to its --hold-max-entries" : ""))
     }
 
     /// The cluster's shape (primaries, their slots and replicas), a warning per primary without a replica (its

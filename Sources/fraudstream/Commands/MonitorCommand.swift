@@ -153,6 +153,10 @@ struct MonitorCommand: AsyncParsableCommand {
             for partition in streams.partitions {
                 let label = streams.partitionCount > 1 ? " p\(partition.partitionIndex)" : ""
                 groups += ((try? await GroupBacklog.measure(stream: partition.transactions, on: redis)) ?? []).map { (label, $0) }
+                // The archive's group on the results (fraudstream archive run): its lag.
+                if let archive = try? await GroupBacklog.measure(stream: partition.results, group: "archive", on: redis) {
+                    groups.append((label + " (results)", archive))
+                }
             }
             // Fill the terminal: its height less the header lines (the column header too), unless --count asks for fewer.
             let header = 5 + groups.count

@@ -1,3 +1,4 @@
+import Foundation
 import RedisClient
 
 @testable import FraudCore
@@ -7,6 +8,12 @@ import RedisClient
 struct KeySnapshot: Equatable {
     var dumps: [String: [UInt8]]
     var expiring: Set<String>
+    /// When each expiring key was due to expire, by this machine's clock (ms): a key gone after that expired by itself.
+    var expiresAt: [String: Int64] = [:]
+
+    static func == (lhs: KeySnapshot, rhs: KeySnapshot) -> Bool { lhs.differences(from: rhs).isEmpty && rhs.differences(from: lhs).isEmpty }
+
+    static var nowMilliseconds: Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
 
     /// Takes the snapshot of every key (found with `SCAN`) that `excluding` does not name.
     static func take(_ redis: RedisConnection, excluding: (String) -> Bool = { _ in false }) async throws -> KeySnapshot {
@@ -15,18 +22,24 @@ struct KeySnapshot: Equatable {
         for key in keys {
             guard let dump = try await redis.send(RedisCommand("DUMP", key)).bytes else { continue }  // expired meanwhile
             snapshot.dumps[key] = dump
-            if try await redis.send(RedisCommand("PTTL", key)).int ?? -1 >= 0 { snapshot.expiring.insert(key) }
+            let ttl = try await redis.send(RedisCommand("PTTL", key)).int ?? -1
+            if ttl >= 0 {
+                snapshot.expiring.insert(key)
+                snapshot.expiresAt[key] = nowMilliseconds + Int64(ttl)
+            }
         }
         return snapshot
     }
 
-    /// Keys added, removed or changed from `before` to this snapshot, for a failure message.
+    /// Keys added, removed or changed from `before` to this snapshot, for a failure message. A key that had a TTL and
+    /// is gone after it was due is not a difference: it expired by itself, however slow the machine was in between.
     func differences(from before: KeySnapshot) -> [String] {
         let names = Set(dumps.keys).union(before.dumps.keys).sorted()
+        let now = Self.nowMilliseconds
         return names.compactMap { key in
             switch (before.dumps[key], dumps[key]) {
             case (nil, _): "added \(key)"
-            case (_, nil): "removed \(key)"
+            case (_, nil): (before.expiresAt[key].map { $0 <= now } ?? false) ? nil : "removed \(key)"
             case (let old, let new) where old != new: "changed \(key)"
             default: before.expiring.contains(key) != expiring.contains(key) ? "TTL changed \(key)" : nil
             }
