@@ -128,7 +128,19 @@ struct EventLoopConnectionTests {
     }
 
     @Test func aRefusedConnectionSaysWhy() async throws {
-        let port = try RedisServer.freePort()
+        // A port this test holds bound and never listens on: refused, and no other test's server can take it meanwhile
+        // (a port merely found free was, once, by the time the test connected).
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
         do {
             _ = try await RedisConnection.connect(RedisConfiguration(host: "127.0.0.1", port: port), eventLoop: Self.group.next())
             Issue.record("expected a refused connection")

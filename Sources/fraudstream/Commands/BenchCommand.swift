@@ -25,7 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster, tls, import, features (the last five not in all), or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster, tls, import, features, archive (the last six not in all), or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -91,8 +91,8 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("no valkey-server in \(valkeyBinDir): run make deps-valkey, or give --valkey-bin-dir")
         }
         let suites = suite.split(separator: ",").map(String.init)
-        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls", "import", "features"].contains) else {
-            throw ValidationError("--suite must be client, drain, api, observability, cluster, tls, import, features or all (comma-separated), not '\(suite)'")
+        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls", "import", "features", "archive"].contains) else {
+            throw ValidationError("--suite must be client, drain, api, observability, cluster, tls, import, features, archive or all (comma-separated), not '\(suite)'")
         }
     }
 
@@ -157,6 +157,11 @@ struct BenchCommand: AsyncParsableCommand {
             let drain = DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
             try await drain.compareBuiltInEngines(into: &table, repeats: max(7, 2 * drainRepeats + 1))
             try await drain.compareFeatureSets(into: &table, repeats: drainRepeats)
+        }
+        if suites.contains("archive") {
+            let drain = DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
+            let url = redisURL ?? "redis://127.0.0.1:\(server?.port ?? 6379)"
+            try await ArchiveBenchmark(drain: drain, redisURL: url).run(into: &table, repeats: drainRepeats)
         }
         if suites.contains("observability") {
             let worker = drainWorker
