@@ -127,20 +127,38 @@ struct EventLoopConnectionTests {
         }
     }
 
-    @Test func aRefusedConnectionSaysWhy() async throws {
-        // A port this test holds bound and never listens on: refused, and no other test's server can take it meanwhile
-        // (a port merely found free was, once, by the time the test connected).
+    /// A socket bound to a free port on 127.0.0.1 and not listening, and its port.
+    static func boundPort() -> (Int32, Int)? {
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(holder) }
+        guard holder >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && getsockname(holder, $0, &length) == 0 }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        try #require(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        var named = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let found = withUnsafeMutablePointer(to: &named) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(holder, $0, &length) == 0 }
+        }
+        guard bound && found else {
+            close(holder)
+            return nil
+        }
+        return (holder, Int(UInt16(bigEndian: named.sin_port)))
+    }
+
+    @Test func aRefusedConnectionSaysWhy() async throws {
+        // A port this test holds bound and never listens on: refused, and no other test's server can take it meanwhile
+        // (a port merely found free was, once, by the time the test connected).
+        guard let bound = Self.boundPort() else {
+            Issue.record("could not bind a port")
+            return
+        }
+        let holder = bound.0
+        let port = bound.1
+        defer { close(holder) }
         do {
             _ = try await RedisConnection.connect(RedisConfiguration(host: "127.0.0.1", port: port), eventLoop: Self.group.next())
             Issue.record("expected a refused connection")
