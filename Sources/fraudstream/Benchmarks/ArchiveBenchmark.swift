@@ -52,15 +52,15 @@ struct ArchiveBenchmark {
             // The drain is done; how far behind the archive is, then the time it takes to catch up.
             let redis = try await RedisConnection.connect(drain.configuration, name: "bench-archive")
             lagAtEnd.append(try await Archiver.lag(stream: "\(drain.namespace):results", group: "archive", on: redis) ?? sample.results)
+            // Catching up alone (the drain had both cores), from here to the last row.
+            let caughtUpFrom = ContinuousClock.now
+            let archivedAtEnd = try await store.count()
             let deadline = ContinuousClock.now + .seconds(600)
             while try await store.count() < sample.results && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(200))
+                try await Task.sleep(for: .milliseconds(50))
             }
-            for try await (rows, seconds) in try await store.connection.query(
-                "SELECT count(*)::float8, extract(epoch from max(archived_at) - min(archived_at))::float8 FROM decisions", logger: logger
-            ).decode((Double, Double).self) {
-                rowsPerSecond.append(rows / max(seconds, 0.001))
-            }
+            let seconds = (ContinuousClock.now - caughtUpFrom) / .seconds(1)
+            rowsPerSecond.append(Double(sample.results - archivedAtEnd) / max(seconds, 0.001))
             archiver.terminate()
             archiver.waitUntilExit()
         }
@@ -75,6 +75,8 @@ struct ArchiveBenchmark {
         table.add("  worker CPU per tx", String(format: "%.1f", median(with.map(\.workerMicroseconds))), "µs", "getrusage")
         table.add("  Redis CPU per tx", String(format: "%.1f", median(with.map(\.redisMicroseconds))), "µs", "INFO cpu, archiver's reads included")
         table.add("  archive lag at the drain's end", grouped(Double(median(lagAtEnd.map(Double.init)))), "entries", "median")
-        table.add("archive into PostgreSQL", grouped(median(rowsPerSecond)), "rows/s", "first row to last, batches of 1000; median of \(rowsPerSecond.count)")
+        table.add(
+            "archive into PostgreSQL", grouped(median(rowsPerSecond)), "rows/s",
+            "catching up after the drain, batches of 1000, one transaction each; median of \(rowsPerSecond.count)")
     }
 }

@@ -25,7 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, drain, api, observability, cluster, tls, import, features, archive (the last six not in all), or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, api, archive (these four are all), observability, cluster, tls, import, features, or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -158,7 +158,7 @@ struct BenchCommand: AsyncParsableCommand {
             try await drain.compareBuiltInEngines(into: &table, repeats: max(7, 2 * drainRepeats + 1))
             try await drain.compareFeatureSets(into: &table, repeats: drainRepeats)
         }
-        if suites.contains("archive") {
+        if suites.contains("all") || suites.contains("archive") {
             let drain = DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
             let url = redisURL ?? "redis://127.0.0.1:\(server?.port ?? 6379)"
             try await ArchiveBenchmark(drain: drain, redisURL: url).run(into: &table, repeats: drainRepeats)
