@@ -77,10 +77,34 @@ public final class ArchiveStore: Sendable {
             self.fields = fields
         }
 
+        /// The entry's fields as a JSON object of strings (the first of a repeated name), written directly: a
+        /// serializer's dictionary per row was a tenth of the archiver's time.
         var entryJSON: String {
-            var object: [String: String] = [:]
-            for (name, value) in fields { object[name] = value }
-            return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            var json = "{"
+            var seen = Set<String>()
+            for (name, value) in fields where seen.insert(name).inserted {
+                if json.utf8.count > 1 { json += "," }
+                Self.appendJSONString(name, to: &json)
+                json += ":"
+                Self.appendJSONString(value, to: &json)
+            }
+            return json + "}"
+        }
+
+        static func appendJSONString(_ text: String, to json: inout String) {
+            json += "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": json += "\\\""
+                case "\\": json += "\\\\"
+                case "\n": json += "\\n"
+                case "\r": json += "\\r"
+                case "\t": json += "\\t"
+                case let control where control.value < 0x20: json += String(format: "\\u%04x", control.value)
+                default: json.unicodeScalars.append(scalar)
+                }
+            }
+            json += "\""
         }
     }
 

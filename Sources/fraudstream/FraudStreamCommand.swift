@@ -23,7 +23,7 @@ struct FraudStreamCommand: AsyncParsableCommand {
 
 extension FraudStreamCommand {
     /// The release this source tree is; the commit comes from the build (``BuildInfo``).
-    static let version = "0.23.0"
+    static let version = "0.24.0"
 }
 
 /// Entry point: runs the parsed command and turns every failure into one readable line and an exit

@@ -245,6 +245,13 @@ struct ArchiveTests {
         }
     }
 
+    @Test func anEntryIsKeptAsJSONWhateverItsCharacters() throws {
+        let fields = [("transaction_id", "q\"uote\\back\nline\u{01}é🙂"), ("user_id", "u1"), ("user_id", "second"), ("score", "0.5")]
+        let row = ArchiveStore.Row(stream: "s", record: ResultRecord(id: "1-0", fields: fields + [("decision", "approve"), ("model_version", "1")])!, fields: fields)
+        let decoded = try JSONSerialization.jsonObject(with: Data(row.entryJSON.utf8)) as? [String: String]
+        #expect(decoded == ["transaction_id": "q\"uote\\back\nline\u{01}é🙂", "user_id": "u1", "score": "0.5"])
+    }
+
     @Test func postgresURLsParseWithSSLModes() throws {
         let parsed = try PostgresSettings.parse("postgres://ops:s%40cret@db.internal:6543/archive?sslmode=verify-full&sslrootcert=/etc/ca.pem")
         #expect(parsed.host == "db.internal" && parsed.port == 6543 && parsed.user == "ops" && parsed.password == "s@cret")
