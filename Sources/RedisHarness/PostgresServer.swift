@@ -50,7 +50,9 @@ public final class PostgresServer: @unchecked Sendable {
     /// Makes a cluster in a new temporary directory (or in `directory`, kept by ``stop()``) and starts it on a free port.
     public static func start(directory: URL? = nil, port: Int? = nil) async throws -> PostgresServer {
         let binaries = try locateBinaries()
-        let folder = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("fraudstream-pg-\(UUID().uuidString.prefix(8))")
+        // As root, under /tmp: the `postgres` account must reach it, and $TMPDIR may be inside root's home.
+        let base = getuid() == 0 ? URL(fileURLWithPath: "/tmp") : FileManager.default.temporaryDirectory
+        let folder = directory ?? base.appendingPathComponent("fraudstream-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let server = PostgresServer(port: try port ?? RedisServer.freePort(), directory: folder, binaries: binaries)
         do {
