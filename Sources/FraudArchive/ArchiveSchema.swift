@@ -63,7 +63,24 @@ public enum ArchiveSchema {
             archived_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (transaction_id)
         );
+        """,
+        // 2: the review queue's entries, with the feature vector each review decision was made on.
         """
+        CREATE TABLE reviews (
+            review_stream text NOT NULL,
+            entry_id text NOT NULL,
+            queued_at timestamptz NOT NULL,
+            transaction_id text NOT NULL,
+            user_id text NOT NULL,
+            run_id text NOT NULL,
+            score double precision NOT NULL,
+            reasons text[] NOT NULL,
+            amount double precision NOT NULL,
+            features double precision[] NOT NULL,
+            PRIMARY KEY (review_stream, entry_id)
+        );
+        CREATE INDEX reviews_transaction ON reviews (transaction_id);
+        """,
     ]
 
     /// The newest version this binary knows.

@@ -265,6 +265,41 @@ public final class ArchiveStore: Sendable {
         }
     }
 
+    /// Review-queue entries of one stream and the position after them, in one transaction.
+    func insertReviews(_ entries: [StreamEntry], stream: String) async throws {
+        guard let last = entries.last?.id else { return }
+        let fields = entries.map { entry in Dictionary(entry.fields, uniquingKeysWith: { first, _ in first }) }
+        var binds = PostgresBindings(capacity: 10)
+        binds.append(stream)
+        binds.append(entries.map(\.id))
+        binds.append(entries.map { Int64($0.id.split(separator: "-").first ?? "") ?? 0 })
+        binds.append(fields.map { $0["transaction_id"] ?? "" })
+        binds.append(fields.map { $0["user_id"] ?? "" })
+        binds.append(fields.map { $0["run_id"] ?? "" })
+        binds.append(fields.map { Double($0["score"] ?? "") ?? 0 })
+        binds.append(fields.map { $0["reasons"] ?? "" })
+        binds.append(fields.map { Double($0["amount"] ?? "") ?? 0 })
+        // A vector as PostgreSQL's array text, `{0.5,1,…}`: only numbers pass.
+        binds.append(fields.map { "{" + ($0["features"] ?? "").split(separator: ",").compactMap { Double($0).map { "\($0)" } }.joined(separator: ",") + "}" })
+        try await live().withTransaction(logger: logger) { transaction in
+            try await transaction.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO reviews (review_stream, entry_id, queued_at, transaction_id, user_id, run_id, score, reasons, amount, features)
+                        SELECT $1, t.id, to_timestamp(t.ms / 1000.0), t.tid, t.uid, t.run, t.score,
+                            CASE WHEN t.reasons = '' THEN '{}'::text[] ELSE string_to_array(t.reasons, ',') END, t.amount, t.features::float8[]
+                        FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::float8[], $10::text[])
+                            AS t(id, ms, tid, uid, run, score, reasons, amount, features)
+                        ON CONFLICT DO NOTHING
+                        """, binds: binds), logger: logger)
+            try await transaction.query(
+                """
+                INSERT INTO archive_positions (source, last_id) VALUES (\(stream), \(last))
+                ON CONFLICT (source) DO UPDATE SET last_id = excluded.last_id
+                """, logger: logger)
+        }
+    }
+
     /// Labels as they are now (a later label replaces an earlier one, as in Redis).
     func upsertLabels(_ labels: [(transactionId: String, fraud: Bool)], source: String) async throws {
         guard !labels.isEmpty else { return }
@@ -294,13 +329,17 @@ public final class ArchiveStore: Sendable {
 
     /// Everything archived about one transaction: its decisions (one, unless the id was reused past the idempotency
     /// retention), its label, and the audit entries that name it (reviews resolved, labels given).
-    public func show(_ transactionId: String) async throws -> (decisions: [[String: Any]], label: [String: Any]?, audit: [[String: Any]]) {
+    public func show(_ transactionId: String) async throws -> (
+        decisions: [[String: Any]], label: [String: Any]?, audit: [[String: Any]], reviews: [[String: Any]]
+    ) {
         let decisions = try await jsonRows(
             "SELECT row_to_json(d)::text FROM (SELECT * FROM decisions WHERE transaction_id = \(transactionId) ORDER BY decided_at) d")
         let label = try await jsonRows("SELECT row_to_json(l)::text FROM labels l WHERE transaction_id = \(transactionId)").first
         let audit = try await jsonRows(
             "SELECT row_to_json(a)::text FROM (SELECT * FROM audit_entries WHERE target = \(transactionId) ORDER BY at) a")
-        return (decisions, label, audit)
+        let reviews = try await jsonRows(
+            "SELECT row_to_json(r)::text FROM (SELECT * FROM reviews WHERE transaction_id = \(transactionId) ORDER BY queued_at) r")
+        return (decisions, label, audit, reviews)
     }
 
     /// What `archive search` filters on.

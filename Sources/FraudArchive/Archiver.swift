@@ -174,6 +174,7 @@ public struct Archiver: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await copyAudit()
+                try await copyReviews()
                 try await copyLabels()
                 if Date().timeIntervalSince(lastRetention) > 3_600 {
                     let dropped = try await store.dropPartitions(olderThanDays: configuration.retentionDays)
@@ -198,6 +199,20 @@ public struct Archiver: Service {
                 let entries = try await redis.send(XRange(stream: stream, start: "(" + position, end: "+", count: 1_000))
                 guard let last = entries.last else { break }
                 try await store.insertAudit(entries, stream: stream)
+                position = last.id
+            }
+        }
+    }
+
+    /// Every partition's review queue, by position (its entries carry the feature vector of each review decision).
+    func copyReviews() async throws {
+        for results in configuration.resultsStreams {
+            let stream = ReviewKeys(namespace: configuration.namespace, resultsStream: results).stream
+            var position = try await store.position(of: stream)
+            while true {
+                let entries = try await redis.send(XRange(stream: stream, start: "(" + position, end: "+", count: 1_000))
+                guard let last = entries.last else { break }
+                try await store.insertReviews(entries, stream: stream)
                 position = last.id
             }
         }

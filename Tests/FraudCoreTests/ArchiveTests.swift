@@ -100,6 +100,14 @@ struct ArchiveTests {
                 #expect(before > 0 && before <= count + 1)
                 try await ChildProcess.run(["archive", "run", "--batch-size", "200"] + archiveArguments) { archiver in
                     try await waitUntil("every decision is archived", timeout: .seconds(120)) { try await Self.count(store) == count + 1 }
+                    // The review queue is copied too, each entry with its feature vector.
+                    let queued = try await harness.redis.send(RedisCommand("XLEN", "fraud:review")).int ?? 0
+                    #expect(queued > 0)
+                    try await waitUntil("the review queue is archived", timeout: .seconds(120)) {
+                        try await store.jsonRows("SELECT row_to_json(r)::text FROM reviews r").count == queued
+                    }
+                    let vectors = try await store.jsonRows("SELECT row_to_json(r)::text FROM (SELECT features FROM reviews) r")
+                    #expect(vectors.allSatisfy { ($0["features"] as? [Any])?.count ?? 0 >= FeatureSchema.count }, "\(vectors.prefix(2))")
                     // Nothing is left pending for the group.
                     try await waitUntil("the archive group has acknowledged everything", timeout: .seconds(60)) {
                         try await Archiver.lag(stream: "fraud:results", group: "archive", on: harness.redis) == 0

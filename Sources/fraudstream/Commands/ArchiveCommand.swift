@@ -103,7 +103,7 @@ struct ArchiveCommand: AsyncParsableCommand {
             await store.close()
             guard !found.decisions.isEmpty else { throw FraudError(.notFound, "no archived decision for '\(transactionId)'") }
             if json {
-                var object: [String: Any] = ["decisions": found.decisions, "audit": found.audit]
+                var object: [String: Any] = ["decisions": found.decisions, "audit": found.audit, "reviews": found.reviews]
                 if let label = found.label { object["label"] = label }
                 printJSON(object)
                 return
@@ -115,6 +115,9 @@ struct ArchiveCommand: AsyncParsableCommand {
                 }
             }
             if let label = found.label { print("label: \((label["is_fraud"] as? Bool) == true ? "fraud" : "legit")") }
+            for review in found.reviews {
+                print("review: queued \(review["queued_at"] ?? "") with \((review["features"] as? [Any])?.count ?? 0) features")
+            }
             for entry in found.audit { print("audit: \(entry["at"] ?? "") \(entry["actor"] ?? "") \(entry["action"] ?? "") \(entry["change"] ?? "")") }
         }
     }
