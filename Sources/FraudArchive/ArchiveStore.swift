@@ -422,6 +422,22 @@ public final class ArchiveStore: Sendable {
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// The archived review decisions with a label: each transaction's latest review vector (the built-in features, the
+    /// first `width` values) and its label, for `prepare --retrain --from-archive`.
+    public func labelledReviews(width: Int) async throws -> [(features: [Double], fraud: Bool, transactionId: String)] {
+        var rows: [(features: [Double], fraud: Bool, transactionId: String)] = []
+        let query: PostgresQuery = """
+            SELECT DISTINCT ON (r.transaction_id) r.transaction_id, r.features, l.is_fraud
+            FROM reviews r JOIN labels l ON l.transaction_id = r.transaction_id
+            ORDER BY r.transaction_id, r.queued_at DESC
+            """
+        for try await (id, features, fraud) in try await live().query(query, logger: logger).decode((String, [Double], Bool).self)
+        where features.count >= width {
+            rows.append((Array(features.prefix(width)), fraud, id))
+        }
+        return rows
+    }
+
     /// How many decisions are archived.
     public func count() async throws -> Int {
         for try await count in try await live().query("SELECT count(*) FROM decisions", logger: logger).decode(Int.self) { return count }

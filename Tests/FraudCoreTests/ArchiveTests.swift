@@ -54,6 +54,11 @@ struct ArchiveTests {
         return entries
     }
 
+    /// The distinct transaction ids of the review queue.
+    static func reviewTransactionIds(_ redis: RedisConnection) async throws -> [String] {
+        Array(Set(try await results(redis, stream: "fraud:review").compactMap { $0.value(of: "transaction_id") })).sorted()
+    }
+
     static func prepare(_ redisArguments: [String], count: Int, runId: String) async throws {
         let prepare = try await FraudStreamBinary.run(["prepare", "--users", "200", "--days", "2", "--trees", "10"] + redisArguments)
         #expect(prepare.status == 0, "\(prepare.standardError)")
@@ -108,6 +113,16 @@ struct ArchiveTests {
                     }
                     let vectors = try await store.jsonRows("SELECT row_to_json(r)::text FROM (SELECT features FROM reviews) r")
                     #expect(vectors.allSatisfy { ($0["features"] as? [Any])?.count ?? 0 >= FeatureSchema.count }, "\(vectors.prefix(2))")
+                    // An analyst's labels reach the archive too.
+                    let reviewed = try await harness.redis.send(XRange(stream: "fraud:review", start: "-", end: "+", count: 2))
+                    for (entry, label) in zip(reviewed, ["fraud", "legit"]) {
+                        let resolve = try await FraudStreamBinary.run(["review", "resolve", entry.value(of: "transaction_id") ?? "", label] + redisArguments)
+                        #expect(resolve.status == 0, "\(resolve.standardError)")
+                    }
+                    let labels = try await harness.redis.send(RedisCommand("HLEN", "fraud:labels")).int ?? 0
+                    try await waitUntil("the labels are archived", timeout: .seconds(120)) {
+                        try await store.jsonRows("SELECT row_to_json(l)::text FROM labels l").count == labels
+                    }
                     // Nothing is left pending for the group.
                     try await waitUntil("the archive group has acknowledged everything", timeout: .seconds(60)) {
                         try await Archiver.lag(stream: "fraud:results", group: "archive", on: harness.redis) == 0
@@ -158,6 +173,21 @@ struct ArchiveTests {
                 let lines = export.standardOutput.split(separator: "\n")
                 #expect(lines.first.map(String.init) == ArchiveStore.exportColumns.joined(separator: ","))
                 #expect(lines.count == count + 2, "\(export.standardError)")
+                // prepare --retrain --from-archive trains on the archive's labelled reviews: each labelled transaction's vector.
+                let reviewIds = try await Self.reviewTransactionIds(harness.redis)
+                let labelled = try await harness.redis.send(
+                    RedisCommand("HMGET", arguments: ["fraud:labels"] + reviewIds.map { $0 as any RedisArgument })).array ?? []
+                let expected = labelled.compactMap(\.string)
+                let retrain = try await FraudStreamBinary.run([
+                    "prepare", "--users", "200", "--days", "2", "--trees", "10", "--retrain", "--from-archive", "--reset-state",
+                    "--postgres-url", postgres.url,
+                ] + redisArguments)
+                #expect(retrain.status == 0, "\(retrain.standardError)")
+                #expect(
+                    retrain.standardOutput.contains(
+                        "retrain     \(expected.count) labelled reviews from the archive (\(expected.filter { $0 == "1" }.count) fraud)"),
+                    "\(retrain.standardOutput)")
+                #expect(expected.count >= 2)
                 }
             }
         }

@@ -1,5 +1,7 @@
+import FraudArchive
 import FraudCore
 import Foundation
+import Logging
 import RedisClient
 
 /// What `prepare` and `train` do alike once the history's feature rows are computed: the analysts' labelled
@@ -11,6 +13,23 @@ enum ModelTrainingSteps {
         let labelled = try await ReviewQueue(streams: streams).labelledRows(on: redis)
         history.addLabelledReviews(labelled)
         printLine("\(title.padding(toLength: 11, withPad: " ", startingAt: 0)) \(labelled.count) labelled reviews "
+            + "(\(labelled.filter(\.fraud).count) fraud) join the training rows")
+    }
+
+    /// Adds the labelled review decisions archived in PostgreSQL (``ArchiveStore/labelledReviews(width:)``) instead of
+    /// the review queues in Redis, which keep only the newest entries.
+    static func addArchivedLabelledReviews(to history: inout TrainingHistory, postgres: PostgresSettings, title: String) async throws {
+        let store = try await ArchiveStore.open(postgres, logger: Logger(label: "fraudstream.archive"))
+        let labelled: [(features: [Double], fraud: Bool, transactionId: String)]
+        do {
+            labelled = try await store.labelledReviews(width: FeatureSchema.count)
+            await store.close()
+        } catch {
+            await store.close()
+            throw FraudError(.postgres, "reading the archive's labelled reviews failed: \(PostgresSettings.describe(error))")
+        }
+        history.addLabelledReviews(labelled)
+        printLine("\(title.padding(toLength: 11, withPad: " ", startingAt: 0)) \(labelled.count) labelled reviews from the archive "
             + "(\(labelled.filter(\.fraud).count) fraud) join the training rows")
     }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
+import FraudArchive
 import FraudCore
 import Foundation
+import Logging
 import RedisClient
 
 /// `fraudstream prepare`: the demo's "build a world": profiles, warmed feature state and a trained model version in
@@ -41,12 +43,26 @@ struct PrepareCommand: AsyncParsableCommand {
     @Option(help: "With --retrain: partitions of the streams whose review queues are read [PARTITIONS].")
     var partitions: Int?
 
+    @Flag(help: "With --retrain: read the labelled reviews from the decision archive in PostgreSQL (POSTGRES_URL), which keeps every one, instead of the review queues in Redis.")
+    var fromArchive = false
+
+    @OptionGroup var postgres: ArchiveCommand.PostgresOptions
+
     @Flag(help: "Delete and rebuild the feature state even though the namespace has served traffic.")
     var resetState = false
+
+    func validate() throws {
+        if fromArchive && !retrain { throw ValidationError("--from-archive goes with --retrain (it says where the labelled reviews come from)") }
+    }
 
     func run() async throws {
         let clock = ContinuousClock()
         let started = clock.now
+        // The archive is reachable and migrated before anything in Redis is rebuilt.
+        if fromArchive {
+            let store = try await ArchiveStore.open(try postgres.resolved(SettingsResolver.command(postgres.flags)), logger: Logger(label: "fraudstream.archive"))
+            await store.close()
+        }
         let resolver = SettingsResolver.command(connection.flags, namespace.flags, training.flags)
         let settings = try FeatureSettings.resolve(resolver)
         let namespace = settings.namespace
@@ -123,7 +139,12 @@ struct PrepareCommand: AsyncParsableCommand {
             // Named as the worker names them on this Redis (a cluster's streams carry their partition tag).
             let streams = await SettingsResolver.command(connection.flags, self.namespace.flags, [Settings.partitions: partitions.map(String.init)])
                 .streams(on: redis)
-            try await ModelTrainingSteps.addLabelledReviews(to: &history, streams: streams, title: "retrain", on: redis)
+            if fromArchive {
+                let settings = SettingsResolver.command(postgres.flags)
+                try await ModelTrainingSteps.addArchivedLabelledReviews(to: &history, postgres: try postgres.resolved(settings), title: "retrain")
+            } else {
+                try await ModelTrainingSteps.addLabelledReviews(to: &history, streams: streams, title: "retrain", on: redis)
+            }
         }
         _ = try await ModelTrainingSteps.trainAndStore(
             history, options: training, threshold: threshold, trainingData: world.describe(synthetic), promote: !noPromote,
