@@ -356,19 +356,20 @@ public final class ArchiveStore: Sendable {
     }
 
     /// The SQL of a filter: its `WHERE` clause and binds (shared by search and export).
-    static func whereClause(_ filter: Filter) throws -> (String, PostgresBindings) {
+    /// `table` qualifies the columns (`d.` in a join).
+    static func whereClause(_ filter: Filter, table: String = "") throws -> (String, PostgresBindings) {
         var conditions: [String] = []
         var binds = PostgresBindings()
         func add(_ condition: (Int) -> String, _ bind: (inout PostgresBindings) throws -> Void) rethrows {
             try bind(&binds)
             conditions.append(condition(binds.count))
         }
-        if let user = filter.user { add({ "user_id = $\($0)" }, { $0.append(user) }) }
-        if let from = filter.from { add({ "decided_at >= $\($0)" }, { $0.append(from) }) }
-        if let to = filter.to { add({ "decided_at < $\($0)" }, { $0.append(to) }) }
-        if let decision = filter.decision { add({ "decision = $\($0)" }, { $0.append(decision) }) }
-        if let reason = filter.reason { add({ "reasons @> ARRAY[$\($0)::text]" }, { $0.append(reason) }) }
-        if let modelVersion = filter.modelVersion { add({ "model_version = $\($0)" }, { $0.append(Int64(modelVersion)) }) }
+        if let user = filter.user { add({ "\(table)user_id = $\($0)" }, { $0.append(user) }) }
+        if let from = filter.from { add({ "\(table)decided_at >= $\($0)" }, { $0.append(from) }) }
+        if let to = filter.to { add({ "\(table)decided_at < $\($0)" }, { $0.append(to) }) }
+        if let decision = filter.decision { add({ "\(table)decision = $\($0)" }, { $0.append(decision) }) }
+        if let reason = filter.reason { add({ "\(table)reasons @> ARRAY[$\($0)::text]" }, { $0.append(reason) }) }
+        if let modelVersion = filter.modelVersion { add({ "\(table)model_version = $\($0)" }, { $0.append(Int64(modelVersion)) }) }
         return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), binds)
     }
 
@@ -392,16 +393,14 @@ public final class ArchiveStore: Sendable {
     /// Writes decisions matching `filter` (every one, `limit` ignored) as CSV rows to `write`, oldest first, with
     /// their label when one is archived (`1` fraud, `0` legit, empty unknown). Returns the row count.
     public func export(_ filter: Filter, write: (String) throws -> Void) async throws -> Int {
-        let (condition, binds) = try Self.whereClause(filter)
+        let (condition, binds) = try Self.whereClause(filter, table: "d.")
         let sql = """
             SELECT to_char(d.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), d.transaction_id, d.user_id, d.run_id,
                 d.amount::text, d.decision, d.score::text, CASE WHEN d.is_fraud THEN '1' ELSE '0' END, array_to_string(d.reasons, ','),
                 d.model_version::text, coalesce(d.shadow_score::text, ''), coalesce(d.shadow_model_version::text, ''), d.source,
                 d.decided_by, d.latency_ms::text, coalesce(CASE WHEN l.is_fraud THEN '1' ELSE '0' END, '')
             FROM decisions d LEFT JOIN labels l ON l.transaction_id = d.transaction_id
-            \(condition.replacingOccurrences(of: "decided_at", with: "d.decided_at").replacingOccurrences(of: "user_id", with: "d.user_id")
-                .replacingOccurrences(of: "decision =", with: "d.decision =").replacingOccurrences(of: "reasons @>", with: "d.reasons @>")
-                .replacingOccurrences(of: "model_version =", with: "d.model_version ="))
+            \(condition)
             ORDER BY d.decided_at
             """
         try write(Self.exportColumns.joined(separator: ",") + "\n")

@@ -173,6 +173,10 @@ struct ArchiveTests {
                 let lines = export.standardOutput.split(separator: "\n")
                 #expect(lines.first.map(String.init) == ArchiveStore.exportColumns.joined(separator: ","))
                 #expect(lines.count == count + 2, "\(export.standardError)")
+                let filtered = try await FraudStreamBinary.run([
+                    "archive", "export", "--user", anyId.userId, "--decision", "review", "--postgres-url", postgres.url,
+                ])
+                #expect(filtered.standardOutput.split(separator: "\n").count == reviews + 1, "\(filtered.standardError)")
                 // prepare --retrain --from-archive trains on the archive's labelled reviews: each labelled transaction's vector.
                 let reviewIds = try await Self.reviewTransactionIds(harness.redis)
                 let labelled = try await harness.redis.send(
