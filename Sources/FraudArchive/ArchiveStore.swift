@@ -329,11 +329,17 @@ public final class ArchiveStore: Sendable {
 
     /// Everything archived about one transaction: its decisions (one, unless the id was reused past the idempotency
     /// retention), its label, and the audit entries that name it (reviews resolved, labels given).
-    public func show(_ transactionId: String) async throws -> (
+    /// `from` and `to` bound the decision time, so only those days' partitions are read.
+    public func show(_ transactionId: String, from: Date? = nil, to: Date? = nil) async throws -> (
         decisions: [[String: Any]], label: [String: Any]?, audit: [[String: Any]], reviews: [[String: Any]]
     ) {
+        let lower = from ?? Date(timeIntervalSince1970: 0)
+        let upper = to ?? Date(timeIntervalSince1970: 32_503_680_000)
         let decisions = try await jsonRows(
-            "SELECT row_to_json(d)::text FROM (SELECT * FROM decisions WHERE transaction_id = \(transactionId) ORDER BY decided_at) d")
+            """
+            SELECT row_to_json(d)::text FROM (SELECT * FROM decisions WHERE transaction_id = \(transactionId)
+                AND decided_at >= \(lower) AND decided_at < \(upper) ORDER BY decided_at) d
+            """)
         let label = try await jsonRows("SELECT row_to_json(l)::text FROM labels l WHERE transaction_id = \(transactionId)").first
         let audit = try await jsonRows(
             "SELECT row_to_json(a)::text FROM (SELECT * FROM audit_entries WHERE target = \(transactionId) ORDER BY at) a")

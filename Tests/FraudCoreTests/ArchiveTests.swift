@@ -266,6 +266,10 @@ struct ArchiveTests {
             #expect(try await store.count() == 3)
             let shown = try await store.show("t-new")
             #expect(shown.decisions.count == 1 && (shown.decisions.first?["reasons"] as? [String]) == ["velocity", "new_device"])
+            // Bounded in time: outside the bounds it is not found.
+            let today = Date(timeIntervalSince1970: Double(now) / 1000)
+            #expect(try await store.show("t-new", from: today.addingTimeInterval(-60), to: today.addingTimeInterval(60)).decisions.count == 1)
+            #expect(try await store.show("t-new", from: today.addingTimeInterval(60)).decisions.isEmpty)
             var filter = ArchiveStore.Filter()
             filter.reason = "velocity"
             filter.from = Date(timeIntervalSince1970: Double(now - 86_400_000) / 1000)

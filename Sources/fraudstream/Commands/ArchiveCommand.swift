@@ -94,12 +94,16 @@ struct ArchiveCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One transaction's archived decision, with its label and the audit entries that name it.")
         @OptionGroup var postgres: PostgresOptions
         @Argument(help: "The transaction id.") var transactionId: String
+        @Option(help: "Only decisions from this time (ISO 8601): PostgreSQL then reads only those days' partitions.") var from: String?
+        @Option(help: "Only decisions up to this time, exclusive.") var to: String?
         @Flag(help: "JSON instead of lines.") var json = false
 
         func run() async throws {
             let settings = SettingsResolver.command(postgres.flags)
+            let from = try self.from.map { try FilterOptions.date($0, "--from") }
+            let to = try self.to.map { try FilterOptions.date($0, "--to") }
             let store = try await ArchiveCommand.open(postgres, settings, logger: Logger(label: "fraudstream.archive"))
-            let found = try await store.show(transactionId)
+            let found = try await store.show(transactionId, from: from, to: to)
             await store.close()
             guard !found.decisions.isEmpty else { throw FraudError(.notFound, "no archived decision for '\(transactionId)'") }
             if json {
