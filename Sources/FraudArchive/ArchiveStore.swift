@@ -199,9 +199,18 @@ public final class ArchiveStore: Sendable {
             ON CONFLICT DO NOTHING
             RETURNING 1
             """
-        var inserted = 0
-        for try await _ in try await live().query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { inserted += 1 }
-        return inserted
+        do {
+            var inserted = 0
+            for try await _ in try await live().query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { inserted += 1 }
+            return inserted
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23514" {
+            // No partition for a row: one was dropped (retention) since this store made it. Make it again, once.
+            knownDays.withLock { $0.removeAll() }
+            try await ensurePartitions(Set(rows.map { Self.day(ofMilliseconds: $0.decidedMilliseconds) }))
+            var inserted = 0
+            for try await _ in try await live().query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { inserted += 1 }
+            return inserted
+        }
     }
 
     /// Drops the daily partitions wholly older than `days` days before `now`; returns their names.
@@ -404,7 +413,7 @@ public final class ArchiveStore: Sendable {
             SELECT to_char(d.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), d.transaction_id, d.user_id, d.run_id,
                 d.amount::text, d.decision, d.score::text, CASE WHEN d.is_fraud THEN '1' ELSE '0' END, array_to_string(d.reasons, ','),
                 d.model_version::text, coalesce(d.shadow_score::text, ''), coalesce(d.shadow_model_version::text, ''), d.source,
-                d.decided_by, d.latency_ms::text, coalesce(CASE WHEN l.is_fraud THEN '1' ELSE '0' END, '')
+                d.decided_by, d.latency_ms::text, CASE WHEN l.is_fraud IS NULL THEN '' WHEN l.is_fraud THEN '1' ELSE '0' END
             FROM decisions d LEFT JOIN labels l ON l.transaction_id = d.transaction_id
             \(condition)
             ORDER BY d.decided_at

@@ -33,14 +33,24 @@ public struct ArchiveConfiguration: Sendable {
 /// retries, the stream is held (up to its bound), and the lag grows (`fraudstream_archive_lag_entries`).
 public struct Archiver: Service {
     let configuration: ArchiveConfiguration
+    /// The side copies' connection (audit, reviews, labels).
     let redis: RedisConnection
+    /// Each results stream is followed on a connection of its own (a blocking read holds one), made from this.
+    let redisConfiguration: RedisConfiguration
+    /// The side copies' PostgreSQL connection: their transactions must never enclose a batch of decisions.
+    let sideStore: ArchiveStore
     let store: ArchiveStore
     let metrics: FraudMetrics
     let logger: Logger
 
-    public init(configuration: ArchiveConfiguration, redis: RedisConnection, store: ArchiveStore, metrics: FraudMetrics, logger: Logger) {
+    public init(
+        configuration: ArchiveConfiguration, redis: RedisConnection, redisConfiguration: RedisConfiguration, store: ArchiveStore,
+        sideStore: ArchiveStore, metrics: FraudMetrics, logger: Logger
+    ) {
         self.configuration = configuration
         self.redis = redis
+        self.redisConfiguration = redisConfiguration
+        self.sideStore = sideStore
         self.store = store
         self.metrics = metrics
         self.logger = logger
@@ -56,7 +66,7 @@ public struct Archiver: Service {
     }
 
     /// Creates the group (from the stream's start, so what is in the stream already is archived too).
-    func ensureGroup(_ stream: String) async throws(RedisError) {
+    func ensureGroup(_ stream: String, on redis: RedisConnection) async throws(RedisError) {
         let reply = try await redis.pipeline([RedisCommand("XGROUP", "CREATE", stream, configuration.group, "0", "MKSTREAM")])[0]
         if case .error(let message) = reply, !message.hasPrefix("BUSYGROUP") { _ = try reply.get() }
     }
@@ -69,12 +79,22 @@ public struct Archiver: Service {
     }
 
     private func follow(_ stream: String) async {
+        var configurationForStream = redisConfiguration
+        configurationForStream.clientName = "fraudstream-archive"
+        let redis: RedisConnection
+        do {
+            redis = try await RedisConnection.connect(configurationForStream)
+        } catch {
+            logger.error("connecting to Redis for \(stream) failed", metadata: ["error": "\(error)"])
+            return
+        }
         let lagGauge = metrics.gauge("fraudstream_archive_lag_entries", [("stream", stream)])
         let rowsCounter = metrics.counter("fraudstream_archive_rows_total", [("stream", stream)])
         // Pending entries first (read before a crash, never acknowledged), then new ones.
         var cursor = "0"
         var failures = 0
-        var overrunSeen: Int64 = 0
+        // The hold's overrun count as first read: an overrun of an earlier run is not reported again.
+        var overrunSeen: Int64?
         var groupReady = false
         // The lag costs a read of up to 10,000 stream ids: measured once a second, not per batch.
         var lagMeasured = ContinuousClock.now - .seconds(2)
@@ -86,7 +106,7 @@ public struct Archiver: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 if !groupReady {
-                    try await ensureGroup(stream)
+                    try await ensureGroup(stream, on: redis)
                     groupReady = true
                 }
                 let read = XReadGroup(
@@ -95,7 +115,8 @@ public struct Archiver: Service {
                 let entries = try await redis.send(read, timeoutMilliseconds: configuration.blockMilliseconds + 10_000).first?.entries ?? []
                 if entries.isEmpty {
                     if cursor == "0" { cursor = ">" }
-                    _ = try await refreshHold(stream, floor: nil)
+                    let overrun = try await refreshHold(stream, floor: nil, on: redis)
+                    if overrunSeen == nil { overrunSeen = overrun ?? 0 }
                     try await measureLag()
                     continue
                 }
@@ -105,16 +126,17 @@ public struct Archiver: Service {
                 if rows.count < entries.count {
                     logger.warning("results entries that are not decisions were skipped", metadata: ["stream": "\(stream)", "count": "\(entries.count - rows.count)"])
                 }
-                try await storeWithRetry(rows, stream: stream, failures: &failures)
+                try await storeWithRetry(rows, stream: stream, failures: &failures, redis: redis)
                 let ack = RedisCommand("XACK", arguments: [stream, configuration.group] + entries.map { $0.id as any RedisArgument })
                 _ = try await redis.send(ack).get()
                 rowsCounter.increment(by: rows.count)
-                if let overrun = try await refreshHold(stream, floor: entries.last?.id), overrun > overrunSeen {
+                let overrun = try await refreshHold(stream, floor: entries.last?.id, on: redis) ?? 0
+                if let seen = overrunSeen, overrun > seen {
                     logger.critical(
                         "the results stream reached its hold bound while the archive lagged: entries may have been trimmed before they were archived",
-                        metadata: ["stream": "\(stream)", "entries_added_at_the_bound": "\(overrun)", "bound": "\(configuration.holdMaxEntries)"])
-                    overrunSeen = overrun
+                        metadata: ["stream": "\(stream)", "entries_added_at_the_bound": "\(overrun - seen)", "bound": "\(configuration.holdMaxEntries)"])
                 }
+                overrunSeen = overrun
                 try await measureLag()
             } catch {
                 if Task.isCancelled { return }
@@ -128,7 +150,7 @@ public struct Archiver: Service {
     }
 
     /// Writes a batch, retrying while PostgreSQL is away (the entries stay unacknowledged, so nothing is lost).
-    private func storeWithRetry(_ rows: [ArchiveStore.Row], stream: String, failures: inout Int) async throws {
+    private func storeWithRetry(_ rows: [ArchiveStore.Row], stream: String, failures: inout Int, redis: RedisConnection) async throws {
         while true {
             do {
                 try await store.insert(rows)
@@ -136,7 +158,8 @@ public struct Archiver: Service {
                 failures = 0
                 return
             } catch {
-                if Task.isCancelled { throw CancellationError() }
+                // A stop leaves the batch pending, for the next start.
+                if Task.isCancelled || Task.isShuttingDownGracefully { throw CancellationError() }
                 failures += 1
                 if failures == 1 || failures % 30 == 0 {
                     logger.error("writing to PostgreSQL failed; the batch stays pending and the stream held", metadata: [
@@ -144,14 +167,14 @@ public struct Archiver: Service {
                     ])
                 }
                 try? await store.reconnect()
-                _ = try? await refreshHold(stream, floor: nil)
+                _ = try? await refreshHold(stream, floor: nil, on: redis)
                 try await Task.sleep(for: .milliseconds(min(5_000, 200 * failures)))
             }
         }
     }
 
     /// Moves the hold to `floor` (when given) and refreshes its bound and expiry; returns the hold's `overrun` count.
-    private func refreshHold(_ stream: String, floor: String?) async throws(RedisError) -> Int64? {
+    private func refreshHold(_ stream: String, floor: String?, on redis: RedisConnection) async throws(RedisError) -> Int64? {
         let key = ArchiveHold.key(for: stream)
         var commands = [RedisCommand("HSET", key, "max", configuration.holdMaxEntries)]
         if let floor {
@@ -177,7 +200,7 @@ public struct Archiver: Service {
                 try await copyReviews()
                 try await copyLabels()
                 if Date().timeIntervalSince(lastRetention) > 3_600 {
-                    let dropped = try await store.dropPartitions(olderThanDays: configuration.retentionDays)
+                    let dropped = try await sideStore.dropPartitions(olderThanDays: configuration.retentionDays)
                     for name in dropped {
                         logger.notice("retention dropped an archive partition", metadata: ["partition": "\(name)", "retention_days": "\(configuration.retentionDays)"])
                     }
@@ -194,11 +217,11 @@ public struct Archiver: Service {
     func copyAudit() async throws {
         let streams = try await Keyspace(namespace: configuration.namespace).keys(matching: "\(configuration.namespace):audit:{*}", on: redis)
         for stream in streams {
-            var position = try await store.position(of: stream)
+            var position = try await sideStore.position(of: stream)
             while true {
                 let entries = try await redis.send(XRange(stream: stream, start: "(" + position, end: "+", count: 1_000))
                 guard let last = entries.last else { break }
-                try await store.insertAudit(entries, stream: stream)
+                try await sideStore.insertAudit(entries, stream: stream)
                 position = last.id
             }
         }
@@ -208,11 +231,11 @@ public struct Archiver: Service {
     func copyReviews() async throws {
         for results in configuration.resultsStreams {
             let stream = ReviewKeys(namespace: configuration.namespace, resultsStream: results).stream
-            var position = try await store.position(of: stream)
+            var position = try await sideStore.position(of: stream)
             while true {
                 let entries = try await redis.send(XRange(stream: stream, start: "(" + position, end: "+", count: 1_000))
                 guard let last = entries.last else { break }
-                try await store.insertReviews(entries, stream: stream)
+                try await sideStore.insertReviews(entries, stream: stream)
                 position = last.id
             }
         }
@@ -232,7 +255,7 @@ public struct Archiver: Service {
                 labels.append((pairs[index], pairs[index + 1] == "1"))
                 index += 2
             }
-            try await store.upsertLabels(labels, source: labelsKey)
+            try await sideStore.upsertLabels(labels, source: labelsKey)
         } while cursor != "0"
     }
 }

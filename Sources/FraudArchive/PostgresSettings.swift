@@ -123,10 +123,17 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
     public static func describe(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return message }
-            return "\(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
+            let underlying = error.underlying.map { "\($0)" } ?? ""
+            // NIO's connection failures end in the system's words; those are the line.
+            for words in ["Connection refused", "No route to host", "Network is unreachable", "Connection timed out", "timed out", "Name or service not known"]
+            where underlying.contains(words) {
+                return words.lowercased()
+            }
+            return "\(error.code)" + (underlying.isEmpty ? "" : ": \(underlying)")
         }
         if let error = error as? PostgresTransactionError {
-            return describe(error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error)
+            guard let cause = error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError else { return "\(error)" }
+            return describe(cause)
         }
         return "\(error)"
     }

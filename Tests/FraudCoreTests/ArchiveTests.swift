@@ -298,6 +298,18 @@ struct ArchiveTests {
         #expect(decoded == ["transaction_id": "q\"uote\\back\nline\u{01}é🙂", "user_id": "u1", "score": "0.5"])
     }
 
+    @Test func badArchiveSettingsAndAnUnreachablePostgresAreOneLine() async throws {
+        let unreachable = try await FraudStreamBinary.run(["archive", "search", "--postgres-url", "postgres://fraudstream@127.0.0.1:1/x"])
+        #expect(unreachable.status == 69 && unreachable.standardError.split(separator: "\n").count == 1, "\(unreachable.standardError)")
+        #expect(unreachable.standardError.contains("cannot reach PostgreSQL at postgres://fraudstream@127.0.0.1:1/x"), "\(unreachable.standardError)")
+        let missing = try await FraudStreamBinary.run(["archive", "search"], environment: ["POSTGRES_URL": ""])
+        #expect(missing.status == 64 && missing.standardError.contains("POSTGRES_URL"), "\(missing.standardError)")
+        let badMode = try await FraudStreamBinary.run(["archive", "search", "--postgres-url", "postgres://h/db?sslmode=maybe"])
+        #expect(badMode.status == 64 && badMode.standardError.split(separator: "\n").count == 1, "\(badMode.standardError)")
+        let fromAlone = try await FraudStreamBinary.run(["prepare", "--from-archive"])
+        #expect(fromAlone.status == 64 && fromAlone.standardError.contains("--from-archive goes with --retrain"), "\(fromAlone.standardError)")
+    }
+
     @Test func postgresURLsParseWithSSLModes() throws {
         let parsed = try PostgresSettings.parse("postgres://ops:s%40cret@db.internal:6543/archive?sslmode=verify-full&sslrootcert=/etc/ca.pem")
         #expect(parsed.host == "db.internal" && parsed.port == 6543 && parsed.user == "ops" && parsed.password == "s@cret")

@@ -68,7 +68,11 @@ struct ArchiveCommand: AsyncParsableCommand {
             try bootstrapLogging(settings)
             let logger = Logger(label: "fraudstream.archive")
             let store = try await ArchiveCommand.open(postgres, settings, logger: logger)
-            let redis = try await RedisConnection.connect(try connection.configuration(settings, name: "fraudstream-archive"))
+            // The side copies (audit, reviews, labels) on a connection of their own: their transactions never enclose a
+            // batch of decisions.
+            let sideStore = try await ArchiveCommand.open(postgres, settings, logger: logger)
+            let redisConfiguration = try connection.configuration(settings, name: "fraudstream-archive")
+            let redis = try await RedisConnection.connect(redisConfiguration)
             let streams = await settings.streams(on: redis)
             var configuration = ArchiveConfiguration()
             configuration.namespace = streams.namespace
@@ -78,7 +82,11 @@ struct ArchiveCommand: AsyncParsableCommand {
             configuration.retentionDays = retentionDays
             configuration.holdMaxEntries = holdMaxEntries
             let metrics = FraudMetrics()
-            var services: [any Service] = [Archiver(configuration: configuration, redis: redis, store: store, metrics: metrics, logger: logger)]
+            var services: [any Service] = [
+                Archiver(
+                    configuration: configuration, redis: redis, redisConfiguration: redisConfiguration, store: store, sideStore: sideStore,
+                    metrics: metrics, logger: logger),
+            ]
             if let metricsPort { services.append(MetricsEndpoint(metrics: metrics, host: "127.0.0.1", port: metricsPort, logger: logger)) }
             logger.info("archiving", metadata: [
                 "streams": "\(configuration.resultsStreams.joined(separator: ","))", "postgres": "\(store.settings)",
@@ -87,6 +95,7 @@ struct ArchiveCommand: AsyncParsableCommand {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
             await store.close()
+            await sideStore.close()
         }
     }
 
