@@ -243,6 +243,15 @@ public final class ArchiveStore: Sendable {
         return "0"
     }
 
+    /// Records that `stream` is copied up to `last`, inside the copy's transaction.
+    static func movePosition(of stream: String, to last: String, in transaction: PostgresConnection, logger: Logger) async throws {
+        try await transaction.query(
+            """
+            INSERT INTO archive_positions (source, last_id) VALUES (\(stream), \(last))
+            ON CONFLICT (source) DO UPDATE SET last_id = excluded.last_id
+            """, logger: logger)
+    }
+
     /// Audit entries of one stream and the position after them, in one transaction.
     func insertAudit(_ entries: [StreamEntry], stream: String) async throws {
         guard let last = entries.last?.id else { return }
@@ -266,11 +275,7 @@ public final class ArchiveStore: Sendable {
                             AS t(id, ms, actor, action, target, change, rid)
                         ON CONFLICT DO NOTHING
                         """, binds: binds), logger: logger)
-            try await transaction.query(
-                """
-                INSERT INTO archive_positions (source, last_id) VALUES (\(stream), \(last))
-                ON CONFLICT (source) DO UPDATE SET last_id = excluded.last_id
-                """, logger: logger)
+            try await Self.movePosition(of: stream, to: last, in: transaction, logger: logger)
         }
     }
 
@@ -301,11 +306,7 @@ public final class ArchiveStore: Sendable {
                             AS t(id, ms, tid, uid, run, score, reasons, amount, features)
                         ON CONFLICT DO NOTHING
                         """, binds: binds), logger: logger)
-            try await transaction.query(
-                """
-                INSERT INTO archive_positions (source, last_id) VALUES (\(stream), \(last))
-                ON CONFLICT (source) DO UPDATE SET last_id = excluded.last_id
-                """, logger: logger)
+            try await Self.movePosition(of: stream, to: last, in: transaction, logger: logger)
         }
     }
 

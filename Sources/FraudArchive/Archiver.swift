@@ -216,28 +216,24 @@ public struct Archiver: Service {
 
     func copyAudit() async throws {
         let streams = try await Keyspace(namespace: configuration.namespace).keys(matching: "\(configuration.namespace):audit:{*}", on: redis)
-        for stream in streams {
-            var position = try await sideStore.position(of: stream)
-            while true {
-                let entries = try await redis.send(XRange(stream: stream, start: "(" + position, end: "+", count: 1_000))
-                guard let last = entries.last else { break }
-                try await sideStore.insertAudit(entries, stream: stream)
-                position = last.id
-            }
-        }
+        for stream in streams { try await copy(stream, with: sideStore.insertAudit) }
     }
 
     /// Every partition's review queue, by position (its entries carry the feature vector of each review decision).
     func copyReviews() async throws {
         for results in configuration.resultsStreams {
-            let stream = ReviewKeys(namespace: configuration.namespace, resultsStream: results).stream
-            var position = try await sideStore.position(of: stream)
-            while true {
-                let entries = try await redis.send(XRange(stream: stream, start: "(" + position, end: "+", count: 1_000))
-                guard let last = entries.last else { break }
-                try await sideStore.insertReviews(entries, stream: stream)
-                position = last.id
-            }
+            try await copy(ReviewKeys(namespace: configuration.namespace, resultsStream: results).stream, with: sideStore.insertReviews)
+        }
+    }
+
+    /// Copies what `stream` holds past its archived position, 1,000 entries per `insert` (which also moves the position).
+    private func copy(_ stream: String, with insert: ([StreamEntry], String) async throws -> Void) async throws {
+        var position = try await sideStore.position(of: stream)
+        while true {
+            let entries = try await redis.send(XRange(stream: stream, start: "(" + position, end: "+", count: 1_000))
+            guard let last = entries.last else { return }
+            try await insert(entries, stream)
+            position = last.id
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import FraudServer
 import RedisClient
+import RedisHarness
 import Testing
 
 @testable import FraudCore
@@ -154,6 +155,22 @@ struct APIAuthTests {
             #expect(try await registry.list(on: harness.redis).isEmpty)
             let doctor = try await FraudStreamBinary.run(["doctor"] + redisArguments)
             #expect(doctor.standardOutput.contains("no scoring API running under 'fraud'"), "\(doctor.standardOutput)")
+        }
+    }
+
+    @Test func aServerGoneForADayIsForgottenByTheNextAnnouncement() async throws {
+        try await withRedisServer { server in
+            let redis = try await RedisConnection.connect(server.configuration)
+            let registry = ServerRegistry(namespace: "fraud")
+            var crashed = ServerRegistry.Posture(
+                serverId: "crashed", auth: "keys", jwt: false, https: false, clientCertificates: false, pseudonymized: [], address: "a:1", version: "t")
+            crashed.seenMilliseconds = Int64(Date().timeIntervalSince1970 * 1_000) - 2 * 86_400_000
+            let json = String(decoding: try JSONEncoder().encode(crashed), as: UTF8.self)
+            _ = try await redis.send(RedisCommand("HSET", registry.key, "crashed", json))
+            var live = crashed
+            live.serverId = "live"
+            try await registry.announce(live, on: redis)
+            #expect(try await registry.list(on: redis).map(\.serverId) == ["live"])
         }
     }
 

@@ -3,8 +3,8 @@ import RedisClient
 
 /// Where each running `serve` says how it is exposed, so `doctor` can report the API's security posture: one field
 /// per server id in the hash `<ns>:servers`, a JSON ``Posture``, refreshed every ``refreshMilliseconds`` and removed at
-/// a graceful stop. A server that stopped without removing its field is shown as not seen for a while; the hash
-/// expires a day after the last refresh, and holds one field per server id.
+/// a graceful stop. A server that stopped without removing its field is shown as not seen for a while and removed by
+/// the next announcement a day later; the hash expires a day after the last refresh.
 public struct ServerRegistry: Sendable {
     public let namespace: String
     /// The hash.
@@ -13,6 +13,8 @@ public struct ServerRegistry: Sendable {
     public static let refreshMilliseconds = 10_000
     /// A field not refreshed for this long belongs to a server that is not running.
     public static let staleMilliseconds: Int64 = 60_000
+    /// A field not refreshed for this long is removed by the next announcement.
+    public static let forgetMilliseconds: Int64 = 86_400_000
 
     public init(namespace: String) {
         self.namespace = namespace
@@ -65,9 +67,12 @@ public struct ServerRegistry: Sendable {
         var stamped = posture
         stamped.seenMilliseconds = Int64(Date().timeIntervalSince1970 * 1_000)
         let json = (try? JSONEncoder().encode(stamped)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        for reply in try await connection.pipeline([
-            RedisCommand("HSET", key, posture.serverId, json), RedisCommand("PEXPIRE", key, 86_400_000),
-        ]) {
+        // Servers that stopped without withdrawing (a crash, a new pid-based id per start) go after a day, so a hash a
+        // long-running server keeps alive does not collect them for ever.
+        let gone = try await list(on: connection).filter { stamped.seenMilliseconds - $0.seenMilliseconds > Self.forgetMilliseconds }
+        var commands = [RedisCommand("HSET", key, posture.serverId, json), RedisCommand("PEXPIRE", key, 86_400_000)]
+        if !gone.isEmpty { commands.append(RedisCommand("HDEL", arguments: [key] + gone.map { $0.serverId as any RedisArgument })) }
+        for reply in try await connection.pipeline(commands) {
             _ = try reply.get()
         }
     }
