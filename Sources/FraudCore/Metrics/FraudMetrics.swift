@@ -53,6 +53,8 @@ public final class FraudMetrics: Sendable {
         public static let apiJournalEntries = "fraudstream_api_journal_entries"
         /// Decisions recorded from the journal after an outage.
         public static let apiJournalRecorded = "fraudstream_api_journal_recorded_total"
+        /// Journalled answers not recorded: they went to retries of transactions another arrival had decided.
+        public static let apiJournalDuplicates = "fraudstream_api_journal_duplicates_total"
         /// Decisions given to clients that could not be kept for the audit trail (journal full).
         public static let apiUnrecorded = "fraudstream_api_unrecorded_total"
         /// Transactions the API admits at once now (learned: what its lanes decide within the deadline).

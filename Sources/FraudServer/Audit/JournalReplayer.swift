@@ -58,20 +58,44 @@ struct JournalReplayer: Service {
                 if let marker = try reply.get().int, let maybe = entry.maybeApplied, marker >= maybe.sequence { applied.insert(entry.sequence) }
             }
         }
-        let records = batch.filter { !applied.contains($0.sequence) }.map(\.record)
+        var records = batch.filter { !applied.contains($0.sequence) }.map(\.record)
         if !records.isEmpty {
             // Each decision goes to its decision key unless another decision is there (a key still holding only a
-            // claim, from a round trip that failed after claiming, is this very decision's and is filled in).
+            // claim, from a round trip that failed after claiming, is this very decision's and is filled in). A key
+            // holding another arrival's decision means the journalled answer went to a retry of a transaction already
+            // decided (its round trip failed before it could learn so): the first decision stands and nothing is
+            // recorded twice.
             let decisionKeys = records.map { keys.decision(user: $0.transaction.userId, transaction: $0.transaction.transactionId) }
             let held = try await connection.pipeline(decisionKeys.map { RedisCommand("GET", $0) })
             var stores: [RedisCommand] = []
+            var duplicates: Set<Int> = []
+            var storing: Set<String> = []
             for (index, record) in records.enumerated() {
                 let existing = held[index].bytes.flatMap { StoredDecision(text: String(decoding: $0, as: UTF8.self)) }
+                if let existing, existing.decision != nil, let claimant = record.claimant, existing.claimant != claimant {
+                    duplicates.insert(index)
+                    continue
+                }
                 guard held[index].isNull || (existing != nil && existing?.decision == nil) else { continue }
-                stores.append(DecisionClaim(record.transaction, claimant: "journal:\(journal.instance)").storeCommand(
+                // The same transaction twice in this batch (two arrivals both answered while Redis was away): the first.
+                guard storing.insert(decisionKeys[index]).inserted else {
+                    duplicates.insert(index)
+                    continue
+                }
+                // Under the answer's own claim, so a repeat of this call after a failure knows the decision as its own.
+                stores.append(DecisionClaim(record.transaction, claimant: record.claimant ?? "journal:\(journal.instance)").storeCommand(
                     key: decisionKeys[index], decision: record.decision, degraded: record.degraded, ttlMilliseconds: idempotencyTTLMilliseconds))
             }
             if !stores.isEmpty { for reply in try await connection.pipeline(stores) { _ = try reply.get() } }
+            if !duplicates.isEmpty {
+                metrics.counter(FraudMetrics.Name.apiJournalDuplicates).increment(by: duplicates.count)
+                logger.notice(
+                    "answers kept while Redis was away went to retries of transactions already decided; the first decisions stand",
+                    metadata: ["decisions": "\(duplicates.count)"])
+                records = records.enumerated().filter { !duplicates.contains($0.offset) }.map(\.element)
+            }
+        }
+        if !records.isEmpty {
             for (partition, group) in Dictionary(grouping: records, by: { call.partition(forUser: $0.transaction.userId) })
                 .sorted(by: { $0.key < $1.key }) {
                 let command = call.forPartition(partition).command(group, instance: journal.instance, sequence: last.sequence)

@@ -42,20 +42,26 @@ actor ScoringLane {
             let batch = await admission.queue.next(lane: index, maximum: admission.configuration.batchSize)
             if batch.isEmpty { return }
             let picked = ContinuousClock.now
+            // Each transaction's claim on its decision key; a repeat of a transaction in the batch shares its first's.
+            let claimants = claimants(batch)
             do {
-                try await decide(batch)
+                try await decide(batch, claimants: claimants)
                 outage.succeeded(logger: logger)
             } catch {
                 outage.failed(error, logger: logger, detail: ["transactions": "\(batch.count)"])
                 // The expire rule: a computed answer (its SET may have been applied) wins over a degraded one.
                 for item in batch { item.expire(degraded: admission.degradedAnswer(item.transaction)) }
-                // What the clients got (replayed answers were recorded when first given) is kept for the audit trail.
+                // What the clients got (replayed answers were recorded when first given) is kept for the audit trail, once
+                // per transaction, under its claim (the journal records nothing for a transaction another arrival decided).
                 // Latency is what the client saw: receipt to answer, not to this failure.
-                admission.keepUnrecorded(batch.compactMap { item in
-                    guard let (given, at) = item.answered, !given.replayed, given.refusal == nil else { return nil }
+                var kept: Set<String> = []
+                admission.keepUnrecorded(zip(batch, claimants).compactMap { item, claimant in
+                    guard let (given, at) = item.answered, !given.replayed, given.refusal == nil, kept.insert(claimant).inserted else {
+                        return nil
+                    }
                     return RecordDecisionsCall.Record(
                         transaction: item.transaction, decision: given.decision, latencyMicroseconds: (at - item.receivedAt).microseconds,
-                        featuresMicroseconds: 0, scoringMicroseconds: 0, degraded: given.degraded)
+                        featuresMicroseconds: 0, scoringMicroseconds: 0, degraded: given.degraded, claimant: claimant)
                 })
             }
             admission.queue.finish(
@@ -64,22 +70,33 @@ actor ScoringLane {
         }
     }
 
-    private func decide(_ batch: [PendingDecision]) async throws(RedisError) {
+    /// A claimant per batch position: `api:<server>:<lane>-<n>`, the same for a transaction's repeats in the batch.
+    private func claimants(_ batch: [PendingDecision]) -> [String] {
+        var seen: [String: String] = [:]
+        return batch.map { item in
+            let key = item.transaction.userId + "\u{0}" + item.transaction.transactionId
+            if let claimant = seen[key] { return claimant }
+            let claimant = "api:\(admission.configuration.serverId):\(nextClaim())"
+            seen[key] = claimant
+            return claimant
+        }
+    }
+
+    private func decide(_ batch: [PendingDecision], claimants: [String]) async throws(RedisError) {
         let clock = ContinuousClock()
         let started = clock.now
         // The same transaction twice in one batch: only the first goes to Redis; the others get its answer.
         var leaders: [Int] = []
         var followers: [(index: Int, leader: Int)] = []
         var seen: [String: Int] = [:]
-        for (index, item) in batch.enumerated() {
-            let key = item.transaction.userId + "\u{0}" + item.transaction.transactionId
-            if let leader = seen[key] { followers.append((index, leader)) } else {
-                seen[key] = index
+        for (index, claimant) in claimants.enumerated() {
+            if let leader = seen[claimant] { followers.append((index, leader)) } else {
+                seen[claimant] = index
                 leaders.append(index)
             }
         }
         let transactions = leaders.map { batch[$0].transaction }
-        let claims = transactions.map { DecisionClaim($0, claimant: "api:\(admission.configuration.serverId):\(nextClaim())") }
+        let claims = leaders.map { DecisionClaim(batch[$0].transaction, claimant: claimants[$0]) }
         let decisionKeys = transactions.map { admission.keys.decision(user: $0.userId, transaction: $0.transactionId) }
         let ttl = admission.configuration.idempotencyTTLSeconds * 1000
         let extractor = admission.extractor
