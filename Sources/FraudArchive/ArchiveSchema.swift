@@ -81,6 +81,22 @@ public enum ArchiveSchema {
         );
         CREATE INDEX reviews_transaction ON reviews (transaction_id);
         """,
+        // 3: each decision's rule set version and, from entries written with RESULT_EVIDENCE=full, the transaction's
+        // contract fields and the feature vector it was decided on (NULL where the entry did not carry them).
+        """
+        ALTER TABLE decisions
+            ADD COLUMN rules_version bigint,
+            ADD COLUMN merchant_id text,
+            ADD COLUMN currency text,
+            ADD COLUMN card_provider text,
+            ADD COLUMN merchant_category text,
+            ADD COLUMN lat double precision,
+            ADD COLUMN lon double precision,
+            ADD COLUMN device_id text,
+            ADD COLUMN ip text,
+            ADD COLUMN event_at timestamptz,
+            ADD COLUMN features double precision[];
+        """,
     ]
 
     /// The newest version this binary knows.

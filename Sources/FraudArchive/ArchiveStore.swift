@@ -162,7 +162,7 @@ public final class ArchiveStore: Sendable {
     public func insert(_ rows: [Row]) async throws -> Int {
         guard !rows.isEmpty else { return 0 }
         try await ensurePartitions(Set(rows.map { Self.day(ofMilliseconds: $0.decidedMilliseconds) }))
-        var binds = PostgresBindings(capacity: 21)
+        var binds = PostgresBindings(capacity: 33)
         binds.append(rows.map(\.decidedMilliseconds))
         binds.append(rows.map(\.record.transactionId))
         binds.append(rows.map(\.stream))
@@ -185,17 +185,38 @@ public final class ArchiveStore: Sendable {
         binds.append(rows.map(\.record.featuresMilliseconds))
         binds.append(rows.map(\.record.scoringMilliseconds))
         binds.append(rows.map(\.entryJSON))
+        // The rule set version and the full evidence (-1, NaN and '' stand for absent: unnest takes no NULLs in arrays
+        // of these types from the driver); the vector as text, a one-dimensional array literal.
+        binds.append(rows.map { Int64($0.record.rulesVersion ?? -1) })
+        let evidence = rows.map(\.record.evidence)
+        binds.append(evidence.map { $0?.merchantId ?? "" })
+        binds.append(evidence.map { $0?.currency ?? "" })
+        binds.append(evidence.map { $0?.cardProvider ?? "" })
+        binds.append(evidence.map { $0?.merchantCategory ?? "" })
+        binds.append(evidence.map { $0?.lat ?? .nan })
+        binds.append(evidence.map { $0?.lon ?? .nan })
+        binds.append(evidence.map { $0?.deviceId ?? "" })
+        binds.append(evidence.map { $0?.ip ?? "" })
+        binds.append(evidence.map { $0?.timestampMilliseconds ?? -1 })
+        binds.append(evidence.map { $0?.features.map { "{" + $0.map { "\($0)" }.joined(separator: ",") + "}" } ?? "" })
         let sql = """
             INSERT INTO decisions (decided_at, transaction_id, results_stream, entry_id, user_id, run_id, amount, decision, score,
                 is_fraud, reasons, model_version, shadow_score, shadow_model_version, source, decided_by, source_entry_id,
-                latency_ms, queue_ms, features_ms, scoring_ms, entry)
+                latency_ms, queue_ms, features_ms, scoring_ms, entry, rules_version, merchant_id, currency, card_provider,
+                merchant_category, lat, lon, device_id, ip, event_at, features)
             SELECT to_timestamp(t.ms / 1000.0), t.tid, t.stream, t.eid, t.uid, t.run, t.amount, t.decision, t.score, t.fraud,
                 CASE WHEN t.reasons = '' THEN '{}'::text[] ELSE string_to_array(t.reasons, ',') END, t.mv,
-                NULLIF(t.ss, 'NaN'::float8), NULLIF(t.smv, -1), t.src, t.by, t.seid, t.lat, t.q, t.f, t.s, t.entry::jsonb
+                NULLIF(t.ss, 'NaN'::float8), NULLIF(t.smv, -1), t.src, t.by, t.seid, t.lat, t.q, t.f, t.s, t.entry::jsonb,
+                NULLIF(t.rv, -1), NULLIF(t.mid, ''), NULLIF(t.cur, ''), NULLIF(t.card, ''), NULLIF(t.cat, ''),
+                NULLIF(t.glat, 'NaN'::float8), NULLIF(t.glon, 'NaN'::float8), NULLIF(t.dev, ''), NULLIF(t.ip, ''),
+                CASE WHEN t.ts < 0 THEN NULL ELSE to_timestamp(t.ts / 1000.0) END,
+                CASE WHEN t.vec = '' THEN NULL ELSE t.vec::float8[] END
             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[],
                 $9::float8[], $10::bool[], $11::text[], $12::bigint[], $13::float8[], $14::bigint[], $15::text[], $16::text[],
-                $17::text[], $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::text[])
-                AS t(ms, tid, stream, eid, uid, run, amount, decision, score, fraud, reasons, mv, ss, smv, src, by, seid, lat, q, f, s, entry)
+                $17::text[], $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::text[], $23::bigint[], $24::text[],
+                $25::text[], $26::text[], $27::text[], $28::float8[], $29::float8[], $30::text[], $31::text[], $32::bigint[], $33::text[])
+                AS t(ms, tid, stream, eid, uid, run, amount, decision, score, fraud, reasons, mv, ss, smv, src, by, seid, lat, q, f, s, entry,
+                    rv, mid, cur, card, cat, glat, glon, dev, ip, ts, vec)
             ON CONFLICT DO NOTHING
             RETURNING 1
             """
@@ -395,7 +416,7 @@ public final class ArchiveStore: Sendable {
         return try await jsonRows(PostgresQuery(
             unsafeSQL: """
                 SELECT row_to_json(d)::text FROM (SELECT decided_at, transaction_id, user_id, amount, decision, score, reasons,
-                    model_version, shadow_score, source, decided_by, latency_ms FROM decisions \(condition)
+                    model_version, rules_version, shadow_score, source, decided_by, latency_ms FROM decisions \(condition)
                     ORDER BY decided_at DESC LIMIT \(max(1, filter.limit))) d
                 """, binds: binds))
     }
@@ -403,7 +424,8 @@ public final class ArchiveStore: Sendable {
     /// The columns `archive export` writes, in order.
     public static let exportColumns = [
         "decided_at", "transaction_id", "user_id", "run_id", "amount", "decision", "score", "is_fraud", "reasons", "model_version",
-        "shadow_score", "shadow_model_version", "source", "decided_by", "latency_ms", "label",
+        "shadow_score", "shadow_model_version", "source", "decided_by", "latency_ms", "label", "rules_version", "merchant_id",
+        "currency", "card_provider", "merchant_category", "lat", "lon", "device_id", "ip", "event_at", "features",
     ]
 
     /// Writes decisions matching `filter` (every one, `limit` ignored) as CSV rows to `write`, oldest first, with
@@ -414,7 +436,12 @@ public final class ArchiveStore: Sendable {
             SELECT to_char(d.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), d.transaction_id, d.user_id, d.run_id,
                 d.amount::text, d.decision, d.score::text, CASE WHEN d.is_fraud THEN '1' ELSE '0' END, array_to_string(d.reasons, ','),
                 d.model_version::text, coalesce(d.shadow_score::text, ''), coalesce(d.shadow_model_version::text, ''), d.source,
-                d.decided_by, d.latency_ms::text, CASE WHEN l.is_fraud IS NULL THEN '' WHEN l.is_fraud THEN '1' ELSE '0' END
+                d.decided_by, d.latency_ms::text, CASE WHEN l.is_fraud IS NULL THEN '' WHEN l.is_fraud THEN '1' ELSE '0' END,
+                coalesce(d.rules_version::text, ''), coalesce(d.merchant_id, ''), coalesce(d.currency, ''), coalesce(d.card_provider, ''),
+                coalesce(d.merchant_category, ''), coalesce(d.lat::text, ''), coalesce(d.lon::text, ''), coalesce(d.device_id, ''),
+                coalesce(d.ip, ''),
+                coalesce(to_char(d.event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ''),
+                coalesce(array_to_string(d.features, ';'), '')
             FROM decisions d LEFT JOIN labels l ON l.transaction_id = d.transaction_id
             \(condition)
             ORDER BY d.decided_at
@@ -437,14 +464,19 @@ public final class ArchiveStore: Sendable {
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// The archived review decisions with a label: each transaction's latest review vector (the built-in features, the
-    /// first `width` values) and its label, for `prepare --retrain --from-archive`.
-    public func labelledReviews(width: Int) async throws -> [(features: [Double], fraud: Bool, transactionId: String)] {
+    /// The archived decisions with a label and a stored vector: each transaction's latest vector (the built-in features,
+    /// the first `width` values), from its review entry or from a decision archived with the full evidence, and its
+    /// label, for `prepare --retrain --from-archive`.
+    public func labelledDecisions(width: Int) async throws -> [(features: [Double], fraud: Bool, transactionId: String)] {
         var rows: [(features: [Double], fraud: Bool, transactionId: String)] = []
         let query: PostgresQuery = """
-            SELECT DISTINCT ON (r.transaction_id) r.transaction_id, r.features, l.is_fraud
-            FROM reviews r JOIN labels l ON l.transaction_id = r.transaction_id
-            ORDER BY r.transaction_id, r.queued_at DESC
+            SELECT DISTINCT ON (v.transaction_id) v.transaction_id, v.features, l.is_fraud
+            FROM (
+                SELECT transaction_id, features, queued_at AS at FROM reviews
+                UNION ALL
+                SELECT transaction_id, features, decided_at FROM decisions WHERE features IS NOT NULL
+            ) v JOIN labels l ON l.transaction_id = v.transaction_id
+            ORDER BY v.transaction_id, v.at DESC
             """
         for try await (id, features, fraud) in try await live().query(query, logger: logger).decode((String, [Double], Bool).self)
         where features.count >= width {

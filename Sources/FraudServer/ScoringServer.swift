@@ -130,6 +130,7 @@ public struct ScoringServer: Sendable {
             maxStreamLength: configuration.maxStreamLength, statsTTLSeconds: configuration.statsTTLSeconds,
             timeSeriesRetentionSeconds: configuration.timeSeriesRetentionSeconds)
         recordCall.partitions = configuration.streams
+        recordCall.evidence = configuration.fullEvidence
         let recorder = DecisionRecorder(
             buffer: admission.records, connection: try await connect("recorder"),
             call: recordCall, keys: admission.keys, idempotencyTTLMilliseconds: configuration.idempotencyTTLSeconds * 1000,

@@ -77,7 +77,8 @@ struct ArchiveTests {
                 let archiveArguments = redisArguments + ["--postgres-url", postgres.url, "--log-level", "warning"]
                 let count = 3_000
                 try await Self.prepare(redisArguments, count: count, runId: "archive")
-                try await ChildProcess.run(["worker", "--consumer-name", "w-archive", "--block-ms", "100"] + redisArguments) { worker in
+                // With the full evidence: every results entry carries the transaction's contract fields and feature vector.
+                try await ChildProcess.run(["worker", "--consumer-name", "w-archive", "--block-ms", "100", "--evidence", "full"] + redisArguments) { worker in
                     try await waitUntil("every transaction has a result", timeout: .seconds(120)) {
                         try await harness.redis.send(RedisCommand("XLEN", "fraud:results")).int == count
                     }
@@ -87,7 +88,7 @@ struct ArchiveTests {
                 // A decision of the scoring API too.
                 let created = try await FraudStreamBinary.run(["apikeys", "create", "--name", "archive", "--scope", "score"] + redisArguments)
                 let key = try #require(created.standardOutput.split(separator: "\n").last.map(String.init))
-                _ = try await ChildProcess.scoreOnceThroughServe(redisArguments, key: key, transactionId: "archive-api-1")
+                _ = try await ChildProcess.scoreOnceThroughServe(redisArguments + ["--evidence", "full"], key: key, transactionId: "archive-api-1")
                 try await waitUntil("the API decision is recorded", timeout: .seconds(60)) {
                     try await harness.redis.send(RedisCommand("XLEN", "fraud:results")).int == count + 1
                 }
@@ -157,6 +158,49 @@ struct ArchiveTests {
                 }
                 #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
                 #expect(rows["archive-api-1"]?.first?["source"] as? String == "api")
+                // The evidence columns hold the transaction as it was sent (the input stream's entry) and the vector and
+                // rule set version it was decided with.
+                let inputs = Dictionary(
+                    try await Self.results(harness.redis, stream: "fraud:transactions").map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+                var evidenceMismatches: [String] = []
+                // The vectors as PostgreSQL prints them (shortest exact decimals: Foundation's JSON reader would round some).
+                let vectorRows = try await store.jsonRows(
+                    "SELECT row_to_json(v)::text FROM (SELECT transaction_id, array_to_string(features, ',') AS features FROM decisions) v")
+                let vectors = Dictionary(vectorRows.compactMap { row -> (String, [Double])? in
+                    guard let id = row["transaction_id"] as? String, let text = row["features"] as? String else { return nil }
+                    return (id, text.split(separator: ",").compactMap { Double($0) })
+                }, uniquingKeysWith: { first, _ in first })
+                for entry in entries {
+                    let record = try #require(ResultRecord(id: entry.id, fields: entry.fields))
+                    guard let row = rows[record.transactionId]?.first, let evidence = record.evidence else {
+                        evidenceMismatches.append("\(record.transactionId): no evidence in \(entry.fields)")
+                        continue
+                    }
+                    let features = vectors[record.transactionId] ?? []
+                    var checks: [String: Bool] = [
+                        "merchant_id": row["merchant_id"] as? String == evidence.merchantId, "currency": row["currency"] as? String == evidence.currency,
+                        "device_id": row["device_id"] as? String == evidence.deviceId, "ip": row["ip"] as? String == evidence.ip,
+                        "lat": row["lat"] as? Double == evidence.lat, "lon": row["lon"] as? Double == evidence.lon,
+                        "card_provider": row["card_provider"] as? String == evidence.cardProvider,
+                        "merchant_category": row["merchant_category"] as? String == evidence.merchantCategory,
+                        "features": features == evidence.features && features.count >= FeatureSchema.count,
+                        "rules_version": row["rules_version"] as? Int == record.rulesVersion && record.rulesVersion != nil,
+                    ]
+                    if let input = inputs[record.sourceId] {
+                        // The worker's: equal to what the producer sent.
+                        checks["input merchant_id"] = input.value(of: "merchant_id") == evidence.merchantId
+                        checks["input device_id"] = input.value(of: "device_id") == evidence.deviceId
+                        checks["input ip"] = input.value(of: "ip") == evidence.ip
+                        checks["input lat"] = input.value(of: "lat").flatMap(Double.init) == evidence.lat
+                        checks["input lon"] = input.value(of: "lon").flatMap(Double.init) == evidence.lon
+                        checks["input timestamp"] = input.value(of: "timestamp").flatMap { Int64($0) } == evidence.timestampMilliseconds
+                    } else {
+                        checks["an input entry"] = record.source == .api
+                    }
+                    let failed = checks.filter { !$0.value }.keys.sorted()
+                    if !failed.isEmpty { evidenceMismatches.append("\(record.transactionId): \(failed) differ: \(row) vs \(entry.fields)") }
+                }
+                #expect(evidenceMismatches.isEmpty, "\(evidenceMismatches.prefix(2))")
 
                 // The queries, through the binary.
                 let anyId = try #require(entries.first.flatMap { ResultRecord(id: $0.id, fields: $0.fields) })

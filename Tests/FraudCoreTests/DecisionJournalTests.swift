@@ -107,13 +107,18 @@ struct DecisionJournalTests {
             try await waitUntil("the journal to be recorded", timeout: .seconds(60)) { journal.count == 0 }
             let results = try await Self.results(api.redis)["twice-0"] ?? []
             #expect(results.count == 1, "\(results)")
+            // The first answer's (on a busy machine it may itself have missed the Redis timeout and been journalled).
             #expect(results.first?["decision"] == first["decision"] as? String)
-            #expect(results.first?["reasons"]?.contains("degraded") == false)
+            #expect(results.first?["reasons"]?.contains("degraded") == (first["degraded"] as? Bool == true), "\(results) \(first)")
             let metrics = try await client.request(.GET, "/metrics").text
             #expect(metrics.contains("fraudstream_api_journal_duplicates_total 2"), "\(metrics)")
-            // A retry now gets the first decision.
-            let retry = try ScoringAPIHarness.object(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("twice-0", user: 1)))
-            #expect(retry["replayed"] as? Bool == true && retry["decision"] as? String == first["decision"] as? String, "\(retry)")
+            // A retry now gets the first decision (retried while a busy machine makes it miss the Redis timeout).
+            var retry: [String: Any] = [:]
+            try await waitUntil("a retry answered from the stored decision", timeout: .seconds(60)) {
+                retry = try ScoringAPIHarness.object(try await client.request(.POST, "/v1/score", json: ScoringAPIHarness.transaction("twice-0", user: 1)))
+                return retry["replayed"] as? Bool == true
+            }
+            #expect(retry["decision"] as? String == first["decision"] as? String, "\(retry)")
             await client.close()
         }
     }

@@ -40,6 +40,9 @@ public enum Settings {
     public static let consumerName = Setting("CONSUMER_NAME", flag: "consumer-name")
     /// Cap of results and dead letters, and length above which acknowledged input is trimmed.
     public static let maxStreamLength = Setting("MAX_STREAM_LENGTH", flag: "max-stream-length")
+    /// What a results-stream entry carries: `reviews` (the feature vector of review decisions only) or `full` (every
+    /// decision's contract fields and feature vector, for the archive).
+    public static let resultEvidence = Setting("RESULT_EVIDENCE", flag: "evidence")
     /// Seconds a per-transaction result key lives; 0 (the default) writes no such key.
     public static let resultTTL = Setting("RESULT_TTL", flag: "result-ttl")
     /// Seconds the state of a user without a profile lives after the user's last transaction.

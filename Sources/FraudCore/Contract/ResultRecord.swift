@@ -23,6 +23,34 @@ public struct ResultRecord: Sendable, Equatable {
         case shadowModelVersion = "shadow_model_version"
         /// `api` on the scoring API's entries; absent on the worker's.
         case source
+        case rulesVersion = "rules_version"
+        // The full evidence (`RESULT_EVIDENCE=full`): the contract fields present, and the feature vector.
+        case merchantId = "merchant_id"
+        case currency
+        case cardProvider = "card_provider"
+        case merchantCategory = "merchant_category"
+        case lat
+        case lon
+        case deviceId = "device_id"
+        case ip
+        case timestamp
+        case features
+    }
+
+    /// The transaction's contract fields and feature vector, on an entry written with `RESULT_EVIDENCE=full`.
+    public struct Evidence: Sendable, Equatable {
+        public var merchantId: String
+        public var currency: String
+        public var cardProvider: String?
+        public var merchantCategory: String?
+        public var lat: Double?
+        public var lon: Double?
+        public var deviceId: String?
+        public var ip: String?
+        /// The event time, epoch ms.
+        public var timestampMilliseconds: Int64?
+        /// The feature vector, in the serving feature set's order.
+        public var features: [Double]?
     }
 
     /// Which way the transaction came in.
@@ -55,6 +83,10 @@ public struct ResultRecord: Sendable, Equatable {
     public var amount: Double
     public var shadowScore: Double?
     public var shadowModelVersion: Int?
+    /// The rule set version that applied the rules; nil on a degraded answer or an entry from before versions were recorded.
+    public var rulesVersion: Int?
+    /// The full evidence, nil unless the entry was written with `RESULT_EVIDENCE=full`.
+    public var evidence: Evidence?
 
     /// Decodes an entry; `nil` when a field every result has is missing or not a number where one is expected.
     public init?(id: String, fields: [(String, String)]) {
@@ -84,6 +116,14 @@ public struct ResultRecord: Sendable, Equatable {
         self.amount = values[.amount].flatMap(Double.init) ?? 0
         self.shadowScore = values[.shadowScore].flatMap(Double.init)
         self.shadowModelVersion = values[.shadowModelVersion].flatMap(Int.init)
+        self.rulesVersion = values[.rulesVersion].flatMap(Int.init)
+        if let merchantId = values[.merchantId] {
+            evidence = Evidence(
+                merchantId: merchantId, currency: values[.currency] ?? "", cardProvider: values[.cardProvider],
+                merchantCategory: values[.merchantCategory], lat: values[.lat].flatMap(Double.init), lon: values[.lon].flatMap(Double.init),
+                deviceId: values[.deviceId], ip: values[.ip], timestampMilliseconds: values[.timestamp].flatMap { Int64($0) },
+                features: values[.features].map { $0.split(separator: ",").compactMap { Double($0) } })
+        }
     }
 
     /// The entry as a JSON object: numbers as numbers, the reasons as the stream has them (comma-separated).
@@ -99,6 +139,19 @@ public struct ResultRecord: Sendable, Equatable {
         if source == .api { object[Field.source.rawValue] = source.rawValue }
         if let shadowScore { object[Field.shadowScore.rawValue] = shadowScore }
         if let shadowModelVersion { object[Field.shadowModelVersion.rawValue] = shadowModelVersion }
+        if let rulesVersion { object[Field.rulesVersion.rawValue] = rulesVersion }
+        if let evidence {
+            object[Field.merchantId.rawValue] = evidence.merchantId
+            object[Field.currency.rawValue] = evidence.currency
+            if let value = evidence.cardProvider { object[Field.cardProvider.rawValue] = value }
+            if let value = evidence.merchantCategory { object[Field.merchantCategory.rawValue] = value }
+            if let value = evidence.lat { object[Field.lat.rawValue] = value }
+            if let value = evidence.lon { object[Field.lon.rawValue] = value }
+            if let value = evidence.deviceId { object[Field.deviceId.rawValue] = value }
+            if let value = evidence.ip { object[Field.ip.rawValue] = value }
+            if let value = evidence.timestampMilliseconds { object[Field.timestamp.rawValue] = value }
+            if let value = evidence.features { object[Field.features.rawValue] = value }
+        }
         return object
     }
 }

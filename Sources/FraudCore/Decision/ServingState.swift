@@ -64,7 +64,7 @@ public final class ServingState: Sendable {
     /// `features` names the feature set's features the vectors carry (after the built-in ones), when the caller computed
     /// them with an extractor it read earlier: should the set have changed meanwhile, the rules read them by these names.
     public func decide(_ vectors: [[Double]], transactions: [Transaction]?, explain: [Bool]? = nil, features: [String]? = nil) -> [ExplainedDecision] {
-        var (model, rules, shadow) = forBatch()
+        var (model, rules, rulesVersion, shadow) = forBatch()
         if let features, features != rules.ruleSet.features {
             if let recompiled = try? rules.ruleSet.compiled(for: features) {
                 rules.ruleSet = recompiled
@@ -77,6 +77,7 @@ public final class ServingState: Sendable {
             let vector = vectors[index]
             var decision = rules.decide(
                 score: model.probability(vector), features: vector, modelVersion: model.version, transaction: transactions?[index])
+            decision.rulesVersion = rulesVersion
             if let shadow {
                 let score = shadow.probability(vector)
                 decision.shadowScore = score
@@ -99,7 +100,7 @@ public final class ServingState: Sendable {
             modelVersion: model.version)
     }
 
-    private func forBatch() -> (ModelRecord, FraudRules, ModelRecord?) {
+    private func forBatch() -> (ModelRecord, FraudRules, Int, ModelRecord?) {
         let (state, switched) = state.withLock { state -> (State, (from: Int, to: Int)?) in
             var switched: (Int, Int)?
             if let next = state.pending {
@@ -112,7 +113,7 @@ public final class ServingState: Sendable {
         if let switched {
             logger.notice("switched model between batches", metadata: ["from": "\(switched.from)", "to": "\(switched.to)"])
         }
-        return (state.model, state.rules, state.shadow)
+        return (state.model, state.rules, state.rulesVersion, state.shadow)
     }
 
     // MARK: Changing

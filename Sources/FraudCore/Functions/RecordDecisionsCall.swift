@@ -122,6 +122,8 @@ public struct RecordDecisionsCall: Sendable {
 
     /// The input's partitions (``StreamNames``): decisions of a user go to its partition's results stream.
     public var partitions: StreamNames?
+    /// Every entry carries the full evidence (``ResultLayout/evidence``).
+    public var evidence = false
 
     /// The partition `user`'s decisions are recorded in (0 when not partitioned).
     public func partition(forUser user: String) -> Int {
@@ -136,6 +138,7 @@ public struct RecordDecisionsCall: Sendable {
             resultsStream: partitions.partition(index).results, serverId: serverId, namespace: namespace, maxStreamLength: maxStreamLength,
             statsTTLSeconds: statsTTLSeconds, timeSeriesRetentionSeconds: timeSeriesRetentionSeconds)
         call.partitions = partitions
+        call.evidence = evidence
         return call
     }
 
@@ -172,7 +175,7 @@ public struct RecordDecisionsCall: Sendable {
                 transaction: record.transaction, decision: record.decision, latencyMicroseconds: record.latencyMicroseconds,
                 queueMilliseconds: "0.000", featuresMilliseconds: WriteBatchCall.millisecondsText(record.featuresMicroseconds),
                 scoringMilliseconds: WriteBatchCall.millisecondsText(record.scoringMicroseconds), degraded: record.degraded,
-                vector: record.vector),
+                vector: record.vector, evidence: evidence),
             to: &command)
     }
 

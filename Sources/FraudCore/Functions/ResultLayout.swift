@@ -46,6 +46,22 @@ public enum ResultLayout: Int, CaseIterable, Sendable {
     case shadowScoreBucket
     /// The fraud scenario of labelled fraud, empty otherwise.
     case scenario
+    /// The rule set version that applied the rules, empty when none did (a degraded answer).
+    case rulesVersion
+    /// `1` when the entry carries the decision's full evidence (`RESULT_EVIDENCE=full`): the transaction's contract
+    /// fields below and the feature vector of every decision, not only a review's; else empty, and so are they.
+    case evidence
+    case merchantId
+    case currency
+    case cardProvider
+    case merchantCategory
+    /// Latitude and longitude, named as the data contract names them.
+    case lat
+    case lon
+    case deviceId
+    case ip
+    /// The event time, epoch ms.
+    case timestamp
 
     /// Values per result.
     public static let count = allCases.count
@@ -62,12 +78,14 @@ public enum ResultLayout: Int, CaseIterable, Sendable {
         public var featuresMilliseconds: String
         public var scoringMilliseconds: String
         public var degraded = false
-        /// The feature vector (written for a review decision only).
+        /// The feature vector (written for a review decision, or for every decision with `evidence`).
         public var vector: [Double]?
+        /// Whether the entry carries the full evidence (``ResultLayout/evidence``).
+        public var evidence = false
 
         public init(
             sourceId: String = "", transaction: Transaction, decision: ScoredDecision, latencyMicroseconds: Int64?, queueMilliseconds: String,
-            featuresMilliseconds: String, scoringMilliseconds: String, degraded: Bool = false, vector: [Double]?
+            featuresMilliseconds: String, scoringMilliseconds: String, degraded: Bool = false, vector: [Double]?, evidence: Bool = false
         ) {
             self.sourceId = sourceId
             self.transaction = transaction
@@ -78,6 +96,7 @@ public enum ResultLayout: Int, CaseIterable, Sendable {
             self.scoringMilliseconds = scoringMilliseconds
             self.degraded = degraded
             self.vector = vector
+            self.evidence = evidence
         }
     }
 
@@ -109,8 +128,19 @@ public enum ResultLayout: Int, CaseIterable, Sendable {
             case .scoreBucket: command.append(WriteBatchCall.scoreBucket(decision.score))
             case .shadowScoreBucket: command.append(decision.shadowScore.map { String(WriteBatchCall.scoreBucket($0)) } ?? "")
             case .scenario: command.append(transaction.isFraud == true ? WriteBatchCall.scenarioLabel(transaction.scenario) : "")
+            case .rulesVersion: command.append(decision.rulesVersion.map(String.init) ?? "")
+            case .evidence: command.append(values.evidence ? "1" : "")
+            case .merchantId: command.append(values.evidence ? transaction.merchantId : "")
+            case .currency: command.append(values.evidence ? transaction.currency : "")
+            case .cardProvider: command.append(values.evidence ? transaction.cardProvider ?? "" : "")
+            case .merchantCategory: command.append(values.evidence ? transaction.merchantCategory ?? "" : "")
+            case .lat: command.append(values.evidence ? transaction.latitude.map { "\($0)" } ?? "" : "")
+            case .lon: command.append(values.evidence ? transaction.longitude.map { "\($0)" } ?? "" : "")
+            case .deviceId: command.append(values.evidence ? transaction.deviceId ?? "" : "")
+            case .ip: command.append(values.evidence ? transaction.ip ?? "" : "")
+            case .timestamp: command.append(values.evidence ? String(transaction.timestampMilliseconds) : "")
             case .features:
-                if decision.decision == "review", let vector = values.vector {
+                if decision.decision == "review" || values.evidence, let vector = values.vector {
                     // Written byte by byte (shortest round-trip decimals): String(format:) cost a review ~25 µs.
                     var bytes: [UInt8] = []
                     bytes.reserveCapacity(vector.count * 8)

@@ -177,7 +177,7 @@ public struct WriteBatchCall: Sendable {
                 ResultLayout.Values(
                     sourceId: item.sourceId, transaction: item.transaction, decision: decision, latencyMicroseconds: nil,
                     queueMilliseconds: queueMs, featuresMilliseconds: featuresMs, scoringMilliseconds: scoringMs,
-                    vector: index < batch.vectors.count ? batch.vectors[index] : nil),
+                    vector: index < batch.vectors.count ? batch.vectors[index] : nil, evidence: configuration.fullEvidence),
                 to: &command)
         }
     }

@@ -195,6 +195,10 @@ end
 -- per-rule hits and precision, both models' histograms) and the counts over time. Both ways in write through
 -- here: the worker's write_batch and the scoring API's record_decisions. `c` holds the call's context: worker,
 -- results stream, review queue, MAXLEN, result-key TTL, namespace, source ('' for the stream, 'api'), runs, series.
+-- The contract fields of the full evidence, as the layout RV names them and the results stream names its fields.
+local EVIDENCE_FIELDS = {'merchant_id', 'currency', 'card_provider', 'merchant_category', 'lat', 'lon',
+  'device_id', 'ip', 'timestamp'}
+
 local function write_result(c, args, b, latency_us)
   local latency = string.format('%.3f', latency_us / 1000)
   local transaction, user, run = args[b + RV.transaction_id], args[b + RV.user_id], args[b + RV.run_id]
@@ -211,6 +215,17 @@ local function write_result(c, args, b, latency_us)
     fields[#fields + 1], fields[#fields + 2] = 'shadow_model_version', args[b + RV.shadow_model_version]
   end
   if c.source ~= '' then fields[#fields + 1], fields[#fields + 2] = 'source', c.source end
+  local rules_version = args[b + RV.rules_version]
+  if rules_version ~= '' then fields[#fields + 1], fields[#fields + 2] = 'rules_version', rules_version end
+  -- The full evidence (RESULT_EVIDENCE=full): the contract fields present and every decision's feature vector.
+  if args[b + RV.evidence] == '1' then
+    for _, name in ipairs(EVIDENCE_FIELDS) do
+      local value = args[b + RV[name]]
+      if value ~= '' then fields[#fields + 1], fields[#fields + 2] = name, value end
+    end
+    local vector = args[b + RV.features]
+    if vector ~= '' then fields[#fields + 1], fields[#fields + 2] = 'features', vector end
+  end
   add_result(c, fields)
   if decision == 'review' then
     add_review(c.review, c.maxlen, transaction, user, run, score, reasons, amount, source_id, args[b + RV.features])

@@ -70,6 +70,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     public var keepServingOnStateLoss = false
     /// The largest acceptable amount (`MAX_AMOUNT`).
     public var maxAmount = TransactionParser.defaultMaximumAmount
+    /// Every results entry carries the transaction's contract fields and feature vector (`RESULT_EVIDENCE=full`).
+    public var fullEvidence = false
     /// Identifiers replaced by a keyed HMAC before anything is stored (`PSEUDONYMIZE`, `FRAUD_ID_KEY_FILE`), or nil.
     public var pseudonymizer: Pseudonymizer?
     /// The decision journal's file (`DECISION_JOURNAL`); `nil`: ``defaultJournalPath``.
@@ -159,6 +161,7 @@ public struct ServeConfiguration: Sendable, Equatable {
         if let value = try settings.integer(Settings.modelVersion, in: 1...Int.max) { configuration.pinnedModelVersion = value }
         if let value = try settings.boolean(Settings.keepServingOnStateLoss) { configuration.keepServingOnStateLoss = value }
         if let value = try settings.decimal(Settings.maxAmount, in: 0.01...1e15) { configuration.maxAmount = value }
+        if let value = try settings.choice(Settings.resultEvidence, of: ["reviews", "full"]) { configuration.fullEvidence = value == "full" }
         configuration.pseudonymizer = try Pseudonymizer.resolve(settings)
         if let value = settings.string(ServeSettings.decisionJournal), !value.isEmpty { configuration.decisionJournalPath = value }
         configuration.jwksFile = settings.string(ServeSettings.jwksFile).flatMap { $0.isEmpty ? nil : $0 }

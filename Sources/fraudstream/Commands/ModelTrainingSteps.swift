@@ -16,13 +16,13 @@ enum ModelTrainingSteps {
             + "(\(labelled.filter(\.fraud).count) fraud) join the training rows")
     }
 
-    /// Adds the labelled review decisions archived in PostgreSQL (``ArchiveStore/labelledReviews(width:)``) instead of
+    /// Adds the labelled review decisions archived in PostgreSQL (``ArchiveStore/labelledDecisions(width:)``) instead of
     /// the review queues in Redis, which keep only the newest entries.
     static func addArchivedLabelledReviews(to history: inout TrainingHistory, postgres: PostgresSettings, title: String) async throws {
         let store = try await ArchiveStore.open(postgres, logger: Logger(label: "fraudstream.archive"))
         let labelled: [(features: [Double], fraud: Bool, transactionId: String)]
         do {
-            labelled = try await store.labelledReviews(width: FeatureSchema.count)
+            labelled = try await store.labelledDecisions(width: FeatureSchema.count)
             await store.close()
         } catch {
             await store.close()

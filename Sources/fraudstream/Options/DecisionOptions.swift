@@ -30,6 +30,8 @@ struct DecisionOptions: ParsableArguments {
     var logLevel: String?
     @Option(parsing: .unconditional, help: "Largest acceptable amount; above it a transaction is refused (worker: dead letter amount_too_large; serve: 422) [MAX_AMOUNT] (default 1000000000).")
     var maxAmount: Double?
+    @Option(help: "What each results entry carries: reviews (the feature vector of review decisions) or full (every decision's contract fields, rule set version and feature vector, for the archive) [RESULT_EVIDENCE] (default reviews).")
+    var evidence: String?
     @Option(help: "Replace these identifiers by a keyed HMAC-SHA-256 before anything is stored: comma-separated user_id, device_id, ip [PSEUDONYMIZE] (default none).")
     var pseudonymize: String?
     @Option(help: "File of the pseudonymization key, at least 32 secret bytes [FRAUD_ID_KEY_FILE].")
@@ -49,7 +51,7 @@ struct DecisionOptions: ParsableArguments {
             Settings.earliestTimestampMilliseconds: earliestTimestampMs.map(String.init),
             Settings.maxClockSkewMilliseconds: maxClockSkewMs.map(String.init), Settings.logLevel: logLevel,
             Settings.keepServingOnStateLoss: keepServingOnStateLoss ? "1" : nil, Settings.maxAmount: maxAmount.map { "\($0)" },
-            Settings.pseudonymize: pseudonymize, Settings.idKeyFile: idKeyFile,
+            Settings.pseudonymize: pseudonymize, Settings.idKeyFile: idKeyFile, Settings.resultEvidence: evidence,
         ]
     }
 }

@@ -107,6 +107,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var keepServingOnStateLoss = false
     /// The largest acceptable amount (`MAX_AMOUNT`).
     public var maxAmount = TransactionParser.defaultMaximumAmount
+    /// Every results entry carries the transaction's contract fields and feature vector (`RESULT_EVIDENCE=full`).
+    public var fullEvidence = false
     /// Identifiers replaced by a keyed HMAC before anything is stored (`PSEUDONYMIZE`, `FRAUD_ID_KEY_FILE`), or nil.
     public var pseudonymizer: Pseudonymizer?
     /// The consumer-name lease's token, when a supervisor gives one: the same for every restart of one slot, so a
@@ -174,6 +176,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         if let value = try settings.boolean(Settings.profile) { configuration.profile = value }
         if let value = try settings.boolean(Settings.keepServingOnStateLoss) { configuration.keepServingOnStateLoss = value }
         if let value = try settings.decimal(Settings.maxAmount, in: 0.01...1e15) { configuration.maxAmount = value }
+        if let value = try settings.choice(Settings.resultEvidence, of: ["reviews", "full"]) { configuration.fullEvidence = value == "full" }
         configuration.pseudonymizer = try Pseudonymizer.resolve(settings)
         if let problem = configuration.problem() { throw FraudError(.invalidSetting, problem) }
         return configuration

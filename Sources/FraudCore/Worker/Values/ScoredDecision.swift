@@ -16,6 +16,9 @@ public struct ScoredDecision: Sendable, Equatable, Codable {
     public var shadowIsFraud: Bool?
     /// The shadow model's version.
     public var shadowModelVersion: Int?
+    /// The rule set version that applied the rules (0: the built-in rules); nil when no rules were applied (a degraded
+    /// answer, or a decision stored before versions were recorded).
+    public var rulesVersion: Int?
 
     /// Creates a decision (the API rebuilds one from its stored decision key).
     public init(score: Double, isFraud: Bool, decision: String, reasons: String, modelVersion: Int) {
