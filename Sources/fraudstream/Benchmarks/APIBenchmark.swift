@@ -35,15 +35,7 @@ struct APIBenchmark {
         let port: Int
 
         /// User + system CPU time of the process (all threads) in µs, from `/proc/<pid>/stat`.
-        var cpuMicroseconds: Double {
-            guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-                let close = text.lastIndex(of: ")")
-            else { return 0 }
-            // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
-            let fields = text[text.index(after: close)...].split(separator: " ")
-            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-            return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))) * 1e6
-        }
+        var cpuMicroseconds: Double { CPUMeter.processMicroseconds(process.processIdentifier) }
 
         /// Starts `fraudstream serve` on a free port against `redisURL` and waits until it listens.
         static func start(redisURL: String, namespace: String, journal: String, authOff: Bool = false) async throws -> ServeProcess {

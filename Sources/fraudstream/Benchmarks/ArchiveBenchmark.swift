@@ -6,9 +6,10 @@ import PostgresNIO
 import RedisClient
 import RedisHarness
 
-/// `bench --suite archive`: the same drain without and with `fraudstream archive run` following the results into a
+/// `bench --suite archive`: the same drain with the results' default content, with the full evidence the archive
+/// keeps (`RESULT_EVIDENCE=full`), and with the full evidence and `fraudstream archive run` following the results into a
 /// private PostgreSQL (a child process, so the worker's CPU is its own), interleaved; and the archive's own
-/// throughput, rows per second from its first row to its last.
+/// throughput, rows per second from its first row to its last, with the archiver's and PostgreSQL's CPU per row.
 struct ArchiveBenchmark {
     let drain: DrainBenchmark
     let redisURL: String
@@ -31,11 +32,20 @@ struct ArchiveBenchmark {
         defer { Task { await store.close() } }
         var model: ModelRecord?
         var scratch = BenchTable()
+        var plain: [DrainBenchmark.Sample] = []
         var without: [DrainBenchmark.Sample] = []
         var with: [DrainBenchmark.Sample] = []
         var rowsPerSecond: [Double] = []
+        var archiverPerRow: [Double] = []
+        var postgresPerRow: [Double] = []
         var lagAtEnd: [Int] = []
+        var evidenceDrain = drain
+        evidenceDrain.worker.fullEvidence = true
+        let drain = evidenceDrain
+        var plainDrain = drain
+        plainDrain.worker.fullEvidence = false
         for _ in 0..<max(1, repeats) {
+            plain.append(try await plainDrain.sample(model: &model, table: &scratch))
             without.append(try await drain.sample(model: &model, table: &scratch))
             // The archiver starts on an empty results stream and table: what the drain without it wrote is not counted.
             let cleaner = try await RedisConnection.connect(drain.configuration, name: "bench-archive")
@@ -54,19 +64,29 @@ struct ArchiveBenchmark {
             try await store.connection.query("TRUNCATE decisions", logger: logger)
             _ = try await redis.send(RedisCommand("XGROUP", "DESTROY", results, "archive"))
             _ = try await redis.send(RedisCommand("DEL", ArchiveHold.key(for: results)))
+            let postgresBefore = postgres.processIdentifier.map(CPUMeter.processTreeMicroseconds) ?? 0
             let started = ContinuousClock.now
             archiver = try startArchiver(postgres)
             try await waitUntilArchived(sample.results, store)
             rowsPerSecond.append(Double(sample.results) / max((ContinuousClock.now - started) / .seconds(1), 0.001))
+            archiverPerRow.append(CPUMeter.processMicroseconds(archiver.processIdentifier) / Double(max(sample.results, 1)))
+            let postgresAfter = postgres.processIdentifier.map(CPUMeter.processTreeMicroseconds) ?? 0
+            postgresPerRow.append((postgresAfter - postgresBefore) / Double(max(sample.results, 1)))
             await stop(archiver)
         }
+        let reviewsOnly = median(plain.map(\.drainPerSecond))
         let base = median(without.map(\.drainPerSecond))
         let archived = median(with.map(\.drainPerSecond))
-        table.add("drain, no archive", grouped(base), "tx/s", "median of \(without.count)")
+        table.add("drain, evidence reviews (default), no archive", grouped(reviewsOnly), "tx/s", "median of \(plain.count)")
+        table.add("  worker CPU per tx", String(format: "%.1f", median(plain.map(\.workerMicroseconds))), "µs", "getrusage")
+        table.add("  Redis CPU per tx", String(format: "%.1f", median(plain.map(\.redisMicroseconds))), "µs", "INFO cpu")
+        table.add(
+            "drain, --evidence full, no archive", grouped(base), "tx/s",
+            String(format: "%.1f%% of evidence reviews; median of %d", 100 * base / max(reviewsOnly, 1), without.count))
         table.add("  worker CPU per tx", String(format: "%.1f", median(without.map(\.workerMicroseconds))), "µs", "getrusage")
         table.add("  Redis CPU per tx", String(format: "%.1f", median(without.map(\.redisMicroseconds))), "µs", "INFO cpu")
         table.add(
-            "drain, archive run beside it", grouped(archived), "tx/s",
+            "drain, --evidence full, archive run beside it", grouped(archived), "tx/s",
             String(format: "%.1f%% of no archive (target ≥ 90%%); median of %d", 100 * archived / max(base, 1), with.count))
         table.add("  worker CPU per tx", String(format: "%.1f", median(with.map(\.workerMicroseconds))), "µs", "getrusage")
         table.add("  Redis CPU per tx", String(format: "%.1f", median(with.map(\.redisMicroseconds))), "µs", "INFO cpu, archiver's reads included")
@@ -76,6 +96,8 @@ struct ArchiveBenchmark {
         table.add(
             "archive into PostgreSQL", grouped(median(rowsPerSecond)), "rows/s",
             "the drain's results archived again alone (start to last row), batches of 1000; median of \(rowsPerSecond.count)")
+        table.add("  archiver CPU per row", String(format: "%.1f", median(archiverPerRow)), "µs", "/proc/<pid>/stat")
+        table.add("  PostgreSQL CPU per row", String(format: "%.1f", median(postgresPerRow)), "µs", "/proc/<pid>/stat of the postmaster and its backends")
     }
 
     private func startArchiver(_ postgres: PostgresServer) throws -> Process {

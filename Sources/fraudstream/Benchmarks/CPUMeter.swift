@@ -4,6 +4,31 @@ import RedisClient
 /// CPU time of Redis (`INFO cpu`) and of this process (`getrusage`), and Redis's per-command time
 /// (`INFO commandstats`), read before and after a measured interval.
 struct CPUMeter {
+    /// User + system CPU time of process `pid` (all threads) in µs, from `/proc/<pid>/stat`; 0 when it is gone.
+    static func processMicroseconds(_ pid: pid_t) -> Double {
+        guard let (_, microseconds) = stat(pid) else { return 0 }
+        return microseconds
+    }
+
+    /// The CPU time of `root` and of every process whose parent it is (PostgreSQL's postmaster and its backends), µs.
+    static func processTreeMicroseconds(_ root: pid_t) -> Double {
+        var total = processMicroseconds(root)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(name), pid != root, let (parent, microseconds) = stat(pid), parent == root else { continue }
+            total += microseconds
+        }
+        return total
+    }
+
+    /// The parent and the user + system time (µs) of `pid`.
+    private static func stat(_ pid: pid_t) -> (parent: pid_t, microseconds: Double)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return nil }
+        // Fields after the command name: state is field 3, the parent 4; utime and stime are fields 14 and 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let parent = pid_t(fields[1]), let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (parent, (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))) * 1e6)
+    }
+
     /// A reading.
     struct Reading {
         /// Redis's `used_cpu_user + used_cpu_sys`, µs (summed over the primaries of a cluster).
