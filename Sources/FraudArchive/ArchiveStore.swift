@@ -91,8 +91,21 @@ public final class ArchiveStore: Sendable {
             return json + "}"
         }
 
+        /// The feature vector as a PostgreSQL array literal, from the entry's own text (shortest round-trip decimals
+        /// already: formatting each number again cost the archiver more than the rest of a row); "" without one.
+        var featuresLiteral: String {
+            guard record.evidence?.features != nil, let text = fields.first(where: { $0.0 == "features" })?.1, !text.isEmpty else { return "" }
+            return "{" + text + "}"
+        }
+
         static func appendJSONString(_ text: String, to json: inout String) {
             json += "\""
+            // Most values need no escaping: appended whole.
+            if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                json += text
+                json += "\""
+                return
+            }
             for scalar in text.unicodeScalars {
                 switch scalar {
                 case "\"": json += "\\\""
@@ -198,7 +211,7 @@ public final class ArchiveStore: Sendable {
         binds.append(evidence.map { $0?.deviceId ?? "" })
         binds.append(evidence.map { $0?.ip ?? "" })
         binds.append(evidence.map { $0?.timestampMilliseconds ?? -1 })
-        binds.append(evidence.map { $0?.features.map { "{" + $0.map { "\($0)" }.joined(separator: ",") + "}" } ?? "" })
+        binds.append(rows.map(\.featuresLiteral))
         let sql = """
             INSERT INTO decisions (decided_at, transaction_id, results_stream, entry_id, user_id, run_id, amount, decision, score,
                 is_fraud, reasons, model_version, shadow_score, shadow_model_version, source, decided_by, source_entry_id,

@@ -22,6 +22,8 @@ public struct ArchiveConfiguration: Sendable {
     public var holdMaxEntries = 2_000_000
     /// How often audit entries and labels are copied, and retention checked.
     public var sideCopyMilliseconds = 10_000
+    /// Entries another archiver of the group read and has not acknowledged for this long are taken over (it stopped).
+    public var claimIdleMilliseconds = 60_000
 
     public init() {}
 }
@@ -29,8 +31,11 @@ public struct ArchiveConfiguration: Sendable {
 /// Follows every results stream with its own consumer group and writes each decision to PostgreSQL: a batch per
 /// statement in one transaction, acknowledged only after the commit, so a crash between the two replays the batch,
 /// which inserts nothing twice (the primary key). After each acknowledgement it moves the stream's hold
-/// (``ArchiveHold``), so the workers' trim never drops an entry not yet archived. While PostgreSQL is away it
-/// retries, the stream is held (up to its bound), and the lag grows (`fraudstream_archive_lag_entries`).
+/// (``ArchiveHold``) to the group's floor (its smallest pending entry, else the last delivered), so the workers' trim
+/// never drops an entry not yet archived, whichever archiver of the group holds it. Several archivers (each with its
+/// own consumer name) share the work; one takes over what another read and left unacknowledged for
+/// ``ArchiveConfiguration/claimIdleMilliseconds``. While PostgreSQL is away it retries, the stream is held (up to its
+/// bound), and the lag grows (`fraudstream_archive_lag_entries`).
 public struct Archiver: Service {
     let configuration: ArchiveConfiguration
     /// The side copies' connection (audit, reviews, labels).
@@ -96,6 +101,8 @@ public struct Archiver: Service {
         // The hold's overrun count as first read: an overrun of an earlier run is not reported again.
         var overrunSeen: Int64?
         var groupReady = false
+        // Entries another archiver left pending are looked for every half claim period.
+        var claimChecked = ContinuousClock.now
         // The lag costs a read of up to 10,000 stream ids: measured once a second, not per batch.
         var lagMeasured = ContinuousClock.now - .seconds(2)
         func measureLag() async throws(RedisError) {
@@ -109,13 +116,30 @@ public struct Archiver: Service {
                     try await ensureGroup(stream, on: redis)
                     groupReady = true
                 }
-                let read = XReadGroup(
-                    group: configuration.group, consumer: configuration.consumer, count: configuration.batchSize,
-                    blockMilliseconds: cursor == ">" ? configuration.blockMilliseconds : nil, streams: [(stream, cursor)])
-                let entries = try await redis.send(read, timeoutMilliseconds: configuration.blockMilliseconds + 10_000).first?.entries ?? []
+                var entries: [StreamEntry] = []
+                if cursor == ">", ContinuousClock.now - claimChecked >= .milliseconds(configuration.claimIdleMilliseconds / 2) {
+                    claimChecked = .now
+                    let claim = XAutoClaim(
+                        stream: stream, group: configuration.group, consumer: configuration.consumer,
+                        minimumIdleMilliseconds: configuration.claimIdleMilliseconds, start: "0-0", count: configuration.batchSize)
+                    entries = try await redis.send(claim).entries
+                    if !entries.isEmpty {
+                        logger.notice("took over entries another archiver read and left unacknowledged", metadata: [
+                            "stream": "\(stream)", "entries": "\(entries.count)",
+                        ])
+                        // More may wait: looked for again at once.
+                        claimChecked = .now - .milliseconds(configuration.claimIdleMilliseconds)
+                    }
+                }
+                if entries.isEmpty {
+                    let read = XReadGroup(
+                        group: configuration.group, consumer: configuration.consumer, count: configuration.batchSize,
+                        blockMilliseconds: cursor == ">" ? configuration.blockMilliseconds : nil, streams: [(stream, cursor)])
+                    entries = try await redis.send(read, timeoutMilliseconds: configuration.blockMilliseconds + 10_000).first?.entries ?? []
+                }
                 if entries.isEmpty {
                     if cursor == "0" { cursor = ">" }
-                    let overrun = try await refreshHold(stream, floor: nil, on: redis)
+                    let overrun = try await refreshHold(stream, moveFloor: false, on: redis)
                     if overrunSeen == nil { overrunSeen = overrun ?? 0 }
                     try await measureLag()
                     continue
@@ -130,7 +154,7 @@ public struct Archiver: Service {
                 let ack = RedisCommand("XACK", arguments: [stream, configuration.group] + entries.map { $0.id as any RedisArgument })
                 _ = try await redis.send(ack).get()
                 rowsCounter.increment(by: rows.count)
-                let overrun = try await refreshHold(stream, floor: entries.last?.id, on: redis) ?? 0
+                let overrun = try await refreshHold(stream, moveFloor: true, on: redis) ?? 0
                 if let seen = overrunSeen, overrun > seen {
                     logger.critical(
                         "the results stream reached its hold bound while the archive lagged: entries may have been trimmed before they were archived",
@@ -167,17 +191,18 @@ public struct Archiver: Service {
                     ])
                 }
                 try? await store.reconnect()
-                _ = try? await refreshHold(stream, floor: nil, on: redis)
+                _ = try? await refreshHold(stream, moveFloor: false, on: redis)
                 try await Task.sleep(for: .milliseconds(min(5_000, 200 * failures)))
             }
         }
     }
 
-    /// Moves the hold to `floor` (when given) and refreshes its bound and expiry; returns the hold's `overrun` count.
-    private func refreshHold(_ stream: String, floor: String?, on redis: RedisConnection) async throws(RedisError) -> Int64? {
+    /// Refreshes the hold's bound and expiry, and with `moveFloor` moves it to the group's floor (``groupFloor(_:on:)``);
+    /// returns the hold's `overrun` count.
+    private func refreshHold(_ stream: String, moveFloor: Bool, on redis: RedisConnection) async throws(RedisError) -> Int64? {
         let key = ArchiveHold.key(for: stream)
         var commands = [RedisCommand("HSET", key, "max", configuration.holdMaxEntries)]
-        if let floor {
+        if moveFloor, let floor = try await groupFloor(stream, on: redis) {
             commands[0].append("id")
             commands[0].append(floor)
         } else {
@@ -189,6 +214,21 @@ public struct Archiver: Service {
         let replies = try await redis.pipeline(commands)
         for reply in replies { _ = try reply.get() }
         return replies.last?.string.flatMap { Int64($0) }
+    }
+
+    /// The id below which every entry of `stream` is archived, whichever archiver of the group read it: the smallest
+    /// entry still pending in the group, or, with none pending, the last one delivered. The last delivered id is read
+    /// first, so an entry another archiver reads between the two reads lies above it.
+    func groupFloor(_ stream: String, on redis: RedisConnection) async throws(RedisError) -> String? {
+        let groups = XInfoGroups(stream: stream)
+        let replies = try await redis.pipeline([groups.command, RedisCommand("XPENDING", stream, configuration.group)])
+        guard let delivered = try groups.decode(slot: replies[0]).first(where: { $0.name == configuration.group })?.lastDeliveredId,
+            let deliveredId = StreamID(delivered)
+        else { return nil }
+        // XPENDING's summary: count, smallest id, greatest id, consumers.
+        let summary = try replies[1].get().array ?? []
+        if summary.count > 1, let smallest = summary[1].string.flatMap(StreamID.init), smallest < deliveredId { return smallest.description }
+        return delivered
     }
 
     /// Audit entries and labels, every ``ArchiveConfiguration/sideCopyMilliseconds``, and the retention's drops.

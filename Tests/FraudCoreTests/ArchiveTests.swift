@@ -241,6 +241,59 @@ struct ArchiveTests {
         }
     }
 
+    /// Two archivers share a namespace's results, a third killed midway leaves entries pending that they take over,
+    /// and the hold follows the whole group: with the worker trimming its results to ~500 entries while they archive,
+    /// every decision is archived exactly once.
+    @Test func severalArchiversShareTheWorkAndTakeOverWhatAKilledOneLeft() async throws {
+        try await withPostgresServer { postgres in
+            try await WorkerHarness.with { harness in
+                let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+                let archiveArguments = ["archive", "run", "--postgres-url", postgres.url, "--log-level", "error", "--batch-size", "50"]
+                    + redisArguments
+                let first = 1_000
+                let later = 4_000
+                try await Self.prepare(redisArguments, count: first, runId: "first")
+                try await Self.withStore(postgres) { store in
+                    try await ChildProcess.run(
+                        ["worker", "--consumer-name", "w-many", "--block-ms", "100", "--max-stream-length", "500"] + redisArguments
+                    ) { worker in
+                        // The first archiver is killed once it has written some batches: what it read stays pending for it.
+                        try await ChildProcess.run(archiveArguments + ["--consumer-name", "a"]) { archiver in
+                            try await waitUntil("the first archiver writes", timeout: .seconds(120), pollEvery: .milliseconds(5)) {
+                                try await Self.count(store) > 0
+                            }
+                            archiver.send(SIGKILL)
+                            _ = try await archiver.waitForExit(timeout: .seconds(60))
+                        }
+                        try await ChildProcess.run(archiveArguments + ["--consumer-name", "b", "--claim-idle-ms", "2000"]) { b in
+                            try await ChildProcess.run(archiveArguments + ["--consumer-name", "c", "--claim-idle-ms", "2000"]) { c in
+                                try await Self.generate(redisArguments, count: later, runId: "later")
+                                try await waitUntil("every decision is archived", timeout: .seconds(180)) {
+                                    try await Self.count(store) >= first + later
+                                }
+                                try await waitUntil("nothing is left pending in the group", timeout: .seconds(60)) {
+                                    try await Archiver.lag(stream: "fraud:results", group: "archive", on: harness.redis) == 0
+                                }
+                                for archiver in [b, c] {
+                                    archiver.send(SIGTERM)
+                                    #expect(try await archiver.waitForExit(timeout: .seconds(60)) == .exited(0), "\(archiver.standardError)")
+                                }
+                            }
+                        }
+                        worker.send(SIGTERM)
+                        #expect(try await worker.waitForExit(timeout: .seconds(60)) == .exited(0))
+                    }
+                    #expect(try await Self.count(store) == first + later)
+                    let ids = try await store.jsonRows("SELECT row_to_json(d)::text FROM (SELECT transaction_id, decided_by FROM decisions) d")
+                    #expect(Set(ids.compactMap { $0["transaction_id"] as? String }).count == first + later)
+                    // Both running archivers did part of the work (each reads what the other has not).
+                    let consumers = try await harness.redis.send(RedisCommand("XINFO", "CONSUMERS", "fraud:results", "archive")).array ?? []
+                    #expect(consumers.count == 3, "\(consumers)")
+                }
+            }
+        }
+    }
+
     @Test func aPostgresOutageUnderTrafficLosesNothingAndTheWorkerKeepsWhatIsNotArchived() async throws {
         try await withPostgresServer { postgres in
             try await WorkerHarness.with { harness in

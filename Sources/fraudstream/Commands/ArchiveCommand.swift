@@ -47,7 +47,8 @@ struct ArchiveCommand: AsyncParsableCommand {
         @OptionGroup var namespace: NamespaceOptions
         @OptionGroup var postgres: PostgresOptions
         @Option(parsing: .unconditional, help: "Partitions of the results, as the workers use them [PARTITIONS] (default 1).") var partitions: Int?
-        @Option(help: "This archiver's consumer name in the group `archive` (default archiver).") var consumerName = "archiver"
+        @Option(help: "This archiver's consumer name in the group `archive`; several archivers with different names share the work (default archiver).") var consumerName = "archiver"
+        @Option(help: "Entries another archiver read and left unacknowledged this long, ms, are taken over (default 60000).") var claimIdleMs = 60_000
         @Option(help: "Entries per read and per PostgreSQL statement (default 1000).") var batchSize = 1_000
         @Option(help: "Daily partitions older than this many days are dropped, and logged (default 730).") var retentionDays = 730
         @Option(help: "While the archive lags, each results stream is kept up to this many entries (default 2000000); past it the oldest go, archived or not, with a critical log line.") var holdMaxEntries = 2_000_000
@@ -59,6 +60,7 @@ struct ArchiveCommand: AsyncParsableCommand {
             if !(1...36_500).contains(retentionDays) { throw ValidationError("--retention-days must be 1 to 36500") }
             if holdMaxEntries < 1_000 { throw ValidationError("--hold-max-entries must be at least 1000") }
             if consumerName.isEmpty { throw ValidationError("--consumer-name must not be empty") }
+            if !(1_000...86_400_000).contains(claimIdleMs) { throw ValidationError("--claim-idle-ms must be 1000 to 86400000") }
         }
 
         func run() async throws {
@@ -81,6 +83,7 @@ struct ArchiveCommand: AsyncParsableCommand {
             configuration.batchSize = batchSize
             configuration.retentionDays = retentionDays
             configuration.holdMaxEntries = holdMaxEntries
+            configuration.claimIdleMilliseconds = claimIdleMs
             let metrics = FraudMetrics()
             var services: [any Service] = [
                 Archiver(
