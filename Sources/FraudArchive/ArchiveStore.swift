@@ -81,7 +81,8 @@ public final class ArchiveStore: Sendable {
         /// serializer's dictionary per row was a tenth of the archiver's time.
         var entryJSON: String {
             var json = "{"
-            var seen = Set<String>()
+            json.reserveCapacity(fields.reduce(2) { $0 + $1.0.utf8.count + $1.1.utf8.count + 6 })
+            var seen = Set<String>(minimumCapacity: fields.count)
             for (name, value) in fields where seen.insert(name).inserted {
                 if json.utf8.count > 1 { json += "," }
                 Self.appendJSONString(name, to: &json)
@@ -94,7 +95,7 @@ public final class ArchiveStore: Sendable {
         /// The feature vector as a PostgreSQL array literal, from the entry's own text (shortest round-trip decimals
         /// already: formatting each number again cost the archiver more than the rest of a row); "" without one.
         var featuresLiteral: String {
-            guard record.evidence?.features != nil, let text = fields.first(where: { $0.0 == "features" })?.1, !text.isEmpty else { return "" }
+            guard let text = record.evidence?.featuresText, !text.isEmpty else { return "" }
             return "{" + text + "}"
         }
 

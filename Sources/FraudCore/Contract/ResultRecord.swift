@@ -49,8 +49,11 @@ public struct ResultRecord: Sendable, Equatable {
         public var ip: String?
         /// The event time, epoch ms.
         public var timestampMilliseconds: Int64?
-        /// The feature vector, in the serving feature set's order.
-        public var features: [Double]?
+        /// The feature vector as the entry has it (comma-separated), in the serving feature set's order.
+        public var featuresText: String?
+
+        /// The feature vector (parsed when asked: the archiver passes the text through).
+        public var features: [Double]? { featuresText.map { $0.split(separator: ",").compactMap { Double($0) } } }
     }
 
     /// Which way the transaction came in.
@@ -122,7 +125,7 @@ public struct ResultRecord: Sendable, Equatable {
                 merchantId: merchantId, currency: values[.currency] ?? "", cardProvider: values[.cardProvider],
                 merchantCategory: values[.merchantCategory], lat: values[.lat].flatMap(Double.init), lon: values[.lon].flatMap(Double.init),
                 deviceId: values[.deviceId], ip: values[.ip], timestampMilliseconds: values[.timestamp].flatMap { Int64($0) },
-                features: values[.features].map { $0.split(separator: ",").compactMap { Double($0) } })
+                featuresText: values[.features])
         }
     }
 
