@@ -403,6 +403,12 @@ struct ArchiveTests {
         #expect(missing.status == 64 && missing.standardError.contains("POSTGRES_URL"), "\(missing.standardError)")
         let badMode = try await FraudStreamBinary.run(["archive", "search", "--postgres-url", "postgres://h/db?sslmode=maybe"])
         #expect(badMode.status == 64 && badMode.standardError.split(separator: "\n").count == 1, "\(badMode.standardError)")
+        for (flags, expected) in [(["--claim-idle-ms", "5"], "--claim-idle-ms must be 1000")] {
+            let bad = try await FraudStreamBinary.run(["archive", "run", "--postgres-url", "postgres://fraudstream@127.0.0.1:1/x"] + flags)
+            #expect(bad.status == 64 && bad.standardError.contains(expected), "\(bad.standardError)")
+        }
+        let badEvidence = try await FraudStreamBinary.run(["worker", "--evidence", "all", "--redis-url", "redis://127.0.0.1:1"])
+        #expect(badEvidence.status == 64 && badEvidence.standardError.contains("must be one of reviews, full"), "\(badEvidence.standardError)")
         let fromAlone = try await FraudStreamBinary.run(["prepare", "--from-archive"])
         #expect(fromAlone.status == 64 && fromAlone.standardError.contains("--from-archive goes with --retrain"), "\(fromAlone.standardError)")
     }

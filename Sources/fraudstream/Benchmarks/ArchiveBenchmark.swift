@@ -35,12 +35,10 @@ struct ArchiveBenchmark {
         var plain: [DrainBenchmark.Sample] = []
         var without: [DrainBenchmark.Sample] = []
         var with: [DrainBenchmark.Sample] = []
-        var withEqual: [DrainBenchmark.Sample] = []
         var rowsPerSecond: [Double] = []
         var archiverPerRow: [Double] = []
         var postgresPerRow: [Double] = []
         var lagAtEnd: [Int] = []
-        var lagAtEndEqual: [Int] = []
         var evidenceDrain = drain
         evidenceDrain.worker.fullEvidence = true
         let drain = evidenceDrain
@@ -51,33 +49,23 @@ struct ArchiveBenchmark {
             without.append(try await drain.sample(model: &model, table: &scratch))
             let redis = try await RedisConnection.connect(drain.configuration, name: "bench-archive")
             let results = "\(drain.namespace):results"
-            var sample = without[without.count - 1]
-            // With the archiver at its default niceness (decisions first), then competing as an equal (--nice 0).
-            for nice in [nil, 0] as [Int?] {
-                // The archiver starts on an empty results stream and table: what the drain before wrote is not counted.
-                _ = try await redis.send(RedisCommand("DEL", results, ArchiveHold.key(for: results)))
-                try await store.connection.query("TRUNCATE decisions", logger: logger)
-                let archiver = try startArchiver(postgres, nice: nice)
-                sample = try await drain.sample(model: &model, table: &scratch)
-                // The drain is done: how far behind the archive is; then it finishes.
-                let lag = try await Archiver.lag(stream: results, group: "archive", on: redis) ?? sample.results
-                if nice == nil {
-                    with.append(sample)
-                    lagAtEnd.append(lag)
-                } else {
-                    withEqual.append(sample)
-                    lagAtEndEqual.append(lag)
-                }
-                try await waitUntilArchived(sample.results, store)
-                await stop(archiver)
-            }
+            // The archiver starts on an empty results stream and table: what the drain before wrote is not counted.
+            _ = try await redis.send(RedisCommand("DEL", results, ArchiveHold.key(for: results)))
+            try await store.connection.query("TRUNCATE decisions", logger: logger)
+            var archiver = try startArchiver(postgres)
+            let sample = try await drain.sample(model: &model, table: &scratch)
+            with.append(sample)
+            // The drain is done: how far behind the archive is; then it finishes.
+            lagAtEnd.append(try await Archiver.lag(stream: results, group: "archive", on: redis) ?? sample.results)
+            try await waitUntilArchived(sample.results, store)
+            await stop(archiver)
             // Its own throughput: the same results archived again from the start, alone on the machine.
             try await store.connection.query("TRUNCATE decisions", logger: logger)
             _ = try await redis.send(RedisCommand("XGROUP", "DESTROY", results, "archive"))
             _ = try await redis.send(RedisCommand("DEL", ArchiveHold.key(for: results)))
             let postgresBefore = postgres.processIdentifier.map(CPUMeter.processTreeMicroseconds) ?? 0
             let started = ContinuousClock.now
-            let archiver = try startArchiver(postgres, nice: nil)
+            archiver = try startArchiver(postgres)
             try await waitUntilArchived(sample.results, store)
             rowsPerSecond.append(Double(sample.results) / max((ContinuousClock.now - started) / .seconds(1), 0.001))
             archiverPerRow.append(CPUMeter.processMicroseconds(archiver.processIdentifier) / Double(max(sample.results, 1)))
@@ -88,7 +76,6 @@ struct ArchiveBenchmark {
         let reviewsOnly = median(plain.map(\.drainPerSecond))
         let base = median(without.map(\.drainPerSecond))
         let archived = median(with.map(\.drainPerSecond))
-        let archivedEqual = median(withEqual.map(\.drainPerSecond))
         table.add("drain, evidence reviews (default), no archive", grouped(reviewsOnly), "tx/s", "median of \(plain.count)")
         table.add("  worker CPU per tx", String(format: "%.1f", median(plain.map(\.workerMicroseconds))), "µs", "getrusage")
         table.add("  Redis CPU per tx", String(format: "%.1f", median(plain.map(\.redisMicroseconds))), "µs", "INFO cpu")
@@ -99,17 +86,11 @@ struct ArchiveBenchmark {
         table.add("  Redis CPU per tx", String(format: "%.1f", median(without.map(\.redisMicroseconds))), "µs", "INFO cpu")
         table.add(
             "drain, --evidence full, archive run beside it", grouped(archived), "tx/s",
-            String(format: "%.1f%% of no archive (target ≥ 90%%); archiver at its default --nice 10; median of %d", 100 * archived / max(base, 1), with.count))
+            String(format: "%.1f%% of no archive (target ≥ 90%%); median of %d", 100 * archived / max(base, 1), with.count))
         table.add("  worker CPU per tx", String(format: "%.1f", median(with.map(\.workerMicroseconds))), "µs", "getrusage")
         table.add("  Redis CPU per tx", String(format: "%.1f", median(with.map(\.redisMicroseconds))), "µs", "INFO cpu, archiver's reads included")
         table.add(
             "  archive lag at the drain's end", grouped(Double(median(lagAtEnd.map(Double.init)))), "entries",
-            "median; undelivered counted up to 10,000, plus pending")
-        table.add(
-            "drain, --evidence full, archive run --nice 0", grouped(archivedEqual), "tx/s",
-            String(format: "%.1f%% of no archive; median of %d", 100 * archivedEqual / max(base, 1), withEqual.count))
-        table.add(
-            "  archive lag at the drain's end", grouped(Double(median(lagAtEndEqual.map(Double.init)))), "entries",
             "median; undelivered counted up to 10,000, plus pending")
         table.add(
             "archive into PostgreSQL", grouped(median(rowsPerSecond)), "rows/s",
@@ -118,12 +99,12 @@ struct ArchiveBenchmark {
         table.add("  PostgreSQL CPU per row", String(format: "%.1f", median(postgresPerRow)), "µs", "/proc/<pid>/stat of the postmaster and its backends")
     }
 
-    private func startArchiver(_ postgres: PostgresServer, nice: Int?) throws -> Process {
+    private func startArchiver(_ postgres: PostgresServer) throws -> Process {
         let archiver = Process()
         archiver.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         archiver.arguments = [
             "archive", "run", "--postgres-url", postgres.url, "--redis-url", redisURL, "--namespace", drain.namespace, "--log-level", "error",
-        ] + (nice.map { ["--nice", String($0)] } ?? [])
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment[WorkerProcesses.parentVariable] = String(getpid())
         archiver.environment = environment

@@ -54,10 +54,8 @@ struct ArchiveCommand: AsyncParsableCommand {
         @Option(help: "While the archive lags, each results stream is kept up to this many entries (default 2000000); past it the oldest go, archived or not, with a critical log line.") var holdMaxEntries = 2_000_000
         @Option(help: "Serve Prometheus metrics (fraudstream_archive_lag_entries, fraudstream_archive_rows_total) on this port.") var metricsPort: Int?
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical [LOG_LEVEL] (default info).") var logLevel: String?
-        @Option(help: "Scheduling niceness of the archiver, 0 to 19: decisions come first, and on a busy machine the archive lags (held, up to --hold-max-entries) and catches up when load eases (default 10).") var nice: Int32 = 10
 
         func validate() throws {
-            if !(0...19).contains(nice) { throw ValidationError("--nice must be 0 to 19") }
             if !(1...10_000).contains(batchSize) { throw ValidationError("--batch-size must be 1 to 10000") }
             if !(1...36_500).contains(retentionDays) { throw ValidationError("--retention-days must be 1 to 36500") }
             if holdMaxEntries < 1_000 { throw ValidationError("--hold-max-entries must be at least 1000") }
@@ -66,8 +64,6 @@ struct ArchiveCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            // First, so every thread made later (they inherit their creator's) runs at the archiver's niceness.
-            ArchiveCommand.lowerPriority(to: nice)
             let settings = SettingsResolver.command(
                 connection.flags, namespace.flags, postgres.flags, [Settings.partitions: partitions.map(String.init), Settings.logLevel: logLevel])
             _ = try settings.integer(Settings.partitions, in: 1...1_024)
@@ -103,15 +99,6 @@ struct ArchiveCommand: AsyncParsableCommand {
             try await group.run()
             await store.close()
             await sideStore.close()
-        }
-    }
-
-    /// Lowers every thread of this process to `nice` (Linux keeps a niceness per thread; `setpriority` of the process
-    /// changes only the calling one).
-    static func lowerPriority(to nice: Int32) {
-        for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
-            guard let thread = id_t(task) else { continue }
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), thread, nice)
         }
     }
 
