@@ -244,18 +244,23 @@ public struct ScoringServer: Sendable {
     /// malformed file is one readable error.
     static func tls(_ configuration: ServeConfiguration) throws -> TLSConfiguration? {
         guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return nil }
+        return try tls(certificate: certificate, key: key, clientCA: configuration.tlsClientCA)
+    }
+
+    /// A server TLS configuration from PEM files (TLS 1.2 or later; with `clientCA`, client certificates required).
+    static func tls(certificate: String, key: String, clientCA: String?) throws -> TLSConfiguration {
         do {
             var tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
             tls.minimumTLSVersion = .tlsv12
-            if let clientCA = configuration.tlsClientCA {
+            if let clientCA {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
                 tls.certificateVerification = .noHostnameVerification
             }
             return tls
         } catch {
-            throw FraudError(.invalidSetting, "cannot use the TLS files (--tls-cert \(certificate), --tls-key \(key)\(configuration.tlsClientCA.map { ", --tls-client-ca \($0)" } ?? "")): \(error)")
+            throw FraudError(.invalidSetting, "cannot use the TLS files (--tls-cert \(certificate), --tls-key \(key)\(clientCA.map { ", --tls-client-ca \($0)" } ?? "")): \(error)")
         }
     }
 }

@@ -16,7 +16,7 @@ struct FraudStreamCommand: AsyncParsableCommand {
             """,
         version: "fraudstream \(FraudStreamCommand.version) (commit \(BuildInfo.commit))",
         subcommands: [
-            DoctorCommand.self, PrepareCommand.self, TrainCommand.self, WorkerCommand.self, GenerateCommand.self, MonitorCommand.self, LoadTestCommand.self, ModelsCommand.self, ExportFeaturesCommand.self, BenchCommand.self, ServeCommand.self, BlocklistCommand.self, ObservabilityCommand.self, RulesCommand.self, BacktestCommand.self, ReviewCommand.self, LabelsCommand.self, APIKeysCommand.self, AuditCommand.self, ApprovalsCommand.self, FeaturesCommand.self, ArchiveCommand.self,
+            DoctorCommand.self, PrepareCommand.self, TrainCommand.self, WorkerCommand.self, GenerateCommand.self, MonitorCommand.self, LoadTestCommand.self, ModelsCommand.self, ExportFeaturesCommand.self, BenchCommand.self, ServeCommand.self, BlocklistCommand.self, ObservabilityCommand.self, RulesCommand.self, BacktestCommand.self, ReviewCommand.self, LabelsCommand.self, APIKeysCommand.self, AuditCommand.self, ApprovalsCommand.self, FeaturesCommand.self, ArchiveCommand.self, ConsoleCommand.self,
         ]
     )
 }

@@ -52,9 +52,9 @@ local function count_result(s, is_fraud, decision, label, latency_us)
 end
 
 -- A review decision in the review queue, for an analyst: `fraudstream review list|resolve`.
-local function add_review(key, maxlen, transaction, user, run, score, reasons, amount, source, features)
+local function add_review(key, maxlen, transaction, user, run, score, reasons, amount, source, features, model_version)
   local fields = {'transaction_id', transaction, 'user_id', user, 'run_id', run, 'score', score, 'reasons', reasons,
-    'amount', amount, 'source_id', source, 'features', features}
+    'amount', amount, 'source_id', source, 'features', features, 'model_version', model_version}
   if maxlen > 0 then
     redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', unpack(fields))
   else
@@ -228,7 +228,8 @@ local function write_result(c, args, b, latency_us)
   end
   add_result(c, fields)
   if decision == 'review' then
-    add_review(c.review, c.maxlen, transaction, user, run, score, reasons, amount, source_id, args[b + RV.features])
+    add_review(c.review, c.maxlen, transaction, user, run, score, reasons, amount, source_id, args[b + RV.features],
+      args[b + RV.model_version])
   end
   if c.ttl > 0 then
     redis.call('SET', c.ns .. ':result:' .. transaction, cjson.encode({

@@ -22,6 +22,8 @@ public struct ReviewQueue: Sendable {
         public var amount: String
         /// The feature vector the decision was made on (nil for the API's reviews, which do not keep it).
         public var features: [Double]?
+        /// The model version that scored it (nil for entries written before review entries carried it).
+        public var modelVersion: Int?
     }
 
     /// Every partition's review stream and the labels hash.
@@ -32,6 +34,12 @@ public struct ReviewQueue: Sendable {
     /// The queue of a namespace's streams (every partition).
     public init(streams: StreamNames) {
         keys = streams.partitions.map { ReviewKeys(namespace: $0.namespace, resultsStream: $0.results) }
+        namespace = streams.namespace
+    }
+
+    /// The queue of one partition of a namespace's streams.
+    public init(streams: StreamNames, onlyPartition partition: Int) {
+        keys = [streams.partition(partition)].map { ReviewKeys(namespace: $0.namespace, resultsStream: $0.results) }
         namespace = streams.namespace
     }
 
@@ -85,7 +93,8 @@ public struct ReviewQueue: Sendable {
         return Item(
             id: entry.id, transactionId: fields["transaction_id"] ?? "", userId: fields["user_id"] ?? "",
             runId: fields["run_id"] ?? "", score: fields["score"] ?? "", reasons: fields["reasons"] ?? "",
-            amount: fields["amount"] ?? "", features: features.count >= FeatureSchema.count ? Array(features.prefix(FeatureSchema.count)) : nil)
+            amount: fields["amount"] ?? "", features: features.count >= FeatureSchema.count ? Array(features.prefix(FeatureSchema.count)) : nil,
+            modelVersion: fields["model_version"].flatMap { Int($0) })
     }
 
     /// Records labels (`true` = fraud); a later label of the same transaction replaces an earlier one. Each chunk and

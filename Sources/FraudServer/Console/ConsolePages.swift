@@ -1,0 +1,410 @@
+import FraudCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Mustache
+import NIOCore
+import RedisClient
+
+/// The console's routes and pages (``ConsoleServer``).
+struct ConsolePages: Sendable {
+    let configuration: ConsoleConfiguration
+    let redis: RedisConnection
+    let templates: MustacheLibrary
+    let logger: Logger
+
+    static let cookieName = "fs_console"
+
+    /// A signed-in request: the session, and the API key it names as it is now.
+    struct Principal {
+        var session: ConsoleSession
+        var key: APIKey
+        var csrf: String
+        var isAdmin: Bool { key.scopes.contains(.admin) }
+        var actor: String { "console:\(key.name)" }
+        var role: String { isAdmin ? "admin" : "read" }
+    }
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
+        router.get("/login") { _, _ in page("login", ["title": "Sign in"]) }
+        router.post("/login") { request, context in try await signIn(request, context) }
+        router.post("/logout") { request, context in
+            try await changing(request, context, adminOnly: false) { _, _ in
+                var response = Response.redirect(to: "/login", type: .found)
+                response.setCookie(sessionCookie(value: "", maxAge: 0))
+                return response
+            }
+        }
+        router.get("/") { request, context in try await signedIn(request) { principal in try await queue(request, principal) } }
+        router.get("/decisions/{id}") { request, context in
+            try await signedIn(request) { principal in try await decision(context.parameters.get("id") ?? "", principal, message: nil) }
+        }
+        router.post("/decisions/{id}/label") { request, context in
+            try await changing(request, context, adminOnly: true) { principal, form in
+                try await label(context.parameters.get("id") ?? "", form, principal)
+            }
+        }
+        router.get("/blocklist") { request, context in
+            try await signedIn(request) { principal in try await blocklist(request.uri.queryParameters.get("ip"), principal, message: nil) }
+        }
+        router.post("/blocklist") { request, context in
+            try await changing(request, context, adminOnly: true) { principal, form in try await changeBlocklist(form, principal) }
+        }
+    }
+
+    // MARK: Sessions
+
+    private func sessionCookie(value: String, maxAge: Int) -> Cookie {
+        Cookie(name: Self.cookieName, value: value, maxAge: maxAge, path: "/", secure: configuration.tlsCertificate != nil, httpOnly: true, sameSite: .strict)
+    }
+
+    private func signIn(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let form = try await Self.form(request, context)
+        let secret = (form["key"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard let id = APIKey.id(inSecret: secret), let key = try await currentKey(id: id), key.matches(secret) else {
+            return page("login", ["title": "Sign in", "message": "That is not a current API key."], status: .unauthorized)
+        }
+        guard key.scopes.contains(.read) || key.scopes.contains(.admin) else {
+            return page("login", ["title": "Sign in", "message": "The key '\(key.name)' has neither the read nor the admin scope."], status: .forbidden)
+        }
+        let session = configuration.signer.newSession(keyId: key.id)
+        var response = Response.redirect(to: "/", type: .normal)
+        response.setCookie(sessionCookie(value: configuration.signer.token(session), maxAge: Int(configuration.signer.lifetimeMilliseconds / 1000)))
+        logger.notice("console sign-in", metadata: ["key": "\(key.name)"])
+        return response
+    }
+
+    private func currentKey(id: String) async throws -> APIKey? {
+        try await APIKeyStore(namespace: configuration.namespace).load(on: redis).first { $0.id == id }
+    }
+
+    private func principal(_ request: Request) async throws -> Principal? {
+        guard let token = request.cookies[Self.cookieName]?.value, let session = configuration.signer.session(fromToken: token),
+            let key = try await currentKey(id: session.keyId)
+        else { return nil }
+        return Principal(session: session, key: key, csrf: configuration.signer.csrfToken(session))
+    }
+
+    /// Runs `body` for a signed-in request; else a redirect to the sign-in page.
+    private func signedIn(_ request: Request, _ body: (Principal) async throws -> Response) async throws -> Response {
+        guard let principal = try await principal(request) else { return .redirect(to: "/login", type: .found) }
+        return try await body(principal)
+    }
+
+    /// A `POST` that changes something: signed in, the session's CSRF token in the form, the request from this origin,
+    /// and with `adminOnly` the admin scope; otherwise 401 or 403 and nothing is changed.
+    private func changing(
+        _ request: Request, _ context: BasicRequestContext, adminOnly: Bool, _ body: (Principal, [String: String]) async throws -> Response
+    ) async throws -> Response {
+        guard let principal = try await principal(request) else {
+            return errorPage(nil, status: .unauthorized, title: "Signed out", message: "Sign in again.")
+        }
+        let form = try await Self.form(request, context)
+        guard configuration.signer.isValidCSRF(form["csrf"] ?? "", for: principal.session), Self.sameOrigin(request) else {
+            logger.warning("console request refused: missing or wrong CSRF token", metadata: ["key": "\(principal.key.name)", "path": "\(request.uri.path)"])
+            return errorPage(principal, status: .forbidden, title: "Refused", message: "The form's security token is missing or wrong: reload the page and try again.")
+        }
+        if adminOnly && !principal.isAdmin {
+            return errorPage(principal, status: .forbidden, title: "Not allowed", message: "The key '\(principal.key.name)' may look but not change: that needs the admin scope.")
+        }
+        return try await body(principal, form)
+    }
+
+    /// No `Origin` header, or one naming this host (a browser sends it with every cross-site `POST`).
+    static func sameOrigin(_ request: Request) -> Bool {
+        guard let origin = request.headers[.origin] else { return true }
+        guard let host = request.head.authority else { return false }
+        return origin == "http://\(host)" || origin == "https://\(host)"
+    }
+
+    /// An `application/x-www-form-urlencoded` body (at most 64 KiB), by field name (the last of a repeated name).
+    static func form(_ request: Request, _ context: BasicRequestContext) async throws -> [String: String] {
+        let body = try await request.body.collect(upTo: 65_536)
+        var fields: [String: String] = [:]
+        for pair in String(buffer: body).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String { text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text) }
+            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+
+    // MARK: Rendering
+
+    private func page(_ name: String, _ values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let html = templates.render(values, withTemplate: name) ?? "<!doctype html><p>page \(name) is missing</p>"
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    private func common(_ principal: Principal, title: String) -> [String: Any] {
+        ["title": title, "actor": principal.key.name, "role": principal.role, "csrf": principal.csrf, "admin": principal.isAdmin]
+    }
+
+    private func errorPage(_ principal: Principal?, status: HTTPResponse.Status, title: String, message: String) -> Response {
+        var values: [String: Any] = principal.map { common($0, title: title) } ?? ["title": title]
+        values["message"] = message
+        values["signedIn"] = principal != nil
+        return page("error", values, status: status)
+    }
+
+    // MARK: Queue
+
+    /// Open reviews (no label yet) of every partition, newest first (or highest score first), filtered.
+    private func queue(_ request: Request, _ principal: Principal) async throws -> Response {
+        let query = request.uri.queryParameters
+        let reason = query.get("reason")?.trimmingCharacters(in: .whitespaces) ?? ""
+        let minimum = query.get("min").flatMap { Double($0) }
+        let maximum = query.get("max").flatMap { Double($0) }
+        let partition = query.get("partition").flatMap { Int($0) }
+        let byScore = query.get("sort") == "score"
+        let cap = 10_000
+        var reviews = ReviewQueue(streams: configuration.streams)
+        if let partition, configuration.streams.isPartitioned, partition >= 0, partition < configuration.streams.partitionCount {
+            reviews = ReviewQueue(streams: configuration.streams, onlyPartition: partition)
+        }
+        let open = try await reviews.items(count: cap, all: false, on: redis)
+        var items = open.filter { item in
+            let amount = Double(item.amount) ?? 0
+            return (reason.isEmpty || item.reasons.split(separator: ",").contains(Substring(reason)))
+                && (minimum.map { amount >= $0 } ?? true) && (maximum.map { amount <= $0 } ?? true)
+        }
+        if byScore { items.sort { (Double($0.score) ?? 0) > (Double($1.score) ?? 0) } }
+        let shown = Array(items.prefix(100))
+        var values = common(principal, title: "Review queue")
+        values["openCount"] = open.count
+        values["capped"] = open.count >= cap
+        values["cap"] = cap
+        values["reason"] = reason
+        values["min"] = query.get("min") ?? ""
+        values["max"] = query.get("max") ?? ""
+        values["partition"] = partition.map(String.init) ?? ""
+        values["partitioned"] = configuration.streams.isPartitioned
+        values["byScore"] = byScore
+        values["byNewest"] = !byScore
+        values["filtered"] = !reason.isEmpty || minimum != nil || maximum != nil
+        values["reasonOptions"] = Array(Set(open.flatMap { $0.reasons.split(separator: ",").map(String.init) })).sorted()
+        values["shown"] = shown.count == items.count ? "\(shown.count)" : "\(shown.count) of \(items.count)"
+        values["message"] = query.get("message")
+        values["items"] = shown.map { item -> [String: Any] in
+            ["transactionId": item.transactionId, "link": Self.pathComponent(item.transactionId), "userId": item.userId, "score": item.score, "amount": item.amount,
+             "reasons": item.reasons.replacingOccurrences(of: ",", with: ", "), "admin": principal.isAdmin, "csrf": principal.csrf]
+        }
+        return page("queue", values)
+    }
+
+    // MARK: Decision
+
+    private func decision(_ transactionId: String, _ principal: Principal, message: String?) async throws -> Response {
+        let review = try await ReviewQueue(streams: configuration.streams).item(transactionId: transactionId, on: redis)
+        let result = try await recentResult(transactionId)
+        guard review != nil || result != nil else {
+            return errorPage(principal, status: .notFound, title: "Not found", message: "No recent decision or review for '\(transactionId)'.")
+        }
+        var values = common(principal, title: "Decision \(transactionId)")
+        values["message"] = message
+        values["transactionId"] = transactionId
+        values["link"] = Self.pathComponent(transactionId)
+        values["decision"] = result?.decision ?? "review"
+        values["score"] = result.map { String(format: "%.6f", $0.score) } ?? review?.score ?? ""
+        values["userId"] = result?.userId ?? review?.userId ?? ""
+        values["amount"] = result.map { "\($0.amount)" } ?? review?.amount ?? ""
+        values["runId"] = result?.runId ?? review?.runId ?? ""
+        let modelVersion = result?.modelVersion ?? review?.modelVersion
+        values["modelVersion"] = modelVersion.map(String.init) ?? "unknown"
+        values["rulesVersion"] = result?.rulesVersion.map(String.init) ?? "unknown"
+        if let shadow = result?.shadowScore {
+            values["shadowScore"] = String(format: "%.6f", shadow)
+            values["shadowModelVersion"] = result?.shadowModelVersion.map(String.init) ?? ""
+        }
+        let label = try await redis.send(RedisCommand("HGET", ReviewQueue(streams: configuration.streams).labelsKey, transactionId)).string
+        values["label"] = label == "1" ? "fraud" : label == "0" ? "legit" : "none"
+        if let evidence = result?.evidence {
+            values["evidence"] = [
+                ("merchant", evidence.merchantId), ("currency", evidence.currency), ("card provider", evidence.cardProvider ?? ""),
+                ("merchant category", evidence.merchantCategory ?? ""), ("location", evidence.lat.flatMap { lat in evidence.lon.map { "\(lat), \($0)" } } ?? ""),
+                ("device", evidence.deviceId ?? ""), ("IP", evidence.ip ?? ""),
+            ].filter { !$0.1.isEmpty }.map { ["name": $0.0, "value": $0.1] }
+        }
+        // Each reason with the text of the rule that gives it, from the rule set version that decided.
+        let rules = try? await RuleStore(namespace: configuration.namespace).load(result?.rulesVersion == 0 ? nil : result?.rulesVersion, on: redis)
+        let ruleText = Self.rulesByReason(result?.rulesVersion == 0 ? RuleSet.defaultText : rules?.ruleSet.text ?? RuleSet.defaultText)
+        let reasons = (result?.reasons ?? review?.reasons.split(separator: ",").map(String.init) ?? []).filter { !$0.isEmpty }
+        values["reasons"] = reasons.map { reason -> [String: Any] in ["code": reason, "rule": ruleText[reason] as Any] }
+        // The explanation: the deciding model's split of the margin over the vector the decision was made on.
+        let vector = review?.features ?? result?.evidence?.features.map { Array($0.prefix(FeatureSchema.count)) }
+        if let vector, vector.count == FeatureSchema.count, let version = modelVersion,
+            let model = try? await ModelStore(namespace: configuration.namespace).load(version, on: redis) {
+            let split = model.contributions(vector)
+            let margin = split.base + split.features.reduce(0, +)
+            values["explained"] = true
+            values["explainedVersion"] = version
+            values["baseMargin"] = String(format: "%.6f", split.base)
+            values["margin"] = String(format: "%.6f", margin)
+            values["probability"] = String(format: "%.6f", 1 / (1 + exp(-margin)))
+            let rows = zip(FeatureSchema.names, zip(vector, split.features)).map { (name: $0.0, value: $0.1.0, contribution: $0.1.1) }
+                .sorted { abs($0.contribution) > abs($1.contribution) }
+            values["contributions"] = rows.map { ["name": $0.name, "value": Self.number($0.value), "contribution": String(format: "%.6f", $0.contribution)] }
+            values["svg"] = Self.contributionChart(rows.prefix(12).map { ($0.name, $0.contribution) })
+        } else {
+            values["explanationMissing"] = vector == nil
+                ? "No feature vector was kept for this decision (only review decisions keep one, or every decision with --evidence full)."
+                : "Model version \(modelVersion.map(String.init) ?? "unknown") is no longer stored."
+        }
+        let userId = result?.userId ?? review?.userId ?? ""
+        values["historySource"] = "From the newest \(configuration.resultsScanLimit) results of each partition (the archive keeps older ones: fraudstream archive search --user)."
+        values["history"] = try await recentResults(user: userId).filter { $0.transactionId != transactionId }.prefix(20).map { record -> [String: Any] in
+            ["transactionId": record.transactionId, "link": Self.pathComponent(record.transactionId), "decision": record.decision, "score": String(format: "%.6f", record.score),
+             "amount": "\(record.amount)", "reasons": record.reasons.joined(separator: ", ")]
+        }
+        return page("decision", values)
+    }
+
+    /// The newest result of `transactionId` among the newest results.
+    private func recentResult(_ transactionId: String) async throws -> ResultRecord? {
+        try await scanResults { $0.transactionId == transactionId }.first
+    }
+
+    private func recentResults(user: String) async throws -> [ResultRecord] {
+        guard !user.isEmpty else { return [] }
+        return try await scanResults { $0.userId == user }
+    }
+
+    /// Results matching `include`, newest first, from the newest ``ConsoleConfiguration/resultsScanLimit`` of each partition.
+    private func scanResults(_ include: (ResultRecord) -> Bool) async throws -> [ResultRecord] {
+        var found: [ResultRecord] = []
+        for partition in configuration.streams.partitions {
+            var end = "+"
+            var read = 0
+            while read < configuration.resultsScanLimit {
+                let entries = try await redis.send(XRange(stream: partition.results, start: "-", end: end, count: 2_000, reverse: true))
+                guard let last = entries.last else { break }
+                read += entries.count
+                found += entries.compactMap { ResultRecord(id: $0.id, fields: $0.fields) }.filter(include)
+                if entries.count < 2_000 { break }
+                end = "(" + last.id
+            }
+        }
+        return found.sorted { $0.id > $1.id }
+    }
+
+    /// Reason code → the rule line that gives it (comments dropped).
+    static func rulesByReason(_ text: String) -> [String: String] {
+        var rules: [String: String] = [:]
+        for line in RuleSet.lines(text) {
+            let rule = RuleSet.withoutComment(line).trimmingCharacters(in: .whitespaces)
+            let words = rule.split(separator: " ")
+            if let at = words.firstIndex(of: "reason"), at + 1 < words.count, rules[String(words[at + 1])] == nil {
+                rules[String(words[at + 1])] = rule
+            }
+        }
+        return rules
+    }
+
+    static func number(_ value: Double) -> String {
+        value.isNaN ? "absent" : value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4f", value)
+    }
+
+    /// A horizontal bar chart of contributions, with an axis at zero, ticks and their values (log-odds).
+    static func contributionChart(_ rows: [(name: String, contribution: Double)]) -> String {
+        let width = 640.0, labelWidth = 170.0, rowHeight = 22.0, top = 24.0
+        let largest = max(rows.map { abs($0.contribution) }.max() ?? 0, 1e-9)
+        let half = (width - labelWidth - 20) / 2
+        let zero = labelWidth + half
+        let height = top + rowHeight * Double(rows.count) + 10
+        var svg = "<svg role=\"img\" aria-label=\"Contributions to the margin\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\">"
+        for tick in [-1.0, -0.5, 0, 0.5, 1.0] {
+            let x = zero + tick * half
+            svg += "<line x1=\"\(x)\" y1=\"\(top - 4)\" x2=\"\(x)\" y2=\"\(height - 10)\" stroke=\"#ccd\" />"
+            svg += "<text x=\"\(x)\" y=\"12\" text-anchor=\"middle\">\(String(format: "%+.2f", tick * largest))</text>"
+        }
+        for (index, row) in rows.enumerated() {
+            let y = top + rowHeight * Double(index)
+            let length = abs(row.contribution) / largest * half
+            let x = row.contribution >= 0 ? zero : zero - length
+            let colour = row.contribution >= 0 ? "#b00020" : "#1d6b2c"
+            svg += "<text x=\"\(labelWidth - 6)\" y=\"\(y + 15)\" text-anchor=\"end\">\(escape(row.name))</text>"
+            svg += "<rect x=\"\(x)\" y=\"\(y + 4)\" width=\"\(max(length, 0.5))\" height=\"\(rowHeight - 8)\" fill=\"\(colour)\"><title>\(escape(row.name)): \(String(format: "%+.4f", row.contribution))</title></rect>"
+        }
+        return svg + "</svg>"
+    }
+
+    /// `text` as one URL path segment.
+    static func pathComponent(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    private func label(_ transactionId: String, _ form: [String: String], _ principal: Principal) async throws -> Response {
+        guard let label = form["label"], label == "fraud" || label == "legit" else {
+            return errorPage(principal, status: .badRequest, title: "Bad request", message: "The label must be fraud or legit.")
+        }
+        try await ReviewQueue(streams: configuration.streams).label(
+            [(transactionId, label == "fraud")], actor: principal.actor, action: "review.resolve", on: redis)
+        logger.info("labelled in the console", metadata: ["transaction": "\(transactionId)", "label": "\(label)", "actor": "\(principal.actor)"])
+        if form["next"] == "queue" {
+            let message = Self.pathComponent("\(transactionId) labelled \(label)")
+            return .redirect(to: "/?message=\(message)", type: .normal)
+        }
+        return try await decision(transactionId, principal, message: "Labelled \(label).")
+    }
+
+    // MARK: Blocklist
+
+    private var store: FeatureStore { FeatureStore(namespace: configuration.namespace) }
+
+    private func stored(_ ip: String) -> String { configuration.pseudonymizer?.map(ip, field: "ip") ?? ip }
+
+    private func blocklist(_ ip: String?, _ principal: Principal, message: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        var values = common(principal, title: "Blocklist")
+        let size = try await store.blocklistSize(on: redis)
+        values["members"] = size.members
+        values["capacity"] = size.capacity > 0 ? "\(size.capacity)" : nil
+        values["message"] = message
+        values["makerChecker"] = try await ApprovalStore(namespace: configuration.namespace).isRequired(.blocklistRemove, on: redis)
+        if let ip, !ip.isEmpty {
+            values["ip"] = ip
+            if IPAddress.isValid(ip) {
+                values["checked"] = true
+                values["listed"] = try await store.blocklistMembership([stored(ip)], on: redis)[0].listed
+            } else {
+                values["message"] = "'\(ip.prefix(60))' is not an IPv4 or IPv6 address."
+            }
+        }
+        return page("blocklist", values, status: status)
+    }
+
+    private func changeBlocklist(_ form: [String: String], _ principal: Principal) async throws -> Response {
+        let ip = (form["ip"] ?? "").trimmingCharacters(in: .whitespaces)
+        guard IPAddress.isValid(ip) else {
+            return try await blocklist(nil, principal, message: "'\(ip.prefix(60))' is not an IPv4 or IPv6 address.", status: .unprocessableContent)
+        }
+        switch form["action"] {
+        case "add":
+            let addition = try await store.listOnBlocklist([stored(ip)], actor: principal.actor, on: redis)
+            return try await blocklist(ip, principal, message: addition.newlyListed.first == true ? "\(ip) added." : "\(ip) was already listed.")
+        case "remove":
+            let approvals = ApprovalStore(namespace: configuration.namespace)
+            if try await approvals.isRequired(.blocklistRemove, on: redis) {
+                let proposal = try await approvals.propose(.blocklistRemove, target: stored(ip), actor: principal.actor, on: redis)
+                return try await blocklist(ip, principal, message: "Removal of \(ip) proposed (\(proposal.id)); another admin approves it.")
+            }
+            let removed = try await store.removeFromBlocklist([stored(ip)], actor: principal.actor, on: redis)[0]
+            return try await blocklist(ip, principal, message: removed ? "\(ip) removed." : "\(ip) was not listed.")
+        default:
+            return errorPage(principal, status: .badRequest, title: "Bad request", message: "The action must be add or remove.")
+        }
+    }
+}
