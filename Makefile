@@ -10,7 +10,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: proto deps deps-python deps-prometheus deps-valkey test-valkey build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop postgres postgres-stop doctor prepare run-worker serve demo-key generate monitor load-test demo clean
+.PHONY: proto deps deps-python deps-prometheus deps-valkey test-valkey build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop postgres postgres-stop doctor prepare run-worker serve console demo-key generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server, redis-tools and openssl (the HTTPS tests' certificates) with apt-get when missing (idempotent)
 deps:
@@ -205,6 +205,11 @@ demo-key: release
 ## serve: start the scoring API (POST /v1/score) on 127.0.0.1:8080 with the demo key; SERVE_FLAGS="--port 9090" etc.
 serve: release demo-key
 	$(RELEASE_BIN) serve $(SERVE_FLAGS)
+
+## console: start the analyst console on 127.0.0.1:8090; sign in with the demo key (.run/demo-api-key); CONSOLE_FLAGS="--port 9091" etc.
+console: release demo-key
+	@echo "sign in at http://127.0.0.1:8090 with the key in $(RUN_DIR)/demo-api-key"
+	$(RELEASE_BIN) console $(CONSOLE_FLAGS)
 
 ## generate: publish synthetic traffic; GENERATE_FLAGS="--tps 5000 --duration 30 --pattern wave" etc.
 generate: release

@@ -184,6 +184,17 @@ struct ConsoleTests {
         }
     }
 
+    @Test func badConsoleFlagsAndAnUnreachableRedisAreOneLine() async throws {
+        for (arguments, expected) in [
+            (["console", "--port", "70000"], "--port must be 0 to 65535"), (["console", "--tls-cert", "c.pem"], "--tls-cert and --tls-key go together"),
+            (["console", "--session-key-file", "/nonexistent", "--redis-url", "redis://127.0.0.1:1"], "cannot"),
+        ] {
+            let outcome = try await FraudStreamBinary.run(arguments)
+            #expect(outcome.status != 0 && outcome.standardError.split(separator: "\n").count == 1, "\(arguments): \(outcome.standardError)")
+            #expect(outcome.standardError.contains(expected), "\(arguments): \(outcome.standardError)")
+        }
+    }
+
     @Test func sessionTokensAreSignedExpireAndCarryTheirOwnCSRFToken() throws {
         let signer = ConsoleSessionSigner(secret: Array(repeating: 7, count: 32), lifetimeMilliseconds: 1_000)
         let session = signer.newSession(keyId: "0123456789abcdef", now: 10_000)

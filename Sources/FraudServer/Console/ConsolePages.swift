@@ -239,8 +239,11 @@ struct ConsolePages: Sendable {
         values["reasons"] = reasons.map { reason -> [String: Any] in ["code": reason, "rule": ruleText[reason] as Any] }
         // The explanation: the deciding model's split of the margin over the vector the decision was made on.
         let vector = review?.features ?? result?.evidence?.features.map { Array($0.prefix(FeatureSchema.count)) }
-        if let vector, vector.count == FeatureSchema.count, let version = modelVersion,
-            let model = try? await ModelStore(namespace: configuration.namespace).load(version, on: redis) {
+        let model: ModelRecord? = if let version = modelVersion { try? await ModelStore(namespace: configuration.namespace).load(version, on: redis) } else { nil }
+        // Only a model that reads built-in features alone can be explained from the vector kept (the built-in ones).
+        let builtIn = Set(FeatureSchema.names)
+        if let vector, vector.count == FeatureSchema.count, let version = modelVersion, let model,
+            model.featureNames.allSatisfy(builtIn.contains) {
             let split = model.contributions(vector)
             let margin = split.base + split.features.reduce(0, +)
             values["explained"] = true
@@ -253,9 +256,14 @@ struct ConsolePages: Sendable {
             values["contributions"] = rows.map { ["name": $0.name, "value": Self.number($0.value), "contribution": String(format: "%.6f", $0.contribution)] }
             values["svg"] = Self.contributionChart(rows.prefix(12).map { ($0.name, $0.contribution) })
         } else {
-            values["explanationMissing"] = vector == nil
-                ? "No feature vector was kept for this decision (only review decisions keep one, or every decision with --evidence full)."
-                : "Model version \(modelVersion.map(String.init) ?? "unknown") is no longer stored."
+            values["explanationMissing"] =
+                if vector == nil {
+                    "No feature vector was kept for this decision (only review decisions keep one, or every decision with --evidence full)."
+                } else if model == nil {
+                    "Model version \(modelVersion.map(String.init) ?? "unknown") is no longer stored."
+                } else {
+                    "Model version \(modelVersion.map(String.init) ?? "unknown") reads features of a feature set, which the vector kept does not hold."
+                }
         }
         let userId = result?.userId ?? review?.userId ?? ""
         values["historySource"] = "From the newest \(configuration.resultsScanLimit) results of each partition (the archive keeps older ones: fraudstream archive search --user)."
