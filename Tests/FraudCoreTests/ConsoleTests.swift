@@ -162,6 +162,30 @@ struct ConsoleTests {
                 #expect(Set(blocklistAudit.map(\.action)).isSuperset(of: ["blocklist.add", "blocklist.remove"]), "\(blocklistAudit)")
                 #expect(try await console.post("/blocklist", [("csrf", blocklistCSRF), ("ip", "not-an-ip"), ("action", "add")], cookie: cookie).status == 422)
 
+                // The overview: the last hour's and day's counts and their charts.
+                let overview = try await console.get("/overview", cookie: cookie)
+                #expect(overview.status == 200)
+                #expect(overview.text.components(separatedBy: "<span class=\"scored\">2000</span>").count == 3, "\(overview.text.prefix(2000))")
+                #expect(overview.text.contains("decisions per minute") && overview.text.contains("<td>champion</td>"))
+
+                // Versions: a second model promoted only with the confirmation; a rule set diff.
+                let models = ModelStore(namespace: "fraud")
+                let champion = try #require(try await models.latestVersion(on: harness.redis))
+                let second = try await models.save(try await models.load(champion, on: harness.redis), promote: false, on: harness.redis)
+                let rules = RuleStore(namespace: "fraud")
+                let ruleVersion = try await rules.save(
+                    RuleSet.defaultText + "\namount > 5000 => review reason big_amount\n", note: "big amounts", promote: false, on: harness.redis)
+                let versionsPage = try await console.get("/versions?a=0&b=\(ruleVersion)", cookie: cookie)
+                #expect(versionsPage.status == 200)
+                #expect(versionsPage.text.contains("<span class=\"added\">+ amount &gt; 5000 =&gt; review reason big_amount</span>"), "\(versionsPage.text)")
+                let versionsCSRF = try #require(Self.csrf(versionsPage.text))
+                #expect(try await console.post("/models/\(second)/promote", [("csrf", versionsCSRF)], cookie: cookie).status == 400)
+                #expect(try await models.latestVersion(on: harness.redis) == champion)
+                #expect(try await console.post("/models/\(second)/promote", [("csrf", versionsCSRF), ("confirm", "yes")], cookie: cookie).status == 200)
+                #expect(try await models.latestVersion(on: harness.redis) == second)
+                let promotions = try await AuditLog(namespace: "fraud").list(on: harness.redis).filter { $0.actor == "console:analyst" && $0.action == "models.promote" }
+                #expect(promotions.count == 1, "\(promotions)")
+
                 // A read key looks but changes nothing: 403, and no label or blocklist entry appears.
                 let readCookie = try #require(try await console.signIn(reader).cookie)
                 let readQueue = try await console.get("/", cookie: readCookie)
@@ -171,6 +195,8 @@ struct ConsoleTests {
                 #expect(try await console.post("/blocklist", [("csrf", readCSRF), ("ip", "198.51.100.8"), ("action", "add")], cookie: readCookie).status == 403)
                 #expect(try await harness.redis.send(RedisCommand("HGET", "fraud:labels", victim)).isNull)
                 #expect(try await !features.blocklistMembership(["198.51.100.8"], on: harness.redis)[0].listed)
+                #expect(try await console.post("/models/\(champion)/promote", [("csrf", readCSRF), ("confirm", "yes")], cookie: readCookie).status == 403)
+                #expect(try await models.latestVersion(on: harness.redis) == second)
                 // One session's token does not pass for another's.
                 #expect(try await console.post("/decisions/\(victim)/label", [("csrf", csrf), ("label", "fraud")], cookie: readCookie).status == 403)
 

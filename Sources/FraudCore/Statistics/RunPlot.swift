@@ -36,44 +36,8 @@ public enum RunPlot {
             \(stepSeconds == 1 ? "second" : "minute") (fraud counts over time); latency: this run's histogram.</text>
 
             """
-        let xs = points.indices.map { Double($0 * stepSeconds) }
         let unit = stepSeconds == 1 ? "s" : "min"
-        let xLabel = "time since the run's first result (\(unit))"
-        let xScale = stepSeconds == 1 ? 1.0 : 60.0
-        let perSecond = { (metric: String) in points.map { Double($0.count(metric)) / Double(stepSeconds) } }
-
-        // Top left: decisions per second.
-        svg += panel(
-            x: 70, y: 80, width: 380, height: 200, title: "decisions per second", xLabel: xLabel, yUnit: "tx/s",
-            xs: xs.map { $0 / xScale },
-            lines: [
-                Line(name: "approve", color: palette[0], values: perSecond("approve")),
-                Line(name: "review", color: palette[1], values: perSecond("review")),
-                Line(name: "decline", color: palette[2], values: perSecond("decline")),
-            ])
-        // Top right: fraud rate.
-        svg += panel(
-            x: 580, y: 80, width: 380, height: 200, title: "fraud rate", xLabel: xLabel, yUnit: "%", xs: xs.map { $0 / xScale },
-            lines: [
-                Line(name: "flagged", color: palette[2], values: points.map { $0.fraudRate.map { $0 * 100 } }),
-                Line(
-                    name: "declined or reviewed", color: palette[1],
-                    values: points.map { point in
-                        point.count("scored") > 0 ? Double(point.count("review") + point.count("decline")) * 100 / Double(point.count("scored")) : nil
-                    }),
-            ])
-        // Bottom left: the five most frequent reasons.
-        var reasonTotals: [String: Int] = [:]
-        for point in points {
-            for (metric, count) in point.counts where metric.hasPrefix("reason:") { reasonTotals[String(metric.dropFirst(7)), default: 0] += count }
-        }
-        let top = reasonTotals.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5)
-        svg += panel(
-            x: 70, y: 380, width: 380, height: 200, title: "reasons per second (top 5)", xLabel: xLabel, yUnit: "/s",
-            xs: xs.map { $0 / xScale },
-            lines: top.enumerated().map { index, reason in
-                Line(name: reason.key, color: palette[(index + 3) % palette.count], values: perSecond("reason:" + reason.key))
-            })
+        svg += countPanels(points: points, stepSeconds: stepSeconds, xLabel: "time since the run's first result (\(unit))", perMinute: false)
         // Bottom right: latency by percentile.
         let histogram = statistics.latency["end_to_end"]
         let percentiles = [50.0, 75, 90, 95, 99, 99.5, 99.9, 99.99]
@@ -83,6 +47,65 @@ public enum RunPlot {
             lines: [Line(name: "end to end", color: palette[2], values: percentiles.map { histogram.count > 0 ? histogram.percentile($0) / 1000 : nil })],
             xTickLabels: percentiles.enumerated().map { (Double($0.offset), "p" + trimmed($0.element)) }, markers: true)
         svg += "</svg>\n"
+        return svg
+    }
+
+    /// A chart of the fraud counts over a window (the analyst console's overview): decisions per minute by outcome,
+    /// the fraud rate and the five most frequent reasons, each with labelled axes, ticks and units.
+    public static func window(points: [TimeSeriesPoint], stepSeconds: Int, title: String, xLabel: String) -> String {
+        var svg = """
+            <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="\(escape(title))" width="1000" height="380" viewBox="0 0 1000 380" \
+            font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="white"/>
+            <text x="20" y="24" font-size="15">\(escape(title))</text>
+
+            """
+        svg += countPanels(points: points, stepSeconds: stepSeconds, xLabel: xLabel, perMinute: true, compact: true)
+        return svg + "</svg>\n"
+    }
+
+    /// The panels drawn from the counts: decisions by outcome and the fraud rate side by side, then the top reasons
+    /// below them (or, `compact`, three panels in a row). Rates per second, or per minute with `perMinute`.
+    static func countPanels(points: [TimeSeriesPoint], stepSeconds: Int, xLabel: String, perMinute: Bool, compact: Bool = false) -> String {
+        var svg = ""
+        let xs = points.indices.map { Double($0 * stepSeconds) }
+        let xScale = stepSeconds == 1 ? 1.0 : 60.0
+        let per = perMinute ? 60.0 : 1.0
+        let rate = { (metric: String) in points.map { Double($0.count(metric)) * per / Double(stepSeconds) } }
+        let (width, height, panelTop) = compact ? (250.0, 240.0, 70.0) : (380.0, 200.0, 80.0)
+        let columns = compact ? [60.0, 390.0, 720.0] : [70.0, 580.0, 70.0]
+
+        // Decisions by outcome.
+        svg += panel(
+            x: columns[0], y: panelTop, width: width, height: height, title: perMinute ? "decisions per minute" : "decisions per second", xLabel: xLabel,
+            yUnit: perMinute ? "tx/min" : "tx/s", xs: xs.map { $0 / xScale },
+            lines: [
+                Line(name: "approve", color: palette[0], values: rate("approve")),
+                Line(name: "review", color: palette[1], values: rate("review")),
+                Line(name: "decline", color: palette[2], values: rate("decline")),
+            ])
+        // Fraud rate.
+        svg += panel(
+            x: columns[1], y: panelTop, width: width, height: height, title: "fraud rate", xLabel: xLabel, yUnit: "%", xs: xs.map { $0 / xScale },
+            lines: [
+                Line(name: "flagged", color: palette[2], values: points.map { $0.fraudRate.map { $0 * 100 } }),
+                Line(
+                    name: "declined or reviewed", color: palette[1],
+                    values: points.map { point in
+                        point.count("scored") > 0 ? Double(point.count("review") + point.count("decline")) * 100 / Double(point.count("scored")) : nil
+                    }),
+            ])
+        // The five most frequent reasons.
+        var reasonTotals: [String: Int] = [:]
+        for point in points {
+            for (metric, count) in point.counts where metric.hasPrefix("reason:") { reasonTotals[String(metric.dropFirst(7)), default: 0] += count }
+        }
+        let top = reasonTotals.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5)
+        svg += panel(
+            x: columns[2], y: compact ? panelTop : 380, width: width, height: height, title: perMinute ? "reasons per minute (top 5)" : "reasons per second (top 5)",
+            xLabel: xLabel, yUnit: perMinute ? "/min" : "/s", xs: xs.map { $0 / xScale },
+            lines: top.enumerated().map { index, reason in
+                Line(name: reason.key, color: palette[(index + 3) % palette.count], values: rate("reason:" + reason.key))
+            })
         return svg
     }
 

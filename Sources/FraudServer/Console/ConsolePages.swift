@@ -46,6 +46,18 @@ struct ConsolePages: Sendable {
                 try await label(context.parameters.get("id") ?? "", form, principal)
             }
         }
+        router.get("/overview") { request, _ in try await signedIn(request) { principal in try await overview(principal) } }
+        router.get("/versions") { request, _ in
+            try await signedIn(request) { principal in
+                try await versions(principal, a: request.uri.queryParameters.get("a").flatMap { Int($0) },
+                    b: request.uri.queryParameters.get("b").flatMap { Int($0) }, message: nil)
+            }
+        }
+        router.post("/models/{version}/promote") { request, context in
+            try await changing(request, context, adminOnly: true) { principal, form in
+                try await promote(context.parameters.get("version").flatMap { Int($0) }, form, principal)
+            }
+        }
         router.get("/blocklist") { request, context in
             try await signedIn(request) { principal in try await blocklist(request.uri.queryParameters.get("ip"), principal, message: nil) }
         }
@@ -367,6 +379,146 @@ struct ConsolePages: Sendable {
             return .redirect(to: "/?message=\(message)", type: .normal)
         }
         return try await decision(transactionId, principal, message: "Labelled \(label).")
+    }
+
+    // MARK: Overview and versions
+
+    /// The last hour and the last day from the fraud counts over time, and the champion and shadow models.
+    private func overview(_ principal: Principal) async throws -> Response {
+        let series = TimeSeries(streams: configuration.streams)
+        let now = try await TimeSeries.serverMilliseconds(on: redis)
+        var windows: [[String: Any]] = []
+        for (id, title, minutes) in [("hour", "Last hour", 60), ("day", "Last day", 1_440)] {
+            let points = try await series.read(from: now - Int64(minutes - 1) * 60_000, to: now, resolution: .minute, on: redis)
+            var totals: [String: Int] = [:]
+            for point in points { for (metric, count) in point.counts { totals[metric, default: 0] += count } }
+            let scored = totals["scored"] ?? 0
+            let reasons = totals.filter { $0.key.hasPrefix("reason:") }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10)
+            windows.append([
+                "id": id, "title": title, "scored": scored, "approve": totals["approve"] ?? 0, "review": totals["review"] ?? 0,
+                "decline": totals["decline"] ?? 0, "deadLetters": totals["dead_letter"] ?? 0,
+                "fraudRate": scored > 0 ? String(format: "%.2f%%", Double(totals["fraud"] ?? 0) * 100 / Double(scored)) : "n/a",
+                "svg": RunPlot.window(points: points, stepSeconds: 60, title: "\(title), per minute", xLabel: "minutes from the window's start"),
+                "reasons": reasons.map { reason -> [String: Any] in
+                    ["code": String(reason.key.dropFirst(7)), "hits": reason.value,
+                     "share": scored > 0 ? String(format: "%.2f%%", Double(reason.value) * 100 / Double(scored)) : "n/a"]
+                },
+            ])
+        }
+        var values = common(principal, title: "Overview")
+        values["windows"] = windows
+        let models = ModelStore(namespace: configuration.namespace)
+        var rows: [[String: Any]] = []
+        for (role, version) in [("champion", try await models.latestVersion(on: redis)), ("shadow", try await models.shadowVersion(on: redis))] {
+            guard let version, let record = try? await models.load(version, on: redis) else { continue }
+            rows.append(["role": role] .merging(Self.modelColumns(record)) { first, _ in first })
+        }
+        values["models"] = rows
+        return page("overview", values)
+    }
+
+    static func modelColumns(_ record: ModelRecord) -> [String: Any] {
+        ["version": record.version, "kind": record.kind, "rocAUC": String(format: "%.4f", record.metrics.rocAUC), "prAUC": String(format: "%.4f", record.metrics.prAUC),
+         "precision": String(format: "%.4f", record.metrics.precision), "recall": String(format: "%.4f", record.metrics.recall),
+         "created": Self.date(record.createdMilliseconds)]
+    }
+
+    static func date(_ milliseconds: Int64) -> String {
+        milliseconds > 0 ? ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000)) : "built in"
+    }
+
+    /// Model versions (newest 20) with their evaluation, rule set versions, and a diff of two rule sets.
+    private func versions(_ principal: Principal, a: Int?, b: Int?, message: String?, status: HTTPResponse.Status = .ok) async throws -> Response {
+        var values = common(principal, title: "Versions")
+        values["message"] = message
+        let models = ModelStore(namespace: configuration.namespace)
+        let champion = try await models.latestVersion(on: redis)
+        let shadow = try await models.shadowVersion(on: redis)
+        var modelRows: [[String: Any]] = []
+        for version in try await models.versions(on: redis).sorted(by: >).prefix(20) {
+            guard let record = try? await models.load(version, on: redis) else { continue }
+            var row = Self.modelColumns(record)
+            row["role"] = version == champion ? "champion" : version == shadow ? "shadow" : ""
+            row["champion"] = version == champion
+            row["admin"] = principal.isAdmin
+            row["csrf"] = principal.csrf
+            modelRows.append(row)
+        }
+        values["models"] = modelRows
+        let rules = RuleStore(namespace: configuration.namespace)
+        let deciding = try await rules.latestVersion(on: redis) ?? 0
+        var ruleRows: [[String: Any]] = []
+        for version in (try await rules.versions(on: redis)).sorted(by: >).prefix(50) + [0] {
+            guard let loaded = try? await rules.load(version == 0 ? nil : version, on: redis) else { continue }
+            let entry = version == 0 ? RuleStore.Version.builtIn : loaded
+            ruleRows.append(["version": version, "created": Self.date(entry.createdMilliseconds), "note": entry.note, "deciding": version == deciding])
+        }
+        values["rules"] = ruleRows
+        values["a"] = a.map(String.init) ?? ""
+        values["b"] = b.map(String.init) ?? ""
+        if let a, let b {
+            let texts = try await [a, b].asyncMap { version in
+                version == 0 ? RuleSet.defaultText : (try? await rules.load(version, on: redis))?.ruleSet.text
+            }
+            if let old = texts[0], let new = texts[1] {
+                values["diff"] = ["lines": Self.diff(old, new).map { ["kind": $0.kind, "sign": $0.sign, "text": $0.text] }]
+            } else {
+                values["message"] = "No rule set version \(texts[0] == nil ? a : b)."
+            }
+        }
+        return page("versions", values, status: status)
+    }
+
+    /// A line diff (longest common subsequence) of two rule set texts.
+    static func diff(_ old: String, _ new: String) -> [(kind: String, sign: String, text: String)] {
+        let a = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let b = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard a.count * b.count <= 1_000_000 else {
+            return a.map { ("removed", "-", $0) } + b.map { ("added", "+", $0) }
+        }
+        var lengths = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in stride(from: a.count - 1, through: 0, by: -1) {
+            for j in stride(from: b.count - 1, through: 0, by: -1) {
+                lengths[i][j] = a[i] == b[j] ? lengths[i + 1][j + 1] + 1 : max(lengths[i + 1][j], lengths[i][j + 1])
+            }
+        }
+        var lines: [(kind: String, sign: String, text: String)] = []
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if i < a.count, j < b.count, a[i] == b[j] {
+                lines.append(("same", " ", a[i]))
+                i += 1
+                j += 1
+            } else if j < b.count, i == a.count || lengths[i][j + 1] >= lengths[i + 1][j] {
+                lines.append(("added", "+", b[j]))
+                j += 1
+            } else {
+                lines.append(("removed", "-", a[i]))
+                i += 1
+            }
+        }
+        return lines
+    }
+
+    /// Promotes a model version (admin, confirmed); under maker-checker it is a proposal another admin approves.
+    private func promote(_ version: Int?, _ form: [String: String], _ principal: Principal) async throws -> Response {
+        guard let version else { return errorPage(principal, status: .badRequest, title: "Bad request", message: "No such version.") }
+        guard form["confirm"] == "yes" else {
+            return try await versions(principal, a: nil, b: nil, message: "Tick the confirmation to promote model \(version).", status: .badRequest)
+        }
+        let models = ModelStore(namespace: configuration.namespace)
+        // A version this build cannot serve is refused before anything changes.
+        guard (try? await models.load(version, on: redis)) != nil else {
+            return try await versions(principal, a: nil, b: nil, message: "Model version \(version) cannot be loaded.", status: .unprocessableContent)
+        }
+        let approvals = ApprovalStore(namespace: configuration.namespace)
+        if try await approvals.isRequired(.modelsPromote, on: redis) {
+            let proposal = try await approvals.propose(.modelsPromote, target: String(version), actor: principal.actor, on: redis)
+            return try await versions(principal, a: nil, b: nil, message: "Promotion of model \(version) proposed (\(proposal.id)); another admin approves it.")
+        }
+        try await models.promote(version, actor: principal.actor, on: redis)
+        logger.notice("model promoted in the console", metadata: ["version": "\(version)", "actor": "\(principal.actor)"])
+        return try await versions(principal, a: nil, b: nil, message: "Model \(version) promoted: workers and servers switch to it between batches.")
     }
 
     // MARK: Blocklist

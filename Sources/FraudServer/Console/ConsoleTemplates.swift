@@ -12,7 +12,7 @@ enum ConsoleTemplates {
 
     static let all: [(String, String)] = [
         ("head", head), ("nav", nav), ("foot", foot), ("login", login), ("queue", queue), ("decision", decision),
-        ("blocklist", blocklist), ("error", error),
+        ("blocklist", blocklist), ("error", error), ("overview", overview), ("versions", versions),
     ]
 
     static let head = """
@@ -34,13 +34,13 @@ enum ConsoleTemplates {
         .notice{background:#fff6d6;border:1px solid #e0c060;padding:.5rem;margin-bottom:1rem}
         .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
         dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;background:#fff;padding:1rem}dt{font-weight:600}
-        svg text{font-size:12px}
+        svg text{font-size:12px}.added{color:#1d6b2c}.removed{color:#b00020}
         </style></head><body><a class="skip" href="#main">Skip to content</a>
         """
 
     static let nav = """
         <header><strong>FraudStream</strong>
-        <nav aria-label="Main"><a href="/">Review queue</a> · <a href="/blocklist">Blocklist</a></nav>
+        <nav aria-label="Main"><a href="/">Review queue</a> · <a href="/overview">Overview</a> · <a href="/blocklist">Blocklist</a> · <a href="/versions">Versions</a></nav>
         <span class="muted" style="color:#cdd">signed in as {{actor}} ({{role}})</span>
         <form method="post" action="/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
         </header>
@@ -149,6 +149,40 @@ enum ConsoleTemplates {
         <label for="change-ip">IP</label> <input id="change-ip" name="ip" required>
         <button name="action" value="add">Add</button> <button name="action" value="remove">Remove</button></form>
         <p class="muted">Changes are audited with your key's name{{#makerChecker}}; a removal is a proposal another admin approves{{/makerChecker}}.</p>{{/admin}}
+        {{> foot}}
+        """
+
+    static let overview = """
+        {{> head}}{{> nav}}<main id="main"><h1>Overview</h1>
+        <p class="muted">From the fraud counts over time in Redis (every partition), on Redis's clock.</p>
+        {{#windows}}<section aria-labelledby="w-{{id}}"><h2 id="w-{{id}}">{{title}}</h2>
+        <p><span class="scored">{{scored}}</span> decisions: {{approve}} approved, {{review}} reviewed, {{decline}} declined; flagged {{fraudRate}}; dead letters {{deadLetters}}.</p>
+        <figure style="overflow-x:auto">{{{svg}}}</figure>
+        <table><caption>Top reasons</caption><thead><tr><th scope="col">Reason</th><th scope="col">Hits</th><th scope="col">Share of decisions</th></tr></thead><tbody>
+        {{#reasons}}<tr><td><code>{{code}}</code></td><td>{{hits}}</td><td>{{share}}</td></tr>{{/reasons}}</tbody></table></section>
+        {{/windows}}
+        <h2>Champion and shadow</h2>
+        <table><thead><tr><th scope="col">Role</th><th scope="col">Model</th><th scope="col">ROC AUC</th><th scope="col">PR AUC</th><th scope="col">Precision</th><th scope="col">Recall</th></tr></thead><tbody>
+        {{#models}}<tr><td>{{role}}</td><td>{{version}}</td><td>{{rocAUC}}</td><td>{{prAUC}}</td><td>{{precision}}</td><td>{{recall}}</td></tr>{{/models}}</tbody></table>
+        <p class="muted">Held-out evaluation of each version when it was trained; on labelled live traffic, monitor --stats compares the two.</p>
+        {{> foot}}
+        """
+
+    static let versions = """
+        {{> head}}{{> nav}}<main id="main"><h1>Versions</h1>
+        {{#message}}<p class="notice" role="status" id="message">{{message}}</p>{{/message}}
+        <h2>Models</h2>
+        <table id="models"><thead><tr><th scope="col">Version</th><th scope="col">Role</th><th scope="col">Kind</th><th scope="col">Created</th><th scope="col">ROC AUC</th><th scope="col">PR AUC</th><th scope="col">Precision</th><th scope="col">Recall</th>{{#admin}}<th scope="col">Promote</th>{{/admin}}</tr></thead><tbody>
+        {{#models}}<tr><td>{{version}}</td><td>{{role}}</td><td>{{kind}}</td><td>{{created}}</td><td>{{rocAUC}}</td><td>{{prAUC}}</td><td>{{precision}}</td><td>{{recall}}</td>
+        {{#admin}}<td>{{^champion}}<form class="inline" method="post" action="/models/{{version}}/promote"><input type="hidden" name="csrf" value="{{csrf}}">
+        <label><input type="checkbox" name="confirm" value="yes" required> I mean it</label> <button type="submit">Promote {{version}}</button></form>{{/champion}}</td>{{/admin}}</tr>{{/models}}</tbody></table>
+        <h2>Rule sets</h2>
+        <table><thead><tr><th scope="col">Version</th><th scope="col">Created</th><th scope="col">Note</th></tr></thead><tbody>
+        {{#rules}}<tr><td>{{version}}{{#deciding}} (deciding){{/deciding}}</td><td>{{created}}</td><td>{{note}}</td></tr>{{/rules}}</tbody></table>
+        <form method="get" action="/versions" class="filters"><label for="a">Compare version<input id="a" name="a" value="{{a}}" size="4" inputmode="numeric"></label>
+        <label for="b">with version<input id="b" name="b" value="{{b}}" size="4" inputmode="numeric"></label><button type="submit">Diff</button></form>
+        {{#diff}}<pre id="diff" aria-label="Rule set diff">{{#lines}}<span class="{{kind}}">{{sign}} {{text}}</span>
+        {{/lines}}</pre>{{/diff}}
         {{> foot}}
         """
 
