@@ -10,7 +10,7 @@ PREPARE_FLAGS ?=
 
 LOAD_TEST_FLAGS ?= --tps 1000 --duration 15 --batch-size 32
 
-.PHONY: proto deps deps-python deps-prometheus deps-valkey test-valkey build release install uninstall test test-stress test-unit test-integration test-prometheus bench redis redis-stop postgres postgres-stop doctor prepare run-worker serve console demo-key generate monitor load-test demo clean
+.PHONY: proto deps deps-python deps-prometheus deps-valkey test-valkey build release install uninstall test test-stress test-unit test-integration test-prometheus deps-browser test-browser bench redis redis-stop postgres postgres-stop doctor prepare run-worker serve console demo-key generate monitor load-test demo clean
 
 ## deps: install libhiredis-dev, libjemalloc-dev, redis-server, redis-tools and openssl (the HTTPS tests' certificates) with apt-get when missing (idempotent)
 deps:
@@ -91,7 +91,7 @@ uninstall:
 ## test: unit tests and integration tests against private redis-servers; every phase runs, and all failures are reported
 # Each phase runs in a process group of its own; whatever a crashed phase leaves (redis-servers, workers) is killed.
 PHASE = .ci/in-process-group
-TEST_MAIN    = --skip IsolatedTimingTests --skip PrometheusDashboardTests --skip 'Cluster.*Tests'
+TEST_MAIN    = --skip IsolatedTimingTests --skip PrometheusDashboardTests --skip 'Cluster.*Tests' --skip ConsoleBrowserTests
 test: deps deps-python
 	$(SWIFT) build --build-tests
 	@failed=""; \
@@ -108,6 +108,21 @@ test-stress: deps deps-python
 	trap 'kill $$hogs 2>/dev/null' EXIT INT TERM; \
 	echo "make test-stress: $$(nproc) CPU hogs running (pids$$hogs)"; \
 	$(MAKE) --no-print-directory test
+
+## deps-browser: Debian's chromium and chromium-driver, and selenium (Fixtures/python/requirements-browser.txt) into .python/
+deps-browser: deps-python
+	@if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then \
+	  echo "make deps-browser: installing chromium and chromium-driver"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; fi
+	@if ! "$(PYTHON_ENV)/bin/python3" -c "import selenium" >/dev/null 2>&1; then \
+	  echo "make deps-browser: installing Fixtures/python/requirements-browser.txt into .python/"; \
+	  "$(PYTHON_ENV)/bin/python3" -m pip install --quiet -r Fixtures/python/requirements-browser.txt; \
+	else echo "make deps-browser: chromium, chromium-driver and selenium present"; fi
+
+## test-browser: the analyst console driven in headless Chromium (writes the screenshots in Fixtures/docs/)
+test-browser: deps deps-browser
+	$(SWIFT) build --build-tests
+	$(PHASE) "test-browser" $(SWIFT) test --skip-build --filter ConsoleBrowserTests
 
 ## test-prometheus: a real Prometheus scrapes a worker and a server; every Grafana dashboard query must return data
 test-prometheus: deps-prometheus

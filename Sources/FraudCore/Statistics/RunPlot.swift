@@ -54,7 +54,7 @@ public enum RunPlot {
     /// the fraud rate and the five most frequent reasons, each with labelled axes, ticks and units.
     public static func window(points: [TimeSeriesPoint], stepSeconds: Int, title: String, xLabel: String) -> String {
         var svg = """
-            <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="\(escape(title))" width="1000" height="380" viewBox="0 0 1000 380" \
+            <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="\(escape(title))" width="1100" height="380" viewBox="0 0 1100 380" \
             font-family="sans-serif" font-size="11"><rect width="100%" height="100%" fill="white"/>
             <text x="20" y="24" font-size="15">\(escape(title))</text>
 

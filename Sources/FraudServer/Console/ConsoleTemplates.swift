@@ -34,7 +34,8 @@ enum ConsoleTemplates {
         .notice{background:#fff6d6;border:1px solid #e0c060;padding:.5rem;margin-bottom:1rem}
         .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.5rem}
         dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;background:#fff;padding:1rem}dt{font-weight:600}
-        svg text{font-size:12px}.added{color:#1d6b2c}.removed{color:#b00020}
+        svg text{font-size:12px}svg{max-width:100%;height:auto}
+        @media (max-width:760px){table{display:block;overflow-x:auto}main{padding:.5rem}}.added{color:#1d6b2c}.removed{color:#b00020}
         </style></head><body><a class="skip" href="#main">Skip to content</a>
         """
 
