@@ -47,8 +47,9 @@ public struct ReviewQueue: Sendable {
     public var labelsKey: String { keys[0].labels }
 
     /// Review decisions, newest first, up to `count` per partition; only those without a label unless `all` (older
-    /// entries are read until `count` unlabelled ones are found or the queue ends).
-    public func items(count: Int, all: Bool, on redis: RedisConnection) async throws -> [Item] {
+    /// entries are read until `count` unlabelled ones are found or the queue ends). Without `features`, the vectors are
+    /// not parsed (`nil`): a list of thousands of reviews spends most of its time there.
+    public func items(count: Int, all: Bool, features: Bool = true, on redis: RedisConnection) async throws -> [Item] {
         var items: [Item] = []
         for key in keys {
             var found: [Item] = []
@@ -56,7 +57,7 @@ public struct ReviewQueue: Sendable {
             while found.count < count {
                 let entries = try await redis.send(XRange(stream: key.stream, start: "-", end: end, count: max(count, 100), reverse: true))
                 guard !entries.isEmpty else { break }
-                var page = entries.map(Self.item)
+                var page = entries.map { Self.item($0, features: features) }
                 if !all {
                     let labels = try await redis.send(
                         RedisCommand("HMGET", arguments: [labelsKey] + page.map { $0.transactionId as any RedisArgument })).array ?? []
@@ -87,9 +88,9 @@ public struct ReviewQueue: Sendable {
     }
 
     /// A queue entry as an item.
-    static func item(_ entry: StreamEntry) -> Item {
+    public static func item(_ entry: StreamEntry, features parse: Bool = true) -> Item {
         let fields = Dictionary(entry.fields, uniquingKeysWith: { first, _ in first })
-        let features = (fields["features"] ?? "").split(separator: ",").compactMap { Double($0) }
+        let features = parse ? (fields["features"] ?? "").split(separator: ",").compactMap { Double($0) } : []
         return Item(
             id: entry.id, transactionId: fields["transaction_id"] ?? "", userId: fields["user_id"] ?? "",
             runId: fields["run_id"] ?? "", score: fields["score"] ?? "", reasons: fields["reasons"] ?? "",

@@ -13,6 +13,8 @@ struct ConsolePages: Sendable {
     let redis: RedisConnection
     let templates: MustacheLibrary
     let logger: Logger
+    /// Every partition's review queue, kept in memory without the vectors.
+    let reviews: ReviewIndex
 
     static let cookieName = "fs_console"
 
@@ -176,12 +178,8 @@ struct ConsolePages: Sendable {
         let maximum = query.get("max").flatMap { Double($0) }
         let partition = query.get("partition").flatMap { Int($0) }
         let byScore = query.get("sort") == "score"
-        let cap = 10_000
-        var reviews = ReviewQueue(streams: configuration.streams)
-        if let partition, configuration.streams.isPartitioned, partition >= 0, partition < configuration.streams.partitionCount {
-            reviews = ReviewQueue(streams: configuration.streams, onlyPartition: partition)
-        }
-        let open = try await reviews.items(count: cap, all: false, on: redis)
+        let onlyPartition = partition.flatMap { configuration.streams.isPartitioned && $0 >= 0 && $0 < configuration.streams.partitionCount ? $0 : nil }
+        let (open, held) = try await reviews.open(partition: onlyPartition)
         var items = open.filter { item in
             let amount = Double(item.amount) ?? 0
             return (reason.isEmpty || item.reasons.split(separator: ",").contains(Substring(reason)))
@@ -191,8 +189,8 @@ struct ConsolePages: Sendable {
         let shown = Array(items.prefix(100))
         var values = common(principal, title: "Review queue")
         values["openCount"] = open.count
-        values["capped"] = open.count >= cap
-        values["cap"] = cap
+        values["capped"] = held >= reviews.capacity
+        values["cap"] = reviews.capacity
         values["reason"] = reason
         values["min"] = query.get("min") ?? ""
         values["max"] = query.get("max") ?? ""

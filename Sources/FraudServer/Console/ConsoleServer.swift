@@ -51,7 +51,9 @@ public struct ConsoleServer: Sendable {
     /// The application, listening once run; `onListening` gets the bound port.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         let connection = try await RedisConnection.connect(redis, name: "console")
-        let pages = ConsolePages(configuration: configuration, redis: connection, templates: try ConsoleTemplates.library(), logger: logger)
+        let pages = ConsolePages(
+            configuration: configuration, redis: connection, templates: try ConsoleTemplates.library(), logger: logger,
+            reviews: ReviewIndex(queue: ReviewQueue(streams: configuration.streams), redis: connection))
         let router = Router(context: BasicRequestContext.self)
         pages.add(to: router)
         let logger = self.logger
