@@ -212,8 +212,8 @@ struct ConsolePages: Sendable {
     // MARK: Decision
 
     private func decision(_ transactionId: String, _ principal: Principal, message: String?) async throws -> Response {
-        let review = try await ReviewQueue(streams: configuration.streams).item(transactionId: transactionId, on: redis)
-        let result = try await recentResult(transactionId)
+        let review = try await reviews.review(transactionId)
+        let result = try await recentResult(transactionId, near: review?.id)
         guard review != nil || result != nil else {
             return errorPage(principal, status: .notFound, title: "Not found", message: "No recent decision or review for '\(transactionId)'.")
         }
@@ -276,7 +276,7 @@ struct ConsolePages: Sendable {
                 }
         }
         let userId = result?.userId ?? review?.userId ?? ""
-        values["historySource"] = "From the newest \(configuration.resultsScanLimit) results of each partition (the archive keeps older ones: fraudstream archive search --user)."
+        values["historySource"] = "Among the newest \(configuration.resultsScanLimit) results of each partition (the archive keeps every one: fraudstream archive search --user)."
         values["history"] = try await recentResults(user: userId).filter { $0.transactionId != transactionId }.prefix(20).map { record -> [String: Any] in
             ["transactionId": record.transactionId, "link": Self.pathComponent(record.transactionId), "decision": record.decision, "score": String(format: "%.6f", record.score),
              "amount": "\(record.amount)", "reasons": record.reasons.joined(separator: ", ")]
@@ -284,30 +284,34 @@ struct ConsolePages: Sendable {
         return page("decision", values)
     }
 
-    /// The newest result of `transactionId` among the newest results.
-    private func recentResult(_ transactionId: String) async throws -> ResultRecord? {
-        try await scanResults { $0.transactionId == transactionId }.first
+    /// The result of `transactionId`: a review's is written in the same call as its review entry, so it is looked for
+    /// within 5 ms of `near` (the review entry's id: measured, the two ids are at most 1 ms apart); otherwise among the
+    /// newest results.
+    private func recentResult(_ transactionId: String, near: String?) async throws -> ResultRecord? {
+        if let near, let milliseconds = StreamID(near)?.milliseconds {
+            for partition in configuration.streams.partitions {
+                let entries = try await redis.send(XRange(
+                    stream: partition.results, start: "\(milliseconds >= 5 ? milliseconds - 5 : 0)", end: "\(milliseconds + 5)", count: 20_000))
+                if let entry = entries.first(where: { $0.value(of: "transaction_id") == transactionId }) {
+                    return ResultRecord(id: entry.id, fields: entry.fields)
+                }
+            }
+        }
+        return try await scanResults(field: "transaction_id", equal: transactionId).first
     }
 
     private func recentResults(user: String) async throws -> [ResultRecord] {
         guard !user.isEmpty else { return [] }
-        return try await scanResults { $0.userId == user }
+        return try await scanResults(field: "user_id", equal: user)
     }
 
-    /// Results matching `include`, newest first, from the newest ``ConsoleConfiguration/resultsScanLimit`` of each partition.
-    private func scanResults(_ include: (ResultRecord) -> Bool) async throws -> [ResultRecord] {
+    /// Results whose `field` is `value`, newest first, from the newest ``ConsoleConfiguration/resultsScanLimit`` of
+    /// each partition (only the matches are decoded).
+    private func scanResults(field: String, equal value: String) async throws -> [ResultRecord] {
         var found: [ResultRecord] = []
         for partition in configuration.streams.partitions {
-            var end = "+"
-            var read = 0
-            while read < configuration.resultsScanLimit {
-                let entries = try await redis.send(XRange(stream: partition.results, start: "-", end: end, count: 2_000, reverse: true))
-                guard let last = entries.last else { break }
-                read += entries.count
-                found += entries.compactMap { ResultRecord(id: $0.id, fields: $0.fields) }.filter(include)
-                if entries.count < 2_000 { break }
-                end = "(" + last.id
-            }
+            let entries = try await redis.send(XRange(stream: partition.results, count: configuration.resultsScanLimit, reverse: true))
+            found += entries.filter { $0.value(of: field) == value }.compactMap { ResultRecord(id: $0.id, fields: $0.fields) }
         }
         return found.sorted { $0.id > $1.id }
     }

@@ -23,8 +23,8 @@ public struct ConsoleConfiguration: Sendable {
     /// HTTPS (cookies are then `Secure`).
     public var tlsCertificate: String?
     public var tlsKey: String?
-    /// Most results read (per partition) to find a decision or a user's recent ones.
-    public var resultsScanLimit = 20_000
+    /// Most results read (per partition, newest first) for a user's recent decisions, or a decision that is not a review.
+    public var resultsScanLimit = 2_000
 
     public init() {}
 }

@@ -41,6 +41,18 @@ actor ReviewIndex {
         return (open, all.count)
     }
 
+    /// The review entry of `transactionId` (the newest), with its vector: found in the index, then read by its id.
+    func review(_ transactionId: String) async throws -> ReviewQueue.Item? {
+        for key in queue.keys {
+            try await refresh(key.stream)
+            guard let held = entries[key.stream]?.last(where: { $0.transactionId == transactionId }) else { continue }
+            if let entry = try await redis.send(XRange(stream: key.stream, start: held.id, end: held.id, count: 1)).first {
+                return ReviewQueue.item(entry)
+            }
+        }
+        return nil
+    }
+
     /// Whether entry id `a` comes before `b`.
     static func isBefore(_ a: String, _ b: String) -> Bool {
         guard let a = StreamID(a), let b = StreamID(b) else { return false }
