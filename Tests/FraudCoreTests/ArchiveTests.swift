@@ -236,6 +236,29 @@ struct ArchiveTests {
                         "retrain     \(expected.count) labelled reviews from the archive (\(expected.filter { $0 == "1" }.count) fraud)"),
                     "\(retrain.standardOutput)")
                 #expect(expected.count >= 2)
+
+                // The console reads a user's recent decisions from the archive.
+                let consoleKey = try await APIKeyStore(namespace: "fraud").create(name: "archive-analyst", scopes: [.read], actor: "cli:test", on: harness.redis).secret
+                let reviewed = try #require(try await ReviewQueue(streams: StreamNames()).items(count: 1, all: true, on: harness.redis).first)
+                let userDecisions = entries.filter { $0.value(of: "user_id") == reviewed.userId }.count
+                try await ChildProcess.run(["console", "--port", "0", "--postgres-url", postgres.url, "--log-level", "error"] + redisArguments) { console in
+                    try await waitUntil("the console listens", timeout: .seconds(60)) { console.standardOutput.contains("console listening on") }
+                    let port = try #require(console.standardOutput.firstMatch(of: #/listening on http://[^:]+:(\d+)/#).flatMap { Int($0.1) })
+                    let signIn = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+                    let reply = try await signIn.request(
+                        .POST, "/login", body: Array("key=\(ConsoleTests.formEncode(consoleKey))".utf8), contentType: "application/x-www-form-urlencoded")
+                    await signIn.close()
+                    let cookie = try #require(reply.header("Set-Cookie")?.split(separator: ";").first.map(String.init), "\(reply.status)")
+                    let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port, headers: [("Cookie", cookie)])
+                    let page = try await client.request(.GET, "/decisions/\(ConsoleTests.formEncode(reviewed.transactionId))")
+                    await client.close()
+                    #expect(page.text.contains("From the decision archive"), "\(page.text.suffix(1500))")
+                    // Every other decision of the user (at most 20), each a link to its page.
+                    let rows = page.text.components(separatedBy: "<tr><td><a href=\"/decisions/").count - 1
+                    #expect(rows == min(20, userDecisions - 1), "\(rows) rows for \(userDecisions) decisions")
+                    console.send(SIGTERM)
+                    _ = try await console.waitForExit(timeout: .seconds(60))
+                }
                 }
             }
         }

@@ -167,6 +167,10 @@ struct ConsoleTests {
                 #expect(overview.status == 200)
                 #expect(overview.text.components(separatedBy: "<span class=\"scored\">2000</span>").count == 3, "\(overview.text.prefix(2000))")
                 #expect(overview.text.contains("decisions per minute") && overview.text.contains("<td>champion</td>"))
+                // Each rule's hits and precision in the run, as the run statistics count them (generated traffic is labelled).
+                let run = try await RunStatistics.load(run: "console", namespace: "fraud", on: harness.redis)
+                let (code, hits) = try #require(run.counters.filter { $0.key.hasPrefix("reason:") }.max { $0.value < $1.value })
+                #expect(overview.text.contains("<tr><td><code>\(code.dropFirst(7))</code></td><td>\(hits)</td>"), "\(code) \(hits)")
 
                 // Versions: a second model promoted only with the confirmation; a rule set diff.
                 let models = ModelStore(namespace: "fraud")

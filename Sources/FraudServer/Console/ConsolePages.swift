@@ -276,10 +276,23 @@ struct ConsolePages: Sendable {
                 }
         }
         let userId = result?.userId ?? review?.userId ?? ""
-        values["historySource"] = "Among the newest \(configuration.resultsScanLimit) results of each partition (the archive keeps every one: fraudstream archive search --user)."
-        values["history"] = try await recentResults(user: userId).filter { $0.transactionId != transactionId }.prefix(20).map { record -> [String: Any] in
-            ["transactionId": record.transactionId, "link": Self.pathComponent(record.transactionId), "decision": record.decision, "score": String(format: "%.6f", record.score),
-             "amount": "\(record.amount)", "reasons": record.reasons.joined(separator: ", ")]
+        var history: [ConsoleHistoryRow]
+        if let archived = configuration.archivedHistory {
+            do {
+                history = try await archived(userId, 21)
+                values["historySource"] = "From the decision archive (PostgreSQL): the newest 20."
+            } catch {
+                logger.warning("reading a user's decisions from the archive failed; showing the newest results", metadata: ["error": "\(error)"])
+                history = try await recentHistory(user: userId)
+                values["historySource"] = "The archive could not be read; among the newest \(configuration.resultsScanLimit) results of each partition."
+            }
+        } else {
+            history = try await recentHistory(user: userId)
+            values["historySource"] = "Among the newest \(configuration.resultsScanLimit) results of each partition (the archive keeps every one: console --postgres-url reads it)."
+        }
+        values["history"] = history.filter { $0.transactionId != transactionId }.prefix(20).map { row -> [String: Any] in
+            ["transactionId": row.transactionId, "link": Self.pathComponent(row.transactionId), "decision": row.decision,
+             "score": String(format: "%.6f", row.score), "amount": "\(row.amount)", "reasons": row.reasons.joined(separator: ", ")]
         }
         return page("decision", values)
     }
@@ -300,9 +313,11 @@ struct ConsolePages: Sendable {
         return try await scanResults(field: "transaction_id", equal: transactionId).first
     }
 
-    private func recentResults(user: String) async throws -> [ResultRecord] {
+    private func recentHistory(user: String) async throws -> [ConsoleHistoryRow] {
         guard !user.isEmpty else { return [] }
-        return try await scanResults(field: "user_id", equal: user)
+        return try await scanResults(field: "user_id", equal: user).map {
+            ConsoleHistoryRow(transactionId: $0.transactionId, decision: $0.decision, score: $0.score, amount: $0.amount, reasons: $0.reasons)
+        }
     }
 
     /// Results whose `field` is `value`, newest first, from the newest ``ConsoleConfiguration/resultsScanLimit`` of
@@ -416,6 +431,21 @@ struct ConsolePages: Sendable {
             rows.append(["role": role] .merging(Self.modelColumns(record)) { first, _ in first })
         }
         values["models"] = rows
+        // Each rule's hits and precision on labelled traffic, in the run of the newest result (the run statistics).
+        if let newest = try await redis.send(XRange(stream: configuration.streams.partitions[0].results, count: 1, reverse: true)).first,
+            let run = newest.value(of: "run_id"), !run.isEmpty {
+            let statistics = try await RunStatistics.load(
+                run: run, namespace: configuration.namespace, resultsStreams: configuration.streams.partitions.map(\.results), on: redis)
+            values["run"] = run
+            values["rules"] = statistics.counters.filter { $0.key.hasPrefix("reason:") }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                .map { entry -> [String: Any] in
+                    let code = String(entry.key.dropFirst(7))
+                    let labelled = statistics.counters["reason_labelled:" + code] ?? 0
+                    let fraud = statistics.counters["reason_fraud:" + code] ?? 0
+                    return ["code": code, "hits": entry.value, "labelled": labelled,
+                            "precision": labelled > 0 ? String(format: "%.1f%%", Double(fraud) * 100 / Double(labelled)) : "n/a"]
+                }
+        }
         return page("overview", values)
     }
 

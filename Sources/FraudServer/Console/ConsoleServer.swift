@@ -9,6 +9,23 @@ import NIOSSL
 import RedisClient
 import ServiceLifecycle
 
+/// One of a user's recent decisions, as the decision page lists them.
+public struct ConsoleHistoryRow: Sendable {
+    public var transactionId: String
+    public var decision: String
+    public var score: Double
+    public var amount: Double
+    public var reasons: [String]
+
+    public init(transactionId: String, decision: String, score: Double, amount: Double, reasons: [String]) {
+        self.transactionId = transactionId
+        self.decision = decision
+        self.score = score
+        self.amount = amount
+        self.reasons = reasons
+    }
+}
+
 /// What `fraudstream console` runs with.
 public struct ConsoleConfiguration: Sendable {
     public var namespace = StreamNames.defaultNamespace
@@ -25,6 +42,9 @@ public struct ConsoleConfiguration: Sendable {
     public var tlsKey: String?
     /// Most results read (per partition, newest first) for a user's recent decisions, or a decision that is not a review.
     public var resultsScanLimit = 2_000
+    /// A user's recent decisions from the decision archive (PostgreSQL), when the console has one; else from the
+    /// newest results.
+    public var archivedHistory: (@Sendable (_ user: String, _ limit: Int) async throws -> [ConsoleHistoryRow])?
 
     public init() {}
 }

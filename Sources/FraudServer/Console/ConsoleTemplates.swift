@@ -162,6 +162,10 @@ enum ConsoleTemplates {
         <table><caption>Top reasons</caption><thead><tr><th scope="col">Reason</th><th scope="col">Hits</th><th scope="col">Share of decisions</th></tr></thead><tbody>
         {{#reasons}}<tr><td><code>{{code}}</code></td><td>{{hits}}</td><td>{{share}}</td></tr>{{/reasons}}</tbody></table></section>
         {{/windows}}
+        {{#run}}<h2>Rules in run {{run}}</h2>
+        <table id="rules"><caption class="muted">The run of the newest decision; precision is the share of labelled hits that were fraud.</caption>
+        <thead><tr><th scope="col">Rule (reason)</th><th scope="col">Hits</th><th scope="col">Labelled hits</th><th scope="col">Precision</th></tr></thead><tbody>
+        {{#rules}}<tr><td><code>{{code}}</code></td><td>{{hits}}</td><td>{{labelled}}</td><td>{{precision}}</td></tr>{{/rules}}</tbody></table>{{/run}}
         <h2>Champion and shadow</h2>
         <table><thead><tr><th scope="col">Role</th><th scope="col">Model</th><th scope="col">ROC AUC</th><th scope="col">PR AUC</th><th scope="col">Precision</th><th scope="col">Recall</th></tr></thead><tbody>
         {{#models}}<tr><td>{{role}}</td><td>{{version}}</td><td>{{rocAUC}}</td><td>{{prAUC}}</td><td>{{precision}}</td><td>{{recall}}</td></tr>{{/models}}</tbody></table>

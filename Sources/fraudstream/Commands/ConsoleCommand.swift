@@ -1,4 +1,5 @@
 import ArgumentParser
+import FraudArchive
 import FraudCore
 import FraudServer
 import Foundation
@@ -29,6 +30,8 @@ struct ConsoleCommand: AsyncParsableCommand {
     @Option(help: "Identifiers the workers pseudonymize (so blocklist IPs are stored as theirs) [PSEUDONYMIZE].") var pseudonymize: String?
     @Option(help: "File of the pseudonymization key [FRAUD_ID_KEY_FILE].") var idKeyFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error [LOG_LEVEL] (default info).") var logLevel: String?
+    @Option(help: "The decision archive (PostgreSQL), for a user's recent decisions: postgres://… as archive run takes it [POSTGRES_URL] (default: none; the newest results).") var postgresUrl: String?
+    @Option(help: "The CA file (PEM) that signed PostgreSQL's certificate [POSTGRES_CA].") var postgresCa: String?
 
     func validate() throws {
         if !(0...65_535).contains(port) { throw ValidationError("--port must be 0 to 65535") }
@@ -38,7 +41,8 @@ struct ConsoleCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = SettingsResolver.command(
             connection.flags, namespace.flags,
-            [Settings.partitions: partitions.map(String.init), Settings.logLevel: logLevel, Settings.pseudonymize: pseudonymize, Settings.idKeyFile: idKeyFile])
+            [Settings.partitions: partitions.map(String.init), Settings.logLevel: logLevel, Settings.pseudonymize: pseudonymize, Settings.idKeyFile: idKeyFile,
+             PostgresSettings.url: postgresUrl, PostgresSettings.ca: postgresCa])
         _ = try settings.integer(Settings.partitions, in: 1...1_024)
         try bootstrapLogging(settings)
         let logger = Logger(label: "fraudstream.console")
@@ -58,11 +62,32 @@ struct ConsoleCommand: AsyncParsableCommand {
             }
             configuration.signer = ConsoleSessionSigner(secret: Array(secret))
         }
+        var archive: ArchiveStore?
+        if let postgres = try PostgresSettings.resolve(settings) {
+            let store = try await ArchiveStore.open(postgres, logger: logger)
+            archive = store
+            configuration.archivedHistory = { user, limit in
+                var filter = ArchiveStore.Filter()
+                filter.user = user
+                filter.limit = limit
+                return try await store.search(filter).map { row in
+                    ConsoleHistoryRow(
+                        transactionId: row["transaction_id"] as? String ?? "", decision: row["decision"] as? String ?? "",
+                        score: row["score"] as? Double ?? 0, amount: row["amount"] as? Double ?? 0, reasons: row["reasons"] as? [String] ?? [])
+                }
+            }
+        }
         let scheme = tlsCert == nil ? "http" : "https"
         let application = try await ConsoleServer(configuration: configuration, redis: redisConfiguration, logger: logger).application { port in
             printLine("console listening on \(scheme)://\(host):\(port)")
         }
         let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await archive?.close()
+            throw error
+        }
+        await archive?.close()
     }
 }
