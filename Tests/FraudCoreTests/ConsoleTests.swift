@@ -115,6 +115,16 @@ struct ConsoleTests {
                 #expect(queue.status == 200)
                 #expect(queue.text.contains("id=\"open-count\">\(open.count)<"), "\(queue.text.prefix(600))")
                 let csrf = try #require(Self.csrf(queue.text))
+                // Pages of 100: every open review is on exactly one page.
+                var listed = 0
+                var pageIndex = 0
+                while true {
+                    let text = pageIndex == 0 ? queue.text : try await console.get("/?page=\(pageIndex)", cookie: cookie).text
+                    listed += text.components(separatedBy: "<tr data-transaction=").count - 1
+                    guard text.contains("id=\"next-page\"") else { break }
+                    pageIndex += 1
+                }
+                #expect(listed == open.count && pageIndex == (open.count - 1) / 100, "\(listed) listed on \(pageIndex + 1) pages of \(open.count)")
                 // Five reviews labelled, as the keyboard's buttons post them.
                 let five = Array(open.prefix(5))
                 for (index, item) in five.enumerated() {

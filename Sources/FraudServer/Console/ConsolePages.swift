@@ -178,6 +178,7 @@ struct ConsolePages: Sendable {
         let maximum = query.get("max").flatMap { Double($0) }
         let partition = query.get("partition").flatMap { Int($0) }
         let byScore = query.get("sort") == "score"
+        var values = common(principal, title: "Review queue")
         let onlyPartition = partition.flatMap { configuration.streams.isPartitioned && $0 >= 0 && $0 < configuration.streams.partitionCount ? $0 : nil }
         let (open, held) = try await reviews.open(partition: onlyPartition)
         var items = open.filter { item in
@@ -186,8 +187,17 @@ struct ConsolePages: Sendable {
                 && (minimum.map { amount >= $0 } ?? true) && (maximum.map { amount <= $0 } ?? true)
         }
         if byScore { items.sort { (Double($0.score) ?? 0) > (Double($1.score) ?? 0) } }
-        let shown = Array(items.prefix(100))
-        var values = common(principal, title: "Review queue")
+        // Pages of 100; the filters travel with the page links.
+        let pageSize = 100
+        let pageNumber = max(0, min(query.get("page").flatMap { Int($0) } ?? 0, max(0, (items.count - 1) / pageSize)))
+        let shown = Array(items.dropFirst(pageNumber * pageSize).prefix(pageSize))
+        var linkQuery: [String] = []
+        for name in ["reason", "min", "max", "partition", "sort"] {
+            if let value = query.get(name), !value.isEmpty { linkQuery.append("\(name)=\(Self.pathComponent(value))") }
+        }
+        func pageLink(_ number: Int) -> String { "/?" + (linkQuery + ["page=\(number)"]).joined(separator: "&") }
+        if pageNumber > 0 { values["previousPage"] = pageLink(pageNumber - 1) }
+        if (pageNumber + 1) * pageSize < items.count { values["nextPage"] = pageLink(pageNumber + 1) }
         values["openCount"] = open.count
         values["capped"] = held >= reviews.capacity
         values["cap"] = reviews.capacity
@@ -200,7 +210,7 @@ struct ConsolePages: Sendable {
         values["byNewest"] = !byScore
         values["filtered"] = !reason.isEmpty || minimum != nil || maximum != nil
         values["reasonOptions"] = Array(Set(open.flatMap { $0.reasons.split(separator: ",").map(String.init) })).sorted()
-        values["shown"] = shown.count == items.count ? "\(shown.count)" : "\(shown.count) of \(items.count)"
+        values["shown"] = shown.count == items.count ? "\(shown.count)" : "\(pageNumber * pageSize + 1)–\(pageNumber * pageSize + shown.count) of \(items.count)"
         values["message"] = query.get("message")
         values["items"] = shown.map { item -> [String: Any] in
             ["transactionId": item.transactionId, "link": Self.pathComponent(item.transactionId), "userId": item.userId, "score": item.score, "amount": item.amount,

@@ -80,6 +80,7 @@ enum ConsoleTemplates {
         {{#admin}}<td><form class="inline" method="post" action="/decisions/{{link}}/label"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="next" value="queue"><button name="label" value="fraud" class="fraud">Fraud</button> <button name="label" value="legit" class="legit">Legit</button></form></td>{{/admin}}</tr>
         {{/items}}</tbody></table>
         {{^items}}<p>Nothing to review{{#filtered}} with these filters{{/filtered}}.</p>{{/items}}
+        <nav aria-label="Pages">{{#previousPage}}<a id="previous-page" href="{{previousPage}}">← Previous 100</a>{{/previousPage}} {{#nextPage}}<a id="next-page" href="{{nextPage}}">Next 100 →</a>{{/nextPage}}</nav>
         <script>
         (function () {
           var rows = Array.prototype.slice.call(document.querySelectorAll('#queue tbody tr'));
