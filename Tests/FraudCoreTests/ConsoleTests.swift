@@ -26,8 +26,8 @@ struct ConsoleTests {
         }
 
         /// Signs in with `key`; the session cookie (`name=value`), or nil with the reply when refused.
-        func signIn(_ key: String) async throws -> (cookie: String?, reply: HTTPConnection.Reply) {
-            let client = try await connect()
+        func signIn(_ key: String, origin: String? = nil) async throws -> (cookie: String?, reply: HTTPConnection.Reply) {
+            let client = try await connect(origin: origin)
             let reply = try await client.request(.POST, "/login", body: Array("key=\(ConsoleTests.formEncode(key))".utf8), contentType: "application/x-www-form-urlencoded")
             await client.close()
             let cookie = reply.header("Set-Cookie")?.split(separator: ";").first.map(String.init)
@@ -103,6 +103,8 @@ struct ConsoleTests {
                 #expect(try await console.get("/", cookie: nil).status == 302)
                 #expect(try await console.signIn("fsk_0000000000000000_" + String(repeating: "x", count: 43)).reply.status == 401)
                 #expect(try await console.signIn(scorer).reply.status == 403)
+                // A sign-in posted from another site (login CSRF) is refused.
+                #expect(try await console.signIn(admin, origin: "http://evil.example").reply.status == 403)
                 let (adminCookie, signedIn) = try await console.signIn(admin)
                 let cookie = try #require(adminCookie, "\(signedIn.status) \(signedIn.text)")
                 let attributes = signedIn.header("Set-Cookie") ?? ""
@@ -138,6 +140,33 @@ struct ConsoleTests {
                 #expect(audit.filter { $0.actor == "console:analyst" && $0.action == "review.resolve" }.count == 5, "\(audit)")
                 let after = try await console.get("/", cookie: cookie)
                 #expect(after.text.contains("id=\"open-count\">\(open.count - 5)<"))
+
+                // Free text in a link is never shown as a notice.
+                #expect(try await !console.get("/?message=paste%20your%20key%20at%20evil", cookie: cookie).text.contains("paste your key"))
+                // An id with characters a path must encode is labelled under itself; an unknown id is not labelled.
+                let odd = "tx 1:é/.."
+                _ = try await harness.redis.send(RedisCommand(
+                    "XADD", "fraud:review", "*", "transaction_id", odd, "user_id", "u1", "run_id", "console", "score", "0.5", "reasons", "new_device",
+                    "amount", "10", "source_id", "", "features", "", "model_version", "1"))
+                let oddPath = "/decisions/" + Self.formEncode(odd).replacingOccurrences(of: ".", with: "%2E")
+                #expect(try await console.get(oddPath, cookie: cookie).status == 200)
+                #expect(try await console.post(oddPath + "/label", [("csrf", csrf), ("label", "legit")], cookie: cookie).status == 200)
+                #expect(try await harness.redis.send(RedisCommand("HGET", "fraud:labels", odd)).string == "0")
+                #expect(try await console.post("/decisions/no-such-tx/label", [("csrf", csrf), ("label", "fraud")], cookie: cookie).status == 404)
+                #expect(try await harness.redis.send(RedisCommand("HGET", "fraud:labels", "no-such-tx")).isNull)
+                // Looks at the same time while reviews arrive: the queue ends with every one of them.
+                let arriving = (0..<50).map { "late-\($0)" }
+                async let looks: [Int] = withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<8 { group.addTask { try await console.get("/", cookie: cookie).status } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                for id in arriving {
+                    _ = try await harness.redis.send(RedisCommand(
+                        "XADD", "fraud:review", "*", "transaction_id", id, "user_id", "u2", "run_id", "console", "score", "0.4", "reasons", "new_device",
+                        "amount", "10", "source_id", "", "features", "", "model_version", "1"))
+                }
+                #expect(try await looks.allSatisfy { $0 == 200 })
+                #expect(try await console.get("/", cookie: cookie).text.contains("id=\"open-count\">\(open.count - 5 + arriving.count)<"))
 
                 // Without the CSRF token, or from another origin: refused, nothing changed.
                 let victim = open[5].transactionId

@@ -41,11 +41,11 @@ struct ConsolePages: Sendable {
         }
         router.get("/") { request, context in try await signedIn(request) { principal in try await queue(request, principal) } }
         router.get("/decisions/{id}") { request, context in
-            try await signedIn(request) { principal in try await decision(context.parameters.get("id") ?? "", principal, message: nil) }
+            try await signedIn(request) { principal in try await decision(Self.transactionId(context), principal, message: nil) }
         }
         router.post("/decisions/{id}/label") { request, context in
             try await changing(request, context, adminOnly: true) { principal, form in
-                try await label(context.parameters.get("id") ?? "", form, principal)
+                try await label(Self.transactionId(context), form, principal)
             }
         }
         router.get("/overview") { request, _ in try await signedIn(request) { principal in try await overview(principal) } }
@@ -68,6 +68,12 @@ struct ConsolePages: Sendable {
         }
     }
 
+    /// The `{id}` path parameter, percent-decoded (links encode every character but letters, digits, `-`, `_`, `~`).
+    static func transactionId(_ context: BasicRequestContext) -> String {
+        let raw = context.parameters.get("id") ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+
     // MARK: Sessions
 
     private func sessionCookie(value: String, maxAge: Int) -> Cookie {
@@ -75,6 +81,10 @@ struct ConsolePages: Sendable {
     }
 
     private func signIn(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        // A sign-in posted from another site would sign the victim in as the attacker (login CSRF).
+        guard Self.sameOrigin(request) else {
+            return page("login", ["title": "Sign in", "message": "Sign in from this page."], status: .forbidden)
+        }
         let form = try await Self.form(request, context)
         let secret = (form["key"] ?? "").trimmingCharacters(in: .whitespaces)
         guard let id = APIKey.id(inSecret: secret), let key = try await currentKey(id: id), key.matches(secret) else {
@@ -211,7 +221,11 @@ struct ConsolePages: Sendable {
         values["filtered"] = !reason.isEmpty || minimum != nil || maximum != nil
         values["reasonOptions"] = Array(Set(open.flatMap { $0.reasons.split(separator: ",").map(String.init) })).sorted()
         values["shown"] = shown.count == items.count ? "\(shown.count)" : "\(pageNumber * pageSize + 1)–\(pageNumber * pageSize + shown.count) of \(items.count)"
-        values["message"] = query.get("message")
+        // The notice after a label, built here from what Redis holds (never free text from the link).
+        if let labelled = query.get("labelled"), let label = query.get("label"), label == "fraud" || label == "legit",
+            try await redis.send(RedisCommand("HGET", ReviewQueue(streams: configuration.streams).labelsKey, labelled)).string == (label == "fraud" ? "1" : "0") {
+            values["message"] = "\(labelled) labelled \(label)."
+        }
         values["items"] = shown.map { item -> [String: Any] in
             ["transactionId": item.transactionId, "link": Self.pathComponent(item.transactionId), "userId": item.userId, "score": item.score, "amount": item.amount,
              "reasons": item.reasons.replacingOccurrences(of: ",", with: ", "), "admin": principal.isAdmin, "csrf": principal.csrf]
@@ -385,7 +399,7 @@ struct ConsolePages: Sendable {
     /// `text` as one URL path segment.
     static func pathComponent(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
+        allowed.insert(charactersIn: "-_~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
@@ -398,12 +412,17 @@ struct ConsolePages: Sendable {
         guard let label = form["label"], label == "fraud" || label == "legit" else {
             return errorPage(principal, status: .badRequest, title: "Bad request", message: "The label must be fraud or legit.")
         }
+        // Only a transaction the console knows (a review, or a recent result) is labelled.
+        var known = try await reviews.review(transactionId) != nil
+        if !known { known = try await recentResult(transactionId, near: nil) != nil }
+        guard known else {
+            return errorPage(principal, status: .notFound, title: "Not found", message: "No review or recent decision for '\(transactionId)'.")
+        }
         try await ReviewQueue(streams: configuration.streams).label(
             [(transactionId, label == "fraud")], actor: principal.actor, action: "review.resolve", on: redis)
         logger.info("labelled in the console", metadata: ["transaction": "\(transactionId)", "label": "\(label)", "actor": "\(principal.actor)"])
         if form["next"] == "queue" {
-            let message = Self.pathComponent("\(transactionId) labelled \(label)")
-            return .redirect(to: "/?message=\(message)", type: .normal)
+            return .redirect(to: "/?labelled=\(Self.pathComponent(transactionId))&label=\(label)", type: .normal)
         }
         return try await decision(transactionId, principal, message: "Labelled \(label).")
     }

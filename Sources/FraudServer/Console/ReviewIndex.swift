@@ -59,25 +59,33 @@ actor ReviewIndex {
         return a < b
     }
 
+    /// Brings the index of `stream` up to date. Other looks may run while this one waits for Redis (an actor lets
+    /// them): so nothing is read into a local copy across a wait; what a page adds is appended only past the last id
+    /// held at that moment, and the trim works on the index as it is then.
     private func refresh(_ stream: String) async throws {
-        var items = entries[stream] ?? []
         // Entries the stream's cap trimmed go from the index too.
         let oldest = try await redis.send(XRange(stream: stream, count: 1)).first?.id
-        if let oldest, let cut = items.firstIndex(where: { !Self.isBefore($0.id, oldest) }), cut > 0 {
-            items.removeFirst(cut)
-        } else if oldest == nil || (items.last.map { Self.isBefore($0.id, oldest ?? "") } ?? false) {
+        var items = entries[stream] ?? []
+        if let oldest {
+            if let cut = items.firstIndex(where: { !Self.isBefore($0.id, oldest) }) {
+                if cut > 0 { items.removeFirst(cut) }
+            } else {
+                items.removeAll()
+            }
+        } else {
             items.removeAll()
         }
-        var start = lastIds[stream].map { "(" + $0 } ?? "-"
+        entries[stream] = items
         while true {
-            let page = try await redis.send(XRange(stream: stream, start: start, end: "+", count: 5_000))
-            guard let last = page.last else { break }
-            items += page.map { ReviewQueue.item($0, features: false) }
-            lastIds[stream] = last.id
-            start = "(" + last.id
+            let page = try await redis.send(XRange(stream: stream, start: lastIds[stream].map { "(" + $0 } ?? "-", end: "+", count: 5_000))
+            let held = lastIds[stream]
+            let fresh = page.filter { entry in held.map { Self.isBefore($0, entry.id) } ?? true }
+            if let last = fresh.last {
+                entries[stream, default: []] += fresh.map { ReviewQueue.item($0, features: false) }
+                lastIds[stream] = last.id
+            }
             if page.count < 5_000 { break }
         }
-        if items.count > capacity { items.removeFirst(items.count - capacity) }
-        entries[stream] = items
+        if let count = entries[stream]?.count, count > capacity { entries[stream]?.removeFirst(count - capacity) }
     }
 }
