@@ -25,7 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Suites to run, comma-separated: client, drain, api, archive, console (these five are all), observability, cluster, tls, import, features, or all.")
+    @Option(help: "Suites to run, comma-separated: client, drain, api, archive, console, floor (these six are all), observability, cluster, tls, import, features, or all.")
     var suite: String = "all"
 
     @Option(help: "SET requests per measurement.")
@@ -91,8 +91,8 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("no valkey-server in \(valkeyBinDir): run make deps-valkey, or give --valkey-bin-dir")
         }
         let suites = suite.split(separator: ",").map(String.init)
-        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls", "import", "features", "archive", "console"].contains) else {
-            throw ValidationError("--suite must be client, drain, api, observability, cluster, tls, import, features, archive, console or all (comma-separated), not '\(suite)'")
+        guard !suites.isEmpty, suites.allSatisfy(["all", "client", "drain", "api", "observability", "cluster", "tls", "import", "features", "archive", "console", "floor"].contains) else {
+            throw ValidationError("--suite must be client, drain, api, observability, cluster, tls, import, features, archive, console, floor or all (comma-separated), not '\(suite)'")
         }
     }
 
@@ -162,6 +162,10 @@ struct BenchCommand: AsyncParsableCommand {
             let drain = DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
             let url = redisURL ?? "redis://127.0.0.1:\(server?.port ?? 6379)"
             try await ArchiveBenchmark(drain: drain, redisURL: url).run(into: &table, repeats: drainRepeats)
+        }
+        if suites.contains("all") || suites.contains("floor") {
+            try await DrainBenchmark(configuration: configuration, transactions: transactions, worker: drainWorker, users: drainUsers)
+                .compareFloor(into: &table, repeats: drainRepeats)
         }
         if suites.contains("all") || suites.contains("console") {
             try await ConsoleBenchmark(configuration: configuration).run(into: &table)

@@ -1,0 +1,109 @@
+import FraudCore
+import Foundation
+import RedisClient
+
+/// `bench --suite floor`: Redis's CPU per transaction on FraudStream's path against the floor, in one run, interleaved:
+/// - a calibration: pipelined `SET`s, Redis µs per `SET`;
+/// - the floor: the native commands one transaction's features and record need, with no Lua, pipelined 256
+///   transactions at a time, over the drain's own traffic and keys: `HMGET` of the profile; `ZADD NX` and three
+///   `ZCOUNT`s on the window; `HSET` of the running state; `ZADD` of the device; a `BITFIELD` increment of the
+///   count-min sketch; `PFADD` and `PFCOUNT` of the merchants; `ZADD` and `ZCOUNT` on the device's click window; a
+///   `GETBIT` of the blocklist; the `XADD` of the result (15 commands);
+/// - FraudStream's drain (``DrainBenchmark``).
+/// Each as µs per transaction and as `SET`s' worth, with the ratio of the drain to the floor, and the floor's
+/// `INFO commandstats` per command. The floor has no atomicity and no idempotency: it is what the commands cost alone.
+extension DrainBenchmark {
+    func compareFloor(into table: inout BenchTable, repeats: Int) async throws {
+        var model: ModelRecord?
+        var scratch = BenchTable()
+        var setCosts: [Double] = []
+        var floorCosts: [Double] = []
+        var drainCosts: [Double] = []
+        var floorCommands: [(command: String, callsPerTransaction: Double, microsecondsPerTransaction: Double)] = []
+        for _ in 0..<max(1, repeats) {
+            setCosts.append(try await setMicroseconds())
+            let drained = try await sample(model: &model, table: &scratch)
+            drainCosts.append(drained.redisMicroseconds)
+            let floor = try await floorMicroseconds()
+            floorCosts.append(floor.microseconds)
+            floorCommands = floor.commands
+        }
+        let set = median(setCosts), floor = median(floorCosts), drain = median(drainCosts)
+        table.add("pipelined SET (calibration)", String(format: "%.2f", set), "µs", "Redis CPU per SET, batches of 256; median of \(setCosts.count)")
+        table.add(
+            "floor: native commands per transaction", String(format: "%.1f", floor), "µs",
+            String(format: "%.1f SETs' worth; 15 commands, 256 transactions a pipeline, no Lua; median of %d", floor / max(set, 0.001), floorCosts.count))
+        table.add(
+            "FraudStream drain, Redis per transaction", String(format: "%.1f", drain), "µs",
+            String(format: "%.1f SETs' worth; %.2f× the floor (target ≤ 1.3×); median of %d", drain / max(set, 0.001), drain / max(floor, 0.001), drainCosts.count))
+        for cost in floorCommands.sorted(by: { $0.microsecondsPerTransaction > $1.microsecondsPerTransaction }) {
+            table.add(
+                "  floor \(cost.command)", String(format: "%.2f", cost.microsecondsPerTransaction), "µs/tx",
+                String(format: "%.2f calls per transaction (INFO commandstats)", cost.callsPerTransaction))
+        }
+    }
+
+    /// Redis CPU per pipelined `SET`.
+    private func setMicroseconds() async throws -> Double {
+        let redis = try await RedisConnection.connect(configuration, name: "bench-floor")
+        let count = 200_000
+        let before = try await CPUMeter.read(redis)
+        var start = 0
+        while start < count {
+            let end = min(count, start + 256)
+            for reply in try await redis.pipeline((start..<end).map { RedisCommand("SET", "\(namespace):floor:set:\($0)", "x") }) { _ = try reply.get() }
+            start = end
+        }
+        let after = try await CPUMeter.read(redis)
+        try await Keyspace(namespace: namespace).delete(try await Keyspace(namespace: namespace).keys(matching: "\(namespace):floor:*", on: redis), on: redis)
+        return (after.redisMicroseconds - before.redisMicroseconds) / Double(count)
+    }
+
+    /// Redis CPU per transaction of the native commands, over the drain's traffic (the state the drain left).
+    private func floorMicroseconds() async throws -> (microseconds: Double, commands: [(command: String, callsPerTransaction: Double, microsecondsPerTransaction: Double)]) {
+        let redis = try await RedisConnection.connect(configuration, name: "bench-floor")
+        var worldConfiguration = WorldConfiguration()
+        worldConfiguration.users = users
+        worldConfiguration.days = 7
+        worldConfiguration.seed = 11
+        var synthesizer = TrafficSynthesizer(world: WorldGenerator.generate(worldConfiguration), seed: 5, fraudRatio: 0.02, runId: "bench-floor")
+        let keys = FeatureKeys(namespace: namespace)
+        let results = "\(namespace):floor:results"
+        let base = Int64(Date().timeIntervalSince1970 * 1000)
+        let before = try await CPUMeter.read(redis)
+        var start = 0
+        while start < transactions {
+            let end = min(transactions, start + 256)
+            var commands: [RedisCommand] = []
+            commands.reserveCapacity((end - start) * 15)
+            for index in start..<end {
+                let transaction = synthesizer.next(timestampMilliseconds: base + Int64(index))
+                let user = transaction.userId, time = transaction.timestampMilliseconds
+                let window = keys.window(user)
+                commands.append(RedisCommand("HMGET", keys.profile(user), "home_lat", "home_lon", "preferred_card", "typical_spend", "state"))
+                commands.append(RedisCommand("ZADD", window, "NX", time, transaction.transactionId))
+                commands.append(RedisCommand("ZCOUNT", window, time - 60_000, time))
+                commands.append(RedisCommand("ZCOUNT", window, time - 3_600_000, time))
+                commands.append(RedisCommand("ZCOUNT", window, time - 86_400_000, time))
+                commands.append(RedisCommand("HSET", keys.profile(user), "floor_state", String(repeating: "s", count: 57)))
+                commands.append(RedisCommand("ZADD", keys.devices(user), time, transaction.deviceId ?? "none"))
+                commands.append(RedisCommand("BITFIELD", keys.countMin(user), "OVERFLOW", "SAT", "INCRBY", "u16", "#\(abs(transaction.merchantId.hashValue) % 1_024)", 1))
+                commands.append(RedisCommand("PFADD", keys.merchantSlot(user, Int(time / 600_000) % 6), transaction.merchantId))
+                commands.append(RedisCommand("PFCOUNT", keys.merchantSlot(user, Int(time / 600_000) % 6)))
+                let device = keys.deviceEvents(transaction.deviceId ?? "none")
+                commands.append(RedisCommand("ZADD", device, time, transaction.transactionId))
+                commands.append(RedisCommand("ZCOUNT", device, time - 5_000, time))
+                commands.append(RedisCommand("GETBIT", keys.ipBlocklistCounters, abs((transaction.ip ?? "").hashValue) % 1_000_000))
+                commands.append(RedisCommand(
+                    "XADD", results, "*", "transaction_id", transaction.transactionId, "user_id", user, "score", "0.123456", "decision", "approve",
+                    "reasons", "", "model_version", "1", "latency_ms", "1.000", "amount", transaction.amount))
+            }
+            for reply in try await redis.pipeline(commands) { _ = try reply.get() }
+            start = end
+        }
+        let after = try await CPUMeter.read(redis)
+        _ = try await redis.send(RedisCommand("DEL", results))
+        return ((after.redisMicroseconds - before.redisMicroseconds) / Double(transactions),
+                CPUMeter.commandCosts(from: before, to: after, transactions: transactions))
+    }
+}
