@@ -30,8 +30,6 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
     /// The setting names.
     public static let url = Setting("POSTGRES_URL", flag: "postgres-url")
     public static let ca = Setting("POSTGRES_CA", flag: "postgres-ca")
-    /// The URL `make postgres` prints and the tests use when nothing is set.
-    public static let defaultURL = "postgres://fraudstream@127.0.0.1:5432/fraudstream"
 
     public init() {}
 

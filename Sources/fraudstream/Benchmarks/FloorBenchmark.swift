@@ -8,7 +8,7 @@ import RedisClient
 ///   transactions at a time, over the drain's own traffic and keys: `HMGET` of the profile; `ZADD NX` and three
 ///   `ZCOUNT`s on the window; `HSET` of the running state; `ZADD` of the device; a `BITFIELD` increment of the
 ///   count-min sketch; `PFADD` and `PFCOUNT` of the merchants; `ZADD` and `ZCOUNT` on the device's click window; a
-///   `GETBIT` of the blocklist; the `XADD` of the result (15 commands);
+///   `GETBIT` of the blocklist; the `XADD` of the result (14 commands);
 /// - FraudStream's drain (``DrainBenchmark``).
 /// Each as µs per transaction and as `SET`s' worth, with the ratio of the drain to the floor, and the floor's
 /// `INFO commandstats` per command. The floor has no atomicity and no idempotency: it is what the commands cost alone.
@@ -32,7 +32,7 @@ extension DrainBenchmark {
         table.add("pipelined SET (calibration)", String(format: "%.2f", set), "µs", "Redis CPU per SET, batches of 256; median of \(setCosts.count)")
         table.add(
             "floor: native commands per transaction", String(format: "%.1f", floor), "µs",
-            String(format: "%.1f SETs' worth; 15 commands, 256 transactions a pipeline, no Lua; median of %d", floor / max(set, 0.001), floorCosts.count))
+            String(format: "%.1f SETs' worth; 14 commands, 256 transactions a pipeline, no Lua; median of %d", floor / max(set, 0.001), floorCosts.count))
         table.add(
             "FraudStream drain, Redis per transaction", String(format: "%.1f", drain), "µs",
             String(format: "%.1f SETs' worth; %.2f× the floor (target ≤ 1.3×); median of %d", drain / max(set, 0.001), drain / max(floor, 0.001), drainCosts.count))
