@@ -221,6 +221,10 @@ struct ArchiveTests {
                     "archive", "export", "--user", anyId.userId, "--decision", "review", "--postgres-url", postgres.url,
                 ])
                 #expect(filtered.standardOutput.split(separator: "\n").count == reviews + 1, "\(filtered.standardError)")
+                // A failure after the connection is open is one line, and the connection is closed (a debug build
+                // asserts on a connection left open).
+                let unwritable = try await FraudStreamBinary.run(["archive", "export", "--output", "/nonexistent/x.csv", "--postgres-url", postgres.url])
+                #expect(unwritable.status == 64 && unwritable.standardError.split(separator: "\n").count == 1, "\(unwritable.standardError)")
                 // prepare --retrain --from-archive trains on the archive's labelled reviews: each labelled transaction's vector.
                 let reviewIds = try await Self.reviewTransactionIds(harness.redis)
                 let labelled = try await harness.redis.send(

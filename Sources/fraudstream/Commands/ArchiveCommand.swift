@@ -41,6 +41,21 @@ struct ArchiveCommand: AsyncParsableCommand {
         try await ArchiveStore.open(try postgres.resolved(settings), logger: logger)
     }
 
+    /// Runs `body` with an open store and closes it afterwards, whether `body` returned or threw.
+    static func withStore<T>(
+        _ postgres: PostgresOptions, _ settings: SettingsResolver, logger: Logger, _ body: (ArchiveStore) async throws -> T
+    ) async throws -> T {
+        let store = try await open(postgres, settings, logger: logger)
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Archive decisions, audit entries and labels until stopped (SIGTERM/SIGINT).")
         @OptionGroup var connection: ConnectionOptions
@@ -69,10 +84,16 @@ struct ArchiveCommand: AsyncParsableCommand {
             _ = try settings.integer(Settings.partitions, in: 1...1_024)
             try bootstrapLogging(settings)
             let logger = Logger(label: "fraudstream.archive")
-            let store = try await ArchiveCommand.open(postgres, settings, logger: logger)
-            // The side copies (audit, reviews, labels) on a connection of their own: their transactions never enclose a
-            // batch of decisions.
-            let sideStore = try await ArchiveCommand.open(postgres, settings, logger: logger)
+            try await ArchiveCommand.withStore(postgres, settings, logger: logger) { store in
+                // The side copies (audit, reviews, labels) on a connection of their own: their transactions never enclose
+                // a batch of decisions.
+                try await ArchiveCommand.withStore(postgres, settings, logger: logger) { sideStore in
+                    try await archive(settings, store: store, sideStore: sideStore, logger: logger)
+                }
+            }
+        }
+
+        private func archive(_ settings: SettingsResolver, store: ArchiveStore, sideStore: ArchiveStore, logger: Logger) async throws {
             let redisConfiguration = try connection.configuration(settings, name: "fraudstream-archive")
             let redis = try await RedisConnection.connect(redisConfiguration)
             let streams = await settings.streams(on: redis)
@@ -97,8 +118,6 @@ struct ArchiveCommand: AsyncParsableCommand {
             ])
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
-            await store.close()
-            await sideStore.close()
         }
     }
 
@@ -114,9 +133,9 @@ struct ArchiveCommand: AsyncParsableCommand {
             let settings = SettingsResolver.command(postgres.flags)
             let from = try self.from.map { try FilterOptions.date($0, "--from") }
             let to = try self.to.map { try FilterOptions.date($0, "--to") }
-            let store = try await ArchiveCommand.open(postgres, settings, logger: Logger(label: "fraudstream.archive"))
-            let found = try await store.show(transactionId, from: from, to: to)
-            await store.close()
+            let found = try await ArchiveCommand.withStore(postgres, settings, logger: Logger(label: "fraudstream.archive")) { store in
+                try await store.show(transactionId, from: from, to: to)
+            }
             guard !found.decisions.isEmpty else { throw FraudError(.notFound, "no archived decision for '\(transactionId)'") }
             if json {
                 var object: [String: Any] = ["decisions": found.decisions, "audit": found.audit, "reviews": found.reviews]
@@ -181,9 +200,9 @@ struct ArchiveCommand: AsyncParsableCommand {
         func run() async throws {
             var filter = try filters.filter()
             filter.limit = limit
-            let store = try await ArchiveCommand.open(postgres, SettingsResolver.command(postgres.flags), logger: Logger(label: "fraudstream.archive"))
-            let rows = try await store.search(filter)
-            await store.close()
+            let rows = try await ArchiveCommand.withStore(postgres, SettingsResolver.command(postgres.flags), logger: Logger(label: "fraudstream.archive")) {
+                store in try await store.search(filter)
+            }
             if json {
                 printJSON(rows)
                 return
@@ -210,7 +229,12 @@ struct ArchiveCommand: AsyncParsableCommand {
 
         func run() async throws {
             let filter = try filters.filter()
-            let store = try await ArchiveCommand.open(postgres, SettingsResolver.command(postgres.flags), logger: Logger(label: "fraudstream.archive"))
+            try await ArchiveCommand.withStore(postgres, SettingsResolver.command(postgres.flags), logger: Logger(label: "fraudstream.archive")) { store in
+                try await export(filter, from: store)
+            }
+        }
+
+        private func export(_ filter: ArchiveStore.Filter, from store: ArchiveStore) async throws {
             let handle: FileHandle
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: nil) , let file = FileHandle(forWritingAtPath: output) else {
@@ -229,7 +253,6 @@ struct ArchiveCommand: AsyncParsableCommand {
                 }
             }
             handle.write(Data(buffer.utf8))
-            await store.close()
             if output != nil { FileHandle.standardError.write(Data("exported \(count) decisions to \(output ?? "")\n".utf8)) }
         }
     }
