@@ -14,15 +14,7 @@ struct ConsoleBrowserTests {
     @Test func anAnalystWorksTheQueueWithTheKeyboardInABrowser() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"), "chromium-driver is missing: run make deps-browser")
         try await WorkerHarness.with { harness in
-            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
-            try await ArchiveTests.prepare(redisArguments, count: 3_000, runId: "browser")
-            try await ChildProcess.run(["worker", "--consumer-name", "w-browser", "--block-ms", "100"] + redisArguments) { worker in
-                try await waitUntil("every transaction has a result", timeout: .seconds(120)) {
-                    try await harness.redis.send(RedisCommand("XLEN", "fraud:results")).int == 3_000
-                }
-                worker.send(SIGTERM)
-                #expect(try await worker.waitForExit(timeout: .seconds(60)) == .exited(0))
-            }
+            try await ConsoleTests.decideRun(harness, count: 3_000, runId: "browser")
             let store = APIKeyStore(namespace: "fraud")
             let admin = try await store.create(name: "analyst", scopes: [.admin, .read], actor: "cli:test", on: harness.redis).secret
             let reader = try await store.create(name: "viewer", scopes: [.read], actor: "cli:test", on: harness.redis).secret

@@ -59,6 +59,19 @@ struct ConsoleTests {
         html.firstMatch(of: #/name="csrf" value="([0-9a-f]+)"/#).map { String($0.1) }
     }
 
+    /// A prepared world and a run of `count` generated transactions, each decided by a worker (so the queue has reviews).
+    static func decideRun(_ harness: WorkerHarness, count: Int, runId: String) async throws {
+        let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
+        try await ArchiveTests.prepare(redisArguments, count: count, runId: runId)
+        try await ChildProcess.run(["worker", "--consumer-name", "w-\(runId)", "--block-ms", "100"] + redisArguments) { worker in
+            try await waitUntil("every transaction has a result", timeout: .seconds(120)) {
+                try await harness.redis.send(RedisCommand("XLEN", "fraud:results")).int == count
+            }
+            worker.send(SIGTERM)
+            #expect(try await worker.waitForExit(timeout: .seconds(60)) == .exited(0))
+        }
+    }
+
     static func withConsole<T>(_ harness: WorkerHarness, _ body: (Console) async throws -> T) async throws -> T {
         var configuration = ConsoleConfiguration()
         configuration.port = 0
@@ -82,15 +95,7 @@ struct ConsoleTests {
 
     @Test func analystsSignInWorkTheQueueAndChangeTheBlocklistOnlyWithTheirScope() async throws {
         try await WorkerHarness.with { harness in
-            let redisArguments = ["--redis-url", "redis://127.0.0.1:\(harness.server.port)"]
-            try await ArchiveTests.prepare(redisArguments, count: 2_000, runId: "console")
-            try await ChildProcess.run(["worker", "--consumer-name", "w-console", "--block-ms", "100"] + redisArguments) { worker in
-                try await waitUntil("every transaction has a result", timeout: .seconds(120)) {
-                    try await harness.redis.send(RedisCommand("XLEN", "fraud:results")).int == 2_000
-                }
-                worker.send(SIGTERM)
-                #expect(try await worker.waitForExit(timeout: .seconds(60)) == .exited(0))
-            }
+            try await Self.decideRun(harness, count: 2_000, runId: "console")
             let store = APIKeyStore(namespace: "fraud")
             let admin = try await store.create(name: "analyst", scopes: [.admin, .read], actor: "cli:test", on: harness.redis).secret
             let reader = try await store.create(name: "viewer", scopes: [.read], actor: "cli:test", on: harness.redis).secret
