@@ -20,7 +20,15 @@ options = webdriver.ChromeOptions()
 for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,800"):
     options.add_argument(flag)
 options.binary_location = "/usr/bin/chromium"
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+# Chromium can fail to start on a loaded machine (its DevTools port file not written in time): tried three times.
+for attempt in range(3):
+    try:
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        break
+    except Exception as error:  # selenium raises SessionNotCreatedException and WebDriverException subclasses
+        print("starting chromium failed (attempt %d): %s" % (attempt + 1, error), file=sys.stderr)
+        if attempt == 2:
+            raise
 driver.set_page_load_timeout(120)
 wait = WebDriverWait(driver, 120)
 
