@@ -77,27 +77,32 @@ public final class ArchiveStore: Sendable {
             self.fields = fields
         }
 
-        /// The entry's fields as a JSON object of strings (the first of a repeated name), written directly: a
-        /// serializer's dictionary per row was a tenth of the archiver's time.
-        var entryJSON: String {
-            var json = "{"
-            json.reserveCapacity(fields.reduce(2) { $0 + $1.0.utf8.count + $1.1.utf8.count + 6 })
-            var seen = Set<String>(minimumCapacity: fields.count)
-            for (name, value) in fields where seen.insert(name).inserted {
-                if json.utf8.count > 1 { json += "," }
+        /// The entry's fields that have no column of their own (a newer writer's, or an operator's), as a JSON object of
+        /// strings (the first of a repeated name), written directly; nil when there are none, as usual.
+        var extrasJSON: String? {
+            var json = ""
+            var seen = Set<String>()
+            for (name, value) in fields where ResultRecord.Field(rawValue: name) == nil && seen.insert(name).inserted {
+                json += json.isEmpty ? "{" : ","
                 Self.appendJSONString(name, to: &json)
                 json += ":"
                 Self.appendJSONString(value, to: &json)
             }
-            return json + "}"
+            return json.isEmpty ? nil : json + "}"
         }
 
         /// The feature vector as a PostgreSQL array literal, from the entry's own text (shortest round-trip decimals
-        /// already: formatting each number again cost the archiver more than the rest of a row); "" without one.
-        var featuresLiteral: String {
-            guard let text = record.evidence?.featuresText, !text.isEmpty else { return "" }
+        /// already: formatting each number again cost the archiver more than the rest of a row); nil without one, or
+        /// when the text is not a list of numbers (a batch must never fail on one entry's text).
+        var featuresLiteral: String? {
+            guard let text = record.evidence?.featuresText, !text.isEmpty,
+                text.utf8.allSatisfy({ Self.numberListBytes.contains($0) })
+            else { return nil }
             return "{" + text + "}"
         }
+
+        /// What a list of decimals, `nan` and `inf` may hold.
+        static let numberListBytes = Set("0123456789.,+-eEnaNifIty".utf8)
 
         static func appendJSONString(_ text: String, to json: inout String) {
             json += "\""
@@ -170,81 +175,188 @@ public final class ArchiveStore: Sendable {
         return formatter.string(from: Date(timeIntervalSince1970: Double(day) * 86_400)) + " 00:00:00+00"
     }
 
-    /// Writes decisions in one statement, in one transaction; a row already archived (same transaction id and
-    /// decision time) is skipped. Returns how many rows were new.
-    @discardableResult
-    public func insert(_ rows: [Row]) async throws -> Int {
-        guard !rows.isEmpty else { return 0 }
-        try await ensurePartitions(Set(rows.map { Self.day(ofMilliseconds: $0.decidedMilliseconds) }))
-        var binds = PostgresBindings(capacity: 33)
-        binds.append(rows.map(\.decidedMilliseconds))
-        binds.append(rows.map(\.record.transactionId))
-        binds.append(rows.map(\.stream))
-        binds.append(rows.map(\.record.id))
-        binds.append(rows.map(\.record.userId))
-        binds.append(rows.map(\.record.runId))
-        binds.append(rows.map(\.record.amount))
-        binds.append(rows.map(\.record.decision))
-        binds.append(rows.map(\.record.score))
-        binds.append(rows.map(\.record.isFraud))
-        binds.append(rows.map { $0.record.reasons.joined(separator: ",") })
-        binds.append(rows.map { Int64($0.record.modelVersion) })
-        binds.append(rows.map { $0.record.shadowScore ?? .nan })
-        binds.append(rows.map { Int64($0.record.shadowModelVersion ?? -1) })
-        binds.append(rows.map(\.record.source.rawValue))
-        binds.append(rows.map(\.record.workerId))
-        binds.append(rows.map(\.record.sourceId))
-        binds.append(rows.map(\.record.latencyMilliseconds))
-        binds.append(rows.map(\.record.queueMilliseconds))
-        binds.append(rows.map(\.record.featuresMilliseconds))
-        binds.append(rows.map(\.record.scoringMilliseconds))
-        binds.append(rows.map(\.entryJSON))
-        // The rule set version and the full evidence (-1, NaN and '' stand for absent: unnest takes no NULLs in arrays
-        // of these types from the driver); the vector as text, a one-dimensional array literal.
-        binds.append(rows.map { Int64($0.record.rulesVersion ?? -1) })
-        let evidence = rows.map(\.record.evidence)
-        binds.append(evidence.map { $0?.merchantId ?? "" })
-        binds.append(evidence.map { $0?.currency ?? "" })
-        binds.append(evidence.map { $0?.cardProvider ?? "" })
-        binds.append(evidence.map { $0?.merchantCategory ?? "" })
-        binds.append(evidence.map { $0?.lat ?? .nan })
-        binds.append(evidence.map { $0?.lon ?? .nan })
-        binds.append(evidence.map { $0?.deviceId ?? "" })
-        binds.append(evidence.map { $0?.ip ?? "" })
-        binds.append(evidence.map { $0?.timestampMilliseconds ?? -1 })
-        binds.append(rows.map(\.featuresLiteral))
-        let sql = """
+    /// The staging table a batch is copied into (one per session, emptied at each commit), in the order
+    /// ``copyText(_:)`` writes its columns: times as epoch ms, absent values as NULL.
+    static let stagingTable = """
+        CREATE TEMP TABLE IF NOT EXISTS decisions_incoming (ms bigint, tid text, stream text, eid text, uid text, run text,
+            amount float8, decision text, score float8, fraud bool, reasons text[], mv bigint, ss float8, smv bigint, src text,
+            by text, seid text, lat float8, q float8, f float8, s float8, extras jsonb, rv bigint, mid text, cur text,
+            card text, cat text, glat float8, glon float8, dev text, ip text, ts bigint, vec float8[]) ON COMMIT DELETE ROWS
+        """
+
+    /// From the staging table into the partitioned table; a row already archived (same transaction id and decision
+    /// time) is skipped. Answers how many rows were new.
+    static let insertStaged = """
+        WITH new AS (
             INSERT INTO decisions (decided_at, transaction_id, results_stream, entry_id, user_id, run_id, amount, decision, score,
                 is_fraud, reasons, model_version, shadow_score, shadow_model_version, source, decided_by, source_entry_id,
                 latency_ms, queue_ms, features_ms, scoring_ms, entry, rules_version, merchant_id, currency, card_provider,
                 merchant_category, lat, lon, device_id, ip, event_at, features)
-            SELECT to_timestamp(t.ms / 1000.0), t.tid, t.stream, t.eid, t.uid, t.run, t.amount, t.decision, t.score, t.fraud,
-                CASE WHEN t.reasons = '' THEN '{}'::text[] ELSE string_to_array(t.reasons, ',') END, t.mv,
-                NULLIF(t.ss, 'NaN'::float8), NULLIF(t.smv, -1), t.src, t.by, t.seid, t.lat, t.q, t.f, t.s, t.entry::jsonb,
-                NULLIF(t.rv, -1), NULLIF(t.mid, ''), NULLIF(t.cur, ''), NULLIF(t.card, ''), NULLIF(t.cat, ''),
-                NULLIF(t.glat, 'NaN'::float8), NULLIF(t.glon, 'NaN'::float8), NULLIF(t.dev, ''), NULLIF(t.ip, ''),
-                CASE WHEN t.ts < 0 THEN NULL ELSE to_timestamp(t.ts / 1000.0) END,
-                CASE WHEN t.vec = '' THEN NULL ELSE t.vec::float8[] END
-            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[],
-                $9::float8[], $10::bool[], $11::text[], $12::bigint[], $13::float8[], $14::bigint[], $15::text[], $16::text[],
-                $17::text[], $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::text[], $23::bigint[], $24::text[],
-                $25::text[], $26::text[], $27::text[], $28::float8[], $29::float8[], $30::text[], $31::text[], $32::bigint[], $33::text[])
-                AS t(ms, tid, stream, eid, uid, run, amount, decision, score, fraud, reasons, mv, ss, smv, src, by, seid, lat, q, f, s, entry,
-                    rv, mid, cur, card, cat, glat, glon, dev, ip, ts, vec)
+            SELECT to_timestamp(ms / 1000.0), tid, stream, eid, uid, run, amount, decision, score, fraud, reasons, mv, ss, smv, src,
+                by, seid, lat, q, f, s, extras, rv, mid, cur, card, cat, glat, glon, dev, ip, to_timestamp(ts / 1000.0), vec
+            FROM decisions_incoming
             ON CONFLICT DO NOTHING
-            RETURNING 1
-            """
+            RETURNING 1)
+        SELECT count(*) FROM new
+        """
+
+    /// Writes decisions in one transaction: `COPY` into the session's staging table, then one `INSERT … SELECT` that
+    /// skips rows already archived. Measured against one `INSERT … SELECT FROM unnest(…)` of 33 array parameters, the
+    /// copy costs PostgreSQL and the archiver about half as much per row (README, the archive's performance).
+    /// Returns how many rows were new.
+    @discardableResult
+    public func insert(_ rows: [Row]) async throws -> Int {
+        guard !rows.isEmpty else { return 0 }
+        let days = Set(rows.map { Self.day(ofMilliseconds: $0.decidedMilliseconds) })
+        try await ensurePartitions(days)
+        let text = Self.copyText(rows)
+        let connection = try await live()
+        func attempt() async throws -> Int {
+            try await connection.withTransaction(logger: logger) { transaction in
+                try await transaction.copyFrom(table: "decisions_incoming", logger: logger) { writer in try await writer.write(text) }
+                var inserted = 0
+                for try await count in try await transaction.query(PostgresQuery(unsafeSQL: Self.insertStaged), logger: logger).decode(Int.self) {
+                    inserted = count
+                }
+                return inserted
+            }
+        }
         do {
-            var inserted = 0
-            for try await _ in try await live().query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { inserted += 1 }
-            return inserted
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23514" {
+            return try await attempt()
+        } catch where Self.sqlState(of: error) == "42P01" {
+            // A new session (the first batch, or a connection made again): its staging table first.
+            try await connection.query(PostgresQuery(unsafeSQL: Self.stagingTable), logger: logger)
+            return try await attempt()
+        } catch where Self.sqlState(of: error) == "23514" {
             // No partition for a row: one was dropped (retention) since this store made it. Make it again, once.
             knownDays.withLock { $0.removeAll() }
-            try await ensurePartitions(Set(rows.map { Self.day(ofMilliseconds: $0.decidedMilliseconds) }))
-            var inserted = 0
-            for try await _ in try await live().query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { inserted += 1 }
-            return inserted
+            try await ensurePartitions(days)
+            return try await attempt()
+        }
+    }
+
+    /// The SQLSTATE of a statement's error, also when a transaction wraps it.
+    static func sqlState(of error: any Error) -> String? {
+        if let error = error as? PSQLError { return error.serverInfo?[.sqlState] }
+        if let error = error as? PostgresTransactionError, let inner = error.closureError { return sqlState(of: inner) }
+        return nil
+    }
+
+    /// The rows in `COPY`'s text format, the staging table's columns in order.
+    static func copyText(_ rows: [Row]) -> ByteBuffer {
+        var line = CopyLines(buffer: ByteBufferAllocator().buffer(capacity: rows.count * 640))
+        for row in rows {
+            let record = row.record
+            let evidence = record.evidence
+            line.number(row.decidedMilliseconds)
+            line.text(record.transactionId)
+            line.text(row.stream)
+            line.text(record.id)
+            line.text(record.userId)
+            line.text(record.runId)
+            line.number(record.amount)
+            line.text(record.decision)
+            line.number(record.score)
+            line.raw(record.isFraud ? "t" : "f")
+            line.textArray(record.reasons)
+            line.number(Int64(record.modelVersion))
+            line.number(record.shadowScore)
+            line.number(record.shadowModelVersion.map(Int64.init))
+            line.text(record.source.rawValue)
+            line.text(record.workerId)
+            line.text(record.sourceId)
+            line.number(record.latencyMilliseconds)
+            line.number(record.queueMilliseconds)
+            line.number(record.featuresMilliseconds)
+            line.number(record.scoringMilliseconds)
+            line.text(row.extrasJSON)
+            line.number(record.rulesVersion.map(Int64.init))
+            line.text(evidence?.merchantId)
+            line.text(evidence?.currency)
+            line.text(evidence?.cardProvider)
+            line.text(evidence?.merchantCategory)
+            line.number(evidence?.lat)
+            line.number(evidence?.lon)
+            line.text(evidence?.deviceId)
+            line.text(evidence?.ip)
+            line.number(evidence?.timestampMilliseconds)
+            line.text(row.featuresLiteral)
+            line.endLine()
+        }
+        return line.buffer
+    }
+
+    /// Lines of `COPY`'s text format: values separated by tabs, `\N` for NULL, and backslash, tab, line feed and
+    /// carriage return escaped with a backslash.
+    struct CopyLines {
+        var buffer: ByteBuffer
+        var first = true
+
+        mutating func separate() {
+            if first { first = false } else { buffer.writeInteger(UInt8(ascii: "\t")) }
+        }
+
+        mutating func null() {
+            separate()
+            buffer.writeStaticString("\\N")
+        }
+
+        mutating func raw(_ text: String) {
+            separate()
+            buffer.writeString(text)
+        }
+
+        mutating func text(_ value: String?) {
+            guard let value else { return null() }
+            separate()
+            Self.escape(value, into: &buffer)
+        }
+
+        static func escape(_ value: String, into buffer: inout ByteBuffer) {
+            if !value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == 9 || $0 == 10 || $0 == 13 }) {
+                buffer.writeString(value)
+                return
+            }
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+                case 9: buffer.writeStaticString("\\t")
+                case 10: buffer.writeStaticString("\\n")
+                case 13: buffer.writeStaticString("\\r")
+                default: buffer.writeInteger(byte)
+                }
+            }
+        }
+
+        mutating func number(_ value: Int64?) {
+            guard let value else { return null() }
+            raw(String(value))
+        }
+
+        /// A finite double as Swift writes it (shortest round trip, which PostgreSQL reads back exactly); NULL otherwise.
+        mutating func number(_ value: Double?) {
+            guard let value, value.isFinite else { return null() }
+            raw(value.description)
+        }
+
+        /// A text array literal, each element quoted (`{"a","b"}`), then escaped for `COPY`.
+        mutating func textArray(_ values: [String]) {
+            var literal = "{"
+            for (index, value) in values.enumerated() {
+                if index > 0 { literal += "," }
+                literal += "\""
+                for character in value.unicodeScalars {
+                    if character == "\"" || character == "\\" { literal += "\\" }
+                    literal.unicodeScalars.append(character)
+                }
+                literal += "\""
+            }
+            text(literal + "}")
+        }
+
+        mutating func endLine() {
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            first = true
         }
     }
 
@@ -419,7 +531,8 @@ public final class ArchiveStore: Sendable {
         if let from = filter.from { add({ "\(table)decided_at >= $\($0)" }, { $0.append(from) }) }
         if let to = filter.to { add({ "\(table)decided_at < $\($0)" }, { $0.append(to) }) }
         if let decision = filter.decision { add({ "\(table)decision = $\($0)" }, { $0.append(decision) }) }
-        if let reason = filter.reason { add({ "\(table)reasons @> ARRAY[$\($0)::text]" }, { $0.append(reason) }) }
+        // `reasons <> '{}'` lets PostgreSQL use the GIN index, which covers only decisions with reasons.
+        if let reason = filter.reason { add({ "\(table)reasons @> ARRAY[$\($0)::text] AND \(table)reasons <> '{}'" }, { $0.append(reason) }) }
         if let modelVersion = filter.modelVersion { add({ "\(table)model_version = $\($0)" }, { $0.append(Int64(modelVersion)) }) }
         return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), binds)
     }

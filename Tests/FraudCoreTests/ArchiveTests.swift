@@ -151,8 +151,12 @@ struct ArchiveTests {
                         && row["source"] as? String == record.source.rawValue && row["source_entry_id"] as? String == record.sourceId
                         && row["latency_ms"] as? Double == record.latencyMilliseconds && row["amount"] as? Double == record.amount
                         && row["shadow_score"] as? Double == record.shadowScore
-                    let stored = (row["entry"] as? [String: String]) ?? [:]
-                    if !same || stored != Dictionary(entry.fields, uniquingKeysWith: { first, _ in first }) {
+                        && row["shadow_model_version"] as? Int == record.shadowModelVersion
+                        && row["queue_ms"] as? Double == record.queueMilliseconds && row["features_ms"] as? Double == record.featuresMilliseconds
+                        && row["scoring_ms"] as? Double == record.scoringMilliseconds && row["results_stream"] as? String == "fraud:results"
+                    // Every field has a column: `entry` keeps only fields without one, and these entries have none.
+                    let extras = entry.fields.filter { ResultRecord.Field(rawValue: $0.0) == nil }
+                    if !same || !extras.isEmpty || !(row["entry"] is NSNull) {
                         mismatches.append("\(record.transactionId): \(row) vs \(entry.fields)")
                     }
                 }
@@ -398,10 +402,30 @@ struct ArchiveTests {
             filter.reason = "velocity"
             filter.from = Date(timeIntervalSince1970: Double(now - 86_400_000) / 1000)
             #expect(try await store.search(filter).count == 2)
+            // Any text goes through the copy as it was: tabs, line breaks, backslashes and quotes, in values, reasons and
+            // a field without a column of its own (kept in `entry`); the evidence and the vector land in their columns.
+            let awkward = "t\tab\nline\\back\"quote\r🙂"
+            let fields = [
+                ("transaction_id", awkward), ("user_id", "u\\2"), ("run_id", "r\t1"), ("score", "0.75"), ("is_fraud", "1"),
+                ("decision", "decline"), ("reasons", "q\"uote,back\\slash,{brace}"), ("model_version", "4"), ("worker_id", "w"),
+                ("source_id", ""), ("latency_ms", "2.25"), ("amount", "1e-05"), ("source", "api"), ("merchant_id", "m\n1"),
+                ("currency", "EUR"), ("lat", "48.5"), ("lon", "-2.25"), ("timestamp", "1796688007200"), ("features", "1.5,0.0,-3e-05"),
+                ("note", awkward),
+            ]
+            let odd = ArchiveStore.Row(stream: "fraud:results", record: ResultRecord(id: "\(now + 2)-0", fields: fields)!, fields: fields)
+            #expect(try await store.insert([odd]) == 1)
+            let back = try #require(try await store.show(awkward).decisions.first)
+            #expect(back["transaction_id"] as? String == awkward && back["user_id"] as? String == "u\\2" && back["run_id"] as? String == "r\t1")
+            #expect(back["reasons"] as? [String] == ["q\"uote", "back\\slash", "{brace}"])
+            #expect(back["entry"] as? [String: String] == ["note": awkward])
+            #expect(back["merchant_id"] as? String == "m\n1" && back["lat"] as? Double == 48.5 && back["amount"] as? Double == 1e-05)
+            #expect(back["features"] as? [Double] == [1.5, 0, -3e-05] && back["device_id"] is NSNull && back["source"] as? String == "api")
+            #expect(back["shadow_score"] is NSNull && back["rules_version"] is NSNull && back["event_at"] as? String != nil)
+            #expect(try await store.insert([odd]) == 0)
             // Retention: the partition of 800 days ago goes, today's stays.
             let dropped = try await store.dropPartitions(olderThanDays: 730)
             #expect(dropped == [ArchiveStore.partitionName(day: ArchiveStore.day(ofMilliseconds: old))])
-            #expect(try await store.count() == 2)
+            #expect(try await store.count() == 3)
             #expect(try await store.dropPartitions(olderThanDays: 730).isEmpty)
             // A schema newer than this binary's is refused with one line.
             try await store.connection.query("INSERT INTO fraudstream_schema (version) VALUES (99)", logger: Self.logger)
@@ -415,11 +439,14 @@ struct ArchiveTests {
         }
     }
 
-    @Test func anEntryIsKeptAsJSONWhateverItsCharacters() throws {
-        let fields = [("transaction_id", "q\"uote\\back\nline\u{01}é🙂"), ("user_id", "u1"), ("user_id", "second"), ("score", "0.5")]
+    @Test func fieldsWithoutAColumnAreKeptAsJSONWhateverTheirCharacters() throws {
+        let fields = [
+            ("transaction_id", "t1"), ("note", "q\"uote\\back\nline\u{01}é🙂"), ("user_id", "u1"), ("note", "second"), ("score", "0.5"),
+        ]
         let row = ArchiveStore.Row(stream: "s", record: ResultRecord(id: "1-0", fields: fields + [("decision", "approve"), ("model_version", "1")])!, fields: fields)
-        let decoded = try JSONSerialization.jsonObject(with: Data(row.entryJSON.utf8)) as? [String: String]
-        #expect(decoded == ["transaction_id": "q\"uote\\back\nline\u{01}é🙂", "user_id": "u1", "score": "0.5"])
+        let decoded = try JSONSerialization.jsonObject(with: Data((row.extrasJSON ?? "").utf8)) as? [String: String]
+        #expect(decoded == ["note": "q\"uote\\back\nline\u{01}é🙂"])
+        #expect(Self.record("t", milliseconds: 1).extrasJSON == nil)
     }
 
     @Test func badArchiveSettingsAndAnUnreachablePostgresAreOneLine() async throws {
