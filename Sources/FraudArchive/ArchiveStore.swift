@@ -80,6 +80,7 @@ public final class ArchiveStore: Sendable {
         /// The entry's fields that have no column of their own (a newer writer's, or an operator's), as a JSON object of
         /// strings (the first of a repeated name), written directly; nil when there are none, as usual.
         var extrasJSON: String? {
+            guard record.otherFieldCount > 0 else { return nil }
             var json = ""
             var seen = Set<String>()
             for (name, value) in fields where ResultRecord.Field(rawValue: name) == nil && seen.insert(name).inserted {
@@ -95,14 +96,21 @@ public final class ArchiveStore: Sendable {
         /// already: formatting each number again cost the archiver more than the rest of a row); nil without one, or
         /// when the text is not a list of numbers (a batch must never fail on one entry's text).
         var featuresLiteral: String? {
-            guard let text = record.evidence?.featuresText, !text.isEmpty,
-                text.utf8.allSatisfy({ Self.numberListBytes.contains($0) })
-            else { return nil }
+            guard let text = record.evidence?.featuresText, !text.isEmpty, text.utf8.allSatisfy(Self.isNumberListByte) else { return nil }
             return "{" + text + "}"
         }
 
-        /// What a list of decimals, `nan` and `inf` may hold.
-        static let numberListBytes = Set("0123456789.,+-eEnaNifIty".utf8)
+        /// Whether a list of decimals, `nan` and `inf` may hold `byte`.
+        static func isNumberListByte(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: ","), UInt8(ascii: "+"), UInt8(ascii: "-"),
+                UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "a"), UInt8(ascii: "i"),
+                UInt8(ascii: "I"), UInt8(ascii: "f"), UInt8(ascii: "t"), UInt8(ascii: "y"):
+                return true
+            default:
+                return false
+            }
+        }
 
         static func appendJSONString(_ text: String, to json: inout String) {
             json += "\""

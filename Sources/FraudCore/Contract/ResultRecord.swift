@@ -35,6 +35,41 @@ public struct ResultRecord: Sendable, Equatable {
         case ip
         case timestamp
         case features
+
+        /// The field's place in ``Field/allCases`` (a switch: hashing the raw text would cost what the decoding saves).
+        var slot: Int {
+            switch self {
+            case .transactionId: 0
+            case .userId: 1
+            case .runId: 2
+            case .score: 3
+            case .isFraud: 4
+            case .decision: 5
+            case .reasons: 6
+            case .modelVersion: 7
+            case .workerId: 8
+            case .sourceId: 9
+            case .latencyMilliseconds: 10
+            case .queueMilliseconds: 11
+            case .featuresMilliseconds: 12
+            case .scoringMilliseconds: 13
+            case .amount: 14
+            case .shadowScore: 15
+            case .shadowModelVersion: 16
+            case .source: 17
+            case .rulesVersion: 18
+            case .merchantId: 19
+            case .currency: 20
+            case .cardProvider: 21
+            case .merchantCategory: 22
+            case .lat: 23
+            case .lon: 24
+            case .deviceId: 25
+            case .ip: 26
+            case .timestamp: 27
+            case .features: 28
+            }
+        }
     }
 
     /// The transaction's contract fields and feature vector, on an entry written with `RESULT_EVIDENCE=full`.
@@ -90,42 +125,53 @@ public struct ResultRecord: Sendable, Equatable {
     public var rulesVersion: Int?
     /// The full evidence, nil unless the entry was written with `RESULT_EVIDENCE=full`.
     public var evidence: Evidence?
+    /// How many of the entry's fields are none of ``Field`` (a newer writer's, or an operator's).
+    public var otherFieldCount = 0
 
-    /// Decodes an entry; `nil` when a field every result has is missing or not a number where one is expected.
+    /// Decodes an entry; `nil` when a field every result has is missing or not a number where one is expected. The
+    /// first of a repeated name counts. Each name is matched once, into a slot per field (no dictionary: the archiver
+    /// decodes every entry of the stream).
     public init?(id: String, fields: [(String, String)]) {
-        var values: [Field: String] = [:]
+        var values = [String?](repeating: nil, count: Field.allCases.count)
+        var others = 0
         for (name, value) in fields {
-            if let field = Field(rawValue: name) { values[field] = value }
+            guard let field = Field(rawValue: name) else {
+                others += 1
+                continue
+            }
+            if values[field.slot] == nil { values[field.slot] = value }
         }
-        guard let transactionId = values[.transactionId], let userId = values[.userId], let decision = values[.decision],
-            let score = values[.score].flatMap(Double.init), let modelVersion = values[.modelVersion].flatMap(Int.init)
+        func value(_ field: Field) -> String? { values[field.slot] }
+        guard let transactionId = value(.transactionId), let userId = value(.userId), let decision = value(.decision),
+            let score = value(.score).flatMap(Double.init), let modelVersion = value(.modelVersion).flatMap(Int.init)
         else { return nil }
         self.id = id
         self.transactionId = transactionId
         self.userId = userId
-        self.runId = values[.runId] ?? ""
+        self.runId = value(.runId) ?? ""
         self.score = score
-        self.isFraud = values[.isFraud] == "1"
+        self.isFraud = value(.isFraud) == "1"
         self.decision = decision
-        self.reasons = (values[.reasons] ?? "").split(separator: ",").map(String.init)
+        self.reasons = (value(.reasons) ?? "").split(separator: ",").map(String.init)
         self.modelVersion = modelVersion
-        self.workerId = values[.workerId] ?? ""
-        self.sourceId = values[.sourceId] ?? ""
-        self.source = values[.source].flatMap(Source.init(rawValue:)) ?? .stream
-        self.latencyMilliseconds = values[.latencyMilliseconds].flatMap(Double.init) ?? 0
-        self.queueMilliseconds = values[.queueMilliseconds].flatMap(Double.init) ?? 0
-        self.featuresMilliseconds = values[.featuresMilliseconds].flatMap(Double.init) ?? 0
-        self.scoringMilliseconds = values[.scoringMilliseconds].flatMap(Double.init) ?? 0
-        self.amount = values[.amount].flatMap(Double.init) ?? 0
-        self.shadowScore = values[.shadowScore].flatMap(Double.init)
-        self.shadowModelVersion = values[.shadowModelVersion].flatMap(Int.init)
-        self.rulesVersion = values[.rulesVersion].flatMap(Int.init)
-        if let merchantId = values[.merchantId] {
+        self.workerId = value(.workerId) ?? ""
+        self.sourceId = value(.sourceId) ?? ""
+        self.source = value(.source).flatMap(Source.init(rawValue:)) ?? .stream
+        self.latencyMilliseconds = value(.latencyMilliseconds).flatMap(Double.init) ?? 0
+        self.queueMilliseconds = value(.queueMilliseconds).flatMap(Double.init) ?? 0
+        self.featuresMilliseconds = value(.featuresMilliseconds).flatMap(Double.init) ?? 0
+        self.scoringMilliseconds = value(.scoringMilliseconds).flatMap(Double.init) ?? 0
+        self.amount = value(.amount).flatMap(Double.init) ?? 0
+        self.shadowScore = value(.shadowScore).flatMap(Double.init)
+        self.shadowModelVersion = value(.shadowModelVersion).flatMap(Int.init)
+        self.rulesVersion = value(.rulesVersion).flatMap(Int.init)
+        self.otherFieldCount = others
+        if let merchantId = value(.merchantId) {
             evidence = Evidence(
-                merchantId: merchantId, currency: values[.currency] ?? "", cardProvider: values[.cardProvider],
-                merchantCategory: values[.merchantCategory], lat: values[.lat].flatMap(Double.init), lon: values[.lon].flatMap(Double.init),
-                deviceId: values[.deviceId], ip: values[.ip], timestampMilliseconds: values[.timestamp].flatMap { Int64($0) },
-                featuresText: values[.features])
+                merchantId: merchantId, currency: value(.currency) ?? "", cardProvider: value(.cardProvider),
+                merchantCategory: value(.merchantCategory), lat: value(.lat).flatMap(Double.init), lon: value(.lon).flatMap(Double.init),
+                deviceId: value(.deviceId), ip: value(.ip), timestampMilliseconds: value(.timestamp).flatMap { Int64($0) },
+                featuresText: value(.features))
         }
     }
 
