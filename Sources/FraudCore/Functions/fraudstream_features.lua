@@ -108,15 +108,20 @@ local function user_features(keys, args)
     local m21 = m2 + delta * (amount - mean1)
     local newest = bucket
     if last_bucket and bucket <= last_bucket then newest = last_bucket end
-    -- Entering a new bucket empties the slots whose buckets have left the window (6 slots: an hour).
+    -- Entering a new bucket empties the slots whose buckets have left the window (6 slots: an hour). Only slots the
+    -- mask says hold merchants are deleted: the others hold nothing (a slot's bit is set by the PFADD that fills it and
+    -- cleared here with its DEL), and deleting absent keys cost a DEL of up to 6 keys on most transactions.
     local stale = nil
     if last_bucket and bucket > last_bucket then
-      stale = {}
       local from = last_bucket + 1
       if bucket - last_bucket >= slots then from = bucket - slots + 1 end
       for b = from, bucket do
-        stale[#stale + 1] = keys[5 + b % slots]
-        mask = bit.band(mask, bit.bnot(bit.lshift(1, b % slots)))
+        local slot_bit = bit.lshift(1, b % slots)
+        if bit.band(mask, slot_bit) ~= 0 then
+          stale = stale or {}
+          stale[#stale + 1] = keys[5 + b % slots]
+          mask = bit.band(mask, bit.bnot(slot_bit))
+        end
       end
     end
     counted_mask = mask

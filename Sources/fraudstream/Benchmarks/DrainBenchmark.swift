@@ -110,7 +110,11 @@ struct DrainBenchmark {
     }
 
     /// Prepares the namespace (the model is trained on the first call only) and drains one backlog.
-    func sample(model: inout ModelRecord?, table: inout BenchTable) async throws -> Sample {
+    /// `beforeDrain` runs once the backlog is loaded, just before the worker starts (the floor suite snapshots the state
+    /// there and starts recording).
+    func sample(
+        model: inout ModelRecord?, table: inout BenchTable, beforeDrain: ((RedisConnection) async throws -> Void)? = nil
+    ) async throws -> Sample {
         let redis = try await RedisConnection.connect(configuration, name: "bench-drain")
         // Start from an empty namespace, so a server given with --redis-url gives comparable numbers.
         let keyspace = Keyspace(namespace: namespace)
@@ -209,6 +213,7 @@ struct DrainBenchmark {
             await connection?.close()
         }
         defer { scraper.cancel() }
+        if let beforeDrain { try await beforeDrain(redis) }
         let clock = ContinuousClock()
         _ = try await redis.send(RedisCommand("CONFIG", "RESETSTAT"))
         let before = try await CPUMeter.read(redis)

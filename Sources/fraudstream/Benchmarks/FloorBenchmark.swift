@@ -1,45 +1,80 @@
 import FraudCore
 import Foundation
 import RedisClient
+import RedisHarness
 
 /// `bench --suite floor`: Redis's CPU per transaction on FraudStream's path against the floor, in one run, interleaved:
 /// - a calibration: pipelined `SET`s, Redis µs per `SET`;
-/// - the floor: the native commands one transaction's features and record need, with no Lua, pipelined 256
-///   transactions at a time, over the drain's own traffic and keys: `HMGET` of the profile; `ZADD NX` and three
-///   `ZCOUNT`s on the window; `HSET` of the running state; `ZADD` of the device; a `BITFIELD` increment of the
+/// - the floor that follows the functions (``RecordedDrain``): a drain recorded once with `MONITOR` on a private server,
+///   then, on a copy of the state it started from, the commands its functions ran replayed as native commands (the
+///   floor), and the worker's own commands replayed (what the drain costs, as a check), each `--drain-repeats` times;
+/// - a fixed minimal floor: the 14 native commands one transaction's features and record need at the least, with no
+///   Lua, pipelined 256 transactions at a time, over the drain's own traffic and keys: `HMGET` of the profile; `ZADD NX`
+///   and three `ZCOUNT`s on the window; `HSET` of the running state; `ZADD` of the device; a `BITFIELD` increment of the
 ///   count-min sketch; `PFADD` and `PFCOUNT` of the merchants; `ZADD` and `ZCOUNT` on the device's click window; a
-///   `GETBIT` of the blocklist; the `XADD` of the result (14 commands);
+///   `GETBIT` of the blocklist; the `XADD` of the result;
 /// - FraudStream's drain (``DrainBenchmark``).
-/// Each as µs per transaction and as `SET`s' worth, with the ratio of the drain to the floor, and the floor's
-/// `INFO commandstats` per command. The floor has no atomicity and no idempotency: it is what the commands cost alone.
+/// Each as µs per transaction and as `SET`s' worth, with the ratios to the floors, and the replayed floor's
+/// `INFO commandstats` per command. A floor has no atomicity and no idempotency: it is what the commands cost alone.
 extension DrainBenchmark {
     func compareFloor(into table: inout BenchTable, repeats: Int) async throws {
         var model: ModelRecord?
         var scratch = BenchTable()
         var setCosts: [Double] = []
-        var floorCosts: [Double] = []
+        var minimalCosts: [Double] = []
         var drainCosts: [Double] = []
+        var floorCosts: [Double] = []
+        var replayCosts: [Double] = []
+        var replayErrors = 0
         var floorCommands: [(command: String, callsPerTransaction: Double, microsecondsPerTransaction: Double)] = []
-        for _ in 0..<max(1, repeats) {
-            setCosts.append(try await setMicroseconds())
-            let drained = try await sample(model: &model, table: &scratch)
-            drainCosts.append(drained.redisMicroseconds)
-            let floor = try await floorMicroseconds()
-            floorCosts.append(floor.microseconds)
-            floorCommands = floor.commands
-        }
-        let set = median(setCosts), floor = median(floorCosts), drain = median(drainCosts)
-        table.add("pipelined SET (calibration)", String(format: "%.2f", set), "µs", "Redis CPU per SET, batches of 256; median of \(setCosts.count)")
-        table.add(
-            "floor: native commands per transaction", String(format: "%.1f", floor), "µs",
-            String(format: "%.1f SETs' worth; 14 commands, 256 transactions a pipeline, no Lua; median of %d", floor / max(set, 0.001), floorCosts.count))
-        table.add(
-            "FraudStream drain, Redis per transaction", String(format: "%.1f", drain), "µs",
-            String(format: "%.1f SETs' worth; %.2f× the floor (target ≤ 1.3×); median of %d", drain / max(set, 0.001), drain / max(floor, 0.001), drainCosts.count))
-        for cost in floorCommands.filter({ $0.callsPerTransaction >= 0.5 }).sorted(by: { $0.microsecondsPerTransaction > $1.microsecondsPerTransaction }) {
+        let server = try await RedisServer.start()
+        do {
+            var recorder = self
+            recorder.configuration = server.configuration
+            recorder.transactions = min(transactions, 20_000)
+            let recorded = try await RecordedDrain.record(recorder, on: server, model: &model)
+            for _ in 0..<max(1, repeats) {
+                setCosts.append(try await setMicroseconds())
+                let drained = try await sample(model: &model, table: &scratch)
+                drainCosts.append(drained.redisMicroseconds)
+                minimalCosts.append(try await floorMicroseconds().microseconds)
+                let floor = try await recorded.replay(recorded.ranInFunctions, on: server)
+                floorCosts.append(floor.microseconds)
+                floorCommands = floor.commands
+                let replayed = try await recorded.replay(recorded.sent, on: server)
+                replayCosts.append(replayed.microseconds)
+                replayErrors = replayed.errors
+            }
+            table.add("pipelined SET (calibration)", String(format: "%.2f", median(setCosts)), "µs", "Redis CPU per SET, batches of 256; median of \(setCosts.count)")
+            let set = max(median(setCosts), 0.001)
+            let floor = median(floorCosts), minimal = median(minimalCosts), drain = median(drainCosts), replay = median(replayCosts)
+            let perTransaction = Double(recorded.ranInFunctions.count) / Double(max(recorded.transactions, 1))
             table.add(
-                "  floor \(cost.command)", String(format: "%.2f", cost.microsecondsPerTransaction), "µs/tx",
-                String(format: "%.2f calls per transaction (INFO commandstats)", cost.callsPerTransaction))
+                "floor: the functions' commands, native", String(format: "%.1f", floor), "µs",
+                String(format: "%.1f SETs' worth; %.1f commands per transaction, recorded from a drain of %d and replayed without Lua; median of %d",
+                       floor / set, perTransaction, recorded.transactions, floorCosts.count))
+            table.add(
+                "FraudStream's commands replayed", String(format: "%.1f", replay), "µs",
+                String(format: "%.1f SETs' worth; %.2f× the floor (target ≤ 1.3×); the same drain's own commands (%d error replies)",
+                       replay / set, replay / max(floor, 0.001), replayErrors))
+            table.add(
+                "minimal floor: 14 native commands", String(format: "%.1f", minimal), "µs",
+                String(format: "%.1f SETs' worth; the least one transaction needs, 256 transactions a pipeline; median of %d", minimal / set, minimalCosts.count))
+            table.add(
+                "FraudStream drain, Redis per transaction", String(format: "%.1f", drain), "µs",
+                String(format: "%.1f SETs' worth; %.2f× the floor, %.2f× the minimal floor; median of %d",
+                       drain / set, drain / max(floor, 0.001), drain / max(minimal, 0.001), drainCosts.count))
+            for cost in floorCommands.filter({ $0.callsPerTransaction >= 0.1 && $0.command != "info" && $0.command != "config" })
+                .sorted(by: { $0.microsecondsPerTransaction > $1.microsecondsPerTransaction })
+            {
+                table.add(
+                    "  floor \(cost.command)", String(format: "%.2f", cost.microsecondsPerTransaction), "µs/tx",
+                    String(format: "%.2f calls per transaction (INFO commandstats of the replay)", cost.callsPerTransaction))
+            }
+            await server.stop()
+        } catch {
+            await server.stop()
+            throw error
         }
     }
 
