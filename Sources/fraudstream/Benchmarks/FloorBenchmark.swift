@@ -26,6 +26,7 @@ extension DrainBenchmark {
         var floorCosts: [Double] = []
         var replayCosts: [Double] = []
         var replayErrors = 0
+        var functionCosts: [String: [(called: Double, native: Double)]] = [:]
         var floorCommands: [(command: String, callsPerTransaction: Double, microsecondsPerTransaction: Double)] = []
         let server = try await RedisServer.start()
         do {
@@ -38,20 +39,26 @@ extension DrainBenchmark {
                 let drained = try await sample(model: &model, table: &scratch)
                 drainCosts.append(drained.redisMicroseconds)
                 minimalCosts.append(try await floorMicroseconds().microseconds)
-                let floor = try await recorded.replay(recorded.ranInFunctions, on: server)
+                let floor = try await recorded.replay(recorded.floor, on: server)
                 floorCosts.append(floor.microseconds)
                 floorCommands = floor.commands
                 let replayed = try await recorded.replay(recorded.sent, on: server)
                 replayCosts.append(replayed.microseconds)
                 replayErrors = replayed.errors
+                // Each function's Lua: its calls against the commands they ran, beside the worker's native commands.
+                for function in recorded.functions where function.callsPerTransaction >= 0.001 {
+                    let called = try await recorded.replay(recorded.sent(only: function.name), on: server).microseconds
+                    let native = try await recorded.replay(recorded.sent(replacing: function.name), on: server).microseconds
+                    functionCosts[function.name, default: []].append((called, native))
+                }
             }
             table.add("pipelined SET (calibration)", String(format: "%.2f", median(setCosts)), "µs", "Redis CPU per SET, batches of 256; median of \(setCosts.count)")
             let set = max(median(setCosts), 0.001)
             let floor = median(floorCosts), minimal = median(minimalCosts), drain = median(drainCosts), replay = median(replayCosts)
-            let perTransaction = Double(recorded.ranInFunctions.count) / Double(max(recorded.transactions, 1))
+            let perTransaction = Double(recorded.floor.count) / Double(max(recorded.transactions, 1))
             table.add(
-                "floor: the functions' commands, native", String(format: "%.1f", floor), "µs",
-                String(format: "%.1f SETs' worth; %.1f commands per transaction, recorded from a drain of %d and replayed without Lua; median of %d",
+                "floor: the drain's commands, native", String(format: "%.1f", floor), "µs",
+                String(format: "%.1f SETs' worth; %.1f commands per transaction, recorded from a drain of %d, functions replaced by what they ran; median of %d",
                        floor / set, perTransaction, recorded.transactions, floorCosts.count))
             table.add(
                 "FraudStream's commands replayed", String(format: "%.1f", replay), "µs",
@@ -64,6 +71,14 @@ extension DrainBenchmark {
                 "FraudStream drain, Redis per transaction", String(format: "%.1f", drain), "µs",
                 String(format: "%.1f SETs' worth; %.2f× the floor, %.2f× the minimal floor; median of %d",
                        drain / set, drain / max(floor, 0.001), drain / max(minimal, 0.001), drainCosts.count))
+            for function in recorded.functions where function.callsPerTransaction >= 0.001 {
+                let costs = functionCosts[function.name] ?? []
+                let called = median(costs.map(\.called)), native = median(costs.map(\.native))
+                table.add(
+                    "  Lua of \(function.name)", String(format: "%.1f", called - native), "µs/tx",
+                    String(format: "%.2f calls per transaction; the drain's native commands with its calls %.1f µs, with what they ran instead %.1f µs",
+                           function.callsPerTransaction, called, native))
+            }
             for cost in floorCommands.filter({ $0.callsPerTransaction >= 0.1 && $0.command != "info" && $0.command != "config" })
                 .sorted(by: { $0.microsecondsPerTransaction > $1.microsecondsPerTransaction })
             {

@@ -9,25 +9,50 @@ import RedisHarness
 /// `MONITOR` prints every command a client sent and, marked `[0 lua]`, every command a function ran inside one. Replayed
 /// on a copy of the state the drain started from (an RDB `SAVE`d just before it), pipelined from one connection in the
 /// order the server ran them:
-/// - ``sent``, the worker's commands (its `FCALL`s, claims, reads and acknowledgements), costs what the drain cost
-///   (a check of the replay);
-/// - ``ranInFunctions``, the commands its functions ran, sent as native commands, costs what the same data work costs
-///   without Lua: the floor. It has no atomicity and no idempotency of its own; it is what the commands cost alone.
+/// - ``sent``, the worker's commands (its `FCALL`s, claims, reads), costs what the drain cost (a check of the replay);
+/// - ``floor``, the same with each `FCALL` replaced by the commands its function ran, sent as native commands, costs
+///   what the same data work costs without Lua. It has no atomicity and no idempotency of its own: it is what the
+///   commands cost alone;
+/// - ``sent(replacing:)``, only one function's calls replaced, says what that function's Lua costs.
 struct RecordedDrain {
-    /// The worker's commands, in the order the server ran them (introspection such as `INFO` and `CLIENT` left out,
-    /// and `BLOCK` taken out of `XREADGROUP`, so a replay never waits).
-    var sent: [RedisCommand] = []
-    /// The commands the functions ran inside ``sent``, in order.
-    var ranInFunctions: [RedisCommand] = []
+    /// One command the worker sent, the function it called (`FCALL`), and the commands that function ran.
+    struct Step {
+        var command: RedisCommand
+        var function: String?
+        var ran: [RedisCommand] = []
+    }
+
+    /// The worker's commands in the order the server ran them (introspection such as `INFO` and `CLIENT` left out, and
+    /// `BLOCK` taken out of `XREADGROUP`, so a replay never waits).
+    var steps: [Step] = []
     /// Transactions the drain decided.
     var transactions = 0
     /// The RDB of the state the drain started from.
     var snapshot: URL?
 
+    /// What the worker sent.
+    var sent: [RedisCommand] { steps.map(\.command) }
+    /// What the worker sent, each function call replaced by the commands it ran.
+    var floor: [RedisCommand] { steps.flatMap { $0.function == nil ? [$0.command] : $0.ran } }
+    /// The commands of calls to `function` replaced by what they ran; other functions' calls left out.
+    func sent(replacing function: String) -> [RedisCommand] {
+        steps.flatMap { $0.function == nil ? [$0.command] : $0.function == function ? $0.ran : [] }
+    }
+    /// Calls to `function` only, with the worker's other native commands; other functions' calls left out.
+    func sent(only function: String) -> [RedisCommand] {
+        steps.flatMap { $0.function == nil || $0.function == function ? [$0.command] : [] }
+    }
+    /// The functions called, by calls per transaction, most first.
+    var functions: [(name: String, callsPerTransaction: Double)] {
+        var calls: [String: Int] = [:]
+        for step in steps { if let function = step.function { calls[function, default: 0] += 1 } }
+        return calls.map { ($0.key, Double($0.value) / Double(max(transactions, 1))) }.sorted { $0.callsPerTransaction > $1.callsPerTransaction }
+    }
+
     /// Commands a replay leaves out: introspection and connection set-up, not data work.
     static let notReplayed: Set<String> = [
         "MONITOR", "INFO", "CLIENT", "CONFIG", "FUNCTION", "SAVE", "PING", "HELLO", "SELECT", "AUTH", "COMMAND", "CLUSTER",
-        "DEBUG", "XINFO", "XLEN", "SCAN", "KEYS", "TYPE", "MEMORY", "SLOWLOG", "READONLY", "QUIT", "RESET",
+        "DEBUG", "XINFO", "XLEN", "SCAN", "KEYS", "TYPE", "MEMORY", "SLOWLOG", "READONLY", "QUIT", "RESET", "ECHO",
     ]
 
     /// Records a drain of `drain.transactions` on a private server (`server`), from the state `sample` loads.
@@ -41,8 +66,10 @@ struct RecordedDrain {
             try? FileManager.default.removeItem(at: snapshot)
             try FileManager.default.copyItem(at: server.directory.appendingPathComponent("dump.rdb"), to: snapshot)
             FileManager.default.createFile(atPath: output.path, contents: nil)
-            monitor.executableURL = URL(fileURLWithPath: try RedisServer.locate("redis-cli"))
-            monitor.arguments = ["-h", "127.0.0.1", "-p", String(server.port)] + (server.password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + ["monitor"]
+            // Line-buffered (`stdbuf -oL`), so every line the server sent is in the file when it is stopped.
+            monitor.executableURL = URL(fileURLWithPath: "/usr/bin/stdbuf")
+            monitor.arguments = ["-oL", try RedisServer.locate("redis-cli"), "-h", "127.0.0.1", "-p", String(server.port)]
+                + (server.password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + ["monitor"]
             monitor.standardOutput = try FileHandle(forWritingTo: output)
             try monitor.run()
             // Recording starts once the server lists the monitor.
@@ -52,7 +79,20 @@ struct RecordedDrain {
                 try await Task.sleep(for: .milliseconds(10))
             }
         }
-        monitor.terminate()
+        // Everything up to a marker is recorded; then the recorder is killed (SIGKILL: the bench's own signal handling
+        // leaves SIGTERM ignored in the processes it starts).
+        let redis = try await RedisConnection.connect(server.configuration, name: "bench-record")
+        let marker = "fraudstream-recording-ends-\(UUID().uuidString)"
+        _ = try await redis.send(RedisCommand("ECHO", marker))
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !(try Self.tail(of: output).contains(marker)) {
+            guard ContinuousClock.now < deadline else {
+                kill(monitor.processIdentifier, SIGKILL)
+                throw FraudError(.failedCheck, "redis-cli monitor did not record the drain's end")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        kill(monitor.processIdentifier, SIGKILL)
         await onOwnThread { monitor.waitUntilExit() }
         var recorded = try parse(Data(contentsOf: output))
         recorded.transactions = sample.results
@@ -61,18 +101,29 @@ struct RecordedDrain {
         return recorded
     }
 
+    /// The last 64 KiB of a file, as text.
+    static func tail(of file: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size > 65_536 ? size - 65_536 : 0)
+        return String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+    }
+
     /// The commands of `MONITOR`'s output (`<time> [<db> <client>] "NAME" "arg" …`, arguments quoted and escaped).
     static func parse(_ data: Data) throws -> RecordedDrain {
         var recorded = RecordedDrain()
         let bytes = [UInt8](data)
         var lineStart = 0
+        // Whether the commands a function runs belong to the last step (it was an FCALL).
+        var inCall = false
         while lineStart < bytes.count {
             var lineEnd = lineStart
             while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
             if let (inFunction, arguments) = parseLine(bytes[lineStart..<lineEnd]), let first = arguments.first {
                 let name = String(decoding: first, as: UTF8.self).uppercased()
                 if inFunction {
-                    recorded.ranInFunctions.append(command(name, Array(arguments.dropFirst())))
+                    if inCall { recorded.steps[recorded.steps.count - 1].ran.append(command(name, Array(arguments.dropFirst()))) }
                 } else if !notReplayed.contains(name) {
                     var rest = Array(arguments.dropFirst())
                     if name == "XREADGROUP", let block = rest.firstIndex(where: { String(decoding: $0, as: UTF8.self).uppercased() == "BLOCK" }),
@@ -80,7 +131,11 @@ struct RecordedDrain {
                     {
                         rest.removeSubrange(block...(block + 1))
                     }
-                    recorded.sent.append(command(name, rest))
+                    let function = name.hasPrefix("FCALL") ? rest.first.map { String(decoding: $0, as: UTF8.self) } : nil
+                    recorded.steps.append(Step(command: command(name, rest), function: function))
+                    inCall = function != nil
+                } else {
+                    inCall = false
                 }
             }
             lineStart = lineEnd + 1
@@ -146,6 +201,12 @@ struct RecordedDrain {
         try FileManager.default.copyItem(at: snapshot, to: dump)
         try await server.restart()
         let redis = try await RedisConnection.connect(server.configuration, name: "bench-replay")
+        // The server answers INFO while it loads the snapshot, and -LOADING to everything else.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while try await (redis.send(RedisCommand("INFO", "persistence")).string ?? "").contains("loading:1") {
+            guard ContinuousClock.now < deadline else { throw FraudError(.failedCheck, "the replay server did not load its snapshot") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         _ = try await redis.send(RedisCommand("CONFIG", "RESETSTAT"))
         let before = try await CPUMeter.read(redis)
         var errors = 0
