@@ -6,7 +6,7 @@
 set -e
 P=${PSQL:-psql -q -h 127.0.0.1 -p 5433 -U fraudstream fraudstream}
 END=${END_DAY:-2026-12-07}
-for d in $(seq 0 99); do
+for d in $(seq 0 $(( ${DAYS:-100} - 1 ))); do
   [ $((d % 2)) -eq "${1:-0}" ] || continue
   day=$(date -u -d "$END - $d days" +%Y-%m-%d)
   next=$(date -u -d "$day + 1 day" +%Y-%m-%d)
