@@ -94,9 +94,11 @@ public final class ArchiveStore: Sendable {
 
         /// The feature vector as a PostgreSQL array literal, from the entry's own text (shortest round-trip decimals
         /// already: formatting each number again cost the archiver more than the rest of a row); nil without one, or
-        /// when the text is not a list of numbers (a batch must never fail on one entry's text).
+        /// when the text is not a comma-separated list of numbers (a batch must never fail on one entry's text).
         var featuresLiteral: String? {
-            guard let text = record.evidence?.featuresText, !text.isEmpty, text.utf8.allSatisfy(Self.isNumberListByte) else { return nil }
+            guard let text = record.evidence?.featuresText, !text.isEmpty, text.utf8.allSatisfy(Self.isNumberListByte),
+                text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ Double($0) != nil })
+            else { return nil }
             return "{" + text + "}"
         }
 
@@ -127,6 +129,8 @@ public final class ArchiveStore: Sendable {
                 case "\n": json += "\\n"
                 case "\r": json += "\\r"
                 case "\t": json += "\\t"
+                // PostgreSQL's text and jsonb hold no NUL: it is kept as U+FFFD.
+                case "\u{0}": json += "\u{FFFD}"
                 case let control where control.value < 0x20: json += String(format: "\\u%04x", control.value)
                 default: json.unicodeScalars.append(scalar)
                 }
@@ -229,17 +233,19 @@ public final class ArchiveStore: Sendable {
                 return inserted
             }
         }
-        do {
-            return try await attempt()
-        } catch where Self.sqlState(of: error) == "42P01" {
-            // A new session (the first batch, or a connection made again): its staging table first.
-            try await connection.query(PostgresQuery(unsafeSQL: Self.stagingTable), logger: logger)
-            return try await attempt()
-        } catch where Self.sqlState(of: error) == "23514" {
-            // No partition for a row: one was dropped (retention) since this store made it. Make it again, once.
-            knownDays.withLock { $0.removeAll() }
-            try await ensurePartitions(days)
-            return try await attempt()
+        // Each thing a batch may find missing is made once, then the batch is tried again.
+        var made: Set<String> = []
+        while true {
+            do {
+                return try await attempt()
+            } catch where Self.sqlState(of: error) == "42P01" && made.insert("42P01").inserted {
+                // A new session (the first batch, or a connection made again): its staging table first.
+                try await connection.query(PostgresQuery(unsafeSQL: Self.stagingTable), logger: logger)
+            } catch where Self.sqlState(of: error) == "23514" && made.insert("23514").inserted {
+                // No partition for a row: one was dropped (retention) since this store made it. Make it again.
+                knownDays.withLock { $0.removeAll() }
+                try await ensurePartitions(days)
+            }
         }
     }
 
@@ -287,7 +293,8 @@ public final class ArchiveStore: Sendable {
             line.number(evidence?.lon)
             line.text(evidence?.deviceId)
             line.text(evidence?.ip)
-            line.number(evidence?.timestampMilliseconds)
+            // An event time PostgreSQL's timestamptz holds (0 to year 9999); NULL otherwise, as before the epoch.
+            line.number(evidence?.timestampMilliseconds.flatMap { (0..<253_402_300_800_000).contains($0) ? $0 : nil })
             line.text(row.featuresLiteral)
             line.endLine()
         }
@@ -321,7 +328,7 @@ public final class ArchiveStore: Sendable {
         }
 
         static func escape(_ value: String, into buffer: inout ByteBuffer) {
-            if !value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == 9 || $0 == 10 || $0 == 13 }) {
+            if !value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == 9 || $0 == 10 || $0 == 13 || $0 == 0 }) {
                 buffer.writeString(value)
                 return
             }
@@ -331,6 +338,8 @@ public final class ArchiveStore: Sendable {
                 case 9: buffer.writeStaticString("\\t")
                 case 10: buffer.writeStaticString("\\n")
                 case 13: buffer.writeStaticString("\\r")
+                // PostgreSQL's text holds no NUL: it is kept as U+FFFD.
+                case 0: buffer.writeString("\u{FFFD}")
                 default: buffer.writeInteger(byte)
                 }
             }
@@ -341,9 +350,12 @@ public final class ArchiveStore: Sendable {
             raw(String(value))
         }
 
-        /// A finite double as Swift writes it (shortest round trip, which PostgreSQL reads back exactly); NULL otherwise.
+        /// A double as Swift writes it (shortest round trip, which PostgreSQL reads back exactly), `NaN` and
+        /// `±Infinity` as PostgreSQL spells them; NULL for nil.
         mutating func number(_ value: Double?) {
-            guard let value, value.isFinite else { return null() }
+            guard let value else { return null() }
+            if value.isNaN { return raw("NaN") }
+            if value.isInfinite { return raw(value < 0 ? "-Infinity" : "Infinity") }
             raw(value.description)
         }
 

@@ -422,10 +422,22 @@ struct ArchiveTests {
             #expect(back["features"] as? [Double] == [1.5, 0, -3e-05] && back["device_id"] is NSNull && back["source"] as? String == "api")
             #expect(back["shadow_score"] is NSNull && back["rules_version"] is NSNull && back["event_at"] as? String != nil)
             #expect(try await store.insert([odd]) == 0)
+            // Nothing in one entry fails a batch: a NUL (PostgreSQL's text holds none: kept as U+FFFD), a non-finite
+            // amount, a vector that is not a list of numbers, an event time past year 9999.
+            let poisonFields = [
+                ("transaction_id", "nul\u{0}id"), ("user_id", "u3"), ("score", "0.5"), ("decision", "approve"), ("model_version", "1"),
+                ("amount", "nan"), ("merchant_id", "m"), ("currency", "EUR"), ("features", "1,,2"), ("timestamp", "999999999999999999"),
+                ("note", "a\u{0}b"),
+            ]
+            let poison = ArchiveStore.Row(
+                stream: "fraud:results", record: ResultRecord(id: "\(now + 3)-0", fields: poisonFields)!, fields: poisonFields)
+            #expect(try await store.insert([poison, Self.record("t-after-poison", milliseconds: now + 4)]) == 2)
+            let kept = try #require(try await store.show("nul\u{FFFD}id").decisions.first)
+            #expect(kept["features"] is NSNull && kept["event_at"] is NSNull && kept["entry"] as? [String: String] == ["note": "a\u{FFFD}b"])
             // Retention: the partition of 800 days ago goes, today's stays.
             let dropped = try await store.dropPartitions(olderThanDays: 730)
             #expect(dropped == [ArchiveStore.partitionName(day: ArchiveStore.day(ofMilliseconds: old))])
-            #expect(try await store.count() == 3)
+            #expect(try await store.count() == 5)
             #expect(try await store.dropPartitions(olderThanDays: 730).isEmpty)
             // A schema newer than this binary's is refused with one line.
             try await store.connection.query("INSERT INTO fraudstream_schema (version) VALUES (99)", logger: Self.logger)

@@ -120,6 +120,21 @@ struct FeatureTests {
         }
     }
 
+    /// An unknown user's profile hash (with its running state) can expire before a merchant slot it made later. When
+    /// the user comes back, the slots are emptied once: merchants of the earlier life never join the count.
+    @Test func merchantSlotsThatOutliveTheRunningStateAreNotCounted() async throws {
+        try await withFeatureServer { redis, _, extractor in
+            let keys = FeatureKeys(namespace: "fraud")
+            _ = try await extractor.fetch([tx("first", user: "ghost", merchant: "m-a", at: t0)], on: redis)
+            // The profile hash expired; the slots (every one, so whichever bucket comes round) did not.
+            _ = try await redis.send(RedisCommand("DEL", keys.profile("ghost")))
+            for slot in 0..<6 { _ = try await redis.send(RedisCommand("PFADD", keys.merchantSlot("ghost", slot), "old-1", "old-2", "old-3")) }
+            let back = try await extractor.fetch(
+                [tx("back-1", user: "ghost", merchant: "m-b", at: t0 + 1_000), tx("back-2", user: "ghost", merchant: "m-c", at: t0 + 2_000)], on: redis)
+            #expect(back.map { $0[Feature.distinctMerchantsLastHour] } == [0, 1])
+        }
+    }
+
     @Test func countMinSketchNeverUnderCounts() async throws {
         // A narrow sketch forces collisions; estimates may exceed the truth, never fall below it.
         let settings = FeatureSettings(countMinWidth: 16, countMinDepth: 3)

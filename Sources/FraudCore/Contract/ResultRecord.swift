@@ -36,7 +36,8 @@ public struct ResultRecord: Sendable, Equatable {
         case timestamp
         case features
 
-        /// The field's place in ``Field/allCases`` (a switch: hashing the raw text would cost what the decoding saves).
+        /// The field's place in ``Field/allCases`` (a switch: hashing the raw text would cost what the decoding saves;
+        /// `ResultRecordTests` checks it against `allCases`).
         var slot: Int {
             switch self {
             case .transactionId: 0
@@ -129,7 +130,7 @@ public struct ResultRecord: Sendable, Equatable {
     public var otherFieldCount = 0
 
     /// Decodes an entry; `nil` when a field every result has is missing or not a number where one is expected. The
-    /// first of a repeated name counts. Each name is matched once, into a slot per field (no dictionary: the archiver
+    /// last of a repeated name counts. Each name is matched once, into a slot per field (no dictionary: the archiver
     /// decodes every entry of the stream).
     public init?(id: String, fields: [(String, String)]) {
         var values = [String?](repeating: nil, count: Field.allCases.count)
@@ -139,7 +140,7 @@ public struct ResultRecord: Sendable, Equatable {
                 others += 1
                 continue
             }
-            if values[field.slot] == nil { values[field.slot] = value }
+            values[field.slot] = value
         }
         func value(_ field: Field) -> String? { values[field.slot] }
         guard let transactionId = value(.transactionId), let userId = value(.userId), let decision = value(.decision),

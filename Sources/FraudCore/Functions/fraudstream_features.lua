@@ -110,9 +110,14 @@ local function user_features(keys, args)
     if last_bucket and bucket <= last_bucket then newest = last_bucket end
     -- Entering a new bucket empties the slots whose buckets have left the window (6 slots: an hour). Only slots the
     -- mask says hold merchants are deleted: the others hold nothing (a slot's bit is set by the PFADD that fills it and
-    -- cleared here with its DEL), and deleting absent keys cost a DEL of up to 6 keys on most transactions.
+    -- cleared here with its DEL), and deleting absent keys cost a DEL of up to 6 keys on most transactions. Without a
+    -- running state (a user's first transaction, or an unknown user whose profile hash expired before a slot it had
+    -- made later), every slot goes once, so no slot outlives the mask that accounts for it.
     local stale = nil
-    if last_bucket and bucket > last_bucket then
+    if not state then
+      stale = {}
+      for i = 0, slots - 1 do stale[#stale + 1] = keys[5 + i] end
+    elseif last_bucket and bucket > last_bucket then
       local from = last_bucket + 1
       if bucket - last_bucket >= slots then from = bucket - slots + 1 end
       for b = from, bucket do

@@ -27,6 +27,8 @@ extension DrainBenchmark {
         var replayCosts: [Double] = []
         var replayErrors = 0
         var functionCosts: [String: [(called: Double, native: Double)]] = [:]
+        var functionErrors: [String: Int] = [:]
+        var floorErrors = 0
         var floorCommands: [(command: String, callsPerTransaction: Double, microsecondsPerTransaction: Double)] = []
         let server = try await RedisServer.start()
         do {
@@ -44,12 +46,15 @@ extension DrainBenchmark {
                 floorCommands = floor.commands
                 let replayed = try await recorded.replay(recorded.sent, on: server)
                 replayCosts.append(replayed.microseconds)
+                // A command that failed in a replay cost less than it should: every replay's errors are reported.
+                floorErrors = floor.errors
                 replayErrors = replayed.errors
                 // Each function's Lua: its calls against the commands they ran, beside the worker's native commands.
                 for function in recorded.functions where function.callsPerTransaction >= 0.001 {
-                    let called = try await recorded.replay(recorded.sent(only: function.name), on: server).microseconds
-                    let native = try await recorded.replay(recorded.sent(replacing: function.name), on: server).microseconds
-                    functionCosts[function.name, default: []].append((called, native))
+                    let called = try await recorded.replay(recorded.sent(only: function.name), on: server)
+                    let native = try await recorded.replay(recorded.sent(replacing: function.name), on: server)
+                    functionCosts[function.name, default: []].append((called.microseconds, native.microseconds))
+                    functionErrors[function.name] = called.errors + native.errors
                 }
             }
             table.add("pipelined SET (calibration)", String(format: "%.2f", median(setCosts)), "µs", "Redis CPU per SET, batches of 256; median of \(setCosts.count)")
@@ -58,8 +63,8 @@ extension DrainBenchmark {
             let perTransaction = Double(recorded.floor.count) / Double(max(recorded.transactions, 1))
             table.add(
                 "floor: the drain's commands, native", String(format: "%.1f", floor), "µs",
-                String(format: "%.1f SETs' worth; %.1f commands per transaction, recorded from a drain of %d, functions replaced by what they ran; median of %d",
-                       floor / set, perTransaction, recorded.transactions, floorCosts.count))
+                String(format: "%.1f SETs' worth; %.1f commands per transaction, recorded from a drain of %d, functions replaced by what they ran (%d error replies); median of %d",
+                       floor / set, perTransaction, recorded.transactions, floorErrors, floorCosts.count))
             table.add(
                 "FraudStream's commands replayed", String(format: "%.1f", replay), "µs",
                 String(format: "%.1f SETs' worth; %.2f× the floor (target ≤ 1.3×); the same drain's own commands (%d error replies)",
@@ -76,8 +81,8 @@ extension DrainBenchmark {
                 let called = median(costs.map(\.called)), native = median(costs.map(\.native))
                 table.add(
                     "  Lua of \(function.name)", String(format: "%.1f", called - native), "µs/tx",
-                    String(format: "%.2f calls per transaction; the drain's native commands with its calls %.1f µs, with what they ran instead %.1f µs",
-                           function.callsPerTransaction, called, native))
+                    String(format: "%.2f calls per transaction; the drain's native commands with its calls %.1f µs, with what they ran instead %.1f µs (%d error replies)",
+                           function.callsPerTransaction, called, native, functionErrors[function.name] ?? 0))
             }
             for cost in floorCommands.filter({ $0.callsPerTransaction >= 0.1 && $0.command != "info" && $0.command != "config" })
                 .sorted(by: { $0.microsecondsPerTransaction > $1.microsecondsPerTransaction })
