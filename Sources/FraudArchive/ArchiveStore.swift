@@ -37,6 +37,22 @@ public final class ArchiveStore: Sendable {
         return ArchiveStore(connection: connection, settings: settings, logger: logger)
     }
 
+    /// Runs `body` with a store opened on `settings` and closes it afterwards, whether `body` returned or threw (a
+    /// connection left open trips PostgresNIO's check in debug builds).
+    public static func withOpen<T>(
+        _ settings: PostgresSettings, logger: Logger, _ body: (ArchiveStore) async throws -> T
+    ) async throws -> T {
+        let store = try await open(settings, logger: logger)
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
     /// A new connection when the current one is closed (PostgreSQL restarted or went away).
     public func reconnect() async throws {
         guard connection.isClosed else { return }

@@ -25,15 +25,7 @@ struct ArchiveTests {
 
     /// Opens the archive, runs `body`, and closes it also when `body` throws.
     static func withStore<T>(_ postgres: PostgresServer, _ body: (ArchiveStore) async throws -> T) async throws -> T {
-        let store = try await ArchiveStore.open(try PostgresSettings.parse(postgres.url), logger: Self.logger)
-        do {
-            let result = try await body(store)
-            await store.close()
-            return result
-        } catch {
-            await store.close()
-            throw error
-        }
+        try await ArchiveStore.withOpen(try PostgresSettings.parse(postgres.url), logger: Self.logger, body)
     }
 
     /// How many decisions are archived, on a connection of its own.

@@ -16,8 +16,14 @@ struct ArchiveBenchmark {
 
     func run(into table: inout BenchTable, repeats: Int) async throws {
         let postgres = try await PostgresServer.start()
+        var logger = Logger(label: "bench.archive")
+        logger.logLevel = .error
         do {
-            try await measure(postgres, into: &table, repeats: repeats)
+            var measured = table
+            try await ArchiveStore.withOpen(try PostgresSettings.parse(postgres.url), logger: logger) { store in
+                try await measure(postgres, store, logger: logger, into: &measured, repeats: repeats)
+            }
+            table = measured
             await postgres.stop()
         } catch {
             await postgres.stop()
@@ -25,11 +31,9 @@ struct ArchiveBenchmark {
         }
     }
 
-    private func measure(_ postgres: PostgresServer, into table: inout BenchTable, repeats: Int) async throws {
-        var logger = Logger(label: "bench.archive")
-        logger.logLevel = .error
-        let store = try await ArchiveStore.open(try PostgresSettings.parse(postgres.url), logger: logger)
-        defer { Task { await store.close() } }
+    private func measure(
+        _ postgres: PostgresServer, _ store: ArchiveStore, logger: Logger, into table: inout BenchTable, repeats: Int
+    ) async throws {
         var model: ModelRecord?
         var scratch = BenchTable()
         var plain: [DrainBenchmark.Sample] = []

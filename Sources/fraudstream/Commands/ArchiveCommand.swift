@@ -37,23 +37,11 @@ struct ArchiveCommand: AsyncParsableCommand {
         }
     }
 
-    static func open(_ postgres: PostgresOptions, _ settings: SettingsResolver, logger: Logger) async throws -> ArchiveStore {
-        try await ArchiveStore.open(try postgres.resolved(settings), logger: logger)
-    }
-
     /// Runs `body` with an open store and closes it afterwards, whether `body` returned or threw.
     static func withStore<T>(
         _ postgres: PostgresOptions, _ settings: SettingsResolver, logger: Logger, _ body: (ArchiveStore) async throws -> T
     ) async throws -> T {
-        let store = try await open(postgres, settings, logger: logger)
-        do {
-            let result = try await body(store)
-            await store.close()
-            return result
-        } catch {
-            await store.close()
-            throw error
-        }
+        try await ArchiveStore.withOpen(try postgres.resolved(settings), logger: logger, body)
     }
 
     struct Run: AsyncParsableCommand {
