@@ -112,22 +112,62 @@ public final class ArchiveStore: Sendable {
         /// already: formatting each number again cost the archiver more than the rest of a row); nil without one, or
         /// when the text is not a comma-separated list of numbers (a batch must never fail on one entry's text).
         var featuresLiteral: String? {
-            guard let text = record.evidence?.featuresText, !text.isEmpty, text.utf8.allSatisfy(Self.isNumberListByte),
-                text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ Double($0) != nil })
-            else { return nil }
+            guard let text = record.evidence?.featuresText, Self.isNumberList(text) else { return nil }
             return "{" + text + "}"
         }
 
-        /// Whether a list of decimals, `nan` and `inf` may hold `byte`.
-        static func isNumberListByte(_ byte: UInt8) -> Bool {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: ","), UInt8(ascii: "+"), UInt8(ascii: "-"),
-                UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "a"), UInt8(ascii: "i"),
-                UInt8(ascii: "I"), UInt8(ascii: "f"), UInt8(ascii: "t"), UInt8(ascii: "y"):
-                return true
-            default:
-                return false
+        /// Whether `text` is one or more numbers separated by commas, each a decimal (`-1`, `2.5`, `.5`, `1e-05`) or
+        /// `nan`, `inf`, `infinity` with an optional sign, as PostgreSQL's `float8` reads them. One pass, nothing
+        /// allocated: splitting and parsing each value took a quarter of the archiver's time.
+        static func isNumberList(_ text: String) -> Bool {
+            enum State { case start, sign, integer, point, fraction, bareFraction, exponent, exponentSign, exponentDigits, word }
+            var state = State.start
+            var word: UInt64 = 0  // the letters of a word element, lower-cased, 8 bits each
+            var letters = 0
+            func ends(_ state: State) -> Bool {
+                switch state {
+                case .integer, .point, .fraction, .exponentDigits: return true
+                case .word:
+                    // "nan", "inf", "infinity"
+                    return (letters == 3 && (word == 0x6e_616e || word == 0x69_6e66)) || (letters == 8 && word == 0x696e_6669_6e69_7479)
+                default: return false
+                }
             }
+            for byte in text.utf8 {
+                let isDigit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+                if byte == UInt8(ascii: ",") {
+                    guard ends(state) else { return false }
+                    state = .start
+                    word = 0
+                    letters = 0
+                    continue
+                }
+                switch state {
+                case .start where byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+"): state = .sign
+                case .start, .sign:
+                    if isDigit { state = .integer } else if byte == UInt8(ascii: ".") { state = .bareFraction } else { fallthrough }
+                case .word:
+                    let lower = byte | 0x20
+                    guard lower >= UInt8(ascii: "a"), lower <= UInt8(ascii: "z"), letters < 8 else { return false }
+                    word = word << 8 | UInt64(lower)
+                    letters += 1
+                    state = .word
+                case .integer:
+                    if isDigit { break }
+                    if byte == UInt8(ascii: ".") { state = .point } else if byte | 0x20 == UInt8(ascii: "e") { state = .exponent } else { return false }
+                case .point, .fraction:
+                    if isDigit { state = .fraction } else if byte | 0x20 == UInt8(ascii: "e") { state = .exponent } else { return false }
+                case .bareFraction:
+                    guard isDigit else { return false }
+                    state = .fraction
+                case .exponent:
+                    if isDigit { state = .exponentDigits } else if byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") { state = .exponentSign } else { return false }
+                case .exponentSign, .exponentDigits:
+                    guard isDigit else { return false }
+                    state = .exponentDigits
+                }
+            }
+            return ends(state)
         }
 
         static func appendJSONString(_ text: String, to json: inout String) {

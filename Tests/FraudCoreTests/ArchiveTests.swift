@@ -453,6 +453,16 @@ struct ArchiveTests {
         #expect(Self.record("t", milliseconds: 1).extrasJSON == nil)
     }
 
+    /// What the vector check lets through is exactly what PostgreSQL's float8[] reads: nothing else can fail a batch.
+    @Test func onlyListsOfNumbersPassForAVector() {
+        for good in ["74.26,4.3209487851652915,0.0,-1.0", "1e-05", "5e+16,-2E3", ".5,1.", "nan,-inf,+Infinity,NaN", "0"] {
+            #expect(ArchiveStore.Row.isNumberList(good), "\(good)")
+        }
+        for bad in ["", "1,,2", "1,2,", ",1", "e", "-", "1e", "1e+", ".", "1.2.3", "0x1p3", "nanx", "infinite", "1 2", "1;2", "{1}", "--1", "1-"] {
+            #expect(!ArchiveStore.Row.isNumberList(bad), "\(bad)")
+        }
+    }
+
     @Test func badArchiveSettingsAndAnUnreachablePostgresAreOneLine() async throws {
         let unreachable = try await FraudStreamBinary.run(["archive", "search", "--postgres-url", "postgres://fraudstream@127.0.0.1:1/x"])
         #expect(unreachable.status == 69 && unreachable.standardError.split(separator: "\n").count == 1, "\(unreachable.standardError)")
